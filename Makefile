@@ -1,0 +1,35 @@
+# The two commands of README.md:  `make demo`  and  `make test`.
+# Both create .venv and install what they need on a fresh Debian 12 machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/pywebrtc-demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest
+
+# The whole suite: lint, strict typing, then every test (unit, property, fuzz, conformance).
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python -m bench all
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis

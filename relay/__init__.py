@@ -1,0 +1,1 @@
+"""The relay service: ufrag-routed, stateless UDP forwarding in front of transceivers."""

@@ -1,0 +1,1 @@
+"""The transceiver service: HTTP signaling (WHIP, /offer) and session placement."""
