@@ -1,0 +1,1 @@
+"""Interop tests against real peers nobody here wrote (browsers, aiortc, OpenSSL, coturn, ...)."""

@@ -1,0 +1,1 @@
+"""Unit, property and sans-IO scenario tests, mirroring the package layout."""
