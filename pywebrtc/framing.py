@@ -1,0 +1,93 @@
+"""Relay ↔ transceiver framing: the client's address in front of an unchanged datagram.
+
+A relay forwards every datagram of a client flow to the transceiver that owns the session, and
+the transceiver must know the client's real address (for XOR-MAPPED-ADDRESS, RFC 8489 §14.2,
+and to tell flows apart on its one socket). So each datagram between a relay and a transceiver
+(or between two chained relays) carries a small header, then the original payload unchanged::
+
+    IPv4 (7 bytes):   0xC4 | port (2) | address (4)  | payload …
+    IPv6 (19 bytes):  0xC6 | port (2) | address (16) | payload …
+
+Port and address are in network order. The transceiver answers with the same header (the
+client's address) followed by its payload, and the relay sends that payload to the client.
+The first byte, 0xC4 or 0xC6, lies in 192–255, a range RFC 7983 §7 leaves unassigned, so a
+framed datagram is never mistaken for STUN, DTLS, RTP/RTCP or TURN. An IPv4-mapped IPv6
+address (``::ffff:a.b.c.d``) is framed as IPv4.
+
+This module imports only the standard library, so that a transceiver can decode frames
+without importing the relay.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+IPV4 = 0xC4
+IPV6 = 0xC6
+HEADER_LENGTH_IPV4 = 7
+HEADER_LENGTH_IPV6 = 19
+MAX_HEADER_LENGTH = HEADER_LENGTH_IPV6
+
+_PORT = struct.Struct("!H")
+_V4_MAPPED = bytes(10) + b"\xff\xff"
+
+Address = tuple[str, int]
+
+
+class FrameError(ValueError):
+    """A datagram that is not a well-formed frame."""
+
+
+def header_length(datagram: bytes | bytearray | memoryview) -> int:
+    """Length of the frame header that starts ``datagram``; raises :class:`FrameError`."""
+    if datagram:
+        kind = datagram[0]
+        if kind == IPV4 and len(datagram) >= HEADER_LENGTH_IPV4:
+            return HEADER_LENGTH_IPV4
+        if kind == IPV6 and len(datagram) >= HEADER_LENGTH_IPV6:
+            return HEADER_LENGTH_IPV6
+    raise FrameError("not a frame (bad first byte or truncated header)")
+
+
+def encode_address(address: tuple[str, int] | tuple[str, int, int, int]) -> bytes:
+    """The frame header for a client address as asyncio reports it (2- or 4-tuple)."""
+    host, port = address[0], address[1]
+    if not 0 <= port <= 0xFFFF:
+        raise FrameError(f"port {port} out of range")
+    try:
+        return bytes((IPV4,)) + _PORT.pack(port) + socket.inet_pton(socket.AF_INET, host)
+    except OSError:
+        pass
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
+    except OSError:
+        raise FrameError(f"not an IP address: {host!r}") from None
+    if packed.startswith(_V4_MAPPED):
+        return bytes((IPV4,)) + _PORT.pack(port) + packed[12:]
+    return bytes((IPV6,)) + _PORT.pack(port) + packed
+
+
+def decode_address(datagram: bytes | bytearray | memoryview) -> Address:
+    """The client address ``(host, port)`` in the frame header at the start of ``datagram``."""
+    length = header_length(datagram)
+    (port,) = _PORT.unpack_from(datagram, 1)
+    family = socket.AF_INET if length == HEADER_LENGTH_IPV4 else socket.AF_INET6
+    return socket.inet_ntop(family, bytes(datagram[3:length])), port
+
+
+def frame(address: tuple[str, int] | tuple[str, int, int, int], payload: bytes) -> bytes:
+    """``payload`` framed with ``address``."""
+    return encode_address(address) + payload
+
+
+def unframe(datagram: bytes | bytearray | memoryview) -> tuple[Address, bytes]:
+    """Split a frame into the client address and the unchanged payload."""
+    length = header_length(datagram)
+    return decode_address(datagram), bytes(datagram[length:])
+
+
+def split(datagram: bytes) -> tuple[bytes, bytes]:
+    """Split a frame into its raw header (usable as a dict key) and payload, no parsing."""
+    length = header_length(datagram)
+    return datagram[:length], datagram[length:]
