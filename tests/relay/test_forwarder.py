@@ -1,0 +1,214 @@
+"""Forwarder decisions on a fake clock: flow creation, drops by reason, expiry, bound,
+migration, chaining and the route-cache hooks. No sockets."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pywebrtc.framing import encode_address
+from relay.flows import Backend
+from relay.forwarder import Drop, Forwarder, backends
+from relay.routing import Route, RouteCodec
+from tests.relay.stunmsg import binding_request, binding_success
+
+CODEC = RouteCodec({0: bytes(range(16))}, active=0)
+T1 = ("10.0.0.1", 4000)
+T2 = ("10.0.0.2", 4000)
+RELAY_C1 = ("10.1.0.1", 3478)
+ALICE = ("198.51.100.7", 50000)
+BOB = ("2001:db8::7", 50001)
+Addr = tuple[str, int]
+
+
+def make(**kwargs: object) -> Forwarder[Addr]:
+    return Forwarder(
+        CODEC,
+        encode_address,
+        backends({1: T1, 2: T2}),
+        cluster=0,
+        peer_relays=backends({1: RELAY_C1}, chained=True),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def request(route: Route, remote: str = "peer") -> bytes:
+    return binding_request(f"{CODEC.encode(route)}:{remote}")
+
+
+def test_binding_request_with_routable_ufrag_creates_a_flow() -> None:
+    fw = make()
+    flow = fw.from_client(ALICE, request(Route(0, 2)), now=1.0)
+    assert flow is not None
+    assert flow.backend.address == T2
+    assert flow.header == encode_address(ALICE)
+    assert fw.flows_created == 1
+    # From now on anything from that address is forwarded opaque.
+    assert fw.from_client(ALICE, b"\x16\xfe\xfd" + bytes(20), now=1.1) is flow
+    assert fw.from_client(ALICE, b"\x80\x6f" + bytes(20), now=1.2) is flow
+
+
+def test_ipv6_clients() -> None:
+    fw = make()
+    flow = fw.from_client(BOB, request(Route(0, 1)), now=0.0)
+    assert flow is not None and len(flow.header) == 19
+
+
+def test_drops_are_counted_by_reason_and_create_nothing() -> None:
+    fw = make()
+    forged = CODEC.encode(Route(0, 1))
+    forged = forged[:5] + ("A" if forged[5] != "A" else "B") + forged[6:]
+    cases = [
+        (b"\x16\xfe\xfd" + bytes(40), Drop.NOT_STUN),
+        (b"\x80\x6f" + bytes(40), Drop.NOT_STUN),
+        (b"", Drop.NOT_STUN),
+        (binding_success(), Drop.NOT_STUN),
+        (b"\x00\x01" + bytes(30), Drop.NO_USERNAME),
+        (binding_request(f"{forged}:x"), Drop.BAD_UFRAG),
+        (binding_request("randomufrag:x"), Drop.BAD_UFRAG),
+        (binding_request("peer:" + CODEC.encode(Route(0, 1))), Drop.BAD_UFRAG),  # wrong part
+        (request(Route(0, 9)), Drop.UNKNOWN_TRANSCEIVER),
+        (request(Route(5, 1)), Drop.UNKNOWN_CLUSTER),
+    ]
+    for datagram, reason in cases:
+        before = fw.drops[reason]
+        assert fw.from_client(ALICE, datagram, now=0.0) is None
+        assert fw.drops[reason] == before + 1, reason
+    assert not fw.flows and not fw.by_header and fw.flows_created == 0
+
+
+@given(st.binary(max_size=200))
+def test_random_first_packets_never_create_flows(data: bytes) -> None:
+    fw = make()
+    assert fw.from_client(ALICE, data, now=0.0) is None
+    assert sum(fw.drops.values()) == 1
+
+
+def test_backend_frames_go_to_the_client_named_in_the_header() -> None:
+    fw = make()
+    flow = fw.from_client(ALICE, request(Route(0, 1)), now=0.0)
+    assert flow is not None
+    reply = flow.header + b"\x17\xfe\xfd-dtls"
+    assert fw.from_backend(reply, now=0.5) is flow
+    assert reply[len(flow.header) :] == b"\x17\xfe\xfd-dtls"
+    assert fw.from_backend(encode_address(BOB) + b"x", now=0.5) is None
+    assert fw.drops[Drop.UNKNOWN_FLOW] == 1
+    for bad in [b"", b"\x00\x01xxxx", b"\xc4\x00"]:
+        assert fw.from_backend(bad, now=0.5) is None
+    assert fw.drops[Drop.BAD_FRAME] == 3
+
+
+def test_idle_flows_expire_and_traffic_in_either_direction_keeps_them() -> None:
+    fw = make(idle_timeout=10.0)
+    a = fw.from_client(ALICE, request(Route(0, 1)), now=0.0)
+    b = fw.from_client(BOB, request(Route(0, 1)), now=0.0)
+    assert a is not None and b is not None
+    fw.from_client(ALICE, b"\x80\x6f", now=8.0)
+    fw.from_backend(b.header + b"x", now=9.0)
+    assert fw.expire(now=15.0) == 0
+    assert fw.expire(now=18.5) == 1  # alice idle since 8
+    assert ALICE not in fw.flows and BOB in fw.flows
+    assert fw.expire(now=19.5) == 1
+    assert not fw.by_header and fw.flows_expired == 2
+    # Expired: the address is unknown again and needs a Binding Request.
+    assert fw.from_client(ALICE, b"\x80\x6f", now=20.0) is None
+
+
+def test_table_is_bounded() -> None:
+    fw = make(max_flows=3)
+    for port in range(10):
+        fw.from_client(("192.0.2.1", port), request(Route(0, 1)), now=0.0)
+    assert len(fw.by_header) == 3 and len(fw.flows) == 3
+    assert fw.drops[Drop.TABLE_FULL] == 7
+    fw.expire(now=100.0)
+    assert fw.from_client(("192.0.2.1", 99), request(Route(0, 1)), now=100.0) is not None
+
+
+def test_binding_request_naming_another_transceiver_moves_the_flow() -> None:
+    fw = make()
+    flow = fw.from_client(ALICE, request(Route(0, 1)), now=0.0)
+    assert flow is not None and flow.backend.address == T1
+    # Consent check with the same ufrag: no move, no decode needed.
+    username = f"{flow.ufrag}:peer"
+    assert fw.from_client(ALICE, binding_request(username), now=1.0) is flow
+    assert fw.flows_migrated == 0
+    # ICE restart towards transceiver 2.
+    assert fw.from_client(ALICE, request(Route(0, 2)), now=2.0) is flow
+    assert flow.backend.address == T2 and fw.flows_migrated == 1
+    # A forged ufrag on a known flow is forwarded where the flow goes, and moves nothing.
+    assert fw.from_client(ALICE, binding_request("forged:x"), now=3.0) is flow
+    assert flow.backend.address == T2
+    # A route to an unknown transceiver does not move it either.
+    fw.from_client(ALICE, request(Route(0, 77)), now=4.0)
+    assert flow.backend.address == T2 and fw.flows_migrated == 1
+
+
+def test_route_to_another_cluster_goes_to_its_relay() -> None:
+    fw = make()
+    flow = fw.from_client(ALICE, request(Route(1, 5)), now=0.0)
+    assert flow is not None and flow.backend.address == RELAY_C1 and flow.backend.chained
+
+
+def test_chained_frames_from_a_peer_relay() -> None:
+    # This is cluster 1's relay; cluster 0's relay forwards Alice's frames here.
+    fw = Forwarder(CODEC, encode_address, backends({5: T1}), cluster=1)
+    upstream = Backend(("10.0.0.9", 40000), chained=True)
+    header = encode_address(ALICE)
+    first = header + request(Route(1, 5))
+    flow = fw.from_peer_relay(upstream, first, now=0.0)
+    assert flow is not None and flow.via is upstream and flow.key is None
+    assert flow.backend.address == T1
+    assert fw.from_peer_relay(upstream, header + b"\x17\xfe\xfd", now=0.1) is flow
+    # The transceiver's reply goes back, whole, to the upstream relay.
+    assert fw.from_backend(header + b"reply", now=0.2) is flow
+    # Only one hop: a chained route for yet another cluster is dropped.
+    other = encode_address(BOB) + request(Route(2, 5))
+    assert fw.from_peer_relay(upstream, other, now=0.3) is None
+    assert fw.drops[Drop.UNKNOWN_CLUSTER] == 1
+    assert fw.from_peer_relay(upstream, encode_address(BOB) + b"\x17", now=0.3) is None
+    assert fw.drops[Drop.NOT_STUN] == 1
+    assert fw.from_peer_relay(upstream, b"junk", now=0.3) is None
+    assert fw.drops[Drop.BAD_FRAME] == 1
+
+
+def test_route_cache_writes_on_creation_and_refreshes_at_most_every_interval() -> None:
+    fw = make(cache_enabled=True, cache_refresh=5.0)
+    flow = fw.from_client(ALICE, request(Route(0, 1)), now=0.0)
+    assert flow is not None
+    assert fw.cache_writes == [(flow.header, Route(0, 1))]
+    fw.cache_writes.clear()
+    consent = binding_request(f"{flow.ufrag}:peer")
+    for t in range(1, 5):
+        fw.from_client(ALICE, consent, now=float(t))
+        fw.from_client(ALICE, b"\x80\x6f" * 10, now=t + 0.5)  # media never writes
+    assert fw.cache_writes == []
+    fw.from_client(ALICE, consent, now=5.0)
+    fw.from_client(ALICE, consent, now=6.0)
+    assert len(fw.cache_writes) == 1
+
+
+def test_cache_lookup_for_non_stun_from_unknown_address() -> None:
+    fw = make(cache_enabled=True, max_pending_lookups=2, negative_ttl=5.0)
+    assert fw.from_client(ALICE, b"\x17\xfe\xfd", now=0.0) is None
+    assert fw.from_client(ALICE, b"\x17\xfe\xfd", now=0.1) is None  # already pending
+    assert fw.lookups == [(ALICE, encode_address(ALICE))]
+    flow = fw.cache_hit(ALICE, Route(0, 2), now=0.2)
+    assert flow is not None and flow.backend.address == T2
+    assert fw.from_client(ALICE, b"\x17\xfe\xfd", now=0.3) is flow
+    # Misses are remembered for negative_ttl; pending lookups are bounded.
+    fw.lookups.clear()
+    fw.from_client(BOB, b"\x17", now=1.0)
+    fw.cache_miss(BOB, now=1.0)
+    fw.from_client(BOB, b"\x17", now=2.0)
+    assert len(fw.lookups) == 1
+    fw.from_client(BOB, b"\x17", now=6.5)
+    assert len(fw.lookups) == 2
+    for port in range(100):
+        fw.from_client(("192.0.2.9", port), b"\x17", now=7.0)
+    assert len(fw.lookups) == 3  # only one more slot was free
+
+
+def test_cache_disabled_asks_nothing() -> None:
+    fw = make()
+    fw.from_client(ALICE, b"\x17\xfe\xfd", now=0.0)
+    assert fw.lookups == [] and fw.cache_writes == []
