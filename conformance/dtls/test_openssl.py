@@ -1,0 +1,210 @@
+"""Interop with the real ``openssl`` binary (s_server / s_client, DTLS 1.2), both roles.
+
+Each test runs openssl on a dynamically picked localhost port, completes a handshake with
+use_srtp, compares the RFC 5705 EXTRACTOR-dtls_srtp keying material both sides print, and
+moves application data both ways. The openssl process is killed in ``finally``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from pywebrtc.dtls import Certificate, DtlsConfig, SrtpProfile
+from pywebrtc.dtls.aio import DtlsSession, connect, listen
+from pywebrtc.dtls.cipher import CipherSuiteId
+
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "tests" / "fixtures" / "dtls"
+OPENSSL = shutil.which("openssl")
+pytestmark = pytest.mark.skipif(OPENSSL is None, reason="openssl binary not installed")
+
+LABEL = "EXTRACTOR-dtls_srtp"
+_KEYMAT = re.compile(rb"Keying material: ([0-9A-F]+)")
+_PROFILE_NAMES = {
+    SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80: "SRTP_AES128_CM_SHA1_80",
+    SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_32: "SRTP_AES128_CM_SHA1_32",
+    SrtpProfile.SRTP_AEAD_AES_128_GCM: "SRTP_AEAD_AES_128_GCM",
+    SrtpProfile.SRTP_AEAD_AES_256_GCM: "SRTP_AEAD_AES_256_GCM",
+}
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def certificate(name: str) -> Certificate:
+    return Certificate.from_pem(
+        (FIXTURES / f"{name}.crt").read_bytes(), (FIXTURES / f"{name}.key").read_bytes()
+    )
+
+
+def openssl_args(name: str, profile: SrtpProfile) -> list[str]:
+    return [
+        "-dtls1_2",
+        "-cert",
+        str(FIXTURES / f"{name}.crt"),
+        "-key",
+        str(FIXTURES / f"{name}.key"),
+        "-use_srtp",
+        _PROFILE_NAMES[profile],
+        "-keymatexport",
+        LABEL,
+        "-keymatexportlen",
+        "60",
+    ]
+
+
+async def read_until(stream: asyncio.StreamReader, pattern: re.Pattern[bytes]) -> bytes:
+    seen = b""
+    while True:
+        line = await stream.readline()
+        if not line:
+            raise AssertionError(f"openssl exited before {pattern.pattern!r}; output:\n{seen!r}")
+        seen += line
+        match = pattern.search(line)
+        if match:
+            return match.group(1) if match.groups() else line
+
+
+async def exchange(session: DtlsSession, proc: asyncio.subprocess.Process) -> None:
+    """Data both ways: openssl stdin → us, us → openssl stdout."""
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"from openssl\n")
+    await proc.stdin.drain()
+    assert await asyncio.wait_for(session.recv(), 5) == b"from openssl\n"
+    session.send(b"from pywebrtc\n")
+    await asyncio.wait_for(read_until(proc.stdout, re.compile(rb"^(from pywebrtc)$")), 5)
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.kill()
+    await proc.wait()
+
+
+CASES = [
+    ("ecdsa-p256", SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80),
+    ("rsa-2048", SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80),
+    ("ecdsa-p256", SrtpProfile.SRTP_AEAD_AES_128_GCM),
+    ("ecdsa-p384", SrtpProfile.SRTP_AEAD_AES_256_GCM),
+]
+
+
+@pytest.mark.parametrize(("cert", "profile"), CASES)
+def test_client_against_openssl_s_server(cert: str, profile: SrtpProfile) -> None:
+    async def run() -> None:
+        port = free_udp_port()
+        proc = await asyncio.create_subprocess_exec(
+            str(OPENSSL),
+            "s_server",
+            "-accept",
+            f"127.0.0.1:{port}",
+            "-verify",
+            "1",
+            *openssl_args(cert, profile),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        session: DtlsSession | None = None
+        try:
+            assert proc.stdout is not None
+            await asyncio.wait_for(read_until(proc.stdout, re.compile(rb"^ACCEPT")), 5)
+            config = DtlsConfig(
+                certificate(cert),
+                srtp_profiles=(profile,),
+                remote_fingerprints=(certificate(cert).fingerprint(),),
+                initial_timeout=0.2,
+            )
+            session = await connect("127.0.0.1", port, config)
+            done = await asyncio.wait_for(session.handshake(), 5)
+            assert done.srtp_profile is profile
+            assert done.extended_master_secret
+            theirs = await asyncio.wait_for(read_until(proc.stdout, _KEYMAT), 5)
+            assert session.conn is not None
+            ours = session.conn.export_keying_material(LABEL, 60)
+            assert ours.hex().upper().encode() == theirs
+            await exchange(session, proc)
+        finally:
+            if session is not None:
+                session.close()
+            await stop(proc)
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize(("cert", "profile"), CASES)
+def test_server_against_openssl_s_client(cert: str, profile: SrtpProfile) -> None:
+    async def run() -> None:
+        config = DtlsConfig(
+            certificate(cert),
+            srtp_profiles=(profile,),
+            remote_fingerprints=(certificate(cert).fingerprint(),),
+            initial_timeout=0.2,
+        )
+        session, (host, port) = await listen("127.0.0.1", 0, config)
+        proc = await asyncio.create_subprocess_exec(
+            str(OPENSSL),
+            "s_client",
+            "-connect",
+            f"{host}:{port}",
+            *openssl_args(cert, profile),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            assert proc.stdout is not None
+            done = await asyncio.wait_for(session.handshake(), 5)
+            assert done.srtp_profile is profile
+            theirs = await asyncio.wait_for(read_until(proc.stdout, _KEYMAT), 5)
+            assert session.conn is not None
+            ours = session.conn.export_keying_material(LABEL, 60)
+            assert ours.hex().upper().encode() == theirs
+            await exchange(session, proc)
+        finally:
+            session.close()
+            await stop(proc)
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    "suite",
+    [
+        CipherSuiteId.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        CipherSuiteId.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ],
+)
+def test_each_suite_against_openssl(suite: CipherSuiteId) -> None:
+    async def run() -> None:
+        config = DtlsConfig(certificate("ecdsa-p256"), cipher_suites=(suite,), initial_timeout=0.2)
+        session, (host, port) = await listen("127.0.0.1", 0, config)
+        profile = SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80
+        proc = await asyncio.create_subprocess_exec(
+            str(OPENSSL),
+            "s_client",
+            "-connect",
+            f"{host}:{port}",
+            *openssl_args("ecdsa-p256", profile),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            done = await asyncio.wait_for(session.handshake(), 5)
+            assert done.cipher_suite == suite.name
+            await exchange(session, proc)
+        finally:
+            session.close()
+            await stop(proc)
+
+    asyncio.run(run())

@@ -1,0 +1,947 @@
+"""The DTLS 1.2 connection state machine, client and server (RFC 6347, RFC 5246 §7.3).
+
+Sans-IO: feed datagrams with ``receive(data, now)`` and timer expiry with ``tick(now)``;
+drain ``poll()`` until it returns None (it yields ``Transmit`` datagrams and events); sleep
+until ``deadline()``. Nothing here reads a clock or touches a socket.
+
+Handshake as WebRTC uses it (RFC 8827 §6.5, RFC 5763): full ECDHE handshake with mutual
+certificate authentication, the peer's certificate checked against signaling fingerprints,
+optional stateless cookie exchange on the server, use_srtp negotiation and the RFC 5705
+exporter. Left out: session resumption, renegotiation (answered with a no_renegotiation
+warning), PSK, RSA key transport, non-AEAD suites, DTLS 1.0 and DTLS 1.3 (a 1.3 offer is
+answered with 1.2, RFC 8446 §4.2.1 being a no-op for a 1.2-only server).
+
+Error policy: a record that fails to parse, authenticate or pass the replay window is dropped
+and counted in ``stats``; a malformed or illegal handshake message is fatal: we send the alert
+its ``DtlsError`` names and emit ``ConnectionClosed(error)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+from pywebrtc.dtls import prf
+from pywebrtc.dtls.alert import Alert, AlertDescription, AlertLevel, describe
+from pywebrtc.dtls.certificate import (
+    SUPPORTED_SCHEMES,
+    Certificate,
+    Fingerprint,
+    PublicKey,
+    key_type_of,
+    load_peer_key,
+    verify_signature,
+)
+from pywebrtc.dtls.cipher import (
+    DEFAULT_SUITES,
+    SUITES,
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+    CipherSuite,
+    RecordProtection,
+)
+from pywebrtc.dtls.cookie import CookieVerifier
+from pywebrtc.dtls.errors import (
+    BadRecordMac,
+    DecodeError,
+    DecryptError,
+    DtlsError,
+    FingerprintMismatch,
+    HandshakeFailure,
+    HandshakeTimeout,
+    IllegalParameter,
+    PeerAlert,
+    ProtocolVersionError,
+    UnexpectedMessage,
+    UnsupportedExtension,
+)
+from pywebrtc.dtls.extensions import (
+    EcPointFormats,
+    Extension,
+    ExtensionType,
+    NamedGroup,
+    RenegotiationInfo,
+    SignatureAlgorithms,
+    SrtpProfile,
+    SupportedGroups,
+    UseSrtp,
+    find,
+)
+from pywebrtc.dtls.flight import (
+    INITIAL_TIMEOUT,
+    MAX_RETRANSMISSIONS,
+    MAX_TIMEOUT,
+    Flight,
+    FlightMessage,
+    RetransmitTimer,
+)
+from pywebrtc.dtls.handshake import (
+    RANDOM_SIZE,
+    CertificateMessage,
+    CertificateRequest,
+    CertificateVerify,
+    ClientHello,
+    ClientKeyExchange,
+    Finished,
+    HandshakeType,
+    HelloVerifyRequest,
+    ServerHello,
+    ServerHelloDone,
+    ServerKeyExchange,
+    encode_message,
+    parse_fragments,
+)
+from pywebrtc.dtls.keyexchange import SUPPORTED_GROUPS, KeyShare
+from pywebrtc.dtls.reassembly import Message, Reassembler
+from pywebrtc.dtls.record import (
+    DTLS_1_0,
+    DTLS_1_2,
+    ContentType,
+    Record,
+    header,
+    parse_datagram,
+)
+from pywebrtc.dtls.replay import ReplayWindow
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MTU = 1200
+DEFAULT_SRTP_PROFILES: tuple[SrtpProfile, ...] = (
+    SrtpProfile.SRTP_AEAD_AES_128_GCM,
+    SrtpProfile.SRTP_AEAD_AES_256_GCM,
+    SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80,
+    SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_32,
+)
+SRTP_EXPORTER_LABEL = "EXTRACTOR-dtls_srtp"  # RFC 5764 §4.2
+MAX_PLAINTEXT = 2**14  # RFC 5246 §6.2.1
+_MAX_DEFERRED = 16
+# RFC 5246 §7.4.4 ClientCertificateType: rsa_sign, ecdsa_sign (RFC 8422 §5.5).
+_CERT_TYPES = bytes((1, 64))
+_SHARED_COOKIES = CookieVerifier()
+
+
+@dataclass(frozen=True, slots=True)
+class DtlsConfig:
+    """Everything negotiable. Timers are in seconds; ``initial_timeout`` is RFC 6347's 1 s by
+    default, WebRTC stacks often use less (e.g. 0.1-0.4 s) on low-latency paths."""
+
+    certificate: Certificate
+    cipher_suites: tuple[int, ...] = DEFAULT_SUITES
+    groups: tuple[int, ...] = SUPPORTED_GROUPS
+    srtp_profiles: tuple[int, ...] = DEFAULT_SRTP_PROFILES
+    remote_fingerprints: tuple[Fingerprint, ...] = ()
+    mtu: int = DEFAULT_MTU
+    initial_timeout: float = INITIAL_TIMEOUT
+    max_timeout: float = MAX_TIMEOUT
+    max_retransmissions: int = MAX_RETRANSMISSIONS
+    cookie_exchange: bool = True
+    cookie_verifier: CookieVerifier | None = None
+    require_client_certificate: bool = True
+    require_extended_master_secret: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Transmit:
+    """A datagram to send to the peer."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeComplete:
+    cipher_suite: str
+    srtp_profile: SrtpProfile | None
+    peer_fingerprint: Fingerprint
+    extended_master_secret: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationData:
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed:
+    """The connection ended: ``error`` is None for close_notify (either side)."""
+
+    error: DtlsError | None
+
+
+Event = HandshakeComplete | ApplicationData | ConnectionClosed
+
+
+@dataclass(frozen=True, slots=True)
+class SrtpKeys:
+    """Keying material split per RFC 5764 §4.2, from this endpoint's point of view."""
+
+    profile: SrtpProfile
+    local_key: bytes
+    local_salt: bytes
+    remote_key: bytes
+    remote_salt: bytes
+
+
+@dataclass(slots=True)
+class DtlsStats:
+    records_received: int = 0
+    records_sent: int = 0
+    malformed: int = 0
+    bad_mac: int = 0
+    replayed: int = 0
+    unexpected_epoch: int = 0
+    retransmissions: int = 0
+
+
+class State(Enum):
+    IDLE = "idle"
+    WAIT_HELLO = "wait-hello"  # client: ServerHello/HVR; server: ClientHello
+    WAIT_FLIGHT = "wait-flight"  # client: server's flight 4; server: client's flight 5
+    WAIT_FINISHED = "wait-finished"  # client: server's CCS + Finished
+    CONNECTED = "connected"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class _Negotiated:
+    suite: CipherSuite | None = None
+    group: int | None = None
+    srtp_profile: SrtpProfile | None = None
+    extended_master_secret: bool = False
+    secure_renegotiation: bool = False
+    client_random: bytes = b""
+    server_random: bytes = b""
+    master_secret: bytes = b""
+    peer_key: PublicKey | None = None
+    peer_certificate: bytes | None = None
+    certificate_requested: bool = False
+    request_schemes: tuple[int, ...] = ()
+    offered_extensions: frozenset[int] = field(default_factory=frozenset)
+
+
+class DtlsConnection:
+    """One DTLS association with one peer.
+
+    ``remote_address`` is any stable bytes naming the peer's transport address; the server
+    binds its cookies to it.
+    """
+
+    def __init__(self, config: DtlsConfig, *, is_client: bool, remote_address: bytes = b"") -> None:
+        self.config = config
+        self.is_client = is_client
+        self.remote_address = remote_address
+        self.remote_fingerprints: tuple[Fingerprint, ...] = config.remote_fingerprints
+        self.state = State.IDLE if is_client else State.WAIT_HELLO
+        self.stats = DtlsStats()
+        self._out: deque[Transmit | Event] = deque()
+        self._timer = RetransmitTimer(
+            config.initial_timeout, config.max_timeout, config.max_retransmissions
+        )
+        self._flight: Flight | None = None
+        self._reassembler = Reassembler()
+        self._send_seq = 0
+        self._transcript: list[bytes] = []
+        self._write_epoch = 0
+        self._write_seq: dict[int, int] = {0: 0}
+        self._write_prot: dict[int, RecordProtection] = {}
+        self._read_prot: dict[int, RecordProtection] = {}
+        self._replay: dict[int, ReplayWindow] = {0: ReplayWindow()}
+        self._deferred: list[Record] = []
+        self._neg = _Negotiated()
+        self._key_share: KeyShare | None = None
+        self._client_hello: ClientHello | None = None
+        self._peer_retransmitted = False
+        self._record_seq = 0
+        self._cookies = config.cookie_verifier or _SHARED_COOKIES
+        self._client_sent_certificate = False
+        self._client_certificate_seen = False
+        self._peer_public = b""
+        self._peer_verified = False
+        self.peer_fingerprint: Fingerprint | None = None
+
+    # ------------------------------------------------------------------ public API
+
+    def connect(self, now: float) -> None:
+        """Start the handshake (client only): queue the ClientHello and arm the timer."""
+        if not self.is_client or self.state is not State.IDLE:
+            raise RuntimeError("connect() is for a fresh client connection")
+        self._neg.client_random = os.urandom(RANDOM_SIZE)
+        self._client_hello = self._make_client_hello(b"")
+        self.state = State.WAIT_HELLO
+        self._send_flight(
+            [self._handshake(HandshakeType.CLIENT_HELLO, bytes(self._client_hello))], now
+        )
+
+    def receive(self, data: bytes, now: float) -> None:
+        """Process one datagram from the peer."""
+        if self.state in (State.CLOSED, State.FAILED):
+            return
+        records, malformed = parse_datagram(data)
+        if malformed:
+            self.stats.malformed += 1
+        self._peer_retransmitted = False
+        try:
+            for record in records:
+                self._on_record(record, now)
+                if self.state in (State.CLOSED, State.FAILED):
+                    return
+            self._drain_deferred(now)
+        except DtlsError as exc:
+            self._fail(exc)
+            return
+        if self._peer_retransmitted and self._flight is not None:
+            # RFC 6347 §4.2.4: the peer retransmitted its previous flight, so ours was lost.
+            self._transmit_flight()
+
+    def tick(self, now: float) -> None:
+        """Handle timer expiry: retransmit the current flight or give up."""
+        deadline = self._timer.deadline
+        if deadline is None or now < deadline or self._flight is None:
+            return
+        if self._timer.fire(now):
+            logger.debug("retransmitting flight (attempt %d)", self._timer.attempts)
+            self.stats.retransmissions += 1
+            self._transmit_flight()
+        else:
+            self._fail(HandshakeTimeout("peer stopped answering"), send_alert=False)
+
+    def poll(self) -> Transmit | Event | None:
+        return self._out.popleft() if self._out else None
+
+    def deadline(self) -> float | None:
+        return self._timer.deadline
+
+    def send(self, data: bytes) -> None:
+        """Queue application data (one record, at most 2^14 bytes)."""
+        if self.state is not State.CONNECTED:
+            raise RuntimeError(f"cannot send application data in state {self.state.value}")
+        if len(data) > MAX_PLAINTEXT:
+            raise ValueError(f"application data of {len(data)} bytes exceeds one record")
+        self._emit(self._seal(self._write_epoch, ContentType.APPLICATION_DATA, data))
+
+    def close(self) -> None:
+        """Send close_notify and end the connection."""
+        if self.state in (State.CLOSED, State.FAILED):
+            return
+        if self.state is State.CONNECTED:
+            self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
+        self.state = State.CLOSED
+        self._timer.stop()
+        self._flight = None
+        self._out.append(ConnectionClosed(None))
+
+    @property
+    def is_connected(self) -> bool:
+        return self.state is State.CONNECTED
+
+    @property
+    def cipher_suite(self) -> CipherSuite | None:
+        return self._neg.suite
+
+    @property
+    def srtp_profile(self) -> SrtpProfile | None:
+        return self._neg.srtp_profile
+
+    @property
+    def peer_certificate(self) -> bytes | None:
+        """The peer's leaf certificate (DER)."""
+        return self._neg.peer_certificate
+
+    def export_keying_material(self, label: str, length: int) -> bytes:
+        """RFC 5705 exporter (no context), available once connected."""
+        if self.state is not State.CONNECTED or self._neg.suite is None:
+            raise RuntimeError("keying material is only available once connected")
+        return prf.export_keying_material(
+            self._neg.suite.hash_name,
+            self._neg.master_secret,
+            self._neg.client_random,
+            self._neg.server_random,
+            label,
+            length,
+        )
+
+    def srtp_keys(self) -> SrtpKeys:
+        """SRTP master keys and salts for the negotiated profile (RFC 5764 §4.2)."""
+        profile = self._neg.srtp_profile
+        if profile is None:
+            raise RuntimeError("no SRTP profile was negotiated")
+        k, s = profile.key_length, profile.salt_length
+        material = self.export_keying_material(SRTP_EXPORTER_LABEL, 2 * (k + s))
+        client_key, server_key = material[:k], material[k : 2 * k]
+        client_salt, server_salt = material[2 * k : 2 * k + s], material[2 * k + s :]
+        if self.is_client:
+            return SrtpKeys(profile, client_key, client_salt, server_key, server_salt)
+        return SrtpKeys(profile, server_key, server_salt, client_key, client_salt)
+
+    # ------------------------------------------------------------------ record layer
+
+    def _overhead(self, epoch: int) -> int:
+        if epoch == 0 or self._neg.suite is None:
+            return 0
+        return self._neg.suite.record_overhead
+
+    def _seal(self, epoch: int, content_type: int, payload: bytes) -> bytes:
+        seq = self._write_seq[epoch]
+        self._write_seq[epoch] = seq + 1
+        self.stats.records_sent += 1
+        if epoch:
+            payload = self._write_prot[epoch].seal(content_type, DTLS_1_2, epoch, seq, payload)
+        return header(content_type, DTLS_1_2, epoch, seq, len(payload)) + payload
+
+    def _emit(self, datagram: bytes) -> None:
+        self._out.append(Transmit(datagram))
+
+    def _on_record(self, record: Record, now: float) -> None:
+        self.stats.records_received += 1
+        epoch, seq, ctype = record.epoch, record.sequence_number, record.content_type
+        if epoch == 0:
+            if ctype == ContentType.APPLICATION_DATA or (
+                ctype == ContentType.ALERT and self.state is State.CONNECTED
+            ):
+                # Unprotected data is never accepted, nor unauthenticated alerts once connected.
+                self.stats.unexpected_epoch += 1
+                return
+            window = self._replay[0]
+            if not window.check(seq):
+                self.stats.replayed += 1
+                return
+            plaintext = record.fragment
+        else:
+            protection = self._read_prot.get(epoch)
+            if protection is None:
+                if epoch == len(self._read_prot) + 1 and len(self._deferred) < _MAX_DEFERRED:
+                    self._deferred.append(record)  # keys not derived yet: keep for later
+                else:
+                    self.stats.unexpected_epoch += 1
+                return
+            window = self._replay[epoch]
+            if not window.check(seq):
+                self.stats.replayed += 1
+                return
+            try:
+                plaintext = protection.open(ctype, record.version, epoch, seq, record.fragment)
+            except BadRecordMac:
+                self.stats.bad_mac += 1
+                return
+        if len(plaintext) > MAX_PLAINTEXT:
+            self.stats.malformed += 1
+            return
+        window.accept(seq)
+        self._record_seq = seq
+        if ctype == ContentType.HANDSHAKE:
+            self._on_handshake_record(plaintext, epoch, now)
+        elif ctype == ContentType.CHANGE_CIPHER_SPEC:
+            if plaintext != b"\x01":
+                raise DecodeError("malformed ChangeCipherSpec")
+            # Keys are selected by record epoch, so CCS carries no information we need.
+        elif ctype == ContentType.ALERT:
+            self._on_alert(Alert.parse(plaintext))
+        elif ctype == ContentType.APPLICATION_DATA:
+            if self.state is State.CONNECTED:
+                self._out.append(ApplicationData(plaintext))
+            else:
+                self.stats.unexpected_epoch += 1
+        else:
+            self.stats.malformed += 1
+
+    def _drain_deferred(self, now: float) -> None:
+        while self._deferred and self._deferred[0].epoch in self._read_prot:
+            self._on_record(self._deferred.pop(0), now)
+            if self.state in (State.CLOSED, State.FAILED):
+                return
+
+    def _on_alert(self, alert: Alert) -> None:
+        if alert.description == AlertDescription.CLOSE_NOTIFY:
+            logger.debug("peer sent close_notify")
+            if self.state is State.CONNECTED:
+                self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
+            self.state = State.CLOSED
+            self._timer.stop()
+            self._flight = None
+            self._out.append(ConnectionClosed(None))
+        elif alert.level == AlertLevel.FATAL:
+            name = describe(alert.description)
+            self._fail(PeerAlert(alert.description, f"peer sent fatal alert {name}"), False)
+        else:
+            logger.debug("ignoring warning alert %s", describe(alert.description))
+
+    def _send_alert(self, level: int, description: int) -> None:
+        epoch = self._write_epoch
+        self._emit(self._seal(epoch, ContentType.ALERT, bytes(Alert(level, description))))
+
+    def _fail(self, error: DtlsError, send_alert: bool = True) -> None:
+        logger.info("DTLS connection failed: %s", error)
+        if send_alert and not isinstance(error, PeerAlert):
+            self._send_alert(AlertLevel.FATAL, error.alert_description)
+        self.state = State.FAILED
+        self._timer.stop()
+        self._flight = None
+        self._out.append(ConnectionClosed(error))
+
+    # ------------------------------------------------------------------ flights
+
+    def _handshake(self, msg_type: int, body: bytes, epoch: int = 0) -> FlightMessage:
+        data = encode_message(msg_type, self._send_seq, body)
+        self._send_seq += 1
+        self._transcript.append(data)
+        return FlightMessage(epoch, ContentType.HANDSHAKE, data)
+
+    def _send_flight(self, messages: list[FlightMessage], now: float | None) -> None:
+        self._flight = Flight(messages)
+        self._transmit_flight()
+        if now is None:
+            self._timer.stop()  # our last flight: resent only when the peer asks again
+        else:
+            self._timer.start(now)
+
+    def _transmit_flight(self) -> None:
+        assert self._flight is not None
+        for datagram in self._flight.datagrams(self.config.mtu, self._seal, self._overhead):
+            self._emit(datagram)
+
+    def _transcript_hash(self) -> bytes:
+        assert self._neg.suite is not None
+        return hashlib.new(self._neg.suite.hash_name, b"".join(self._transcript)).digest()
+
+    # ------------------------------------------------------------------ handshake
+
+    def _on_handshake_record(self, data: bytes, epoch: int, now: float) -> None:
+        try:
+            fragments = parse_fragments(data)
+        except DecodeError:
+            self.stats.malformed += 1
+            return
+        for fragment in fragments:
+            if not self._reassembler.add(fragment, epoch):
+                self._peer_retransmitted = True
+        while True:
+            if not self.is_client and self.state is State.WAIT_HELLO:
+                message = self._reassembler.pop_any()
+            else:
+                message = self._reassembler.pop()
+            if message is None:
+                return
+            self._on_message(message, now)
+            if self.state in (State.CLOSED, State.FAILED):
+                return
+
+    def _on_message(self, message: Message, now: float) -> None:
+        t = message.msg_type
+        if self.state is State.CONNECTED:
+            if t in (HandshakeType.HELLO_REQUEST, HandshakeType.CLIENT_HELLO):
+                self._send_alert(AlertLevel.WARNING, AlertDescription.NO_RENEGOTIATION)
+                return
+            raise UnexpectedMessage(f"handshake message {t} after the handshake")
+        if (t == HandshakeType.FINISHED) != (message.epoch > 0):
+            raise UnexpectedMessage("Finished must be, and only Finished may be, encrypted")
+        if self.is_client:
+            self._client_message(message, now)
+        else:
+            self._server_message(message, now)
+
+    def _record_received(self, message: Message) -> None:
+        self._transcript.append(encode_message(message.msg_type, message.message_seq, message.body))
+
+    def _check_certificate(self, body: bytes) -> None:
+        chain = CertificateMessage.parse(body).certificates
+        if not chain:
+            if self.is_client or self.config.require_client_certificate:
+                raise HandshakeFailure("peer sent no certificate")
+            return
+        leaf = chain[0]
+        key = load_peer_key(leaf)
+        if self.remote_fingerprints and not any(
+            fp.matches(leaf) for fp in self.remote_fingerprints
+        ):
+            raise FingerprintMismatch("peer certificate does not match the expected fingerprint")
+        self._neg.peer_key = key
+        self._neg.peer_certificate = leaf
+        self.peer_fingerprint = Fingerprint.of(leaf)
+
+    def _derive_keys(self, pre_master: bytes) -> None:
+        neg = self._neg
+        suite = neg.suite
+        assert suite is not None
+        if neg.extended_master_secret:
+            neg.master_secret = prf.extended_master_secret(
+                suite.hash_name, pre_master, self._transcript_hash()
+            )
+        else:
+            neg.master_secret = prf.master_secret(
+                suite.hash_name, pre_master, neg.client_random, neg.server_random
+            )
+        k, iv = suite.key_length, suite.fixed_iv_length
+        block = prf.key_block(
+            suite.hash_name, neg.master_secret, neg.client_random, neg.server_random, 2 * (k + iv)
+        )
+        client = RecordProtection(suite, block[:k], block[2 * k : 2 * k + iv])
+        server = RecordProtection(suite, block[k : 2 * k], block[2 * k + iv :])
+        self._write_prot[1], self._read_prot[1] = (
+            (client, server) if self.is_client else (server, client)
+        )
+        self._write_seq[1] = 0
+        self._replay[1] = ReplayWindow()
+
+    def _finished(self, label: bytes) -> bytes:
+        assert self._neg.suite is not None
+        return prf.verify_data(
+            self._neg.suite.hash_name, self._neg.master_secret, label, self._transcript_hash()
+        )
+
+    def _complete(self) -> None:
+        self.state = State.CONNECTED
+        suite = self._neg.suite
+        assert suite is not None and self.peer_fingerprint is not None
+        logger.debug("handshake complete: %s", suite.name)
+        self._out.append(
+            HandshakeComplete(
+                suite.name,
+                self._neg.srtp_profile,
+                self.peer_fingerprint,
+                self._neg.extended_master_secret,
+            )
+        )
+
+    # ------------------------------------------------------------------ client side
+
+    def _make_client_hello(self, cookie: bytes) -> ClientHello:
+        cfg = self.config
+        extensions = [
+            Extension(ExtensionType.SUPPORTED_GROUPS, bytes(SupportedGroups(cfg.groups))),
+            Extension(ExtensionType.EC_POINT_FORMATS, bytes(EcPointFormats())),
+            Extension(
+                ExtensionType.SIGNATURE_ALGORITHMS, bytes(SignatureAlgorithms(SUPPORTED_SCHEMES))
+            ),
+        ]
+        if cfg.srtp_profiles:
+            extensions.append(Extension(ExtensionType.USE_SRTP, bytes(UseSrtp(cfg.srtp_profiles))))
+        extensions.append(Extension(ExtensionType.EXTENDED_MASTER_SECRET, b""))
+        extensions.append(Extension(ExtensionType.RENEGOTIATION_INFO, bytes(RenegotiationInfo())))
+        self._neg.offered_extensions = frozenset(e.type for e in extensions)
+        suites = tuple(s for s in cfg.cipher_suites if s in SUITES)
+        return ClientHello(
+            DTLS_1_2, self._neg.client_random, b"", cookie, suites, b"\x00", tuple(extensions)
+        )
+
+    def _client_message(self, message: Message, now: float) -> None:
+        t, body, neg = message.msg_type, message.body, self._neg
+        if self.state is State.WAIT_HELLO and t == HandshakeType.HELLO_VERIFY_REQUEST:
+            hvr = HelloVerifyRequest.parse(body)
+            if hvr.server_version not in (DTLS_1_0, DTLS_1_2):
+                raise ProtocolVersionError(f"HelloVerifyRequest version {hvr.server_version:#x}")
+            # RFC 6347 §4.2.1: HVR and the first ClientHello stay out of the handshake hash.
+            self._transcript.clear()
+            self._client_hello = self._make_client_hello(hvr.cookie)
+            self._send_flight(
+                [self._handshake(HandshakeType.CLIENT_HELLO, bytes(self._client_hello))], now
+            )
+            return
+        if self.state is State.WAIT_HELLO and t == HandshakeType.SERVER_HELLO:
+            self._timer.stop()
+            self._flight = None
+            self._on_server_hello(ServerHello.parse(body))
+            self._record_received(message)
+            self.state = State.WAIT_FLIGHT
+            return
+        if self.state is State.WAIT_FLIGHT:
+            self._record_received(message)
+            if t == HandshakeType.CERTIFICATE and neg.peer_key is None:
+                self._check_certificate(body)
+                if neg.suite is not None and key_type_of(self._peer_key()) != neg.suite.signature:
+                    raise HandshakeFailure("server certificate does not fit the cipher suite")
+            elif t == HandshakeType.SERVER_KEY_EXCHANGE and self._key_share is None:
+                self._on_server_key_exchange(ServerKeyExchange.parse(body))
+            elif (
+                t == HandshakeType.CERTIFICATE_REQUEST
+                and self._key_share is not None
+                and not neg.certificate_requested
+            ):
+                request = CertificateRequest.parse(body)
+                neg.certificate_requested = True
+                neg.request_schemes = request.signature_schemes
+            elif t == HandshakeType.SERVER_HELLO_DONE and self._key_share is not None:
+                ServerHelloDone.parse(body)
+                self._send_client_flight(now)
+            else:
+                raise UnexpectedMessage(f"unexpected handshake message {t} from server")
+            return
+        if self.state is State.WAIT_FINISHED and t == HandshakeType.FINISHED:
+            expected = self._finished(b"server finished")
+            if Finished.parse(body).verify_data != expected:
+                raise DecryptError("server Finished does not verify")
+            self._record_received(message)
+            self._timer.stop()
+            self._flight = None
+            self._complete()
+            return
+        raise UnexpectedMessage(f"unexpected handshake message {t} in state {self.state.value}")
+
+    def _peer_key(self) -> PublicKey:
+        if self._neg.peer_key is None:
+            raise UnexpectedMessage("no peer certificate yet")
+        return self._neg.peer_key
+
+    def _on_server_hello(self, hello: ServerHello) -> None:
+        neg = self._neg
+        if hello.server_version != DTLS_1_2:
+            raise ProtocolVersionError(f"server chose version {hello.server_version:#x}")
+        assert self._client_hello is not None
+        if hello.cipher_suite not in self._client_hello.cipher_suites:
+            raise IllegalParameter("server chose a cipher suite we did not offer")
+        if hello.compression_method != 0:
+            raise IllegalParameter("server chose compression")
+        neg.suite = SUITES[hello.cipher_suite]
+        neg.server_random = hello.random
+        for ext in hello.extensions:
+            if ext.type not in neg.offered_extensions:
+                raise UnsupportedExtension(f"server sent extension {ext.type} we did not offer")
+        ri = find(hello.extensions, ExtensionType.RENEGOTIATION_INFO)
+        if ri is not None:
+            if RenegotiationInfo.parse(ri).renegotiated_connection:
+                raise HandshakeFailure("non-empty renegotiation_info in an initial handshake")
+            neg.secure_renegotiation = True
+        ems = find(hello.extensions, ExtensionType.EXTENDED_MASTER_SECRET)
+        if ems is not None and ems:
+            raise DecodeError("extended_master_secret with a body")
+        neg.extended_master_secret = ems is not None
+        if self.config.require_extended_master_secret and ems is None:
+            raise HandshakeFailure("server does not support extended_master_secret")
+        srtp = find(hello.extensions, ExtensionType.USE_SRTP)
+        if srtp is not None:
+            use = UseSrtp.parse(srtp)
+            if len(use.profiles) != 1 or use.profiles[0] not in self.config.srtp_profiles:
+                raise IllegalParameter("server chose an SRTP profile we did not offer")
+            neg.srtp_profile = SrtpProfile(use.profiles[0])
+
+    def _on_server_key_exchange(self, ske: ServerKeyExchange) -> None:
+        neg = self._neg
+        if ske.named_group not in self.config.groups:
+            raise IllegalParameter("server chose a group we did not offer")
+        if ske.signature_scheme not in SUPPORTED_SCHEMES:
+            raise IllegalParameter("server used a signature scheme we did not offer")
+        signed = neg.client_random + neg.server_random + ske.params
+        verify_signature(self._peer_key(), ske.signature_scheme, signed, ske.signature)
+        neg.group = ske.named_group
+        self._key_share = KeyShare(ske.named_group)
+        self._peer_public = ske.public_key
+
+    def _send_client_flight(self, now: float) -> None:
+        neg = self._neg
+        assert self._key_share is not None
+        messages: list[FlightMessage] = []
+        cert = self.config.certificate
+        scheme: int | None = None
+        if neg.certificate_requested:
+            scheme = cert.choose_scheme(neg.request_schemes)
+            if scheme is None:
+                raise HandshakeFailure("no signature scheme in common for our certificate")
+            body = bytes(CertificateMessage((cert.der,)))
+            messages.append(self._handshake(HandshakeType.CERTIFICATE, body))
+        pre_master = self._key_share.exchange(self._peer_public)
+        messages.append(
+            self._handshake(
+                HandshakeType.CLIENT_KEY_EXCHANGE,
+                bytes(ClientKeyExchange(self._key_share.public_key)),
+            )
+        )
+        self._derive_keys(pre_master)
+        if scheme is not None:
+            signature = cert.sign(scheme, b"".join(self._transcript))
+            messages.append(
+                self._handshake(
+                    HandshakeType.CERTIFICATE_VERIFY, bytes(CertificateVerify(scheme, signature))
+                )
+            )
+        messages.append(FlightMessage(0, ContentType.CHANGE_CIPHER_SPEC, b"\x01"))
+        verify = self._finished(b"client finished")
+        messages.append(self._handshake(HandshakeType.FINISHED, verify, epoch=1))
+        self._write_epoch = 1
+        self.state = State.WAIT_FINISHED
+        self._send_flight(messages, now)
+
+    # ------------------------------------------------------------------ server side
+
+    def _server_message(self, message: Message, now: float) -> None:
+        t, body, neg = message.msg_type, message.body, self._neg
+        if self.state is State.WAIT_HELLO:
+            if t != HandshakeType.CLIENT_HELLO:
+                raise UnexpectedMessage(f"expected ClientHello, got handshake message {t}")
+            hello = ClientHello.parse(body)
+            if self.config.cookie_exchange and not self._cookies.verify(
+                hello, self.remote_address, now
+            ):
+                self._send_hello_verify_request(hello, message.message_seq, now)
+                return
+            self._send_seq = message.message_seq
+            self._record_received(message)
+            self._on_client_hello(hello, now)
+            return
+        if self.state is State.WAIT_FLIGHT:
+            if (
+                t == HandshakeType.CERTIFICATE
+                and neg.certificate_requested
+                and not self._client_certificate_seen
+                and not neg.master_secret
+            ):
+                self._client_certificate_seen = True
+                self._record_received(message)
+                self._check_certificate(body)
+                self._client_sent_certificate = neg.peer_key is not None
+                return
+            if t == HandshakeType.CLIENT_KEY_EXCHANGE and not neg.master_secret:
+                if neg.certificate_requested and not self._client_certificate_seen:
+                    raise UnexpectedMessage("client skipped the requested Certificate")
+                cke = ClientKeyExchange.parse(body)
+                self._record_received(message)
+                assert self._key_share is not None
+                self._derive_keys(self._key_share.exchange(cke.public_key))
+                return
+            if (
+                t == HandshakeType.CERTIFICATE_VERIFY
+                and neg.master_secret
+                and self._client_sent_certificate
+                and not self._peer_verified
+            ):
+                cv = CertificateVerify.parse(body)
+                if cv.signature_scheme not in SUPPORTED_SCHEMES:
+                    raise IllegalParameter("client used a signature scheme we did not offer")
+                verify_signature(
+                    self._peer_key(), cv.signature_scheme, b"".join(self._transcript), cv.signature
+                )
+                self._peer_verified = True
+                self._record_received(message)
+                return
+            if (
+                t == HandshakeType.FINISHED
+                and neg.master_secret
+                and (self._peer_verified or not self._client_sent_certificate)
+            ):
+                expected = self._finished(b"client finished")
+                if Finished.parse(body).verify_data != expected:
+                    raise DecryptError("client Finished does not verify")
+                self._record_received(message)
+                ccs = FlightMessage(0, ContentType.CHANGE_CIPHER_SPEC, b"\x01")
+                finished = self._handshake(
+                    HandshakeType.FINISHED, self._finished(b"server finished"), epoch=1
+                )
+                self._write_epoch = 1
+                self._send_flight([ccs, finished], None)
+                if self.peer_fingerprint is None:
+                    raise HandshakeFailure("client is not authenticated")
+                self._complete()
+                return
+        raise UnexpectedMessage(f"unexpected handshake message {t} in state {self.state.value}")
+
+    def _send_hello_verify_request(self, hello: ClientHello, message_seq: int, now: float) -> None:
+        if hello.client_version > DTLS_1_2:
+            raise ProtocolVersionError(f"client version {hello.client_version:#x}")
+        cookie = self._cookies.make(hello, self.remote_address, now)
+        body = bytes(HelloVerifyRequest(DTLS_1_0, cookie))
+        # RFC 6347 §4.2.1: reuse the ClientHello's record sequence number; keep no state.
+        record_seq = self._record_seq
+        message = encode_message(HandshakeType.HELLO_VERIFY_REQUEST, message_seq, body)
+        self._emit(header(ContentType.HANDSHAKE, DTLS_1_0, 0, record_seq, len(message)) + message)
+        self._write_seq[0] = max(self._write_seq[0], record_seq + 1)
+        self._reassembler.reset(0)
+
+    def _on_client_hello(self, hello: ClientHello, now: float) -> None:
+        cfg, neg = self.config, self._neg
+        # DTLS versions count down: 0xFEFD (1.2) is newer than 0xFEFF (1.0).
+        if hello.client_version > DTLS_1_2:
+            raise ProtocolVersionError(f"client offers only version {hello.client_version:#x}")
+        if 0 not in hello.compression_methods:
+            raise IllegalParameter("client does not offer null compression")
+        exts = hello.extensions
+        cert = cfg.certificate
+        suite_id = next(
+            (
+                s
+                for s in cfg.cipher_suites
+                if s in hello.cipher_suites and s in SUITES and SUITES[s].signature == cert.key_type
+            ),
+            None,
+        )
+        if suite_id is None:
+            raise HandshakeFailure("no cipher suite in common")
+        neg.suite = SUITES[suite_id]
+        groups_data = find(exts, ExtensionType.SUPPORTED_GROUPS)
+        offered_groups: tuple[int, ...] = (
+            SupportedGroups.parse(groups_data).groups
+            if groups_data is not None
+            else (NamedGroup.SECP256R1,)
+        )
+        group = next((g for g in cfg.groups if g in offered_groups), None)
+        if group is None:
+            raise HandshakeFailure("no ECDHE group in common")
+        formats_data = find(exts, ExtensionType.EC_POINT_FORMATS)
+        if formats_data is not None and 0 not in EcPointFormats.parse(formats_data).formats:
+            raise IllegalParameter("client does not accept uncompressed points")
+        sigalgs = find(exts, ExtensionType.SIGNATURE_ALGORITHMS)
+        # RFC 5246 §7.4.1.4.1: without the extension, SHA-1 is implied; we take SHA-256.
+        offered_schemes = (
+            SignatureAlgorithms.parse(sigalgs).schemes if sigalgs is not None else cert.schemes[:1]
+        )
+        scheme = cert.choose_scheme(offered_schemes)
+        if scheme is None:
+            raise HandshakeFailure("no signature scheme in common")
+        reply: list[Extension] = []
+        ri = find(exts, ExtensionType.RENEGOTIATION_INFO)
+        if ri is not None and RenegotiationInfo.parse(ri).renegotiated_connection:
+            raise HandshakeFailure("non-empty renegotiation_info in an initial handshake")
+        if ri is not None or TLS_EMPTY_RENEGOTIATION_INFO_SCSV in hello.cipher_suites:
+            neg.secure_renegotiation = True
+            reply.append(Extension(ExtensionType.RENEGOTIATION_INFO, bytes(RenegotiationInfo())))
+        ems = find(exts, ExtensionType.EXTENDED_MASTER_SECRET)
+        if ems is not None:
+            if ems:
+                raise DecodeError("extended_master_secret with a body")
+            neg.extended_master_secret = True
+            reply.append(Extension(ExtensionType.EXTENDED_MASTER_SECRET, b""))
+        elif cfg.require_extended_master_secret:
+            raise HandshakeFailure("client does not support extended_master_secret")
+        srtp = find(exts, ExtensionType.USE_SRTP)
+        if srtp is not None:
+            offered = UseSrtp.parse(srtp).profiles
+            profile = next((p for p in cfg.srtp_profiles if p in offered), None)
+            if profile is not None:
+                neg.srtp_profile = SrtpProfile(profile)
+                reply.append(Extension(ExtensionType.USE_SRTP, bytes(UseSrtp((profile,)))))
+        if formats_data is not None:
+            reply.append(Extension(ExtensionType.EC_POINT_FORMATS, bytes(EcPointFormats())))
+        neg.client_random = hello.random
+        neg.server_random = os.urandom(RANDOM_SIZE)
+        neg.group = group
+        self._key_share = KeyShare(group)
+        server_hello = ServerHello(DTLS_1_2, neg.server_random, b"", suite_id, 0, tuple(reply))
+        params = ServerKeyExchange(group, self._key_share.public_key, scheme, b"")
+        signature = cert.sign(scheme, neg.client_random + neg.server_random + params.params)
+        ske = ServerKeyExchange(group, self._key_share.public_key, scheme, signature)
+        messages = [
+            self._handshake(HandshakeType.SERVER_HELLO, bytes(server_hello)),
+            self._handshake(HandshakeType.CERTIFICATE, bytes(CertificateMessage((cert.der,)))),
+            self._handshake(HandshakeType.SERVER_KEY_EXCHANGE, bytes(ske)),
+        ]
+        if cfg.require_client_certificate:
+            neg.certificate_requested = True
+            request = CertificateRequest(_CERT_TYPES, SUPPORTED_SCHEMES)
+            messages.append(self._handshake(HandshakeType.CERTIFICATE_REQUEST, bytes(request)))
+        messages.append(self._handshake(HandshakeType.SERVER_HELLO_DONE, b""))
+        self.state = State.WAIT_FLIGHT
+        self._send_flight(messages, now)
+
+
+__all__ = [
+    "ApplicationData",
+    "ConnectionClosed",
+    "DtlsConfig",
+    "DtlsConnection",
+    "DtlsStats",
+    "Event",
+    "HandshakeComplete",
+    "SrtpKeys",
+    "State",
+    "Transmit",
+]

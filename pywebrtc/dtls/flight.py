@@ -1,0 +1,119 @@
+"""Flights and their retransmission (RFC 6347 §4.2.4).
+
+A flight is the list of messages one side sends before waiting for the other. It is kept as
+plain messages and turned into datagrams on every (re)transmission, because each transmission
+gets fresh record sequence numbers and handshake messages are fragmented to fit the MTU
+(RFC 6347 §4.2.3: a retransmitted message keeps its message_seq).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pywebrtc.dtls.handshake import HANDSHAKE_HEADER_SIZE, fragment_header
+from pywebrtc.dtls.record import HEADER_SIZE, ContentType
+
+# RFC 6347 §4.2.4.1: 1 s initial timer, doubled on each retransmission, at most 60 s.
+INITIAL_TIMEOUT = 1.0
+MAX_TIMEOUT = 60.0
+MAX_RETRANSMISSIONS = 7
+
+# Sealer: (epoch, content_type, payload) -> one whole record; Overhead: epoch -> AEAD bytes.
+Sealer = Callable[[int, int, bytes], bytes]
+Overhead = Callable[[int], int]
+
+
+@dataclass(frozen=True, slots=True)
+class FlightMessage:
+    epoch: int
+    content_type: int
+    data: bytes  # a whole handshake message (header + body) or the CCS byte
+
+
+@dataclass(slots=True)
+class Flight:
+    messages: list[FlightMessage]
+
+    def datagrams(self, mtu: int, seal: Sealer, overhead: Overhead) -> list[bytes]:
+        out: list[bytes] = []
+        current = bytearray()
+
+        def emit(record: bytes) -> None:
+            nonlocal current
+            if current and len(current) + len(record) > mtu:
+                out.append(bytes(current))
+                current = bytearray()
+            current += record
+
+        for msg in self.messages:
+            record_cost = HEADER_SIZE + overhead(msg.epoch)
+            if msg.content_type != ContentType.HANDSHAKE or record_cost + len(msg.data) <= max(
+                mtu - len(current), 0
+            ):
+                emit(seal(msg.epoch, msg.content_type, msg.data))
+                continue
+            if record_cost + len(msg.data) <= mtu:
+                if current:
+                    out.append(bytes(current))
+                    current = bytearray()
+                emit(seal(msg.epoch, msg.content_type, msg.data))
+                continue
+            header = msg.data[:HANDSHAKE_HEADER_SIZE]
+            body = msg.data[HANDSHAKE_HEADER_SIZE:]
+            msg_type, length, seq = header[0], len(body), int.from_bytes(header[4:6], "big")
+            offset = 0
+            while offset < length:
+                room = mtu - len(current) - record_cost - HANDSHAKE_HEADER_SIZE
+                if room < 64:  # not worth a fragment: start a new datagram
+                    if current:
+                        out.append(bytes(current))
+                        current = bytearray()
+                    room = mtu - record_cost - HANDSHAKE_HEADER_SIZE
+                if room <= 0:
+                    raise ValueError(f"MTU {mtu} too small for a handshake fragment")
+                chunk = body[offset : offset + room]
+                fragment = fragment_header(msg_type, length, seq, offset, len(chunk)) + chunk
+                current += seal(msg.epoch, msg.content_type, fragment)
+                offset += len(chunk)
+        if current:
+            out.append(bytes(current))
+        return out
+
+
+class RetransmitTimer:
+    """Exponential backoff for the flight in flight: ``fire`` doubles, ``stop`` disarms."""
+
+    __slots__ = ("attempts", "deadline", "initial", "maximum", "max_attempts", "timeout")
+
+    def __init__(
+        self,
+        initial: float = INITIAL_TIMEOUT,
+        maximum: float = MAX_TIMEOUT,
+        max_attempts: int = MAX_RETRANSMISSIONS,
+    ) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.max_attempts = max_attempts
+        self.timeout = initial
+        self.deadline: float | None = None
+        self.attempts = 0
+
+    def start(self, now: float) -> None:
+        """Arm for a new flight: back to the initial timeout."""
+        self.timeout = self.initial
+        self.attempts = 0
+        self.deadline = now + self.timeout
+
+    def fire(self, now: float) -> bool:
+        """Back off after a timeout; False once retransmissions are exhausted."""
+        self.attempts += 1
+        if self.attempts > self.max_attempts:
+            self.deadline = None
+            return False
+        self.timeout = min(self.timeout * 2, self.maximum)
+        self.deadline = now + self.timeout
+        return True
+
+    def stop(self) -> None:
+        self.deadline = None
