@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean sysdeps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,7 +22,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+sysdeps:
+	bash scripts/install-system-deps
+
+unit: $(STAMP) sysdeps
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest
 
 # The whole suite: lint, strict typing, then every test (unit, property, fuzz, conformance).
