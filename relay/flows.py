@@ -21,12 +21,13 @@ class Backend:
     ``struct sockaddr`` it sends to), filled once per backend, never per packet.
     """
 
-    __slots__ = ("address", "chained", "namelen", "ptr", "sockaddr")
+    __slots__ = ("address", "chained", "namelen", "pinned", "ptr", "sockaddr")
 
     def __init__(self, address: Address, chained: bool = False) -> None:
         self.address = address
         self.chained = chained
-        self.sockaddr: object = None
+        self.sockaddr = b""
+        self.pinned: object = None  # keeps the memory at ``ptr`` alive
         self.ptr = 0
         self.namelen = 0
 

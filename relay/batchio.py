@@ -1,0 +1,202 @@
+"""Batched UDP I/O through ``recvmmsg(2)``/``sendmmsg(2)``, called with ctypes (Linux only).
+
+One system call moves up to ``size`` datagrams each way. All memory is allocated once: the
+``mmsghdr``/``iovec`` arrays and the datagram buffers are ``bytearray``s whose addresses are
+handed to the kernel, and Python reads and writes their fields through ``memoryview`` casts
+(an index store, no ctypes object per packet).
+
+Each slot's buffer keeps ``HEADROOM`` bytes free in front of the received datagram, so a frame
+header (pywebrtc.framing, at most 19 bytes) can be written in place and the framed datagram
+sent without copying the payload; an outgoing slot may also point past a received frame
+header, to send only the payload.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import socket
+import struct
+import sys
+
+HEADROOM = 32
+SLOT = 4096
+CAPACITY = SLOT - HEADROOM  # largest datagram received whole
+SOCKADDR_SIZE = 28  # sizeof(struct sockaddr_in6), fits sockaddr_in too
+MSG_DONTWAIT = 0x40
+MSG_TRUNC = 0x20
+
+# struct mmsghdr on LP64 Linux: msghdr (56 bytes) + msg_len (4) + padding (4).
+_MMSGHDR = 64
+_IOVEC = 16
+# Field offsets in 4-byte (u32) and 8-byte (u64) units within one mmsghdr.
+_U32_NAMELEN = 2
+_U32_FLAGS = 12
+_U32_LEN = 14
+_U64_NAME = 0
+_U64_IOV = 2
+_U64_IOVLEN = 3
+
+_libc: ctypes.CDLL | None = None
+
+
+def available() -> bool:
+    """Whether batched I/O works here (Linux, libc with recvmmsg/sendmmsg, 64-bit)."""
+    if not sys.platform.startswith("linux") or struct.calcsize("P") != 8:
+        return False
+    try:
+        _load()
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+def _load() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        for name in ("recvmmsg", "sendmmsg"):
+            fn = getattr(libc, name)
+            fn.restype = ctypes.c_int
+        libc.recvmmsg.argtypes = [
+            ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_void_p,
+        ]
+        libc.sendmmsg.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
+        _libc = libc
+    return _libc
+
+
+def _address(buffer: bytearray) -> int:
+    return ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
+
+
+class Batch:
+    """Receive buffers for one socket plus an outgoing batch that points into them."""
+
+    def __init__(self, size: int = 32) -> None:
+        libc = _load()
+        self._recvmmsg = libc.recvmmsg
+        self._sendmmsg = libc.sendmmsg
+        self.size = size
+        self.data = bytearray(size * SLOT)
+        self.names = bytearray(size * SOCKADDR_SIZE)
+        self._rmsgs = bytearray(size * _MMSGHDR)
+        self._smsgs = bytearray(size * _MMSGHDR)
+        self._riov = bytearray(size * _IOVEC)
+        self._siov = bytearray(size * _IOVEC)
+        self.data_addr = _address(self.data)
+        self._rmsgs_addr = _address(self._rmsgs)
+        self._smsgs_addr = _address(self._smsgs)
+        names_addr = _address(self.names)
+        riov_addr = _address(self._riov)
+        siov_addr = _address(self._siov)
+
+        self.view = memoryview(self.data)
+        self.names_view = memoryview(self.names)
+        self.recv32 = memoryview(self._rmsgs).cast("I")
+        r64 = memoryview(self._rmsgs).cast("Q")
+        self.send32 = memoryview(self._smsgs).cast("I")
+        self.send64 = memoryview(self._smsgs).cast("Q")
+        self.siov64 = memoryview(self._siov).cast("Q")
+        riov64 = memoryview(self._riov).cast("Q")
+        for i in range(size):
+            r64[i * 8 + _U64_NAME] = names_addr + i * SOCKADDR_SIZE
+            self.recv32[i * 16 + _U32_NAMELEN] = SOCKADDR_SIZE
+            r64[i * 8 + _U64_IOV] = riov_addr + i * _IOVEC
+            r64[i * 8 + _U64_IOVLEN] = 1
+            riov64[i * 2] = self.data_addr + i * SLOT + HEADROOM
+            riov64[i * 2 + 1] = CAPACITY
+            self.send64[i * 8 + _U64_IOV] = siov_addr + i * _IOVEC
+            self.send64[i * 8 + _U64_IOVLEN] = 1
+        self._template = bytes(self._rmsgs)
+        del r64, riov64
+
+    def recv(self, fd: int) -> int:
+        """Receive up to ``size`` datagrams without blocking; 0 when none is waiting.
+
+        Datagram ``i`` is ``data[i*SLOT+HEADROOM : … + length(i)]`` from ``name(i)``.
+        """
+        self._rmsgs[:] = self._template  # the kernel overwrote namelen/len/flags
+        n: int = self._recvmmsg(fd, self._rmsgs_addr, self.size, MSG_DONTWAIT, None)
+        if n < 0:
+            err = ctypes.get_errno()
+            if err in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR):
+                return 0
+            raise OSError(err, os.strerror(err))
+        return n
+
+    def length(self, i: int) -> int:
+        """Length of received datagram ``i``, or -1 if it was truncated (too big)."""
+        if self.recv32[i * 16 + _U32_FLAGS] & MSG_TRUNC:
+            return -1
+        return self.recv32[i * 16 + _U32_LEN]
+
+    def name(self, i: int) -> bytes:
+        """The raw ``struct sockaddr`` datagram ``i`` came from."""
+        start = i * SOCKADDR_SIZE
+        return bytes(self.names_view[start : start + self.recv32[i * 16 + _U32_NAMELEN]])
+
+    def send(self, fd: int, count: int) -> int:
+        """Send the first ``count`` prepared messages; returns how many the kernel took."""
+        sent = 0
+        while sent < count:
+            n: int = self._sendmmsg(fd, self._smsgs_addr + sent * _MMSGHDR, count - sent, 0)
+            if n < 0:
+                err = ctypes.get_errno()
+                if err == errno.EINTR:
+                    continue
+                if err in (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS):
+                    break
+                # A per-destination error (e.g. ECONNREFUSED from an ICMP) hits the first
+                # message: skip it rather than stall the batch.
+                sent += 1
+                continue
+            sent += n
+        return sent
+
+
+def sockaddr(address: tuple[str, int], family: int) -> bytes:
+    """The raw ``struct sockaddr_in``/``sockaddr_in6`` for ``address`` on a ``family`` socket."""
+    host, port = address
+    if family == socket.AF_INET:
+        return (
+            struct.pack("=H", socket.AF_INET)
+            + struct.pack("!H", port)
+            + socket.inet_pton(socket.AF_INET, host)
+            + bytes(8)
+        )
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, host)
+    except OSError:
+        packed = bytes(10) + b"\xff\xff" + socket.inet_pton(socket.AF_INET, host)
+    return (
+        struct.pack("=H", socket.AF_INET6) + struct.pack("!H", port) + bytes(4) + packed + bytes(4)
+    )
+
+
+_AF_INET_RAW = struct.pack("=H", socket.AF_INET)
+_V4_MAPPED = bytes(10) + b"\xff\xff"
+
+
+def frame_header(name: bytes) -> bytes:
+    """The pywebrtc.framing header for a raw sockaddr (IPv4-mapped IPv6 framed as IPv4)."""
+    if name[:2] == _AF_INET_RAW:
+        return b"\xc4" + name[2:8]
+    if name[8:20] == _V4_MAPPED:
+        return b"\xc4" + name[2:4] + name[20:24]
+    return b"\xc6" + name[2:4] + name[8:24]
+
+
+def sockaddr_host(name: bytes) -> bytes:
+    """The packed IP address inside a raw sockaddr (IPv4-mapped unwrapped to 4 bytes)."""
+    if name[:2] == _AF_INET_RAW:
+        return name[4:8]
+    if name[8:20] == _V4_MAPPED:
+        return name[20:24]
+    return name[8:24]

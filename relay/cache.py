@@ -1,0 +1,99 @@
+"""The Redis route cache: client address → route, so a fresh relay can forward non-STUN first.
+
+Keys are ``<prefix><frame header hex>`` (the client address as pywebrtc.framing encodes it),
+values ``<cluster>:<transceiver>``, with a TTL. The forwarder writes a key when a flow is
+created and refreshes it at most every few seconds on consent traffic — never per packet.
+
+Redis is an optimisation, not a dependency: when it is unreachable every call fails fast
+(short socket timeouts), a warning is logged at most every ``warn_interval`` seconds, the
+relay keeps routing by ufrag, and calls are retried after ``retry_after`` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from relay.routing import Route
+
+log = logging.getLogger(__name__)
+
+
+class RouteCache:
+    def __init__(
+        self,
+        url: str,
+        ttl: float = 30.0,
+        prefix: str = "pywebrtc:route:",
+        timeout: float = 0.25,
+        retry_after: float = 2.0,
+        warn_interval: float = 30.0,
+    ) -> None:
+        self.url = url
+        self.ttl_ms = int(ttl * 1000)
+        self.prefix = prefix
+        self.retry_after = retry_after
+        self.warn_interval = warn_interval
+        self._client = aioredis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        self._down_until = 0.0
+        self._last_warning = float("-inf")
+        self.errors = 0
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, error: Exception) -> None:
+        self.errors += 1
+        now = time.monotonic()
+        self._down_until = now + self.retry_after
+        if now - self._last_warning >= self.warn_interval:
+            self._last_warning = now
+            log.warning("route cache %s unavailable (%s); routing by ufrag only", self.url, error)
+
+    async def write(self, entries: list[tuple[bytes, Route]]) -> bool:
+        if not entries or not self.available:
+            return False
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for header, route in entries:
+                    pipe.set(
+                        self.prefix + header.hex(),
+                        f"{route.cluster}:{route.transceiver}",
+                        px=self.ttl_ms,
+                    )
+                await pipe.execute()
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+        return True
+
+    async def lookup(self, header: bytes) -> Route | None:
+        """The cached route for a client, None if unknown or the cache is unavailable."""
+        if not self.available:
+            return None
+        try:
+            value = await self._client.get(self.prefix + header.hex())
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return None
+        if value is None:
+            return None
+        try:
+            cluster, transceiver = (value.decode() if isinstance(value, bytes) else value).split(
+                ":"
+            )
+            return Route(int(cluster), int(transceiver))
+        except ValueError:
+            log.warning("ignoring malformed route cache entry %r", value)
+            return None
+
+    async def close(self) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self._client.aclose()

@@ -1,0 +1,305 @@
+"""``pywebrtc-relay``: the ufrag-routed UDP relay in front of transceivers.
+
+Every flag has an environment variable (shown in ``--help``); flags win over the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from relay import metrics
+from relay.flows import Address
+from relay.routing import PlaintextRouteCodec, RoutingError, UfragCodec, load_codec
+from relay.server import RelayConfig, RelayWorker
+
+log = logging.getLogger("relay")
+
+ENV_PREFIX = "PYWEBRTC_RELAY_"
+
+
+def parse_address(text: str) -> Address:
+    """``HOST:PORT``, ``[V6]:PORT`` or ``V6:PORT`` (split at the last colon)."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def parse_mapping(items: Sequence[str], what: str) -> dict[int, Address]:
+    """``ID=HOST:PORT`` items (also comma/space separated inside one item)."""
+    out: dict[int, Address] = {}
+    for item in items:
+        for part in item.replace(",", " ").split():
+            ident, sep, address = part.partition("=")
+            if not sep or not ident.isdigit():
+                raise argparse.ArgumentTypeError(f"{what}: expected ID=HOST:PORT, got {part!r}")
+            out[int(ident)] = parse_address(address)
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    def env(name: str, default: str | None = None) -> str | None:
+        return os.environ.get(ENV_PREFIX + name, default)
+
+    p = argparse.ArgumentParser(
+        prog="pywebrtc-relay",
+        description=(
+            "Stateless UDP relay for pywebrtc transceivers. A client address gets a flow when "
+            "it sends a STUN Binding Request whose ufrag (the USERNAME part before ':') "
+            "decodes to a route with one of the fleet keys; the flow's datagrams are then "
+            "forwarded opaque, framed with the client address, to that transceiver, and "
+            "replies go back to the client. Everything else is dropped and counted."
+        ),
+        epilog=f"Environment variables ({ENV_PREFIX}<NAME>) give defaults for every flag; "
+        "lists (TRANSCEIVERS, PEER_RELAYS) are comma- or space-separated.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument(
+        "--listen",
+        type=parse_address,
+        default=env("LISTEN", "0.0.0.0:3478"),
+        help="public UDP address clients reach (the only ICE candidate of every session) "
+        f"[{ENV_PREFIX}LISTEN]",
+    )
+    p.add_argument(
+        "--keys",
+        default=env("KEYS"),
+        help="fleet keys file: one 'ID HEX' line per 16-byte AES key, ID 0..63; the first "
+        "line is the active key (encodes), all of them decode [" + ENV_PREFIX + "KEYS]",
+    )
+    p.add_argument(
+        "--plaintext-ufrags",
+        action="store_true",
+        default=env("PLAINTEXT_UFRAGS") == "1",
+        help="route by readable, forgeable debug ufrags instead of --keys (debugging only) "
+        f"[{ENV_PREFIX}PLAINTEXT_UFRAGS=1]",
+    )
+    p.add_argument(
+        "--transceiver",
+        action="append",
+        default=[v for v in [env("TRANSCEIVERS")] if v],
+        metavar="ID=HOST:PORT",
+        help="a transceiver of this cluster and its framed UDP address; repeat for each "
+        f"[{ENV_PREFIX}TRANSCEIVERS]",
+    )
+    p.add_argument(
+        "--cluster",
+        type=int,
+        default=int(env("CLUSTER", "0") or 0),
+        help=f"this relay's cluster id; routes for other clusters go to --peer-relay "
+        f"[{ENV_PREFIX}CLUSTER]",
+    )
+    p.add_argument(
+        "--peer-relay",
+        action="append",
+        default=[v for v in [env("PEER_RELAYS")] if v],
+        metavar="CLUSTER=HOST:PORT",
+        help="chaining (Global Relay): the public address of another cluster's relay; routes "
+        "for that cluster are forwarded there, framed with the client address, and framed "
+        "datagrams from that relay's host are accepted as chained clients "
+        f"[{ENV_PREFIX}PEER_RELAYS]",
+    )
+    p.add_argument(
+        "--redis",
+        default=env("REDIS"),
+        metavar="URL",
+        help="Redis route cache (client address -> route, TTL) so a restarted relay forwards "
+        "DTLS/SRTP before the next STUN; unreachable Redis means ufrag-only routing and a "
+        f"warning [{ENV_PREFIX}REDIS]",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=int(env("WORKERS", "1") or 1),
+        help=f"worker processes sharing --listen through SO_REUSEPORT [{ENV_PREFIX}WORKERS]",
+    )
+    p.add_argument(
+        "--metrics",
+        type=parse_address,
+        default=env("METRICS"),
+        metavar="HOST:PORT",
+        help="serve Prometheus text counters (flows, packets, bytes, drops by reason) over "
+        f"HTTP here [{ENV_PREFIX}METRICS]",
+    )
+    p.add_argument(
+        "--io",
+        choices=["auto", "batch", "asyncio"],
+        default=env("IO", "auto"),
+        help="socket layer: batch = recvmmsg/sendmmsg via ctypes (Linux), asyncio = "
+        f"datagram transports (uvloop if installed); auto picks batch [{ENV_PREFIX}IO]",
+    )
+    p.add_argument(
+        "--max-flows",
+        type=int,
+        default=int(env("MAX_FLOWS", "100000") or 100000),
+        help="flow table bound per worker; new flows beyond it are dropped "
+        f"[{ENV_PREFIX}MAX_FLOWS]",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=float(env("IDLE_TIMEOUT", "30") or 30),
+        help=f"seconds without traffic after which a flow is forgotten [{ENV_PREFIX}IDLE_TIMEOUT]",
+    )
+    p.add_argument(
+        "--cache-ttl",
+        type=float,
+        default=float(env("CACHE_TTL", "30") or 30),
+        help=f"route cache entry lifetime in seconds [{ENV_PREFIX}CACHE_TTL]",
+    )
+    p.add_argument(
+        "--backend-bind",
+        default=env("BACKEND_BIND"),
+        metavar="HOST",
+        help="local address of the per-worker socket that talks to transceivers (default: "
+        f"chosen from their addresses) [{ENV_PREFIX}BACKEND_BIND]",
+    )
+    p.add_argument(
+        "--log-level",
+        default=env("LOG_LEVEL", "INFO"),
+        help=f"logging level [{ENV_PREFIX}LOG_LEVEL]",
+    )
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> RelayConfig:
+    codec: UfragCodec
+    if args.plaintext_ufrags:
+        codec = PlaintextRouteCodec()
+    elif args.keys:
+        codec = load_codec(args.keys)
+    else:
+        raise SystemExit("pywebrtc-relay: --keys (or --plaintext-ufrags) is required")
+    try:
+        transceivers = parse_mapping(args.transceiver, "--transceiver")
+        peers = parse_mapping(args.peer_relay, "--peer-relay")
+    except argparse.ArgumentTypeError as error:
+        raise SystemExit(f"pywebrtc-relay: {error}") from None
+    if not transceivers and not peers:
+        raise SystemExit("pywebrtc-relay: give at least one --transceiver ID=HOST:PORT")
+    return RelayConfig(
+        listen=args.listen,
+        codec=codec,
+        transceivers=transceivers,
+        cluster=args.cluster,
+        peer_relays=peers,
+        redis_url=args.redis,
+        io=args.io,
+        max_flows=args.max_flows,
+        idle_timeout=args.idle_timeout,
+        cache_ttl=args.cache_ttl,
+        backend_bind=args.backend_bind,
+        reuse_port=args.workers > 1,
+    )
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+async def _run_single(config: RelayConfig, metrics_at: Address | None) -> None:
+    worker = RelayWorker(config)
+    server = await metrics.serve(*metrics_at, worker.snapshot) if metrics_at else None
+    try:
+        await worker.serve()
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _worker_main(config: RelayConfig, index: int, shared: metrics.SharedCounters) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns ^C into SIGTERM
+
+    async def run() -> None:
+        worker = RelayWorker(config)
+
+        async def publish() -> None:
+            while True:
+                shared.publish(index, worker.snapshot())
+                await asyncio.sleep(1.0)
+
+        task = asyncio.get_running_loop().create_task(publish())
+        try:
+            await worker.serve()
+        finally:
+            task.cancel()
+            shared.publish(index, worker.snapshot())
+
+    loop = _new_loop()
+    try:
+        loop.run_until_complete(run())
+    finally:
+        loop.close()
+
+
+async def _supervise(
+    processes: Sequence[multiprocessing.process.BaseProcess],
+    shared: metrics.SharedCounters,
+    metrics_at: Address | None,
+) -> None:
+    server = await metrics.serve(*metrics_at, shared.total) if metrics_at else None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    while not stop.is_set() and all(p.is_alive() for p in processes):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+    for p in processes:
+        if p.is_alive() and p.pid is not None:
+            os.kill(p.pid, signal.SIGTERM)
+    for p in processes:
+        await loop.run_in_executor(None, p.join, 5.0)
+        if p.is_alive():
+            p.kill()
+    if server is not None:
+        server.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(process)d %(name)s %(message)s"
+    )
+    try:
+        config = config_from_args(args)
+    except (RoutingError, OSError) as error:
+        raise SystemExit(f"pywebrtc-relay: {error}") from None
+    if args.workers <= 1:
+        loop = _new_loop()
+        try:
+            loop.run_until_complete(_run_single(config, args.metrics))
+        finally:
+            loop.close()
+        return
+    context = multiprocessing.get_context("fork")
+    shared = metrics.SharedCounters(args.workers)
+    processes = [
+        context.Process(target=_worker_main, args=(config, i, shared), name=f"relay-worker-{i}")
+        for i in range(args.workers)
+    ]
+    for p in processes:
+        p.start()
+    loop = _new_loop()
+    try:
+        loop.run_until_complete(_supervise(processes, shared, args.metrics))
+    finally:
+        loop.close()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,495 @@
+"""The relay's socket layer: one worker = one public socket, one backend socket, one loop.
+
+A worker owns two UDP sockets. The *public* socket (``--listen``, shared by workers through
+SO_REUSEPORT, which hashes each client's 4-tuple to one worker) talks to clients and to
+upstream relays; the *backend* socket (an ephemeral port, one per worker) talks to
+transceivers and downstream relays, so their replies come back to the worker that owns the
+flow. Every decision is the :class:`~relay.forwarder.Forwarder`'s; this layer only moves
+bytes, in one of two modes:
+
+* ``batch``: ``recvmmsg``/``sendmmsg`` through ctypes (relay.batchio), up to 32 datagrams a
+  system call, frame headers written in place. The common case — a known flow, not a Binding
+  Request — is inlined here; everything else goes through the forwarder.
+* ``asyncio``: ``DatagramProtocol`` on the running loop (uvloop when installed). Simpler and
+  portable, about 0.6× the batch mode's packets/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pywebrtc.framing import encode_address
+from relay import batchio
+from relay.cache import RouteCache
+from relay.flows import Address, Backend, Flow
+from relay.forwarder import Drop, Forwarder, backends
+from relay.routing import UfragCodec
+
+log = logging.getLogger(__name__)
+
+_MAX_ROUNDS = 16  # batches per readiness callback, so one socket cannot starve the other
+_SOCKET_BUFFER = 4 << 20
+
+
+@dataclass
+class RelayConfig:
+    listen: Address
+    codec: UfragCodec
+    transceivers: dict[int, Address]
+    cluster: int = 0
+    peer_relays: dict[int, Address] = field(default_factory=dict)
+    redis_url: str | None = None
+    io: str = "auto"  # "batch", "asyncio" or "auto" (batch where available)
+    batch_size: int = 32
+    max_flows: int = 100_000
+    idle_timeout: float = 30.0
+    cache_ttl: float = 30.0
+    cache_refresh: float = 5.0
+    backend_bind: str | None = None  # host for the backend socket; default from listen
+    reuse_port: bool = False
+
+
+def _family(host: str) -> int:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def bind_udp(address: Address, reuse_port: bool = False) -> socket.socket:
+    sock = socket.socket(_family(address[0]), socket.SOCK_DGRAM)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
+    sock.bind(address)
+    sock.setblocking(False)
+    return sock
+
+
+class RelayWorker:
+    """One relay worker. ``await start()``, then ``await stop()``; or ``await serve()``."""
+
+    def __init__(self, config: RelayConfig, public: socket.socket | None = None) -> None:
+        self.config = config
+        mode = config.io
+        if mode == "auto":
+            mode = "batch" if batchio.available() else "asyncio"
+        self.mode = mode
+        self.public = public if public is not None else bind_udp(config.listen, config.reuse_port)
+        backend_host = config.backend_bind or _backend_host(config)
+        self.private = bind_udp((backend_host, 0))
+        self.public_address: Address = self.public.getsockname()[:2]
+        self.backend_address: Address = self.private.getsockname()[:2]
+        self._private_family = self.private.family
+        header_of: Callable[[object], bytes] = (
+            batchio.frame_header if mode == "batch" else encode_address  # type: ignore[assignment]
+        )
+        self.forwarder: Forwarder[object] = Forwarder(
+            config.codec,
+            header_of,
+            backends(config.transceivers),
+            cluster=config.cluster,
+            peer_relays=backends(config.peer_relays, chained=True),
+            max_flows=config.max_flows,
+            idle_timeout=config.idle_timeout,
+            cache_enabled=config.redis_url is not None,
+            cache_refresh=config.cache_refresh,
+        )
+        self.cache = RouteCache(config.redis_url, config.cache_ttl) if config.redis_url else None
+        self.counters = dict.fromkeys(
+            (
+                "packets_from_clients_total",
+                "bytes_from_clients_total",
+                "packets_to_clients_total",
+                "bytes_to_clients_total",
+                "route_cache_hits_total",
+            ),
+            0,
+        )
+        self._peer_hosts = {socket.inet_pton(_family(h), h) for h, _ in config.peer_relays.values()}
+        self._via: dict[object, Backend] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._cache_task: asyncio.Task[None] | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._transports: list[asyncio.DatagramTransport] = []
+        self._stopped = asyncio.Event()
+        self._trusted: set[object] = set()
+        self._refresh_trusted()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        if self.mode == "batch":
+            self._pub_batch = batchio.Batch(self.config.batch_size)
+            self._priv_batch = batchio.Batch(self.config.batch_size)
+            loop.add_reader(self.public.fileno(), self._on_public_batch)
+            loop.add_reader(self.private.fileno(), self._on_private_batch)
+        else:
+            public, _ = await loop.create_datagram_endpoint(
+                lambda: _Protocol(self._on_public_datagram), sock=self.public
+            )
+            private, _ = await loop.create_datagram_endpoint(
+                lambda: _Protocol(self._on_private_datagram), sock=self.private
+            )
+            self._pub_transport, self._priv_transport = public, private
+            self._transports = [public, private]
+        self._housekeeping = loop.create_task(self._tick())
+        log.info(
+            "relay worker on %s (%s mode), backend socket %s, cluster %d, %d transceivers",
+            self.public_address,
+            self.mode,
+            self.backend_address,
+            self.config.cluster,
+            len(self.config.transceivers),
+        )
+
+    async def stop(self) -> None:
+        """Stop reading, flush route-cache writes, close the sockets."""
+        if self._loop is None:
+            return
+        if self.mode == "batch":
+            self._loop.remove_reader(self.public.fileno())
+            self._loop.remove_reader(self.private.fileno())
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        for task in list(self._tasks):
+            task.cancel()
+        if self.cache is not None:
+            writes, self.forwarder.cache_writes = self.forwarder.cache_writes, []
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.cache.write(writes), 1.0)
+            await self.cache.close()
+        for transport in self._transports:
+            transport.close()
+        if self.mode == "batch":
+            self.public.close()
+            self.private.close()
+        self._loop = None
+        self._stopped.set()
+
+    async def serve(self, install_signals: bool = True) -> None:
+        """Run until SIGTERM/SIGINT (or ``request_stop``), then shut down gracefully."""
+        await self.start()
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.request_stop)
+        self._stop_requested = asyncio.Event()
+        await self._stop_requested.wait()
+        await self.stop()
+
+    def request_stop(self) -> None:
+        event = getattr(self, "_stop_requested", None)
+        if event is not None:
+            event.set()
+
+    # -- metrics -----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, int]:
+        fw = self.forwarder
+        values = dict(self.counters)
+        values["flows"] = len(fw.by_header)
+        values["flows_created_total"] = fw.flows_created
+        values["flows_expired_total"] = fw.flows_expired
+        values["flows_migrated_total"] = fw.flows_migrated
+        values["route_cache_errors_total"] = self.cache.errors if self.cache else 0
+        for reason, count in fw.drops.items():
+            values["drops:" + reason] = count
+        return values
+
+    # -- housekeeping and the route cache ------------------------------------------------
+
+    async def _tick(self) -> None:
+        assert self._loop is not None
+        while True:
+            await asyncio.sleep(1.0)
+            self.forwarder.expire(self._loop.time())
+            self._kick_cache()
+
+    def _refresh_trusted(self) -> None:
+        fw = self.forwarder
+        trusted: set[object] = set()
+        for backend in [*fw.transceivers.values(), *fw.peer_relays.values()]:
+            self._resolve(backend)
+            trusted.add(backend.sockaddr if self.mode == "batch" else backend.address)
+        self._trusted = trusted
+
+    def _refresh_trusted_if_new(self, backend: Backend) -> None:
+        if not backend.ptr:
+            self._refresh_trusted()
+
+    def _resolve(self, backend: Backend) -> None:
+        raw = batchio.sockaddr(backend.address, self._private_family)
+        buffer = ctypes.create_string_buffer(raw, len(raw))
+        backend.sockaddr = raw
+        backend.pinned = buffer
+        backend.ptr = ctypes.addressof(buffer)
+        backend.namelen = len(raw)
+
+    def _kick_cache(self) -> None:
+        fw = self.forwarder
+        if self.cache is None or not (fw.cache_writes or fw.lookups):
+            return
+        if self._cache_task is None or self._cache_task.done():
+            assert self._loop is not None
+            self._cache_task = self._loop.create_task(self._drain_cache())
+
+    async def _drain_cache(self) -> None:
+        assert self.cache is not None and self._loop is not None
+        fw = self.forwarder
+        while fw.cache_writes or fw.lookups:
+            writes, fw.cache_writes = fw.cache_writes, []
+            lookups, fw.lookups = fw.lookups, []
+            if writes:
+                await self.cache.write(writes)
+            if lookups:
+                results = await asyncio.gather(*(self.cache.lookup(h) for _, h in lookups))
+                now = self._loop.time()
+                for (key, _), route in zip(lookups, results, strict=True):
+                    if route is None:
+                        fw.cache_miss(key, now)
+                    elif fw.cache_hit(key, route, now) is not None:
+                        self.counters["route_cache_hits_total"] += 1
+
+    # -- asyncio mode --------------------------------------------------------------------
+
+    def _on_public_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self._loop is not None
+        now = self._loop.time()
+        fw = self.forwarder
+        if data[:1] in (b"\xc4", b"\xc6") and self._peer_hosts and self._is_peer(addr[0]):
+            flow = fw.from_peer_relay(self._via_for(addr), data, now)
+            if flow is not None:
+                self._priv_transport.sendto(data, flow.backend.address)
+                self._refresh_trusted_if_new(flow.backend)
+            return
+        flow = fw.from_client(addr, data, now)
+        if flow is None:
+            if fw.lookups:
+                self._kick_cache()
+            return
+        self._priv_transport.sendto(flow.header + data, flow.backend.address)
+        self._refresh_trusted_if_new(flow.backend)
+        self.counters["packets_from_clients_total"] += 1
+        self.counters["bytes_from_clients_total"] += len(data)
+        if fw.cache_writes:
+            self._kick_cache()
+
+    def _on_private_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self._loop is not None
+        fw = self.forwarder
+        if addr[:2] not in self._trusted:
+            fw.drops[Drop.UNTRUSTED_SOURCE] += 1
+            return
+        flow = fw.from_backend(data, self._loop.time())
+        if flow is None:
+            return
+        if flow.via is None:
+            payload = data[len(flow.header) :]
+            self._pub_transport.sendto(payload, flow.key)  # type: ignore[arg-type]
+            self.counters["packets_to_clients_total"] += 1
+            self.counters["bytes_to_clients_total"] += len(payload)
+        else:
+            self._pub_transport.sendto(data, flow.via.address)
+
+    def _is_peer(self, host: str) -> bool:
+        try:
+            return socket.inet_pton(_family(host), host) in self._peer_hosts
+        except OSError:
+            return False
+
+    def _via_for(self, key: object) -> Backend:
+        via = self._via.get(key)
+        if via is None:
+            if len(self._via) > 1024:
+                self._via.clear()
+            address = key if isinstance(key, tuple) else _address_of(key)  # type: ignore[arg-type]
+            via = self._via[key] = Backend(address[:2], chained=True)
+            if self.mode == "batch":
+                raw = key if isinstance(key, bytes) else b""
+                buffer = ctypes.create_string_buffer(raw, len(raw))
+                via.sockaddr, via.ptr, via.namelen = raw, ctypes.addressof(buffer), len(raw)
+                via.pinned = buffer
+        return via
+
+    # -- batch mode ----------------------------------------------------------------------
+
+    def _on_public_batch(self) -> None:
+        assert self._loop is not None
+        batch = self._pub_batch
+        fw = self.forwarder
+        flows = fw.flows
+        view, recv32, send32 = batch.view, batch.recv32, batch.send32
+        send64, siov, names = batch.send64, batch.siov64, batch.names_view
+        data_addr = batch.data_addr
+        public_fd, private_fd = self.public.fileno(), self.private.fileno()
+        head, slot, nsize = batchio.HEADROOM, batchio.SLOT, batchio.SOCKADDR_SIZE
+        packets = nbytes = 0
+        now = self._loop.time()
+        for _ in range(_MAX_ROUNDS):
+            n = batch.recv(public_fd)
+            if not n:
+                break
+            j = 0
+            for i in range(n):
+                r = i * 16
+                length = recv32[r + 14]
+                if recv32[r + 12] & batchio.MSG_TRUNC:
+                    fw.drops["truncated"] += 1
+                    continue
+                start = i * nsize
+                key = bytes(names[start : start + recv32[r + 2]])
+                off = i * slot + head
+                flow = flows.get(key)
+                if flow is None or (view[off] == 0 and view[off + 1] == 1):
+                    datagram = bytes(view[off : off + length])
+                    if (
+                        flow is None
+                        and self._peer_hosts
+                        and datagram[:1] in (b"\xc4", b"\xc6")
+                        and batchio.sockaddr_host(key) in self._peer_hosts
+                    ):
+                        flow = fw.from_peer_relay(self._via_for(key), datagram, now)
+                        if flow is not None:
+                            backend = flow.backend
+                            send64[j * 8] = backend.ptr
+                            send32[j * 16 + 2] = backend.namelen
+                            siov[2 * j] = data_addr + off
+                            siov[2 * j + 1] = length
+                            j += 1
+                        continue
+                    flow = fw.from_client(key, datagram, now)
+                    if flow is None:
+                        continue
+                    self._refresh_trusted_if_new(flow.backend)
+                else:
+                    flow.last_seen = now
+                header = flow.header
+                hl = len(header)
+                view[off - hl : off] = header
+                backend = flow.backend
+                send64[j * 8] = backend.ptr
+                send32[j * 16 + 2] = backend.namelen
+                siov[2 * j] = data_addr + off - hl
+                siov[2 * j + 1] = length + hl
+                j += 1
+                nbytes += length
+            if j:
+                sent = batch.send(private_fd, j)
+                packets += sent
+                if sent < j:
+                    fw.drops[Drop.SEND_FAILED] += j - sent
+            if n < batch.size:
+                break
+        self.counters["packets_from_clients_total"] += packets
+        self.counters["bytes_from_clients_total"] += nbytes
+        if fw.lookups or fw.cache_writes:
+            self._kick_cache()
+
+    def _on_private_batch(self) -> None:
+        assert self._loop is not None
+        batch = self._priv_batch
+        fw = self.forwarder
+        by_header = fw.by_header
+        trusted = self._trusted
+        view, recv32, send32 = batch.view, batch.recv32, batch.send32
+        send64, siov, names = batch.send64, batch.siov64, batch.names_view
+        data_addr = batch.data_addr
+        public_fd, private_fd = self.public.fileno(), self.private.fileno()
+        head, slot, nsize = batchio.HEADROOM, batchio.SLOT, batchio.SOCKADDR_SIZE
+        packets = nbytes = 0
+        now = self._loop.time()
+        for _ in range(_MAX_ROUNDS):
+            n = batch.recv(private_fd)
+            if not n:
+                break
+            j = 0
+            for i in range(n):
+                r = i * 16
+                length = recv32[r + 14]
+                if recv32[r + 12] & batchio.MSG_TRUNC:
+                    fw.drops["truncated"] += 1
+                    continue
+                start = i * nsize
+                if bytes(names[start : start + recv32[r + 2]]) not in trusted:
+                    fw.drops[Drop.UNTRUSTED_SOURCE] += 1
+                    continue
+                off = i * slot + head
+                first = view[off] if length else 0
+                hl = 7 if first == 0xC4 else 19 if first == 0xC6 else 0
+                flow = by_header.get(bytes(view[off : off + hl])) if 0 < hl <= length else None
+                if flow is None:
+                    fw.from_backend(bytes(view[off : off + length]), now)  # counts the drop
+                    continue
+                flow.last_seen = now
+                via = flow.via
+                if via is None:
+                    if not flow.client_ptr:
+                        _pin_client(flow)
+                    send64[j * 8] = flow.client_ptr
+                    send32[j * 16 + 2] = flow.client_namelen
+                    siov[2 * j] = data_addr + off + hl
+                    siov[2 * j + 1] = length - hl
+                    nbytes += length - hl
+                else:
+                    send64[j * 8] = via.ptr
+                    send32[j * 16 + 2] = via.namelen
+                    siov[2 * j] = data_addr + off
+                    siov[2 * j + 1] = length
+                j += 1
+            if j:
+                sent = batch.send(public_fd, j)
+                packets += sent
+                if sent < j:
+                    fw.drops[Drop.SEND_FAILED] += j - sent
+            if n < batch.size:
+                break
+        self.counters["packets_to_clients_total"] += packets
+        self.counters["bytes_to_clients_total"] += nbytes
+
+
+def _pin_client(flow: Flow) -> None:
+    raw = flow.key
+    assert isinstance(raw, bytes)
+    buffer = ctypes.create_string_buffer(raw, len(raw))
+    flow.client_sockaddr = buffer
+    flow.client_ptr = ctypes.addressof(buffer)
+    flow.client_namelen = len(raw)
+
+
+def _address_of(name: bytes) -> Address:
+    family = socket.AF_INET if name[:2] == batchio.sockaddr(("0.0.0.0", 0), 2)[:2] else 10
+    if family == socket.AF_INET:
+        return socket.inet_ntop(socket.AF_INET, name[4:8]), int.from_bytes(name[2:4], "big")
+    return socket.inet_ntop(socket.AF_INET6, name[8:24]), int.from_bytes(name[2:4], "big")
+
+
+def _backend_host(config: RelayConfig) -> str:
+    hosts = [h for h, _ in [*config.transceivers.values(), *config.peer_relays.values()]]
+    if any(":" in h for h in hosts):
+        return "::"
+    if hosts and all(h.startswith("127.") for h in hosts):
+        return "127.0.0.1"
+    return "0.0.0.0"
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, handler: Callable[[bytes, tuple[str, int]], None]) -> None:
+        self._handler = handler
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self._handler(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP errors (a transceiver restarting, a client gone) are normal; keep going.
+        log.debug("socket error: %s", exc)

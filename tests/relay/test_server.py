@@ -1,0 +1,102 @@
+"""The relay on loopback sockets: clients → relay → fake transceivers, in both I/O modes."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from pywebrtc.framing import encode_address
+from relay.routing import Route, RouteCodec
+from relay.server import RelayConfig, RelayWorker
+from tests.relay.netutil import client, start_transceiver
+from tests.relay.stunmsg import binding_request
+
+CODEC = RouteCodec({0: bytes(range(16))}, active=0)
+MODES = ["batch", "asyncio"]
+
+
+def ufrag_request(route: Route) -> bytes:
+    return binding_request(f"{CODEC.encode(route)}:client")
+
+
+def relay_config(transceivers: dict[int, tuple[str, int]], **kwargs: object) -> RelayConfig:
+    return RelayConfig(
+        listen=("127.0.0.1", 0),
+        codec=CODEC,
+        transceivers=transceivers,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_many_flows_both_ways_across_two_transceivers(mode: str) -> None:
+    async def scenario() -> None:
+        t1, t2 = await start_transceiver(), await start_transceiver()
+        worker = RelayWorker(relay_config({1: t1.address, 2: t2.address}, io=mode))
+        await worker.start()
+        try:
+            clients = [await client(worker.public_address) for _ in range(200)]
+            for i, c in enumerate(clients):
+                c.send(ufrag_request(Route(0, 1 + i % 2)))
+            for c in clients:
+                assert (await c.recv()).startswith(b"echo:\x00\x01")
+            for round_ in range(5):
+                for i, c in enumerate(clients):
+                    c.send(b"\x80\x6f" + f"{i}:{round_}".encode())
+                for i, c in enumerate(clients):
+                    assert await c.recv() == b"echo:\x80\x6f" + f"{i}:{round_}".encode()
+            # Each transceiver saw only its own clients, framed with their real addresses.
+            headers1 = {h for h, _ in t1.received}
+            headers2 = {h for h, _ in t2.received}
+            assert len(headers1) == len(headers2) == 100
+            assert not headers1 & headers2
+            sockname = clients[0].transport.get_extra_info("sockname")  # type: ignore[union-attr]
+            assert encode_address(sockname) in headers1
+            snap = worker.snapshot()
+            assert snap["flows"] == 200
+            assert snap["packets_from_clients_total"] == 1200
+            assert snap["packets_to_clients_total"] == 1200
+            for c in clients:
+                c.close()
+        finally:
+            await worker.stop()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_unroutable_traffic_never_reaches_a_transceiver(mode: str) -> None:
+    async def scenario() -> None:
+        t1 = await start_transceiver()
+        worker = RelayWorker(relay_config({1: t1.address}, io=mode))
+        await worker.start()
+        try:
+            forged = CODEC.encode(Route(0, 1))
+            forged = forged[:-3] + ("A" if forged[-3] != "A" else "B") + forged[-2:]
+            c = await client(worker.public_address)
+            c.send(b"\x16\xfe\xfd" + bytes(50))  # DTLS first
+            c.send(binding_request(f"{forged}:x"))
+            c.send(binding_request("nonsense:x"))
+            c.send(ufrag_request(Route(0, 9)))
+            c.send(b"\xc4" + bytes(30))  # a frame from a client is just junk
+            await asyncio.sleep(0.2)
+            assert t1.received == []
+            drops = {k: v for k, v in worker.snapshot().items() if k.startswith("drops:")}
+            assert drops == {
+                "drops:not_stun": 2,
+                "drops:bad_ufrag": 2,
+                "drops:unknown_transceiver": 1,
+            }
+            # Frames from a stranger on the backend socket are dropped too.
+            stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            stranger.sendto(encode_address(("127.0.0.1", 9)) + b"x", worker.backend_address)
+            stranger.close()
+            await asyncio.sleep(0.1)
+            assert worker.snapshot()["drops:untrusted_source"] == 1
+            c.close()
+        finally:
+            await worker.stop()
+
+    asyncio.run(scenario())
