@@ -452,12 +452,17 @@ class TurnClient:
             permission.queued.append((peer, bytes(data)))
 
     def close(self, now: float) -> None:
-        """Deallocate (Refresh with LIFETIME 0) and end with a :class:`Closed` event."""
+        """Deallocate (Refresh with LIFETIME 0) and end with a :class:`Closed` event, which
+        comes at once if there is nothing to deallocate."""
         if self.state in (TurnState.CLOSING, TurnState.CLOSED):
             return
-        was_allocated = self.state is TurnState.ALLOCATED
+        # An authenticated Allocate in flight may have created an allocation whose answer we
+        # have not seen: deallocate it too (the server answers 437 if there is none).
+        deallocate = self.state is TurnState.ALLOCATED or (
+            self.state is TurnState.ALLOCATING and self._key is not None
+        )
         self._clear()
-        if was_allocated:
+        if deallocate:
             self.state = TurnState.CLOSING
             self._start(_Kind.DEALLOCATE, now)
         else:

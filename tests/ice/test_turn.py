@@ -58,6 +58,7 @@ class FakeTurnServer:
     # Scripted: error code to answer the next request of a method with.
     fail_next: dict[int, int] = field(default_factory=dict)
     drop_next: int = 0
+    drop_signed: int = 0  # drop the next N requests that carry MESSAGE-INTEGRITY
     requests: list[Message] = field(default_factory=list)
     indications: list[tuple[Address, bytes]] = field(default_factory=list)
     channel_data: list[tuple[int, bytes]] = field(default_factory=list)
@@ -83,6 +84,9 @@ class FakeTurnServer:
         self.requests.append(message)
         if self.drop_next:
             self.drop_next -= 1
+            return None
+        if self.drop_signed and message.has_integrity:
+            self.drop_signed -= 1
             return None
         challenge = [Realm(REALM), Nonce(self.nonce)]
         if not message.has_integrity:
@@ -362,6 +366,38 @@ def test_close_deallocates_with_lifetime_zero() -> None:
     assert h.events[-1] == Closed()
     assert h.client.state.value == "closed"  # (mypy still holds on to CLOSING)
     assert h.client.deadline() is None
+
+
+def test_close_while_allocating_deallocates_what_may_exist() -> None:
+    h = Harness()
+    h.client.allocate(0.0)
+    h.server.drop_signed = 2  # the 401 arrives, the authenticated Allocate is "lost"
+    h.pump(0.0)
+    assert h.server.requests[-1].has_integrity and h.client.state is TurnState.ALLOCATING
+    h.client.close(0.1)
+    h.pump(0.1)  # and so is the first Refresh(0)
+    h.tick(0.6)
+    assert h.server.requests[-1].get(Lifetime) == Lifetime(0)
+    assert h.events == [Closed()] and h.client.deadline() is None
+    # Closing before the challenge was even answered has nothing to deallocate.
+    other = Harness()
+    other.client.allocate(0.0)
+    other.client.close(0.0)
+    assert other.client.poll() is not None  # the first Allocate was already queued
+    assert other.client.poll() == Closed() and other.client.deadline() is None
+
+
+def test_data_sent_while_allocating_goes_out_once_allocated() -> None:
+    h = Harness()
+    h.client.allocate(0.0)
+    h.client.send(PEER, b"early", 0.0)
+    v6_peer = ("2001:db8:0:0::7", 9)
+    h.client.send(v6_peer, b"early v6", 0.0)  # IPv6 text is normalised
+    assert not h.client.has_permission(PEER[0])
+    h.pump(0.0)
+    assert h.client.has_permission(PEER[0]) and h.client.has_permission("2001:db8::7")
+    assert h.server.permissions == {PEER[0], "2001:db8::7"}
+    assert h.server.indications == [(PEER, b"early"), (("2001:db8::7", 9), b"early v6")]
 
 
 def test_malformed_and_forged_server_input_is_dropped_and_counted() -> None:
