@@ -1,0 +1,871 @@
+"""The ICE agent: a sans-IO state machine for one data stream (RFC 8445, RFC 8838, RFC 7675).
+
+Feed it datagrams with :meth:`Agent.receive` and the passing of time with :meth:`Agent.tick`;
+drain :meth:`Agent.poll` for :class:`Transmit` and events; call back at :meth:`Agent.deadline`.
+It never reads a clock or touches a socket.
+
+Implemented: full agents in both roles and ICE-lite (§2.5, §6.1.1), pairing and pruning
+(§6.1.2), pacing (§6.1.4.2, with a small Ta; triggered checks are sent at once rather than paced),
+checks and their responses (§7.2, §7.3) including peer-reflexive candidates on both sides
+(§7.2.5.3.1, §7.3.1.3), symmetric-address checks (§7.2.5.2.1), role conflicts and 487
+(§7.2.5.1, §7.3.1.1), regular nomination (§8.1.1) with the controlled side's
+USE-CANDIDATE handling (§7.3.1.5), ICE restart (§9), trickle with end-of-candidates (RFC 8838
+§8, §11), consent freshness (RFC 7675 §5.1: randomised checks, expiry 30 s after the last
+response; a lite agent, which sends no checks, uses the peer's checks instead), server-reflexive
+gathering from a STUN server (§5.1.1.2) and the W3C connection states.
+
+Left out: aggressive nomination (deprecated by RFC 8445), several data streams per agent (one
+agent per stream; WebRTC bundles everything into one), TCP candidates, and Binding indications
+as keepalives (consent checks every ~5 s already keep NAT bindings open, RFC 8445 §11).
+
+Bad input never raises: malformed STUN, a wrong FINGERPRINT or MESSAGE-INTEGRITY, a USERNAME
+that is not ours, and responses to nothing we sent are dropped and counted in
+:attr:`Agent.counters`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+
+from pywebrtc.ice.candidate import (
+    Address,
+    Candidate,
+    CandidateType,
+    candidate_priority,
+    normalize_host,
+    reflexive_candidate,
+)
+from pywebrtc.ice.checklist import Checklist
+from pywebrtc.ice.config import AgentConfig
+from pywebrtc.ice.credentials import Credentials
+from pywebrtc.ice.events import (
+    GatherDone,
+    IceState,
+    LocalCandidateGathered,
+    Output,
+    SelectedPairChanged,
+    StateChanged,
+    Transmit,
+)
+from pywebrtc.ice.pair import CandidatePair, PairState
+from pywebrtc.stun.attributes import (
+    IceControlled,
+    IceControlling,
+    Priority,
+    UseCandidate,
+    Username,
+    XorMappedAddress,
+)
+from pywebrtc.stun.constants import MessageClass, Method
+from pywebrtc.stun.errors import StunParseError
+from pywebrtc.stun.message import Message
+
+logger = logging.getLogger(__name__)
+
+_ROLE_CONFLICT = 487  # RFC 8445 §7.3.1.1
+
+
+@dataclass(slots=True)
+class IceCounters:
+    """Why datagrams were dropped, and how much work was done (for stats and tests)."""
+
+    requests_received: int = 0
+    responses_sent: int = 0
+    checks_sent: int = 0
+    retransmissions: int = 0
+    dropped_malformed: int = 0
+    dropped_bad_fingerprint: int = 0
+    dropped_bad_integrity: int = 0
+    dropped_unknown_ufrag: int = 0
+    dropped_unmatched_response: int = 0
+    dropped_unexpected: int = 0
+    dropped_remote_limit: int = 0
+    role_conflicts_sent: int = 0
+    role_switches: int = 0
+
+    @property
+    def dropped(self) -> int:
+        return (
+            self.dropped_malformed
+            + self.dropped_bad_fingerprint
+            + self.dropped_bad_integrity
+            + self.dropped_unknown_ufrag
+            + self.dropped_unmatched_response
+            + self.dropped_unexpected
+            + self.dropped_remote_limit
+        )
+
+
+TransactionKind = Literal["check", "consent", "gather"]
+
+
+@dataclass(slots=True, eq=False)
+class _Transaction:
+    kind: TransactionKind
+    data: bytes
+    source: Address
+    destination: Address
+    next_time: float
+    rto: float
+    pair: CandidatePair | None = None
+    use_candidate: bool = False
+    controlling: bool = False
+    priority: int = 0
+    key: bytes = b""
+    attempts: int = 1
+    max_attempts: int = 7
+
+
+@dataclass(slots=True)
+class _ComponentState:
+    selected: CandidatePair | None = None
+    nominating: CandidatePair | None = None
+    first_valid_at: float | None = None
+    consent_expires: float = 0.0
+    next_consent: float = 0.0
+    consent_in_flight: bool = False
+    # After an ICE restart the old pair keeps carrying data until a new one is nominated.
+    restarting: bool = False
+
+
+class Agent:
+    """One ICE agent (one data stream, ``components`` components)."""
+
+    def __init__(
+        self,
+        controlling: bool,
+        local_credentials: Credentials | None = None,
+        *,
+        lite: bool = False,
+        components: int = 1,
+        config: AgentConfig | None = None,
+        tie_breaker: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._rng = rng or random.SystemRandom()
+        self.config = config or AgentConfig()
+        self.lite = lite
+        # RFC 8445 §6.1.1: a lite agent is always controlled.
+        self.controlling = controlling and not lite
+        self.components = components
+        self.tie_breaker = (
+            tie_breaker if tie_breaker is not None else self._rng.getrandbits(64)
+        )
+        self.local_credentials = local_credentials or Credentials.generate()
+        self.remote_credentials: tuple[str, str] | None = None
+        self.remote_lite = False
+        self.local_candidates: list[Candidate] = []
+        self.remote_candidates: list[Candidate] = []
+        self.remote_end_of_candidates = False
+        self.checklist = Checklist(self.config.max_pairs)
+        self.counters = IceCounters()
+        self.state = IceState.NEW
+        self._local_by_base: dict[tuple[Address, int], Candidate] = {}
+        self._remote_by_address: dict[tuple[Address, int], Candidate] = {}
+        self._transactions: dict[bytes, _Transaction] = {}
+        self._outputs: deque[Output] = deque()
+        self._components = {c: _ComponentState() for c in range(1, components + 1)}
+        self._started = False
+        self._next_check_time = 0.0
+        self._last_progress = 0.0
+        self._prflx_serial = 0
+
+    # --- configuration and signalling --------------------------------------------------------
+
+    @property
+    def local_ufrag(self) -> str:
+        return self.local_credentials.ufrag
+
+    def set_remote_credentials(self, ufrag: str, pwd: str, now: float | None = None) -> None:
+        if not ufrag or not pwd:
+            raise ValueError("remote ICE ufrag and pwd must not be empty")
+        self.remote_credentials = (ufrag, pwd)
+        if now is not None:
+            self._run(now)
+
+    def set_remote_lite(self, lite: bool) -> None:
+        """The peer is ICE-lite: a full agent then takes the controlling role (§6.1.1)."""
+        self.remote_lite = lite
+        if lite and not self.lite and not self.controlling:
+            self._switch_role(True)
+
+    def add_local_candidate(self, candidate: Candidate, now: float | None = None) -> None:
+        """Add a local candidate (``base`` must be set); host and relayed ones are paired."""
+        if candidate.base is None:
+            raise ValueError("a local candidate needs a base address")
+        if candidate in self.local_candidates:
+            return
+        self.local_candidates.append(candidate)
+        if candidate.type in (CandidateType.HOST, CandidateType.RELAYED):
+            self._local_by_base.setdefault((candidate.base, candidate.component), candidate)
+            for remote in self.remote_candidates:
+                self.checklist.add(candidate, remote, self.controlling)
+        if now is not None:
+            self._run(now)
+
+    def add_remote_candidate(self, candidate: Candidate | None, now: float | None = None) -> None:
+        """Add a signalled remote candidate; None means end-of-candidates (RFC 8838 §8.2)."""
+        if candidate is None:
+            self.remote_end_of_candidates = True
+        elif candidate.transport == "udp" and not candidate.is_mdns:
+            key = (candidate.address, candidate.component)
+            known = self._remote_by_address.get(key)
+            if known is not None:
+                if known.type is CandidateType.PEER_REFLEXIVE:
+                    # The peer-reflexive guess turns out to be a signalled candidate.
+                    self._replace_remote(known, candidate)
+            elif len(self.remote_candidates) < self.config.max_remote_candidates:
+                self._add_remote(candidate)
+                if now is not None:
+                    self._last_progress = now
+        if now is not None:
+            self._run(now)
+
+    def _add_remote(self, candidate: Candidate) -> None:
+        self.remote_candidates.append(candidate)
+        self._remote_by_address[(candidate.address, candidate.component)] = candidate
+        for local in self.local_candidates:
+            self.checklist.add(local, candidate, self.controlling)
+
+    def _replace_remote(self, old: Candidate, new: Candidate) -> None:
+        self.remote_candidates[self.remote_candidates.index(old)] = new
+        self._remote_by_address[(new.address, new.component)] = new
+        for p in self.checklist:
+            if p.remote is old:
+                p.remote = new
+        self.checklist.recompute_priorities(self.controlling)
+
+    def start(self, now: float) -> None:
+        """Begin connectivity checks (a lite agent only answers)."""
+        if self.state is IceState.CLOSED:
+            return
+        if not self._started:
+            self._started = True
+            self._last_progress = now
+            self._set_state(IceState.CHECKING)
+        self._run(now)
+
+    def restart(self, local_credentials: Credentials, now: float) -> None:
+        """ICE restart (RFC 8445 §9): new local credentials, forget the remote side's candidates
+        and checks; the selected pair keeps carrying data until a new one is selected."""
+        self.local_credentials = local_credentials
+        self.remote_credentials = None
+        self.remote_end_of_candidates = False
+        self.remote_candidates = []
+        self._remote_by_address = {}
+        self.checklist = Checklist(self.config.max_pairs)
+        self._transactions = {
+            t: tx for t, tx in self._transactions.items() if tx.kind == "gather"
+        }
+        for comp in self._components.values():
+            comp.nominating = None
+            comp.first_valid_at = None
+            comp.consent_in_flight = False
+            # Keep the old pair alive until the new checks have had their chance.
+            comp.consent_expires = now + self.config.consent_timeout
+            comp.next_consent = now + self.config.consent_interval
+            comp.restarting = comp.selected is not None
+        self._last_progress = now
+        if self._started and self.state is not IceState.CLOSED:
+            self._set_state(IceState.CHECKING)
+
+    def close(self) -> None:
+        self._transactions.clear()
+        self.checklist = Checklist(self.config.max_pairs)
+        self._set_state(IceState.CLOSED)
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def selected_pair(self, component: int = 1) -> CandidatePair | None:
+        comp = self._components.get(component)
+        return comp.selected if comp is not None else None
+
+    def consent_ok(self, now: float, component: int = 1) -> bool:
+        """Whether RFC 7675 lets us send on the selected pair now."""
+        comp = self._components.get(component)
+        return (
+            comp is not None
+            and comp.selected is not None
+            and self.state not in (IceState.FAILED, IceState.CLOSED)
+            and now <= comp.consent_expires
+        )
+
+    # --- sans-IO driving ---------------------------------------------------------------------
+
+    def poll(self) -> Output | None:
+        return self._outputs.popleft() if self._outputs else None
+
+    def deadline(self) -> float | None:
+        if self.state in (IceState.CLOSED, IceState.FAILED):
+            return None
+        times = [tx.next_time for tx in self._transactions.values()]
+        checking = self._checking_allowed()
+        if (
+            checking
+            and not self._all_nominated()
+            and self.checklist.next_ordinary() is not None
+        ):
+            times.append(self._next_check_time)
+        cfg = self.config
+        for c, comp in self._components.items():
+            sel = comp.selected
+            if (
+                checking
+                and (sel is None or comp.restarting)
+                and self.controlling
+                and comp.first_valid_at is not None
+                and comp.nominating is None
+                and self.checklist.valid_pairs(c)
+            ):
+                times.append(comp.first_valid_at + cfg.nomination_settle)
+            if sel is None:
+                continue
+            times.append(comp.consent_expires)
+            if checking and not comp.consent_in_flight:
+                times.append(comp.next_consent)
+            if sel.last_received is not None and self.state is not IceState.DISCONNECTED:
+                times.append(sel.last_received + cfg.disconnected_timeout)
+        if self._started and not self._all_nominated():
+            times.append(self._last_progress + cfg.failed_timeout)
+        return min(times) if times else None
+
+    def tick(self, now: float) -> None:
+        if self.state is IceState.CLOSED:
+            return
+        for tx_id, tx in list(self._transactions.items()):
+            if tx.next_time > now:
+                continue
+            if tx.attempts >= tx.max_attempts:
+                del self._transactions[tx_id]
+                self._on_timeout(tx, now)
+                continue
+            tx.attempts += 1
+            tx.rto = min(tx.rto * 2, self.config.max_rto)
+            tx.next_time = now + tx.rto
+            self.counters.retransmissions += 1
+            self._outputs.append(Transmit(tx.data, tx.source, tx.destination))
+        self._run(now)
+
+    def receive(self, data: bytes, source: Address, destination: Address, now: float) -> bool:
+        """Handle one datagram that arrived from ``source`` on local base ``destination``.
+
+        Returns False if it is not STUN (the caller hands it to DTLS/SRTP); True if the agent
+        consumed it (handled or dropped and counted). Never raises on bad input.
+        """
+        if not data or data[0] > 3:
+            self._note_data(source, destination, now)
+            return False
+        if self.state is IceState.CLOSED:
+            return True
+        try:
+            msg = Message.parse(data)
+            if msg.method != Method.BINDING:
+                self.counters.dropped_unexpected += 1
+                return True
+            cls = msg.message_class
+            if cls is MessageClass.REQUEST:
+                self._on_request(msg, source, destination, now)
+            elif cls is MessageClass.INDICATION:
+                # A Binding indication is a keepalive (RFC 8445 §11): nothing to do but note it.
+                self._note_data(source, destination, now)
+            else:
+                self._on_response(msg, source, destination, now)
+        except StunParseError:
+            self.counters.dropped_malformed += 1
+            return True
+        self._run(now)
+        return True
+
+    # --- incoming requests (RFC 8445 §7.3) -----------------------------------------------------
+
+    def _on_request(self, msg: Message, source: Address, destination: Address, now: float) -> None:
+        counters = self.counters
+        if msg.has_fingerprint and not msg.verify_fingerprint():
+            counters.dropped_bad_fingerprint += 1
+            return
+        username = msg.username
+        if username is None:
+            counters.dropped_unknown_ufrag += 1
+            return
+        local_ufrag, _, _ = username.partition(":")
+        if local_ufrag != self.local_credentials.ufrag:
+            counters.dropped_unknown_ufrag += 1
+            return
+        if not msg.verify_integrity(self.local_credentials.pwd.encode()):
+            counters.dropped_bad_integrity += 1
+            return
+        counters.requests_received += 1
+        source = (normalize_host(source[0]), source[1])
+
+        # §7.3.1.1: role conflicts.
+        if not self.lite:
+            theirs_controlling = msg.ice_controlling
+            theirs_controlled = msg.ice_controlled
+            if self.controlling and theirs_controlling is not None:
+                if self.tie_breaker >= theirs_controlling:
+                    self._send_error(msg, _ROLE_CONFLICT, source, destination)
+                    return
+                self._switch_role(False)
+            elif not self.controlling and theirs_controlled is not None:
+                if self.tie_breaker >= theirs_controlled:
+                    self._switch_role(True)
+                else:
+                    self._send_error(msg, _ROLE_CONFLICT, source, destination)
+                    return
+
+        # Find the local candidate (by the base it arrived on) before answering, so that traffic
+        # on a base we do not know is not answered.
+        local = self._find_local(destination)
+        if local is None:
+            counters.dropped_unexpected += 1
+            return
+
+        response = msg.success_response([XorMappedAddress(source[0], source[1])])
+        self._outputs.append(
+            Transmit(
+                response.encode(self.local_credentials.pwd.encode(), fingerprint=True),
+                destination,
+                source,
+            )
+        )
+        counters.responses_sent += 1
+
+        remote = self._remote_by_address.get((source, local.component))
+        if remote is None:
+            # §7.3.1.3: a peer-reflexive remote candidate.
+            priority = msg.priority
+            if priority is None:
+                return
+            remote = self._learn_remote_prflx(source, local.component, priority, now)
+            if remote is None:
+                counters.dropped_remote_limit += 1
+                return
+        pair = self.checklist.find((destination, source, local.component))
+        if pair is None:
+            pair = self.checklist.add(local, remote, self.controlling)
+            if pair is None:
+                return
+        pair.last_received = now
+        comp = self._components[pair.component]
+        if comp.selected is pair and self.lite:
+            comp.consent_expires = now + self.config.consent_timeout
+
+        use_candidate = msg.use_candidate and not self.controlling
+        if self.lite:
+            # A lite agent sends no checks: an authenticated request is all it can know.
+            if pair.state is not PairState.SUCCEEDED:
+                pair.state = PairState.SUCCEEDED
+                pair.valid = True
+            if use_candidate:
+                self._nominate(pair, now)
+            return
+        if pair.state is PairState.SUCCEEDED:
+            if use_candidate:
+                self._nominate(pair, now)
+            return
+        if use_candidate:
+            pair.nominate_on_success = True
+        if pair.state is not PairState.IN_PROGRESS:
+            self.checklist.trigger(pair)
+
+    def _learn_remote_prflx(
+        self, address: Address, component: int, priority: int, now: float
+    ) -> Candidate | None:
+        if len(self.remote_candidates) >= self.config.max_remote_candidates and not self._evict():
+            return None
+        self._prflx_serial += 1
+        candidate = Candidate(
+            foundation=f"p{zlib.crc32(address[0].encode())}",
+            component=component,
+            transport="udp",
+            priority=priority,
+            host=address[0],
+            port=address[1],
+            type=CandidateType.PEER_REFLEXIVE,
+        )
+        self._add_remote(candidate)
+        self._last_progress = now
+        return candidate
+
+    def _evict(self) -> bool:
+        """Forget the oldest peer-reflexive remote candidate not carrying the selected pair."""
+        keep = {c.selected.remote for c in self._components.values() if c.selected is not None}
+        for cand in self.remote_candidates:
+            if cand.type is CandidateType.PEER_REFLEXIVE and cand not in keep:
+                self.remote_candidates.remove(cand)
+                del self._remote_by_address[(cand.address, cand.component)]
+                for p in [p for p in self.checklist if p.remote is cand]:
+                    self.checklist.remove(p)
+                for t, tx in list(self._transactions.items()):
+                    if tx.pair is not None and tx.pair.remote is cand:
+                        del self._transactions[t]
+                return True
+        return False
+
+    def _find_local(self, base: Address) -> Candidate | None:
+        base = (normalize_host(base[0]), base[1])
+        for component in self._components:
+            local = self._local_by_base.get((base, component))
+            if local is not None:
+                return local
+        return None
+
+    def _send_error(self, msg: Message, code: int, source: Address, destination: Address) -> None:
+        self.counters.role_conflicts_sent += 1
+        response = msg.error_response(code)
+        self._outputs.append(
+            Transmit(
+                response.encode(self.local_credentials.pwd.encode(), fingerprint=True),
+                destination,
+                source,
+            )
+        )
+
+    def _switch_role(self, controlling: bool) -> None:
+        logger.debug("ICE role switch to %s", "controlling" if controlling else "controlled")
+        self.counters.role_switches += 1
+        self.controlling = controlling
+        self.checklist.recompute_priorities(controlling)
+
+    # --- responses (RFC 8445 §7.2.5) ----------------------------------------------------------
+
+    def _on_response(self, msg: Message, source: Address, destination: Address, now: float) -> None:
+        tx = self._transactions.get(msg.transaction_id)
+        if tx is None:
+            self.counters.dropped_unmatched_response += 1
+            return
+        if msg.has_fingerprint and not msg.verify_fingerprint():
+            self.counters.dropped_bad_fingerprint += 1
+            return
+        if tx.kind == "gather":
+            del self._transactions[msg.transaction_id]
+            self._on_gather_response(tx, msg)
+            return
+        if not msg.verify_integrity(tx.key):
+            self.counters.dropped_bad_integrity += 1
+            return
+        del self._transactions[msg.transaction_id]
+        pair = tx.pair
+        assert pair is not None
+        source = (normalize_host(source[0]), source[1])
+        comp = self._components[pair.component]
+        if tx.kind == "consent":
+            comp.consent_in_flight = False
+        # §7.2.5.2.1: the addresses must be symmetric.
+        local_base = (normalize_host(destination[0]), destination[1])
+        if source != tx.destination or local_base != tx.source:
+            self._fail_pair(pair, now)
+            return
+        if msg.message_class is MessageClass.ERROR_RESPONSE:
+            error = msg.error_code
+            if error is not None and error.code == _ROLE_CONFLICT and tx.kind == "check":
+                # §7.2.5.1: switch to the role opposite to the one we claimed, retry the pair.
+                if self.controlling == tx.controlling:
+                    self._switch_role(not tx.controlling)
+                pair.state = PairState.WAITING
+                self.checklist.trigger(pair)
+            elif tx.kind == "check":
+                self._fail_pair(pair, now)
+            return
+        pair.last_received = now
+        if tx.kind == "consent":
+            comp.consent_expires = now + self.config.consent_timeout
+            return
+        self._on_check_success(tx, pair, msg, now)
+
+    def _on_check_success(
+        self, tx: _Transaction, pair: CandidatePair, msg: Message, now: float
+    ) -> None:
+        mapped = msg.xor_mapped_address
+        if mapped is not None:
+            mapped = (normalize_host(mapped[0]), mapped[1])
+            local = next(
+                (
+                    c
+                    for c in self.local_candidates
+                    if c.address == mapped and c.component == pair.component
+                ),
+                None,
+            )
+            if local is None:
+                # §7.2.5.3.1: a peer-reflexive local candidate, same base as the checked pair.
+                local = reflexive_candidate(
+                    CandidateType.PEER_REFLEXIVE,
+                    mapped,
+                    pair.local_base,
+                    pair.component,
+                    priority=tx.priority,
+                )
+                self.local_candidates.append(local)
+            pair.mapped = local
+        first = not pair.valid
+        pair.state = PairState.SUCCEEDED
+        pair.valid = True
+        comp = self._components[pair.component]
+        if comp.selected is pair:
+            comp.consent_expires = now + self.config.consent_timeout
+        if first:
+            self.checklist.unfreeze_foundation(pair.foundation)
+            if comp.first_valid_at is None:
+                comp.first_valid_at = now
+        if tx.use_candidate or (not self.controlling and pair.nominate_on_success):
+            self._nominate(pair, now)
+
+    def _fail_pair(self, pair: CandidatePair, now: float) -> None:
+        pair.state = PairState.FAILED
+        pair.valid = False
+        comp = self._components.get(pair.component)
+        if comp is not None and comp.nominating is pair:
+            comp.nominating = None
+
+    def _on_timeout(self, tx: _Transaction, now: float) -> None:
+        if tx.kind == "gather":
+            self._outputs.append(GatherDone(tx.source, tx.destination, None))
+            return
+        pair = tx.pair
+        assert pair is not None
+        if tx.kind == "consent":
+            self._components[pair.component].consent_in_flight = False
+            return
+        if tx.use_candidate or pair.state is PairState.IN_PROGRESS:
+            self._fail_pair(pair, now)
+
+    # --- nomination and selection (RFC 8445 §8) ---------------------------------------------
+
+    def _nominate(self, pair: CandidatePair, now: float) -> None:
+        pair.nominated = True
+        comp = self._components[pair.component]
+        if comp.nominating is pair:
+            comp.nominating = None
+        current = comp.selected
+        if current is pair:
+            return
+        if (
+            current is not None
+            and not comp.restarting
+            and current.nominated
+            and current.priority > pair.priority
+        ):
+            return
+        comp.restarting = False
+        comp.selected = pair
+        comp.consent_expires = now + self.config.consent_timeout
+        comp.next_consent = now + self._consent_delay()
+        pair.last_received = now
+        self._outputs.append(SelectedPairChanged(pair.component, pair))
+        # §8.1.2: stop checking the component's other pairs that were not yet sent.
+        for p in list(self.checklist):
+            if p.component == pair.component and p.state in (PairState.FROZEN, PairState.WAITING):
+                self.checklist.remove(p)
+
+    def _maybe_nominate(self, now: float) -> None:
+        if not self.controlling or self.lite:
+            return
+        for c, comp in self._components.items():
+            if (comp.selected is not None and not comp.restarting) or comp.nominating is not None:
+                continue
+            valid = self.checklist.valid_pairs(c)
+            if not valid:
+                continue
+            best = max(valid, key=lambda p: p.priority)
+            settled = (
+                comp.first_valid_at is not None
+                and now >= comp.first_valid_at + self.config.nomination_settle
+            )
+            if best.priority >= self.checklist.best_pending_priority(c) or settled:
+                comp.nominating = best
+                self._send_check(best, now, use_candidate=True)
+
+    def _consent_delay(self) -> float:
+        # RFC 7675 §5.1: uniformly random in [0.8, 1.2] of the interval.
+        return self.config.consent_interval * self._rng.uniform(0.8, 1.2)
+
+    # --- sending checks (RFC 8445 §7.2.2) -------------------------------------------------------
+
+    def _checking_allowed(self) -> bool:
+        return (
+            self._started
+            and not self.lite
+            and self.remote_credentials is not None
+            and self.state not in (IceState.CLOSED, IceState.FAILED)
+        )
+
+    def _send_check(
+        self,
+        pair: CandidatePair,
+        now: float,
+        use_candidate: bool = False,
+        kind: TransactionKind = "check",
+    ) -> None:
+        assert self.remote_credentials is not None
+        remote_ufrag, remote_pwd = self.remote_credentials
+        local_pref = (pair.local.priority >> 8) & 0xFFFF
+        priority = candidate_priority(
+            CandidateType.PEER_REFLEXIVE, pair.component, local_pref
+        )
+        attrs: list[Username | Priority | IceControlling | IceControlled | UseCandidate] = [
+            Username(f"{remote_ufrag}:{self.local_credentials.ufrag}"),
+            Priority(priority),
+            IceControlling(self.tie_breaker)
+            if self.controlling
+            else IceControlled(self.tie_breaker),
+        ]
+        if use_candidate:
+            attrs.append(UseCandidate())
+        request = Message.create(Method.BINDING, MessageClass.REQUEST, attrs)
+        key = remote_pwd.encode()
+        data = request.encode(key, fingerprint=True)
+        rto = self.config.check_rto
+        self._transactions[request.transaction_id] = _Transaction(
+            kind=kind,
+            data=data,
+            source=pair.local_base,
+            destination=pair.remote_address,
+            next_time=now + rto,
+            rto=rto,
+            pair=pair,
+            use_candidate=use_candidate,
+            controlling=self.controlling,
+            priority=priority,
+            key=key,
+            max_attempts=self.config.max_check_attempts,
+        )
+        if kind == "check" and pair.state is not PairState.SUCCEEDED:
+            pair.state = PairState.IN_PROGRESS
+        self.counters.checks_sent += 1
+        self._outputs.append(Transmit(data, pair.local_base, pair.remote_address))
+
+    def gather_server_reflexive(self, base: Address, server: Address, now: float) -> None:
+        """Ask the STUN server ``server`` from local base ``base`` for our mapped address
+        (RFC 8445 §5.1.1.2); the result comes as :class:`GatherDone` (and
+        :class:`LocalCandidateGathered` if it is a new address)."""
+        request = Message.create(Method.BINDING, MessageClass.REQUEST)
+        data = request.encode(fingerprint=True)
+        rto = self.config.check_rto
+        self._transactions[request.transaction_id] = _Transaction(
+            kind="gather",
+            data=data,
+            source=base,
+            destination=server,
+            next_time=now + rto,
+            rto=rto,
+            max_attempts=self.config.max_check_attempts,
+        )
+        self._outputs.append(Transmit(data, base, server))
+
+    def _on_gather_response(self, tx: _Transaction, msg: Message) -> None:
+        mapped = msg.xor_mapped_address or msg.mapped_address
+        candidate = None
+        if msg.message_class is MessageClass.SUCCESS_RESPONSE and mapped is not None:
+            mapped = (normalize_host(mapped[0]), mapped[1])
+            base_local = self._find_local(tx.source)
+            component = base_local.component if base_local is not None else 1
+            if mapped != tx.source and not any(
+                c.address == mapped and c.component == component for c in self.local_candidates
+            ):
+                candidate = reflexive_candidate(
+                    CandidateType.SERVER_REFLEXIVE,
+                    mapped,
+                    tx.source,
+                    component,
+                    server=tx.destination[0],
+                )
+                self.local_candidates.append(candidate)
+                self._outputs.append(LocalCandidateGathered(candidate))
+        self._outputs.append(GatherDone(tx.source, tx.destination, candidate))
+
+    # --- the main step ---------------------------------------------------------------------------
+
+    def _run(self, now: float) -> None:
+        if self.state in (IceState.CLOSED, IceState.FAILED):
+            return
+        if self._checking_allowed():
+            triggered = self.checklist.triggered
+            while triggered:
+                pair = triggered.popleft()
+                if pair.key in self.checklist.by_key:
+                    self._send_check(pair, now)
+            if now >= self._next_check_time and not self._all_nominated():
+                ordinary = self.checklist.next_ordinary()
+                if ordinary is not None:
+                    self._send_check(ordinary, now)
+                    self._next_check_time = now + self.config.ta
+            self._maybe_nominate(now)
+            self._consent_checks(now)
+        self._update_state(now)
+
+    def _consent_checks(self, now: float) -> None:
+        for comp in self._components.values():
+            pair = comp.selected
+            if pair is None or comp.consent_in_flight or now < comp.next_consent:
+                continue
+            comp.consent_in_flight = True
+            comp.next_consent = now + self._consent_delay()
+            self._send_check(pair, now, kind="consent")
+
+    def _all_selected(self) -> bool:
+        return all(c.selected is not None for c in self._components.values())
+
+    def _all_nominated(self) -> bool:
+        return all(
+            c.selected is not None and not c.restarting for c in self._components.values()
+        )
+
+    def _note_data(self, source: Address, destination: Address, now: float) -> None:
+        for comp in self._components.values():
+            sel = comp.selected
+            if sel is not None and sel.remote.address == source:
+                sel.last_received = now
+                if self.state is IceState.DISCONNECTED:
+                    self._update_state(now)
+                return
+
+    def _update_state(self, now: float) -> None:
+        state = self.state
+        if state in (IceState.CLOSED, IceState.FAILED, IceState.NEW):
+            return
+        comps = self._components.values()
+        if self._all_selected():
+            if any(now >= c.consent_expires for c in comps):
+                # RFC 7675 §5.1: consent lost; stop sending.
+                logger.info("ICE consent expired")
+                self._transactions.clear()
+                self._set_state(IceState.FAILED)
+                return
+            cfg = self.config
+            if any(
+                c.selected is not None
+                and c.selected.last_received is not None
+                and now - c.selected.last_received >= cfg.disconnected_timeout
+                for c in comps
+            ):
+                self._set_state(IceState.DISCONNECTED)
+            elif self.remote_end_of_candidates and not self.checklist.pending():
+                if state is IceState.CHECKING:
+                    self._set_state(IceState.CONNECTED)  # W3C: connected comes first
+                self._set_state(IceState.COMPLETED)
+            elif state is not IceState.COMPLETED:
+                self._set_state(IceState.CONNECTED)
+            return
+        pending = self.checklist.pending() or any(c.nominating for c in comps)
+        timed_out = now >= self._last_progress + self.config.failed_timeout
+        if pending or self.checklist.valid_pairs():
+            # Valid pairs still wait for the controlling side's nomination, up to the timeout.
+            self._set_state(IceState.FAILED if timed_out and not pending else IceState.CHECKING)
+        elif self.remote_end_of_candidates or timed_out:
+            self._set_state(IceState.FAILED)
+        else:
+            self._set_state(IceState.CHECKING)
+        if self.state is IceState.FAILED:
+            self._transactions.clear()
+
+    def _set_state(self, state: IceState) -> None:
+        if state is not self.state:
+            logger.debug("ICE state %s -> %s", self.state, state)
+            self.state = state
+            self._outputs.append(StateChanged(state))

@@ -1,0 +1,240 @@
+"""ICE candidates: fields, priority, foundation, and the ``a=candidate`` text form.
+
+RFC 8445 §5.1.2 (priority), §5.1.1.3 (foundation), RFC 8839 §5.1 (the attribute grammar),
+RFC 8421 (local preference on dual-stack hosts). Only UDP candidates take part in checks; TCP
+candidates parse (and round-trip) but are ignored by the agent.
+
+Text parsing is behind :func:`parse_candidate` so that it can move to ``pywebrtc.sdp`` in one
+place.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import zlib
+from dataclasses import dataclass, field, replace
+
+from pywebrtc.ice.errors import CandidateParseError
+
+Address = tuple[str, int]
+
+
+class CandidateType(enum.StrEnum):
+    HOST = "host"
+    SERVER_REFLEXIVE = "srflx"
+    PEER_REFLEXIVE = "prflx"
+    RELAYED = "relay"
+
+
+# RFC 8445 §5.1.2.2: recommended type preferences.
+TYPE_PREFERENCE: dict[CandidateType, int] = {
+    CandidateType.HOST: 126,
+    CandidateType.PEER_REFLEXIVE: 110,
+    CandidateType.SERVER_REFLEXIVE: 100,
+    CandidateType.RELAYED: 0,
+}
+MAX_LOCAL_PREFERENCE = 65535
+
+
+def candidate_priority(
+    candidate_type: CandidateType, component: int = 1, local_preference: int = MAX_LOCAL_PREFERENCE
+) -> int:
+    """RFC 8445 §5.1.2.1: ``2^24 * type pref + 2^8 * local pref + (256 - component id)``."""
+    return (
+        (TYPE_PREFERENCE[candidate_type] << 24) + (local_preference << 8) + (256 - component)
+    )
+
+
+def local_preference(host: str, index: int = 0) -> int:
+    """RFC 8421 §4-style local preference: IPv6 above IPv4, then by interface ``index``."""
+    try:
+        v6 = ipaddress.ip_address(host).version == 6
+    except ValueError:
+        v6 = False
+    return max(0, MAX_LOCAL_PREFERENCE - 2 * index - (0 if v6 else 1))
+
+
+def compute_foundation(
+    candidate_type: CandidateType, base_host: str, server: str = "", transport: str = "udp"
+) -> str:
+    """RFC 8445 §5.1.1.3: equal for equal (type, base IP, server, transport); 1-32 ice-chars."""
+    key = f"{candidate_type}|{base_host}|{server}|{transport}".encode()
+    return str(zlib.crc32(key))
+
+
+def normalize_host(host: str) -> str:
+    """Canonical text of an IP address (IPv6 compressed, lowercase); names are kept as given."""
+    try:
+        return str(ipaddress.ip_address(host.split("%", 1)[0]))
+    except ValueError:
+        return host
+
+
+def is_ipv6(host: str) -> bool:
+    return ":" in host
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One ICE candidate. ``base`` is set on local candidates only (RFC 8445 §5.1.1)."""
+
+    foundation: str
+    component: int
+    transport: str
+    priority: int
+    host: str
+    port: int
+    type: CandidateType
+    related_address: str | None = None
+    related_port: int | None = None
+    tcptype: str | None = None
+    # Extension attributes (name, value) in order, kept for round-tripping (generation, ufrag…).
+    extensions: tuple[tuple[str, str], ...] = ()
+    base: Address | None = field(default=None, compare=False)
+
+    @property
+    def address(self) -> Address:
+        return (self.host, self.port)
+
+    @property
+    def is_mdns(self) -> bool:
+        return self.host.endswith(".local")
+
+    @classmethod
+    def from_sdp(cls, value: str) -> Candidate:
+        return parse_candidate(value)
+
+    def to_sdp(self) -> str:
+        """The ``a=candidate`` value without the ``candidate:`` prefix (as aioice gives it)."""
+        parts = [
+            self.foundation,
+            str(self.component),
+            self.transport,
+            str(self.priority),
+            self.host,
+            str(self.port),
+            "typ",
+            str(self.type),
+        ]
+        if self.related_address is not None and self.related_port is not None:
+            parts += ["raddr", self.related_address, "rport", str(self.related_port)]
+        if self.tcptype is not None:
+            parts += ["tcptype", self.tcptype]
+        for name, value in self.extensions:
+            parts += [name, value]
+        return " ".join(parts)
+
+    def with_address(self, host: str, port: int) -> Candidate:
+        return replace(self, host=host, port=port)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.host}:{self.port}/{self.component}"
+
+
+def parse_candidate(value: str) -> Candidate:
+    """Parse an ``a=candidate`` value, with or without the ``candidate:`` / ``a=`` prefix.
+
+    ``.local`` (mDNS) names are kept as strings. Raises :class:`CandidateParseError`.
+    """
+    text = value.strip()
+    if text.startswith("a="):
+        text = text[2:]
+    if text.startswith("candidate:"):
+        text = text[len("candidate:") :]
+    bits = text.split()
+    if len(bits) < 8 or bits[6] != "typ":
+        raise CandidateParseError(f"not an ICE candidate: {value[:80]!r}")
+    foundation, component, transport, priority, host, port, _, ctype = bits[:8]
+    try:
+        component_id = int(component)
+        prio = int(priority)
+        port_no = int(port)
+        typ = CandidateType(ctype.lower())
+    except ValueError as exc:
+        raise CandidateParseError(f"bad candidate field in {value[:80]!r}") from exc
+    if not (1 <= component_id <= 256 and 0 <= prio < 2**32 and 0 <= port_no <= 65535):
+        raise CandidateParseError(f"candidate field out of range in {value[:80]!r}")
+    if not 1 <= len(foundation) <= 32 or not host:
+        raise CandidateParseError(f"bad foundation or address in {value[:80]!r}")
+    rest = bits[8:]
+    if len(rest) % 2:
+        raise CandidateParseError(f"dangling candidate extension in {value[:80]!r}")
+    raddr: str | None = None
+    rport: int | None = None
+    tcptype: str | None = None
+    extensions: list[tuple[str, str]] = []
+    for i in range(0, len(rest), 2):
+        name, val = rest[i], rest[i + 1]
+        if name == "raddr":
+            raddr = normalize_host(val)
+        elif name == "rport":
+            try:
+                rport = int(val)
+            except ValueError as exc:
+                raise CandidateParseError(f"bad rport in {value[:80]!r}") from exc
+        elif name == "tcptype":
+            tcptype = val
+        else:
+            extensions.append((name, val))
+    return Candidate(
+        foundation=foundation,
+        component=component_id,
+        transport=transport.lower(),
+        priority=prio,
+        host=normalize_host(host),
+        port=port_no,
+        type=typ,
+        related_address=raddr,
+        related_port=rport,
+        tcptype=tcptype,
+        extensions=tuple(extensions),
+    )
+
+
+def host_candidate(
+    host: str, port: int, component: int = 1, index: int = 0, advertised: str | None = None
+) -> Candidate:
+    """A local host candidate on socket ``(host, port)``, optionally advertised under a NAT 1:1
+    address (the base stays the real socket address)."""
+    host = normalize_host(host)
+    return Candidate(
+        foundation=compute_foundation(CandidateType.HOST, host),
+        component=component,
+        transport="udp",
+        priority=candidate_priority(CandidateType.HOST, component, local_preference(host, index)),
+        host=normalize_host(advertised) if advertised else host,
+        port=port,
+        type=CandidateType.HOST,
+        base=(host, port),
+    )
+
+
+def reflexive_candidate(
+    candidate_type: CandidateType,
+    mapped: Address,
+    base: Address,
+    component: int = 1,
+    server: str = "",
+    priority: int | None = None,
+    index: int = 0,
+    related: Address | None = None,
+) -> Candidate:
+    """A local server-/peer-reflexive or relayed candidate. For relayed candidates ``base`` is
+    the relayed address itself (RFC 8445 §5.1.1.2) and ``related`` the mapped address."""
+    host = normalize_host(mapped[0])
+    related = related or base
+    return Candidate(
+        foundation=compute_foundation(candidate_type, base[0], server),
+        component=component,
+        transport="udp",
+        priority=priority
+        if priority is not None
+        else candidate_priority(candidate_type, component, local_preference(host, index)),
+        host=host,
+        port=mapped[1],
+        type=candidate_type,
+        related_address=related[0],
+        related_port=related[1],
+        base=base,
+    )

@@ -1,0 +1,253 @@
+"""Sans-IO ICE scenarios on a fake clock and a scripted network."""
+
+from __future__ import annotations
+
+import pytest
+
+from pywebrtc.ice.agent import Agent
+from pywebrtc.ice.candidate import host_candidate
+from pywebrtc.ice.config import AgentConfig
+from pywebrtc.ice.credentials import Credentials
+from pywebrtc.ice.events import IceState, StateChanged
+from pywebrtc.stun.constants import MessageClass
+from pywebrtc.stun.message import Message
+
+from .netsim import FakeNetwork
+from .scenarios import A_ADDR, B_ADDR, connect_pair, connected, make_agent, selected_events
+
+
+@pytest.mark.parametrize("a_controls", [True, False])
+def test_full_agents_connect_in_both_roles_within_a_few_round_trips(a_controls: bool) -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(a_controls, 1), make_agent(not a_controls, 2)
+    connect_pair(net, a, b)
+    t = net.run(5.0, stop=lambda: connected(a, b))
+    assert connected(a, b)
+    # Check, triggered check, nomination: about three round trips of 20 ms each.
+    assert t <= 0.07
+    pa, pb = a.selected_pair(), b.selected_pair()
+    assert pa is not None and pb is not None
+    assert pa.remote.address == B_ADDR and pb.remote.address == A_ADDR
+    assert pa.nominated and pb.nominated
+    net.run(1.0)
+    assert a.state is IceState.COMPLETED and b.state is IceState.COMPLETED
+    assert a.counters.dropped == 0 and b.counters.dropped == 0
+
+
+def test_states_follow_w3c_order() -> None:
+    net = FakeNetwork()
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net.run(1.0)
+    states = [e.state for e in net.events_of(a) if isinstance(e, StateChanged)]
+    assert states == [IceState.CHECKING, IceState.CONNECTED, IceState.COMPLETED]
+    a.close()
+    assert a.state is IceState.CLOSED
+
+
+def test_full_controlling_agent_connects_to_lite_peer() -> None:
+    net = FakeNetwork(latency=0.01)
+    full, lite = make_agent(False, 1), make_agent(False, 2, lite=True)
+    full.set_remote_lite(True)
+    assert full.controlling
+    connect_pair(net, full, lite)
+    net.run(5.0, stop=lambda: connected(full, lite))
+    assert connected(full, lite)
+    assert lite.counters.checks_sent == 0
+    sel = lite.selected_pair()
+    assert sel is not None and sel.remote.address == A_ADDR
+    # The lite agent keeps consent from the full agent's consent checks.
+    net.run(120.0)
+    assert connected(full, lite)
+    assert full.counters.checks_sent > 15
+
+
+@pytest.mark.parametrize("controlling", [True, False])
+def test_role_conflict_is_resolved_by_tie_breaker(controlling: bool) -> None:
+    net = FakeNetwork(latency=0.01)
+    a = make_agent(controlling, 1, tie_breaker=100)
+    b = make_agent(controlling, 2, tie_breaker=200)
+    connect_pair(net, a, b)
+    net.run(5.0, stop=lambda: connected(a, b))
+    assert connected(a, b)
+    assert a.controlling != b.controlling
+    # The larger tie breaker wins the controlling role.
+    assert b.controlling and not a.controlling
+    assert a.counters.role_switches + b.counters.role_switches >= 1
+    assert a.counters.role_conflicts_sent + b.counters.role_conflicts_sent >= 1
+
+
+def test_lost_checks_are_retransmitted() -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    lost: list[int] = []
+
+    def drop(data: bytes, src: object, dst: object, now: float) -> bool:
+        if len(lost) < 4:
+            lost.append(1)
+            return True
+        return False
+
+    net.drop = drop
+    connect_pair(net, a, b)
+    t = net.run(10.0, stop=lambda: connected(a, b))
+    assert connected(a, b)
+    assert a.counters.retransmissions + b.counters.retransmissions >= 1
+    assert t < 3.0
+
+
+def test_nat_rewriting_yields_peer_reflexive_candidates() -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    public = ("203.0.113.7", 40000)
+    net.add_nat(A_ADDR, public)
+    connect_pair(net, a, b)
+    net.run(5.0, stop=lambda: connected(a, b))
+    assert connected(a, b)
+    pb = b.selected_pair()
+    assert pb is not None and pb.remote.address == public
+    assert pb.remote.type == "prflx"
+    pa = a.selected_pair()
+    assert pa is not None and pa.mapped is not None and pa.mapped.address == public
+    assert pa.mapped.type == "prflx"
+
+
+def test_checks_without_a_response_fail_the_pair_then_the_agent_after_end_of_candidates() -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    net.drop = lambda data, src, dst, now: True
+    connect_pair(net, a, b)
+    t = net.run(120.0, stop=lambda: a.state is IceState.FAILED)
+    assert a.state is IceState.FAILED
+    assert 5.0 < t < 40.0
+    assert a.deadline() is None
+
+
+def test_late_trickle_connects_and_end_of_candidates_completes() -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    net.attach(a, A_ADDR)
+    net.attach(b, B_ADDR)
+    a.add_local_candidate(host_candidate(*A_ADDR))
+    b.add_local_candidate(host_candidate(*B_ADDR))
+    a.set_remote_credentials(b.local_ufrag, b.local_credentials.pwd)
+    b.set_remote_credentials(a.local_ufrag, a.local_credentials.pwd)
+    a.start(0.0)
+    b.start(0.0)
+    # Nothing to check for a while: no failure without end-of-candidates.
+    net.run(10.0)
+    assert a.state is IceState.CHECKING and b.state is IceState.CHECKING
+    # A dead candidate first, then the real one.
+    dead = host_candidate("10.9.9.9", 9)
+    a.add_remote_candidate(dead, net.now)
+    net.run(12.0)
+    start = net.now
+    a.add_remote_candidate(host_candidate(*B_ADDR), net.now)
+    net.run(20.0, stop=lambda: connected(a, b))
+    assert connected(a, b) and net.now - start < 0.1
+    assert a.state.value == "connected"
+    b.add_remote_candidate(None, net.now)
+    a.add_remote_candidate(None, net.now)
+    net.run(net.now + 30.0, stop=lambda: a.state is IceState.COMPLETED)
+    assert a.state is IceState.COMPLETED
+
+
+def test_end_of_candidates_with_nothing_reachable_fails() -> None:
+    net = FakeNetwork()
+    a = make_agent(True, 1)
+    net.attach(a, A_ADDR)
+    a.add_local_candidate(host_candidate(*A_ADDR))
+    a.set_remote_credentials("peer", "p" * 22)
+    a.start(0.0)
+    a.add_remote_candidate(None, 0.0)
+    net.run(1.0)
+    assert a.state is IceState.FAILED
+
+
+def test_consent_checks_keep_the_pair_for_minutes() -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net.run(300.0)
+    assert connected(a, b)
+    # RFC 7675: one check per ~5 s from each side (randomised 4-6 s).
+    consent_a = a.counters.checks_sent
+    assert 300 / 6 - 2 <= consent_a <= 300 / 4 + 5
+    times = [
+        t
+        for t, tx in net.sent
+        if tx.source == A_ADDR and Message.parse(tx.data).message_class is MessageClass.REQUEST
+    ]
+    gaps = [y - x for x, y in zip(times[3:], times[4:], strict=False)]
+    assert min(gaps) >= 3.9 and max(gaps) <= 6.1
+
+
+def test_consent_expiry_fails_the_connection_after_30_seconds() -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net.run(1.0)
+    assert connected(a, b)
+    cut = net.now
+    net.drop = lambda data, src, dst, now: src == B_ADDR  # b's replies vanish
+    net.run(100.0, stop=lambda: a.state is IceState.FAILED)
+    assert a.state is IceState.FAILED
+    assert 29.0 <= net.now - cut <= 31.5
+    states = [e.state for e in net.events_of(a) if isinstance(e, StateChanged)]
+    assert states[-2:] == [IceState.DISCONNECTED, IceState.FAILED]
+    assert not a.consent_ok(net.now)
+    assert a.deadline() is None
+
+
+def test_ice_restart_selects_a_new_pair_and_keeps_the_old_meanwhile() -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net.run(1.0)
+    old = a.selected_pair()
+    assert old is not None
+    a.restart(Credentials("restartA", "r" * 22), net.now)
+    b.restart(Credentials("restartB", "s" * 22), net.now)
+    assert a.selected_pair() is old
+    a.set_remote_credentials(b.local_ufrag, b.local_credentials.pwd)
+    b.set_remote_credentials(a.local_ufrag, a.local_credentials.pwd)
+    a.add_remote_candidate(host_candidate(*B_ADDR))
+    b.add_remote_candidate(host_candidate(*A_ADDR))
+    start = net.now
+    net.run(net.now + 5.0, stop=lambda: a.selected_pair() is not old)
+    new = a.selected_pair()
+    assert new is not None and new is not old and net.now - start < 0.1
+    net.run(net.now + 60.0)
+    assert connected(a, b)
+    assert len(selected_events(net, a)) == 2
+
+
+def test_restart_with_fixed_timing_config_is_validated() -> None:
+    with pytest.raises(ValueError):
+        AgentConfig(ta=0)
+    with pytest.raises(ValueError):
+        AgentConfig(check_rto=5, max_rto=1)
+
+
+def test_agent_never_reads_a_clock_deadline_is_none_when_idle() -> None:
+    a = make_agent(True, 1)
+    assert a.deadline() is None
+    assert a.poll() is None
+
+
+def test_checks_carry_the_rfc_8445_attributes() -> None:
+    net = FakeNetwork()
+    a, b = make_agent(True, 1, tie_breaker=7), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net._drain()
+    first = next(tx for _, tx in net.sent if tx.source == A_ADDR)
+    msg = Message.parse(first.data)
+    assert msg.username == f"{b.local_ufrag}:{a.local_ufrag}"
+    assert msg.ice_controlling == 7
+    assert msg.priority is not None and msg.priority >> 24 == 110
+    assert msg.verify_integrity(b.local_credentials.pwd.encode())
+    assert msg.verify_fingerprint()
+
+
+def test_agent_type_is_exported() -> None:
+    assert Agent.__name__ == "Agent"
