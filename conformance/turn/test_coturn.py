@@ -184,34 +184,53 @@ def test_refresh_then_deallocate() -> None:
         assert "username=<alice>, lifetime=0" in coturn.log()
 
 
-def test_short_lifetime_is_refreshed_by_the_timer_and_stale_nonce_is_retried() -> None:
-    # coturn grants at most 4 s and expires nonces after 2 s: the client must refresh on its
-    # own about every 2 s, and some of those refreshes meet 438 Stale Nonce.
-    with running_coturn("--max-allocate-lifetime=4", "--stale-nonce=2") as server:
+def test_short_lifetimes_are_refreshed_by_the_timers_and_stale_nonces_are_retried() -> None:
+    # coturn is told to let allocations, permissions and channels live 4 s and nonces 2 s, so
+    # within a few seconds the client must refresh all three on its own timers, and some of
+    # those requests meet 438 Stale Nonce. Data still flowing afterwards proves it.
+    flags = ("--max-allocate-lifetime=4", "--permission-lifetime=4", "--channel-lifetime=4")
+    with running_coturn(*flags, "--stale-nonce=2") as server:
 
         async def scenario() -> None:
-            driver = await allocated(server)
-            assert (await driver.wait_for(Allocated)).lifetime == 4
-            peer = await Peer.open()
-            driver.client.bind_channel(peer.address, driver.now)
+            client = TurnClient(
+                server.address,
+                server.username,
+                server.password,
+                permission_lifetime=4,
+                channel_lifetime=4,
+            )
+            driver = await TurnDriver.open(client)
+            client.allocate(driver.now)
+            driver.flush()
+            relayed = (await driver.wait_for(Allocated)).relayed_address
+            assert client.lifetime == 4
+            over_channel, over_indication = await Peer.open(), await Peer.open()
+            client.bind_channel(over_channel.address, driver.now)
+            client.create_permission(over_indication.address[0], driver.now)
             driver.flush()
             await driver.wait_for(ChannelBound)
-            for _ in range(2):
+            await driver.wait_for(PermissionCreated)
+            for _ in range(3):
                 assert await driver.wait_for(Refreshed, timeout=6) == Refreshed(4)
-            # The allocation is still alive and relaying after several lifetimes.
-            relayed = driver.client.relayed_address
-            assert relayed is not None
-            driver.client.send(peer.address, b"still here", driver.now)
-            driver.flush()
-            assert await peer.recv() == (b"still here", relayed)
-            assert driver.client.stats.integrity_failures == 0
-            stale = server.log().count("error 438")
-            driver.client.close(driver.now)
+            # Several lifetimes later, everything still relays, both ways.
+            for peer in (over_channel, over_indication):
+                client.send(peer.address, b"still here", driver.now)
+                driver.flush()
+                assert await peer.recv() == (b"still here", relayed)
+                peer.send(b"me too", relayed)
+                assert await driver.wait_for(DataReceived) == DataReceived(peer.address, b"me too")
+            assert client.stats.channel_data_sent == 1 and client.stats.send_indications == 1
+            assert client.stats.integrity_failures == 0
+            log = server.log()
+            assert log.count("CHANNEL_BIND processed, success") >= 2, "channel never refreshed"
+            assert log.count("CREATE_PERMISSION processed, success") >= 2
+            assert "error 438" in log, "coturn never sent 438: the stale-nonce path was not run"
+            client.close(driver.now)
             driver.flush()
             await driver.wait_for(Closed)
             driver.close()
-            assert peer.transport is not None
-            peer.transport.close()
-            assert stale > 0, "coturn never sent 438: the stale-nonce path was not exercised"
+            for peer in (over_channel, over_indication):
+                assert peer.transport is not None
+                peer.transport.close()
 
         run(scenario, server)

@@ -328,9 +328,13 @@ def _refresh_delay(lifetime: float) -> float:
 class TurnClient:
     """One TURN allocation on one server, over UDP. See the module docstring for the flow.
 
-    ``transaction_id`` makes the 96-bit transaction ids (RFC 8489 §5); tests pass a
-    deterministic one. ``max_queued`` bounds, per peer IP, the data held while its permission
-    is being installed; beyond it the oldest is dropped (and counted).
+    ``lifetime`` is the allocation lifetime asked for (the server may grant another).
+    ``rto`` and ``max_transmissions`` are RFC 8489's RTO and Rc. ``max_queued`` bounds, per
+    peer IP, the data held while its permission is being installed; beyond it the oldest is
+    dropped (and counted). ``permission_lifetime`` and ``channel_lifetime`` are fixed by
+    RFC 8656 (300 s, 600 s) and the server does not announce them: change them only for a
+    server configured off-standard, as the coturn tests do. ``transaction_id`` makes the
+    96-bit transaction ids (RFC 8489 §5); tests pass a deterministic one.
     """
 
     def __init__(
@@ -343,6 +347,8 @@ class TurnClient:
         rto: float = DEFAULT_RTO,
         max_transmissions: int = DEFAULT_MAX_TRANSMISSIONS,
         max_queued: int = 32,
+        permission_lifetime: float = PERMISSION_LIFETIME,
+        channel_lifetime: float = CHANNEL_LIFETIME,
         transaction_id: Callable[[], bytes] = new_transaction_id,
     ) -> None:
         if rto <= 0 or max_transmissions < 1 or lifetime < 0:
@@ -354,6 +360,8 @@ class TurnClient:
         self._rto = rto
         self._max_transmissions = max_transmissions
         self._max_queued = max_queued
+        self._permission_lifetime = permission_lifetime
+        self._channel_lifetime = channel_lifetime
         self._new_transaction_id = transaction_id
 
         self.state = TurnState.NEW
@@ -717,7 +725,7 @@ class TurnClient:
         permission = self._permissions.get(ip)
         if permission is None:
             return
-        permission.refresh_at = now + _refresh_delay(PERMISSION_LIFETIME)
+        permission.refresh_at = now + _refresh_delay(self._permission_lifetime)
         if permission.state is _Install.PENDING:
             permission.state = _Install.INSTALLED
             self._output.append(PermissionCreated(ip))
@@ -729,7 +737,7 @@ class TurnClient:
         channel = self._channels_by_peer.get(peer)
         if channel is None:
             return
-        channel.refresh_at = now + _refresh_delay(CHANNEL_LIFETIME)
+        channel.refresh_at = now + _refresh_delay(self._channel_lifetime)
         if channel.state is _Install.PENDING:
             channel.state = _Install.INSTALLED
             self._output.append(ChannelBound(peer, channel.number))
