@@ -41,6 +41,7 @@ from pywebrtc.stun.constants import MessageClass, Method
 from pywebrtc.stun.credentials import long_term_key
 from pywebrtc.stun.message import Message
 
+REQUEST = MessageClass.REQUEST
 SERVER: Address = ("192.0.2.1", 3478)
 RELAYED: Address = ("192.0.2.1", 50000)
 MAPPED: Address = ("198.51.100.7", 41000)
@@ -353,6 +354,44 @@ def test_refresh_rejected_with_437_loses_the_allocation() -> None:
     h.tick(540.0)
     assert h.of(AllocationLost) == [AllocationLost(437, "scripted")]
     assert h.client.state is TurnState.FAILED and h.client.relayed_address is None
+
+
+def test_server_vanishing_after_allocation_loses_it_when_the_refresh_times_out() -> None:
+    h = Harness()
+    h.allocate(0.0)
+    h.server.drop_next = 100
+    while (deadline := h.client.deadline()) is not None:
+        h.tick(deadline)
+    assert h.of(AllocationLost) == [AllocationLost(None, "no answer from TURN server")]
+    # The refresh went out at 540 s; giving up at 579.5 s is before the 600 s expiry.
+    assert deadline is None and h.client.state is TurnState.FAILED
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=12).filter(lambda d: sum(d) <= 4))
+def test_allocation_and_data_survive_any_few_lost_requests(drops: list[bool]) -> None:
+    pattern = iter(drops)
+
+    class LossyServer(FakeTurnServer):
+        def handle(self, data: bytes) -> bytes | None:
+            is_request = data[0] < 0x40 and Message.parse(data).message_class is REQUEST
+            if is_request and next(pattern, False):
+                return None
+            return super().handle(data)
+
+    h = Harness(server=LossyServer())
+    h.client.allocate(0.0)
+    h.client.bind_channel(PEER, 0.0)
+    h.pump(0.0)
+    now = 0.0
+    while h.client.channel_for(PEER) is None:
+        deadline = h.client.deadline()
+        assert deadline is not None and deadline < 39.5
+        now = deadline
+        h.tick(now)
+    assert h.of(Allocated) and h.of(ChannelBound)
+    h.client.send(PEER, b"through", now)
+    h.pump(now)
+    assert h.server.channel_data == [(0x4000, b"through")]
 
 
 def test_close_deallocates_with_lifetime_zero() -> None:
