@@ -285,6 +285,11 @@ class Agent:
         comp = self._components.get(component)
         return comp.selected if comp is not None else None
 
+    def is_remote_known(self, address: Address) -> bool:
+        """Whether ``address`` is a remote candidate: signalled, or learned from an
+        authenticated request (what a UDP mux needs before it binds an address to us)."""
+        return any((address, c) in self._remote_by_address for c in self._components)
+
     def consent_ok(self, now: float, component: int = 1) -> bool:
         """Whether RFC 7675 lets us send on the selected pair now."""
         comp = self._components.get(component)
@@ -857,7 +862,8 @@ class Agent:
         if pending or self.checklist.valid_pairs():
             # Valid pairs still wait for the controlling side's nomination, up to the timeout.
             self._set_state(IceState.FAILED if timed_out and not pending else IceState.CHECKING)
-        elif self.remote_end_of_candidates or timed_out:
+        elif (self.remote_end_of_candidates and not self.lite) or timed_out:
+            # A lite agent has nothing to check: it fails only when nobody checks it.
             self._set_state(IceState.FAILED)
         else:
             self._set_state(IceState.CHECKING)

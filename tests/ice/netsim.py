@@ -10,10 +10,17 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from pywebrtc.ice.agent import Agent
 from pywebrtc.ice.candidate import Address
-from pywebrtc.ice.events import Event, Transmit
+from pywebrtc.ice.events import Event, Output, Transmit
+
+
+class Endpoint(Protocol):
+    def receive(self, data: bytes, source: Address, destination: Address, now: float) -> bool: ...
+    def tick(self, now: float) -> None: ...
+    def poll(self) -> Output | None: ...
+    def deadline(self) -> float | None: ...
 
 
 @dataclass(order=True)
@@ -32,7 +39,7 @@ class FakeNetwork:
     def __init__(self, latency: float = 0.001) -> None:
         self.now = 0.0
         self.latency = latency
-        self.agents: dict[Address, Agent] = {}
+        self.agents: dict[Address, Endpoint] = {}
         self.events: dict[int, list[tuple[float, Event]]] = {}
         self.sent: list[tuple[float, Transmit]] = []
         self.delivered = 0
@@ -43,7 +50,7 @@ class FakeNetwork:
         self._queue: list[_Packet] = []
         self._seq = 0
 
-    def attach(self, agent: Agent, *bases: Address) -> None:
+    def attach(self, agent: Endpoint, *bases: Address) -> None:
         for base in bases:
             self.agents[base] = agent
         self.events.setdefault(id(agent), [])
@@ -52,7 +59,7 @@ class FakeNetwork:
         self.nat[base] = public
         self._nat_back[public] = base
 
-    def events_of(self, agent: Agent) -> list[Event]:
+    def events_of(self, agent: Endpoint) -> list[Event]:
         return [e for _, e in self.events[id(agent)]]
 
     def inject(self, data: bytes, source: Address, destination: Address) -> None:

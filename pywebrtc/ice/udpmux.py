@@ -1,0 +1,197 @@
+"""One UDP socket, many ICE sessions: demultiplex by ufrag on first contact, then by address.
+
+A datagram from an address the mux has not seen is looked at only if it is a STUN Binding
+request: the local ufrag (the part of USERNAME before the colon, RFC 8445 §7.2.2) picks the
+session, which gets the datagram. The address is bound to that session only if the session then
+*accepts* the address (its agent authenticated the request, so the address is now a remote
+candidate); a forged or unauthenticated request binds nothing. From then on every datagram from
+that address (STUN, DTLS, SRTP) goes to that session without parsing.
+
+Bounded memory: at most ``max_addresses_per_session`` addresses per session (the oldest is
+forgotten first) and ``max_addresses`` in all (beyond that a new address is still served by its
+ufrag on every STUN packet, but not remembered). Unknown traffic is dropped and counted in
+:attr:`UdpMux.counters`; a session is released with :meth:`UdpMux.unregister` (on close or on
+consent failure).
+
+The mux does no I/O itself: whoever reads the socket calls :meth:`UdpMux.receive` with the
+datagram and the remote address (which may come from a relay's frame header instead of the
+socket), and the mux sends through the ``send`` callable it was given. :func:`open_udp_mux` binds
+a plain asyncio socket to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pywebrtc.ice.candidate import Address, normalize_host
+from pywebrtc.stun.peek import read_username
+
+logger = logging.getLogger(__name__)
+
+SendFunction = Callable[[bytes, Address], None]
+
+
+@dataclass(slots=True)
+class MuxCounters:
+    received: int = 0
+    delivered: int = 0
+    dropped_unknown_address: int = 0  # not a Binding request, from an address we do not know
+    dropped_unknown_ufrag: int = 0
+    dropped_unauthenticated: int = 0  # the session did not accept the address
+    addresses_evicted: int = 0
+    addresses_not_remembered: int = 0
+
+    @property
+    def dropped(self) -> int:
+        return (
+            self.dropped_unknown_address
+            + self.dropped_unknown_ufrag
+            + self.dropped_unauthenticated
+        )
+
+
+@dataclass(eq=False, slots=True)
+class MuxSession:
+    """A session on the mux: ``deliver(data, remote)`` hands it a datagram; ``accepts(remote)``
+    says whether the address is now one of its authenticated remotes."""
+
+    ufrag: str
+    deliver: Callable[[bytes, Address], object]
+    accepts: Callable[[Address], bool]
+    addresses: OrderedDict[Address, None] = field(default_factory=OrderedDict)
+
+
+class UdpMux:
+    def __init__(
+        self,
+        local_address: Address,
+        send: SendFunction,
+        *,
+        max_addresses: int = 200_000,
+        max_addresses_per_session: int = 16,
+    ) -> None:
+        self.local_address: Address = (normalize_host(local_address[0]), local_address[1])
+        self._send = send
+        self.max_addresses = max_addresses
+        self.max_addresses_per_session = max_addresses_per_session
+        self.counters = MuxCounters()
+        self._by_ufrag: dict[str, MuxSession] = {}
+        self._by_address: dict[Address, MuxSession] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_ufrag)
+
+    @property
+    def address_count(self) -> int:
+        return len(self._by_address)
+
+    def register(
+        self,
+        ufrag: str,
+        deliver: Callable[[bytes, Address], object],
+        accepts: Callable[[Address], bool],
+    ) -> MuxSession:
+        """Serve the session whose local ufrag is ``ufrag``."""
+        if ufrag in self._by_ufrag:
+            raise ValueError(f"ufrag {ufrag!r} is already registered on this mux")
+        session = MuxSession(ufrag, deliver, accepts)
+        self._by_ufrag[ufrag] = session
+        return session
+
+    def rekey(self, session: MuxSession, ufrag: str) -> None:
+        """Move ``session`` to a new local ufrag (ICE restart); its addresses stay bound."""
+        if self._by_ufrag.get(session.ufrag) is session:
+            del self._by_ufrag[session.ufrag]
+        if ufrag in self._by_ufrag:
+            raise ValueError(f"ufrag {ufrag!r} is already registered on this mux")
+        session.ufrag = ufrag
+        self._by_ufrag[ufrag] = session
+
+    def unregister(self, session: MuxSession) -> None:
+        """Release the session and every address bound to it."""
+        if self._by_ufrag.get(session.ufrag) is session:
+            del self._by_ufrag[session.ufrag]
+        for address in session.addresses:
+            if self._by_address.get(address) is session:
+                del self._by_address[address]
+        session.addresses.clear()
+
+    def session_for(self, remote: Address) -> MuxSession | None:
+        return self._by_address.get(remote)
+
+    def send(self, data: bytes, remote: Address) -> None:
+        self._send(data, remote)
+
+    def receive(self, data: bytes, remote: Address) -> None:
+        """Route one datagram that arrived from ``remote``. Never raises on bad input."""
+        self.counters.received += 1
+        session = self._by_address.get(remote)
+        if session is not None:
+            self.counters.delivered += 1
+            session.deliver(data, remote)
+            return
+        username = read_username(data)
+        if username is None:
+            self.counters.dropped_unknown_address += 1
+            return
+        session = self._by_ufrag.get(username.partition(":")[0])
+        if session is None:
+            self.counters.dropped_unknown_ufrag += 1
+            return
+        session.deliver(data, remote)
+        if session.accepts(remote):
+            self.counters.delivered += 1
+            self._bind(remote, session)
+        else:
+            self.counters.dropped_unauthenticated += 1
+
+    def _bind(self, remote: Address, session: MuxSession) -> None:
+        if self._by_ufrag.get(session.ufrag) is not session:
+            return  # delivered to a session that closed itself meanwhile
+        addresses = session.addresses
+        if len(addresses) >= self.max_addresses_per_session:
+            old, _ = addresses.popitem(last=False)
+            if self._by_address.get(old) is session:
+                del self._by_address[old]
+            self.counters.addresses_evicted += 1
+        if len(self._by_address) >= self.max_addresses:
+            self.counters.addresses_not_remembered += 1
+            return
+        addresses[remote] = None
+        self._by_address[remote] = session
+
+
+class _MuxProtocol(asyncio.DatagramProtocol):
+    def __init__(self, mux_holder: list[UdpMux]) -> None:
+        self._holder = mux_holder
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        host = addr[0]
+        port = addr[1]
+        assert isinstance(host, str) and isinstance(port, int)
+        self._holder[0].receive(data, (normalize_host(host), port))
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("UDP mux socket error: %s", exc)
+
+
+async def open_udp_mux(host: str, port: int = 0) -> tuple[UdpMux, asyncio.DatagramTransport]:
+    """Bind a UDP socket at ``(host, port)`` and serve it with a new :class:`UdpMux`."""
+    loop = asyncio.get_running_loop()
+    holder: list[UdpMux] = []
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: _MuxProtocol(holder), local_addr=(host, port), family=family
+    )
+    sockname = transport.get_extra_info("sockname")
+
+    def send(data: bytes, remote: Address) -> None:
+        transport.sendto(data, remote)
+
+    holder.append(UdpMux((sockname[0], sockname[1]), send))
+    return holder[0], transport

@@ -1,0 +1,139 @@
+"""``SettingEngine``: the knobs W3C does not have (Pion's ``SettingEngine`` in Python).
+
+A SettingEngine is passed to :class:`pywebrtc.ice.Connection` (and later to
+``RTCPeerConnection``). Every setter validates its argument and raises a ``ValueError`` subclass
+on a bad value; nothing is silently replaced.
+
+ICE credentials: either fixed with :meth:`set_ice_credentials` (used for the first gathering; an
+ICE restart then draws fresh ones) or drawn per session, the ufrag from the generator given to
+:meth:`set_ufrag_generator`. **Generator contract:** every ufrag it returns must be 4-256 ICE
+characters (checked here) and carry at least 24 random bits (RFC 8445 §5.3; not checkable, so
+the caller's duty).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal
+
+from pywebrtc.ice.config import AgentConfig
+from pywebrtc.ice.credentials import Credentials, UfragGenerator, validate_pwd, validate_ufrag
+from pywebrtc.ice.errors import IceError
+
+if TYPE_CHECKING:
+    from pywebrtc.ice.udpmux import UdpMux
+
+
+class SettingError(IceError):
+    """A SettingEngine value out of range."""
+
+
+class SettingEngine:
+    """Non-standard settings for ICE (and, later, DTLS/SRTP)."""
+
+    def __init__(self) -> None:
+        self._credentials: Credentials | None = None
+        self._credentials_used = False
+        self._ufrag_generator: UfragGenerator | None = None
+        self.ice_lite = False
+        self.udp_mux: UdpMux | None = None
+        self.nat_1to1_ips: tuple[str, ...] = ()
+        self.nat_1to1_candidate_type: Literal["host", "srflx"] = "host"
+        self.port_range: tuple[int, int] | None = None
+        self.include_loopback = False
+        self.agent_config = AgentConfig()
+
+    # --- credentials -------------------------------------------------------------------------
+    def set_ice_credentials(self, ufrag: str, pwd: str) -> None:
+        """Fix the local ufrag and password (validated: ICE chars, ufrag 4-256, pwd 22-256)."""
+        self._credentials = Credentials(validate_ufrag(ufrag), validate_pwd(pwd))
+        self._credentials_used = False
+
+    def set_ufrag_generator(self, fn: Callable[[], str]) -> None:
+        """Draw each local ufrag from ``fn()`` (see the module docstring for its contract)."""
+        if not callable(fn):
+            raise SettingError("ufrag generator must be callable")
+        self._ufrag_generator = fn
+
+    def next_local_credentials(self) -> Credentials:
+        """The credentials for a new session or an ICE restart."""
+        if self._credentials is not None and not self._credentials_used:
+            self._credentials_used = True
+            return self._credentials
+        return Credentials.generate(self._ufrag_generator)
+
+    # --- ICE behaviour -----------------------------------------------------------------------
+    def set_lite(self, lite: bool) -> None:
+        """Act as an ICE-lite agent (RFC 8445 §2.5): answer checks, never send them."""
+        self.ice_lite = bool(lite)
+
+    def set_udp_mux(self, mux: UdpMux | None) -> None:
+        """Serve ICE for every session on the mux's one socket instead of a socket each."""
+        self.udp_mux = mux
+
+    def set_nat_1to1_ips(
+        self, ips: Sequence[str], candidate_type: Literal["host", "srflx"] = "host"
+    ) -> None:
+        """Advertise these public IPs (one per address family) for the local host candidates:
+        as the host candidates themselves (``host``) or as extra server-reflexive ones."""
+        checked = []
+        for ip in ips:
+            try:
+                checked.append(str(ipaddress.ip_address(ip)))
+            except ValueError as exc:
+                raise SettingError(f"NAT 1:1 address is not an IP address: {ip!r}") from exc
+        if candidate_type not in ("host", "srflx"):
+            raise SettingError(f"NAT 1:1 candidate type must be host or srflx: {candidate_type!r}")
+        self.nat_1to1_ips = tuple(checked)
+        self.nat_1to1_candidate_type = candidate_type
+
+    def set_ephemeral_udp_port_range(self, low: int, high: int) -> None:
+        """Bind local sockets in ``[low, high]``."""
+        if not (1 <= low <= high <= 65535):
+            raise SettingError(f"bad UDP port range {low}-{high}")
+        self.port_range = (low, high)
+
+    def set_include_loopback(self, include: bool) -> None:
+        """Gather loopback host candidates too (tests, single-machine demos)."""
+        self.include_loopback = bool(include)
+
+    def set_ice_timeouts(
+        self,
+        disconnected: float | None = None,
+        failed: float | None = None,
+        consent_interval: float | None = None,
+        consent_timeout: float | None = None,
+    ) -> None:
+        """Pion's ``SetICETimeouts`` plus RFC 7675 consent timing (seconds)."""
+        changes = {
+            k: v
+            for k, v in {
+                "disconnected_timeout": disconnected,
+                "failed_timeout": failed,
+                "consent_interval": consent_interval,
+                "consent_timeout": consent_timeout,
+            }.items()
+            if v is not None
+        }
+        self.agent_config = self.agent_config.replace(**changes)
+
+    def set_check_timing(
+        self,
+        ta: float | None = None,
+        rto: float | None = None,
+        max_attempts: int | None = None,
+        nomination_settle: float | None = None,
+    ) -> None:
+        """Pacing Ta, check RTO and attempts, and the controlling agent's nomination settle."""
+        changes: dict[str, float] = {}
+        if ta is not None:
+            changes["ta"] = ta
+        if rto is not None:
+            changes["check_rto"] = rto
+            changes["max_rto"] = max(rto, self.agent_config.max_rto)
+        if max_attempts is not None:
+            changes["max_check_attempts"] = max_attempts
+        if nomination_settle is not None:
+            changes["nomination_settle"] = nomination_settle
+        self.agent_config = self.agent_config.replace(**changes)

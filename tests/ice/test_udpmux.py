@@ -1,0 +1,156 @@
+"""The UDP mux: ufrag on first contact, then address; bad traffic dropped, memory bounded."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pywebrtc.ice.agent import Agent
+from pywebrtc.ice.candidate import Address, host_candidate
+from pywebrtc.ice.events import IceState
+from pywebrtc.ice.udpmux import UdpMux
+from pywebrtc.stun.attributes import IceControlling, Priority, Username
+from pywebrtc.stun.constants import MessageClass, Method
+from pywebrtc.stun.message import Message
+
+from .muxhost import MuxHost
+from .netsim import FakeNetwork
+from .scenarios import connected, make_agent
+
+SERVER: Address = ("192.0.2.1", 3478)
+
+
+def client_for(host: MuxHost, net: FakeNetwork, i: int) -> tuple[Agent, Agent]:
+    """A browser-like full controlling client and its lite server agent on the mux."""
+    server = make_agent(False, 100_000 + i, lite=True)
+    client = make_agent(True, i)
+    host.add(server)
+    addr = (f"10.{i // 250}.{i % 250}.1", 50000 + i % 1000)
+    net.attach(client, addr)
+    client.add_local_candidate(host_candidate(*addr))
+    client.set_remote_credentials(server.local_ufrag, server.local_credentials.pwd)
+    server.set_remote_credentials(client.local_ufrag, client.local_credentials.pwd)
+    client.set_remote_lite(True)
+    client.add_remote_candidate(host_candidate(*SERVER))
+    client.add_remote_candidate(None)
+    server.add_remote_candidate(None)
+    client.start(0.0)
+    server.start(0.0)
+    return client, server
+
+
+def binding_request(ufrag: str, pwd: str, tie: int = 1) -> bytes:
+    msg = Message.create(
+        Method.BINDING,
+        MessageClass.REQUEST,
+        [Username(f"{ufrag}:peer"), Priority(1), IceControlling(tie)],
+    )
+    return msg.encode(pwd.encode(), fingerprint=True)
+
+
+def test_mux_serves_1000_agents_on_one_socket() -> None:
+    net = FakeNetwork(latency=0.005)
+    host = MuxHost(SERVER)
+    net.attach(host, SERVER)
+    pairs = [client_for(host, net, i) for i in range(1000)]
+    net.run(5.0, stop=lambda: all(connected(c, s) for c, s in pairs))
+    assert all(connected(c, s) for c, s in pairs)
+    assert net.now < 0.1
+    assert host.mux.address_count == 1000
+    for i, (_client, server) in enumerate(pairs[:20]):
+        sel = server.selected_pair()
+        assert sel is not None and sel.remote.address == (
+            f"10.{i // 250}.{i % 250}.1",
+            50000 + i % 1000,
+        )
+    assert host.mux.counters.dropped == 0
+    # Closing a session releases its addresses; the others are unaffected.
+    client0, server0 = pairs[0]
+    host.remove(server0)
+    assert host.mux.address_count == 999 and len(host.mux) == 999
+
+
+def test_unknown_ufrag_malformed_and_non_stun_traffic_is_dropped_and_counted() -> None:
+    sent: list[tuple[bytes, Address]] = []
+    mux = UdpMux(SERVER, lambda d, a: sent.append((d, a)))
+    agent = make_agent(False, 1, lite=True)
+    agent.add_local_candidate(host_candidate(*SERVER))
+    mux.register(
+        agent.local_ufrag,
+        lambda d, r: agent.receive(d, r, SERVER, 0.0),
+        agent.is_remote_known,
+    )
+    mux.receive(binding_request("nobody", "x" * 22), ("10.0.0.1", 1))
+    mux.receive(b"\x16\xfe\xfd" + os.urandom(40), ("10.0.0.2", 2))  # DTLS from a stranger
+    mux.receive(b"\x00\x01\x00", ("10.0.0.3", 3))  # truncated STUN
+    mux.receive(b"", ("10.0.0.4", 4))
+    c = mux.counters
+    assert c.dropped_unknown_ufrag == 1 and c.dropped_unknown_address == 3
+    assert mux.address_count == 0 and sent == []
+    # Right ufrag, wrong password: reaches the agent, which drops it; nothing is bound.
+    mux.receive(binding_request(agent.local_ufrag, "y" * 22), ("10.0.0.5", 5))
+    assert c.dropped_unauthenticated == 1
+    assert agent.counters.dropped_bad_integrity == 1
+    assert mux.address_count == 0
+
+
+def test_flood_of_binding_requests_from_many_addresses_keeps_memory_bounded() -> None:
+    net = FakeNetwork(latency=0.005)
+    host = MuxHost(SERVER)
+    net.attach(host, SERVER)
+    pairs = [client_for(host, net, i) for i in range(3)]
+    victim_server = pairs[0][1]
+    net.run(1.0)
+    assert all(connected(c, s) for c, s in pairs)
+    before = host.mux.address_count
+    creds = victim_server.local_credentials
+    for i in range(5000):
+        source = (f"172.16.{i // 250}.{i % 250}", 1000 + i)
+        # Unknown ufrag, and a known ufrag with the wrong password.
+        host.receive(binding_request(f"x{i:05d}", "z" * 22), source, SERVER, net.now)
+        host.receive(binding_request(creds.ufrag, "z" * 22), source, SERVER, net.now)
+    c = host.mux.counters
+    assert c.dropped_unknown_ufrag == 5000 and c.dropped_unauthenticated == 5000
+    assert host.mux.address_count == before
+    assert victim_server.counters.dropped_bad_integrity == 5000
+    # Even an attacker who knows the credentials binds at most a few addresses per session.
+    for i in range(500):
+        source = (f"172.17.{i // 250}.{i % 250}", 2000 + i)
+        host.receive(binding_request(creds.ufrag, creds.pwd), source, SERVER, net.now)
+    assert host.mux.address_count <= before + host.mux.max_addresses_per_session
+    assert len(victim_server.remote_candidates) <= victim_server.config.max_remote_candidates
+    host.sent_by_mux.clear()
+    while victim_server.poll() is not None:
+        pass
+    net.run(net.now + 60.0)
+    # The other sessions never noticed.
+    for client, server in pairs[1:]:
+        assert connected(client, server)
+        assert server.counters.dropped == 0
+
+
+def test_session_released_after_consent_failure() -> None:
+    net = FakeNetwork(latency=0.005)
+    host = MuxHost(SERVER)
+    net.attach(host, SERVER)
+    client, server = client_for(host, net, 7)
+    net.run(1.0)
+    assert connected(client, server)
+    net.drop = lambda data, src, dst, now: True
+    net.run(60.0, stop=lambda: server.state is IceState.FAILED)
+    assert server.state is IceState.FAILED
+    host.remove(server)
+    assert host.mux.address_count == 0 and len(host.mux) == 0
+
+
+@given(st.binary(max_size=200), st.integers(min_value=1, max_value=65535))
+def test_mux_never_raises_on_arbitrary_datagrams(data: bytes, port: int) -> None:
+    mux = UdpMux(SERVER, lambda d, a: None)
+    agent = make_agent(False, 3, lite=True)
+    agent.add_local_candidate(host_candidate(*SERVER))
+    mux.register("uf0003", lambda d, r: agent.receive(d, r, SERVER, 0.0), agent.is_remote_known)
+    mux.receive(data, ("10.1.1.1", port))
+    mux.receive(b"\x00\x01" + data, ("10.1.1.1", port))
+    assert mux.address_count == 0
