@@ -303,6 +303,7 @@ class _Transaction:
     transaction_id: bytes
     request: bytes
     authenticated: bool
+    nonce: str | None
     next_at: float
     interval: float
     transmissions: int = 1
@@ -605,6 +606,7 @@ class TurnClient:
             transaction_id=transaction_id,
             request=request,
             authenticated=self._key is not None,
+            nonce=self._nonce,
             # With a single transmission the final wait applies at once (RFC 8489 §6.2.1).
             next_at=now
             + self._rto * (FINAL_WAIT_FACTOR if self._max_transmissions == 1 else 1),
@@ -676,14 +678,19 @@ class TurnClient:
                 self.stats.integrity_failures += 1
                 return False
 
-        if code == 438 or (code == 401 and not transaction.authenticated):
+        # A 401 to a signed request means wrong credentials (RFC 8489 §9.2.5), unless it comes
+        # with a fresh nonce: some servers say "stale nonce" that way, so that is retried once.
+        renewed = code == 401 and reply.nonce is not None and reply.nonce != transaction.nonce
+        stale = code == 438 or (transaction.authenticated and renewed)
+        if stale or (code == 401 and not transaction.authenticated):
             realm = reply.realm or self._realm
             if reply.nonce is None or realm is None:
                 self.stats.malformed += 1
                 return False
             del self._transactions[transaction.transaction_id]
-            if code == 438 and transaction.stale_retries >= MAX_STALE_NONCE_RETRIES:
-                self._fail_transaction(transaction, code, "stale nonce again and again")
+            limit = MAX_STALE_NONCE_RETRIES if code == 438 else 1
+            if stale and transaction.stale_retries >= limit:
+                self._fail_transaction(transaction, code, reply.reason or "stale nonce again")
                 return True
             self._realm = realm
             self._nonce = reply.nonce
@@ -693,7 +700,7 @@ class TurnClient:
                 now,
                 peer=transaction.peer,
                 channel=transaction.channel,
-                stale_retries=transaction.stale_retries + (code == 438),
+                stale_retries=transaction.stale_retries + stale,
             )
             return True
 
@@ -721,13 +728,13 @@ class TurnClient:
         self._transactions.pop(transaction.transaction_id, None)
         return True
 
-    def _allocated(self, message: _Reply, now: float) -> None:
-        assert message.relayed_address is not None
+    def _allocated(self, reply: _Reply, now: float) -> None:
+        assert reply.relayed_address is not None
         self.state = TurnState.ALLOCATED
-        self.relayed_address = message.relayed_address
-        self.mapped_address = message.mapped_address
+        self.relayed_address = reply.relayed_address
+        self.mapped_address = reply.mapped_address
         self.lifetime = (
-            message.lifetime if message.lifetime is not None else self.requested_lifetime
+            reply.lifetime if reply.lifetime is not None else self.requested_lifetime
         )
         self._refresh_at = now + _refresh_delay(self.lifetime)
         self._output.append(Allocated(self.relayed_address, self.mapped_address, self.lifetime))

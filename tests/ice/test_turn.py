@@ -216,6 +216,33 @@ def test_stale_nonce_is_retried_with_the_new_nonce() -> None:
     assert h.of(PermissionCreated) == [PermissionCreated(PEER[0])]
 
 
+def test_401_with_a_fresh_nonce_to_a_signed_request_is_retried_once() -> None:
+    h = Harness()
+    h.allocate()
+
+    class NonceBy401(FakeTurnServer):
+        """Signals an expired nonce with 401 instead of 438, as some servers do."""
+
+        def handle(self, data: bytes) -> bytes | None:
+            message = Message.parse(data)
+            if message.has_integrity and message.nonce != self.nonce:
+                challenge = [Realm(REALM), Nonce(self.nonce)]
+                return message.error_response(401, "Unauthorized", challenge).encode()
+            return super().handle(data)
+
+    server = NonceBy401(nonce="nonce-2")
+    h.server = server
+    h.client.refresh(1.0)
+    h.pump(1.0)
+    assert h.of(Refreshed) == [Refreshed(600)]
+    assert [r.nonce for r in server.requests] == ["nonce-2"]
+    # A wrong password gets 401 again with the same nonce: that is a failure, not a loop.
+    server.password = "changed"
+    h.client.refresh(2.0)
+    h.pump(2.0)
+    assert h.of(AllocationLost) == [AllocationLost(401, "Unauthorized")]
+
+
 def test_refresh_goes_out_a_minute_before_expiry_and_keeps_the_allocation() -> None:
     h = Harness()
     h.allocate(0.0)
