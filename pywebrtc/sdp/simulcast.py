@@ -115,7 +115,10 @@ class Rid:
         for index, param in enumerate(params):
             name, equals, param_value = param.partition("=")
             check_token(name, "a=rid restriction")
-            if name == "pt" and index == 0:
+            if name == "pt":
+                # RFC 8851 §10: the format list, if any, comes first, once.
+                if index != 0:
+                    raise SdpParseError("a=rid: pt= must be the first restriction")
                 payload_types = tuple(
                     parse_int(pt, "a=rid pt", 0, _MAX_PT) for pt in param_value.split(",")
                 )
