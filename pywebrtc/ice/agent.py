@@ -53,17 +53,16 @@ from pywebrtc.ice.events import (
     Transmit,
 )
 from pywebrtc.ice.pair import CandidatePair, PairState
-from pywebrtc.stun.attributes import (
-    IceControlled,
-    IceControlling,
-    Priority,
-    UseCandidate,
-    Username,
-    XorMappedAddress,
+from pywebrtc.stun import (
+    Message,
+    MessageClass,
+    Method,
+    StunParseError,
+    binding_error,
+    binding_request,
+    binding_success,
+    new_transaction_id,
 )
-from pywebrtc.stun.constants import MessageClass, Method
-from pywebrtc.stun.errors import StunParseError
-from pywebrtc.stun.message import Message
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +179,15 @@ class Agent:
     @property
     def local_ufrag(self) -> str:
         return self.local_credentials.ufrag
+
+    @property
+    def local_credentials(self) -> Credentials:
+        return self._local_credentials
+
+    @local_credentials.setter
+    def local_credentials(self, value: Credentials) -> None:
+        self._local_credentials = value
+        self._local_key = value.pwd.encode()
 
     def set_remote_credentials(self, ufrag: str, pwd: str, now: float | None = None) -> None:
         if not ufrag or not pwd:
@@ -401,7 +409,7 @@ class Agent:
         if local_ufrag != self.local_credentials.ufrag:
             counters.dropped_unknown_ufrag += 1
             return
-        if not msg.verify_integrity(self.local_credentials.pwd.encode()):
+        if not msg.verify_integrity(self._local_key):
             counters.dropped_bad_integrity += 1
             return
         counters.requests_received += 1
@@ -430,10 +438,9 @@ class Agent:
             counters.dropped_unexpected += 1
             return
 
-        response = msg.success_response([XorMappedAddress(source[0], source[1])])
         self._outputs.append(
             Transmit(
-                response.encode(self.local_credentials.pwd.encode(), fingerprint=True),
+                binding_success(msg.transaction_id, source, self._local_key),
                 destination,
                 source,
             )
@@ -522,10 +529,9 @@ class Agent:
 
     def _send_error(self, msg: Message, code: int, source: Address, destination: Address) -> None:
         self.counters.role_conflicts_sent += 1
-        response = msg.error_response(code)
         self._outputs.append(
             Transmit(
-                response.encode(self.local_credentials.pwd.encode(), fingerprint=True),
+                binding_error(msg.transaction_id, code, key=self._local_key),
                 destination,
                 source,
             )
@@ -713,20 +719,19 @@ class Agent:
         priority = candidate_priority(
             CandidateType.PEER_REFLEXIVE, pair.component, local_pref
         )
-        attrs: list[Username | Priority | IceControlling | IceControlled | UseCandidate] = [
-            Username(f"{remote_ufrag}:{self.local_credentials.ufrag}"),
-            Priority(priority),
-            IceControlling(self.tie_breaker)
-            if self.controlling
-            else IceControlled(self.tie_breaker),
-        ]
-        if use_candidate:
-            attrs.append(UseCandidate())
-        request = Message.create(Method.BINDING, MessageClass.REQUEST, attrs)
         key = remote_pwd.encode()
-        data = request.encode(key, fingerprint=True)
+        transaction_id = new_transaction_id()
+        data = binding_request(
+            transaction_id,
+            f"{remote_ufrag}:{self.local_credentials.ufrag}",
+            key,
+            priority=priority,
+            controlling=self.controlling,
+            tie_breaker=self.tie_breaker,
+            use_candidate=use_candidate,
+        )
         rto = self.config.check_rto
-        self._transactions[request.transaction_id] = _Transaction(
+        self._transactions[transaction_id] = _Transaction(
             kind=kind,
             data=data,
             source=pair.local_base,

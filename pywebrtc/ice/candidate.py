@@ -16,6 +16,7 @@ import zlib
 from dataclasses import dataclass, field, replace
 
 from pywebrtc.ice.errors import CandidateParseError
+from pywebrtc.sdp import Candidate as SdpCandidate
 
 Address = tuple[str, int]
 
@@ -135,60 +136,32 @@ class Candidate:
 def parse_candidate(value: str) -> Candidate:
     """Parse an ``a=candidate`` value, with or without the ``candidate:`` / ``a=`` prefix.
 
-    ``.local`` (mDNS) names are kept as strings. Raises :class:`CandidateParseError`.
+    The grammar is :class:`pywebrtc.sdp.Candidate`'s; this adds the ICE view (a known
+    candidate type, a normalised address). ``.local`` (mDNS) names are kept as strings.
+    Raises :class:`CandidateParseError`.
     """
     text = value.strip()
     if text.startswith("a="):
         text = text[2:]
-    if text.startswith("candidate:"):
-        text = text[len("candidate:") :]
-    bits = text.split()
-    if len(bits) < 8 or bits[6] != "typ":
-        raise CandidateParseError(f"not an ICE candidate: {value[:80]!r}")
-    foundation, component, transport, priority, host, port, _, ctype = bits[:8]
     try:
-        component_id = int(component)
-        prio = int(priority)
-        port_no = int(port)
-        typ = CandidateType(ctype.lower())
+        parsed = SdpCandidate.parse(text)
+        typ = CandidateType(parsed.type.lower())
     except ValueError as exc:
-        raise CandidateParseError(f"bad candidate field in {value[:80]!r}") from exc
-    if not (1 <= component_id <= 256 and 0 <= prio < 2**32 and 0 <= port_no <= 65535):
-        raise CandidateParseError(f"candidate field out of range in {value[:80]!r}")
-    if not 1 <= len(foundation) <= 32 or not host:
-        raise CandidateParseError(f"bad foundation or address in {value[:80]!r}")
-    rest = bits[8:]
-    if len(rest) % 2:
-        raise CandidateParseError(f"dangling candidate extension in {value[:80]!r}")
-    raddr: str | None = None
-    rport: int | None = None
-    tcptype: str | None = None
-    extensions: list[tuple[str, str]] = []
-    for i in range(0, len(rest), 2):
-        name, val = rest[i], rest[i + 1]
-        if name == "raddr":
-            raddr = normalize_host(val)
-        elif name == "rport":
-            try:
-                rport = int(val)
-            except ValueError as exc:
-                raise CandidateParseError(f"bad rport in {value[:80]!r}") from exc
-        elif name == "tcptype":
-            tcptype = val
-        else:
-            extensions.append((name, val))
+        raise CandidateParseError(f"not an ICE candidate: {value[:80]!r}: {exc}") from exc
     return Candidate(
-        foundation=foundation,
-        component=component_id,
-        transport=transport.lower(),
-        priority=prio,
-        host=normalize_host(host),
-        port=port_no,
+        foundation=parsed.foundation,
+        component=parsed.component,
+        transport=parsed.transport.lower(),
+        priority=parsed.priority,
+        host=normalize_host(parsed.address),
+        port=parsed.port,
         type=typ,
-        related_address=raddr,
-        related_port=rport,
-        tcptype=tcptype,
-        extensions=tuple(extensions),
+        related_address=normalize_host(parsed.related_address)
+        if parsed.related_address is not None
+        else None,
+        related_port=parsed.related_port,
+        tcptype=None if parsed.tcptype is None else str(parsed.tcptype),
+        extensions=parsed.extensions,
     )
 
 
