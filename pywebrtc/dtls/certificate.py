@@ -78,8 +78,7 @@ class Fingerprint:
 
     @classmethod
     def of(cls, der: bytes, algorithm: str = "sha-256") -> Self:
-        digest = hashlib.new(_HASHLIB[algorithm], der).hexdigest().upper()
-        return cls(algorithm, ":".join(digest[i : i + 2] for i in range(0, len(digest), 2)))
+        return cls(algorithm, hashlib.new(_HASHLIB[algorithm], der).digest().hex(":").upper())
 
     def matches(self, der: bytes) -> bool:
         return Fingerprint.of(der, self.algorithm).value == self.value

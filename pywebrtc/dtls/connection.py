@@ -553,13 +553,15 @@ class DtlsConnection:
             return
         leaf = chain[0]
         key = load_peer_key(leaf)
-        if self.remote_fingerprints and not any(
-            fp.matches(leaf) for fp in self.remote_fingerprints
+        sha256 = Fingerprint.of(leaf)
+        expected = self.remote_fingerprints
+        if expected and not any(
+            fp == sha256 if fp.algorithm == "sha-256" else fp.matches(leaf) for fp in expected
         ):
             raise FingerprintMismatch("peer certificate does not match the expected fingerprint")
         self._neg.peer_key = key
         self._neg.peer_certificate = leaf
-        self.peer_fingerprint = Fingerprint.of(leaf)
+        self.peer_fingerprint = sha256
 
     def _derive_keys(self, pre_master: bytes) -> None:
         neg = self._neg

@@ -24,6 +24,8 @@ HANDSHAKE_HEADER_SIZE = 12
 RANDOM_SIZE = 32
 # RFC 8422 §5.4: ECCurveType named_curve.
 NAMED_CURVE = 3
+# msg_type, length (24 bits as 8 + 16), message_seq, fragment_offset and fragment_length
+_HEADER = struct.Struct("!BBHHBHBH")
 
 
 class HandshakeType(IntEnum):
@@ -61,11 +63,12 @@ class HandshakeFragment:
     def parse_from(cls, data: bytes, offset: int) -> tuple[Self, int]:
         if len(data) - offset < HANDSHAKE_HEADER_SIZE:
             raise DecodeError("truncated handshake header")
-        msg_type = data[offset]
-        length = int.from_bytes(data[offset + 1 : offset + 4], "big")
-        seq = int.from_bytes(data[offset + 4 : offset + 6], "big")
-        frag_off = int.from_bytes(data[offset + 6 : offset + 9], "big")
-        frag_len = int.from_bytes(data[offset + 9 : offset + 12], "big")
+        msg_type, len_hi, len_lo, seq, off_hi, off_lo, flen_hi, flen_lo = _HEADER.unpack_from(
+            data, offset
+        )
+        length = (len_hi << 16) | len_lo
+        frag_off = (off_hi << 16) | off_lo
+        frag_len = (flen_hi << 16) | flen_lo
         start = offset + HANDSHAKE_HEADER_SIZE
         if start + frag_len > len(data):
             raise DecodeError("truncated handshake fragment")
@@ -85,12 +88,15 @@ class HandshakeFragment:
 
 
 def fragment_header(msg_type: int, length: int, seq: int, offset: int, frag_len: int) -> bytes:
-    return (
-        bytes((msg_type,))
-        + length.to_bytes(3, "big")
-        + seq.to_bytes(2, "big")
-        + offset.to_bytes(3, "big")
-        + frag_len.to_bytes(3, "big")
+    return _HEADER.pack(
+        msg_type,
+        length >> 16,
+        length & 0xFFFF,
+        seq,
+        offset >> 16,
+        offset & 0xFFFF,
+        frag_len >> 16,
+        frag_len & 0xFFFF,
     )
 
 

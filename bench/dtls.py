@@ -1,0 +1,130 @@
+"""DTLS 1.2 full handshakes per second on one core, ours vs OpenSSL (pyOpenSSL), in memory.
+
+Both sides run in this process and hand datagrams to each other directly: ECDHE x25519,
+ECDSA P-256 certificates on both sides (mutual authentication, as WebRTC), use_srtp,
+extended_master_secret, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256. Certificates and, for
+OpenSSL, the SSL contexts are made once and reused (certificate generation is not part of a
+handshake). No HelloVerifyRequest on either side, as OpenSSL's server does none unless asked.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from OpenSSL import SSL, crypto
+
+from bench.harness import Case, Scenario, ops_per_second
+from pywebrtc.dtls import Certificate, DtlsConfig, DtlsConnection, SrtpProfile, Transmit
+from pywebrtc.dtls.cipher import CipherSuiteId
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dtls"
+_CERT = FIXTURES / "ecdsa-p256.crt"
+_KEY = FIXTURES / "ecdsa-p256.key"
+
+
+def _ours() -> object:
+    certificate = Certificate.from_pem(_CERT.read_bytes(), _KEY.read_bytes())
+    config = DtlsConfig(
+        certificate,
+        cipher_suites=(CipherSuiteId.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,),
+        srtp_profiles=(SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80,),
+        remote_fingerprints=(certificate.fingerprint(),),
+        cookie_exchange=False,
+    )
+
+    def handshake() -> None:
+        client = DtlsConnection(config, is_client=True)
+        server = DtlsConnection(config, is_client=False)
+        client.connect(0.0)
+        moved = True
+        while moved:
+            moved = False
+            for src, dst in ((client, server), (server, client)):
+                while (item := src.poll()) is not None:
+                    if isinstance(item, Transmit):
+                        dst.receive(item.data, 0.0)
+                        moved = True
+        assert client.is_connected and server.is_connected
+
+    return handshake
+
+
+def _openssl() -> object:
+    cert = crypto.load_certificate(crypto.FILETYPE_PEM, _CERT.read_bytes())
+    key = crypto.load_privatekey(crypto.FILETYPE_PEM, _KEY.read_bytes())
+
+    def context() -> SSL.Context:
+        ctx = SSL.Context(SSL.DTLS_METHOD)
+        ctx.set_options(SSL.OP_NO_TICKET)
+        ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda *a: True)
+        ctx.use_certificate(cert)
+        ctx.use_privatekey(key)
+        ctx.set_cipher_list(b"ECDHE-ECDSA-AES128-GCM-SHA256")
+        ctx.set_tlsext_use_srtp(b"SRTP_AES128_CM_SHA1_80")
+        return ctx
+
+    client_ctx, server_ctx = context(), context()
+
+    def handshake() -> None:
+        client = SSL.Connection(client_ctx)
+        server = SSL.Connection(server_ctx)
+        client.set_connect_state()
+        server.set_accept_state()
+        done = [False, False]
+        for _ in range(20):
+            for i, (a, b) in enumerate(((client, server), (server, client))):
+                if not done[i]:
+                    try:
+                        a.do_handshake()
+                        done[i] = True
+                    except SSL.WantReadError:
+                        pass
+                try:
+                    data = a.bio_read(65536)
+                except SSL.WantReadError:
+                    continue
+                b.bio_write(data)
+            if all(done):
+                break
+        assert all(done)
+
+    return handshake
+
+
+def _cpu_ms(op: object, n: int = 200) -> float:
+    assert callable(op)
+    start = time.process_time()
+    for _ in range(n):
+        op()
+    return (time.process_time() - start) * 1000.0 / n
+
+
+def scenario() -> Scenario:
+    ours, theirs = _ours(), _openssl()
+    assert callable(ours) and callable(theirs)
+    return Scenario(
+        name="dtls",
+        description=__doc__ or "",
+        cases=[
+            Case(
+                "full DTLS 1.2 handshakes (client + server, one core)",
+                lambda: ops_per_second(ours, min_time=1.0),
+                lambda: ops_per_second(theirs, min_time=1.0),
+                peer_name="pyOpenSSL (OpenSSL, reused context)",
+                unit="handshakes/s",
+            ),
+            Case(
+                "CPU per full handshake (both sides)",
+                lambda: _cpu_ms(ours),
+                lambda: _cpu_ms(theirs),
+                peer_name="pyOpenSSL (OpenSSL, reused context)",
+                unit="ms",
+                higher_is_better=False,
+            ),
+        ],
+        repeats=5,
+        notes=[
+            "ECDSA P-256 certificates both sides, x25519, AES_128_GCM_SHA256, use_srtp, EMS",
+        ],
+    )
