@@ -49,6 +49,12 @@ def _pads(key: bytes, constructor: Callable[[bytes], _Hash], cache: dict[bytes, 
     return pads
 
 
+def sha1_pads(key: bytes) -> tuple[_Hash, _Hash]:
+    """SHA-1 states keyed with ``key`` XOR ipad and XOR opad, for callers that inline HMAC."""
+    pads = _sha1_cache.get(key)
+    return pads if pads is not None else _pads(key, hashlib.sha1, _sha1_cache)
+
+
 def hmac_sha1(key: bytes, data: bytes) -> bytes:
     """HMAC-SHA1(key, data), as ``hmac.digest(key, data, "sha1")``."""
     inner, outer = _pads(key, hashlib.sha1, _sha1_cache)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import struct
+import zlib
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -39,6 +40,7 @@ from .attributes import (
     decode_xor_address,
 )
 from .constants import (
+    FINGERPRINT_XOR,
     HEADER_LENGTH,
     MAGIC_COOKIE,
     MAGIC_COOKIE_BYTES,
@@ -49,7 +51,7 @@ from .constants import (
     split_message_type,
 )
 from .errors import StunParseError
-from .integrity import compare_digest, fingerprint, hmac_sha1, hmac_sha256
+from .integrity import compare_digest, fingerprint, hmac_sha1, hmac_sha256, sha1_pads
 
 V = TypeVar("V", bound=AttributeValue)
 
@@ -59,6 +61,7 @@ _unpack_hh = struct.Struct("!HH").unpack_from
 _pack_hh = struct.Struct("!HH").pack
 _pack_h = struct.Struct("!H").pack
 _pack_i = struct.Struct("!I").pack
+_unpack_i = struct.Struct("!I").unpack_from
 _PADDING = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")
 
 # Hot-loop copies of the attribute types, as plain ints (enum attribute lookups are slow).
@@ -290,18 +293,23 @@ class Message:
             signed = raw[:2] + _pack_h(end - HEADER_LENGTH) + raw[4:offset_sha256]
             mac = raw[offset_sha256 + 4 : end]
             return compare_digest(hmac_sha256(key, signed)[:size], mac)
-        if offset >= 0:
-            end = offset + 24
-            signed = raw[:2] + _pack_h(end - HEADER_LENGTH) + raw[4:offset]
-            return compare_digest(hmac_sha1(key, signed), raw[offset + 4 : end])
-        return False
+        if offset < 0:
+            return False
+        # HMAC-SHA1 inlined (see integrity.py): this is the per-packet check of ICE.
+        inner, outer = sha1_pads(key)
+        h = inner.copy()
+        # offset + 24 - 20: the length field ends just after MESSAGE-INTEGRITY.
+        h.update(raw[:2] + _pack_h(offset + 4) + raw[4:offset])
+        o = outer.copy()
+        o.update(h.digest())
+        return compare_digest(o.digest(), raw[offset + 4 : offset + 24])
 
     def verify_fingerprint(self) -> bool:
         """True if the message ends with a FINGERPRINT that matches (RFC 8489 §14.7)."""
         raw, _, _, offset = self._wire or self._parsed()
         if offset < 0:
             return False
-        return _crc(raw[:offset]) == int.from_bytes(raw[offset + 4 : offset + 8], "big")
+        return _crc32(raw[:offset]) ^ FINGERPRINT_XOR == _unpack_i(raw, offset + 4)[0]  # type: ignore[no-any-return]
 
     @property
     def has_integrity(self) -> bool:
@@ -424,6 +432,7 @@ class Message:
 
 
 _crc = fingerprint
+_crc32 = zlib.crc32
 
 
 def _header_problem(mtype: int, length: int, cookie: int, size: int) -> str:
