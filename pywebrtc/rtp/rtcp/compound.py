@@ -1,0 +1,136 @@
+"""Compound RTCP packets (RFC 3550 §6.1, §A.2) and reduced-size RTCP (RFC 5506 §3).
+
+:func:`parse_rtcp` splits a datagram into its RTCP packets and decodes each one. It checks the
+version and the length of every packet, that they tile the datagram exactly, and that only the
+last one carries padding (§A.2). Packet types (and feedback FMTs) that are not decoded here
+come back as :class:`UnknownRtcp` rather than failing the whole datagram.
+
+RFC 3550 requires a compound packet to start with SR or RR; RFC 5506 allows a reduced-size
+packet that does not. Chrome (rtcp-rsize) also sends several feedback messages in one datagram
+without a report, so by default any sequence of valid packets is accepted; ``strict=True``
+applies the RFC 3550 §A.2 rule to datagrams of more than one packet.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterable
+
+from ..errors import RtcpParseError
+from .app import App
+from .bye import Bye
+from .ccfb import CCFB_FMT, CongestionControlFeedback
+from .common import (
+    APP,
+    BYE,
+    MAX_COUNT,
+    PSFB,
+    RR,
+    RTPFB,
+    SDES,
+    SR,
+    XR,
+    NotThisType,
+    packet_bounds,
+)
+from .fir import FIR_FMT, Fir
+from .nack import NACK_FMT, Nack
+from .pli import PLI_FMT, Pli
+from .remb import AFB_FMT, Remb
+from .rr import ReceiverReport
+from .sdes import SourceDescription
+from .sr import SenderReport
+from .twcc import TWCC_FMT, TransportCcFeedback
+from .unknown import UnknownRtcp
+from .xr import ExtendedReport
+
+__all__ = ["RtcpPacket", "parse_rtcp", "serialize_rtcp"]
+
+RtcpPacket = (
+    SenderReport
+    | ReceiverReport
+    | SourceDescription
+    | Bye
+    | App
+    | Nack
+    | TransportCcFeedback
+    | CongestionControlFeedback
+    | Pli
+    | Fir
+    | Remb
+    | ExtendedReport
+    | UnknownRtcp
+)
+
+_unpack_header = struct.Struct("!HH").unpack_from
+_BodyParser = Callable[[bytes, int, int, int], RtcpPacket]
+
+
+def _dispatch_table() -> dict[int, _BodyParser]:
+    """Body parsers keyed by ``count/FMT << 8 | packet type``: one lookup per packet."""
+    table: dict[int, _BodyParser] = {}
+    by_type: dict[int, _BodyParser] = {
+        SR: SenderReport._parse_body,
+        RR: ReceiverReport._parse_body,
+        SDES: SourceDescription._parse_body,
+        BYE: Bye._parse_body,
+        APP: App._parse_body,
+        XR: ExtendedReport._parse_body,
+    }
+    for count in range(MAX_COUNT + 1):
+        for packet_type, parser in by_type.items():
+            table[(count << 8) | packet_type] = parser
+    table[(NACK_FMT << 8) | RTPFB] = Nack._parse_body
+    table[(TWCC_FMT << 8) | RTPFB] = TransportCcFeedback._parse_body
+    table[(CCFB_FMT << 8) | RTPFB] = CongestionControlFeedback._parse_body
+    table[(PLI_FMT << 8) | PSFB] = Pli._parse_body
+    table[(FIR_FMT << 8) | PSFB] = Fir._parse_body
+    table[(AFB_FMT << 8) | PSFB] = Remb._parse_body
+    return table
+
+
+_PARSERS = _dispatch_table()
+
+
+def parse_rtcp(data: bytes, *, strict: bool = False) -> list[RtcpPacket]:
+    """Parse a (compound or reduced-size) RTCP datagram.
+
+    Raises :class:`RtcpParseError` if any packet in it is malformed.
+    """
+    n = len(data)
+    if not n:
+        raise RtcpParseError("empty RTCP datagram")
+    packets: list[RtcpPacket] = []
+    append = packets.append
+    get_parser = _PARSERS.get
+    pos = 0
+    while pos < n:
+        # Common header (RFC 3550 §6.4.1), checked inline: this loop is the hot path.
+        if n - pos < 4:
+            raise RtcpParseError("RTCP header is truncated")
+        first, words = _unpack_header(data, pos)
+        if first & 0xC000 != 0x8000:
+            raise RtcpParseError(f"RTCP version is {first >> 14}, not 2")
+        start = pos + 4
+        end = pos = start + 4 * words
+        if end > n:
+            raise RtcpParseError("RTCP packet is truncated")
+        if first & 0x2000:
+            _, _, start, end, pos = packet_bounds(data, start - 4)
+        key = first & 0x1FFF
+        parser = get_parser(key)
+        if parser is None:
+            append(UnknownRtcp(key & 0xFF, key >> 8, data[start:end]))
+            continue
+        try:
+            append(parser(data, start, end, key >> 8))
+        except NotThisType:
+            append(UnknownRtcp(key & 0xFF, key >> 8, data[start:end]))
+    if strict and len(packets) > 1 and not isinstance(packets[0], SenderReport | ReceiverReport):
+        raise RtcpParseError("a compound RTCP packet must start with SR or RR")
+    return packets
+
+
+def serialize_rtcp(packets: Iterable[RtcpPacket]) -> bytes:
+    """Concatenate packets into one compound (or reduced-size) RTCP datagram."""
+    return b"".join(map(bytes, packets))

@@ -1,0 +1,95 @@
+"""Receiver estimated maximum bitrate, REMB (draft-alvestrand-rmcat-remb-03 §2.2).
+
+An application layer feedback message (PSFB, FMT 15) with the unique identifier "REMB", the
+bitrate as a 6-bit exponent and 18-bit mantissa (bps = mantissa * 2**exp) and the SSRCs it
+applies to. Bitrates that do not fit 18 bits of mantissa are rounded down on encoding.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Self
+
+from .._fast import fast_constructor
+from ..errors import RtcpParseError
+from .common import PSFB, U32, NotThisType, pack_header, split_single
+
+__all__ = ["AFB_FMT", "REMB_IDENTIFIER", "Remb", "remb_bitrate_round"]
+
+AFB_FMT = 15  # RFC 4585 §6.4, application layer feedback
+REMB_IDENTIFIER = b"REMB"
+_MANTISSA_BITS = 18
+_MAX_EXPONENT = 63
+_HEAD = struct.Struct("!II4sI")
+_unpack_head = _HEAD.unpack_from
+_unpack_ssrcs = [struct.Struct(f"!{n}I").unpack_from for n in range(256)]
+
+
+def _split_bitrate(bitrate: int) -> tuple[int, int]:
+    if bitrate < 0:
+        raise ValueError("REMB bitrate must not be negative")
+    exponent = max(0, bitrate.bit_length() - _MANTISSA_BITS)
+    if exponent > _MAX_EXPONENT:
+        raise ValueError("REMB bitrate is too large")
+    return exponent, bitrate >> exponent
+
+
+def remb_bitrate_round(bitrate: int) -> int:
+    """The bitrate as REMB can carry it (rounded down to 18 significant bits)."""
+    exponent, mantissa = _split_bitrate(bitrate)
+    return mantissa << exponent
+
+
+@dataclass(frozen=True, slots=True)
+class Remb:
+    """REMB from ``sender_ssrc``: ``bitrate`` in bits per second for ``ssrcs``."""
+
+    sender_ssrc: int
+    bitrate: int
+    ssrcs: tuple[int, ...] = ()
+    media_ssrc: int = 0
+
+    @classmethod
+    def create(cls, sender_ssrc: int, bitrate: int, ssrcs: Iterable[int]) -> Self:
+        """A REMB with ``bitrate`` rounded to what the wire format carries."""
+        return cls(sender_ssrc, remb_bitrate_round(bitrate), tuple(ssrcs))
+
+    @classmethod
+    def parse(cls, data: bytes) -> Self:
+        _, start, end = split_single(data, PSFB, AFB_FMT)
+        return cls._parse_body(data, start, end, AFB_FMT)
+
+    @classmethod
+    def _parse_body(cls, data: bytes, start: int, end: int, count: int) -> Self:
+        if end - start < 16 or data[start + 8 : start + 12] != REMB_IDENTIFIER:
+            raise NotThisType("application layer feedback without the REMB identifier")
+        sender, media, _, word = _unpack_head(data, start)
+        num_ssrcs = word >> 24
+        if end - start != 16 + 4 * num_ssrcs:
+            raise RtcpParseError("REMB length does not match its SSRC count")
+        exponent = (word >> _MANTISSA_BITS) & 0x3F
+        mantissa = word & ((1 << _MANTISSA_BITS) - 1)
+        ssrcs = _unpack_ssrcs[num_ssrcs](data, start + 16)
+        return _make(cls, sender, mantissa << exponent, ssrcs, media)
+
+    def __bytes__(self) -> bytes:
+        exponent, mantissa = _split_bitrate(self.bitrate)
+        if mantissa << exponent != self.bitrate:
+            raise ValueError("REMB bitrate is not representable; use Remb.create")
+        if len(self.ssrcs) > 0xFF:
+            raise ValueError("REMB carries at most 255 SSRCs")
+        try:
+            body = _HEAD.pack(
+                self.sender_ssrc,
+                self.media_ssrc,
+                REMB_IDENTIFIER,
+                (len(self.ssrcs) << 24) | (exponent << _MANTISSA_BITS) | mantissa,
+            ) + b"".join(U32.pack(ssrc) for ssrc in self.ssrcs)
+        except struct.error as exc:
+            raise ValueError(f"REMB field out of range: {exc}") from exc
+        return pack_header(AFB_FMT, PSFB, len(body)) + body
+
+
+_make = fast_constructor(Remb)

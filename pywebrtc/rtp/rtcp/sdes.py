@@ -1,0 +1,141 @@
+"""Source description, SDES (RFC 3550 §6.5).
+
+Implements chunks (SSRC/CSRC + items, terminated by null octets up to the next 32-bit boundary)
+and items of every type as raw ``(type, value)`` pairs. Item type constants are those of
+RFC 3550 §6.5.1-§6.5.8; PRIV items keep their prefix-length + prefix + value in ``value``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Self
+
+from .._fast import fast_constructor
+from ..errors import RtcpParseError
+from .common import MAX_COUNT, SDES, U32, pack_header, split_single
+
+__all__ = [
+    "SDES_CNAME",
+    "SDES_EMAIL",
+    "SDES_LOC",
+    "SDES_NAME",
+    "SDES_NOTE",
+    "SDES_PHONE",
+    "SDES_PRIV",
+    "SDES_TOOL",
+    "SdesChunk",
+    "SdesItem",
+    "SourceDescription",
+]
+
+# RFC 3550 §6.5 / §12.2
+SDES_END = 0
+SDES_CNAME = 1
+SDES_NAME = 2
+SDES_EMAIL = 3
+SDES_PHONE = 4
+SDES_LOC = 5
+SDES_TOOL = 6
+SDES_NOTE = 7
+SDES_PRIV = 8
+
+
+@dataclass(frozen=True, slots=True)
+class SdesItem:
+    """One SDES item: ``item_type`` (1-255) and up to 255 bytes of (UTF-8) text."""
+
+    item_type: int
+    value: bytes
+
+    @property
+    def text(self) -> str:
+        """The value as text (undecodable bytes replaced)."""
+        return self.value.decode(errors="replace")
+
+
+@dataclass(frozen=True, slots=True)
+class SdesChunk:
+    """The items describing one source."""
+
+    ssrc: int
+    items: tuple[SdesItem, ...] = ()
+
+    @property
+    def cname(self) -> str | None:
+        for item in self.items:
+            if item.item_type == SDES_CNAME:
+                return item.text
+        return None
+
+    def __bytes__(self) -> bytes:
+        if not 0 <= self.ssrc <= 0xFFFFFFFF:
+            raise ValueError("SSRC must fit 32 bits")
+        parts = [U32.pack(self.ssrc)]
+        size = 4
+        for item in self.items:
+            if not 1 <= item.item_type <= 0xFF:
+                raise ValueError("SDES item type must be 1-255")
+            if len(item.value) > 0xFF:
+                raise ValueError("SDES item value is at most 255 bytes")
+            parts.append(bytes((item.item_type, len(item.value))))
+            parts.append(item.value)
+            size += 2 + len(item.value)
+        # At least one null octet ends the item list, then pad to 32 bits (§6.5).
+        parts.append(bytes(4 - size % 4))
+        return b"".join(parts)
+
+
+_make_item = fast_constructor(SdesItem)
+_make_chunk = fast_constructor(SdesChunk)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDescription:
+    """SDES: up to 31 chunks."""
+
+    chunks: tuple[SdesChunk, ...] = ()
+
+    @classmethod
+    def parse(cls, data: bytes) -> Self:
+        count, start, end = split_single(data, SDES)
+        return cls._parse_body(data, start, end, count)
+
+    @classmethod
+    def _parse_body(cls, data: bytes, start: int, end: int, count: int) -> Self:
+        chunks = []
+        pos = start
+        for _ in range(count):
+            if pos + 4 > end:
+                raise RtcpParseError("SDES chunk is truncated")
+            (ssrc,) = U32.unpack_from(data, pos)
+            pos += 4
+            items = []
+            while True:
+                if pos >= end:
+                    raise RtcpParseError("SDES chunk has no terminating null item")
+                item_type = data[pos]
+                if item_type == SDES_END:
+                    pos += 4 - (pos - start) % 4
+                    if pos > end:
+                        raise RtcpParseError("SDES chunk padding is truncated")
+                    break
+                value_start = pos + 2
+                if value_start > end:
+                    raise RtcpParseError("SDES item is truncated")
+                pos = value_start + data[pos + 1]
+                if pos > end:
+                    raise RtcpParseError("SDES item is truncated")
+                items.append(_make_item(SdesItem, item_type, data[value_start:pos]))
+            chunks.append(_make_chunk(SdesChunk, ssrc, tuple(items)))
+        if pos != end:
+            raise RtcpParseError("SDES has bytes after its last chunk")
+        return _make(cls, tuple(chunks))
+
+    def __bytes__(self) -> bytes:
+        if len(self.chunks) > MAX_COUNT:
+            raise ValueError("an SDES packet carries at most 31 chunks")
+        body = b"".join(map(bytes, self.chunks))
+        return pack_header(len(self.chunks), SDES, len(body)) + body
+
+
+_make = fast_constructor(SourceDescription)
