@@ -6,3 +6,5 @@ the asyncio layer drives it.
 """
 
 __version__ = "0.1.0"
+
+from pywebrtc.settings import SettingEngine as SettingEngine

@@ -1,0 +1,1 @@
+"""Interop of pywebrtc.ice with aioice on loopback."""

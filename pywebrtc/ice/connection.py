@@ -1,0 +1,633 @@
+"""``Connection``: the asyncio shell around :class:`pywebrtc.ice.Agent`, shaped like aioice's.
+
+This is the only ICE module that reads a clock (``loop.time()``) or touches sockets. It owns:
+
+* one UDP socket per (local address, component) — or none when a :class:`UdpMux` is set in the
+  :class:`~pywebrtc.SettingEngine`, in which case all its traffic goes through the mux's socket;
+* optionally a :class:`~pywebrtc.ice.turn.TurnClient` per component, whose relayed address is a
+  local candidate base: the agent's ``Transmit(source=relayed address)`` goes out through the
+  TURN client, and what the client relays in is fed to the agent as received on that base;
+* one timer, re-armed at ``agent.deadline()`` after every input.
+
+Non-STUN datagrams (DTLS, SRTP, ...) from the selected pair go to :meth:`Connection.recv`, or,
+if set, to the synchronous ``on_datagram`` hook; :meth:`Connection.send_datagram` sends any bytes
+on the selected pair without awaiting, for protocol layers sitting on top.
+
+Remote ``.local`` (mDNS, RFC 8828) candidates are resolved with :mod:`pywebrtc.ice.mdns` before
+they reach the agent; unresolvable ones are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, cast
+
+from pywebrtc.ice.agent import Agent
+from pywebrtc.ice.candidate import (
+    Address,
+    Candidate,
+    CandidateType,
+    host_candidate,
+    is_ipv6,
+    normalize_host,
+    parse_candidate,
+    reflexive_candidate,
+)
+from pywebrtc.ice.credentials import Credentials
+from pywebrtc.ice.events import (
+    GatherDone,
+    IceState,
+    LocalCandidateGathered,
+    SelectedPairChanged,
+    StateChanged,
+    Transmit,
+)
+from pywebrtc.ice.gather import host_addresses
+from pywebrtc.ice.udpmux import MuxSession
+
+if TYPE_CHECKING:
+    from pywebrtc.settings import SettingEngine
+
+logger = logging.getLogger(__name__)
+
+# How long gather_candidates() waits for STUN/TURN servers before going on without them.
+GATHER_TIMEOUT = 5.0
+
+
+class _HasToSdp(Protocol):
+    def to_sdp(self) -> str: ...
+
+
+RemoteCandidate = Candidate | str | _HasToSdp | None
+
+
+class _Socket(asyncio.DatagramProtocol):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.transport: asyncio.DatagramTransport | None = None
+        self.base: Address = ("", 0)
+        self.relay: _TurnRelay | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # (3.11's selector transport is not a registered DatagramTransport subclass.)
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        host, port = addr[0], addr[1]
+        assert isinstance(host, str) and isinstance(port, int)
+        self.connection._on_datagram(data, (normalize_host(host), port), self.base)
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("ICE socket %s error: %s", self.base, exc)
+
+
+class Connection:
+    """An ICE connection (one data stream, ``components`` components), aioice-shaped."""
+
+    def __init__(
+        self,
+        ice_controlling: bool,
+        components: int = 1,
+        stun_server: tuple[str, int] | None = None,
+        turn_server: tuple[str, int] | None = None,
+        turn_username: str | None = None,
+        turn_password: str | None = None,
+        turn_ssl: bool = False,
+        turn_transport: str = "udp",
+        use_ipv4: bool = True,
+        use_ipv6: bool = True,
+        ice_lite: bool = False,
+        settings: SettingEngine | None = None,
+        local_username: str | None = None,
+        local_password: str | None = None,
+        include_loopback: bool | None = None,
+    ) -> None:
+        if turn_ssl or turn_transport != "udp":
+            raise ValueError("only TURN over UDP is supported")
+        if settings is None:
+            from pywebrtc.settings import SettingEngine  # here: settings imports this package
+
+            settings = SettingEngine()
+        self.settings = settings
+        if local_username is not None or local_password is not None:
+            if local_username is None or local_password is None:
+                raise ValueError("give both local_username and local_password, or neither")
+            credentials = Credentials(local_username, local_password)
+        else:
+            credentials = self.settings.next_local_credentials()
+        self.ice_controlling = ice_controlling
+        self.components = components
+        self.stun_server = stun_server
+        self.turn_server = turn_server
+        self.turn_username = turn_username
+        self.turn_password = turn_password
+        self.use_ipv4 = use_ipv4
+        self.use_ipv6 = use_ipv6
+        self.include_loopback = (
+            self.settings.include_loopback if include_loopback is None else include_loopback
+        )
+        self._agent = Agent(
+            ice_controlling,
+            credentials,
+            lite=ice_lite or self.settings.ice_lite,
+            components=components,
+            config=self.settings.agent_config,
+        )
+        self._remote_username: str | None = None
+        self._remote_password: str | None = None
+        self._sockets: dict[Address, _Socket] = {}
+        self._turns: dict[Address, _TurnRelay] = {}  # relayed address -> relay
+        self._mux_session: MuxSession | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._recv_queue: asyncio.Queue[tuple[bytes, int] | None] = asyncio.Queue()
+        self._state_waiters: list[asyncio.Future[None]] = []
+        self._gather_pending = 0
+        self._gather_waiter: asyncio.Future[None] | None = None
+        self._gathered = False
+        self._closed = False
+        # Synchronous hook for protocols on top (DTLS/SRTP): gets (data, component) instead of
+        # the recv() queue.
+        self.on_datagram: Callable[[bytes, int], None] | None = None
+        self.on_state_change: Callable[[IceState], None] | None = None
+
+    # --- aioice-shaped attributes -------------------------------------------------------------
+
+    @property
+    def agent(self) -> Agent:
+        return self._agent
+
+    @property
+    def state(self) -> IceState:
+        return self._agent.state
+
+    @property
+    def local_candidates(self) -> list[Candidate]:
+        """Local candidates to signal (peer-reflexive ones are learned, not signalled)."""
+        return [
+            c for c in self._agent.local_candidates if c.type is not CandidateType.PEER_REFLEXIVE
+        ]
+
+    @property
+    def remote_candidates(self) -> list[Candidate]:
+        return list(self._agent.remote_candidates)
+
+    @property
+    def local_username(self) -> str:
+        return self._agent.local_credentials.ufrag
+
+    @property
+    def local_password(self) -> str:
+        return self._agent.local_credentials.pwd
+
+    @property
+    def remote_username(self) -> str | None:
+        return self._remote_username
+
+    @remote_username.setter
+    def remote_username(self, value: str | None) -> None:
+        self._remote_username = value
+        self._push_remote_credentials()
+
+    @property
+    def remote_password(self) -> str | None:
+        return self._remote_password
+
+    @remote_password.setter
+    def remote_password(self, value: str | None) -> None:
+        self._remote_password = value
+        self._push_remote_credentials()
+
+    @property
+    def remote_is_lite(self) -> bool:
+        return self._agent.remote_lite
+
+    @remote_is_lite.setter
+    def remote_is_lite(self, value: bool) -> None:
+        self._agent.set_remote_lite(value)
+
+    def _push_remote_credentials(self) -> None:
+        if self._remote_username and self._remote_password:
+            self._agent.set_remote_credentials(self._remote_username, self._remote_password)
+            self._drive()
+
+    def selected_pair(self, component: int = 1) -> tuple[Candidate, Candidate] | None:
+        pair = self._agent.selected_pair(component)
+        return None if pair is None else (pair.mapped or pair.local, pair.remote)
+
+    # --- gathering ------------------------------------------------------------------------------
+
+    async def gather_candidates(self) -> None:
+        """Gather host candidates (or take the mux's), then server-reflexive and relayed ones."""
+        if self._gathered:
+            return
+        self._gathered = True
+        loop = asyncio.get_running_loop()
+        mux = self.settings.udp_mux
+        nat_ips = self.settings.nat_1to1_ips
+        bases: list[tuple[Address, int]] = []
+        if mux is not None:
+            base = mux.local_address
+            self._add_host(base, 1, 0, nat_ips)
+            bases.append((base, 1))
+            agent = self._agent
+            self._mux_session = mux.register(
+                agent.local_ufrag,
+                lambda data, remote: self._on_datagram(data, remote, base),
+                agent.is_remote_known,
+            )
+        else:
+            addresses = host_addresses(self.use_ipv4, self.use_ipv6, self.include_loopback)
+            for index, address in enumerate(addresses):
+                for component in range(1, self.components + 1):
+                    sock = await self._bind(address)
+                    if sock is None:
+                        continue
+                    self._add_host(sock.base, component, index, nat_ips)
+                    bases.append((sock.base, component))
+        now = loop.time()
+        waiters: list[asyncio.Future[None]] = []
+        if self.stun_server is not None:
+            server = await _resolve(self.stun_server)
+            if server is not None:
+                for base, _component in bases:
+                    if is_ipv6(base[0]) == is_ipv6(server[0]):
+                        self._gather_pending += 1
+                        self._agent.gather_server_reflexive(base, server, now)
+        if (
+            self.turn_server is not None
+            and self.turn_username is not None
+            and self.turn_password is not None
+            and mux is None
+        ):
+            server = await _resolve(self.turn_server)
+            if server is not None:
+                for component in range(1, self.components + 1):
+                    turn_base = next(
+                        (b for b, c in bases if c == component and not is_ipv6(b[0])), None
+                    )
+                    if turn_base is None:
+                        continue
+                    sock = await self._bind(turn_base[0])
+                    if sock is None:
+                        continue
+                    relay = _TurnRelay(self, sock, server, component)
+                    waiters.append(relay.allocated)
+                    relay.start(now)
+        self._drive()
+        if self._gather_pending or waiters:
+            gather_done = loop.create_future()
+            self._gather_waiter = gather_done
+            if not self._gather_pending:
+                gather_done.set_result(None)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(gather_done, *waiters, return_exceptions=True),
+                    GATHER_TIMEOUT,
+                )
+
+    def _add_host(
+        self, base: Address, component: int, index: int, nat_ips: tuple[str, ...]
+    ) -> None:
+        nat = next((ip for ip in nat_ips if is_ipv6(ip) == is_ipv6(base[0])), None)
+        if nat is not None and self.settings.nat_1to1_candidate_type == "host":
+            self._agent.add_local_candidate(
+                host_candidate(base[0], base[1], component, index, advertised=nat)
+            )
+            return
+        self._agent.add_local_candidate(host_candidate(base[0], base[1], component, index))
+        if nat is not None:
+            self._agent.add_local_candidate(
+                reflexive_candidate(
+                    CandidateType.SERVER_REFLEXIVE, (nat, base[1]), base, component, index=index
+                )
+            )
+
+    async def _bind(self, address: str) -> _Socket | None:
+        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if is_ipv6(address) else socket.AF_INET
+        ports: list[int] = [0]
+        if self.settings.port_range is not None:
+            low, high = self.settings.port_range
+            ports = random.sample(range(low, high + 1), min(64, high - low + 1))
+        for port in ports:
+            try:
+                _, protocol = await loop.create_datagram_endpoint(
+                    lambda: _Socket(self), local_addr=(address, port), family=family
+                )
+            except OSError:
+                continue
+            assert protocol.transport is not None
+            sockname = protocol.transport.get_extra_info("sockname")
+            protocol.base = (normalize_host(sockname[0]), sockname[1])
+            self._sockets[protocol.base] = protocol
+            return protocol
+        logger.warning("could not bind a UDP socket on %s", address)
+        return None
+
+    # --- remote side ------------------------------------------------------------------------------
+
+    async def add_remote_candidate(self, candidate: RemoteCandidate) -> None:
+        """Add a remote candidate (ours, an ``a=candidate`` string, or anything with
+        ``to_sdp()`` such as an aioice Candidate); None means end-of-candidates."""
+        if candidate is None:
+            self._agent.add_remote_candidate(None, self._now())
+            self._drive()
+            return
+        if isinstance(candidate, str):
+            parsed = parse_candidate(candidate)
+        elif isinstance(candidate, Candidate):
+            parsed = candidate
+        else:
+            parsed = parse_candidate(candidate.to_sdp())
+        if parsed.is_mdns:
+            from pywebrtc.ice.mdns import resolve
+
+            ip = await resolve(parsed.host)
+            if ip is None:
+                logger.info("could not resolve mDNS candidate %s", parsed.host)
+                return
+            parsed = parsed.with_address(ip, parsed.port)
+        for relay in self._turns.values():
+            if relay.component == parsed.component and is_ipv6(parsed.host) is False:
+                relay.client.create_permission(parsed.host, self._now())
+                relay.drain()
+        self._agent.add_remote_candidate(parsed, self._now())
+        self._drive()
+
+    # --- connecting -----------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Run the checks until a pair is selected for every component; ConnectionError if
+        ICE fails."""
+        if not self._gathered:
+            raise ConnectionError("local candidates have not been gathered")
+        if self._remote_username is None or self._remote_password is None:
+            raise ConnectionError("remote username or password is missing")
+        self._agent.start(self._now())
+        self._drive()
+        while self.state not in (IceState.CONNECTED, IceState.COMPLETED):
+            if self.state in (IceState.FAILED, IceState.CLOSED):
+                raise ConnectionError("ICE negotiation failed")
+            waiter = asyncio.get_running_loop().create_future()
+            self._state_waiters.append(waiter)
+            await waiter
+
+    async def restart(self) -> None:
+        """ICE restart (RFC 8445 §9): new local credentials; set the remote ones and add the
+        remote candidates again afterwards."""
+        credentials = self.settings.next_local_credentials()
+        self._agent.restart(credentials, self._now())
+        self._remote_username = self._remote_password = None
+        mux = self.settings.udp_mux
+        if mux is not None and self._mux_session is not None:
+            mux.rekey(self._mux_session, credentials.ufrag)
+        self._drive()
+
+    # --- data ---------------------------------------------------------------------------------
+
+    async def send(self, data: bytes) -> None:
+        await self.sendto(data, 1)
+
+    async def sendto(self, data: bytes, component: int) -> None:
+        self.send_datagram(data, component)
+
+    def send_datagram(self, data: bytes, component: int = 1) -> None:
+        """Send ``data`` on the selected pair now; ConnectionError if there is none or consent
+        (RFC 7675) has been lost."""
+        pair = self._agent.selected_pair(component)
+        if pair is None or self._closed:
+            raise ConnectionError("cannot send data, not connected")
+        if not self._agent.consent_ok(self._now(), component):
+            raise ConnectionError("cannot send data, consent expired")
+        self._transmit(pair.local_base, data, pair.remote_address)
+
+    async def recv(self) -> bytes:
+        data, _ = await self.recvfrom()
+        return data
+
+    async def recvfrom(self) -> tuple[bytes, int]:
+        if self._closed and self._recv_queue.empty():
+            raise ConnectionError("connection is closed")
+        item = await self._recv_queue.get()
+        if item is None:
+            raise ConnectionError("connection is closed")
+        return item
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._agent.close()
+        self._drive()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._release_mux()
+        now = self._now()
+        for relay in list(self._turns.values()):
+            relay.client.close(now)
+            relay.drain()
+        for sock in self._sockets.values():
+            if sock.transport is not None:
+                sock.transport.close()
+        self._sockets.clear()
+        self._recv_queue.put_nowait(None)
+        self._wake()
+
+    # --- internals ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+    def _release_mux(self) -> None:
+        mux = self.settings.udp_mux
+        if mux is not None and self._mux_session is not None:
+            mux.unregister(self._mux_session)
+            self._mux_session = None
+
+    def _component_of(self, base: Address) -> int:
+        for c in self._agent.local_candidates:
+            if c.base == base:
+                return c.component
+        return 1
+
+    def _on_datagram(self, data: bytes, remote: Address, base: Address) -> None:
+        """A datagram from ``remote`` arrived on local base ``base`` (socket, mux or relay)."""
+        if self._closed:
+            return
+        sock = self._sockets.get(base)
+        if (
+            sock is not None
+            and sock.relay is not None
+            and remote == sock.relay.server
+            and sock.relay.receive(data, self._now())
+        ):
+            return
+        if self._agent.receive(data, remote, base, self._now()):
+            self._drive()
+            return
+        component = self._component_of(base) if self.components > 1 else 1
+        hook = self.on_datagram
+        if hook is not None:
+            hook(data, component)
+        else:
+            self._recv_queue.put_nowait((data, component))
+
+    def _transmit(self, source: Address, data: bytes, destination: Address) -> None:
+        relay = self._turns.get(source)
+        if relay is not None:
+            relay.client.send(destination, data, self._now())
+            relay.drain()
+            return
+        sock = self._sockets.get(source)
+        if sock is not None and sock.transport is not None:
+            sock.transport.sendto(data, destination)
+            return
+        mux = self.settings.udp_mux
+        if mux is not None and self._mux_session is not None:
+            mux.send(data, destination)
+
+    def _drive(self) -> None:
+        agent = self._agent
+        while (out := agent.poll()) is not None:
+            if isinstance(out, Transmit):
+                self._transmit(out.source, out.data, out.destination)
+            elif isinstance(out, StateChanged):
+                if out.state in (IceState.FAILED, IceState.CLOSED):
+                    self._release_mux()
+                if self.on_state_change is not None:
+                    self.on_state_change(out.state)
+                self._wake()
+            elif isinstance(out, SelectedPairChanged):
+                relay = self._turns.get(out.pair.local_base)
+                if relay is not None:
+                    relay.client.bind_channel(out.pair.remote_address, self._now())
+                    relay.drain()
+            elif isinstance(out, GatherDone):
+                self._gather_pending -= 1
+                if self._gather_pending <= 0:
+                    waiter = self._gather_waiter
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(None)
+            elif isinstance(out, LocalCandidateGathered):
+                logger.debug("gathered %s", out.candidate)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        if self._closed:
+            return
+        deadlines = [d for d in (self._agent.deadline(),) if d is not None]
+        for relay in self._turns.values():
+            d = relay.client.deadline()
+            if d is not None:
+                deadlines.append(d)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadlines:
+            loop = asyncio.get_running_loop()
+            # Never spin: a deadline in the past still waits a fraction of a millisecond.
+            when = max(min(deadlines), loop.time() + 0.0002)
+            self._timer = loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now = self._now()
+        for relay in list(self._turns.values()):
+            d = relay.client.deadline()
+            if d is not None and d <= now:
+                relay.client.tick(now)
+                relay.drain()
+        d = self._agent.deadline()
+        if d is not None and d <= now:
+            self._agent.tick(now)
+        self._drive()
+
+    def _wake(self) -> None:
+        waiters, self._state_waiters = self._state_waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+
+class _TurnRelay:
+    """A TURN allocation of one component: its socket, client and relayed base."""
+
+    def __init__(self, connection: Connection, sock: _Socket, server: Address, component: int):
+        from pywebrtc.ice.turn import TurnClient
+
+        assert connection.turn_username is not None and connection.turn_password is not None
+        self.connection = connection
+        self.sock = sock
+        self.server = server
+        self.component = component
+        self.client = TurnClient(server, connection.turn_username, connection.turn_password)
+        self.relayed: Address | None = None
+        self.allocated: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        sock.relay = self
+
+    def start(self, now: float) -> None:
+        self.client.allocate(now)
+        self.drain()
+
+    def receive(self, data: bytes, now: float) -> bool:
+        handled = self.client.receive(data, now)
+        self.drain()
+        return handled
+
+    def drain(self) -> None:
+        from pywebrtc.ice import turn
+
+        conn = self.connection
+        while (out := self.client.poll()) is not None:
+            if isinstance(out, turn.Transmit):
+                if self.sock.transport is not None:
+                    self.sock.transport.sendto(out.data, out.destination)
+            elif isinstance(out, turn.Allocated):
+                relayed = (normalize_host(out.relayed_address[0]), out.relayed_address[1])
+                self.relayed = relayed
+                conn._turns[relayed] = self
+                mapped = out.mapped_address or self.sock.base
+                candidate = reflexive_candidate(
+                    CandidateType.RELAYED,
+                    relayed,
+                    relayed,
+                    self.component,
+                    server=self.server[0],
+                    related=mapped,
+                )
+                conn._agent.add_local_candidate(candidate, conn._now())
+                for remote in conn._agent.remote_candidates:
+                    if not is_ipv6(remote.host):
+                        self.client.create_permission(remote.host, conn._now())
+                if not self.allocated.done():
+                    self.allocated.set_result(None)
+            elif isinstance(out, turn.AllocationFailed | turn.AllocationLost | turn.Closed):
+                if self.relayed is not None:
+                    conn._turns.pop(self.relayed, None)
+                if not self.allocated.done():
+                    self.allocated.set_result(None)
+            elif isinstance(out, turn.DataReceived) and self.relayed is not None:
+                peer = (normalize_host(out.peer[0]), out.peer[1])
+                conn._on_datagram(out.data, peer, self.relayed)
+        conn._arm_timer()
+
+
+async def _resolve(server: tuple[str, int]) -> Address | None:
+    host, port = server
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_DGRAM
+        )
+    except OSError:
+        logger.warning("cannot resolve %s", host)
+        return None
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    address = infos[0][4]
+    return (normalize_host(str(address[0])), int(address[1]))

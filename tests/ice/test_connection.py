@@ -1,0 +1,128 @@
+"""The asyncio Connection over real loopback sockets (no sleeps: everything awaits events)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pywebrtc import SettingEngine
+from pywebrtc.ice import Connection, IceState, open_udp_mux
+from pywebrtc.ice.mdns import build_query, parse_answer
+
+
+async def _pair(a: Connection, b: Connection) -> None:
+    await asyncio.gather(a.gather_candidates(), b.gather_candidates())
+    a.remote_username, a.remote_password = b.local_username, b.local_password
+    b.remote_username, b.remote_password = a.local_username, a.local_password
+    for c in b.local_candidates:
+        await a.add_remote_candidate(c.to_sdp())
+    for c in a.local_candidates:
+        await b.add_remote_candidate(c)
+    await a.add_remote_candidate(None)
+    await b.add_remote_candidate(None)
+    await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5)
+
+
+def _loopback_settings() -> SettingEngine:
+    s = SettingEngine()
+    s.set_include_loopback(True)
+    return s
+
+
+def test_two_connections_exchange_datagrams() -> None:
+    asyncio.run(_test_two_connections_exchange_datagrams())
+
+
+async def _test_two_connections_exchange_datagrams() -> None:
+    a = Connection(ice_controlling=True, use_ipv6=False, settings=_loopback_settings())
+    b = Connection(ice_controlling=False, use_ipv6=False, settings=_loopback_settings())
+    await _pair(a, b)
+    assert a.state in (IceState.CONNECTED, IceState.COMPLETED)
+    await a.send(b"\x17hello")
+    assert await asyncio.wait_for(b.recv(), 2) == b"\x17hello"
+    await b.send(b"\x80world")
+    assert await asyncio.wait_for(a.recv(), 2) == b"\x80world"
+    # The synchronous hook for DTLS/SRTP gets other-protocol datagrams instead of recv().
+    got: list[tuple[bytes, int]] = []
+    done = asyncio.get_running_loop().create_future()
+
+    def hook(data: bytes, component: int) -> None:
+        got.append((data, component))
+        done.set_result(None)
+
+    b.on_datagram = hook
+    a.send_datagram(b"\x16dtls")
+    await asyncio.wait_for(done, 2)
+    assert got == [(b"\x16dtls", 1)]
+    await a.close()
+    await b.close()
+    with pytest.raises(ConnectionError):
+        await a.recv()
+    with pytest.raises(ConnectionError):
+        await a.send(b"x")
+
+
+def test_candidates_and_credentials_are_aioice_shaped() -> None:
+    asyncio.run(_test_candidates_and_credentials_are_aioice_shaped())
+
+
+async def _test_candidates_and_credentials_are_aioice_shaped() -> None:
+    s = SettingEngine()
+    s.set_ice_credentials("routeABCD", "p" * 22)
+    c = Connection(ice_controlling=True, settings=s, include_loopback=True, use_ipv6=False)
+    assert c.local_username == "routeABCD" and c.local_password == "p" * 22
+    await c.gather_candidates()
+    assert c.local_candidates
+    for cand in c.local_candidates:
+        text = cand.to_sdp()
+        assert not text.startswith("candidate:") and " typ host" in text
+    with pytest.raises(ConnectionError):
+        await c.connect()  # no remote credentials
+    await c.close()
+
+
+def test_connections_share_one_mux_socket() -> None:
+    asyncio.run(_test_connections_share_one_mux_socket())
+
+
+async def _test_connections_share_one_mux_socket() -> None:
+    mux, transport = await open_udp_mux("127.0.0.1", 0)
+    servers = []
+    clients = []
+    for _ in range(5):
+        s = SettingEngine()
+        s.set_udp_mux(mux)
+        s.set_lite(True)
+        servers.append(Connection(ice_controlling=False, settings=s))
+        clients.append(
+            Connection(ice_controlling=True, use_ipv6=False, settings=_loopback_settings())
+        )
+    for client, server in zip(clients, servers, strict=True):
+        client.remote_is_lite = True
+        await _pair(client, server)
+    assert len(mux) == 5
+    for i, (client, server) in enumerate(zip(clients, servers, strict=True)):
+        await client.send(bytes([0x17, i]))
+        assert await asyncio.wait_for(server.recv(), 2) == bytes([0x17, i])
+        await server.send(bytes([0x17, 100 + i]))
+        assert await asyncio.wait_for(client.recv(), 2) == bytes([0x17, 100 + i])
+    for conn in servers + clients:
+        await conn.close()
+    assert len(mux) == 0 and mux.address_count == 0
+    transport.close()
+
+
+def test_mdns_answer_parsing() -> None:
+    name = "3f2a1b3c-1111-2222-3333-444455556666.local"
+    query = build_query(name, 7)
+    # A response: same question section, then one A record pointing at the question's name.
+    answer = (
+        b"\x00\x07\x84\x00\x00\x01\x00\x01\x00\x00\x00\x00"
+        + query[12 : 12 + len(name) + 2 + 4]
+        + b"\xc0\x0c\x00\x01\x80\x01\x00\x00\x00\x78\x00\x04\xc0\xa8\x01\x05"
+    )
+    answer = answer[:5] + b"\x01" + answer[6:]
+    assert parse_answer(answer, name) == "192.168.1.5"
+    assert parse_answer(answer[:20], name) is None
+    assert parse_answer(query, name) is None
