@@ -118,12 +118,12 @@ def test_other_profile_block_is_kept_raw() -> None:
     [
         (b"", "short"),
         (bytes(11), "short"),
-        (bytes.fromhex("400000000000000000000000"), "version 1"),
-        (bytes.fromhex("810000000000000000000000"), "CSRC list truncated"),
-        (bytes.fromhex("900000000000000000000000bede"), "extension header truncated"),
-        (bytes.fromhex("900000000000000000000000bede000110"), "extension truncated"),
-        (bytes.fromhex("a0000000000000000000000000"), "padding count 0"),
-        (bytes.fromhex("a000000000000000000000000005"), "padding beyond packet"),
+        (bytes.fromhex("40000000 00000000 00000000"), "version 1"),
+        (bytes.fromhex("81000000 00000000 00000000"), "CSRC list truncated"),
+        (bytes.fromhex("90000000 00000000 00000000 bede"), "extension header truncated"),
+        (bytes.fromhex("90000000 00000000 00000000 bede0001 10"), "extension truncated"),
+        (bytes.fromhex("a0000000 00000000 00000000 00"), "padding count 0"),
+        (bytes.fromhex("a0000000 00000000 00000000 0005"), "padding beyond packet"),
     ],
 )
 def test_malformed_packets_raise_rtp_parse_error(data: bytes, reason: str) -> None:
@@ -132,7 +132,7 @@ def test_malformed_packets_raise_rtp_parse_error(data: bytes, reason: str) -> No
 
 
 def test_padding_may_fill_everything_after_the_header() -> None:
-    data = bytes.fromhex("a0000000000000000000000000000004")
+    data = bytes.fromhex("a0000000 00000000 00000000 00000004")
     p = RtpPacket.parse(data)
     assert p.payload == b"" and p.padding_size == 4
 

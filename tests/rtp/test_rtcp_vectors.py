@@ -105,7 +105,7 @@ def test_chrome_compound_rr_sdes() -> None:
 def test_sdes_multiple_chunks_and_items() -> None:
     # SC=2, length 6. Chunk 1: SSRC 10, CNAME "a", null. Chunk 2: SSRC 11, CNAME "bb",
     # NAME "zzz" -> 4 + 4 + 5 = 13 bytes, null, padded to 16.
-    data = bytes.fromhex("82ca00060000000a010161000000000b0102626202037a7a7a000000")
+    data = bytes.fromhex("82ca0006 0000000a 01016100 0000000b 01026262 02037a7a 7a000000")
     sdes = SourceDescription.parse(data)
     assert sdes.chunks == (
         SdesChunk(10, (SdesItem(1, b"a"),)),
@@ -117,22 +117,22 @@ def test_sdes_multiple_chunks_and_items() -> None:
 def test_sdes_chunk_aligned_item_list_gets_a_full_null_word() -> None:
     # 4 (SSRC) + 2 + 2 = 8 bytes of items: the terminating null needs a whole extra word.
     chunk = SdesChunk(1, (SdesItem(1, b"ab"),))
-    assert bytes(chunk) == bytes.fromhex("000000010102616200000000")
+    assert bytes(chunk) == bytes.fromhex("00000001 01026162 00000000")
     assert SourceDescription.parse(bytes(SourceDescription((chunk,)))).chunks == (chunk,)
 
 
 def test_bye_with_and_without_reason() -> None:
     # SC=2: SSRCs 1 and 2, reason "bye" (length 3) padded to 32 bits.
-    data = bytes.fromhex("82cb0003000000010000000203627965")
+    data = bytes.fromhex("82cb0003 00000001 00000002 03627965")
     bye = Bye.parse(data)
     assert bye == Bye((1, 2), b"bye")
     assert bytes(bye) == data
     assert Bye.parse(bytes.fromhex("81cb000100000009")) == Bye((9,))
-    assert bytes(Bye((9,), b"")) == bytes.fromhex("81cb00020000000900000000")
+    assert bytes(Bye((9,), b"")) == bytes.fromhex("81cb0002 00000009 00000000")
 
 
 def test_app() -> None:
-    data = bytes.fromhex("85cc0003000000077166747201020304")  # subtype 5, "qftr"
+    data = bytes.fromhex("85cc0003 00000007 71667472 01020304")  # subtype 5, "qftr"
     app = App.parse(data)
     assert app == App(5, 7, b"qftr", b"\x01\x02\x03\x04")
     assert bytes(app) == data
@@ -160,11 +160,11 @@ def test_nack_wraps_around_sequence_numbers() -> None:
 
 
 def test_pli() -> None:
-    data = bytes.fromhex("81ce0002000000015d188f2c")  # FMT=1 | PT=206, no FCI
+    data = bytes.fromhex("81ce0002 00000001 5d188f2c")  # FMT=1 | PT=206, no FCI
     assert Pli.parse(data) == Pli(1, 0x5D188F2C)
     assert bytes(Pli(1, 0x5D188F2C)) == data
     with pytest.raises(RtcpParseError):
-        Pli.parse(bytes.fromhex("81ce0003000000015d188f2c00000000"))
+        Pli.parse(bytes.fromhex("81ce0003 00000001 5d188f2c 00000000"))
 
 
 def test_fir() -> None:
@@ -201,7 +201,7 @@ def test_remb() -> None:
 
 
 def test_other_application_layer_feedback_is_kept_raw() -> None:
-    data = bytes.fromhex("8fce0003000000010000000041424344")  # "ABCD", not REMB
+    data = bytes.fromhex("8fce0003 00000001 00000000 41424344")  # "ABCD", not REMB
     assert parse_rtcp(data) == [UnknownRtcp(206, 15, data[4:])]
 
 
@@ -364,9 +364,9 @@ def test_strict_compound_must_start_with_a_report() -> None:
         bytes.fromhex("a0c9000100000009"),  # padding larger than the packet body
         bytes.fromhex("a0c9000100000004") + bytes(ReceiverReport(1)),  # padding not last
         bytes.fromhex("81ca000100000001"),  # SDES chunk without a null item
-        bytes.fromhex("81cb000100000001") + bytes.fromhex("81cb00020000000105616200"),
-        bytes.fromhex("8fce0004000000010000000052454d4202000000"),  # 2 SSRCs, 0 sent
-        bytes.fromhex("8fcd00050000000100000002000000020000000060010000"),
+        bytes.fromhex("81cb000100000001") + bytes.fromhex("81cb0002 00000001 05616200"),
+        bytes.fromhex("8fce0004 00000001 00000000 52454d42 02000000"),  # 2 SSRCs, 0 sent
+        bytes.fromhex("8fcd0005 00000001 00000002 00000002 00000000 60010000"),
     ],
 )
 def test_malformed_rtcp_raises_rtcp_parse_error(data: bytes) -> None:
