@@ -1,53 +1,65 @@
-"""Read every typed view of a description: what a fuzz test needs to prove that lazily parsed
-attributes, too, fail only with SdpParseError."""
+"""Every typed view of a description, as calls: what a fuzz test needs to prove that lazily
+parsed attributes, too, fail only with SdpParseError."""
 
 from __future__ import annotations
 
-from pywebrtc.sdp import SessionDescription
+from collections.abc import Callable
+
+from pywebrtc.sdp import MediaDescription, SessionDescription
+from pywebrtc.sdp.description import _Attributes
+
+View = Callable[[], object]
 
 
-def read_typed_views(description: SessionDescription) -> list[object]:
-    """Every typed value reachable from ``description``, parsed (raises SdpParseError)."""
-    views: list[object] = [
-        description.groups,
-        description.msid_semantic,
-        description.fingerprints,
-        description.setup,
-        description.ice_ufrag,
-        description.ice_pwd,
-        description.ice_options,
-        description.ice_lite,
-        description.candidates,
-        description.direction,
-        description.extmaps,
-        description.extmap_allow_mixed,
+def _shared_views(section: _Attributes) -> list[View]:
+    return [
+        lambda: section.fingerprints,
+        lambda: section.setup,
+        lambda: section.ice_ufrag,
+        lambda: section.ice_pwd,
+        lambda: section.ice_options,
+        lambda: section.ice_lite,
+        lambda: section.candidates,
+        lambda: section.end_of_candidates,
+        lambda: section.direction,
+        lambda: section.extmaps,
+        lambda: section.extmap_allow_mixed,
+    ]
+
+
+def _media_views(media: MediaDescription) -> list[View]:
+    # Formats are payload types only under an RTP profile (RFC 8866 §5.14).
+    rtp: list[View] = [lambda: media.payload_types] if "RTP" in media.proto else []
+    return [
+        *rtp,
+        lambda: media.mid,
+        lambda: media.rejected,
+        lambda: media.rtcp,
+        lambda: media.rtcp_mux,
+        lambda: media.rtcp_rsize,
+        lambda: media.rtcp_mux_only,
+        lambda: media.rtpmaps,
+        lambda: media.fmtps,
+        lambda: media.rtcp_feedback,
+        lambda: media.ssrcs,
+        lambda: media.ssrc_groups,
+        lambda: media.msids,
+        lambda: media.rids,
+        lambda: media.simulcast,
+        lambda: media.sctp_port,
+        lambda: media.max_message_size,
+        lambda: media.sctpmap,
+    ]
+
+
+def typed_views(description: SessionDescription) -> list[View]:
+    """A call per typed value reachable from ``description``; each may raise SdpParseError."""
+    views: list[View] = [
+        lambda: description.groups,
+        lambda: description.group(),
+        lambda: description.msid_semantic,
+        *_shared_views(description),
     ]
     for media in description.media:
-        views += [
-            media.mid,
-            media.candidates,
-            media.end_of_candidates,
-            media.fingerprints,
-            media.setup,
-            media.ice_ufrag,
-            media.ice_pwd,
-            media.ice_options,
-            media.direction,
-            media.rtcp,
-            media.rtcp_mux,
-            media.rtcp_rsize,
-            media.rtcp_mux_only,
-            media.rtpmaps,
-            media.fmtps,
-            media.rtcp_feedback,
-            media.extmaps,
-            media.ssrcs,
-            media.ssrc_groups,
-            media.msids,
-            media.rids,
-            media.simulcast,
-            media.sctp_port,
-            media.max_message_size,
-            media.sctpmap,
-        ]
+        views += _shared_views(media) + _media_views(media)
     return views
