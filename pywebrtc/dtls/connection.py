@@ -248,7 +248,7 @@ class DtlsConnection:
         self._write_seq: dict[int, int] = {0: 0}
         self._write_prot: dict[int, RecordProtection] = {}
         self._read_prot: dict[int, RecordProtection] = {}
-        self._replay: dict[int, ReplayWindow] = {0: ReplayWindow()}
+        self._replay: dict[int, ReplayWindow] = {}
         self._deferred: list[Record] = []
         self._neg = _Negotiated()
         self._key_share: KeyShare | None = None
@@ -404,10 +404,10 @@ class DtlsConnection:
                 # Unprotected data is never accepted, nor unauthenticated alerts once connected.
                 self.stats.unexpected_epoch += 1
                 return
-            window = self._replay[0]
-            if not window.check(seq):
-                self.stats.replayed += 1
-                return
+            # No replay window in epoch 0: its sequence numbers are unauthenticated, so one
+            # forged huge number would shut out every genuine retransmission; the handshake
+            # layer discards duplicates by message_seq instead.
+            window = None
             plaintext = record.fragment
         else:
             protection = self._read_prot.get(epoch)
@@ -429,7 +429,8 @@ class DtlsConnection:
         if len(plaintext) > MAX_PLAINTEXT:
             self.stats.malformed += 1
             return
-        window.accept(seq)
+        if window is not None:
+            window.accept(seq)
         self._record_seq = seq
         if ctype == ContentType.HANDSHAKE:
             self._on_handshake_record(plaintext, epoch, now)
@@ -642,8 +643,8 @@ class DtlsConnection:
             )
             return
         if self.state is State.WAIT_HELLO and t == HandshakeType.SERVER_HELLO:
-            self._timer.stop()
-            self._flight = None
+            # The ClientHello timer keeps running until the whole of flight 4 is in: if the
+            # rest is lost, retransmitting the ClientHello makes the server resend it.
             self._on_server_hello(ServerHello.parse(body))
             self._record_received(message)
             self.state = State.WAIT_FLIGHT

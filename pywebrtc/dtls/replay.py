@@ -31,7 +31,10 @@ class ReplayWindow:
     def accept(self, seq: int) -> None:
         if seq > self._top:
             shift = seq - self._top
-            self._bits = ((self._bits << shift) | 1) & ((1 << self.size) - 1)
+            if shift >= self.size:
+                self._bits = 1
+            else:
+                self._bits = ((self._bits << shift) | 1) & ((1 << self.size) - 1)
             self._top = seq
         else:
             self._bits |= 1 << (self._top - seq)
