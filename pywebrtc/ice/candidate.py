@@ -11,6 +11,7 @@ place.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import zlib
 from dataclasses import dataclass, field, replace
@@ -64,8 +65,10 @@ def compute_foundation(
     return str(zlib.crc32(key))
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize_host(host: str) -> str:
-    """Canonical text of an IP address (IPv6 compressed, lowercase); names are kept as given."""
+    """Canonical text of an IP address (IPv6 compressed, lowercase); names are kept as given.
+    Cached: it runs on every received check."""
     try:
         return str(ipaddress.ip_address(host.split("%", 1)[0]))
     except ValueError:
