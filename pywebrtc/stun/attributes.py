@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import ClassVar, NamedTuple, Self
 
 from .constants import (
-    DEFAULT_REASONS,
     MAGIC_COOKIE,
     MAGIC_COOKIE_BYTES,
     AttributeType,
@@ -548,7 +547,11 @@ def _join_code(code: int, reason: str, prefix: int) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class ErrorCode(AttributeValue):
-    """RFC 8489 §14.8: 21 reserved bits, class (hundreds digit), number (0–99), UTF-8 reason."""
+    """RFC 8489 §14.8: 21 reserved bits, class (hundreds digit), number (0–99), UTF-8 reason.
+
+    The reason is sent as given; ``Message.error_response`` and ``binding_error`` fill in the
+    RFC's suggested phrase (``DEFAULT_REASONS``) when none is given.
+    """
 
     TYPE: ClassVar[int] = AttributeType.ERROR_CODE
     code: int
@@ -559,7 +562,7 @@ class ErrorCode(AttributeValue):
         return cls(*_split_code(value, "ERROR-CODE"))
 
     def encode(self, transaction_id: bytes) -> bytes:
-        return _join_code(self.code, self.reason or DEFAULT_REASONS.get(self.code, ""), 0)
+        return _join_code(self.code, self.reason, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -577,8 +580,7 @@ class AddressErrorCode(AttributeValue):
         return cls(value[0], code, reason)
 
     def encode(self, transaction_id: bytes) -> bytes:
-        reason = self.reason or DEFAULT_REASONS.get(self.code, "")
-        return _join_code(self.code, reason, self.family)
+        return _join_code(self.code, self.reason, self.family)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from .attributes import (
     decode_xor_address,
 )
 from .constants import (
+    DEFAULT_REASONS,
     FINGERPRINT_XOR,
     HEADER_LENGTH,
     MAGIC_COOKIE,
@@ -175,7 +176,7 @@ class Message:
         return Message.create(
             self.method,
             MessageClass.ERROR_RESPONSE,
-            (ErrorCode(code, reason), *attributes),
+            (ErrorCode(code, reason or DEFAULT_REASONS.get(code, "")), *attributes),
             self.transaction_id,
         )
 

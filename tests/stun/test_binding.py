@@ -76,7 +76,7 @@ def test_binding_errors() -> None:
     general = Message.create(
         Method.BINDING,
         MessageClass.ERROR_RESPONSE,
-        [stun.ErrorCode(420), stun.UnknownAttributes((0x7777, 0x0031))],
+        [stun.ErrorCode(420, "Unknown Attribute"), stun.UnknownAttributes((0x7777, 0x0031))],
         TID,
     ).encode(fingerprint=True)
     assert bytes(msg) == general

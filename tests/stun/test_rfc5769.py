@@ -156,3 +156,49 @@ def test_builder_reproduces_sample_request_attributes() -> None:
         ref.ice_controlled,
     )
     assert msg.verify_integrity(SHORT_KEY) and msg.verify_fingerprint()
+
+
+def test_rfc8489_b1_userhash() -> None:
+    assert stun.userhash(v.LONG_TERM_USERNAME, v.LONG_TERM_REALM) == v.RFC8489_B1_USERHASH
+
+
+def test_rfc8489_b1_as_printed_is_rejected_for_its_length() -> None:
+    with pytest.raises(stun.StunParseError):
+        Message.parse(v.RFC8489_B1_REQUEST)
+
+
+def test_rfc8489_b1_sha256_code_matches_our_key_and_hmac() -> None:
+    # The printed HMAC-SHA256 is over the printed bytes (length field 156) up to
+    # MESSAGE-INTEGRITY-SHA256, under the SHA-256 long-term key: reproduce it with our parts.
+    from pywebrtc.stun.integrity import hmac_sha256
+
+    key = stun.long_term_key(
+        v.LONG_TERM_USERNAME,
+        v.LONG_TERM_REALM,
+        v.LONG_TERM_PASSWORD,
+        stun.PasswordAlgorithmId.SHA256,
+    )
+    assert len(key) == 32
+    printed = v.RFC8489_B1_REQUEST
+    assert hmac_sha256(key, printed[:-36]) == printed[-32:]
+    # Fixing the length field makes it a message we parse; its attributes decode as printed.
+    fixed = printed[:2] + (len(printed) - 20).to_bytes(2, "big") + printed[4:]
+    msg = Message.parse(fixed)
+    assert msg.get(stun.Userhash) == stun.Userhash(v.RFC8489_B1_USERHASH)
+    assert msg.nonce == v.RFC8489_B1_NONCE
+    assert msg.realm == v.LONG_TERM_REALM
+    # ...and our encoder, signing that content with the SHA-256 key, produces a message that
+    # verifies (the printed code cannot, having been made with the wrong length).
+    ours = Message.create(
+        msg.method,
+        msg.message_class,
+        [
+            stun.Userhash(v.RFC8489_B1_USERHASH),
+            stun.Nonce(v.RFC8489_B1_NONCE),
+            stun.Realm("example.org"),
+        ],
+        msg.transaction_id,
+    ).encode(key, integrity="sha256")
+    assert ours[:-32] == fixed[:-32]
+    assert Message.parse(ours).verify_integrity(key)
+    assert not msg.verify_integrity(key)

@@ -63,3 +63,28 @@ LONG_TERM_REQUEST = _hex(
     00 08 00 14 f6 70 24 65 6d d6 4a 3e 02 b8 e0 71 2e 85 c9 a2 8c a8 96 66
     """
 )
+
+# RFC 8489 Appendix B.1, as printed: USERHASH, NONCE, REALM, MESSAGE-INTEGRITY-SHA256 for the
+# long-term credentials above with SHA-256. The printed header length (0x9c = 156) does not
+# match the 136 bytes of attributes that follow (RFC errata 6268 reports the appendix as
+# wrong), so it is not a well-formed message; the HMAC was computed with length 156.
+RFC8489_B1_NONCE = "obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA"
+RFC8489_B1_USERHASH = _hex(
+    """
+    4a 3c f3 8f ef 69 92 bd a9 52 c6 78 04 17 da 0f
+    24 81 94 15 56 9e 60 b2 05 c4 6e 41 40 7f 17 04
+    """
+)
+RFC8489_B1_REQUEST = _hex(
+    """
+    00 01 00 9c 21 12 a4 42 78 ad 34 33 c6 ad 72 c0 29 da 41 2e
+    00 1e 00 20 4a 3c f3 8f ef 69 92 bd a9 52 c6 78 04 17 da 0f
+                24 81 94 15 56 9e 60 b2 05 c4 6e 41 40 7f 17 04
+    00 15 00 29 6f 62 4d 61 74 4a 6f 73 32 41 41 41 43 66 2f 2f
+                34 39 39 6b 39 35 34 64 36 4f 4c 33 34 6f 4c 39
+                46 53 54 76 79 36 34 73 41 00 00 00
+    00 14 00 0b 65 78 61 6d 70 6c 65 2e 6f 72 67 00
+    00 1c 00 20 e4 68 6c 8f 0e de b5 90 13 e0 70 90 01 0a 93 ef
+                cc bc cc 54 4c 0a 45 d9 f8 30 aa 6d 6f 73 5a 01
+    """
+)
