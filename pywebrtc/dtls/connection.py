@@ -18,6 +18,7 @@ its ``DtlsError`` names and emit ``ConnectionClosed(error)``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -121,6 +122,25 @@ _MAX_DEFERRED = 16
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign, ecdsa_sign (RFC 8422 §5.5).
 _CERT_TYPES = bytes((1, 64))
 _SHARED_COOKIES = CookieVerifier()
+
+
+@functools.lru_cache(maxsize=16)
+def _client_extensions(
+    groups: tuple[int, ...], srtp_profiles: tuple[int, ...]
+) -> tuple[Extension, ...]:
+    """What a client offers; the same for every connection with one config, so cached."""
+    extensions = [
+        Extension(ExtensionType.SUPPORTED_GROUPS, bytes(SupportedGroups(groups))),
+        Extension(ExtensionType.EC_POINT_FORMATS, bytes(EcPointFormats())),
+        Extension(
+            ExtensionType.SIGNATURE_ALGORITHMS, bytes(SignatureAlgorithms(SUPPORTED_SCHEMES))
+        ),
+    ]
+    if srtp_profiles:
+        extensions.append(Extension(ExtensionType.USE_SRTP, bytes(UseSrtp(srtp_profiles))))
+    extensions.append(Extension(ExtensionType.EXTENDED_MASTER_SECRET, b""))
+    extensions.append(Extension(ExtensionType.RENEGOTIATION_INFO, bytes(RenegotiationInfo())))
+    return tuple(extensions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,21 +632,11 @@ class DtlsConnection:
 
     def _make_client_hello(self, cookie: bytes) -> ClientHello:
         cfg = self.config
-        extensions = [
-            Extension(ExtensionType.SUPPORTED_GROUPS, bytes(SupportedGroups(cfg.groups))),
-            Extension(ExtensionType.EC_POINT_FORMATS, bytes(EcPointFormats())),
-            Extension(
-                ExtensionType.SIGNATURE_ALGORITHMS, bytes(SignatureAlgorithms(SUPPORTED_SCHEMES))
-            ),
-        ]
-        if cfg.srtp_profiles:
-            extensions.append(Extension(ExtensionType.USE_SRTP, bytes(UseSrtp(cfg.srtp_profiles))))
-        extensions.append(Extension(ExtensionType.EXTENDED_MASTER_SECRET, b""))
-        extensions.append(Extension(ExtensionType.RENEGOTIATION_INFO, bytes(RenegotiationInfo())))
+        extensions = _client_extensions(cfg.groups, cfg.srtp_profiles)
         self._neg.offered_extensions = frozenset(e.type for e in extensions)
         suites = tuple(s for s in cfg.cipher_suites if s in SUITES)
         return ClientHello(
-            DTLS_1_2, self._neg.client_random, b"", cookie, suites, b"\x00", tuple(extensions)
+            DTLS_1_2, self._neg.client_random, b"", cookie, suites, b"\x00", extensions
         )
 
     def _client_message(self, message: Message, now: float) -> None:
