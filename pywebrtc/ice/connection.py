@@ -25,7 +25,7 @@ import logging
 import random
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 from pywebrtc.ice.agent import Agent
 from pywebrtc.ice.candidate import (
@@ -106,9 +106,14 @@ class Connection:
         local_username: str | None = None,
         local_password: str | None = None,
         include_loopback: bool | None = None,
+        transport_policy: Literal["all", "relay"] = "all",
     ) -> None:
         if turn_ssl or turn_transport != "udp":
             raise ValueError("only TURN over UDP is supported")
+        if transport_policy not in ("all", "relay"):
+            raise ValueError(f"transport_policy must be 'all' or 'relay': {transport_policy!r}")
+        # W3C iceTransportPolicy: "relay" offers (and checks from) relayed candidates only.
+        self.transport_policy = transport_policy
         if settings is None:
             from pywebrtc.settings import SettingEngine  # here: settings imports this package
 
@@ -247,11 +252,12 @@ class Connection:
                     sock = await self._bind(address)
                     if sock is None:
                         continue
-                    self._add_host(sock.base, component, index, nat_ips)
+                    if self.transport_policy == "all":
+                        self._add_host(sock.base, component, index, nat_ips)
                     bases.append((sock.base, component))
         now = loop.time()
         waiters: list[asyncio.Future[None]] = []
-        if self.stun_server is not None:
+        if self.stun_server is not None and self.transport_policy == "all":
             server = await _resolve(self.stun_server)
             if server is not None:
                 for base, _component in bases:
