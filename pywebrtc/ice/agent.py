@@ -279,7 +279,7 @@ class Agent:
             comp.next_consent = now + self.config.consent_interval
             comp.restarting = comp.selected is not None
         self._last_progress = now
-        if self._started and self.state is not IceState.CLOSED:
+        if self._started and self.state is not IceState.CLOSED and not self._all_selected():
             self._set_state(IceState.CHECKING)
 
     def close(self) -> None:
@@ -292,6 +292,11 @@ class Agent:
     def selected_pair(self, component: int = 1) -> CandidatePair | None:
         comp = self._components.get(component)
         return comp.selected if comp is not None else None
+
+    @property
+    def nominated(self) -> bool:
+        """A pair is nominated for every component (and no ICE restart is pending)."""
+        return self._all_nominated()
 
     def is_remote_known(self, address: Address) -> bool:
         """Whether ``address`` is a remote candidate: signalled, or learned from an

@@ -376,7 +376,9 @@ class Connection:
             raise ConnectionError("remote username or password is missing")
         self._agent.start(self._now())
         self._drive()
-        while self.state not in (IceState.CONNECTED, IceState.COMPLETED):
+        while not (
+            self.state in (IceState.CONNECTED, IceState.COMPLETED) and self._agent.nominated
+        ):
             if self.state in (IceState.FAILED, IceState.CLOSED):
                 raise ConnectionError("ICE negotiation failed")
             waiter = asyncio.get_running_loop().create_future()
@@ -384,8 +386,9 @@ class Connection:
             await waiter
 
     async def restart(self) -> None:
-        """ICE restart (RFC 8445 §9): new local credentials; set the remote ones and add the
-        remote candidates again afterwards."""
+        """ICE restart (RFC 8445 §9): new local credentials; then set the remote ones, add the
+        remote candidates again and ``await connect()`` for the new pair. Data keeps flowing on
+        the old pair meanwhile."""
         credentials = self.settings.next_local_credentials()
         self._agent.restart(credentials, self._now())
         self._remote_username = self._remote_password = None
@@ -511,6 +514,7 @@ class Connection:
                     self.on_state_change(out.state)
                 self._wake()
             elif isinstance(out, SelectedPairChanged):
+                self._wake()
                 relay = self._turns.get(out.pair.local_base)
                 if relay is not None:
                     relay.client.bind_channel(out.pair.remote_address, self._now())

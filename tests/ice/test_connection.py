@@ -126,3 +126,91 @@ def test_mdns_answer_parsing() -> None:
     assert parse_answer(answer, name) == "192.168.1.5"
     assert parse_answer(answer[:20], name) is None
     assert parse_answer(query, name) is None
+
+
+def _settings(**timeouts: float) -> SettingEngine:
+    s = _loopback_settings()
+    if timeouts:
+        s.set_ice_timeouts(**timeouts)
+    return s
+
+
+def test_trickled_candidates_after_connect_started() -> None:
+    asyncio.run(_test_trickled_candidates_after_connect_started())
+
+
+async def _test_trickled_candidates_after_connect_started() -> None:
+    a = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
+    b = Connection(ice_controlling=False, use_ipv6=False, settings=_settings())
+    await asyncio.gather(a.gather_candidates(), b.gather_candidates())
+    a.remote_username, a.remote_password = b.local_username, b.local_password
+    b.remote_username, b.remote_password = a.local_username, a.local_password
+    connecting = asyncio.gather(a.connect(), b.connect())
+    await asyncio.sleep(0)  # let connect() start with no remote candidates at all
+    assert a.state is IceState.CHECKING
+    for c in b.local_candidates:
+        await a.add_remote_candidate(c.to_sdp())
+    await a.add_remote_candidate(None)
+    await asyncio.wait_for(connecting, 5)
+    await b.add_remote_candidate(None)
+    await a.send(b"\x17late")
+    assert await asyncio.wait_for(b.recv(), 2) == b"\x17late"
+    await a.close()
+    await b.close()
+
+
+def test_ice_restart_selects_a_new_pair() -> None:
+    asyncio.run(_test_ice_restart_selects_a_new_pair())
+
+
+async def _test_ice_restart_selects_a_new_pair() -> None:
+    a = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
+    b = Connection(ice_controlling=False, use_ipv6=False, settings=_settings())
+    await _pair(a, b)
+    old_ufrag = a.local_username
+    old_pair = a.agent.selected_pair()
+    await a.restart()
+    await b.restart()
+    assert a.local_username != old_ufrag
+    # Data still flows on the old pair during the restart.
+    await a.send(b"\x17during")
+    assert await asyncio.wait_for(b.recv(), 2) == b"\x17during"
+    a.remote_username, a.remote_password = b.local_username, b.local_password
+    b.remote_username, b.remote_password = a.local_username, a.local_password
+    for c in b.local_candidates:
+        await a.add_remote_candidate(c)
+    for c in a.local_candidates:
+        await b.add_remote_candidate(c)
+    await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5)
+    assert a.agent.selected_pair() is not old_pair
+    await b.send(b"\x17after")
+    assert await asyncio.wait_for(a.recv(), 2) == b"\x17after"
+    await a.close()
+    await b.close()
+
+
+def test_mux_session_released_when_consent_fails() -> None:
+    asyncio.run(_test_mux_session_released_when_consent_fails())
+
+
+async def _test_mux_session_released_when_consent_fails() -> None:
+    mux, transport = await open_udp_mux("127.0.0.1", 0)
+    s = _settings(disconnected=0.1, consent_timeout=0.3, consent_interval=0.1)
+    s.set_udp_mux(mux)
+    s.set_lite(True)
+    server = Connection(ice_controlling=False, settings=s)
+    client = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
+    client.remote_is_lite = True
+    await _pair(client, server)
+    assert len(mux) == 1 and mux.address_count == 1
+    failed = asyncio.get_running_loop().create_future()
+    server.on_state_change = lambda st: (
+        failed.set_result(st) if st is IceState.FAILED and not failed.done() else None
+    )
+    await client.close()  # the client vanishes without a word
+    assert await asyncio.wait_for(failed, 5) is IceState.FAILED
+    assert len(mux) == 0 and mux.address_count == 0
+    with pytest.raises(ConnectionError):
+        await server.send(b"\x17x")
+    await server.close()
+    transport.close()
