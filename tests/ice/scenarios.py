@@ -22,11 +22,18 @@ def make_agent(
     lite: bool = False,
     config: AgentConfig | None = None,
     tie_breaker: int | None = None,
+    components: int = 1,
 ) -> Agent:
     rng = random.Random(seed)
     creds = Credentials(f"uf{seed:04d}", f"pw{seed:04d}" + "x" * 20)
     return Agent(
-        controlling, creds, lite=lite, config=config, rng=rng, tie_breaker=tie_breaker
+        controlling,
+        creds,
+        lite=lite,
+        config=config,
+        rng=rng,
+        tie_breaker=tie_breaker,
+        components=components,
     )
 
 
