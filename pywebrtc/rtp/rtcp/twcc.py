@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple, Self
 
+from .._fast import fast_constructor
 from ..errors import RtcpParseError
 from .common import RTPFB, pack_header, split_single
 
@@ -114,6 +115,24 @@ def _parse_chunk(word: int) -> PacketChunk:
     return StatusVectorChunk(2, symbols)
 
 
+_CHUNK_CACHE_SIZE = 4096
+_chunk_cache: dict[int, tuple[PacketChunk, int, int]] = {}
+
+
+def _decode_chunk(word: int) -> tuple[PacketChunk, int, int]:
+    """``(chunk, symbols covered, count of 1-symbols)``, memoized: chunks are immutable and
+    the same few words (runs of "received", all-received vectors) recur in every feedback."""
+    chunk = _parse_chunk(word)
+    entry: tuple[PacketChunk, int, int]
+    if isinstance(chunk, RunLengthChunk):
+        entry = (chunk, chunk.run_length, 0)
+    else:
+        entry = (chunk, len(chunk.symbols), chunk.symbols.count(1))
+    if len(_chunk_cache) < _CHUNK_CACHE_SIZE:
+        _chunk_cache[word] = entry
+    return entry
+
+
 def _statuses(chunks: Iterable[PacketChunk], status_count: int) -> list[int]:
     """The first ``status_count`` symbols the chunks describe (fewer if they run short)."""
     out: list[int] = []
@@ -185,44 +204,67 @@ class TransportCcFeedback:
     def _parse_body(cls, data: bytes, start: int, end: int, count: int) -> Self:
         if end - start < 16:
             raise RtcpParseError("TWCC feedback is shorter than its fixed fields")
-        sender, media, base, status_count, word = _FIXED.unpack_from(data, start)
-        reference_time = word >> 8
+        sender, media, base, status_count, word_fb = _FIXED.unpack_from(data, start)
+        reference_time = word_fb >> 8
         if reference_time & 0x800000:
             reference_time -= 0x1000000
         pos = start + 16
         chunks: list[PacketChunk] = []
-        statuses: list[int] = []
+        # Received packets as (status, how many in a row): deltas are then read a run at a time.
+        segments: list[list[int]] = [[STATUS_NOT_RECEIVED, 0]]
         covered = 0
         while covered < status_count:
             if pos + 2 > end:
                 raise RtcpParseError("TWCC packet chunks are truncated")
-            chunk = _parse_chunk(_U16.unpack_from(data, pos)[0])
+            word = data[pos] << 8 | data[pos + 1]
             pos += 2
+            cached = _chunk_cache.get(word)
+            if cached is None:
+                cached = _decode_chunk(word)
+            chunk, size, ones = cached
             chunks.append(chunk)
+            take = status_count - covered
+            if take > size:
+                take = size
+            covered += size
             if isinstance(chunk, RunLengthChunk):
-                statuses.extend([chunk.status] * min(chunk.run_length, status_count - covered))
-                covered += chunk.run_length
+                if chunk.status:
+                    if segments[-1][0] == chunk.status:
+                        segments[-1][1] += take
+                    else:
+                        segments.append([chunk.status, take])
+            elif chunk.symbol_size == 1:
+                if take < size:
+                    ones = chunk.symbols[:take].count(1)
+                if ones:
+                    if segments[-1][0] == STATUS_SMALL_DELTA:
+                        segments[-1][1] += ones
+                    else:
+                        segments.append([STATUS_SMALL_DELTA, ones])
             else:
-                statuses.extend(chunk.symbols[: status_count - covered])
-                covered += len(chunk.symbols)
+                for status in chunk.symbols[:take]:
+                    if status:
+                        if segments[-1][0] == status:
+                            segments[-1][1] += 1
+                        else:
+                            segments.append([status, 1])
         deltas: list[int] = []
-        append = deltas.append
-        for status in statuses:
+        for status, n in segments:
             if status == STATUS_SMALL_DELTA:
-                if pos >= end:
+                if pos + n > end:
                     raise RtcpParseError("TWCC receive deltas are truncated")
-                append(data[pos])
-                pos += 1
-            elif status == STATUS_LARGE_DELTA:
-                if pos + 2 > end:
+                deltas.extend(data[pos : pos + n])
+                pos += n
+            elif n:
+                if pos + 2 * n > end:
                     raise RtcpParseError("TWCC receive deltas are truncated")
-                append(_S16.unpack_from(data, pos)[0])
-                pos += 2
+                deltas.extend(struct.unpack_from(f"!{n}h", data, pos))
+                pos += 2 * n
         if end - pos >= 4:
             raise RtcpParseError("TWCC feedback has bytes after its receive deltas")
-        return cls(
-            sender, media, base, status_count, reference_time, word & 0xFF, tuple(chunks),
-            tuple(deltas),
+        return _make(
+            cls, sender, media, base, status_count, reference_time, word_fb & 0xFF,
+            tuple(chunks), tuple(deltas),
         )  # fmt: skip
 
     def __bytes__(self) -> bytes:
@@ -334,3 +376,6 @@ class TransportCcFeedback:
             sender_ssrc, media_ssrc, base, status_count, wrapped_reference, feedback_count,
             tuple(_encode_chunks(statuses)), tuple(deltas),
         )  # fmt: skip
+
+
+_make = fast_constructor(TransportCcFeedback)
