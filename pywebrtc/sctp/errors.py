@@ -1,0 +1,27 @@
+"""Errors of the SCTP and data-channel layer: bad input is a ``ValueError`` subclass."""
+
+from __future__ import annotations
+
+
+class SctpError(ValueError):
+    """Malformed or unacceptable SCTP input."""
+
+
+class MalformedPacket(SctpError):
+    """An SCTP packet or chunk that cannot be parsed."""
+
+
+class ProtocolViolation(SctpError):
+    """Well-formed input that breaks RFC 9260 rules; the association aborts."""
+
+
+class DcepError(SctpError):
+    """A malformed or unexpected DCEP message (RFC 8832)."""
+
+
+class MessageTooLarge(SctpError):
+    """A message larger than the negotiated max-message-size (RFC 8841)."""
+
+
+class InvalidStateError(RuntimeError):
+    """An API call that the current state does not allow (a caller bug, not bad input)."""
