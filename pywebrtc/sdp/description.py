@@ -49,7 +49,7 @@ from pywebrtc.sdp.fields import Bandwidth, Connection, Line, Origin, Timing, che
 from pywebrtc.sdp.rtp import Extmap, Fmtp, RtcpFb, Rtpmap, Ssrc, SsrcGroup
 from pywebrtc.sdp.simulcast import Rid, Simulcast
 
-__all__ = ["MediaDescription", "SessionDescription"]
+__all__ = ["AttributeSection", "MediaDescription", "SessionDescription"]
 
 T = TypeVar("T", bound=AttributeValue)
 
@@ -58,8 +58,9 @@ _MAX_PORT = 0xFFFF
 _DIRECTIONS = frozenset(d.value for d in Direction)
 
 
-class _Attributes:
-    """Attribute access shared by the session and media levels (both carry ``a=`` lines).
+class AttributeSection:
+    """Attribute access shared by every level that carries ``a=`` lines: a session, a media
+    section, a trickle fragment.
 
     Generic access by name (``attribute``, ``add_attribute``, ``set_attribute``, ...), typed
     access by value class (``values(Rtpmap)``, ``add(Rtpmap(...))``, ``replace(...)``), and
@@ -251,7 +252,7 @@ class _Attributes:
         self.set_flag("extmap-allow-mixed", value)
 
 
-def _split_lines(text: str) -> Iterator[tuple[str, str]]:
+def split_lines(text: str) -> Iterator[tuple[str, str]]:
     """Yield ``(type, value)`` per non-blank line; CRLF or LF ends, final end optional."""
     if "\x00" in text:
         raise SdpParseError("NUL in the description")
@@ -267,7 +268,7 @@ def _split_lines(text: str) -> Iterator[tuple[str, str]]:
 
 
 @dataclass(slots=True)
-class MediaDescription(_Attributes):
+class MediaDescription(AttributeSection):
     """One media section (RFC 8866 §5.14): ``m=`` and the ``i=``, ``c=``, ``b=``, ``k=`` and
     ``a=`` lines that follow it.
 
@@ -470,7 +471,7 @@ def check_token_list(text: str, what: str) -> str:
 
 
 @dataclass(slots=True)
-class SessionDescription(_Attributes):
+class SessionDescription(AttributeSection):
     """A whole session description (RFC 8866 §5), its media sections in ``media``.
 
     ``SessionDescription.parse(text)`` and ``str(description)`` convert from and to text.
@@ -497,17 +498,17 @@ class SessionDescription(_Attributes):
     @classmethod
     def parse(cls, text: str) -> SessionDescription:
         """Parse a session description; malformed input raises :class:`SdpParseError`."""
-        lines = _split_lines(text)
+        lines = split_lines(text)
         first = next(lines, None)
         if first is None:
             raise SdpParseError("empty session description")
         if first != ("v", "0"):
             raise SdpParseError("a session description starts with v=0")
         session = _SessionBuilder()
-        current: _MediaBuilder | None = None
+        current: MediaBuilder | None = None
         for kind, value in lines:
             if kind == "m":
-                current = _MediaBuilder(MediaDescription.parse_media_line(value))
+                current = MediaBuilder(MediaDescription.parse_media_line(value))
                 session.media.append(current.media)
             elif current is not None:
                 if kind in cls._SESSION_ONLY:
@@ -574,7 +575,7 @@ class SessionDescription(_Attributes):
             self.media.extend(media)
 
 
-class _MediaBuilder:
+class MediaBuilder:
     """Collects the lines of one media section, enforcing one ``i=`` and one ``k=``."""
 
     def __init__(self, media: MediaDescription) -> None:

@@ -34,6 +34,7 @@ from pywebrtc.sdp import (
     RtcpFb,
     Rtpmap,
     Sctpmap,
+    SdpFragment,
     SdpParseError,
     SessionDescription,
     Simulcast,
@@ -298,6 +299,25 @@ def test_generated_descriptions_round_trip(description: SessionDescription) -> N
     assert str(parsed) == text
 
 
+@given(st.lists(raw_attributes, max_size=4), st.lists(media_sections(), max_size=3))
+def test_generated_fragments_round_trip(
+    attributes: list[Attribute], media: list[MediaDescription]
+) -> None:
+    fragment = SdpFragment(attributes, media)
+    assert SdpFragment.parse(str(fragment)) == fragment
+
+
+def check_fragment_only_sdp_parse_error(text: str) -> None:
+    try:
+        fragment = SdpFragment.parse(text)
+    except SdpParseError:
+        return
+    assert SdpFragment.parse(str(fragment)) == fragment
+    for media in fragment.media:
+        with contextlib.suppress(SdpParseError):
+            media.candidates  # noqa: B018
+
+
 def check_only_sdp_parse_error(text: str) -> None:
     """Parse; if that works, the result must re-parse equal and every typed view and typed
     attribute may fail only with SdpParseError, and round-trip when it does not."""
@@ -327,6 +347,7 @@ def check_only_sdp_parse_error(text: str) -> None:
 @example("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\n")
 def test_random_text_raises_only_sdp_parse_error(text: str) -> None:
     check_only_sdp_parse_error(text)
+    check_fragment_only_sdp_parse_error(text)
 
 
 @given(st.binary())
@@ -373,6 +394,8 @@ def mutated_fixtures(draw: st.DrawFn) -> str:
 @given(mutated_fixtures())
 def test_mutated_fixtures_raise_only_sdp_parse_error(text: str) -> None:
     check_only_sdp_parse_error(text)
+    # Without its first lines a description is close to a fragment: fuzz that parser too.
+    check_fragment_only_sdp_parse_error(text.partition("m=")[1] + text.partition("m=")[2])
 
 
 @given(st.text(max_size=80))

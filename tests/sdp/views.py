@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pywebrtc.sdp import MediaDescription, SessionDescription
-from pywebrtc.sdp.description import _Attributes
+from pywebrtc.sdp import AttributeSection, MediaDescription, SessionDescription
 
 View = Callable[[], object]
 
 
-def _shared_views(section: _Attributes) -> list[View]:
+def _shared_views(section: AttributeSection) -> list[View]:
     return [
         lambda: section.fingerprints,
         lambda: section.setup,
