@@ -11,7 +11,7 @@ import datetime
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Literal, Self
+from typing import Literal, Self, cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -148,10 +148,11 @@ class Certificate:
     @property
     def schemes(self) -> tuple[int, ...]:
         """Signature schemes this key can produce, in order of preference."""
-        if isinstance(self.private_key, rsa.RSAPrivateKey):
+        key = self.private_key
+        if self.key_type == "rsa" or not isinstance(key, ec.EllipticCurvePrivateKey):
             return RSA_SCHEMES
         # TLS 1.2 does not bind the curve to the hash; prefer the curve's natural match.
-        if self.private_key.curve.name == "secp384r1":
+        if key.curve.name == "secp384r1":
             return (ECDSA_SCHEMES[1], ECDSA_SCHEMES[0], ECDSA_SCHEMES[2])
         return ECDSA_SCHEMES
 
@@ -163,9 +164,12 @@ class Certificate:
 
     def sign(self, scheme: int, data: bytes) -> bytes:
         algorithm = _HASHES[scheme]
-        if isinstance(self.private_key, rsa.RSAPrivateKey):
-            return self.private_key.sign(data, _rsa_padding(scheme, algorithm), algorithm)
-        return self.private_key.sign(data, ec.ECDSA(algorithm))
+        key = self.private_key
+        if self.key_type == "rsa":
+            return cast(rsa.RSAPrivateKey, key).sign(
+                data, _rsa_padding(scheme, algorithm), algorithm
+            )
+        return cast(ec.EllipticCurvePrivateKey, key).sign(data, ec.ECDSA(algorithm))
 
 
 def _rsa_padding(scheme: int, algorithm: hashes.HashAlgorithm) -> padding.AsymmetricPadding:

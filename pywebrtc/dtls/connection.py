@@ -124,6 +124,14 @@ _CERT_TYPES = bytes((1, 64))
 _SHARED_COOKIES = CookieVerifier()
 
 
+_REQUEST_BODY = bytes(CertificateRequest(_CERT_TYPES, SUPPORTED_SCHEMES))
+
+
+@functools.lru_cache(maxsize=16)
+def _certificate_body(der: bytes) -> bytes:
+    return bytes(CertificateMessage((der,)))
+
+
 @functools.lru_cache(maxsize=16)
 def _client_extensions(
     groups: tuple[int, ...], srtp_profiles: tuple[int, ...]
@@ -751,7 +759,7 @@ class DtlsConnection:
             scheme = cert.choose_scheme(neg.request_schemes)
             if scheme is None:
                 raise HandshakeFailure("no signature scheme in common for our certificate")
-            body = bytes(CertificateMessage((cert.der,)))
+            body = _certificate_body(cert.der)
             messages.append(self._handshake(HandshakeType.CERTIFICATE, body))
         pre_master = self._key_share.exchange(self._peer_public)
         messages.append(
@@ -934,13 +942,12 @@ class DtlsConnection:
         ske = ServerKeyExchange(group, self._key_share.public_key, scheme, signature)
         messages = [
             self._handshake(HandshakeType.SERVER_HELLO, bytes(server_hello)),
-            self._handshake(HandshakeType.CERTIFICATE, bytes(CertificateMessage((cert.der,)))),
+            self._handshake(HandshakeType.CERTIFICATE, _certificate_body(cert.der)),
             self._handshake(HandshakeType.SERVER_KEY_EXCHANGE, bytes(ske)),
         ]
         if cfg.require_client_certificate:
             neg.certificate_requested = True
-            request = CertificateRequest(_CERT_TYPES, SUPPORTED_SCHEMES)
-            messages.append(self._handshake(HandshakeType.CERTIFICATE_REQUEST, bytes(request)))
+            messages.append(self._handshake(HandshakeType.CERTIFICATE_REQUEST, _REQUEST_BODY))
         messages.append(self._handshake(HandshakeType.SERVER_HELLO_DONE, b""))
         self.state = State.WAIT_FLIGHT
         self._send_flight(messages, now)

@@ -55,7 +55,7 @@ class _Partial:
 class Reassembler:
     """Collects fragments; ``pop`` returns whole messages in message_seq order."""
 
-    __slots__ = ("_partial", "max_message_size", "next_seq", "window")
+    __slots__ = ("_partial", "_ready", "max_message_size", "next_seq", "window")
 
     def __init__(
         self, next_seq: int = 0, max_message_size: int = MAX_MESSAGE_SIZE, window: int = WINDOW
@@ -64,6 +64,7 @@ class Reassembler:
         self.max_message_size = max_message_size
         self.window = window
         self._partial: dict[int, _Partial] = {}
+        self._ready: Message | None = None
 
     def add(self, fragment: HandshakeFragment, epoch: int = 0) -> bool:
         """Buffer a fragment. Returns False if it belongs to an already delivered message
@@ -73,6 +74,17 @@ class Reassembler:
             return False
         if seq >= self.next_seq + self.window:
             return True  # too far ahead: drop, the peer will retransmit
+        if (
+            seq == self.next_seq
+            and self._ready is None
+            and fragment.fragment_offset == 0
+            and len(fragment.body) == fragment.length
+            and seq not in self._partial
+        ):
+            # Fast path: a whole message in one fragment, the one we expect next.
+            self._ready = Message(fragment.msg_type, seq, fragment.body, epoch)
+            self.next_seq = seq + 1
+            return True
         if fragment.length > self.max_message_size:
             raise IllegalParameter(f"handshake message of {fragment.length} bytes is too large")
         partial = self._partial.get(seq)
@@ -88,6 +100,9 @@ class Reassembler:
         return True
 
     def pop(self) -> Message | None:
+        if self._ready is not None:
+            ready, self._ready = self._ready, None
+            return ready
         seq = self.next_seq
         partial = self._partial.get(seq)
         if partial is None or not partial.complete:
@@ -99,6 +114,9 @@ class Reassembler:
     def pop_any(self) -> Message | None:
         """The lowest complete message whatever its sequence number (a server waiting for a
         ClientHello does not know yet whether it is the first or the one with a cookie)."""
+        if self._ready is not None:
+            self._partial.clear()
+            return self.pop()
         for seq in sorted(self._partial):
             partial = self._partial[seq]
             if partial.complete:
@@ -109,4 +127,5 @@ class Reassembler:
 
     def reset(self, next_seq: int) -> None:
         self._partial.clear()
+        self._ready = None
         self.next_seq = next_seq
