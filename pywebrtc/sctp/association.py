@@ -372,6 +372,11 @@ class SctpAssociation:
         return self.state is State.ESTABLISHED
 
     @property
+    def supports_stream_reset(self) -> bool:
+        """The peer announced RE-CONFIG (RFC 6525) in its INIT or INIT ACK."""
+        return self._peer_reconfig
+
+    @property
     def max_message_size(self) -> int:
         return self.config.remote_max_message_size
 
@@ -1028,11 +1033,13 @@ class SctpAssociation:
         if newly_acked_highest and sack.gaps:
             self._count_misses(newly_acked_highest, now)
         # Retransmission timer (§6.3.2 R2, R3).
-        if not self._flight_size and not self._rtx_count:
-            self._t3.stop()
-        elif advanced:
-            self._t3.start(now + self._rto)
         self._update_ack_point()
+        forward_pending = self._advanced_ack_point > self._cum_acked
+        if not self._flight_size and not self._rtx_count and not forward_pending:
+            self._t3.stop()
+        elif advanced or self._t3.deadline is None:
+            # Also guards an unacknowledged FORWARD TSN: T3 expiry sends it again.
+            self._t3.start(now + self._rto)
         if self.state in (State.SHUTDOWN_PENDING, State.SHUTDOWN_RECEIVED):
             self._maybe_progress_shutdown()
 

@@ -11,10 +11,6 @@ class MalformedPacket(SctpError):
     """An SCTP packet or chunk that cannot be parsed."""
 
 
-class ProtocolViolation(SctpError):
-    """Well-formed input that breaks RFC 9260 rules; the association aborts."""
-
-
 class DcepError(SctpError):
     """A malformed or unexpected DCEP message (RFC 8832)."""
 

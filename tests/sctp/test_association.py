@@ -1,0 +1,405 @@
+"""Association scenarios on a fake clock over a scripted network (tests/sctp/simnet.py)."""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pywebrtc.sctp import chunk as c
+from pywebrtc.sctp.association import (
+    AssociationAborted,
+    AssociationClosed,
+    AssociationEstablished,
+    MessageReceived,
+    SctpAssociation,
+    SctpConfig,
+    State,
+    StreamError,
+    StreamsReset,
+    Transmit,
+)
+from pywebrtc.sctp.errors import MessageTooLarge
+from pywebrtc.sctp.packet import Packet, encode_packet
+from tests.sctp.simnet import SimNet
+
+
+def pair(config: SctpConfig | None = None, **net: float) -> SimNet:
+    a = SctpAssociation(config, is_client=True)
+    b = SctpAssociation(config, is_client=False)
+    sim = SimNet(a, b, **net)  # type: ignore[arg-type]
+    a.connect(sim.now)
+    sim.run_until(lambda: a.is_established and b.is_established)
+    return sim
+
+
+def assoc(sim: SimNet, side: str) -> SctpAssociation:
+    ep = sim.a if side == "a" else sim.b
+    assert isinstance(ep, SctpAssociation)
+    return ep
+
+
+def messages(events: list[object], stream_id: int | None = None) -> list[MessageReceived]:
+    return [
+        e
+        for e in events
+        if isinstance(e, MessageReceived) and (stream_id is None or e.stream_id == stream_id)
+    ]
+
+
+def test_handshake_establishes_both_sides() -> None:
+    sim = pair()
+    assert AssociationEstablished() in sim.events_a
+    assert AssociationEstablished() in sim.events_b
+    assert assoc(sim, "a").supports_stream_reset and assoc(sim, "b").supports_stream_reset
+
+
+def test_listener_keeps_no_state_before_cookie_echo() -> None:
+    b = SctpAssociation(is_client=False)
+    init = c.InitChunk(0x11223344, 65536, 10, 10, 99, ())
+    b.receive(encode_packet(5000, 5000, 0, bytes(init)), 0.0)
+    reply = b.poll()
+    assert isinstance(reply, Transmit)
+    assert b.state is State.CLOSED
+    ack = Packet.parse(reply.data).chunks[0]
+    assert isinstance(ack, c.InitAckChunk) and ack.param(c.PARAM_STATE_COOKIE) is not None
+    # A forged cookie is dropped and counted.
+    b.receive(encode_packet(5000, 5000, ack.initiate_tag, bytes(c.CookieEchoChunk(b"x" * 77))), 0)
+    assert b.state is State.CLOSED and b.stats.bad_tag == 1
+
+
+def test_simultaneous_init_collision_establishes() -> None:
+    a = SctpAssociation(is_client=True)
+    b = SctpAssociation(is_client=False)
+    sim = SimNet(a, b)
+    a.connect(0.0)
+    b.connect(0.0)
+    sim.run_until(lambda: a.is_established and b.is_established)
+    a.send(1, 51, b"ping", sim.now)
+    b.send(2, 51, b"pong", sim.now)
+    sim.run_until(lambda: bool(messages(sim.events_a)) and bool(messages(sim.events_b)))
+
+
+def test_setup_survives_lost_init_and_cookie() -> None:
+    dropped: list[str] = []
+
+    def drop(direction: str, data: bytes) -> bool:
+        kind = data[12]
+        if kind in (c.INIT, c.COOKIE_ECHO) and kind not in [int(x) for x in dropped]:
+            dropped.append(str(kind))
+            return True
+        return False
+
+    a = SctpAssociation(is_client=True)
+    b = SctpAssociation(is_client=False)
+    sim = SimNet(a, b, drop=drop)
+    a.connect(0.0)
+    sim.run_until(lambda: a.is_established and b.is_established)
+    assert len(dropped) == 2 and sim.now >= 2.0  # T1 fired twice (1 s, then backed off)
+
+
+def test_setup_times_out_without_peer() -> None:
+    a = SctpAssociation(SctpConfig(max_init_retransmits=2), is_client=True)
+    sim = SimNet(a, SctpAssociation(is_client=False), drop=lambda d, p: True)
+    a.connect(0.0)
+    sim.run_until(lambda: any(isinstance(e, AssociationAborted) for e in sim.events_a))
+    assert a.deadline() is None
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_messages_both_ways(ordered: bool) -> None:
+    sim = pair()
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    for i in range(20):
+        a.send(3, 53, bytes([i]) * (i + 1), sim.now, ordered=ordered)
+        b.send(4, 51, f"m{i}".encode(), sim.now, ordered=ordered)
+    sim.run_until(lambda: len(messages(sim.events_a)) == 20 and len(messages(sim.events_b)) == 20)
+    got = [m.data for m in messages(sim.events_b)]
+    if ordered:
+        assert got == [bytes([i]) * (i + 1) for i in range(20)]
+    assert all(m.unordered is not ordered for m in messages(sim.events_b))
+
+
+def test_one_mebibyte_in_order_through_ten_percent_loss() -> None:
+    sim = pair(loss=0.1, reorder=0.1, duplicate=0.02, seed=7)
+    a = assoc(sim, "a")
+    rng = random.Random(3)
+    sent = [rng.randbytes(rng.randint(1, 16384)) for _ in range(128)]
+    while sum(map(len, sent)) < 1 << 20:
+        sent.append(rng.randbytes(8192))
+    for m in sent:
+        a.send(1, 53, m, sim.now)
+    sim.run_until(lambda: len(messages(sim.events_b)) == len(sent), limit=3600)
+    assert [m.data for m in messages(sim.events_b)] == sent
+    assert a.stats.retransmitted_chunks > 0 and assoc(sim, "b").stats.duplicate_tsns > 0
+
+
+def test_single_256_kib_message_with_loss() -> None:
+    sim = pair(loss=0.05, seed=11)
+    payload = os.urandom(256 * 1024)
+    assoc(sim, "a").send(0, 53, payload, sim.now)
+    sim.run_until(lambda: bool(messages(sim.events_b)), limit=600)
+    assert messages(sim.events_b)[0].data == payload
+
+
+def test_oversized_send_is_refused_and_association_unaffected() -> None:
+    sim = pair(SctpConfig(remote_max_message_size=1000))
+    a = assoc(sim, "a")
+    with pytest.raises(MessageTooLarge):
+        a.send(0, 53, bytes(1001), sim.now)
+    a.send(0, 53, bytes(1000), sim.now)
+    sim.run_until(lambda: bool(messages(sim.events_b)))
+
+
+def test_oversized_incoming_message_is_discarded_on_its_stream_only() -> None:
+    a = SctpAssociation(SctpConfig(remote_max_message_size=100_000), is_client=True)
+    b = SctpAssociation(SctpConfig(max_message_size=10_000), is_client=False)
+    sim = SimNet(a, b)
+    a.connect(0.0)
+    sim.run_until(lambda: a.is_established and b.is_established)
+    a.send(1, 53, bytes(50_000), sim.now)
+    a.send(2, 53, b"fine", sim.now)
+    a.send(1, 53, b"after", sim.now)
+    sim.run_until(lambda: len(messages(sim.events_b)) == 2)
+    assert [m.data for m in messages(sim.events_b)] == [b"fine", b"after"]
+    assert any(isinstance(e, StreamError) and e.stream_id == 1 for e in sim.events_b)
+    assert b.is_established
+
+
+def test_fast_retransmit_recovers_a_single_loss() -> None:
+    lost: list[int] = []
+
+    def drop(direction: str, data: bytes) -> bool:
+        if direction == "a->b" and data[12] == c.DATA and not lost:
+            tsn = struct.unpack_from("!I", data, 16)[0]
+            if tsn % 7 == 3:
+                lost.append(tsn)
+                return True
+        return False
+
+    sim = pair()
+    sim.drop = drop
+    a = assoc(sim, "a")
+    for _ in range(40):
+        a.send(1, 53, bytes(1000), sim.now)
+    sim.run_until(lambda: len(messages(sim.events_b)) == 40)
+    assert lost and a.stats.fast_retransmits == 1 and a.stats.t3_expirations == 0
+
+
+def test_rto_retransmits_when_everything_is_lost_for_a_while() -> None:
+    sim = pair()
+    a = assoc(sim, "a")
+    sim.drop = lambda d, p: d == "a->b" and sim.now < 3.0
+    a.send(1, 53, b"x" * 3000, sim.now)
+    sim.run_until(lambda: bool(messages(sim.events_b)))
+    assert a.stats.t3_expirations >= 2
+    assert a._rto > a.config.rto_min  # backed off
+
+
+def test_rto_follows_measured_rtt_and_respects_rto_min() -> None:
+    sim = pair(SctpConfig(rto_min=0.05, delayed_ack=0.02), delay=0.005)
+    a = assoc(sim, "a")
+    for _ in range(50):
+        a.send(1, 53, bytes(500), sim.now)
+        sim.run_until(lambda: not a._inflight and not a._pending)
+    assert 0.05 <= a._rto < 0.1
+
+
+def test_max_retransmits_zero_abandons_with_forward_tsn() -> None:
+    sim = pair(loss=0.2, seed=5)
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    for i in range(200):
+        a.send(1, 53, struct.pack("!I", i) * 100, sim.now, max_retransmits=0)
+    a.send(2, 53, b"reliable", sim.now)
+    sim.run_until(lambda: b"reliable" in [m.data for m in messages(sim.events_b)], limit=600)
+    sim.run_until(lambda: not a._inflight and not a._pending)
+    got = [struct.unpack_from("!I", m.data)[0] for m in messages(sim.events_b, 1)]
+    assert got == sorted(got) and 0 < len(got) < 200
+    assert a.stats.abandoned_messages > 0 and b._peer_cum == a._cum_acked
+
+
+def test_lifetime_abandons_unordered_messages() -> None:
+    sim = pair(delay=0.05)
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    sim.drop = lambda d, p: d == "a->b" and p[12] == c.DATA and sim.now < 1.0
+    for i in range(10):
+        a.send(1, 53, bytes([i]) * 2000, sim.now, ordered=False, lifetime=0.3)
+    sim.run_until(lambda: a.stats.abandoned_messages == 10 and not a._inflight)
+    a.send(1, 53, b"later", sim.now, ordered=False, lifetime=0.3)
+    sim.run_until(lambda: bool(messages(sim.events_b)))
+    assert [m.data for m in messages(sim.events_b)] == [b"later"]
+    assert not b._streams[1].unordered  # nothing left behind
+
+
+def test_stream_reset_both_directions() -> None:
+    sim = pair()
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    a.send(5, 53, b"one", sim.now)
+    a.send(5, 53, b"two", sim.now)
+    a.reset_streams([5], sim.now)
+    sim.run_until(lambda: StreamsReset((5,), outgoing=True) in sim.events_a)
+    assert StreamsReset((5,), outgoing=False) in sim.events_b
+    # Reset came after the data: the receiver saw both messages first.
+    idx = sim.events_b.index(StreamsReset((5,), outgoing=False))
+    assert [m.data for m in messages(sim.events_b[:idx])] == [b"one", b"two"]
+    # SSNs restart at 0 on both sides: new messages flow.
+    a.send(5, 53, b"three", sim.now)
+    sim.run_until(lambda: len(messages(sim.events_b)) == 3)
+    b.reset_streams([5], sim.now)
+    sim.run_until(lambda: StreamsReset((5,), outgoing=True) in sim.events_b)
+
+
+def test_stream_reset_waits_for_missing_data() -> None:
+    sim = pair()
+    a = assoc(sim, "a")
+    sim.drop = lambda d, p: d == "a->b" and p[12] == c.DATA and sim.now < 0.5
+    a.send(5, 53, b"late", sim.now)
+    a.reset_streams([5], sim.now)
+    sim.run_until(lambda: StreamsReset((5,), outgoing=True) in sim.events_a)
+    idx = sim.events_b.index(StreamsReset((5,), outgoing=False))
+    assert [m.data for m in messages(sim.events_b[:idx])] == [b"late"]
+
+
+def test_graceful_shutdown_delivers_queued_data_first() -> None:
+    sim = pair(loss=0.1, seed=2)
+    a = assoc(sim, "a")
+    for i in range(30):
+        a.send(1, 53, bytes([i]) * 3000, sim.now)
+    a.shutdown(sim.now)
+    sim.run_until(
+        lambda: AssociationClosed() in sim.events_a and AssociationClosed() in sim.events_b
+    )
+    assert len(messages(sim.events_b)) == 30
+    assert a.deadline() is None and assoc(sim, "b").deadline() is None
+
+
+def test_abort_reaches_the_peer_with_reason() -> None:
+    sim = pair()
+    assoc(sim, "a").abort("bye now")
+    sim.run_until(lambda: any(isinstance(e, AssociationAborted) for e in sim.events_b))
+    aborted = [e for e in sim.events_b if isinstance(e, AssociationAborted)][0]
+    assert aborted.by_peer and "bye now" in aborted.reason
+
+
+def test_heartbeats_keep_an_idle_association_and_detect_a_dead_peer() -> None:
+    sim = pair(SctpConfig(heartbeat_interval=1.0))
+    a = assoc(sim, "a")
+    start = sim.now
+    sim.run_until(lambda: sim.now > start + 30)
+    assert a.is_established and a._srtt is not None
+    sim.drop = lambda d, p: True
+    sim.run_until(lambda: any(isinstance(e, AssociationAborted) for e in sim.events_a))
+
+
+def test_receiver_that_does_not_read_stays_bounded_and_blocks_the_sender() -> None:
+    cfg = SctpConfig(receive_window=64 * 1024, max_message_size=16 * 1024)
+    sim = pair(cfg)
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    b.reading = False
+    for _ in range(200):
+        a.send(1, 53, bytes(8192), sim.now)
+    start = sim.now
+    sim.run_until(lambda: sim.now > start + 60)
+    assert b._rx_cost <= cfg.receive_window + cfg.max_message_size
+    assert len(b._events) < 20 and a.buffered_amount(1) > 1_000_000
+    assert a.is_established  # zero-window probing is not a dead peer
+    b.reading = True
+    sim.run_until(lambda: len(messages(sim.events_b)) == 200, limit=600)
+
+
+def test_peer_ignoring_our_window_is_dropped_not_stored() -> None:
+    sim = pair(SctpConfig(receive_window=16 * 1024, max_message_size=4096))
+    b = assoc(sim, "b")
+    b.reading = False
+    a = assoc(sim, "a")
+    tag = b._my_tag
+    base = a._next_tsn
+    for i in range(2000):
+        data = c.DataChunk(3, (base + i) & 0xFFFFFFFF, 1, i & 0xFFFF, 53, bytes(1000))
+        b.receive(encode_packet(5000, 5000, tag, bytes(data)), sim.now)
+    assert b._rx_cost <= 16 * 1024 + 4096 and b.stats.data_dropped > 1900
+
+
+def test_data_without_payload_aborts_with_protocol_violation() -> None:
+    sim = pair()
+    b = assoc(sim, "b")
+    bad = c.DataChunk(3, assoc(sim, "a")._next_tsn & 0xFFFFFFFF, 1, 0, 53, b"")
+    b.receive(encode_packet(5000, 5000, b._my_tag, bytes(bad)), sim.now)
+    sim.pump()
+    assert any(isinstance(e, AssociationAborted) and "violation" in e.reason for e in sim.events_b)
+    sim.run_until(lambda: any(isinstance(e, AssociationAborted) for e in sim.events_a))
+
+
+def test_bad_checksum_tag_and_port_are_counted_drops() -> None:
+    sim = pair()
+    b = assoc(sim, "b")
+    good = encode_packet(5000, 5000, b._my_tag, bytes(c.HeartbeatChunk(b"hi")))
+    b.receive(good[:14] + bytes([good[14] ^ 1]) + good[15:], sim.now)
+    b.receive(encode_packet(5000, 5000, 1234, bytes(c.HeartbeatChunk(b"hi"))), sim.now)
+    b.receive(encode_packet(5001, 5000, b._my_tag, bytes(c.HeartbeatChunk(b"hi"))), sim.now)
+    assert (b.stats.bad_checksum, b.stats.bad_tag, b.stats.malformed) == (1, 1, 1)
+    assert b.is_established
+
+
+def test_unknown_chunk_types_follow_the_upper_bits_rule() -> None:
+    sim = pair()
+    b = assoc(sim, "b")
+    skip_report = c.UnknownChunk(0xC1, 0, b"zz")
+    hb = c.HeartbeatChunk(b"after")
+    b.receive(encode_packet(5000, 5000, b._my_tag, bytes(skip_report) + bytes(hb)), sim.now)
+    sent: list[c.Chunk] = []
+    while (item := b.poll()) is not None:
+        if isinstance(item, Transmit):
+            sent.extend(Packet.parse(item.data).chunks)
+    assert any(isinstance(x, c.ErrorChunk) for x in sent)
+    assert c.HeartbeatAckChunk(b"after") in sent
+    stop = c.UnknownChunk(0x41, 0, b"")
+    b.receive(encode_packet(5000, 5000, b._my_tag, bytes(stop) + bytes(hb)), sim.now)
+    sent = []
+    while (item := b.poll()) is not None:
+        if isinstance(item, Transmit):
+            sent.extend(Packet.parse(item.data).chunks)
+    assert c.HeartbeatAckChunk(b"after") not in sent
+
+
+_established = pair()
+
+
+@settings(max_examples=200)
+@given(st.lists(st.binary(max_size=200), max_size=5), st.booleans())
+def test_random_input_never_raises(payloads: list[bytes], with_valid_header: bool) -> None:
+    b = SctpAssociation(is_client=False)
+    est = assoc(_established, "b")
+    for target in (b, est):
+        for body in payloads:
+            data = encode_packet(5000, 5000, target._my_tag, body) if with_valid_header else body
+            target.receive(data, 1.0)
+            target.tick(2.0)
+            while target.poll() is not None:
+                pass
+
+
+@settings(max_examples=200)
+@given(st.lists(st.integers(0, 2), min_size=1, max_size=6), st.data())
+def test_mutated_chunks_never_raise(kinds: list[int], data: st.DataObject) -> None:
+    sim = pair()
+    b = assoc(sim, "b")
+    tsn = assoc(sim, "a")._next_tsn
+    for kind in kinds:
+        chunk: c.Chunk
+        if kind == 0:
+            chunk = c.DataChunk(3, tsn & 0xFFFFFFFF, 1, 0, 53, b"abc")
+        elif kind == 1:
+            chunk = c.SackChunk(tsn - 1 & 0xFFFFFFFF, 1000, ((1, 3),), (5,))
+        else:
+            chunk = c.ForwardTsnChunk(tsn + 3 & 0xFFFFFFFF, ((1, 2),))
+        wire = bytearray(bytes(chunk))
+        for _ in range(data.draw(st.integers(0, 3))):
+            wire[data.draw(st.integers(0, len(wire) - 1))] = data.draw(st.integers(0, 255))
+        b.receive(encode_packet(5000, 5000, b._my_tag, bytes(wire)), sim.now)
+        while b.poll() is not None:
+            pass
