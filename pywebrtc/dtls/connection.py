@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import logging
 import os
 from collections import deque
@@ -691,7 +692,7 @@ class DtlsConnection:
             return
         if self.state is State.WAIT_FINISHED and t == HandshakeType.FINISHED:
             expected = self._finished(b"server finished")
-            if Finished.parse(body).verify_data != expected:
+            if not hmac.compare_digest(Finished.parse(body).verify_data, expected):
                 raise DecryptError("server Finished does not verify")
             self._record_received(message)
             self._timer.stop()
@@ -788,9 +789,18 @@ class DtlsConnection:
     def _server_message(self, message: Message, now: float) -> None:
         t, body, neg = message.msg_type, message.body, self._neg
         if self.state is State.WAIT_HELLO:
-            if t != HandshakeType.CLIENT_HELLO:
-                raise UnexpectedMessage(f"expected ClientHello, got handshake message {t}")
-            hello = ClientHello.parse(body)
+            # Before a ClientHello is accepted the server holds no state, and nothing it
+            # receives is authenticated: junk is dropped rather than allowed to kill the
+            # connection the real client is about to make.
+            try:
+                if t != HandshakeType.CLIENT_HELLO:
+                    raise UnexpectedMessage(f"expected ClientHello, got message {t}")
+                hello = ClientHello.parse(body)
+            except DtlsError as exc:
+                logger.debug("dropping before ClientHello: %s", exc)
+                self.stats.malformed += 1
+                self._reassembler.reset(0)
+                return
             if self.config.cookie_exchange and not self._cookies.verify(
                 hello, self.remote_address, now
             ):
@@ -841,7 +851,7 @@ class DtlsConnection:
                 and (self._peer_verified or not self._client_sent_certificate)
             ):
                 expected = self._finished(b"client finished")
-                if Finished.parse(body).verify_data != expected:
+                if not hmac.compare_digest(Finished.parse(body).verify_data, expected):
                     raise DecryptError("client Finished does not verify")
                 self._record_received(message)
                 ccs = FlightMessage(0, ContentType.CHANGE_CIPHER_SPEC, b"\x01")

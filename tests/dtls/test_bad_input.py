@@ -246,3 +246,14 @@ def test_finished_with_wrong_verify_data_is_fatal() -> None:
     assert net.server.closed is not None
     assert isinstance(net.server.closed.error, DecryptError)
     assert not net.server.conn.is_connected
+
+
+def test_junk_before_the_client_hello_does_not_kill_the_server() -> None:
+    net = pair()
+    junk_hello = bytes(Record(22, 0xFEFF, 0, 0, bytes.fromhex("010000030000000000000003fefd00")))
+    wrong_type = bytes(Record(22, 0xFEFF, 0, 1, bytes.fromhex("14000000000000000000000000")))
+    net.server.conn.receive(junk_hello + wrong_type, 0.0)
+    assert net.server.conn.poll() is None
+    assert net.server.conn.stats.malformed == 2
+    net.handshake()
+    assert net.both_connected()
