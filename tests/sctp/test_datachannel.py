@@ -1,0 +1,182 @@
+"""Data channels over two associations on the scripted network."""
+
+from __future__ import annotations
+
+import pytest
+
+from pywebrtc.sctp import (
+    ChannelClosed,
+    ChannelError,
+    ChannelMessage,
+    DataChannel,
+    DataChannelManager,
+    InvalidStateError,
+    MessageTooLarge,
+    SctpAssociation,
+    SctpConfig,
+)
+from pywebrtc.sctp.dcep import Ppid
+from tests.sctp.simnet import SimNet
+
+
+def connected(
+    config: SctpConfig | None = None, **net: float
+) -> tuple[SimNet, DataChannelManager, DataChannelManager]:
+    client = DataChannelManager(SctpAssociation(config, is_client=True), is_dtls_client=True)
+    server = DataChannelManager(SctpAssociation(config, is_client=False), is_dtls_client=False)
+    sim = SimNet(client, server, **net)  # type: ignore[arg-type]
+    client.connect(0.0)
+    sim.run_until(lambda: client.association.is_established and server.association.is_established)
+    return sim, client, server
+
+
+def received(events: list[object], channel: DataChannel | None = None) -> list[str | bytes]:
+    return [
+        e.data
+        for e in events
+        if isinstance(e, ChannelMessage) and (channel is None or e.channel.id == channel.id)
+    ]
+
+
+def open_pair(
+    sim: SimNet, opener: DataChannelManager, other: DataChannelManager, **kw: object
+) -> tuple[DataChannel, DataChannel]:
+    incoming: list[DataChannel] = []
+    other.on("datachannel", incoming.append)
+    ch = opener.create_channel("chat", **kw)  # type: ignore[arg-type]
+    sim.run_until(lambda: bool(incoming))
+    return ch, incoming[-1]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"ordered": False},
+        {"max_retransmits": 0},
+        {"max_packet_life_time": 500, "ordered": False},
+    ],
+)
+def test_in_band_channel_messages_both_ways(options: dict[str, object]) -> None:
+    sim, client, server = connected()
+    local, remote = open_pair(sim, client, server, protocol="proto", **options)
+    assert local.readyState == remote.readyState == "open"
+    assert (remote.label, remote.protocol, remote.ordered) == ("chat", "proto", local.ordered)
+    assert remote.maxRetransmits == local.maxRetransmits
+    assert remote.maxPacketLifeTime == local.maxPacketLifeTime
+    assert local.id is not None and local.id % 2 == 0  # DTLS client: even ids
+    got: list[object] = []
+    remote.on("message", got.append)
+    outgoing: list[str | bytes] = ["text", b"bin", "", b"", "ünïcode"]
+    for m in outgoing:
+        local.send(m)
+        remote.send(m)
+    sim.run_until(lambda: len(received(sim.events_a)) == 5 and len(got) == 5)
+    expected = ["text", b"bin", "", b"", "ünïcode"]
+    assert sorted(map(repr, got)) == sorted(map(repr, expected))
+    if local.ordered:
+        assert got == expected and received(sim.events_a) == expected
+
+
+def test_server_side_opens_odd_ids() -> None:
+    sim, client, server = connected()
+    local, remote = open_pair(sim, server, client)
+    assert local.id == remote.id == 1
+    again, _ = open_pair(sim, server, client)
+    assert again.id == 3
+
+
+def test_negotiated_channels_skip_dcep() -> None:
+    sim, client, server = connected()
+    a = client.create_channel("neg", negotiated=True, id=7)
+    b = server.create_channel("neg", negotiated=True, id=7)
+    assert a.readyState == b.readyState == "open"
+    a.send("hi")
+    b.send(b"yo")
+    sim.run_until(lambda: bool(received(sim.events_a)) and bool(received(sim.events_b)))
+    assert received(sim.events_b) == ["hi"] and received(sim.events_a) == [b"yo"]
+
+
+def test_channels_created_before_connect_open_after() -> None:
+    client = DataChannelManager(SctpAssociation(is_client=True), is_dtls_client=True)
+    server = DataChannelManager(SctpAssociation(is_client=False), is_dtls_client=False)
+    ch = client.create_channel("early")
+    opened: list[bool] = []
+    ch.on("open", lambda: opened.append(True))
+    sim = SimNet(client, server)
+    client.connect(0.0)
+    sim.run_until(lambda: bool(opened))
+    ch.close()
+    with pytest.raises(InvalidStateError):
+        ch.send("too late")
+
+
+def test_close_is_seen_on_both_sides() -> None:
+    sim, client, server = connected()
+    local, remote = open_pair(sim, client, server)
+    closes: list[str] = []
+    local.on("close", lambda: closes.append("local"))
+    remote.on("close", lambda: closes.append("remote"))
+    local.send("last words")
+    local.close()
+    assert local.readyState == "closing"
+    sim.run_until(lambda: len(closes) == 2)
+    assert local.readyState == remote.readyState == "closed"
+    assert received(sim.events_b) == ["last words"]
+    # The id can be used again.
+    again, _ = open_pair(sim, client, server)
+    assert again.id == local.id
+
+
+def test_oversized_message_raises_and_other_channels_continue() -> None:
+    sim, client, server = connected(SctpConfig(remote_max_message_size=65536))
+    local, _ = open_pair(sim, client, server)
+    with pytest.raises(MessageTooLarge):
+        local.send(bytes(65537))
+    local.send(bytes(65536))
+    sim.run_until(lambda: bool(received(sim.events_b)))
+
+
+def test_bogus_dcep_reports_an_error_and_leaves_other_channels_alone() -> None:
+    sim, client, server = connected()
+    local, remote = open_pair(sim, client, server)
+    client.association.send(10, Ppid.DCEP, b"\x03garbage", sim.now)  # malformed OPEN
+    client.association.send(1, Ppid.DCEP, b"\x03" + bytes(11), sim.now)  # wrong parity for us
+    local.send("still fine")
+    sim.run_until(lambda: "still fine" in received(sim.events_b))
+    errors = [e for e in sim.events_b if isinstance(e, ChannelError)]
+    assert len(errors) == 2 and "bad DCEP" in errors[0].reason
+    assert "not the peer's to open" in errors[1].reason
+    assert server.channels.keys() == {local.id}
+
+
+def test_buffered_amount_and_low_event() -> None:
+    sim, client, server = connected()
+    local, _ = open_pair(sim, client, server)
+    local.bufferedAmountLowThreshold = 10_000
+    lows: list[int] = []
+    local.on("bufferedamountlow", lambda: lows.append(local.bufferedAmount))
+    for _ in range(50):
+        local.send(bytes(5000))
+    assert local.bufferedAmount == 250_000
+    sim.run_until(lambda: len(received(sim.events_b)) == 50)
+    assert lows and all(x <= 10_000 for x in lows) and local.bufferedAmount == 0
+
+
+def test_one_mebibyte_of_messages_through_loss_in_order() -> None:
+    sim, client, server = connected(loss=0.1, seed=9)
+    local, remote = open_pair(sim, client, server)
+    chunks = [bytes([i % 256]) * 8192 for i in range(128)]
+    for m in chunks:
+        local.send(m)
+    sim.run_until(lambda: len(received(sim.events_b)) == 128, limit=3600)
+    assert received(sim.events_b) == chunks
+
+
+def test_association_abort_closes_every_channel() -> None:
+    sim, client, server = connected()
+    local, remote = open_pair(sim, client, server)
+    client.association.abort("gone")
+    sim.run_until(lambda: remote.readyState == "closed")
+    assert local.readyState == "closed"
+    assert any(isinstance(e, ChannelClosed) for e in sim.events_b)
