@@ -37,7 +37,7 @@ class SettingEngine:
         self._credentials_used = False
         self._ufrag_generator: UfragGenerator | None = None
         self.ice_lite = False
-        self.udp_mux: UdpMux | None = None
+        self.udp_muxes: tuple[UdpMux, ...] = ()
         self.nat_1to1_ips: tuple[str, ...] = ()
         self.nat_1to1_candidate_type: Literal["host", "srflx"] = "host"
         self.port_range: tuple[int, int] | None = None
@@ -68,9 +68,20 @@ class SettingEngine:
         """Act as an ICE-lite agent (RFC 8445 §2.5): answer checks, never send them."""
         self.ice_lite = bool(lite)
 
-    def set_udp_mux(self, mux: UdpMux | None) -> None:
-        """Serve ICE for every session on the mux's one socket instead of a socket each."""
-        self.udp_mux = mux
+    def set_udp_mux(self, mux: UdpMux | Sequence[UdpMux] | None) -> None:
+        """Serve ICE for every session on the mux's one socket instead of a socket each; give
+        one mux per address family (e.g. IPv4 and IPv6) to offer a host candidate on each."""
+        if mux is None:
+            self.udp_muxes = ()
+        elif isinstance(mux, Sequence):
+            self.udp_muxes = tuple(mux)
+        else:
+            self.udp_muxes = (mux,)
+
+    @property
+    def udp_mux(self) -> UdpMux | None:
+        """The first mux, if any."""
+        return self.udp_muxes[0] if self.udp_muxes else None
 
     def set_nat_1to1_ips(
         self, ips: Sequence[str], candidate_type: Literal["host", "srflx"] = "host"

@@ -48,7 +48,7 @@ from pywebrtc.ice.events import (
     Transmit,
 )
 from pywebrtc.ice.gather import host_addresses
-from pywebrtc.ice.udpmux import MuxSession
+from pywebrtc.ice.udpmux import MuxSession, UdpMux
 
 if TYPE_CHECKING:
     from pywebrtc.settings import SettingEngine
@@ -147,7 +147,8 @@ class Connection:
         self._remote_password: str | None = None
         self._sockets: dict[Address, _Socket] = {}
         self._turns: dict[Address, _TurnRelay] = {}  # relayed address -> relay
-        self._mux_session: MuxSession | None = None
+        # Local base address -> (mux, our session on it), when the SettingEngine has muxes.
+        self._mux_sessions: dict[Address, tuple[UdpMux, MuxSession]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._recv_queue: asyncio.Queue[tuple[bytes, int] | None] = asyncio.Queue()
         self._state_waiters: list[asyncio.Future[None]] = []
@@ -232,19 +233,19 @@ class Connection:
             return
         self._gathered = True
         loop = asyncio.get_running_loop()
-        mux = self.settings.udp_mux
+        muxes = self.settings.udp_muxes
         nat_ips = self.settings.nat_1to1_ips
         bases: list[tuple[Address, int]] = []
-        if mux is not None:
-            base = mux.local_address
-            self._add_host(base, 1, 0, nat_ips)
-            bases.append((base, 1))
+        if muxes:
             agent = self._agent
-            self._mux_session = mux.register(
-                agent.local_ufrag,
-                lambda data, remote: self._on_datagram(data, remote, base),
-                agent.is_remote_known,
-            )
+            for index, mux in enumerate(muxes):
+                base = mux.local_address
+                self._add_host(base, 1, index, nat_ips)
+                bases.append((base, 1))
+                session = mux.register(
+                    agent.local_ufrag, self._deliver_from(base), agent.is_remote_known
+                )
+                self._mux_sessions[base] = (mux, session)
         else:
             addresses = host_addresses(self.use_ipv4, self.use_ipv6, self.include_loopback)
             for index, address in enumerate(addresses):
@@ -268,7 +269,7 @@ class Connection:
             self.turn_server is not None
             and self.turn_username is not None
             and self.turn_password is not None
-            and mux is None
+            and not muxes
         ):
             server = await _resolve(self.turn_server)
             if server is not None:
@@ -392,9 +393,8 @@ class Connection:
         credentials = self.settings.next_local_credentials()
         self._agent.restart(credentials, self._now())
         self._remote_username = self._remote_password = None
-        mux = self.settings.udp_mux
-        if mux is not None and self._mux_session is not None:
-            mux.rekey(self._mux_session, credentials.ufrag)
+        for mux, session in self._mux_sessions.values():
+            mux.rekey(session, credentials.ufrag)
         self._drive()
 
     # --- data ---------------------------------------------------------------------------------
@@ -455,16 +455,21 @@ class Connection:
         return asyncio.get_running_loop().time()
 
     def _release_mux(self) -> None:
-        mux = self.settings.udp_mux
-        if mux is not None and self._mux_session is not None:
-            mux.unregister(self._mux_session)
-            self._mux_session = None
+        for mux, session in self._mux_sessions.values():
+            mux.unregister(session)
+        self._mux_sessions.clear()
 
     def _component_of(self, base: Address) -> int:
         for c in self._agent.local_candidates:
             if c.base == base:
                 return c.component
         return 1
+
+    def _deliver_from(self, base: Address) -> Callable[[bytes, Address], None]:
+        def deliver(data: bytes, remote: Address) -> None:
+            self._on_datagram(data, remote, base)
+
+        return deliver
 
     def _on_datagram(self, data: bytes, remote: Address, base: Address) -> None:
         """A datagram from ``remote`` arrived on local base ``base`` (socket, mux or relay)."""
@@ -498,9 +503,9 @@ class Connection:
         if sock is not None and sock.transport is not None:
             sock.transport.sendto(data, destination)
             return
-        mux = self.settings.udp_mux
-        if mux is not None and self._mux_session is not None:
-            mux.send(data, destination)
+        muxed = self._mux_sessions.get(source)
+        if muxed is not None:
+            muxed[0].send(data, destination)
 
     def _drive(self) -> None:
         agent = self._agent

@@ -195,11 +195,14 @@ def test_mux_session_released_when_consent_fails() -> None:
 
 async def _test_mux_session_released_when_consent_fails() -> None:
     mux, transport = await open_udp_mux("127.0.0.1", 0)
-    s = _settings(disconnected=0.1, consent_timeout=0.3, consent_interval=0.1)
+    s = _settings(disconnected=0.2, consent_timeout=0.5, consent_interval=0.1)
     s.set_udp_mux(mux)
     s.set_lite(True)
     server = Connection(ice_controlling=False, settings=s)
-    client = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
+    # The client's consent checks are what keep the lite server's session alive.
+    client = Connection(
+        ice_controlling=True, use_ipv6=False, settings=_settings(consent_interval=0.05)
+    )
     client.remote_is_lite = True
     await _pair(client, server)
     assert len(mux) == 1 and mux.address_count == 1
@@ -214,3 +217,31 @@ async def _test_mux_session_released_when_consent_fails() -> None:
         await server.send(b"\x17x")
     await server.close()
     transport.close()
+
+
+def test_one_mux_per_address_family() -> None:
+    asyncio.run(_test_one_mux_per_address_family())
+
+
+async def _test_one_mux_per_address_family() -> None:
+    mux4, t4 = await open_udp_mux("127.0.0.1", 0)
+    mux6, t6 = await open_udp_mux("::1", 0)
+    s = SettingEngine()
+    s.set_udp_mux([mux4, mux6])
+    server = Connection(ice_controlling=False, settings=s)
+    client = Connection(ice_controlling=True, settings=_settings())
+    await _pair(client, server)
+    hosts = {c.host for c in server.local_candidates}
+    assert hosts == {"127.0.0.1", "::1"}
+    assert len(mux4) == 1 and len(mux6) == 1
+    pair = server.agent.selected_pair()
+    assert pair is not None and ":" in pair.remote.host  # RFC 8421: IPv6 first
+    await client.send(b"\x17v6")
+    assert await asyncio.wait_for(server.recv(), 2) == b"\x17v6"
+    await server.send(b"\x17back")
+    assert await asyncio.wait_for(client.recv(), 2) == b"\x17back"
+    await client.close()
+    await server.close()
+    assert len(mux4) == 0 and len(mux6) == 0
+    t4.close()
+    t6.close()
