@@ -16,6 +16,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterable
 
+from .._fast import fast_constructor
 from ..errors import RtcpParseError
 from .app import App
 from .bye import Bye
@@ -90,6 +91,15 @@ def _dispatch_table() -> dict[int, _BodyParser]:
 
 
 _PARSERS = _dispatch_table()
+_new_unknown = fast_constructor(UnknownRtcp)
+
+
+def _raw(data: bytes, start: int, end: int, count: int, packet_type: int = -1) -> UnknownRtcp:
+    """Keep a packet of a type (or FMT) not decoded here; its type is read back from the
+    header that precedes ``start``."""
+    if packet_type < 0:
+        packet_type = data[start - 3]
+    return _new_unknown(UnknownRtcp, packet_type, count, data[start:end])
 
 
 def parse_rtcp(data: bytes, *, strict: bool = False) -> list[RtcpPacket]:
@@ -97,35 +107,27 @@ def parse_rtcp(data: bytes, *, strict: bool = False) -> list[RtcpPacket]:
 
     Raises :class:`RtcpParseError` if any packet in it is malformed.
     """
-    n = len(data)
-    if not n:
-        raise RtcpParseError("empty RTCP datagram")
     packets: list[RtcpPacket] = []
-    append = packets.append
-    get_parser = _PARSERS.get
     pos = 0
-    while pos < n:
-        # Common header (RFC 3550 §6.4.1), checked inline: this loop is the hot path.
-        if n - pos < 4:
-            raise RtcpParseError("RTCP header is truncated")
-        first, words = _unpack_header(data, pos)
-        if first & 0xC000 != 0x8000:
-            raise RtcpParseError(f"RTCP version is {first >> 14}, not 2")
-        start = pos + 4
-        end = pos = start + 4 * words
-        if end > n:
-            raise RtcpParseError("RTCP packet is truncated")
-        if first & 0x2000:
-            _, _, start, end, pos = packet_bounds(data, start - 4)
-        key = first & 0x1FFF
-        parser = get_parser(key)
-        if parser is None:
-            append(UnknownRtcp(key & 0xFF, key >> 8, data[start:end]))
-            continue
-        try:
-            append(parser(data, start, end, key >> 8))
-        except NotThisType:
-            append(UnknownRtcp(key & 0xFF, key >> 8, data[start:end]))
+    n = len(data)
+    try:
+        while pos < n:
+            # Common header (RFC 3550 §6.4.1). The usual packet (V=2, no padding, fits) costs
+            # one test; everything else goes through packet_bounds.
+            first, words = _unpack_header(data, pos)
+            start = pos + 4
+            end = pos = start + 4 * words
+            if first & 0xE000 != 0x8000 or end > n:
+                _, _, start, end, pos = packet_bounds(data, start - 4)
+            key = first & 0x1FFF
+            try:
+                packets.append(_PARSERS.get(key, _raw)(data, start, end, key >> 8))
+            except NotThisType:
+                packets.append(_raw(data, start, end, key >> 8, key & 0xFF))
+    except struct.error as exc:
+        raise RtcpParseError("RTCP header is truncated") from exc
+    if not packets:
+        raise RtcpParseError("empty RTCP datagram")
     if strict and len(packets) > 1 and not isinstance(packets[0], SenderReport | ReceiverReport):
         raise RtcpParseError("a compound RTCP packet must start with SR or RR")
     return packets

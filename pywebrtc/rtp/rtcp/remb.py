@@ -23,8 +23,8 @@ REMB_IDENTIFIER = b"REMB"
 _MANTISSA_BITS = 18
 _MAX_EXPONENT = 63
 _HEAD = struct.Struct("!II4sI")
-_unpack_head = _HEAD.unpack_from
-_unpack_ssrcs = [struct.Struct(f"!{n}I").unpack_from for n in range(256)]
+# Fixed fields and SSRC list in one unpack, by SSRC count.
+_unpack_remb = [struct.Struct(f"!II4sI{n}I").unpack_from for n in range(256)]
 
 
 def _split_bitrate(bitrate: int) -> tuple[int, int]:
@@ -63,15 +63,20 @@ class Remb:
 
     @classmethod
     def _parse_body(cls, data: bytes, start: int, end: int, count: int) -> Self:
-        if end - start < 16 or data[start + 8 : start + 12] != REMB_IDENTIFIER:
-            raise NotThisType("application layer feedback without the REMB identifier")
-        sender, media, _, word = _unpack_head(data, start)
-        num_ssrcs = word >> 24
+        if end - start < 16:
+            raise NotThisType("application layer feedback too short for REMB")
+        num_ssrcs = data[start + 12]
         if end - start != 16 + 4 * num_ssrcs:
+            if data[start + 8 : start + 12] != REMB_IDENTIFIER:
+                raise NotThisType("application layer feedback without the REMB identifier")
             raise RtcpParseError("REMB length does not match its SSRC count")
+        values = _unpack_remb[num_ssrcs](data, start)
+        if values[2] != REMB_IDENTIFIER:
+            raise NotThisType("application layer feedback without the REMB identifier")
+        sender, media, _, word = values[:4]
         exponent = (word >> _MANTISSA_BITS) & 0x3F
         mantissa = word & ((1 << _MANTISSA_BITS) - 1)
-        ssrcs = _unpack_ssrcs[num_ssrcs](data, start + 16)
+        ssrcs = values[4:]
         return _make(cls, sender, mantissa << exponent, ssrcs, media)
 
     def __bytes__(self) -> bytes:

@@ -38,7 +38,18 @@ class ReceiverReport:
             raise RtcpParseError("RR is shorter than its report count")
         values = _unpack_rr[count](data, start)
         ssrc = values[0]
-        reports = report_blocks(values, 1, count) if count else ()
+        if count == 1:  # the usual case, without the loop
+            reports: tuple[ReportBlock, ...] = (
+                _new(
+                    ReportBlock,
+                    (
+                        values[1], values[2], (values[3] << 16) | values[4], values[5], values[6],
+                        values[7], values[8],
+                    ),
+                ),
+            )  # fmt: skip
+        else:
+            reports = report_blocks(values, 1, count) if count else ()
         extension = b""
         if blocks_end < end:
             if (end - blocks_end) % 4:
@@ -55,4 +66,5 @@ class ReceiverReport:
         return pack_header(len(self.reports), RR, len(body)) + body
 
 
+_new = tuple.__new__
 _make = fast_constructor(ReceiverReport)

@@ -8,7 +8,7 @@ RFC 3550 §6.5.1-§6.5.8; PRIV items keep their prefix-length + prefix + value i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Self
+from typing import NamedTuple, Self
 
 from .._fast import fast_constructor
 from ..errors import RtcpParseError
@@ -40,9 +40,11 @@ SDES_NOTE = 7
 SDES_PRIV = 8
 
 
-@dataclass(frozen=True, slots=True)
-class SdesItem:
-    """One SDES item: ``item_type`` (1-255) and up to 255 bytes of (UTF-8) text."""
+class SdesItem(NamedTuple):
+    """One SDES item: ``item_type`` (1-255) and up to 255 bytes of (UTF-8) text.
+
+    Items and chunks are named tuples rather than dataclasses, like :class:`ReportBlock`:
+    parsing builds one per item, and a tuple is built in one C call."""
 
     item_type: int
     value: bytes
@@ -53,9 +55,8 @@ class SdesItem:
         return self.value.decode(errors="replace")
 
 
-@dataclass(frozen=True, slots=True)
-class SdesChunk:
-    """The items describing one source."""
+class SdesChunk(NamedTuple):
+    """The items describing one source (a named tuple, like :class:`SdesItem`)."""
 
     ssrc: int
     items: tuple[SdesItem, ...] = ()
@@ -85,8 +86,8 @@ class SdesChunk:
         return b"".join(parts)
 
 
-_make_item = fast_constructor(SdesItem)
-_make_chunk = fast_constructor(SdesChunk)
+_new = tuple.__new__
+_unpack_u32 = U32.unpack_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ class SourceDescription:
         for _ in range(count):
             if pos + 4 > end:
                 raise RtcpParseError("SDES chunk is truncated")
-            (ssrc,) = U32.unpack_from(data, pos)
+            (ssrc,) = _unpack_u32(data, pos)
             pos += 4
             items = []
             while True:
@@ -125,8 +126,8 @@ class SourceDescription:
                 pos = value_start + data[pos + 1]
                 if pos > end:
                     raise RtcpParseError("SDES item is truncated")
-                items.append(_make_item(SdesItem, item_type, data[value_start:pos]))
-            chunks.append(_make_chunk(SdesChunk, ssrc, tuple(items)))
+                items.append(_new(SdesItem, (item_type, data[value_start:pos])))
+            chunks.append(_new(SdesChunk, (ssrc, tuple(items))))
         if pos != end:
             raise RtcpParseError("SDES has bytes after its last chunk")
         return _make(cls, tuple(chunks))

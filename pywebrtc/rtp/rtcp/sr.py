@@ -58,7 +58,18 @@ class SenderReport:
             raise RtcpParseError("SR is shorter than its report count")
         values = _unpack_sr[count](data, start)
         ssrc, ntp, rtp, packets, octets = values[:5]
-        reports = report_blocks(values, 5, count) if count else ()
+        if count == 1:  # the usual case, without the loop
+            reports: tuple[ReportBlock, ...] = (
+                _new(
+                    ReportBlock,
+                    (
+                        values[5], values[6], (values[7] << 16) | values[8], values[9], values[10],
+                        values[11], values[12],
+                    ),
+                ),
+            )  # fmt: skip
+        else:
+            reports = report_blocks(values, 5, count) if count else ()
         extension = b""
         if blocks_end < end:
             if (end - blocks_end) % 4:
@@ -80,4 +91,5 @@ class SenderReport:
         return pack_header(len(self.reports), SR, len(body)) + body
 
 
+_new = tuple.__new__
 _make = fast_constructor(SenderReport)
