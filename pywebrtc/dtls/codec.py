@@ -11,66 +11,103 @@ _U32 = struct.Struct("!I")
 
 
 class Reader:
-    """Reads big-endian integers and length-prefixed vectors; a short read is a DecodeError."""
+    """Reads big-endian integers and length-prefixed vectors; a short read is a DecodeError.
 
-    __slots__ = ("_data", "_pos")
+    The methods inline their bounds checks: handshake parsing is on the per-connection path.
+    """
+
+    __slots__ = ("_data", "_len", "_pos")
 
     def __init__(self, data: bytes) -> None:
         self._data = data
+        self._len = len(data)
         self._pos = 0
 
-    def _need(self, n: int) -> int:
-        pos = self._pos
-        if pos + n > len(self._data):
-            raise DecodeError(f"truncated: need {n} bytes at offset {pos}, have {len(self._data)}")
-        self._pos = pos + n
-        return pos
+    def _short(self, n: int) -> DecodeError:
+        return DecodeError(f"truncated: need {n} bytes at offset {self._pos}, have {self._len}")
 
     def u8(self) -> int:
-        return self._data[self._need(1)]
+        pos = self._pos
+        if pos >= self._len:
+            raise self._short(1)
+        self._pos = pos + 1
+        return self._data[pos]
 
     def u16(self) -> int:
-        value: int = _U16.unpack_from(self._data, self._need(2))[0]
-        return value
+        pos = self._pos
+        if pos + 2 > self._len:
+            raise self._short(2)
+        self._pos = pos + 2
+        data = self._data
+        return (data[pos] << 8) | data[pos + 1]
 
     def u24(self) -> int:
-        pos = self._need(3)
+        pos = self._pos
+        if pos + 3 > self._len:
+            raise self._short(3)
+        self._pos = pos + 3
         return int.from_bytes(self._data[pos : pos + 3], "big")
 
     def u48(self) -> int:
-        pos = self._need(6)
+        pos = self._pos
+        if pos + 6 > self._len:
+            raise self._short(6)
+        self._pos = pos + 6
         return int.from_bytes(self._data[pos : pos + 6], "big")
 
     def u32(self) -> int:
-        value: int = _U32.unpack_from(self._data, self._need(4))[0]
+        pos = self._pos
+        if pos + 4 > self._len:
+            raise self._short(4)
+        self._pos = pos + 4
+        value: int = _U32.unpack_from(self._data, pos)[0]
         return value
 
     def take(self, n: int) -> bytes:
-        pos = self._need(n)
-        return self._data[pos : pos + n]
+        pos = self._pos
+        end = pos + n
+        if end > self._len:
+            raise self._short(n)
+        self._pos = end
+        return self._data[pos:end]
 
     def vec8(self) -> bytes:
-        return self.take(self.u8())
+        pos = self._pos
+        if pos >= self._len:
+            raise self._short(1)
+        end = pos + 1 + self._data[pos]
+        if end > self._len:
+            raise self._short(end - pos)
+        self._pos = end
+        return self._data[pos + 1 : end]
 
     def vec16(self) -> bytes:
-        return self.take(self.u16())
+        pos = self._pos
+        if pos + 2 > self._len:
+            raise self._short(2)
+        data = self._data
+        end = pos + 2 + ((data[pos] << 8) | data[pos + 1])
+        if end > self._len:
+            raise self._short(end - pos)
+        self._pos = end
+        return data[pos + 2 : end]
 
     def vec24(self) -> bytes:
         return self.take(self.u24())
 
     def rest(self) -> bytes:
         data = self._data[self._pos :]
-        self._pos = len(self._data)
+        self._pos = self._len
         return data
 
     @property
     def remaining(self) -> int:
-        return len(self._data) - self._pos
+        return self._len - self._pos
 
     def end(self) -> None:
         """Trailing bytes after a complete structure are a decode error (RFC 5246 §7.4)."""
-        if self._pos != len(self._data):
-            raise DecodeError(f"{len(self._data) - self._pos} trailing bytes")
+        if self._pos != self._len:
+            raise DecodeError(f"{self._len - self._pos} trailing bytes")
 
 
 def vec8(data: bytes) -> bytes:
