@@ -301,7 +301,11 @@ class Agent:
     def is_remote_known(self, address: Address) -> bool:
         """Whether ``address`` is a remote candidate: signalled, or learned from an
         authenticated request (what a UDP mux needs before it binds an address to us)."""
-        return any((address, c) in self._remote_by_address for c in self._components)
+        return any(
+            (address, c) in self._remote_by_address
+            or (comp.selected is not None and comp.selected.remote.address == address)
+            for c, comp in self._components.items()
+        )
 
     def consent_ok(self, now: float, component: int = 1) -> bool:
         """Whether RFC 7675 lets us send on the selected pair now."""

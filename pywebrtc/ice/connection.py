@@ -159,6 +159,7 @@ class Connection:
         # Synchronous hook for protocols on top (DTLS/SRTP): gets (data, component) instead of
         # the recv() queue.
         self.on_datagram: Callable[[bytes, int], None] | None = None
+        self.dropped_unknown_source = 0
         self.on_state_change: Callable[[IceState], None] | None = None
 
     # --- aioice-shaped attributes -------------------------------------------------------------
@@ -485,6 +486,10 @@ class Connection:
             return
         if self._agent.receive(data, remote, base, self._now()):
             self._drive()
+            return
+        if not self._agent.is_remote_known(remote):
+            # DTLS/SRTP only from addresses ICE has validated or been told about.
+            self.dropped_unknown_source += 1
             return
         component = self._component_of(base) if self.components > 1 else 1
         hook = self.on_datagram
