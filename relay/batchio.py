@@ -5,10 +5,10 @@ One system call moves up to ``size`` datagrams each way. All memory is allocated
 handed to the kernel, and Python reads and writes their fields through ``memoryview`` casts
 (an index store, no ctypes object per packet).
 
-Each slot's buffer keeps ``HEADROOM`` bytes free in front of the received datagram, so a frame
-header (pywebrtc.framing, at most 19 bytes) can be written in place and the framed datagram
-sent without copying the payload; an outgoing slot may also point past a received frame
-header, to send only the payload.
+Each slot's buffer keeps room in front of the received datagram, so a frame header
+(pywebrtc.framing, at most 19 bytes) can be written in place and the framed datagram sent
+without copying the payload; an outgoing message may also point past a received frame header,
+to send only the payload.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import sys
 
 HEADROOM = 32
 SLOT = 4096
-CAPACITY = SLOT - HEADROOM  # largest datagram received whole
+CAPACITY = SLOT - HEADROOM  # datagrams this long or longer take the slow path
 SOCKADDR_SIZE = 28  # sizeof(struct sockaddr_in6), fits sockaddr_in too
+NAME_STRIDE = 32  # 8-byte aligned, so an IPv4 sockaddr's first 8 bytes read as one u64
 MSG_DONTWAIT = 0x40
 MSG_TRUNC = 0x20
 
@@ -77,20 +78,27 @@ def _address(buffer: bytearray) -> int:
 
 
 class Batch:
-    """Receive buffers for one socket plus an outgoing batch that points into them."""
+    """Receive buffers for one socket plus an outgoing batch that points into them.
 
-    def __init__(self, size: int = 32) -> None:
+    Datagram ``i`` is received at ``data[i*SLOT + offset]``. Outgoing message ``j`` has one
+    iovec (``siov64[2j]`` base, ``siov64[2j+1]`` length) and a destination whose ``namelen``
+    is fixed per batch (one socket, one address family).
+    """
+
+    def __init__(self, size: int = 32, namelen: int = 16, offset: int = HEADROOM) -> None:
         libc = _load()
         self._recvmmsg = libc.recvmmsg
         self._sendmmsg = libc.sendmmsg
         self.size = size
         self.data = bytearray(size * SLOT)
-        self.names = bytearray(size * SOCKADDR_SIZE)
+        self.names = bytearray(size * NAME_STRIDE)
         self._rmsgs = bytearray(size * _MMSGHDR)
         self._smsgs = bytearray(size * _MMSGHDR)
         self._riov = bytearray(size * _IOVEC)
         self._siov = bytearray(size * _IOVEC)
         self.data_addr = _address(self.data)
+        self.offsets = [i * SLOT + offset for i in range(size)]
+        self.bases = [self.data_addr + off for off in self.offsets]
         self._rmsgs_addr = _address(self._rmsgs)
         self._smsgs_addr = _address(self._smsgs)
         names_addr = _address(self.names)
@@ -99,6 +107,8 @@ class Batch:
 
         self.view = memoryview(self.data)
         self.names_view = memoryview(self.names)
+        self.names64 = self.names_view.cast("Q")
+        self.data64 = self.view.cast("Q")
         self.recv32 = memoryview(self._rmsgs).cast("I")
         r64 = memoryview(self._rmsgs).cast("Q")
         self.send32 = memoryview(self._smsgs).cast("I")
@@ -106,14 +116,15 @@ class Batch:
         self.siov64 = memoryview(self._siov).cast("Q")
         riov64 = memoryview(self._riov).cast("Q")
         for i in range(size):
-            r64[i * 8 + _U64_NAME] = names_addr + i * SOCKADDR_SIZE
+            r64[i * 8 + _U64_NAME] = names_addr + i * NAME_STRIDE
             self.recv32[i * 16 + _U32_NAMELEN] = SOCKADDR_SIZE
             r64[i * 8 + _U64_IOV] = riov_addr + i * _IOVEC
             r64[i * 8 + _U64_IOVLEN] = 1
-            riov64[i * 2] = self.data_addr + i * SLOT + HEADROOM
-            riov64[i * 2 + 1] = CAPACITY
+            riov64[i * 2] = self.data_addr + i * SLOT + offset
+            riov64[i * 2 + 1] = SLOT - offset
             self.send64[i * 8 + _U64_IOV] = siov_addr + i * _IOVEC
             self.send64[i * 8 + _U64_IOVLEN] = 1
+            self.send32[i * 16 + _U32_NAMELEN] = namelen
         self._template = bytes(self._rmsgs)
         del r64, riov64
 
@@ -139,8 +150,15 @@ class Batch:
 
     def name(self, i: int) -> bytes:
         """The raw ``struct sockaddr`` datagram ``i`` came from."""
-        start = i * SOCKADDR_SIZE
+        start = i * NAME_STRIDE
         return bytes(self.names_view[start : start + self.recv32[i * 16 + _U32_NAMELEN]])
+
+    def key(self, i: int) -> int | bytes:
+        """A hashable name for the sender of datagram ``i`` (see :func:`key_of`)."""
+        first = self.names64[i * 4]
+        if first & 0xFFFF == socket.AF_INET:
+            return first
+        return self.name(i)
 
     def send(self, fd: int, count: int) -> int:
         """Send the first ``count`` prepared messages; returns how many the kernel took."""
@@ -183,9 +201,28 @@ def sockaddr(address: tuple[str, int], family: int) -> bytes:
 _AF_INET_RAW = struct.pack("=H", socket.AF_INET)
 _V4_MAPPED = bytes(10) + b"\xff\xff"
 
+Key = int | bytes
 
-def frame_header(name: bytes) -> bytes:
-    """The pywebrtc.framing header for a raw sockaddr (IPv4-mapped IPv6 framed as IPv4)."""
+
+def key_of(name: bytes) -> Key:
+    """How the batch layer names a peer: an IPv4 sockaddr's first 8 bytes (family, port,
+    address) as one native-order integer — read straight off the receive array, no object
+    per packet — and any other sockaddr as its raw bytes."""
+    if name[:2] == _AF_INET_RAW:
+        return int.from_bytes(name[:8], sys.byteorder)
+    return name
+
+
+def sockaddr_of(key: Key) -> bytes:
+    """The raw sockaddr for a key made by :func:`key_of` or :meth:`Batch.key`."""
+    if isinstance(key, int):
+        return key.to_bytes(8, sys.byteorder) + bytes(8)
+    return key
+
+
+def frame_header(key: Key) -> bytes:
+    """The pywebrtc.framing header for a key (IPv4-mapped IPv6 framed as IPv4)."""
+    name = sockaddr_of(key)
     if name[:2] == _AF_INET_RAW:
         return b"\xc4" + name[2:8]
     if name[8:20] == _V4_MAPPED:
@@ -193,8 +230,9 @@ def frame_header(name: bytes) -> bytes:
     return b"\xc6" + name[2:4] + name[8:24]
 
 
-def sockaddr_host(name: bytes) -> bytes:
-    """The packed IP address inside a raw sockaddr (IPv4-mapped unwrapped to 4 bytes)."""
+def sockaddr_host(key: Key) -> bytes:
+    """The packed IP address of a key (IPv4-mapped unwrapped to 4 bytes)."""
+    name = sockaddr_of(key)
     if name[:2] == _AF_INET_RAW:
         return name[4:8]
     if name[8:20] == _V4_MAPPED:

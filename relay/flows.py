@@ -54,6 +54,7 @@ class Flow:
         "key",
         "last_seen",
         "route",
+        "tx",
         "ufrag",
         "via",
     )
@@ -80,6 +81,8 @@ class Flow:
         self.client_sockaddr: object = None
         self.client_ptr = 0
         self.client_namelen = 0
+        # (destination sockaddr ptr, IPv4 header as a native-order int or 0, header)
+        self.tx: tuple[int, int, bytes] = (0, 0, header)
 
     def __repr__(self) -> str:
         return f"Flow({self.header.hex()} -> {self.backend!r}, {self.route})"

@@ -97,6 +97,9 @@ class Forwarder(Generic[K]):
         self.flows_migrated = 0
         # Route cache I/O, drained by the socket layer.
         self.cache_writes: list[tuple[bytes, Route]] = []
+        # Called when a flow is created or changes backend: lets the socket layer precompute
+        # what it sends per packet (the only times those inputs change).
+        self.on_route: Callable[[Flow], None] | None = None
         self.lookups: list[tuple[K, bytes]] = []
         self._pending: set[K] = set()
         self._negative: dict[K, float] = {}
@@ -172,6 +175,8 @@ class Forwarder(Generic[K]):
                             flow.route, flow.backend = route, backend
                             flow.cache_refreshed = float("-inf")
                             self.flows_migrated += 1
+                            if self.on_route is not None:
+                                self.on_route(flow)
         if (
             self.cache_enabled
             and flow.key is not None
@@ -185,6 +190,8 @@ class Forwarder(Generic[K]):
             self.flows[flow.key] = flow  # type: ignore[index]
         self.by_header[flow.header] = flow
         self.flows_created += 1
+        if self.on_route is not None:
+            self.on_route(flow)
         if self.cache_enabled and flow.key is not None:
             self.cache_writes.append((flow.header, flow.route))
 
@@ -276,6 +283,8 @@ class Forwarder(Generic[K]):
         self.flows[key] = flow
         self.by_header[flow.header] = flow
         self.flows_created += 1
+        if self.on_route is not None:
+            self.on_route(flow)
         return flow
 
     def cache_miss(self, key: K, now: float) -> None:

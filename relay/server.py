@@ -22,6 +22,7 @@ import ctypes
 import logging
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -121,6 +122,7 @@ class RelayWorker:
         self._transports: list[asyncio.DatagramTransport] = []
         self._stopped = asyncio.Event()
         self._trusted: set[object] = set()
+        self._v4_flows: dict[int, Flow] = {}  # batch mode: IPv4 frame header as an int
         self._refresh_trusted()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -128,8 +130,14 @@ class RelayWorker:
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         if self.mode == "batch":
-            self._pub_batch = batchio.Batch(self.config.batch_size)
-            self._priv_batch = batchio.Batch(self.config.batch_size)
+            # Each batch sends through the other socket: its address family fixes namelen.
+            # Client datagrams land 1 byte short of 8-byte alignment, so that an IPv4 frame
+            # header (7 bytes) plus the payload's first byte is one aligned u64 store;
+            # frames from backends land aligned, so their IPv4 header reads as one u64.
+            size = self.config.batch_size
+            self._pub_batch = batchio.Batch(size, _namelen(self.private), batchio.HEADROOM - 1)
+            self._priv_batch = batchio.Batch(size, _namelen(self.public), batchio.HEADROOM)
+            self.forwarder.on_route = self._on_route
             loop.add_reader(self.public.fileno(), self._on_public_batch)
             loop.add_reader(self.private.fileno(), self._on_private_batch)
         else:
@@ -213,7 +221,11 @@ class RelayWorker:
         assert self._loop is not None
         while True:
             await asyncio.sleep(1.0)
-            self.forwarder.expire(self._loop.time())
+            if self.forwarder.expire(self._loop.time()) and self._v4_flows:
+                live = self.forwarder.by_header
+                self._v4_flows = {
+                    k: f for k, f in self._v4_flows.items() if live.get(f.header) is f
+                }
             self._kick_cache()
 
     def _refresh_trusted(self) -> None:
@@ -221,8 +233,23 @@ class RelayWorker:
         trusted: set[object] = set()
         for backend in [*fw.transceivers.values(), *fw.peer_relays.values()]:
             self._resolve(backend)
-            trusted.add(backend.sockaddr if self.mode == "batch" else backend.address)
+            trusted.add(
+                batchio.key_of(backend.sockaddr) if self.mode == "batch" else backend.address
+            )
         self._trusted = trusted
+
+    def _on_route(self, flow: Flow) -> None:
+        """Batch mode: precompute what the fast path sends for this flow."""
+        backend = flow.backend
+        if not backend.ptr:
+            self._refresh_trusted()
+            if not backend.ptr:
+                self._resolve(backend)
+        little = sys.byteorder == "little"
+        header_int = (
+            int.from_bytes(flow.header, "little") if len(flow.header) == 7 and little else 0
+        )
+        flow.tx = (backend.ptr, header_int, flow.header)
 
     def _refresh_trusted_if_new(self, backend: Backend) -> None:
         if not backend.ptr:
@@ -313,10 +340,15 @@ class RelayWorker:
         if via is None:
             if len(self._via) > 1024:
                 self._via.clear()
-            address = key if isinstance(key, tuple) else _address_of(key)  # type: ignore[arg-type]
+            if isinstance(key, tuple):
+                address = key
+            else:
+                assert isinstance(key, int | bytes)
+                address = _address_of(batchio.sockaddr_of(key))
             via = self._via[key] = Backend(address[:2], chained=True)
             if self.mode == "batch":
-                raw = key if isinstance(key, bytes) else b""
+                assert isinstance(key, int | bytes)
+                raw = batchio.sockaddr_of(key)
                 buffer = ctypes.create_string_buffer(raw, len(raw))
                 via.sockaddr, via.ptr, via.namelen = raw, ctypes.addressof(buffer), len(raw)
                 via.pinned = buffer
@@ -329,11 +361,12 @@ class RelayWorker:
         batch = self._pub_batch
         fw = self.forwarder
         flows = fw.flows
-        view, recv32, send32 = batch.view, batch.recv32, batch.send32
-        send64, siov, names = batch.send64, batch.siov64, batch.names_view
-        data_addr = batch.data_addr
+        view, recv32, names64, data64 = batch.view, batch.recv32, batch.names64, batch.data64
+        send64, siov = batch.send64, batch.siov64
+        offsets, bases = batch.offsets, batch.bases
         public_fd, private_fd = self.public.fileno(), self.private.fileno()
-        head, slot, nsize = batchio.HEADROOM, batchio.SLOT, batchio.SOCKADDR_SIZE
+        capacity = batchio.CAPACITY
+        af_inet = socket.AF_INET
         packets = nbytes = 0
         now = self._loop.time()
         for _ in range(_MAX_ROUNDS):
@@ -342,46 +375,38 @@ class RelayWorker:
                 break
             j = 0
             for i in range(n):
-                r = i * 16
-                length = recv32[r + 14]
-                if recv32[r + 12] & batchio.MSG_TRUNC:
-                    fw.drops["truncated"] += 1
-                    continue
-                start = i * nsize
-                key = bytes(names[start : start + recv32[r + 2]])
-                off = i * slot + head
+                key: int | bytes = names64[i << 2]
+                length = recv32[(i << 4) + 14]
+                if key & 0xFFFF != af_inet:  # type: ignore[operator]
+                    key = batch.key(i)
                 flow = flows.get(key)
-                if flow is None or (view[off] == 0 and view[off + 1] == 1):
-                    datagram = bytes(view[off : off + length])
-                    if (
-                        flow is None
-                        and self._peer_hosts
-                        and datagram[:1] in (b"\xc4", b"\xc6")
-                        and batchio.sockaddr_host(key) in self._peer_hosts
-                    ):
-                        flow = fw.from_peer_relay(self._via_for(key), datagram, now)
-                        if flow is not None:
-                            backend = flow.backend
-                            send64[j * 8] = backend.ptr
-                            send32[j * 16 + 2] = backend.namelen
-                            siov[2 * j] = data_addr + off
-                            siov[2 * j + 1] = length
-                            j += 1
-                        continue
-                    flow = fw.from_client(key, datagram, now)
+                off = offsets[i]
+                first = view[off]
+                # The fast path: a known flow, and not STUN (first byte 0–1; RFC 7983 §7).
+                if flow is None or first < 2 or length >= capacity:
+                    flow = self._public_slow(batch, i, key, length, now)
                     if flow is None:
                         continue
-                    self._refresh_trusted_if_new(flow.backend)
+                    if flow.via is not None:  # chained: the frame goes on as it came
+                        send64[j << 3] = flow.backend.ptr
+                        siov[j << 1] = bases[i]
+                        siov[(j << 1) + 1] = length
+                        j += 1
+                        continue
                 else:
                     flow.last_seen = now
-                header = flow.header
-                hl = len(header)
-                view[off - hl : off] = header
-                backend = flow.backend
-                send64[j * 8] = backend.ptr
-                send32[j * 16 + 2] = backend.namelen
-                siov[2 * j] = data_addr + off - hl
-                siov[2 * j + 1] = length + hl
+                name, header_int, header = flow.tx
+                if header_int:
+                    # IPv4: the 7-byte header ends where the payload starts, 8-byte aligned
+                    # with the payload's first byte: one store writes it.
+                    data64[(off - 7) >> 3] = header_int | first << 56
+                    hl = 7
+                else:
+                    hl = len(header)
+                    view[off - hl : off] = header
+                send64[j << 3] = name
+                siov[j << 1] = bases[i] - hl
+                siov[(j << 1) + 1] = length + hl
                 j += 1
                 nbytes += length
             if j:
@@ -396,17 +421,42 @@ class RelayWorker:
         if fw.lookups or fw.cache_writes:
             self._kick_cache()
 
+    def _public_slow(
+        self, batch: batchio.Batch, i: int, key: int | bytes, length: int, now: float
+    ) -> Flow | None:
+        """Everything but a known flow's non-STUN datagram, through the forwarder."""
+        fw = self.forwarder
+        if batch.length(i) < 0:
+            fw.drops["truncated"] += 1
+            return None
+        off = batch.offsets[i]
+        datagram = bytes(batch.view[off : off + length])
+        if (
+            self._peer_hosts
+            and datagram[:1] in (b"\xc4", b"\xc6")
+            and key not in fw.flows
+            and batchio.sockaddr_host(key) in self._peer_hosts
+        ):
+            flow = fw.from_peer_relay(self._via_for(key), datagram, now)
+        else:
+            flow = fw.from_client(key, datagram, now)
+        if flow is not None:
+            self._refresh_trusted_if_new(flow.backend)
+        return flow
+
     def _on_private_batch(self) -> None:
         assert self._loop is not None
         batch = self._priv_batch
         fw = self.forwarder
-        by_header = fw.by_header
+        v4_flows = self._v4_flows
         trusted = self._trusted
-        view, recv32, send32 = batch.view, batch.recv32, batch.send32
-        send64, siov, names = batch.send64, batch.siov64, batch.names_view
-        data_addr = batch.data_addr
+        view, recv32, names64, data64 = batch.view, batch.recv32, batch.names64, batch.data64
+        send64, siov = batch.send64, batch.siov64
+        offsets, bases = batch.offsets, batch.bases
         public_fd, private_fd = self.public.fileno(), self.private.fileno()
-        head, slot, nsize = batchio.HEADROOM, batchio.SLOT, batchio.SOCKADDR_SIZE
+        capacity = batchio.CAPACITY
+        af_inet = socket.AF_INET
+        mask = (1 << 56) - 1
         packets = nbytes = 0
         now = self._loop.time()
         for _ in range(_MAX_ROUNDS):
@@ -415,37 +465,36 @@ class RelayWorker:
                 break
             j = 0
             for i in range(n):
-                r = i * 16
-                length = recv32[r + 14]
-                if recv32[r + 12] & batchio.MSG_TRUNC:
-                    fw.drops["truncated"] += 1
-                    continue
-                start = i * nsize
-                if bytes(names[start : start + recv32[r + 2]]) not in trusted:
+                source: int | bytes = names64[i << 2]
+                if source & 0xFFFF != af_inet:  # type: ignore[operator]
+                    source = batch.key(i)
+                if source not in trusted:
                     fw.drops[Drop.UNTRUSTED_SOURCE] += 1
                     continue
-                off = i * slot + head
-                first = view[off] if length else 0
-                hl = 7 if first == 0xC4 else 19 if first == 0xC6 else 0
-                flow = by_header.get(bytes(view[off : off + hl])) if 0 < hl <= length else None
-                if flow is None:
-                    fw.from_backend(bytes(view[off : off + length]), now)  # counts the drop
-                    continue
-                flow.last_seen = now
+                length = recv32[(i << 4) + 14]
+                off = offsets[i]
+                # An IPv4 frame header is 7 bytes: with the byte after it, one aligned u64.
+                flow = v4_flows.get(data64[off >> 3] & mask) if view[off] == 0xC4 else None
+                if flow is None or length >= capacity or length < 7:
+                    flow = self._private_slow(batch, i, length, now)
+                    if flow is None:
+                        continue
+                else:
+                    flow.last_seen = now
+                m = j << 1
                 via = flow.via
                 if via is None:
+                    hl = len(flow.header)
                     if not flow.client_ptr:
                         _pin_client(flow)
-                    send64[j * 8] = flow.client_ptr
-                    send32[j * 16 + 2] = flow.client_namelen
-                    siov[2 * j] = data_addr + off + hl
-                    siov[2 * j + 1] = length - hl
+                    send64[j << 3] = flow.client_ptr
+                    siov[m] = bases[i] + hl
+                    siov[m + 1] = length - hl
                     nbytes += length - hl
                 else:
-                    send64[j * 8] = via.ptr
-                    send32[j * 16 + 2] = via.namelen
-                    siov[2 * j] = data_addr + off
-                    siov[2 * j + 1] = length
+                    send64[j << 3] = via.ptr
+                    siov[m] = bases[i]
+                    siov[m + 1] = length
                 j += 1
             if j:
                 sent = batch.send(public_fd, j)
@@ -457,10 +506,25 @@ class RelayWorker:
         self.counters["packets_to_clients_total"] += packets
         self.counters["bytes_to_clients_total"] += nbytes
 
+    def _private_slow(self, batch: batchio.Batch, i: int, length: int, now: float) -> Flow | None:
+        fw = self.forwarder
+        if batch.length(i) < 0:
+            fw.drops["truncated"] += 1
+            return None
+        off = batch.offsets[i]
+        flow = fw.from_backend(bytes(batch.view[off : off + length]), now)
+        if flow is not None and len(flow.header) == 7:
+            self._v4_flows[int.from_bytes(flow.header, sys.byteorder)] = flow
+        return flow
+
+
+def _namelen(sock: socket.socket) -> int:
+    return 16 if sock.family == socket.AF_INET else batchio.SOCKADDR_SIZE
+
 
 def _pin_client(flow: Flow) -> None:
-    raw = flow.key
-    assert isinstance(raw, bytes)
+    assert isinstance(flow.key, int | bytes)
+    raw = batchio.sockaddr_of(flow.key)
     buffer = ctypes.create_string_buffer(raw, len(raw))
     flow.client_sockaddr = buffer
     flow.client_ptr = ctypes.addressof(buffer)
