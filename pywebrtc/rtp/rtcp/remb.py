@@ -2,7 +2,8 @@
 
 An application layer feedback message (PSFB, FMT 15) with the unique identifier "REMB", the
 bitrate as a 6-bit exponent and 18-bit mantissa (bps = mantissa * 2**exp) and the SSRCs it
-applies to. Bitrates that do not fit 18 bits of mantissa are rounded down on encoding.
+applies to. :meth:`Remb.create` rounds a bitrate down to what the format carries;
+``bytes()`` refuses one it cannot carry exactly, so that parse and serialize round-trip.
 """
 
 from __future__ import annotations

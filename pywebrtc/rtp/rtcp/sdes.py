@@ -7,6 +7,7 @@ RFC 3550 §6.5.1-§6.5.8; PRIV items keep their prefix-length + prefix + value i
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import NamedTuple, Self
 
@@ -105,31 +106,26 @@ class SourceDescription:
     def _parse_body(cls, data: bytes, start: int, end: int, count: int) -> Self:
         chunks = []
         pos = start
-        for _ in range(count):
-            if pos + 4 > end:
-                raise RtcpParseError("SDES chunk is truncated")
-            (ssrc,) = _unpack_u32(data, pos)
-            pos += 4
-            items = []
-            while True:
-                if pos >= end:
-                    raise RtcpParseError("SDES chunk has no terminating null item")
+        # Positions only move forward, so one check at the end catches any item or chunk that
+        # overran the packet; reads past the datagram itself raise IndexError/struct.error.
+        try:
+            for _ in range(count):
+                (ssrc,) = _unpack_u32(data, pos)
+                pos += 4
+                items = []
                 item_type = data[pos]
-                if item_type == SDES_END:
-                    pos += 4 - (pos - start) % 4
-                    if pos > end:
-                        raise RtcpParseError("SDES chunk padding is truncated")
-                    break
-                value_start = pos + 2
-                if value_start > end:
-                    raise RtcpParseError("SDES item is truncated")
-                pos = value_start + data[pos + 1]
-                if pos > end:
-                    raise RtcpParseError("SDES item is truncated")
-                items.append(_new(SdesItem, (item_type, data[value_start:pos])))
-            chunks.append(_new(SdesChunk, (ssrc, tuple(items))))
+                while item_type:
+                    value_start = pos + 2
+                    pos = value_start + data[pos + 1]
+                    items.append(_new(SdesItem, (item_type, data[value_start:pos])))
+                    item_type = data[pos]
+                # The null item, then null octets up to the next 32-bit boundary (§6.5).
+                pos += 4 - (pos - start) % 4
+                chunks.append(_new(SdesChunk, (ssrc, tuple(items))))
+        except (IndexError, struct.error) as exc:
+            raise RtcpParseError("SDES chunk is truncated") from exc
         if pos != end:
-            raise RtcpParseError("SDES has bytes after its last chunk")
+            raise RtcpParseError("SDES chunks do not match the packet length")
         return _make(cls, tuple(chunks))
 
     def __bytes__(self) -> bytes:
