@@ -279,6 +279,7 @@ class DtlsConnection:
         self._read_prot: dict[int, RecordProtection] = {}
         self._replay: dict[int, ReplayWindow] = {}
         self._deferred: list[Record] = []
+        self._early_data: list[bytes] = []
         self._neg = _Negotiated()
         self._key_share: KeyShare | None = None
         self._client_hello: ClientHello | None = None
@@ -472,6 +473,9 @@ class DtlsConnection:
         elif ctype == ContentType.APPLICATION_DATA:
             if self.state is State.CONNECTED:
                 self._out.append(ApplicationData(plaintext))
+            elif len(self._early_data) < _MAX_DEFERRED:
+                # Authenticated under the new keys but overtook the peer's Finished: keep it.
+                self._early_data.append(plaintext)
             else:
                 self.stats.unexpected_epoch += 1
         else:
@@ -636,6 +640,8 @@ class DtlsConnection:
                 self._neg.extended_master_secret,
             )
         )
+        self._out.extend(ApplicationData(data) for data in self._early_data)
+        self._early_data.clear()
 
     # ------------------------------------------------------------------ client side
 

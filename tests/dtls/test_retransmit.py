@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from pywebrtc.dtls import HandshakeTimeout
+from pywebrtc.dtls import (
+    ApplicationData,
+    DtlsConnection,
+    HandshakeComplete,
+    HandshakeTimeout,
+    State,
+    Transmit,
+)
 from pywebrtc.dtls.record import parse_datagram
 from tests.dtls.simnet import pair
 
@@ -146,3 +153,33 @@ def test_without_cookie_exchange() -> None:
     net.handshake()
     assert net.both_connected()
     assert len(net.client.sent) == 2  # ClientHello, then flight 5
+
+
+def test_application_data_that_overtakes_the_finished_is_delivered() -> None:
+    net = pair(server_config={"cookie_exchange": False})
+    client, server = net.client.conn, net.server.conn
+
+    def datagrams(conn: DtlsConnection) -> list[bytes]:
+        out: list[bytes] = []
+        while (item := conn.poll()) is not None:
+            if isinstance(item, Transmit):
+                out.append(item.data)
+        return out
+
+    client.connect(0.0)
+    for datagram in datagrams(client):
+        server.receive(datagram, 0.0)
+    for datagram in datagrams(server):
+        client.receive(datagram, 0.0)
+    flight5 = datagrams(client)
+    # Let the client send as soon as its flight is out; that record reaches the server first.
+    client.state = State.CONNECTED
+    client.send(b"early")
+    (early,) = datagrams(client)
+    server.receive(early, 0.0)
+    assert server.poll() is None
+    for datagram in flight5:
+        server.receive(datagram, 0.0)
+    events = [e for e in iter(server.poll, None) if not isinstance(e, Transmit)]
+    assert [type(e) for e in events] == [HandshakeComplete, ApplicationData]
+    assert events[1] == ApplicationData(b"early")
