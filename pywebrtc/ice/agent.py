@@ -118,6 +118,9 @@ class _Transaction:
     key: bytes = b""
     attempts: int = 1
     max_attempts: int = 7
+    # Superseded by a triggered check: no more retransmissions, and no failure on timeout, but
+    # a late response still counts (RFC 8445 §7.3.1.4).
+    cancelled: bool = False
 
 
 @dataclass(slots=True)
@@ -491,8 +494,14 @@ class Agent:
             return
         if use_candidate:
             pair.nominate_on_success = True
-        if pair.state is not PairState.IN_PROGRESS:
-            self.checklist.trigger(pair)
+        if pair.state is PairState.IN_PROGRESS:
+            # §7.3.1.4: cancel the check in flight and send a fresh one now, so that a lost
+            # first check costs one round trip instead of a retransmission timeout.
+            for tx in self._transactions.values():
+                if tx.pair is pair and tx.kind == "check" and not tx.use_candidate:
+                    tx.cancelled = True
+                    tx.max_attempts = tx.attempts
+        self.checklist.trigger(pair)
 
     def _learn_remote_prflx(
         self, address: Address, component: int, priority: int, now: float
@@ -651,6 +660,8 @@ class Agent:
         assert pair is not None
         if tx.kind == "consent":
             self._components[pair.component].consent_in_flight = False
+            return
+        if tx.cancelled:
             return
         if tx.use_candidate or pair.state is PairState.IN_PROGRESS:
             self._fail_pair(pair, now)

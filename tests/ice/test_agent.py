@@ -77,6 +77,27 @@ def test_role_conflict_is_resolved_by_tie_breaker(controlling: bool) -> None:
     assert a.counters.role_conflicts_sent + b.counters.role_conflicts_sent >= 1
 
 
+def test_a_lost_first_check_is_replaced_by_a_triggered_check_within_a_round_trip() -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    lost: list[bytes] = []
+
+    def drop(data: bytes, src: object, dst: object, now: float) -> bool:
+        if src == A_ADDR and not lost:
+            lost.append(data)
+            return True
+        return False
+
+    net.drop = drop
+    connect_pair(net, a, b)
+    t = net.run(10.0, stop=lambda: connected(a, b))
+    assert connected(a, b) and lost
+    # b's check reached a, which cancelled its lost check and sent a fresh one at once
+    # instead of waiting for its 500 ms retransmission.
+    assert t < 0.1
+    assert a.counters.retransmissions == 0
+
+
 def test_lost_checks_are_retransmitted() -> None:
     net = FakeNetwork(latency=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
