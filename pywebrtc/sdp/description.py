@@ -3,9 +3,10 @@ the typed JSEP attributes of RFC 8829 §5.2 reachable from each section.
 
 Parsing keeps every line: known fields become typed values, ``a=`` lines are kept in order
 as :class:`Attribute` text (typed views parse them on access), and lines of an unknown type
-are kept in order as :class:`Line`. Serialising writes the RFC 8866 §5 order, so browser SDP,
-which follows it, comes back byte for byte; CRLF line ends are written (§5), LF alone and a
-missing final line end are accepted.
+are kept in order as :class:`Line` and written after a section's known fields, before its
+``a=`` lines. Serialising writes the RFC 8866 §5 order, so browser SDP, which follows it, comes
+back byte for byte; CRLF line ends are written (§5), LF alone and a missing final line end are
+accepted.
 
 Tolerated beyond the grammar, because real peers do it: fields of a section in another order
 than §5 (they are written back in §5 order), blank lines (dropped), runs of blanks between
@@ -19,6 +20,7 @@ lives here (it builds on this module).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
@@ -56,6 +58,7 @@ T = TypeVar("T", bound=AttributeValue)
 _CRLF = "\r\n"
 _MAX_PORT = 0xFFFF
 _DIRECTIONS = frozenset(d.value for d in Direction)
+_ICE_CREDENTIAL = re.compile(r"[A-Za-z0-9+/]+")  # RFC 8839 §5.4 ice-char
 
 
 class AttributeSection:
@@ -160,7 +163,7 @@ class AttributeSection:
 
     @ice_ufrag.setter
     def ice_ufrag(self, value: str | None) -> None:
-        self._set_single("ice-ufrag", value)
+        self._set_single("ice-ufrag", _ice_credential(value, "a=ice-ufrag", 4))
 
     @property
     def ice_pwd(self) -> str | None:
@@ -168,7 +171,7 @@ class AttributeSection:
 
     @ice_pwd.setter
     def ice_pwd(self, value: str | None) -> None:
-        self._set_single("ice-pwd", value)
+        self._set_single("ice-pwd", _ice_credential(value, "a=ice-pwd", 22))
 
     @property
     def ice_options(self) -> IceOptions | None:
@@ -250,6 +253,16 @@ class AttributeSection:
     @extmap_allow_mixed.setter
     def extmap_allow_mixed(self, value: bool) -> None:
         self.set_flag("extmap-allow-mixed", value)
+
+
+def _ice_credential(value: str | None, what: str, shortest: int) -> str | None:
+    """RFC 8839 §5.4: ufrag 4-256 and pwd 22-256 ice-chars. Checked when writing only, so
+    that a peer's slightly off credentials still parse (the ICE agent decides about them)."""
+    if value is not None and not _ICE_CREDENTIAL.fullmatch(value):
+        raise SdpParseError(f"{what}: only ice-chars (A-Z a-z 0-9 + /) are allowed")
+    if value is not None and not shortest <= len(value) <= 256:
+        raise SdpParseError(f"{what}: must be {shortest} to 256 ice-chars")
+    return value
 
 
 def split_lines(text: str) -> Iterator[tuple[str, str]]:

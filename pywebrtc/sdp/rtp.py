@@ -197,8 +197,11 @@ class Extmap:
                 parsed_direction = Direction(direction)
             except ValueError:
                 raise SdpParseError(f"a=extmap: bad direction {direction[:20]!r}") from None
+        ext_id = parse_int(ident, "a=extmap id", 1, _MAX_EXTMAP_ID)
+        if 255 < ext_id < 4096:
+            raise SdpParseError(f"a=extmap: id {ext_id} is neither 1-255 nor 4096-4351")
         return cls(
-            parse_int(ident, "a=extmap id", 1, _MAX_EXTMAP_ID),
+            ext_id,
             uri,
             parsed_direction,
             check_text(attributes, "a=extmap") if attributes else None,

@@ -194,6 +194,8 @@ BAD: list[tuple[type[AttributeValue], str]] = [
     (Extmap, "1"),
     (Extmap, "0 urn:x"),
     (Extmap, "4352 urn:x"),
+    (Extmap, "256 urn:x"),
+    (Extmap, "4095 urn:x"),
     (Extmap, "1/both urn:x"),
     (Extmap, "x urn:x"),
     (Ssrc, "1"),

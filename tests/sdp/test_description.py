@@ -324,3 +324,11 @@ def test_constructed_values_are_checked_where_cheap() -> None:
         media.mid = "two words"
     with pytest.raises(SdpParseError):
         Line("xy", "value")
+    with pytest.raises(SdpParseError):
+        media.ice_ufrag = "abc"  # shorter than 4 (RFC 8839 §5.4)
+    with pytest.raises(SdpParseError):
+        media.ice_ufrag = "ab:cd"
+    with pytest.raises(SdpParseError):
+        media.ice_pwd = "tooshort"
+    media.ice_ufrag = "a+/b"
+    assert media.ice_ufrag == "a+/b"
