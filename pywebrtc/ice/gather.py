@@ -81,4 +81,7 @@ def host_addresses(
     for address in v6 + v4:
         if address not in result and _usable(address, include_loopback):
             result.append(address)
+    if not result and not include_loopback:
+        # A host with no other interface (a bare container) can still talk to itself.
+        return host_addresses(use_ipv4, use_ipv6, include_loopback=True)
     return result

@@ -245,3 +245,43 @@ async def _test_one_mux_per_address_family() -> None:
     assert len(mux4) == 0 and len(mux6) == 0
     t4.close()
     t6.close()
+
+
+def test_nat_1to1_address_is_advertised_with_the_real_base() -> None:
+    asyncio.run(_test_nat_1to1_address_is_advertised_with_the_real_base())
+
+
+async def _test_nat_1to1_address_is_advertised_with_the_real_base() -> None:
+    mux, transport = await open_udp_mux("127.0.0.1", 0)
+    s = SettingEngine()
+    s.set_udp_mux(mux)
+    s.set_nat_1to1_ips(["203.0.113.9"])
+    host_only = Connection(ice_controlling=False, settings=s)
+    await host_only.gather_candidates()
+    [cand] = host_only.local_candidates
+    assert (cand.host, cand.port, cand.type) == ("203.0.113.9", mux.local_address[1], "host")
+    assert cand.base == mux.local_address
+    await host_only.close()
+    s2 = SettingEngine()
+    s2.set_udp_mux(mux)
+    s2.set_nat_1to1_ips(["203.0.113.9"], candidate_type="srflx")
+    both = Connection(ice_controlling=False, settings=s2)
+    await both.gather_candidates()
+    kinds = sorted((c.type.value, c.host) for c in both.local_candidates)
+    assert kinds == [("host", "127.0.0.1"), ("srflx", "203.0.113.9")]
+    await both.close()
+    transport.close()
+
+
+def test_sockets_bind_in_the_configured_port_range() -> None:
+    asyncio.run(_test_sockets_bind_in_the_configured_port_range())
+
+
+async def _test_sockets_bind_in_the_configured_port_range() -> None:
+    s = _settings()
+    s.set_ephemeral_udp_port_range(47000, 47999)
+    c = Connection(ice_controlling=True, use_ipv6=False, settings=s)
+    await c.gather_candidates()
+    assert c.local_candidates
+    assert all(47000 <= cand.port <= 47999 for cand in c.local_candidates)
+    await c.close()
