@@ -79,7 +79,7 @@ def parse_header_extensions(profile: int, data: bytes) -> list[tuple[int, bytes]
         while i < n:
             b = data[i]
             ext_id = b >> 4
-            if ext_id == 0:  # padding byte
+            if ext_id == 0:  # padding byte (ID 0); its length nibble is not used
                 i += 1
                 continue
             if ext_id == _ONE_BYTE_STOP_ID:
