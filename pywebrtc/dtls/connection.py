@@ -168,6 +168,7 @@ class DtlsConfig:
     max_retransmissions: int = MAX_RETRANSMISSIONS
     cookie_exchange: bool = True
     cookie_verifier: CookieVerifier | None = None
+    # Server: send a CertificateRequest and insist on a certificate (WebRTC always does).
     require_client_certificate: bool = True
     require_extended_master_secret: bool = False
 
@@ -183,7 +184,7 @@ class Transmit:
 class HandshakeComplete:
     cipher_suite: str
     srtp_profile: SrtpProfile | None
-    peer_fingerprint: Fingerprint
+    peer_fingerprint: Fingerprint | None  # None: a server that did not ask for a certificate
     extended_master_secret: bool
 
 
@@ -630,7 +631,7 @@ class DtlsConnection:
     def _complete(self) -> None:
         self.state = State.CONNECTED
         suite = self._neg.suite
-        assert suite is not None and self.peer_fingerprint is not None
+        assert suite is not None
         logger.debug("handshake complete: %s", suite.name)
         self._out.append(
             HandshakeComplete(
@@ -866,8 +867,6 @@ class DtlsConnection:
                 )
                 self._write_epoch = 1
                 self._send_flight([ccs, finished], None)
-                if self.peer_fingerprint is None:
-                    raise HandshakeFailure("client is not authenticated")
                 self._complete()
                 return
         raise UnexpectedMessage(f"unexpected handshake message {t} in state {self.state.value}")

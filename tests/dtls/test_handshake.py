@@ -143,3 +143,13 @@ def test_pem_round_trip(tmp_path: object) -> None:
         again = Certificate.from_pem(cert.certificate_pem(), cert.private_key_pem())
         assert again.der == cert.der
         assert again.key_type == kind
+
+
+def test_server_without_certificate_request() -> None:
+    net = pair(server_config={"require_client_certificate": False, "remote_fingerprints": ()})
+    net.handshake()
+    assert net.both_connected()
+    assert net.server.completed is not None
+    assert net.server.completed.peer_fingerprint is None
+    assert net.client.completed is not None
+    assert net.client.completed.peer_fingerprint is not None
