@@ -32,13 +32,12 @@ import logging
 import os
 import struct
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pywebrtc.sctp import chunk as c
 from pywebrtc.sctp.errors import InvalidStateError, MessageTooLarge, SctpError
 from pywebrtc.sctp.packet import HEADER_SIZE, Packet, encode_packet
 from pywebrtc.sctp.reassembly import (
-    CHUNK_OVERHEAD,
     InboundStream,
     Outcome,
     chunk_cost,
@@ -99,6 +98,8 @@ class MessageReceived:
     ppid: int
     data: bytes
     unordered: bool = False
+    # What the message occupies in the receive window until polled (payload + overheads).
+    window_cost: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +173,16 @@ class SctpStats:
 
 
 class _OutMessage:
-    __slots__ = ("abandoned", "expires", "max_retransmits", "ordered", "ssn", "stream_id")
+    __slots__ = (
+        "abandoned",
+        "expires",
+        "max_retransmits",
+        "ordered",
+        "ppid",
+        "ssn",
+        "started",
+        "stream_id",
+    )
 
     def __init__(
         self,
@@ -188,6 +198,8 @@ class _OutMessage:
         self.max_retransmits = max_retransmits
         self.expires = expires
         self.abandoned = False
+        self.started = False  # a fragment has been given a TSN
+        self.ppid = 0
 
 
 class _OutChunk:
@@ -426,13 +438,11 @@ class SctpAssociation:
             raise ValueError("SCTP cannot carry an empty message; send a one-byte payload")
         if not self._peer_forward_tsn:
             max_retransmits = lifetime = None
-        ssn = 0
-        if ordered:
-            ssn = self._next_ssn.get(stream_id, 0)
-            self._next_ssn[stream_id] = ssn + 1
+        # Ordered messages get their SSN when the first fragment gets its TSN, so that a
+        # message abandoned before sending leaves no hole in the sequence (RFC 3758 §3.5).
         message = _OutMessage(
             stream_id,
-            ssn,
+            0,
             ordered,
             max_retransmits,
             now + lifetime if lifetime is not None else None,
@@ -604,6 +614,7 @@ class SctpAssociation:
         self._terminated = True
         self._pending.clear()
         self._inflight.clear()
+        self._flight_size = self._rtx_count = 0
         self._streams.clear()
         self._received.clear()
         for timer in (
@@ -626,10 +637,7 @@ class SctpAssociation:
             self._terminate(AssociationAborted(f"protocol violation: {reason}", by_peer=False))
 
     def _release(self, message: MessageReceived) -> None:
-        nfrags = max(1, -(-len(message.data) // self._max_payload))
-        self._rx_cost -= len(message.data) + nfrags * CHUNK_OVERHEAD
-        if self._rx_cost < 0:
-            self._rx_cost = 0
+        self._rx_cost -= message.window_cost
         # Window update (§6.2): tell a peer we had nearly closed that there is room again.
         rwnd = self._rwnd()
         window = self.config.receive_window
@@ -920,7 +928,9 @@ class SctpAssociation:
         for message in outcome.messages:
             self.stats.messages_received += 1
             self._events.append(
-                MessageReceived(stream_id, message.ppid, message.data, message.unordered)
+                MessageReceived(
+                    stream_id, message.ppid, message.data, message.unordered, message.cost
+                )
             )
         if outcome.error is not None:
             self._events.append(StreamError(stream_id, outcome.error))
@@ -1045,7 +1055,7 @@ class SctpAssociation:
 
     def _count_misses(self, highest: int, now: float) -> None:
         started_recovery = False
-        for ch in self._inflight:
+        for ch in list(self._inflight):  # abandoning may append a tail chunk
             if ch.tsn >= highest:
                 break
             if ch.acked or ch.message.abandoned or ch.needs_rtx or not ch.in_flight:
@@ -1102,7 +1112,17 @@ class SctpAssociation:
                     self._rtt_probe = None
         if self._pending and any(ch.message is message for ch in self._pending):
             unsent = [ch for ch in self._pending if ch.message is message]
-            self._pending = deque(ch for ch in self._pending if ch.message is not message)
+            if message.started:
+                # Part of the message is out: give the missing tail a TSN that is abandoned
+                # at once, so FORWARD TSN tells the receiver to drop the partial message.
+                tail = _OutChunk(message, (0 if message.ordered else 4) | 1, message.ppid, b"")
+                tail.tsn = self._next_tsn
+                self._next_tsn += 1
+                self._inflight.append(tail)
+            keep = [ch for ch in self._pending if ch.message is not message]
+            # In place: _flush may be iterating this very deque.
+            self._pending.clear()
+            self._pending.extend(keep)
             self._drain_buffered(message.stream_id, sum(len(ch.data) for ch in unsent))
         self._update_ack_point()
 
@@ -1238,7 +1258,7 @@ class SctpAssociation:
         self._cwnd = self._mtu
         self._partial_bytes_acked = 0
         self._fast_recovery_exit = None
-        for ch in self._inflight:
+        for ch in list(self._inflight):  # abandoning may append a tail chunk
             if ch.acked or ch.message.abandoned:
                 continue
             if not self._abandon_if_expired(ch, now):
@@ -1456,7 +1476,7 @@ class SctpAssociation:
         started = False
         if self._rtx_count:
             # Fast retransmits go out at once; T3 retransmissions respect cwnd (§7.2.4, §6.3.3).
-            for ch in self._inflight:
+            for ch in list(self._inflight):  # abandoning may append a tail chunk
                 if not ch.needs_rtx:
                     continue
                 if not ch.forced and self._flight_size >= self._cwnd:
@@ -1488,6 +1508,12 @@ class SctpAssociation:
                 # Lifetime ran out before the first byte went out (RFC 3758 §3.5 A3).
                 self._abandon(m)
                 continue
+            if not m.started:
+                m.started = True
+                m.ppid = ch.ppid
+                if m.ordered:
+                    m.ssn = self._next_ssn.get(m.stream_id, 0)
+                    self._next_ssn[m.stream_id] = m.ssn + 1
             ch.tsn = self._next_tsn
             self._next_tsn += 1
             ch.sent_count = 1

@@ -403,3 +403,59 @@ def test_mutated_chunks_never_raise(kinds: list[int], data: st.DataObject) -> No
         b.receive(encode_packet(5000, 5000, b._my_tag, bytes(wire)), sim.now)
         while b.poll() is not None:
             pass
+
+
+def test_partially_sent_abandoned_message_does_not_stall_its_ordered_stream() -> None:
+    sim = pair()
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    # A large maxRetransmits=0 message loses its second fragment while most of it is still
+    # queued behind a small cwnd: it is abandoned, its unsent tail gets one abandoned TSN,
+    # and FORWARD TSN tells the receiver to drop the partial message and move on.
+    first = a._next_tsn
+    sim.drop = lambda d, p: (
+        d == "a->b" and p[12] == c.DATA and struct.unpack_from("!I", p, 16)[0] == first + 1
+    )
+    a._cwnd = 3 * 1200
+    a.send(3, 53, bytes(50_000), sim.now, max_retransmits=0)
+    a.send(3, 53, b"next", sim.now)
+    sim.run_until(lambda: bool(messages(sim.events_b)))
+    assert [m.data for m in messages(sim.events_b)] == [b"next"]
+    sim.run_until(lambda: not a._inflight and not a._pending)
+    assert b._rx_cost == 0 and not b._streams[3].buffered
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_mixed_traffic_both_ways(seed: int) -> None:
+    rng = random.Random(seed)
+    sim = pair(loss=0.1, reorder=0.2, duplicate=0.05, seed=seed, delay=0.02)
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    sent: dict[str, list[tuple[int, bytes]]] = {"a": [], "b": []}
+    for _ in range(40):
+        for side, ep in (("a", a), ("b", b)):
+            kind = rng.randrange(4)
+            data = rng.randbytes(rng.choice([1, 100, 1172, 1173, 5000, 70000]))
+            if kind == 0:
+                ep.send(1, 53, data, sim.now)
+                sent[side].append((1, data))
+            elif kind == 1:
+                ep.send(2, 53, data, sim.now, ordered=False)
+                sent[side].append((2, data))
+            elif kind == 2:
+                ep.send(3, 53, data, sim.now, max_retransmits=rng.randrange(3))
+            else:
+                ep.send(4, 53, data, sim.now, ordered=rng.random() < 0.5, lifetime=rng.random())
+        for _ in range(rng.randrange(10)):
+            sim.step()
+
+    def delivered() -> bool:
+        for side, events in (("a", sim.events_b), ("b", sim.events_a)):
+            if [d for s, d in sent[side] if s == 1] != [m.data for m in messages(events, 1)]:
+                return False
+            want = sorted(d for s, d in sent[side] if s == 2)
+            if want != sorted(m.data for m in messages(events, 2)):
+                return False
+        return True
+
+    sim.run_until(delivered, limit=3000)
+    sim.run_until(lambda: not (a._inflight or a._pending or b._inflight or b._pending), limit=3000)
+    assert a._rx_cost == 0 and b._rx_cost == 0
