@@ -18,6 +18,11 @@ Left out, on purpose:
 * Parsing checks framing and the lengths of fixed-size attributes (integrity, fingerprint,
   PRIORITY, ICE-CONTROLL*, USE-CANDIDATE); other values are decoded lazily by the accessors,
   which raise :class:`StunParseError` for a bad value. Catch it around accessor use too.
+
+Parsing is lazy in one more way: ``Message.parse`` only walks the attribute headers (to check
+the framing and find the integrity and fingerprint attributes); the ``attributes`` tuple is cut
+out of the bytes the first time anything asks for an attribute. A receiver that drops a packet
+on a failed integrity check never pays for it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import struct
 import zlib
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .attributes import (
     KNOWN_ATTRIBUTE_TYPES,
@@ -78,15 +83,16 @@ _SHA1_LENGTH = 20  # RFC 8489 §14.5
 _SHA256_SIZES = frozenset((16, 20, 24, 28, 32))  # RFC 8489 §14.6
 
 # Attributes whose value size is fixed, checked while framing so accessors and the integrity
-# code never see a wrong size; -1 marks MESSAGE-INTEGRITY-SHA256 (one of _SHA256_SIZES).
+# code never see a wrong size. The trailers (integrity and fingerprint) are marked -1: they end
+# the fast loop in ``parse`` and ``_parse_trailers`` checks their lengths.
 _SPECIAL_LENGTH: dict[int, int] = {
     _PRIORITY: 4,  # RFC 8445 §7.1.1
     _USE_CANDIDATE: 0,  # RFC 8445 §7.1.2
     _ICE_CONTROLLED: 8,  # RFC 8445 §7.1.3
     _ICE_CONTROLLING: 8,
-    _MESSAGE_INTEGRITY: _SHA1_LENGTH,
+    _MESSAGE_INTEGRITY: -1,
     _MESSAGE_INTEGRITY_SHA256: -1,
-    _FINGERPRINT: 4,  # RFC 8489 §14.7
+    _FINGERPRINT: -1,
 }
 _TRAILERS = frozenset((_MESSAGE_INTEGRITY, _MESSAGE_INTEGRITY_SHA256, _FINGERPRINT))
 
@@ -98,6 +104,8 @@ _MESSAGE_TYPES: dict[int, tuple[int, MessageClass]] = {
 _STRIPPED_BY_ENCODE = _TRAILERS
 
 IntegrityAlgorithm = Literal["sha1", "sha256", "both"]
+_Wire = tuple[bytes, int, int, int, dict[int, bytes]]
+_FINGERPRINT_HEADER = b"\x80\x28\x00\x04"
 
 
 def new_transaction_id() -> bytes:
@@ -122,11 +130,10 @@ class Message:
     message_class: MessageClass
     transaction_id: bytes
     attributes: tuple[tuple[int, bytes], ...] = ()
-    # A parsed message's bytes and the offsets of its MESSAGE-INTEGRITY,
-    # MESSAGE-INTEGRITY-SHA256 and FINGERPRINT attributes in them (-1 if absent).
-    _wire: tuple[bytes, int, int, int] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
+    # A parsed message's bytes, the offsets of its MESSAGE-INTEGRITY,
+    # MESSAGE-INTEGRITY-SHA256 and FINGERPRINT attributes in them (-1 if absent), and the first
+    # value of each attribute type (what the accessors read).
+    _wire: _Wire | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if type(self.attributes) is not tuple:
@@ -194,30 +201,43 @@ class Message:
         if mtype & 0xC000 or cookie != MAGIC_COOKIE or length + HEADER_LENGTH != size or length & 3:
             raise StunParseError(_header_problem(mtype, length, cookie, size))
 
-        # The common case, in one tight loop: ordinary attributes up to the first integrity or
-        # fingerprint attribute. ``special`` gives the required length of the few fixed-size
-        # attributes (-1: a MESSAGE-INTEGRITY-SHA256 length) and None for all others.
-        attributes: list[tuple[int, bytes]] = []
-        append = attributes.append
+        # One tight loop over the attributes up to the first integrity or fingerprint
+        # attribute, noting the first value of each type for the accessors. ``special`` gives
+        # the required length of the few fixed-size attributes, a negative number for the
+        # integrity and fingerprint attributes and None for all others.
         special = _SPECIAL_LENGTH.get
+        index: dict[int, bytes] = {}
         offset = HEADER_LENGTH
+        attr_type = attr_length = 0
         while offset < size:
             attr_type, attr_length = _unpack_hh(data, offset)
-            start = offset + 4
-            end = start + attr_length
+            end = offset + 4 + attr_length
             if end > size:
                 raise StunParseError("attribute runs past the end of the message")
             expected = special(attr_type)
             if expected is not None:
-                if expected != attr_length and (expected >= 0 or attr_length not in _SHA256_SIZES):
-                    raise StunParseError(f"attribute {attr_type:#06x} has a bad length")
-                if attr_type in _TRAILERS:
+                if expected < 0:
                     break
-            append((attr_type, data[start:end]))
+                if expected != attr_length:
+                    raise StunParseError(f"attribute {attr_type:#06x} has a bad length")
+            if attr_type not in index:
+                index[attr_type] = data[offset + 4 : end]
             offset = end + (-attr_length & 3)
-        integrity = integrity_sha256 = fp = -1
-        if offset < size:
-            integrity, integrity_sha256, fp = _parse_trailers(data, offset, append)
+
+        if offset == size:
+            wire = (data, -1, -1, -1, index)
+        elif (
+            attr_type == _MESSAGE_INTEGRITY
+            and attr_length == _SHA1_LENGTH
+            and offset + 32 == size
+            and data[offset + 24 : offset + 28] == _FINGERPRINT_HEADER
+        ):
+            # What ICE sends: MESSAGE-INTEGRITY then FINGERPRINT, last.
+            index[_MESSAGE_INTEGRITY] = data[offset + 4 : offset + 24]
+            index[_FINGERPRINT] = data[offset + 28 :]
+            wire = (data, offset, -1, offset + 24, index)
+        else:
+            wire = (data, *_parse_trailers(data, offset, index), index)
 
         message = object.__new__(cls)
         kind = _MESSAGE_TYPES.get(mtype)
@@ -227,8 +247,8 @@ class Message:
         _set_method(message, kind[0])
         _set_class(message, kind[1])
         _set_transaction_id(message, data[8:20])
-        _set_attributes(message, tuple(attributes))
-        _set_wire(message, (data, integrity, integrity_sha256, fp))
+        _set_wire(message, wire)
+        # The attributes slot stays empty until read, see _LazyAttributes.
         return message
 
     def __bytes__(self) -> bytes:
@@ -273,7 +293,7 @@ class Message:
 
     # --- integrity and fingerprint -----------------------------------------------------------
 
-    def _parsed(self) -> tuple[bytes, int, int, int]:
+    def _parsed(self) -> _Wire:
         wire = self._wire
         if wire is None:
             wire = Message.parse(bytes(self))._wire
@@ -287,7 +307,7 @@ class Message:
         with the header length set to end just after it (RFC 8489 §14.5, §14.6), so a
         FINGERPRINT after it does not disturb the check.
         """
-        raw, offset, offset_sha256, _ = self._wire or self._parsed()
+        raw, offset, offset_sha256, _, _ = self._wire or self._parsed()
         if offset_sha256 >= 0:
             size = raw[offset_sha256 + 3]
             end = offset_sha256 + 4 + size
@@ -307,7 +327,7 @@ class Message:
 
     def verify_fingerprint(self) -> bool:
         """True if the message ends with a FINGERPRINT that matches (RFC 8489 §14.7)."""
-        raw, _, _, offset = self._wire or self._parsed()
+        raw, _, _, offset, _ = self._wire or self._parsed()
         if offset < 0:
             return False
         return _crc32(raw[:offset]) ^ FINGERPRINT_XOR == _unpack_i(raw, offset + 4)[0]  # type: ignore[no-any-return]
@@ -315,19 +335,23 @@ class Message:
     @property
     def has_integrity(self) -> bool:
         """True if MESSAGE-INTEGRITY or MESSAGE-INTEGRITY-SHA256 is present."""
-        return any(a[0] in (_MESSAGE_INTEGRITY, _MESSAGE_INTEGRITY_SHA256) for a in self.attributes)
+        _, offset, offset_sha256, _, _ = self._wire or self._parsed()
+        return offset >= 0 or offset_sha256 >= 0
 
     @property
     def has_fingerprint(self) -> bool:
-        return any(a[0] == _FINGERPRINT for a in self.attributes)
+        return (self._wire or self._parsed())[3] >= 0
 
     # --- generic attribute access ------------------------------------------------------------
 
     def get_raw(self, attr_type: int) -> bytes | None:
         """The value of the first attribute of ``attr_type``, or None."""
-        for a in self.attributes:
-            if a[0] == attr_type:
-                return a[1]
+        wire = self._wire
+        if wire is not None:
+            return wire[4].get(attr_type)
+        for t, value in self.attributes:
+            if t == attr_type:
+                return value
         return None
 
     def get(self, attr_class: type[V]) -> V | None:
@@ -444,15 +468,14 @@ def _header_problem(mtype: int, length: int, cookie: int, size: int) -> str:
     return "STUN length does not match the datagram"
 
 
-def _parse_trailers(
-    data: bytes, offset: int, append: Callable[[tuple[int, bytes]], None]
-) -> tuple[int, int, int]:
+def _parse_trailers(data: bytes, offset: int, index: dict[int, bytes]) -> tuple[int, int, int]:
     """Walk the attributes from the first integrity or fingerprint attribute at ``offset``.
 
     After MESSAGE-INTEGRITY only MESSAGE-INTEGRITY-SHA256 and FINGERPRINT count, after
     MESSAGE-INTEGRITY-SHA256 only FINGERPRINT (RFC 8489 §14.5, §14.6); the rest is ignored
     (not added) because the integrity check does not cover it. Nothing may follow FINGERPRINT
-    (§14.7). Returns the three offsets, -1 for absent.
+    (§14.7). Adds the values of the ones that count to ``index`` and returns their offsets,
+    -1 for absent.
     """
     size = len(data)
     integrity = integrity_sha256 = fp = -1
@@ -481,9 +504,30 @@ def _parse_trailers(
         else:
             offset = end + (-attr_length & 3)
             continue
-        append((attr_type, data[offset + 4 : end]))
+        index[attr_type] = data[offset + 4 : end]
         offset = end + (-attr_length & 3)
     return integrity, integrity_sha256, fp
+
+
+def _collect(wire: _Wire) -> tuple[tuple[int, bytes], ...]:
+    """The attributes a receiver may act on, cut out of a parsed message's bytes: all up to the
+    first integrity or fingerprint attribute, then those three at their recorded offsets (which
+    ``_parse_trailers`` only records in ascending order)."""
+    data, integrity, integrity_sha256, fp, _ = wire
+    trailers = [t for t in (integrity, integrity_sha256, fp) if t >= 0]
+    stop = trailers[0] if trailers else len(data)
+    attributes: list[tuple[int, bytes]] = []
+    append = attributes.append
+    offset = HEADER_LENGTH
+    while offset < stop:
+        attr_type, attr_length = _unpack_hh(data, offset)
+        end = offset + 4 + attr_length
+        append((attr_type, data[offset + 4 : end]))
+        offset = end + (-attr_length & 3)
+    for offset in trailers:
+        attr_type, attr_length = _unpack_hh(data, offset)
+        append((attr_type, data[offset + 4 : offset + 4 + attr_length]))
+    return tuple(attributes)
 
 
 # Slot setters: parse fills a new instance through these, bypassing the frozen __init__ (which
@@ -496,8 +540,39 @@ def _slot_setter(name: str) -> Callable[[Message, object], None]:
 _set_method = _slot_setter("method")
 _set_class = _slot_setter("message_class")
 _set_transaction_id = _slot_setter("transaction_id")
-_set_attributes = _slot_setter("attributes")
 _set_wire = _slot_setter("_wire")
+
+
+class _LazyAttributes:
+    """Stands in for the ``attributes`` slot: ``parse`` leaves the slot empty, and the first
+    read fills it from the bytes (``_collect``). The generated ``__init__``, ``__eq__``,
+    ``__repr__`` and ``__hash__`` all go through here, so they see the attributes as usual."""
+
+    __slots__ = ("get", "set")
+
+    def __init__(self, slot: Any) -> None:
+        self.get = slot.__get__
+        self.set = slot.__set__
+
+    def __get__(
+        self, message: Message | None, owner: type | None = None
+    ) -> tuple[tuple[int, bytes], ...]:
+        if message is None:
+            return ()  # class access: the field default, as dataclasses expect
+        try:
+            value: tuple[tuple[int, bytes], ...] = self.get(message, owner)
+        except AttributeError:
+            wire = message._wire
+            assert wire is not None
+            value = _collect(wire)
+            self.set(message, value)
+        return value
+
+    def __set__(self, message: Message, value: tuple[tuple[int, bytes], ...]) -> None:
+        self.set(message, value)
+
+
+type.__setattr__(Message, "attributes", _LazyAttributes(vars(Message)["attributes"]))
 
 
 def _tlv(attr_type: int, value: bytes) -> bytes:
