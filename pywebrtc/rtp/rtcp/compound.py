@@ -67,9 +67,20 @@ _unpack_header = struct.Struct("!HH").unpack_from
 _BodyParser = Callable[[bytes, int, int, int], RtcpPacket]
 
 
-def _dispatch_table() -> dict[int, _BodyParser]:
-    """Body parsers keyed by ``count/FMT << 8 | packet type``: one lookup per packet."""
-    table: dict[int, _BodyParser] = {}
+_new_unknown = fast_constructor(UnknownRtcp)
+
+
+def _raw(data: bytes, start: int, end: int, count: int, packet_type: int = -1) -> UnknownRtcp:
+    """Keep a packet of a type (or FMT) not decoded here; its type is read back from the
+    header that precedes ``start``."""
+    if packet_type < 0:
+        packet_type = data[start - 3]
+    return _new_unknown(UnknownRtcp, packet_type, count, data[start:end])
+
+
+def _dispatch_table() -> list[_BodyParser]:
+    """Body parsers indexed by ``count/FMT << 8 | packet type``: one lookup per packet."""
+    table: list[_BodyParser] = [_raw] * (1 << 13)
     by_type: dict[int, _BodyParser] = {
         SR: SenderReport._parse_body,
         RR: ReceiverReport._parse_body,
@@ -91,15 +102,6 @@ def _dispatch_table() -> dict[int, _BodyParser]:
 
 
 _PARSERS = _dispatch_table()
-_new_unknown = fast_constructor(UnknownRtcp)
-
-
-def _raw(data: bytes, start: int, end: int, count: int, packet_type: int = -1) -> UnknownRtcp:
-    """Keep a packet of a type (or FMT) not decoded here; its type is read back from the
-    header that precedes ``start``."""
-    if packet_type < 0:
-        packet_type = data[start - 3]
-    return _new_unknown(UnknownRtcp, packet_type, count, data[start:end])
 
 
 def parse_rtcp(data: bytes, *, strict: bool = False) -> list[RtcpPacket]:
@@ -121,7 +123,7 @@ def parse_rtcp(data: bytes, *, strict: bool = False) -> list[RtcpPacket]:
                 _, _, start, end, pos = packet_bounds(data, start - 4)
             key = first & 0x1FFF
             try:
-                packets.append(_PARSERS.get(key, _raw)(data, start, end, key >> 8))
+                packets.append(_PARSERS[key](data, start, end, key >> 8))
             except NotThisType:
                 packets.append(_raw(data, start, end, key >> 8, key & 0xFF))
     except struct.error as exc:

@@ -74,11 +74,9 @@ class Remb:
         values = _unpack_remb[num_ssrcs](data, start)
         if values[2] != REMB_IDENTIFIER:
             raise NotThisType("application layer feedback without the REMB identifier")
-        sender, media, _, word = values[:4]
-        exponent = (word >> _MANTISSA_BITS) & 0x3F
-        mantissa = word & ((1 << _MANTISSA_BITS) - 1)
-        ssrcs = values[4:]
-        return _make(cls, sender, mantissa << exponent, ssrcs, media)
+        word = values[3]  # num SSRC (8) | BR exp (6) | BR mantissa (18)
+        bitrate = (word & 0x3FFFF) << ((word >> 18) & 0x3F)
+        return _make(cls, values[0], bitrate, values[4:], values[1])
 
     def __bytes__(self) -> bytes:
         exponent, mantissa = _split_bitrate(self.bitrate)

@@ -104,6 +104,19 @@ class SourceDescription:
 
     @classmethod
     def _parse_body(cls, data: bytes, start: int, end: int, count: int) -> Self:
+        if count == 1 and end - start >= 8:
+            # The usual packet (one chunk holding one item, e.g. Chrome's CNAME), without loops.
+            item_type = data[start + 4]
+            value_end = start + 6 + data[start + 5]
+            if (
+                item_type
+                and value_end < end
+                and not data[value_end]
+                and end - value_end == 4 - (value_end - start) % 4
+            ):
+                item = _new(SdesItem, (item_type, data[start + 6 : value_end]))
+                chunk = _new(SdesChunk, (_unpack_u32(data, start)[0], (item,)))
+                return _make(cls, (chunk,))
         chunks = []
         pos = start
         # Positions only move forward, so one check at the end catches any item or chunk that
