@@ -1443,6 +1443,13 @@ class SctpAssociation:
             State.SHUTDOWN_PENDING,
             State.SHUTDOWN_RECEIVED,
         )
+        if not (
+            self._sack_due
+            or self._rtx_count
+            or self._forward_tsn_due
+            or (self._pending and sending and self._flight_size < self._cwnd)
+        ):
+            return  # the common case on the receiving side: nothing to send now
         limit = self._mtu - HEADER_SIZE
         parts: list[bytes] = []
         size = 0

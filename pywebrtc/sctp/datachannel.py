@@ -74,6 +74,11 @@ class DataChannel(EventEmitter):
         self._acked = negotiated  # RFC 8832 §6: ordered sends until the ACK arrives
         self._out_reset = False
         self._in_reset = False
+        # RTCDataChannelStats (W3C webrtc-stats §7.7)
+        self.messages_sent = 0
+        self.bytes_sent = 0
+        self.messages_received = 0
+        self.bytes_received = 0
 
     def __repr__(self) -> str:
         return f"DataChannel(label={self.label!r}, id={self.id}, readyState={self.readyState})"
@@ -301,6 +306,8 @@ class DataChannelManager(EventEmitter):
                 f"message of {len(payload)} bytes exceeds max-message-size "
                 f"{self.association.max_message_size}"
             )
+        channel.messages_sent += 1
+        channel.bytes_sent += len(payload) if ppid in (Ppid.STRING, Ppid.BINARY) else 0
         lifetime = None
         if channel.maxPacketLifeTime is not None:
             lifetime = channel.maxPacketLifeTime / 1000.0
@@ -382,6 +389,8 @@ class DataChannelManager(EventEmitter):
         else:
             self.dropped_messages += 1
             return
+        channel.messages_received += 1
+        channel.bytes_received += len(event.data) if data else 0
         self._ready.append(ChannelMessage(channel, data))
 
     def _on_dcep(self, sid: int, channel: DataChannel | None, payload: bytes) -> None:

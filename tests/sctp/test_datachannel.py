@@ -76,6 +76,9 @@ def test_in_band_channel_messages_both_ways(options: dict[str, object]) -> None:
     assert sorted(map(repr, got)) == sorted(map(repr, expected))
     if local.ordered:
         assert got == expected and received(sim.events_a) == expected
+    text_bytes = len(b"text") + len(b"bin") + len("ünïcode".encode())
+    assert (local.messages_sent, local.bytes_sent) == (5, text_bytes)
+    assert (remote.messages_received, remote.bytes_received) == (5, text_bytes)
 
 
 def test_server_side_opens_odd_ids() -> None:
