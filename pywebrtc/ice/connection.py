@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import random
 import socket
@@ -360,8 +361,14 @@ class Connection:
                 logger.info("could not resolve mDNS candidate %s", parsed.host)
                 return
             parsed = parsed.with_address(ip, parsed.port)
+        elif not _is_ip(parsed.host):
+            # RFC 8839 §5.1 allows an FQDN as the connection address.
+            resolved = await _resolve((parsed.host, parsed.port))
+            if resolved is None:
+                return
+            parsed = parsed.with_address(*resolved)
         for relay in self._turns.values():
-            if relay.component == parsed.component and is_ipv6(parsed.host) is False:
+            if relay.component == parsed.component and not is_ipv6(parsed.host):
                 relay.client.create_permission(parsed.host, self._now())
                 relay.drain()
         self._agent.add_remote_candidate(parsed, self._now())
@@ -637,6 +644,14 @@ class _TurnRelay:
                 peer = (normalize_host(out.peer[0]), out.peer[1])
                 conn._on_datagram(out.data, peer, self.relayed)
         conn._arm_timer()
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 async def _resolve(server: tuple[str, int]) -> Address | None:

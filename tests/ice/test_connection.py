@@ -285,3 +285,17 @@ async def _test_sockets_bind_in_the_configured_port_range() -> None:
     assert c.local_candidates
     assert all(47000 <= cand.port <= 47999 for cand in c.local_candidates)
     await c.close()
+
+
+def test_remote_candidate_with_a_host_name_is_resolved() -> None:
+    asyncio.run(_test_remote_candidate_with_a_host_name_is_resolved())
+
+
+async def _test_remote_candidate_with_a_host_name_is_resolved() -> None:
+    c = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
+    await c.gather_candidates()
+    await c.add_remote_candidate("1 1 udp 2130706431 localhost 9999 typ host")
+    assert [r.address for r in c.remote_candidates] in ([("127.0.0.1", 9999)], [("::1", 9999)])
+    await c.add_remote_candidate("2 1 udp 2130706431 no-such-host.invalid 9999 typ host")
+    assert len(c.remote_candidates) == 1
+    await c.close()
