@@ -36,6 +36,7 @@ class RouteCache:
         self.url = url
         self.ttl_ms = int(ttl * 1000)
         self.prefix = prefix
+        self.registry_prefix = "pywebrtc:transceiver:"
         self.retry_after = retry_after
         self.warn_interval = warn_interval
         self._client = aioredis.Redis.from_url(
@@ -93,6 +94,30 @@ class RouteCache:
         except ValueError:
             log.warning("ignoring malformed route cache entry %r", value)
             return None
+
+    async def transceivers(self, cluster: int) -> dict[int, tuple[str, int]] | None:
+        """The transceiver registry of ``cluster``: keys ``pywebrtc:transceiver:<cluster>:<id>``
+        holding ``host:port`` (the transceiver's framed socket), kept alive by heartbeats with
+        a TTL. None if the registry could not be read."""
+        if not self.available:
+            return None
+        prefix = f"{self.registry_prefix}{cluster}:"
+        try:
+            keys = [key async for key in self._client.scan_iter(match=prefix + "*", count=1000)]
+            values = await self._client.mget(keys) if keys else []
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return None
+        found: dict[int, tuple[str, int]] = {}
+        for key, value in zip(keys, values, strict=True):
+            try:
+                text_key = key.decode() if isinstance(key, bytes) else str(key)
+                text = value.decode() if isinstance(value, bytes) else str(value)
+                host, _, port = text.rpartition(":")
+                found[int(text_key[len(prefix) :])] = (host.strip("[]"), int(port))
+            except (ValueError, AttributeError):
+                log.warning("ignoring malformed registry entry %r = %r", key, value)
+        return found
 
     async def close(self) -> None:
         with contextlib.suppress(RedisError, OSError):

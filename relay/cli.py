@@ -116,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"warning [{ENV_PREFIX}REDIS]",
     )
     p.add_argument(
+        "--registry-interval",
+        type=float,
+        default=float(env("REGISTRY_INTERVAL", "2") or 2),
+        help="with --redis: seconds between reads of the transceiver registry (keys "
+        "pywebrtc:transceiver:<cluster>:<id> = host:port, heartbeated with a TTL); 0 turns it "
+        f"off; --transceiver flags win over the registry [{ENV_PREFIX}REGISTRY_INTERVAL]",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         default=int(env("WORKERS", "1") or 1),
@@ -183,8 +191,11 @@ def config_from_args(args: argparse.Namespace) -> RelayConfig:
         peers = parse_mapping(args.peer_relay, "--peer-relay")
     except argparse.ArgumentTypeError as error:
         raise SystemExit(f"pywebrtc-relay: {error}") from None
-    if not transceivers and not peers:
-        raise SystemExit("pywebrtc-relay: give at least one --transceiver ID=HOST:PORT")
+    if not transceivers and not peers and not (args.redis and args.registry_interval > 0):
+        raise SystemExit(
+            "pywebrtc-relay: give at least one --transceiver ID=HOST:PORT (or --redis with "
+            "the transceiver registry)"
+        )
     return RelayConfig(
         listen=args.listen,
         codec=codec,
@@ -198,6 +209,7 @@ def config_from_args(args: argparse.Namespace) -> RelayConfig:
         cache_ttl=args.cache_ttl,
         backend_bind=args.backend_bind,
         reuse_port=args.workers > 1,
+        registry_interval=args.registry_interval,
     )
 
 

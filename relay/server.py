@@ -55,6 +55,7 @@ class RelayConfig:
     cache_refresh: float = 5.0
     backend_bind: str | None = None  # host for the backend socket; default from listen
     reuse_port: bool = False
+    registry_interval: float = 0.0  # > 0 with redis_url: poll the transceiver registry
 
 
 def _family(host: str) -> int:
@@ -150,6 +151,10 @@ class RelayWorker:
             self._pub_transport, self._priv_transport = public, private
             self._transports = [public, private]
         self._housekeeping = loop.create_task(self._tick())
+        if self.cache is not None and self.config.registry_interval > 0:
+            task = loop.create_task(self._poll_registry())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         log.info(
             "relay worker on %s (%s mode), backend socket %s, cluster %d, %d transceivers",
             self.public_address,
@@ -228,9 +233,30 @@ class RelayWorker:
                 }
             self._kick_cache()
 
-    def _refresh_trusted(self) -> None:
+    async def _poll_registry(self) -> None:
+        """Merge the Redis transceiver registry into the table; flags always win."""
+        assert self.cache is not None
+        static = set(self.config.transceivers)
+        while True:
+            found = await self.cache.transceivers(self.config.cluster)
+            if found is not None:
+                table = self.forwarder.transceivers
+                for ident, address in found.items():
+                    if ident in static:
+                        continue
+                    current = table.get(ident)
+                    if current is None or current.address != address:
+                        table[ident] = Backend(address)
+                for ident in [i for i in table if i not in static and i not in found]:
+                    del table[ident]
+                self._refresh_trusted(keep=True)
+            await asyncio.sleep(self.config.registry_interval)
+
+    def _refresh_trusted(self, keep: bool = False) -> None:
         fw = self.forwarder
-        trusted: set[object] = set()
+        # Replies from a transceiver that left the registry are still accepted (``keep``):
+        # its flows live on until they expire.
+        trusted: set[object] = set(self._trusted) if keep else set()
         for backend in [*fw.transceivers.values(), *fw.peer_relays.values()]:
             self._resolve(backend)
             trusted.add(

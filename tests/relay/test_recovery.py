@@ -143,3 +143,43 @@ def test_redis_down_means_ufrag_routing_and_a_warning(tmp_path: Path) -> None:
             relay.close()
 
     asyncio.run(scenario())
+
+
+def test_transceivers_from_the_redis_registry() -> None:
+    async def scenario() -> None:
+        import redis.asyncio as aioredis
+
+        from relay.server import RelayConfig, RelayWorker
+
+        redis = RedisServer()
+        client_redis = aioredis.Redis.from_url(redis.url)
+        transceiver = await start_transceiver()
+        worker = RelayWorker(
+            RelayConfig(("127.0.0.1", 0), CODEC, {}, redis_url=redis.url, registry_interval=0.1)
+        )
+        await worker.start()
+        try:
+            host, port = transceiver.address
+            await client_redis.set("pywebrtc:transceiver:0:7", f"{host}:{port}", ex=10)
+            await client_redis.set("pywebrtc:transceiver:1:7", "127.0.0.1:9", ex=10)  # other
+            await asyncio.sleep(0.4)
+            assert set(worker.forwarder.transceivers) == {7}
+            c = await client(worker.public_address)
+            c.send(binding_request(f"{CODEC.encode(Route(0, 7))}:client"))
+            assert (await c.recv()).startswith(b"echo:")
+            c.send(b"\x17dtls")
+            assert await c.recv() == b"echo:\x17dtls"
+            # The flow was written to the route cache.
+            keys = await client_redis.keys("pywebrtc:route:*")
+            assert len(keys) == 1 and await client_redis.get(keys[0]) == b"0:7"
+            # A transceiver that leaves the registry leaves the table.
+            await client_redis.delete("pywebrtc:transceiver:0:7")
+            await asyncio.sleep(0.4)
+            assert worker.forwarder.transceivers == {}
+            c.close()
+        finally:
+            await worker.stop()
+            await client_redis.aclose()
+            redis.stop()
+
+    asyncio.run(scenario())
