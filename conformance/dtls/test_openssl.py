@@ -208,3 +208,86 @@ def test_each_suite_against_openssl(suite: CipherSuiteId) -> None:
             await stop(proc)
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("cert", ["rsa-2048", "ecdsa-p384"])
+def test_small_mtu_fragmentation_both_ways_with_openssl(cert: str) -> None:
+    """Both sides fragment their flights (RSA chains at MTU 300) and reassemble the other's."""
+
+    async def run() -> None:
+        port = free_udp_port()
+        profile = SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80
+        proc = await asyncio.create_subprocess_exec(
+            str(OPENSSL),
+            "s_server",
+            "-accept",
+            f"127.0.0.1:{port}",
+            "-verify",
+            "1",
+            "-mtu",
+            "300",
+            *openssl_args(cert, profile),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        session: DtlsSession | None = None
+        try:
+            assert proc.stdout is not None
+            await asyncio.wait_for(read_until(proc.stdout, re.compile(rb"^ACCEPT")), 5)
+            config = DtlsConfig(
+                certificate(cert), srtp_profiles=(profile,), mtu=300, initial_timeout=0.2
+            )
+            session = await connect("127.0.0.1", port, config)
+            await asyncio.wait_for(session.handshake(), 5)
+            theirs = await asyncio.wait_for(read_until(proc.stdout, _KEYMAT), 5)
+            assert session.conn is not None
+            assert session.conn.export_keying_material(LABEL, 60).hex().upper().encode() == theirs
+            await exchange(session, proc)
+        finally:
+            if session is not None:
+                session.close()
+            await stop(proc)
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    "suite",
+    [
+        CipherSuiteId.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        CipherSuiteId.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        CipherSuiteId.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ],
+)
+def test_rsa_suites_as_client_against_openssl(suite: CipherSuiteId) -> None:
+    async def run() -> None:
+        port = free_udp_port()
+        profile = SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80
+        proc = await asyncio.create_subprocess_exec(
+            str(OPENSSL),
+            "s_server",
+            "-accept",
+            f"127.0.0.1:{port}",
+            *openssl_args("rsa-2048", profile),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        session: DtlsSession | None = None
+        try:
+            assert proc.stdout is not None
+            await asyncio.wait_for(read_until(proc.stdout, re.compile(rb"^ACCEPT")), 5)
+            config = DtlsConfig(
+                certificate("ecdsa-p256"), cipher_suites=(suite,), initial_timeout=0.2
+            )
+            session = await connect("127.0.0.1", port, config)
+            done = await asyncio.wait_for(session.handshake(), 5)
+            assert done.cipher_suite == suite.name
+            await exchange(session, proc)
+        finally:
+            if session is not None:
+                session.close()
+            await stop(proc)
+
+    asyncio.run(run())
