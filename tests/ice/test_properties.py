@@ -1,0 +1,67 @@
+"""Property tests: whatever the loss, duplication and reordering, both sides agree."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pywebrtc.ice.events import IceState
+
+from .netsim import FakeNetwork
+from .scenarios import A_ADDR, B_ADDR, connect_pair, connected, make_agent
+
+
+@settings(max_examples=60)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    loss=st.floats(0.0, 0.4),
+    a_controls=st.booleans(),
+    lite=st.booleans(),
+)
+def test_lossy_network_still_converges_on_one_pair(
+    seed: int, loss: float, a_controls: bool, lite: bool
+) -> None:
+    rng = random.Random(seed)
+    net = FakeNetwork(latency=0.02)
+    a = make_agent(a_controls or lite, 1)
+    b = make_agent(not a_controls, 2, lite=lite)
+    if lite:
+        a.set_remote_lite(True)
+    net.drop = lambda data, src, dst, now: rng.random() < loss
+    connect_pair(net, a, b)
+    net.run(60.0, stop=lambda: connected(a, b))
+    if connected(a, b):
+        pa, pb = a.selected_pair(), b.selected_pair()
+        assert pa is not None and pb is not None
+        assert pa.remote.address == B_ADDR and pb.remote.address == A_ADDR
+        assert a.controlling != b.controlling
+    else:
+        # Only heavy loss may defeat the checks, and then the agents say so.
+        assert loss > 0.2
+        assert a.state in (IceState.CHECKING, IceState.FAILED)
+
+
+@settings(max_examples=40)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_duplicated_and_reordered_packets_are_harmless(seed: int) -> None:
+    rng = random.Random(seed)
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    original_inject = net.inject
+
+    def jittery_inject(data: bytes, source: tuple[str, int], destination: tuple[str, int]) -> None:
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            saved = net.latency
+            net.latency = rng.uniform(0.001, 0.05)
+            original_inject(data, source, destination)
+            net.latency = saved
+
+    net.inject = jittery_inject  # type: ignore[method-assign]
+    connect_pair(net, a, b)
+    net.run(10.0, stop=lambda: connected(a, b))
+    assert connected(a, b)
+    net.run(net.now + 40.0)
+    assert connected(a, b)
+    assert a.counters.dropped_malformed == 0 and b.counters.dropped_malformed == 0
