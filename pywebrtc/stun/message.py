@@ -258,6 +258,8 @@ class Message:
         return self._header(len(body)) + body
 
     def _header(self, length: int) -> bytes:
+        if length > 0xFFFF:
+            raise ValueError("STUN message longer than 65535 bytes")
         return (
             _pack_hh(message_type(self.method, self.message_class), length)
             + MAGIC_COOKIE_BYTES
@@ -577,6 +579,8 @@ type.__setattr__(Message, "attributes", _LazyAttributes(vars(Message)["attribute
 
 def _tlv(attr_type: int, value: bytes) -> bytes:
     length = len(value)
+    if not 0 <= attr_type <= 0xFFFF or length > 0xFFFF:
+        raise ValueError(f"attribute {attr_type:#x} of {length} bytes does not fit a STUN TLV")
     return _pack_hh(attr_type, length) + value + _PADDING[length & 3]
 
 

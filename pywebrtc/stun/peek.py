@@ -15,6 +15,8 @@ from .constants import MAGIC_COOKIE
 
 _unpack_header = struct.Struct("!HHI").unpack_from
 _unpack_hh = struct.Struct("!HH").unpack_from
+# The header and the first attribute header in one call: USERNAME usually comes first.
+_unpack_first = struct.Struct("!HHI12xHH").unpack_from
 
 _BINDING_REQUEST = 0x0001  # RFC 8489 §5: method Binding, class request
 _USERNAME = 0x0006
@@ -30,23 +32,25 @@ def read_username(datagram: bytes) -> str | None:
     """
     try:
         size = len(datagram)
-        if size < 20:
-            return None
-        mtype, length, cookie = _unpack_header(datagram)
+        if size < 24:
+            return None  # a header and at least one attribute header
+        mtype, length, cookie, attr_type, attr_length = _unpack_first(datagram)
         if mtype != _BINDING_REQUEST or cookie != MAGIC_COOKIE or length + 20 != size or length & 3:
             return None
         offset = 20
-        while offset + 4 <= size:
-            attr_type, attr_length = _unpack_hh(datagram, offset)
+        while True:
             end = offset + 4 + attr_length
             if end > size:
                 return None
             if attr_type == _USERNAME:
-                return bytes(datagram[offset + 4 : end]).decode("utf-8")
+                # str(buffer, encoding) takes bytes, bytearray and memoryview alike.
+                return str(datagram[offset + 4 : end], "utf-8")
             if attr_type in _STOP:
                 return None
             offset = end + (-attr_length & 3)
-        return None
+            if offset >= size:
+                return None
+            attr_type, attr_length = _unpack_hh(datagram, offset)
     except Exception:
         # The contract is "never raises": a relay must not die on a hostile packet, whatever
         # kind of object or bytes it hands us.

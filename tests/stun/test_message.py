@@ -228,3 +228,63 @@ def test_unknown_optional_attributes_are_kept_raw() -> None:
     )
     assert msg.attributes == ((0xC001, b"abc"),)
     assert msg.unknown_comprehension_required() == ()
+
+
+def test_parsed_message_behaves_like_a_dataclass() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    data = _request(stun.Username("a:b"), stun.Priority(9)).encode(KEY, fingerprint=True)
+    parsed = Message.parse(data)
+    again = Message.parse(data)
+    assert hash(parsed) == hash(again)
+    assert "Username" not in repr(parsed) and "attributes=" in repr(parsed)
+    clone = copy.copy(parsed)
+    assert clone == parsed and bytes(clone) == data and clone.verify_integrity(KEY)
+    assert pickle.loads(pickle.dumps(parsed)) == parsed
+    changed = dataclasses.replace(parsed, message_class=MessageClass.INDICATION)
+    assert changed.attributes == parsed.attributes
+    assert changed.message_class is MessageClass.INDICATION
+    assert bytes(changed) != data
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.method = 2  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.attributes = ()  # type: ignore[misc]
+
+
+def test_accessors_work_before_and_after_attributes_are_read() -> None:
+    data = _request(stun.Username("a:b"), stun.Priority(9)).encode(KEY, fingerprint=True)
+    lazy = Message.parse(data)
+    assert lazy.username == "a:b" and lazy.priority == 9
+    eager = Message.parse(data)
+    assert len(eager.attributes) == 4
+    assert eager.username == "a:b" and eager.priority == 9
+    assert lazy.attributes == eager.attributes
+
+
+def test_first_of_repeated_attributes_wins() -> None:
+    msg = Message.parse(
+        bytes(
+            Message(
+                Method.BINDING,
+                MessageClass.REQUEST,
+                TID,
+                ((AttributeType.USERNAME, b"first"), (AttributeType.USERNAME, b"second")),
+            )
+        )
+    )
+    assert msg.username == "first"
+    assert msg.get_all(stun.Username) == [stun.Username("first"), stun.Username("second")]
+
+
+def test_oversized_input_to_builders_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        bytes(Message(Method.BINDING, MessageClass.REQUEST, TID, ((0x10000, b""),)))
+    with pytest.raises(ValueError):
+        bytes(Message(Method.BINDING, MessageClass.REQUEST, TID, ((0x8022, bytes(70000)),)))
+    big = tuple((0x8022, bytes(60000)) for _ in range(2))
+    with pytest.raises(ValueError):
+        Message(Method.BINDING, MessageClass.REQUEST, TID, big).encode(KEY)
+    with pytest.raises(ValueError):
+        Message(0x1000, MessageClass.REQUEST, TID)
