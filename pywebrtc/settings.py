@@ -43,6 +43,10 @@ class SettingEngine:
         self.port_range: tuple[int, int] | None = None
         self.include_loopback = False
         self.agent_config = AgentConfig()
+        # DTLS (used by RTCPeerConnection): our role when we answer, and the first
+        # retransmission timeout of a handshake flight (seconds).
+        self.answering_dtls_role: Literal["client", "server"] = "client"
+        self.dtls_initial_timeout = 0.2
 
     # --- credentials -------------------------------------------------------------------------
     def set_ice_credentials(self, ufrag: str, pwd: str) -> None:
@@ -62,6 +66,20 @@ class SettingEngine:
             self._credentials_used = True
             return self._credentials
         return Credentials.generate(self._ufrag_generator)
+
+    # --- DTLS ---------------------------------------------------------------------------------
+    def set_answering_dtls_role(self, role: Literal["client", "server"]) -> None:
+        """The DTLS role we take in answers: ``client`` (``a=setup:active``, the default, as
+        RFC 8842 §5.3 recommends) or ``server`` (``a=setup:passive``)."""
+        if role not in ("client", "server"):
+            raise SettingError(f"DTLS role must be 'client' or 'server': {role!r}")
+        self.answering_dtls_role = role
+
+    def set_dtls_retransmission_interval(self, seconds: float) -> None:
+        """First DTLS flight retransmission timeout (RFC 6347 §4.2.4.1 says 1 s)."""
+        if not 0 < seconds <= 60:
+            raise SettingError(f"DTLS retransmission interval out of range: {seconds!r}")
+        self.dtls_initial_timeout = float(seconds)
 
     # --- ICE behaviour -----------------------------------------------------------------------
     def set_lite(self, lite: bool) -> None:

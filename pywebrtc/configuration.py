@@ -1,0 +1,64 @@
+"""``RTCConfiguration`` and ``RTCIceServer`` (W3C webrtc-pc §4.2.1, §4.2.2), aiortc-shaped.
+
+Only what the stack uses is read: the first STUN and the first TURN (UDP) server of
+``iceServers``, ``iceTransportPolicy``, ``bundlePolicy`` (BUNDLE is always offered) and
+``certificates``. Everything non-standard goes through :class:`pywebrtc.SettingEngine`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pywebrtc.dtls import Certificate
+
+
+@dataclass(slots=True)
+class RTCIceServer:
+    """One STUN or TURN server: ``urls`` like ``stun:host:3478`` or
+    ``turn:host:3478?transport=udp``."""
+
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
+    credentialType: str = "password"
+
+    @property
+    def url_list(self) -> list[str]:
+        return [self.urls] if isinstance(self.urls, str) else list(self.urls)
+
+
+@dataclass(slots=True)
+class RTCConfiguration:
+    iceServers: list[RTCIceServer] | None = None
+    iceTransportPolicy: Literal["all", "relay"] = "all"
+    bundlePolicy: Literal["balanced", "max-compat", "max-bundle"] = "max-bundle"
+    certificates: list[Certificate] = field(default_factory=list)
+
+
+def parse_server_url(url: str) -> tuple[str, str, int, str]:
+    """``(scheme, host, port, transport)`` of a ``stun:``/``stuns:``/``turn:``/``turns:`` URL
+    (RFC 7064, RFC 7065); ValueError if it is not one."""
+    scheme, sep, rest = url.partition(":")
+    scheme = scheme.lower()
+    if not sep or scheme not in ("stun", "stuns", "turn", "turns"):
+        raise ValueError(f"not a STUN/TURN URL: {url!r}")
+    rest, _, query = rest.partition("?")
+    transport = "udp"
+    for item in query.split("&") if query else ():
+        key, _, value = item.partition("=")
+        if key == "transport":
+            transport = value.lower()
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        port_text = tail[1:] if tail.startswith(":") else ""
+    else:
+        host, _, port_text = rest.partition(":")
+    default = 5349 if scheme.endswith("s") else 3478
+    try:
+        port = int(port_text) if port_text else default
+    except ValueError:
+        raise ValueError(f"bad port in {url!r}") from None
+    if not host or not 0 < port < 65536:
+        raise ValueError(f"bad host or port in {url!r}")
+    return scheme, host, port, transport

@@ -1,0 +1,776 @@
+"""``RTCPeerConnection`` (W3C webrtc-pc §4.4), aiortc-shaped, over the sans-IO machines.
+
+One bundled transport: an ICE :class:`~pywebrtc.ice.Connection` (sockets or a UDP mux), a
+:class:`~pywebrtc.dtls.DtlsConnection` fed the DTLS datagrams of the selected pair (RFC 7983
+demultiplexing), and an SCTP association with data channels (:mod:`pywebrtc.rtcdatachannel`)
+on DTLS application data. This module is the asyncio shell for DTLS and SCTP: it reads
+``loop.time()``, keeps one timer for both machines, and moves bytes between them in
+:meth:`RTCPeerConnection._pump`; nothing waits on a fixed delay. The DTLS client starts when
+ICE selects a pair, SCTP sends INIT as soon as the handshake completes, and a data channel is
+usable as soon as its DCEP OPEN is queued (RFC 8832 §6).
+
+State machines (W3C): ``signalingState`` (§4.3.1), ``iceGatheringState`` (§4.3.2),
+``iceConnectionState`` (§4.3.3, ICE's own), ``connectionState`` (§4.3.4, ICE and DTLS
+combined). Each change is emitted as ``<name>change`` (``signalingstatechange`` ...).
+Negotiation (SDP) is in :mod:`pywebrtc.negotiation`.
+
+Left out: media (no transceivers yet), renegotiation after the first offer/answer (a second
+offer is accepted only if it changes nothing transport-related), rollback, pranswer, ICE
+restart through ``createOffer(iceRestart)``, and SDP munging: ``setLocalDescription`` applies
+the type of the description it is given and our own parameters, not edited text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pywebrtc.configuration import RTCConfiguration, parse_server_url
+from pywebrtc.dtls import (
+    ApplicationData,
+    Certificate,
+    ConnectionClosed,
+    DtlsConfig,
+    DtlsConnection,
+    HandshakeComplete,
+)
+from pywebrtc.dtls import State as DtlsState
+from pywebrtc.dtls import Transmit as DtlsTransmit
+from pywebrtc.ice import Candidate, Connection, IceState, parse_candidate
+from pywebrtc.negotiation import (
+    DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
+    InvalidDescriptionError,
+    LocalData,
+    LocalTransport,
+    RemoteDescription,
+    build_answer,
+    build_offer,
+    new_origin,
+    parse_remote,
+)
+from pywebrtc.rtcdatachannel import ChannelManager, RTCDataChannel
+from pywebrtc.rtcicecandidate import RTCIceCandidate, from_ice, to_ice
+from pywebrtc.rtcsessiondescription import RTCSessionDescription
+from pywebrtc.sctp import (
+    AssociationAborted,
+    AssociationClosed,
+    EventEmitter,
+    SctpAssociation,
+    SctpConfig,
+)
+from pywebrtc.sctp import Transmit as SctpTransmit
+from pywebrtc.sdp import Setup
+from pywebrtc.settings import SettingEngine
+from pywebrtc.stats import (
+    RTCCertificateStats,
+    RTCDataChannelStats,
+    RTCIceCandidatePairStats,
+    RTCIceCandidateStats,
+    RTCPeerConnectionStats,
+    RTCStatsReport,
+    RTCTransportStats,
+)
+
+logger = logging.getLogger(__name__)
+
+# Datagrams that arrive before the DTLS machine exists (or go out before ICE has a pair) are
+# kept, up to this many: a DTLS flight is a handful of datagrams.
+_MAX_EARLY = 16
+_TRANSPORT_ID = "T01"
+
+
+class InvalidStateError(Exception):
+    """An operation not allowed in the connection's current state (W3C InvalidStateError)."""
+
+
+class InvalidAccessError(Exception):
+    """W3C InvalidAccessError (e.g. a candidate for an m-section that does not exist)."""
+
+
+def _spawn(coroutine: Any) -> object:
+    return asyncio.ensure_future(coroutine)
+
+
+class RTCPeerConnection(EventEmitter):
+    """A WebRTC peer connection (data channels). See the module docstring."""
+
+    def __init__(
+        self,
+        configuration: RTCConfiguration | None = None,
+        settings: SettingEngine | None = None,
+    ) -> None:
+        super().__init__()
+        self.run_coroutine = _spawn
+        self._configuration = configuration or RTCConfiguration()
+        self._settings = settings or SettingEngine()
+        certificates = self._configuration.certificates
+        self._certificate = certificates[0] if certificates else Certificate.generate()
+        self._origin = new_origin()
+        self._loop = asyncio.get_event_loop()
+
+        self.signalingState: str = "stable"
+        self.iceGatheringState: str = "new"
+        self.iceConnectionState: str = "new"
+        self.connectionState: str = "new"
+
+        self._ice: Connection | None = None
+        self._dtls: DtlsConnection | None = None
+        self._dtls_state = "new"
+        self._sctp = ChannelManager(
+            SctpAssociation(SctpConfig()),
+            is_dtls_client=False,
+            clock=self._loop.time,
+            wake=self._schedule_pump,
+        )
+        self._sctp.run_coroutine = _spawn
+        self._sctp.on("datachannel", self._on_incoming_channel)
+        self._sctp_started = False
+        self._data_wanted = False  # a channel exists: offer a data section (W3C)
+
+        self._local_type: Literal["offer", "answer"] | None = None
+        self._local_setup = Setup.ACTPASS
+        self._offer_mids: list[str] | None = None  # our pending/current offer's sections
+        self._remote: RemoteDescription | None = None
+        self._remote_description: RTCSessionDescription | None = None
+        self._pending_remote_candidates: list[Candidate | None] = []
+        self._gathered = False
+        self._started = False
+        self._closed = False
+        self._early_in: list[bytes] = []
+        self._early_out: list[bytes] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when: float | None = None
+        self._pump_scheduled = False
+        self._connect_task: asyncio.Future[None] | None = None
+
+    # ------------------------------------------------------------------ W3C attributes
+
+    @property
+    def localDescription(self) -> RTCSessionDescription | None:
+        """Our current description, with every candidate gathered so far."""
+        if self._local_type is None:
+            return None
+        return RTCSessionDescription(sdp=self._render(self._local_type), type=self._local_type)
+
+    @property
+    def remoteDescription(self) -> RTCSessionDescription | None:
+        return self._remote_description
+
+    @property
+    def currentLocalDescription(self) -> RTCSessionDescription | None:
+        return self.localDescription if self.signalingState == "stable" else None
+
+    @property
+    def currentRemoteDescription(self) -> RTCSessionDescription | None:
+        return self._remote_description if self.signalingState == "stable" else None
+
+    @property
+    def pendingLocalDescription(self) -> RTCSessionDescription | None:
+        return self.localDescription if self.signalingState == "have-local-offer" else None
+
+    @property
+    def pendingRemoteDescription(self) -> RTCSessionDescription | None:
+        return self._remote_description if self.signalingState == "have-remote-offer" else None
+
+    @property
+    def canTrickleIceCandidates(self) -> bool | None:
+        return None if self._remote is None else True
+
+    @property
+    def sctp(self) -> SctpAssociation | None:
+        """The SCTP association once a data section is negotiated."""
+        return self._sctp.association if self._remote and self._remote.data else None
+
+    def getConfiguration(self) -> RTCConfiguration:
+        return self._configuration
+
+    # ------------------------------------------------------------------ offer/answer
+
+    async def createOffer(self) -> RTCSessionDescription:
+        self._check_open()
+        if self.signalingState not in ("stable", "have-local-offer"):
+            raise InvalidStateError(f"cannot create an offer in {self.signalingState}")
+        self._ensure_ice(controlling=not self._settings.ice_lite)
+        return RTCSessionDescription(sdp=self._render("offer", candidates=False), type="offer")
+
+    async def createAnswer(self) -> RTCSessionDescription:
+        self._check_open()
+        if self.signalingState != "have-remote-offer":
+            raise InvalidStateError(f"cannot create an answer in {self.signalingState}")
+        return RTCSessionDescription(sdp=self._render("answer", candidates=False), type="answer")
+
+    async def setLocalDescription(
+        self, sessionDescription: RTCSessionDescription | None = None
+    ) -> None:
+        """Apply our offer or answer (implicit one if None), then gather candidates: when
+        this returns, ``localDescription.sdp`` holds them (``icecandidate`` events too)."""
+        self._check_open()
+        if sessionDescription is None:
+            kind = "answer" if self.signalingState == "have-remote-offer" else "offer"
+        else:
+            kind = sessionDescription.type
+        if kind == "offer":
+            if self.signalingState not in ("stable", "have-local-offer"):
+                raise InvalidStateError(f"cannot set a local offer in {self.signalingState}")
+            if self._remote is not None and self._started:
+                raise InvalidStateError("renegotiation is not supported yet")
+            self._ensure_ice(controlling=not self._settings.ice_lite)
+            self._local_type = "offer"
+            self._local_setup = Setup.ACTPASS
+            self._offer_mids = ["0"] if self._data_wanted else []
+            self._set_signaling("have-local-offer")
+        elif kind == "answer":
+            if self.signalingState != "have-remote-offer":
+                raise InvalidStateError(f"cannot set a local answer in {self.signalingState}")
+            self._local_type = "answer"
+            self._set_signaling("stable")
+        else:
+            raise InvalidStateError(f"unsupported local description type {kind!r}")
+        await self._gather()
+        if self.signalingState == "stable":
+            await self._start()
+
+    async def setRemoteDescription(self, sessionDescription: RTCSessionDescription) -> None:
+        """Apply the peer's offer or answer. Bad SDP raises :class:`InvalidDescriptionError`
+        (a ValueError) and changes nothing."""
+        self._check_open()
+        kind = sessionDescription.type
+        if kind == "offer":
+            if self.signalingState not in ("stable", "have-remote-offer"):
+                raise InvalidStateError(f"cannot set a remote offer in {self.signalingState}")
+            if self._started:
+                raise InvalidStateError("renegotiation is not supported yet")
+            remote = parse_remote(sessionDescription.sdp, "offer", None)
+        elif kind == "answer":
+            if self.signalingState != "have-local-offer":
+                raise InvalidStateError(f"cannot set a remote answer in {self.signalingState}")
+            remote = parse_remote(sessionDescription.sdp, "answer", self._offer_mids)
+        else:
+            raise InvalidDescriptionError(f"unsupported remote description type {kind!r}")
+        self._remote = remote
+        self._remote_description = RTCSessionDescription(
+            sdp=sessionDescription.sdp, type=sessionDescription.type
+        )
+        if kind == "offer":
+            lite = self._settings.ice_lite
+            self._ensure_ice(controlling=not lite and remote.ice_lite)
+            # RFC 8842 §5.3: answer the opposite of the offer, our preference for actpass.
+            if remote.setup is Setup.ACTIVE:
+                self._local_setup = Setup.PASSIVE
+            elif remote.setup is Setup.PASSIVE:
+                self._local_setup = Setup.ACTIVE
+            elif self._settings.answering_dtls_role == "server":
+                self._local_setup = Setup.PASSIVE
+            else:
+                self._local_setup = Setup.ACTIVE
+            self._set_signaling("have-remote-offer")
+        else:
+            self._set_signaling("stable")
+            await self._start()
+
+    async def addIceCandidate(
+        self, candidate: RTCIceCandidate | Mapping[str, object] | str | None
+    ) -> None:
+        """Add a trickled remote candidate (an RTCIceCandidate, a browser's candidate JSON or
+        an ``a=candidate`` string); None (or an empty candidate) is end-of-candidates."""
+        self._check_open()
+        if self._remote is None:
+            raise InvalidStateError("addIceCandidate needs a remote description")
+        parsed: Candidate | None
+        try:
+            if candidate is None:
+                parsed = None
+            elif isinstance(candidate, RTCIceCandidate):
+                parsed = to_ice(candidate)
+            elif isinstance(candidate, str):
+                parsed = parse_candidate(candidate) if candidate.strip() else None
+            else:
+                rtc = RTCIceCandidate.from_json(candidate)
+                parsed = None if rtc is None else to_ice(rtc)
+        except ValueError as exc:
+            raise InvalidDescriptionError(f"bad ICE candidate: {exc}") from exc
+        if parsed is not None and parsed.transport != "udp":
+            return  # TCP candidates take no part in checks
+        if not self._started:
+            self._pending_remote_candidates.append(parsed)
+            return
+        assert self._ice is not None
+        await self._ice.add_remote_candidate(parsed)
+
+    # ------------------------------------------------------------------ data channels
+
+    def createDataChannel(
+        self,
+        label: str,
+        ordered: bool = True,
+        maxPacketLifeTime: int | None = None,
+        maxRetransmits: int | None = None,
+        protocol: str = "",
+        negotiated: bool = False,
+        id: int | None = None,
+    ) -> RTCDataChannel:
+        self._check_open()
+        channel = self._sctp.create_channel(
+            label,
+            ordered=ordered,
+            max_packet_life_time=maxPacketLifeTime,
+            max_retransmits=maxRetransmits,
+            protocol=protocol,
+            negotiated=negotiated,
+            id=id,
+        )
+        channel.run_coroutine = _spawn
+        self._data_wanted = True
+        self._schedule_pump()
+        return channel
+
+    def _on_incoming_channel(self, channel: RTCDataChannel) -> None:
+        channel.run_coroutine = _spawn
+        self.emit("datachannel", channel)
+
+    # ------------------------------------------------------------------ stats and close
+
+    async def getStats(self) -> RTCStatsReport:
+        report = RTCStatsReport()
+        ts = time.time() * 1000.0
+        channels = list(self._sctp.channels.values())
+        report.add(
+            RTCPeerConnectionStats(
+                ts,
+                "peer-connection",
+                "P01",
+                dataChannelsOpened=sum(1 for c in channels if c.readyState == "open"),
+                dataChannelsClosed=sum(1 for c in channels if c.readyState == "closed"),
+            )
+        )
+        local_cert = RTCCertificateStats(
+            ts, "certificate", "CL", *self._cert_fields(self._certificate.der)
+        )
+        report.add(local_cert)
+        transport = RTCTransportStats(ts, "transport", _TRANSPORT_ID)
+        transport.localCertificateId = local_cert.id
+        transport.dtlsState = self._dtls_state
+        dtls = self._dtls
+        if dtls is not None:
+            transport.dtlsRole = "client" if dtls.is_client else "server"
+            stats = dtls.stats
+            transport.packetsSent = stats.records_sent
+            transport.packetsReceived = stats.records_received
+            if dtls.cipher_suite is not None:
+                transport.tlsVersion = "FEFD"
+                transport.dtlsCipher = dtls.cipher_suite.name
+            peer = dtls.peer_certificate
+            if peer is not None:
+                remote_cert = RTCCertificateStats(ts, "certificate", "CR", *self._cert_fields(peer))
+                report.add(remote_cert)
+                transport.remoteCertificateId = remote_cert.id
+        ice = self._ice
+        if ice is not None:
+            agent = ice.agent
+            transport.iceRole = "controlling" if agent.controlling else "controlled"
+            transport.iceLocalUsernameFragment = ice.local_username
+            transport.iceState = str(ice.state)
+            ids: dict[int, str] = {}
+            for prefix, kind, candidates in (
+                ("IL", "local-candidate", agent.local_candidates),
+                ("IR", "remote-candidate", agent.remote_candidates),
+            ):
+                for n, c in enumerate(candidates):
+                    cid = f"{prefix}{n}"
+                    ids[id(c)] = cid
+                    report.add(
+                        RTCIceCandidateStats(
+                            ts,
+                            kind,
+                            cid,
+                            _TRANSPORT_ID,
+                            c.host,
+                            c.port,
+                            c.transport,
+                            str(c.type),
+                            c.priority,
+                            c.foundation,
+                            c.related_address,
+                            c.related_port,
+                        )
+                    )
+            selected = ice.agent.selected_pair()
+            for n, pair in enumerate(agent.checklist):
+                pid = f"CP{n}"
+                report.add(
+                    RTCIceCandidatePairStats(
+                        ts,
+                        "candidate-pair",
+                        pid,
+                        _TRANSPORT_ID,
+                        ids.get(id(pair.local), ""),
+                        ids.get(id(pair.remote), ""),
+                        pair.state.name.lower().replace("_", "-"),
+                        pair.nominated,
+                        pair.priority,
+                        None if pair.last_received is None else ts,
+                    )
+                )
+                if pair is selected:
+                    transport.selectedCandidatePairId = pid
+        report.add(transport)
+        for channel in channels:
+            counters = self._sctp.counters.get(channel)
+            report.add(
+                RTCDataChannelStats(
+                    ts,
+                    "data-channel",
+                    f"D{channel.id}",
+                    channel.label,
+                    channel.protocol,
+                    channel.id,
+                    channel.readyState,
+                    counters.messages_sent if counters else 0,
+                    counters.bytes_sent if counters else 0,
+                    counters.messages_received if counters else 0,
+                    counters.bytes_received if counters else 0,
+                )
+            )
+        return report
+
+    @staticmethod
+    def _cert_fields(der: bytes) -> tuple[str, str, str]:
+        from pywebrtc.dtls import Fingerprint
+
+        fp = Fingerprint.of(der)
+        return fp.value, fp.algorithm, base64.b64encode(der).decode()
+
+    async def close(self) -> None:
+        """Close channels (SCTP ABORT), DTLS (close_notify) and ICE; states become closed."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._sctp_started:
+            self._sctp.association.abort("peer connection closed")
+        self._pump()
+        if self._dtls is not None:
+            self._dtls.close()
+            self._pump()
+        for channel in [*self._sctp.channels.values(), *self._sctp._unassigned]:
+            if channel.readyState != "closed":
+                channel.readyState = "closed"
+                channel.emit("close")
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+        if self._ice is not None:
+            await self._ice.close()
+        self._set_signaling("closed")
+        self._set_state("iceConnectionState", "closed")
+        self._set_state("connectionState", "closed")
+
+    # ------------------------------------------------------------------ internals: SDP
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidStateError("the peer connection is closed")
+
+    def _ensure_ice(self, controlling: bool) -> Connection:
+        if self._ice is not None:
+            return self._ice
+        stun: tuple[str, int] | None = None
+        turn: tuple[str, int] | None = None
+        turn_user = turn_pass = None
+        for server in self._configuration.iceServers or ():
+            for url in server.url_list:
+                try:
+                    scheme, host, port, transport = parse_server_url(url)
+                except ValueError:
+                    logger.warning("ignoring ICE server URL %r", url)
+                    continue
+                if scheme == "stun" and stun is None:
+                    stun = (host, port)
+                elif scheme == "turn" and transport == "udp" and turn is None:
+                    turn = (host, port)
+                    turn_user, turn_pass = server.username, server.credential
+        ice = Connection(
+            ice_controlling=controlling,
+            stun_server=stun,
+            turn_server=turn,
+            turn_username=turn_user,
+            turn_password=turn_pass,
+            settings=self._settings,
+            transport_policy=self._configuration.iceTransportPolicy,
+        )
+        ice.on_datagram = self._on_datagram
+        ice.on_state_change = self._on_ice_state
+        self._ice = ice
+        return ice
+
+    def _local_transport(self, candidates: bool) -> LocalTransport:
+        ice = self._ice
+        assert ice is not None
+        texts: tuple[str, ...] = ()
+        if candidates:
+            texts = tuple(c.to_sdp() for c in ice.local_candidates)
+        return LocalTransport(
+            ice.local_username,
+            ice.local_password,
+            (self._certificate.fingerprint(),),
+            ice_lite=self._settings.ice_lite,
+            candidates=texts,
+            end_of_candidates=candidates and self.iceGatheringState == "complete",
+        )
+
+    def _render(self, kind: Literal["offer", "answer"], candidates: bool = True) -> str:
+        transport = self._local_transport(candidates)
+        data = LocalData(max_message_size=self._sctp.association.config.max_message_size)
+        self._origin = self._origin.next_version()
+        if kind == "offer":
+            wanted = self._data_wanted if self._offer_mids is None else bool(self._offer_mids)
+            return str(build_offer(self._origin, transport, data if wanted else None))
+        assert self._remote is not None
+        return str(build_answer(self._origin, self._remote, transport, self._local_setup, data))
+
+    def _set_signaling(self, state: str) -> None:
+        self._set_state("signalingState", state)
+
+    def _set_state(self, name: str, value: str) -> None:
+        if getattr(self, name) == value:
+            return
+        setattr(self, name, value)
+        self.emit(name.lower() + "change")
+
+    # ------------------------------------------------------------------ internals: ICE
+
+    async def _gather(self) -> None:
+        if self._gathered:
+            return
+        self._gathered = True
+        ice = self._ice
+        assert ice is not None
+        self._set_state("iceGatheringState", "gathering")
+        await ice.gather_candidates()
+        mid, index = ("0", 0)
+        if self._remote is not None and self._remote.data is not None:
+            mid = self._remote.data.mid
+            index = next(i for i, m in enumerate(self._remote.media) if m.mid == mid)
+        for c in ice.local_candidates:
+            rtc = from_ice(c)
+            rtc.sdpMid, rtc.sdpMLineIndex = mid, index
+            self.emit("icecandidate", rtc)
+        self.emit("icecandidate", None)
+        self._set_state("iceGatheringState", "complete")
+
+    async def _start(self) -> None:
+        """Both descriptions are set: start ICE, and create DTLS with the remote fingerprints."""
+        if self._started or self._remote is None:
+            return
+        self._started = True
+        remote = self._remote
+        ice = self._ice
+        assert ice is not None and remote.ice_ufrag and remote.ice_pwd
+        if remote.data is None and not remote.media:
+            return
+        is_client = self._local_setup is Setup.ACTIVE or (
+            self._local_setup is Setup.ACTPASS and remote.setup is Setup.PASSIVE
+        )
+        config = DtlsConfig(
+            self._certificate,
+            remote_fingerprints=remote.fingerprints,
+            initial_timeout=self._settings.dtls_initial_timeout,
+        )
+        self._dtls = DtlsConnection(config, is_client=is_client)
+        association = self._sctp.association
+        data = remote.data
+        if data is not None:
+            association.config = dataclasses.replace(
+                association.config,
+                remote_port=data.sctp_port or 5000,
+                remote_max_message_size=data.max_message_size or DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
+            )
+        self._sctp.is_dtls_client = is_client
+        ice.remote_is_lite = remote.ice_lite
+        ice.remote_username = remote.ice_ufrag
+        ice.remote_password = remote.ice_pwd
+        self._connect_task = asyncio.ensure_future(self._connect(ice))
+        early, self._early_in = self._early_in, []
+        for datagram in early:
+            self._on_datagram(datagram, 1)
+        for text in remote.candidates:
+            try:
+                candidate = parse_candidate(text)
+            except ValueError:
+                logger.info("ignoring remote candidate %r", text)
+                continue
+            if candidate.transport == "udp":
+                await ice.add_remote_candidate(candidate)
+        pending, self._pending_remote_candidates = self._pending_remote_candidates, []
+        for queued in pending:
+            await ice.add_remote_candidate(queued)
+        if remote.end_of_candidates:
+            await ice.add_remote_candidate(None)
+
+    async def _connect(self, ice: Connection) -> None:
+        try:
+            await ice.connect()
+        except ConnectionError as exc:
+            logger.info("ICE failed: %s", exc)
+
+    def _on_ice_state(self, state: IceState) -> None:
+        if self._closed:
+            return
+        self._set_state("iceConnectionState", str(state))
+        if state in (IceState.CONNECTED, IceState.COMPLETED):
+            early, self._early_out = self._early_out, []
+            for datagram in early:
+                self._send(datagram)
+            dtls = self._dtls
+            if dtls is not None and dtls.is_client and dtls.state is DtlsState.IDLE:
+                dtls.connect(self._loop.time())
+                self._dtls_state = "connecting"
+                self._pump()
+        self._update_connection_state()
+
+    def _on_datagram(self, data: bytes, component: int) -> None:
+        if not data or not 20 <= data[0] <= 63:
+            return  # RFC 7983: only DTLS for now (RTP/RTCP arrive here once media exists)
+        dtls = self._dtls
+        if dtls is None:
+            if len(self._early_in) < _MAX_EARLY:
+                self._early_in.append(data)
+            return
+        if dtls.state is DtlsState.WAIT_HELLO and self._dtls_state == "new":
+            self._dtls_state = "connecting"
+            self._update_connection_state()
+        dtls.receive(data, self._loop.time())
+        self._pump()
+
+    def _send(self, datagram: bytes) -> None:
+        ice = self._ice
+        if ice is None:
+            return
+        try:
+            ice.send_datagram(datagram)
+        except ConnectionError:
+            if ice.selected_pair() is None and len(self._early_out) < _MAX_EARLY:
+                self._early_out.append(datagram)
+
+    def _update_connection_state(self) -> None:
+        if self._closed:
+            return
+        ice = self.iceConnectionState
+        dtls = self._dtls_state
+        if ice == "failed" or dtls == "failed":
+            state = "failed"
+        elif ice == "disconnected" or dtls == "closed":
+            state = "disconnected"
+        elif ice in ("connected", "completed") and dtls == "connected":
+            state = "connected"
+        elif ice == "new" and dtls == "new":
+            state = "new"
+        else:
+            state = "connecting"
+        self._set_state("connectionState", state)
+
+    # ------------------------------------------------------------------ internals: DTLS + SCTP
+
+    def _schedule_pump(self) -> None:
+        if not self._pump_scheduled:
+            self._pump_scheduled = True
+            self._loop.call_soon(self._scheduled_pump)
+
+    def _scheduled_pump(self) -> None:
+        self._pump_scheduled = False
+        self._pump()
+
+    def _pump(self) -> None:
+        """Move everything the machines have to say: SCTP packets into DTLS, DTLS datagrams
+        onto ICE, events to their handlers; then re-arm the one timer."""
+        dtls = self._dtls
+        if dtls is None:
+            return
+        sctp = self._sctp
+        now = self._loop.time()
+        sctp.now = now
+        while True:
+            item = dtls.poll()
+            if item is not None:
+                if type(item) is DtlsTransmit:
+                    self._send(item.data)
+                elif type(item) is ApplicationData:
+                    if self._sctp_started:
+                        sctp.receive(item.data, now)
+                elif isinstance(item, HandshakeComplete):
+                    self._on_handshake(now)
+                elif isinstance(item, ConnectionClosed):
+                    self._on_dtls_closed(item)
+                continue
+            if not self._sctp_started:
+                break
+            out = sctp.poll()
+            if out is None:
+                break
+            if type(out) is SctpTransmit:
+                if dtls.state is DtlsState.CONNECTED:
+                    dtls.send(out.data)
+            elif isinstance(out, AssociationAborted | AssociationClosed):
+                logger.debug("SCTP association ended: %s", out)
+        self._arm_timer()
+
+    def _on_handshake(self, now: float) -> None:
+        self._dtls_state = "connected"
+        if self._remote is not None and self._remote.data is not None and not self._closed:
+            self._sctp_started = True
+            self._sctp.connect(now)
+        self._update_connection_state()
+
+    def _on_dtls_closed(self, event: ConnectionClosed) -> None:
+        if event.error is not None:
+            logger.info("DTLS failed: %s", event.error)
+        self._dtls_state = "failed" if event.error is not None else "closed"
+        if self._sctp_started and not self._closed:
+            self._sctp.association.abort("DTLS closed")
+        self._update_connection_state()
+
+    def _arm_timer(self) -> None:
+        if self._closed:
+            return
+        deadline = self._dtls.deadline() if self._dtls is not None else None
+        if self._sctp_started:
+            d = self._sctp.deadline()
+            if d is not None and (deadline is None or d < deadline):
+                deadline = d
+        if deadline == self._timer_when:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_when = deadline
+        if deadline is not None:
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_when = None
+        now = self._loop.time()
+        dtls = self._dtls
+        if dtls is not None:
+            d = dtls.deadline()
+            if d is not None and d <= now:
+                dtls.tick(now)
+        if self._sctp_started:
+            d = self._sctp.deadline()
+            if d is not None and d <= now:
+                self._sctp.tick(now)
+        self._pump()
+
+
+__all__ = [
+    "InvalidAccessError",
+    "InvalidDescriptionError",
+    "InvalidStateError",
+    "RTCPeerConnection",
+]

@@ -1,0 +1,97 @@
+"""``getStats()`` results: W3C webrtc-stats objects in an ``RTCStatsReport`` mapping.
+
+The report maps each stats object's ``id`` to the object, as aiortc's does; attribute names
+are the W3C dictionary members (camelCase). Types produced here: ``peer-connection``,
+``transport``, ``candidate-pair``, ``local-candidate``, ``remote-candidate``, ``certificate``,
+``data-channel`` (webrtc-stats §7-8). Timestamps are milliseconds since the Unix epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class RTCStats:
+    timestamp: float
+    type: str
+    id: str
+
+
+@dataclass(slots=True)
+class RTCPeerConnectionStats(RTCStats):
+    dataChannelsOpened: int = 0
+    dataChannelsClosed: int = 0
+
+
+@dataclass(slots=True)
+class RTCTransportStats(RTCStats):
+    packetsSent: int = 0
+    packetsReceived: int = 0
+    bytesSent: int = 0
+    bytesReceived: int = 0
+    iceRole: str = "unknown"
+    iceLocalUsernameFragment: str = ""
+    iceState: str = "new"
+    dtlsState: str = "new"
+    dtlsRole: str = "unknown"
+    selectedCandidatePairId: str | None = None
+    localCertificateId: str | None = None
+    remoteCertificateId: str | None = None
+    tlsVersion: str | None = None
+    dtlsCipher: str | None = None
+    srtpCipher: str | None = None
+
+
+@dataclass(slots=True)
+class RTCIceCandidateStats(RTCStats):
+    transportId: str = ""
+    address: str = ""
+    port: int = 0
+    protocol: str = "udp"
+    candidateType: str = "host"
+    priority: int = 0
+    foundation: str = ""
+    relatedAddress: str | None = None
+    relatedPort: int | None = None
+    usernameFragment: str | None = None
+
+
+@dataclass(slots=True)
+class RTCIceCandidatePairStats(RTCStats):
+    transportId: str = ""
+    localCandidateId: str = ""
+    remoteCandidateId: str = ""
+    state: str = "frozen"
+    nominated: bool = False
+    priority: int = 0
+    lastPacketReceivedTimestamp: float | None = None
+
+
+@dataclass(slots=True)
+class RTCCertificateStats(RTCStats):
+    fingerprint: str = ""
+    fingerprintAlgorithm: str = ""
+    base64Certificate: str = ""
+
+
+@dataclass(slots=True)
+class RTCDataChannelStats(RTCStats):
+    label: str = ""
+    protocol: str = ""
+    dataChannelIdentifier: int | None = None
+    state: str = "connecting"
+    messagesSent: int = 0
+    bytesSent: int = 0
+    messagesReceived: int = 0
+    bytesReceived: int = 0
+
+
+class RTCStatsReport(dict[str, RTCStats]):
+    """Stats objects by id (a ``dict``, like aiortc's)."""
+
+    def add(self, stats: RTCStats) -> None:
+        self[stats.id] = stats
+
+    def of_type(self, type_: str) -> list[RTCStats]:
+        return [s for s in self.values() if s.type == type_]
