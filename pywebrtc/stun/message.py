@@ -19,10 +19,10 @@ Left out, on purpose:
   PRIORITY, ICE-CONTROLL*, USE-CANDIDATE); other values are decoded lazily by the accessors,
   which raise :class:`StunParseError` for a bad value. Catch it around accessor use too.
 
-Parsing is lazy in one more way: ``Message.parse`` only walks the attribute headers (to check
-the framing and find the integrity and fingerprint attributes); the ``attributes`` tuple is cut
-out of the bytes the first time anything asks for an attribute. A receiver that drops a packet
-on a failed integrity check never pays for it.
+Speed: ``Message.parse`` walks the attributes once, checking the framing, recording where the
+integrity and fingerprint attributes are and keeping the first value of each attribute type in
+a dict that the accessors read. The ``attributes`` tuple itself is cut out of the bytes only
+when something reads it (see ``_LazyAttributes``): the ICE hot path never does.
 """
 
 from __future__ import annotations
@@ -332,7 +332,8 @@ class Message:
         raw, _, _, offset, _ = self._wire or self._parsed()
         if offset < 0:
             return False
-        return _crc32(raw[:offset]) ^ FINGERPRINT_XOR == _unpack_i(raw, offset + 4)[0]  # type: ignore[no-any-return]
+        (sent,) = _unpack_i(raw, offset + 4)
+        return bool(_crc32(raw[:offset]) ^ FINGERPRINT_XOR == sent)
 
     @property
     def has_integrity(self) -> bool:
@@ -371,12 +372,10 @@ class Message:
     ) -> tuple[int, ...]:
         """Comprehension-required types (< 0x8000) not in ``known``, for a 420 response's
         UNKNOWN-ATTRIBUTES (RFC 8489 §6.3.1). Empty means the request can be processed."""
-        seen: list[int] = []
-        for a in self.attributes:
-            t = a[0]
-            if t < 0x8000 and t not in known and t not in seen:
-                seen.append(t)
-        return tuple(seen)
+        wire = self._wire
+        # A parsed message's index has each type once, in order of first appearance.
+        types = wire[4] if wire is not None else dict.fromkeys(t for t, _ in self.attributes)
+        return tuple(t for t in types if t < 0x8000 and t not in known)
 
     # --- typed accessors (None when absent, StunParseError when malformed) -------------------
 
