@@ -258,7 +258,8 @@ class RelayWorker:
         # its flows live on until they expire.
         trusted: set[object] = set(self._trusted) if keep else set()
         for backend in [*fw.transceivers.values(), *fw.peer_relays.values()]:
-            self._resolve(backend)
+            if not backend.ptr:  # never re-resolve: flows hold the pointer (flow.tx)
+                self._resolve(backend)
             trusted.add(
                 batchio.key_of(backend.sockaddr) if self.mode == "batch" else backend.address
             )
