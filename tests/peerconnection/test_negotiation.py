@@ -1,0 +1,211 @@
+"""Offer/answer shapes: our answers to real browser/aiortc/libwebrtc offers (fixtures), our
+offers, and bad remote descriptions (a clear ValueError, connection still usable)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from pywebrtc import (
+    InvalidDescriptionError,
+    InvalidStateError,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    SettingEngine,
+)
+from pywebrtc.sdp import SessionDescription, Setup
+from tests.peerconnection.helpers import Inbox, channel_event, incoming, negotiate
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sdp"
+OFFERS = sorted(p.name for p in FIXTURES.glob("*offer*.sdp"))
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(test(), 30))
+
+
+async def answer_to(offer_sdp: str, settings: SettingEngine | None = None) -> SessionDescription:
+    pc = RTCPeerConnection(settings=settings)
+    await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+    assert pc.signalingState == "have-remote-offer"
+    answer = await pc.createAnswer()
+    await pc.close()
+    return SessionDescription.parse(answer.sdp)
+
+
+@pytest.mark.parametrize("name", OFFERS)
+def test_answer_mirrors_every_offered_section(name: str) -> None:
+    async def body() -> None:
+        offer = SessionDescription.parse((FIXTURES / name).read_text())
+        answer = await answer_to(str(offer))
+        assert [m.mid for m in answer.media] == [m.mid for m in offer.media]
+        assert [m.media for m in answer.media] == [m.media for m in offer.media]
+        accepted = [m for m in answer.media if m.port != 0]
+        # Only the data section is accepted today; media sections are rejected (port 0).
+        assert all(m.media == "application" for m in accepted)
+        has_data = any(m.media == "application" for m in offer.media)
+        assert len(accepted) == (1 if has_data else 0)
+        group = answer.group("BUNDLE")
+        if has_data:
+            data = accepted[0]
+            assert group is not None and group.mids == (data.mid,)
+            assert data.proto == "UDP/DTLS/SCTP" and data.formats == ["webrtc-datachannel"]
+            assert data.setup is Setup.ACTIVE
+            assert data.ice_ufrag and data.ice_pwd and len(data.fingerprints) == 1
+            assert data.sctp_port == 5000 and data.max_message_size == 262144
+        else:
+            assert group is None
+
+    run(body)
+
+
+def test_answering_dtls_role_server_says_passive() -> None:
+    async def body() -> None:
+        settings = SettingEngine()
+        settings.set_answering_dtls_role("server")
+        answer = await answer_to((FIXTURES / "chrome-offer-data.sdp").read_text(), settings)
+        assert answer.media[0].setup is Setup.PASSIVE
+
+    run(body)
+
+
+def test_answer_takes_the_opposite_of_an_active_or_passive_offer() -> None:
+    async def body() -> None:
+        text = (FIXTURES / "chrome-offer-data.sdp").read_text()
+        answer = await answer_to(text.replace("a=setup:actpass", "a=setup:active"))
+        assert answer.media[0].setup is Setup.PASSIVE
+        answer = await answer_to(text.replace("a=setup:actpass", "a=setup:passive"))
+        assert answer.media[0].setup is Setup.ACTIVE
+
+    run(body)
+
+
+def test_offer_shape() -> None:
+    async def body() -> None:
+        settings = SettingEngine()
+        settings.set_ice_credentials("routeUFRAG1", "p" * 24)
+        pc = RTCPeerConnection(settings=settings)
+        empty = SessionDescription.parse((await pc.createOffer()).sdp)
+        assert empty.media == []  # W3C: no data section before a channel exists
+        pc.createDataChannel("x")
+        offer = await pc.createOffer()
+        assert pc.localDescription is None
+        parsed = SessionDescription.parse(offer.sdp)
+        (data,) = parsed.media
+        assert data.media == "application" and data.mid == "0"
+        assert data.setup is Setup.ACTPASS
+        assert data.ice_ufrag == "routeUFRAG1" and data.ice_pwd == "p" * 24
+        assert data.candidates == []  # nothing gathered before setLocalDescription
+        group = parsed.group("BUNDLE")
+        assert group is not None and group.mids == ("0",)
+        await pc.setLocalDescription(offer)
+        local = pc.localDescription
+        assert local is not None and pc.iceGatheringState == "complete"
+        gathered = SessionDescription.parse(local.sdp).media[0]
+        assert gathered.candidates and gathered.end_of_candidates
+        await pc.close()
+
+    run(body)
+
+
+def test_ufrag_generator_hook_is_used() -> None:
+    async def body() -> None:
+        settings = SettingEngine()
+        settings.set_ufrag_generator(lambda: "Kroute0123456789abcdef")
+        pc = RTCPeerConnection(settings=settings)
+        pc.createDataChannel("x")
+        offer = SessionDescription.parse((await pc.createOffer()).sdp)
+        assert offer.media[0].ice_ufrag == "Kroute0123456789abcdef"
+        await pc.close()
+
+    run(body)
+
+
+CHROME = (FIXTURES / "chrome-offer-data.sdp").read_text()
+BAD_OFFERS = {
+    "garbage": "this is not SDP",
+    "empty": "",
+    "no-fingerprint": "".join(
+        line + "\n" for line in CHROME.splitlines() if not line.startswith("a=fingerprint")
+    ),
+    "no-ice-pwd": "".join(
+        line + "\n" for line in CHROME.splitlines() if not line.startswith("a=ice-pwd")
+    ),
+    "bad-setup": CHROME.replace("a=setup:actpass", "a=setup:sideways"),
+    "holdconn": CHROME.replace("a=setup:actpass", "a=setup:holdconn"),
+    "bad-fingerprint-hash": CHROME.replace("a=fingerprint:sha-256", "a=fingerprint:md7"),
+    "bad-port": CHROME.replace("m=application 52889", "m=application 99999"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OFFERS))
+def test_bad_remote_offer_raises_and_leaves_the_connection_usable(case: str) -> None:
+    async def body() -> None:
+        b = RTCPeerConnection()
+        with pytest.raises(InvalidDescriptionError) as info:
+            await b.setRemoteDescription(RTCSessionDescription(BAD_OFFERS[case], "offer"))
+        assert isinstance(info.value, ValueError) and str(info.value)
+        assert b.signalingState == "stable" and b.remoteDescription is None
+        # The same connection then negotiates and carries data with a good peer.
+        a = RTCPeerConnection()
+        pending = asyncio.ensure_future(incoming(b))
+        ours = a.createDataChannel("after-bad-sdp")
+        await negotiate(a, b)
+        theirs = await pending
+        await channel_event(ours, "open", "open")
+        inbox = Inbox(theirs)
+        ours.send("still works")
+        assert await inbox.wait(1) == ["still works"]
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_bad_remote_answer_keeps_the_offer_pending() -> None:
+    async def body() -> None:
+        a = RTCPeerConnection()
+        a.createDataChannel("x")
+        await a.setLocalDescription(await a.createOffer())
+        b = RTCPeerConnection()
+        offer = a.localDescription
+        assert offer is not None
+        await b.setRemoteDescription(offer)
+        await b.setLocalDescription(await b.createAnswer())
+        answer = b.localDescription
+        assert answer is not None
+        for bad in (
+            answer.sdp.replace("a=setup:active", "a=setup:actpass"),
+            answer.sdp.replace("a=mid:0", "a=mid:7"),
+            "v=0\r\n",
+        ):
+            with pytest.raises(InvalidDescriptionError):
+                await a.setRemoteDescription(RTCSessionDescription(bad, "answer"))
+            assert a.signalingState == "have-local-offer"
+        await a.setRemoteDescription(answer)
+        assert a.signalingState == "stable"
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_out_of_order_calls_raise_invalid_state() -> None:
+    async def body() -> None:
+        pc = RTCPeerConnection()
+        with pytest.raises(InvalidStateError):
+            await pc.createAnswer()
+        with pytest.raises(InvalidStateError):
+            await pc.setRemoteDescription(RTCSessionDescription(CHROME, "answer"))
+        with pytest.raises(InvalidStateError):
+            await pc.addIceCandidate(None)
+        await pc.close()
+        with pytest.raises(InvalidStateError):
+            await pc.createOffer()
+        with pytest.raises(InvalidStateError):
+            pc.createDataChannel("late")
+
+    run(body)
