@@ -370,8 +370,10 @@ class SctpAssociation:
         self._hb_outstanding: bytes | None = None
 
         # Stream reset (RFC 6525).
-        self._reconfig_seq = self._random32()
-        self._peer_reconfig_seq: int | None = None  # last request seq handled from the peer
+        # RFC 6525 §5.1.1: request sequence numbers start at the sender's initial TSN (peers
+        # such as Chrome's dcSCTP reject anything else), so both are set at establishment.
+        self._reconfig_seq = 0
+        self._peer_reconfig_seq = 0  # last request seq handled from the peer
         self._last_reconfig_response: c.ReconfigResponse | None = None
         self._reset_outstanding: _ResetRequest | None = None
         self._reset_wanted: list[int] = []
@@ -713,9 +715,11 @@ class SctpAssociation:
         self._peer_out_streams = peer_out
         self._peer_forward_tsn = fwd
         self._peer_reconfig = reconf
+        self._peer_reconfig_seq = (peer_tsn - 1) & 0xFFFFFFFF
 
     def _established(self, now: float) -> None:
         self._t1.stop()
+        self._reconfig_seq = self._init_tsn & 0xFFFFFFFF
         self._state(State.ESTABLISHED)
         self._hb_timer.start(now + self.config.heartbeat_interval + self._rto)
         self._events.append(AssociationEstablished())
@@ -1325,9 +1329,9 @@ class SctpAssociation:
     def _on_outgoing_reset(self, req: c.OutgoingResetRequest) -> c.ReconfigResponse:
         seq = req.request_seq
         last = self._peer_reconfig_seq
-        if last is not None and seq == last and self._last_reconfig_response is not None:
+        if seq == last and self._last_reconfig_response is not None:
             return self._last_reconfig_response  # retransmitted request (§5.2.1)
-        if last is not None and seq != (last + 1) & 0xFFFFFFFF:
+        if seq != (last + 1) & 0xFFFFFFFF:
             return c.ReconfigResponse(seq, c.RESULT_ERROR_BAD_SEQ)
         last_tsn = unwrap(req.last_tsn, self._peer_cum, 32)
         if last_tsn > self._peer_cum:
@@ -1397,10 +1401,8 @@ class SctpAssociation:
     def _send_reset_request(self) -> None:
         req = self._reset_outstanding
         assert req is not None
-        last_peer = self._peer_reconfig_seq
-        response_seq = (last_peer if last_peer is not None else self._peer_cum) & 0xFFFFFFFF
         param = c.OutgoingResetRequest(
-            req.seq & 0xFFFFFFFF, response_seq, req.last_tsn & 0xFFFFFFFF, req.streams
+            req.seq & 0xFFFFFFFF, self._peer_reconfig_seq, req.last_tsn & 0xFFFFFFFF, req.streams
         )
         self._send_packet(bytes(c.ReconfigChunk((param,))))
 

@@ -459,3 +459,32 @@ def test_random_mixed_traffic_both_ways(seed: int) -> None:
     sim.run_until(delivered, limit=3000)
     sim.run_until(lambda: not (a._inflight or a._pending or b._inflight or b._pending), limit=3000)
     assert a._rx_cost == 0 and b._rx_cost == 0
+
+
+def test_reset_request_numbers_start_at_initial_tsn_and_bad_ones_are_refused() -> None:
+    sim = pair()
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    seen: list[c.OutgoingResetRequest] = []
+
+    def spy(direction: str, data: bytes) -> bool:
+        for chunk in Packet.parse(data).chunks:
+            if isinstance(chunk, c.ReconfigChunk):
+                seen.extend(p for p in chunk.params if isinstance(p, c.OutgoingResetRequest))
+        return False
+
+    sim.drop = spy
+    a.reset_streams([1], sim.now)
+    sim.run_until(lambda: StreamsReset((1,), outgoing=True) in sim.events_a)
+    assert seen[0].request_seq == a._init_tsn & 0xFFFFFFFF
+    assert seen[0].response_seq == (b._init_tsn - 1) & 0xFFFFFFFF
+    bogus = c.OutgoingResetRequest(12345, 0, b._peer_cum & 0xFFFFFFFF, (2,))
+    b.receive(encode_packet(5000, 5000, b._my_tag, bytes(c.ReconfigChunk((bogus,)))), sim.now)
+    replies = [
+        p
+        for item in iter(b.poll, None)
+        if isinstance(item, Transmit)
+        for chunk in Packet.parse(item.data).chunks
+        if isinstance(chunk, c.ReconfigChunk)
+        for p in chunk.params
+    ]
+    assert replies == [c.ReconfigResponse(12345, c.RESULT_ERROR_BAD_SEQ)]
