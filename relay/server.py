@@ -269,7 +269,7 @@ class RelayWorker:
         """Batch mode: precompute what the fast path sends for this flow."""
         backend = flow.backend
         if not backend.ptr:
-            self._refresh_trusted()
+            self._refresh_trusted(keep=True)
             if not backend.ptr:
                 self._resolve(backend)
         little = sys.byteorder == "little"
@@ -280,7 +280,7 @@ class RelayWorker:
 
     def _refresh_trusted_if_new(self, backend: Backend) -> None:
         if not backend.ptr:
-            self._refresh_trusted()
+            self._refresh_trusted(keep=True)
 
     def _resolve(self, backend: Backend) -> None:
         raw = batchio.sockaddr(backend.address, self._private_family)
