@@ -301,8 +301,11 @@ class SctpAssociation:
 
     def __init__(self, config: SctpConfig | None = None, *, is_client: bool = True) -> None:
         self.config = cfg = config or SctpConfig()
-        if cfg.receive_window < 4 * cfg.mtu:
-            raise ValueError("receive_window must hold at least four packets")
+        if cfg.receive_window < cfg.max_message_size + 4 * cfg.mtu:
+            # A message must fit in the window, or its reassembly could never complete.
+            raise ValueError("receive_window must exceed max_message_size by four packets")
+        if not 256 <= cfg.mtu <= 65535:
+            raise ValueError("mtu must be between 256 and 65535 bytes")
         self.is_client = is_client
         self.state = State.CLOSED
         self.stats = SctpStats()

@@ -488,3 +488,9 @@ def test_reset_request_numbers_start_at_initial_tsn_and_bad_ones_are_refused() -
         for p in chunk.params
     ]
     assert replies == [c.ReconfigResponse(12345, c.RESULT_ERROR_BAD_SEQ)]
+
+
+def test_config_must_let_a_whole_message_fit_in_the_window() -> None:
+    with pytest.raises(ValueError, match="receive_window"):
+        SctpAssociation(SctpConfig(max_message_size=1 << 20, receive_window=1 << 20))
+    SctpAssociation(SctpConfig(max_message_size=1 << 20, receive_window=2 << 20))
