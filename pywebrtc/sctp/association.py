@@ -1448,6 +1448,15 @@ class SctpAssociation:
             State.SHUTDOWN_PENDING,
             State.SHUTDOWN_RECEIVED,
         )
+        if self._sack_due and state not in (
+            State.ESTABLISHED,
+            State.SHUTDOWN_PENDING,
+            State.SHUTDOWN_SENT,
+            State.SHUTDOWN_RECEIVED,
+        ):
+            # No SACKs in this state; drop the request so an expired ack timer cannot spin.
+            self._sack_due = False
+            self._ack_timer.stop()
         if not (
             self._sack_due
             or self._rtx_count

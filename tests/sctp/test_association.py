@@ -494,3 +494,19 @@ def test_config_must_let_a_whole_message_fit_in_the_window() -> None:
     with pytest.raises(ValueError, match="receive_window"):
         SctpAssociation(SctpConfig(max_message_size=1 << 20, receive_window=1 << 20))
     SctpAssociation(SctpConfig(max_message_size=1 << 20, receive_window=2 << 20))
+
+
+def test_no_timer_is_left_expired_after_tick() -> None:
+    # Whatever the state, after tick(now) the next deadline is in the future (no busy loop).
+    sim = pair(loss=0.2, seed=4)
+    a = assoc(sim, "a")
+    for _ in range(20):
+        a.send(1, 53, bytes(3000), sim.now)
+    a.shutdown(sim.now)
+    while sim.step():
+        for ep in (sim.a, sim.b):
+            d = ep.deadline()
+            assert d is None or d > sim.now
+        if sim.now > 600:
+            break
+    assert AssociationClosed() in sim.events_a
