@@ -132,7 +132,7 @@ class Message:
     attributes: tuple[tuple[int, bytes], ...] = ()
     # A parsed message's bytes, the offsets of its MESSAGE-INTEGRITY,
     # MESSAGE-INTEGRITY-SHA256 and FINGERPRINT attributes in them (-1 if absent), and the first
-    # value of each attribute type (what the accessors read).
+    # value of each other attribute type (what the accessors read).
     _wire: _Wire | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -233,11 +233,9 @@ class Message:
             and data[offset + 24 : offset + 28] == _FINGERPRINT_HEADER
         ):
             # What ICE sends: MESSAGE-INTEGRITY then FINGERPRINT, last.
-            index[_MESSAGE_INTEGRITY] = data[offset + 4 : offset + 24]
-            index[_FINGERPRINT] = data[offset + 28 :]
             wire = (data, offset, -1, offset + 24, index)
         else:
-            wire = (data, *_parse_trailers(data, offset, index), index)
+            wire = (data, *_parse_trailers(data, offset), index)
 
         message = object.__new__(cls)
         kind = _MESSAGE_TYPES.get(mtype)
@@ -351,7 +349,10 @@ class Message:
         """The value of the first attribute of ``attr_type``, or None."""
         wire = self._wire
         if wire is not None:
-            return wire[4].get(attr_type)
+            value = wire[4].get(attr_type)
+            if value is None and attr_type in _TRAILERS:
+                return _trailer_value(wire, attr_type)
+            return value
         for t, value in self.attributes:
             if t == attr_type:
                 return value
@@ -469,14 +470,13 @@ def _header_problem(mtype: int, length: int, cookie: int, size: int) -> str:
     return "STUN length does not match the datagram"
 
 
-def _parse_trailers(data: bytes, offset: int, index: dict[int, bytes]) -> tuple[int, int, int]:
+def _parse_trailers(data: bytes, offset: int) -> tuple[int, int, int]:
     """Walk the attributes from the first integrity or fingerprint attribute at ``offset``.
 
     After MESSAGE-INTEGRITY only MESSAGE-INTEGRITY-SHA256 and FINGERPRINT count, after
     MESSAGE-INTEGRITY-SHA256 only FINGERPRINT (RFC 8489 §14.5, §14.6); the rest is ignored
     (not added) because the integrity check does not cover it. Nothing may follow FINGERPRINT
-    (§14.7). Adds the values of the ones that count to ``index`` and returns their offsets,
-    -1 for absent.
+    (§14.7). Returns the offsets of the ones that count, -1 for absent.
     """
     size = len(data)
     integrity = integrity_sha256 = fp = -1
@@ -502,12 +502,16 @@ def _parse_trailers(data: bytes, offset: int, index: dict[int, bytes]) -> tuple[
                 raise StunParseError("MESSAGE-INTEGRITY must be 20 bytes")
             integrity = offset
             state = 1
-        else:
-            offset = end + (-attr_length & 3)
-            continue
-        index[attr_type] = data[offset + 4 : end]
         offset = end + (-attr_length & 3)
     return integrity, integrity_sha256, fp
+
+
+def _trailer_value(wire: _Wire, attr_type: int) -> bytes | None:
+    data = wire[0]
+    for offset in wire[1:4]:
+        if offset >= 0 and _unpack_hh(data, offset)[0] == attr_type:
+            return data[offset + 4 : offset + 4 + _unpack_hh(data, offset)[1]]
+    return None
 
 
 def _collect(wire: _Wire) -> tuple[tuple[int, bytes], ...]:
