@@ -285,6 +285,7 @@ class DtlsConnection:
         self._key_share: KeyShare | None = None
         self._client_hello: ClientHello | None = None
         self._peer_retransmitted = False
+        self._last_echo = -1e9
         self._record_seq = 0
         self._cookies = config.cookie_verifier or _SHARED_COOKIES
         self._client_sent_certificate = False
@@ -323,8 +324,15 @@ class DtlsConnection:
         except DtlsError as exc:
             self._fail(exc)
             return
-        if self._peer_retransmitted and self._flight is not None:
+        if (
+            self._peer_retransmitted
+            and self._flight is not None
+            and now - self._last_echo >= self.config.initial_timeout / 4
+        ):
             # RFC 6347 §4.2.4: the peer retransmitted its previous flight, so ours was lost.
+            # Held off briefly so that duplicated datagrams cannot start a retransmit storm.
+            self._last_echo = now
+            self.stats.retransmissions += 1
             self._transmit_flight()
 
     def tick(self, now: float) -> None:
