@@ -35,8 +35,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from pywebrtc.sctp import chunk as c
+from pywebrtc.sctp.chunk import parse_chunks
 from pywebrtc.sctp.errors import InvalidStateError, MessageTooLarge, SctpError
-from pywebrtc.sctp.packet import HEADER_SIZE, Packet, encode_packet
+from pywebrtc.sctp.packet import HEADER_SIZE, checksum_of, encode_packet
 from pywebrtc.sctp.reassembly import (
     InboundStream,
     Outcome,
@@ -54,6 +55,8 @@ BETA = 1 / 4
 COOKIE_LIFETIME = 60.0
 MAX_STREAMS = 65535  # RFC 8831 §6.2: as many streams as possible
 _DATA_HEADER = struct.Struct("!BBHIHHI")
+_PLAIN_SACK = struct.Struct("!BBHIIHH")
+_COMMON_HEADER = struct.Struct("!HHII")
 _COOKIE = struct.Struct("!IIIHHIIdBB")
 _COOKIE_MAC = 32
 
@@ -508,23 +511,27 @@ class SctpAssociation:
         if self._terminated:
             return
         self.stats.packets_received += 1
-        try:
-            packet = Packet.parse(data)
-        except SctpError as exc:
-            if "checksum" in str(exc):
-                self.stats.bad_checksum += 1
-            else:
-                self.stats.malformed += 1
-            log.debug("dropping SCTP packet: %s", exc)
+        if len(data) < HEADER_SIZE:
+            self.stats.malformed += 1
             return
-        if (
-            packet.destination_port != self.config.local_port
-            or packet.source_port != self.config.remote_port
-        ):
+        src, dst, tag, checksum = _COMMON_HEADER.unpack_from(data)
+        if checksum_of(data) != checksum:
+            self.stats.bad_checksum += 1
+            return
+        if dst != self.config.local_port or src != self.config.remote_port:
             self.stats.malformed += 1
             return
         try:
-            self._handle_packet(packet, now)
+            chunks = parse_chunks(data, HEADER_SIZE)
+        except SctpError as exc:
+            self.stats.malformed += 1
+            log.debug("dropping SCTP packet: %s", exc)
+            return
+        if not chunks:
+            self.stats.malformed += 1
+            return
+        try:
+            self._handle_packet(tag, chunks, now)
         except _Violation as exc:
             self._violation(str(exc))
             return
@@ -729,10 +736,8 @@ class SctpAssociation:
 
     # ------------------------------------------------------------------ receive
 
-    def _handle_packet(self, packet: Packet, now: float) -> None:
-        chunks = packet.chunks
-        tag = packet.verification_tag
-        first = chunks[0] if chunks else None
+    def _handle_packet(self, tag: int, chunks: list[c.Chunk], now: float) -> None:
+        first = chunks[0]
         if isinstance(first, c.InitChunk) and not isinstance(first, c.InitAckChunk):
             if len(chunks) != 1 or tag != 0:
                 self.stats.malformed += 1  # §6.10: INIT must be alone, tag 0
@@ -895,8 +900,9 @@ class SctpAssociation:
             return
         if not chunk.user_data:
             raise _Violation(f"DATA chunk TSN {chunk.tsn} without user data")
-        tsn = unwrap(chunk.tsn, self._peer_cum, 32)
-        if tsn <= self._peer_cum or tsn in self._received:
+        cum = self._peer_cum
+        tsn = cum + ((chunk.tsn - cum + 0x80000000) & 0xFFFFFFFF) - 0x80000000  # unwrap()
+        if tsn <= cum or tsn in self._received:
             self._duplicates.append(chunk.tsn)
             self.stats.duplicate_tsns += 1
             return
@@ -966,6 +972,8 @@ class SctpAssociation:
         self._sack_due = False
         self._packets_unacked = 0
         self._ack_timer.stop()
+        if not gaps and not dups:
+            return _PLAIN_SACK.pack(c.SACK, 0, 16, cum & 0xFFFFFFFF, rwnd, 0, 0)
         return bytes(c.SackChunk(cum & 0xFFFFFFFF, rwnd, tuple(gaps), dups))
 
     def _on_sack(self, sack: c.SackChunk, now: float) -> None:
@@ -1422,9 +1430,10 @@ class SctpAssociation:
         self._dirty = False
         if self._terminated:
             return
-        self._check_deferred_reset()
+        if self._reset_deferred is not None:
+            self._check_deferred_reset()
         self._flush(now)
-        if self.state is State.ESTABLISHED:
+        if self._reset_wanted and self.state is State.ESTABLISHED:
             self._maybe_send_reset(now)
 
     def _drain_buffered(self, stream_id: int, nbytes: int) -> None:

@@ -48,6 +48,7 @@ CAUSE_USER_ABORT = 12
 CAUSE_UNRECOGNIZED_CHUNK = 6
 
 _HDR = struct.Struct("!BBH")
+_DATA_FIELDS = struct.Struct("!BBHIHHI")
 
 
 def pad4(n: int) -> int:
@@ -557,6 +558,14 @@ def parse_chunks(data: bytes | memoryview, offset: int = 0) -> list[Chunk]:
         ctype, flags, length = _HDR.unpack_from(data, pos)
         if length < 4 or pos + length > n:
             raise MalformedPacket(f"chunk type {ctype} has bad length {length}")
+        if ctype == DATA and length >= 16:
+            # The hot path: one unpack, one copy of the user data.
+            _, _, _, tsn, sid, ssn, ppid = _DATA_FIELDS.unpack_from(data, pos)
+            chunks.append(
+                DataChunk(flags, tsn, sid, ssn, ppid, bytes(data[pos + 16 : pos + length]))
+            )
+            pos += (length + 3) & ~3
+            continue
         value = bytes(data[pos + 4 : pos + length])
         parser = _PARSERS.get(ctype)
         if parser is None:
