@@ -1,0 +1,215 @@
+"""Drive a real browser's RTCPeerConnection from a test: an aiohttp server on 127.0.0.1 serves
+``page.js`` and hands the page commands (long-poll ``GET /next``, ``POST /result``), so no
+WebDriver is needed. Chromium is opened through Playwright, Firefox ESR from the command line
+with its own throw-away profile; each module launches its browser once (module fixture) and
+runs every test in one event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+CHROMIUM = "/usr/bin/chromium"
+FIREFOX = "/usr/bin/firefox-esr"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    # Plain host candidates instead of mDNS names (pywebrtc resolves those too, but a
+    # container may have no multicast).
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+FIREFOX_PREFS = {
+    "media.navigator.streams.fake": True,
+    "media.navigator.permission.disabled": True,
+    "media.peerconnection.ice.obfuscate_host_addresses": False,
+    "browser.shell.checkDefaultBrowser": False,
+    "browser.startup.homepage_override.mstone": "ignore",
+    "browser.aboutwelcome.enabled": False,
+    "datareporting.policy.dataSubmissionEnabled": False,
+    "datareporting.healthreport.uploadEnabled": False,
+    "toolkit.telemetry.enabled": False,
+    "app.update.disabledForTesting": True,
+    "app.normandy.enabled": False,
+    "browser.safebrowsing.malware.enabled": False,
+    "browser.safebrowsing.phishing.enabled": False,
+    "network.captive-portal-service.enabled": False,
+    "network.connectivity-service.enabled": False,
+    "extensions.update.enabled": False,
+}
+PAGE = (
+    b"<!doctype html><meta charset=utf-8><title>pywebrtc conformance</title><script>"
+    + (Path(__file__).with_name("page.js")).read_bytes()
+    + b"</script>"
+)
+T = TypeVar("T")
+
+
+class BrowserError(Exception):
+    """A command failed inside the page (its JavaScript error text)."""
+
+
+class RemotePage:
+    """The page's command channel: ``await page.call("offer", pc_id)``."""
+
+    def __init__(self) -> None:
+        self._commands: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self.connected = asyncio.get_running_loop().create_future()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/", self._index)
+        app.router.add_get("/next", self._next)
+        app.router.add_post("/result", self._result)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _index(self, request: web.Request) -> web.Response:
+        return web.Response(body=PAGE, content_type="text/html")
+
+    async def _next(self, request: web.Request) -> web.Response:
+        if not self.connected.done():
+            self.connected.set_result(None)
+        command = await self._commands.get()
+        return web.json_response(command)
+
+    async def _result(self, request: web.Request) -> web.Response:
+        reply = json.loads(await request.text())
+        future = self._pending.pop(reply["id"], None)
+        if future is not None and not future.done():
+            if "error" in reply:
+                future.set_exception(BrowserError(reply["error"]))
+            else:
+                future.set_result(reply.get("result"))
+        return web.Response(text="ok")
+
+    async def call(self, op: str, *args: Any, timeout: float = 30.0) -> Any:
+        ident = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[ident] = future
+        self._commands.put_nowait({"id": ident, "op": op, "args": list(args)})
+        return await asyncio.wait_for(future, timeout)
+
+
+Closer = Callable[[], Awaitable[None]]
+
+
+async def launch_chromium(url: str) -> Closer:
+    from playwright.async_api import async_playwright
+
+    manager = async_playwright()
+    playwright = await manager.start()
+    browser = await playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    page = await browser.new_page()
+    await page.goto(url)
+
+    async def close() -> None:
+        await browser.close()
+        await manager.__aexit__(None, None, None)
+
+    return close
+
+
+async def launch_firefox(url: str) -> Closer:
+    profile = tempfile.TemporaryDirectory(prefix="pywebrtc-firefox-")
+    prefs = "".join(
+        f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in FIREFOX_PREFS.items()
+    )
+    (Path(profile.name) / "user.js").write_text(prefs)
+    proc = subprocess.Popen(
+        [FIREFOX, "--headless", "--no-remote", "--profile", profile.name, url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "MOZ_HEADLESS": "1"},
+    )
+
+    async def close() -> None:
+        proc.kill()
+        proc.wait(30)
+        profile.cleanup()
+
+    return close
+
+
+class BrowserSession:
+    """One browser, one page, one event loop for a whole test module."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, page: RemotePage, close: Closer) -> None:
+        self.loop = loop
+        self.page = page
+        self._close = close
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
+        return self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+
+    @classmethod
+    def open(cls, launcher: Callable[[str], Awaitable[Closer]]) -> Iterator[BrowserSession]:
+        """For a module fixture: yield a session, then shut the browser down."""
+        loop = asyncio.new_event_loop()
+
+        async def start() -> tuple[RemotePage, Closer]:
+            page = RemotePage()
+            await page.start()
+            close = await launcher(page.url)
+            try:
+                await asyncio.wait_for(page.connected, 60)
+            except BaseException:
+                await close()
+                raise
+            return page, close
+
+        page, close = loop.run_until_complete(start())
+        session = cls(loop, page, close)
+        try:
+            yield session
+        finally:
+
+            async def stop() -> None:
+                page._commands.put_nowait({"id": 0, "op": "quit", "args": []})
+                await close()
+                await page.stop()
+
+            loop.run_until_complete(stop())
+            loop.close()
+
+
+def encode(messages: list[str | bytes]) -> list[list[str]]:
+    return [
+        ["s", m] if isinstance(m, str) else ["b", base64.b64encode(m).decode()] for m in messages
+    ]
+
+
+def decode(items: list[list[str]]) -> list[str | bytes]:
+    return [value if kind == "s" else base64.b64decode(value) for kind, value in items]
