@@ -39,9 +39,9 @@ from pywebrtc.sctp.chunk import parse_chunks
 from pywebrtc.sctp.errors import InvalidStateError, MessageTooLarge, SctpError
 from pywebrtc.sctp.packet import HEADER_SIZE, checksum_of, encode_packet
 from pywebrtc.sctp.reassembly import (
+    CHUNK_OVERHEAD,
     InboundStream,
     Outcome,
-    chunk_cost,
     unwrap,
 )
 
@@ -738,7 +738,12 @@ class SctpAssociation:
 
     def _handle_packet(self, tag: int, chunks: list[c.Chunk], now: float) -> None:
         first = chunks[0]
-        if isinstance(first, c.InitChunk) and not isinstance(first, c.InitAckChunk):
+        first_type = type(first)
+        if first_type is c.DataChunk or first_type is c.SackChunk:
+            if tag != self._my_tag or self.state is State.CLOSED:
+                self.stats.bad_tag += 1
+                return
+        elif isinstance(first, c.InitChunk) and not isinstance(first, c.InitAckChunk):
             if len(chunks) != 1 or tag != 0:
                 self.stats.malformed += 1  # §6.10: INIT must be alone, tag 0
                 return
@@ -761,7 +766,7 @@ class SctpAssociation:
         for chunk in chunks:
             if self._terminated:
                 return
-            if isinstance(chunk, c.DataChunk):
+            if type(chunk) is c.DataChunk:
                 self._on_data(chunk)
                 saw_data = True
                 continue
@@ -906,7 +911,7 @@ class SctpAssociation:
             self._duplicates.append(chunk.tsn)
             self.stats.duplicate_tsns += 1
             return
-        cost = chunk_cost(chunk)
+        cost = len(chunk.user_data) + CHUNK_OVERHEAD
         window = self.config.receive_window
         # Beyond the advertised window we accept only what fills holes, and never more than
         # one max-size message of slack: a peer that ignores our window is dropped, not stored.
@@ -919,17 +924,18 @@ class SctpAssociation:
         if chunk.stream_id >= MAX_STREAMS:
             self.stats.data_dropped += 1
             return
-        self._received.add(tsn)
         if tsn > self._highest_received:
             self._highest_received = tsn
-        if tsn == self._peer_cum + 1:
-            received = self._received
+        received = self._received
+        if tsn == cum + 1:
             cum = tsn
-            received.discard(cum)
-            while cum + 1 in received:
-                cum += 1
-                received.discard(cum)
+            if received:
+                while cum + 1 in received:
+                    cum += 1
+                    received.discard(cum)
             self._peer_cum = cum
+        else:
+            received.add(tsn)
         self._rx_cost += cost
         stream = self._streams.get(chunk.stream_id)
         if stream is None:

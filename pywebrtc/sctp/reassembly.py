@@ -62,8 +62,8 @@ class Outcome:
 
 def _join(chunks: dict[int, DataChunk], first: int, last: int) -> tuple[int, bytes, int]:
     parts = [chunks[t] for t in range(first, last + 1)]
-    data = parts[0].user_data if len(parts) == 1 else b"".join(c.user_data for c in parts)
-    return parts[0].ppid, data, sum(chunk_cost(c) for c in parts)
+    data = parts[0].user_data if len(parts) == 1 else b"".join([c.user_data for c in parts])
+    return parts[0].ppid, data, len(data) + CHUNK_OVERHEAD * len(parts)
 
 
 class InboundStream:
