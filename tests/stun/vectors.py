@@ -88,3 +88,32 @@ RFC8489_B1_REQUEST = _hex(
                 cc bc cc 54 4c 0a 45 d9 f8 30 aa 6d 6f 73 5a 01
     """
 )
+
+# Browser connectivity checks captured off the wire, as published in other projects' test
+# suites (packet bytes only; the ICE passwords were not published, so only the FINGERPRINT can
+# be checked). Both carry Chrome's comprehension-optional GOOG-NETWORK-INFO (0xC057).
+# Controlling, nominating: from str0m's STUN tests (crates/is/src/stun.rs).
+CHROME_CONTROLLING_CHECK = _hex(
+    """
+    00 01 00 50 21 12 a4 42 6a 75 63 31 35 75 78 55 6e 67 47 63
+    00 06 00 09 70 39 4b 41 3a 53 51 41 74 00 00 00
+    c0 57 00 04 00 01 00 0a
+    80 2a 00 08 6e ee c6 e9 7d 18 39 5c
+    00 25 00 00
+    00 24 00 04 6e 7f 1e ff
+    00 08 00 14 5d 04 25 a0 20 7a b1 e0 54 10 22 99 aa f9 83 9c a0 76 c6 d5
+    80 28 00 04 36 0e 21 9f
+    """
+)
+# Controlled: from PttOnWebRtc's StunPacket tests.
+CHROME_CONTROLLED_CHECK = _hex(
+    """
+    00 01 00 4c 21 12 a4 42 2f 32 30 76 74 57 75 4a 41 5a 34 39
+    00 06 00 09 39 75 36 79 3a 39 51 77 57 00 00 00
+    c0 57 00 04 00 02 00 00
+    80 29 00 08 81 a3 3b a9 b2 0f 6d 45
+    00 24 00 04 6e 7e 1e ff
+    00 08 00 14 13 10 89 f8 e8 5b c6 12 85 b4 69 e9 73 14 b2 64 e2 40 98 e3
+    80 28 00 04 86 67 63 39
+    """
+)
