@@ -9,11 +9,11 @@ the OpaqueString profiling of passwords.
 
 Malformed input raises :class:`StunParseError` (a ``ValueError``) and nothing else.
 
-Answering an ICE connectivity check::
+Answering an ICE connectivity check (``local_key = stun.short_term_key(local_pwd)``)::
 
     from pywebrtc import stun
 
-    request = stun.Message.parse(datagram)
+    request = stun.Message.parse(datagram)          # StunParseError: drop the datagram
     if request.method == stun.Method.BINDING and request.verify_integrity(local_key):
         reply = stun.binding_success(request.transaction_id, client_addr, local_key)
 
@@ -23,14 +23,20 @@ Sending one (``remote_key = stun.short_term_key(remote_pwd)``)::
                                 remote_key, priority=prio, controlling=True, tie_breaker=tb,
                                 use_candidate=True)
 
-The general path, for any method and attribute::
+The general path, for any method and attribute: typed values go in, ``encode`` adds
+MESSAGE-INTEGRITY (``integrity="sha1" | "sha256" | "both"``) and FINGERPRINT::
 
     msg = stun.Message.create(stun.Method.ALLOCATE, stun.MessageClass.REQUEST,
                               [stun.RequestedTransport(), stun.Username("u"), stun.Realm("r"),
                                stun.Nonce(nonce)])
     data = msg.encode(stun.long_term_key("u", "r", "pw"), fingerprint=True)
     reply = request.error_response(420, attributes=[
-        stun.UnknownAttributes(request.unknown_comprehension_required())])
+        stun.UnknownAttributes(request.unknown_comprehension_required())]).encode()
+
+Reading: ``msg.username``, ``msg.priority``, ``msg.ice_controlling``, ``msg.use_candidate``,
+``msg.xor_mapped_address`` ... (None when absent), ``msg.get(stun.Lifetime)`` for any typed
+value, ``msg.get_raw(0xC057)`` for the raw bytes of any attribute, ``msg.attributes`` for all
+``(type, value)`` pairs.
 
 The relay's fast path: ``stun.read_username(datagram)`` returns the USERNAME of a Binding
 request without building a message, or None.
