@@ -38,9 +38,11 @@ async def start_transceiver(
     host: str = "127.0.0.1", reply: Callable[[bytes], bytes] = lambda p: b"echo:" + p
 ) -> FakeTransceiver:
     loop = asyncio.get_running_loop()
-    _, protocol = await loop.create_datagram_endpoint(
-        lambda: FakeTransceiver(reply), local_addr=(host, 0)
-    )
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        sock.setsockopt(socket.SOL_SOCKET, option, 4 << 20)  # bursts of many flows at once
+    sock.bind((host, 0))
+    _, protocol = await loop.create_datagram_endpoint(lambda: FakeTransceiver(reply), sock=sock)
     return protocol
 
 

@@ -8,6 +8,7 @@ import asyncio
 import os
 import socket
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,15 @@ from tests.relay.netutil import client, start_transceiver
 from tests.relay.stunmsg import binding_request
 
 CODEC = RouteCodec({0: bytes(range(16))}, active=0)
+
+
+def _kernel_drops(port: int) -> int:
+    """The kernel's drop counter of the UDP socket bound to ``port`` (/proc/net/udp)."""
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}"):
+            return int(fields[-1])
+    return 0
 
 
 def _corrupt(ufrag: str) -> str:
@@ -56,12 +66,19 @@ def test_flood_from_one_address_is_dropped_and_counted(mode: str) -> None:
                     await asyncio.sleep(0.001)
                 if i % 500 == 0:
                     await asyncio.sleep(0)
-            await asyncio.sleep(0.3)
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                await asyncio.sleep(0.1)
+                snapshot = worker.snapshot()
+                dropped = sum(v for k, v in snapshot.items() if k.startswith("drops:"))
+                lost = _kernel_drops(worker.public_address[1])
+                if dropped + lost >= sent or asyncio.get_running_loop().time() > deadline:
+                    break
             sock.close()
-            snapshot = worker.snapshot()
-            dropped = sum(v for k, v in snapshot.items() if k.startswith("drops:"))
-            # Whatever the kernel did not lose on the way was dropped by the relay.
-            assert dropped > sent * 0.5
+            # Every datagram is accounted for: dropped and counted by the relay, or lost by
+            # the kernel when the socket buffer overflowed (a loaded machine).
+            assert dropped + lost == sent
+            assert dropped > 0
             assert snapshot["flows"] == 0 and snapshot["flows_created_total"] == 0
             assert transceiver.received == []
             # A real client is still served right after.
