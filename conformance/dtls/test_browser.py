@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -255,26 +254,8 @@ async def firefox(url: str) -> Callable[[], Awaitable[None]]:
     return close
 
 
-def _have_chromium() -> bool:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return False
-    return Path(CHROMIUM).exists()
-
-
-BROWSERS = [
-    pytest.param(
-        chromium,
-        id="chromium",
-        marks=pytest.mark.skipif(not _have_chromium(), reason="chromium/playwright missing"),
-    ),
-    pytest.param(
-        firefox,
-        id="firefox",
-        marks=pytest.mark.skipif(shutil.which(FIREFOX) is None, reason="firefox-esr missing"),
-    ),
-]
+# No skip when a browser is missing: `make test` installs both, and a missing peer must fail.
+BROWSERS = [pytest.param(chromium, id="chromium"), pytest.param(firefox, id="firefox")]
 
 
 @pytest.mark.parametrize("launch", BROWSERS)

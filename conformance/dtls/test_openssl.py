@@ -20,8 +20,7 @@ from pywebrtc.dtls.aio import DtlsSession, connect, listen
 from pywebrtc.dtls.cipher import CipherSuiteId
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "tests" / "fixtures" / "dtls"
-OPENSSL = shutil.which("openssl")
-pytestmark = pytest.mark.skipif(OPENSSL is None, reason="openssl binary not installed")
+OPENSSL = shutil.which("openssl") or "openssl"  # missing: the tests fail, never skip
 
 LABEL = "EXTRACTOR-dtls_srtp"
 _KEYMAT = re.compile(rb"Keying material: ([0-9A-F]+)")

@@ -19,7 +19,6 @@ from conformance.dtls.test_openssl import (
 )
 from pywebrtc.dtls import SrtpProfile
 
-pytestmark = pytest.mark.skipif(OPENSSL is None, reason="openssl binary not installed")
 _OURS = re.compile(rb"Keying material \(EXTRACTOR-dtls_srtp, 60 bytes\): ([0-9a-f]+)")
 _PROFILE = SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80
 
