@@ -67,6 +67,8 @@ from pywebrtc.stun import (
 logger = logging.getLogger(__name__)
 
 _ROLE_CONFLICT = 487  # RFC 8445 §7.3.1.1
+# Unanswered nomination checks (each one a full STUN transaction) before a valid pair is failed.
+_NOMINATION_ATTEMPTS = 3
 
 
 @dataclass(slots=True)
@@ -175,6 +177,7 @@ class Agent:
         self._started = False
         self._next_check_time = 0.0
         self._last_progress = 0.0
+        self._now = 0.0  # the latest time we were given
         self._prflx_serial = 0
 
     # --- configuration and signalling --------------------------------------------------------
@@ -355,8 +358,11 @@ class Agent:
                 times.append(comp.next_consent)
             if sel.last_received is not None and self.state is not IceState.DISCONNECTED:
                 times.append(sel.last_received + cfg.disconnected_timeout)
-        if self._started and not self._all_nominated():
-            times.append(self._last_progress + cfg.failed_timeout)
+        failed_at = self._last_progress + cfg.failed_timeout
+        # Once passed, the failure timer only matters again when nothing is pending any more,
+        # which some other input or timer will tell us: do not return a deadline in the past.
+        if self._started and not self._all_nominated() and failed_at > self._now:
+            times.append(failed_at)
         return min(times) if times else None
 
     def tick(self, now: float) -> None:
@@ -663,6 +669,15 @@ class Agent:
             return
         if tx.cancelled:
             return
+        if tx.use_candidate and pair.valid:
+            # The pair worked moments ago: a lost nomination is retried a few times before
+            # the pair is given up (the peer may already have selected it).
+            pair.nomination_failures += 1
+            comp = self._components[pair.component]
+            if comp.nominating is pair:
+                comp.nominating = None
+            if pair.nomination_failures < _NOMINATION_ATTEMPTS:
+                return
         if tx.use_candidate or pair.state is PairState.IN_PROGRESS:
             self._fail_pair(pair, now)
 
@@ -812,6 +827,7 @@ class Agent:
     # --- the main step ---------------------------------------------------------------------------
 
     def _run(self, now: float) -> None:
+        self._now = max(self._now, now)
         if self.state in (IceState.CLOSED, IceState.FAILED):
             return
         if self._checking_allowed():
@@ -871,7 +887,7 @@ class Agent:
             if any(
                 c.selected is not None
                 and c.selected.last_received is not None
-                and now - c.selected.last_received >= cfg.disconnected_timeout
+                and now >= c.selected.last_received + cfg.disconnected_timeout
                 for c in comps
             ):
                 self._set_state(IceState.DISCONNECTED)

@@ -11,7 +11,7 @@ second pair object.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pywebrtc.ice.candidate import Address, Candidate
 
@@ -48,7 +48,8 @@ class CandidatePair:
     mapped: Candidate | None = None
     # Time the pair last received an authenticated STUN message or a datagram (W3C liveness).
     last_received: float | None = None
-    extras: dict[str, float] = field(default_factory=dict)
+    # Controlling side: nomination checks of this (valid) pair that went unanswered.
+    nomination_failures: int = 0
 
     @property
     def local_base(self) -> Address:
