@@ -85,6 +85,7 @@ from .attributes import (
     decode_address,
     decode_xor_address,
     encode_address,
+    encode_tlv,
     encode_xor_address,
 )
 from .binding import binding_error, binding_request, binding_success
@@ -166,6 +167,7 @@ __all__ = [
     "decode_address",
     "decode_xor_address",
     "encode_address",
+    "encode_tlv",
     "encode_xor_address",
     "is_stun",
     "long_term_key",

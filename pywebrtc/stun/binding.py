@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-from .attributes import Address, encode_xor_address
+from .attributes import Address, encode_tlv, encode_xor_address
 from .constants import DEFAULT_REASONS, MAGIC_COOKIE_BYTES
 from .integrity import fingerprint as _crc
 from .integrity import hmac_sha1
@@ -23,7 +23,6 @@ from .integrity import hmac_sha1
 _pack_hh = struct.Struct("!HH").pack
 _pack_hhi = struct.Struct("!HHI").pack
 _pack_hhq = struct.Struct("!HHQ").pack
-_PADDING = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")
 
 _BINDING_REQUEST = 0x0001  # RFC 8489 §5
 _BINDING_SUCCESS = 0x0101
@@ -41,9 +40,7 @@ _MI_HEADER = b"\x00\x08\x00\x14"
 _FP_HEADER = b"\x80\x28\x00\x04"
 
 
-def _tlv(attr_type: int, value: bytes) -> bytes:
-    length = len(value)
-    return _pack_hh(attr_type, length) + value + _PADDING[length & 3]
+_tlv = encode_tlv
 
 
 def finish(
@@ -84,8 +81,11 @@ def binding_request(
     """An ICE connectivity check (RFC 8445 §7.2.2): ``username`` is "remote:local" ufrags,
     ``key`` the remote password (``short_term_key``)."""
     name = username.encode("utf-8")
-    body = _tlv(_USERNAME, name) + _pack_hhi(_PRIORITY, 4, priority)
-    body += _pack_hhq(_ICE_CONTROLLING if controlling else _ICE_CONTROLLED, 8, tie_breaker)
+    try:
+        body = _tlv(_USERNAME, name) + _pack_hhi(_PRIORITY, 4, priority)
+        body += _pack_hhq(_ICE_CONTROLLING if controlling else _ICE_CONTROLLED, 8, tie_breaker)
+    except struct.error as exc:  # priority or tie breaker out of range
+        raise ValueError(str(exc)) from exc
     if use_candidate:
         body += _USE_CANDIDATE_TLV
     if software is not None:
@@ -125,6 +125,9 @@ def binding_error(
     text = (reason or DEFAULT_REASONS.get(code, "")).encode("utf-8")
     body = _tlv(_ERROR_CODE, bytes((0, 0, code // 100, code % 100)) + text)
     if unknown_attributes:
-        values = struct.pack(f"!{len(unknown_attributes)}H", *unknown_attributes)
+        try:
+            values = struct.pack(f"!{len(unknown_attributes)}H", *unknown_attributes)
+        except struct.error as exc:
+            raise ValueError(str(exc)) from exc
         body += _tlv(_UNKNOWN_ATTRIBUTES, values)
     return finish(_BINDING_ERROR, transaction_id, body, key, fingerprint)

@@ -43,6 +43,7 @@ from .attributes import (
     decode_address,
     decode_text,
     decode_xor_address,
+    encode_tlv,
 )
 from .constants import (
     DEFAULT_REASONS,
@@ -68,7 +69,6 @@ _pack_hh = struct.Struct("!HH").pack
 _pack_h = struct.Struct("!H").pack
 _pack_i = struct.Struct("!I").pack
 _unpack_i = struct.Struct("!I").unpack_from
-_PADDING = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")
 
 # Hot-loop copies of the attribute types, as plain ints (enum attribute lookups are slow).
 _MESSAGE_INTEGRITY = 0x0008
@@ -155,10 +155,13 @@ class Message:
     ) -> Message:
         """A message from typed or raw attributes; a fresh transaction id unless given."""
         tid = new_transaction_id() if transaction_id is None else transaction_id
-        raw = tuple(
-            (a.TYPE, a.encode(tid)) if isinstance(a, AttributeValue) else (a[0], a[1])
-            for a in attributes
-        )
+        try:
+            raw = tuple(
+                (a.TYPE, a.encode(tid)) if isinstance(a, AttributeValue) else (a[0], a[1])
+                for a in attributes
+            )
+        except OverflowError as exc:  # an int field too large for its attribute
+            raise ValueError(str(exc)) from exc
         return cls(method, message_class, tid, raw)
 
     def success_response(
@@ -252,7 +255,7 @@ class Message:
     def __bytes__(self) -> bytes:
         if self._wire is not None:
             return self._wire[0]
-        body = b"".join([_tlv(t, v) for t, v in self.attributes])
+        body = b"".join([encode_tlv(t, v) for t, v in self.attributes])
         return self._header(len(body)) + body
 
     def _header(self, length: int) -> bytes:
@@ -278,7 +281,9 @@ class Message:
         computed afresh. ``integrity`` picks HMAC-SHA1 (what ICE uses, RFC 8445 §7.2.2),
         HMAC-SHA256 truncated to ``sha256_length`` bytes, or both (SHA1 first).
         """
-        body = b"".join([_tlv(t, v) for t, v in self.attributes if t not in _STRIPPED_BY_ENCODE])
+        body = b"".join(
+            [encode_tlv(t, v) for t, v in self.attributes if t not in _STRIPPED_BY_ENCODE]
+        )
         if integrity_key is not None:
             if integrity != "sha256":
                 body += _sign(self, body, integrity_key, _MESSAGE_INTEGRITY, _SHA1_LENGTH)
@@ -578,13 +583,6 @@ class _LazyAttributes:
 
 
 type.__setattr__(Message, "attributes", _LazyAttributes(vars(Message)["attributes"]))
-
-
-def _tlv(attr_type: int, value: bytes) -> bytes:
-    length = len(value)
-    if not 0 <= attr_type <= 0xFFFF or length > 0xFFFF:
-        raise ValueError(f"attribute {attr_type:#x} of {length} bytes does not fit a STUN TLV")
-    return _pack_hh(attr_type, length) + value + _PADDING[length & 3]
 
 
 def _sign(message: Message, body: bytes, key: bytes, attr_type: int, size: int) -> bytes:

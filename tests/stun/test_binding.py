@@ -80,3 +80,24 @@ def test_binding_errors() -> None:
         TID,
     ).encode(fingerprint=True)
     assert bytes(msg) == general
+
+
+def test_out_of_range_inputs_are_value_errors() -> None:
+    import pytest
+
+    with pytest.raises(ValueError):
+        stun.binding_request(TID, "a:b", KEY, priority=1 << 32, controlling=True, tie_breaker=1)
+    with pytest.raises(ValueError):
+        stun.binding_request(TID, "a:b", KEY, priority=1, controlling=False, tie_breaker=-1)
+    with pytest.raises(ValueError):
+        stun.binding_success(TID, ("192.0.2.1", 70000), KEY)
+    with pytest.raises(ValueError):
+        stun.binding_success(b"short", ("192.0.2.1", 1), KEY)
+    with pytest.raises(ValueError):
+        stun.binding_error(TID, 200)
+    with pytest.raises(ValueError):
+        stun.binding_error(TID, 420, unknown_attributes=[0x10000])
+    with pytest.raises(ValueError):
+        Message.create(Method.BINDING, MessageClass.REQUEST, [stun.Priority(1 << 32)], TID)
+    with pytest.raises(ValueError):
+        Message.create(Method.BINDING, MessageClass.REQUEST, [stun.MappedAddress("::1", -1)], TID)
