@@ -69,13 +69,23 @@ def _join(chunks: dict[int, DataChunk], first: int, last: int) -> tuple[int, byt
 class InboundStream:
     """Reassembly state of one incoming stream."""
 
-    __slots__ = ("expected_ssn", "groups", "max_message_size", "unordered", "unordered_bytes")
+    __slots__ = (
+        "anchors",
+        "expected_ssn",
+        "groups",
+        "max_message_size",
+        "unordered",
+        "unordered_bytes",
+    )
 
     def __init__(self, max_message_size: int) -> None:
         self.max_message_size = max_message_size
         self.expected_ssn = 0
         self.groups: dict[int, _Group] = {}
         self.unordered: dict[int, DataChunk] = {}
+        # Unordered fragment TSN -> TSN of the B fragment it continues. Each fragment is
+        # anchored once, so reassembly costs O(1) per fragment even for hostile orderings.
+        self.anchors: dict[int, int] = {}
         self.unordered_bytes = 0
 
     @property
@@ -131,19 +141,26 @@ class InboundStream:
         table = self.unordered
         table[tsn] = chunk
         self.unordered_bytes += len(chunk.user_data)
-        first = tsn
-        while not table[first].beginning:
-            if first - 1 not in table:
-                return self._bound_unordered(out)
-            first -= 1
+        anchors = self.anchors
+        if chunk.beginning:
+            first = tsn
+        elif tsn - 1 in anchors:
+            first = anchors[tsn - 1]
+        else:
+            return self._bound_unordered(out)
         last = tsn
-        while not table[last].end:
-            if last + 1 not in table:
+        while True:
+            anchors[last] = first
+            if table[last].end:
+                break
+            nxt = table.get(last + 1)
+            if nxt is None or nxt.beginning:
                 return self._bound_unordered(out)
             last += 1
         ppid, data, cost = _join(table, first, last)
         for t in range(first, last + 1):
             del table[t]
+            del anchors[t]
         self.unordered_bytes -= len(data)
         out.messages.append(Assembled(ppid, data, True, cost))
         return out
@@ -152,6 +169,7 @@ class InboundStream:
         if self.unordered_bytes > self.max_message_size:
             out.freed += sum(chunk_cost(c) for c in self.unordered.values())
             self.unordered.clear()
+            self.anchors.clear()
             self.unordered_bytes = 0
             out.error = f"incoming message larger than max-message-size {self.max_message_size}"
         return out
@@ -161,6 +179,7 @@ class InboundStream:
         out = Outcome()
         for t in [t for t in self.unordered if t <= new_cumulative_tsn]:
             chunk = self.unordered.pop(t)
+            self.anchors.pop(t, None)
             self.unordered_bytes -= len(chunk.user_data)
             out.freed += chunk_cost(chunk)
         if ssn is not None:
