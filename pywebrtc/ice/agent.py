@@ -285,6 +285,11 @@ class Agent:
             comp.next_consent = now + self.config.consent_interval
             comp.restarting = comp.selected is not None
         self._last_progress = now
+        if self.state is IceState.FAILED:
+            # A restart is how a failed session recovers (RFC 8445 §9): the old pair is dead.
+            for comp in self._components.values():
+                comp.selected = None
+                comp.restarting = False
         if self._started and self.state is not IceState.CLOSED and not self._all_selected():
             self._set_state(IceState.CHECKING)
 

@@ -243,6 +243,27 @@ def test_ice_restart_selects_a_new_pair_and_keeps_the_old_meanwhile() -> None:
     assert len(selected_events(net, a)) == 2
 
 
+def test_ice_restart_recovers_a_failed_session() -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net.run(1.0)
+    net.drop = lambda data, src, dst, now: True
+    net.run(100.0, stop=lambda: a.state is IceState.FAILED and b.state is IceState.FAILED)
+    assert a.state is IceState.FAILED and b.state is IceState.FAILED
+    net.drop = lambda data, src, dst, now: False
+    a.restart(Credentials("againA", "r" * 22), net.now)
+    b.restart(Credentials("againB", "s" * 22), net.now)
+    assert a.state.value == "checking" and a.selected_pair() is None
+    a.set_remote_credentials(b.local_ufrag, b.local_credentials.pwd)
+    b.set_remote_credentials(a.local_ufrag, a.local_credentials.pwd)
+    a.add_remote_candidate(host_candidate(*B_ADDR), net.now)
+    b.add_remote_candidate(host_candidate(*A_ADDR), net.now)
+    start = net.now
+    net.run(net.now + 5.0, stop=lambda: connected(a, b))
+    assert connected(a, b) and net.now - start < 0.1
+
+
 def test_restart_with_fixed_timing_config_is_validated() -> None:
     with pytest.raises(ValueError):
         AgentConfig(ta=0)
