@@ -403,6 +403,14 @@ class Connection:
         self._remote_username = self._remote_password = None
         for mux, session in self._mux_sessions.values():
             mux.rekey(session, credentials.ufrag)
+        if self._gathered and not self._mux_sessions:
+            # Released when the session failed: a restart brings it back.
+            for mux in self.settings.udp_muxes:
+                base = mux.local_address
+                session = mux.register(
+                    credentials.ufrag, self._deliver_from(base), self._agent.is_remote_known
+                )
+                self._mux_sessions[base] = (mux, session)
         self._drive()
 
     # --- data ---------------------------------------------------------------------------------
