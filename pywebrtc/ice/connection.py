@@ -223,6 +223,12 @@ class Connection:
             self._agent.set_remote_credentials(self._remote_username, self._remote_password)
             self._drive()
 
+    def get_default_candidate(self, component: int = 1) -> Candidate | None:
+        """The candidate for an SDP c= line (as aioice has it): the highest-priority local
+        candidate of ``component``."""
+        candidates = [c for c in self.local_candidates if c.component == component]
+        return max(candidates, key=lambda c: c.priority, default=None)
+
     def selected_pair(self, component: int = 1) -> tuple[Candidate, Candidate] | None:
         pair = self._agent.selected_pair(component)
         return None if pair is None else (pair.mapped or pair.local, pair.remote)

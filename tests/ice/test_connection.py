@@ -77,6 +77,9 @@ async def _test_candidates_and_credentials_are_aioice_shaped() -> None:
     for cand in c.local_candidates:
         text = cand.to_sdp()
         assert not text.startswith("candidate:") and " typ host" in text
+    default = c.get_default_candidate()
+    assert default is not None and default.priority == max(x.priority for x in c.local_candidates)
+    assert c.get_default_candidate(2) is None
     with pytest.raises(ConnectionError):
         await c.connect()  # no remote credentials
     await c.close()
