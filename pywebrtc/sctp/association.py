@@ -54,6 +54,8 @@ ALPHA = 1 / 8
 BETA = 1 / 4
 COOKIE_LIFETIME = 60.0
 MAX_STREAMS = 65535  # RFC 8831 §6.2: as many streams as possible
+MAX_OUT_OF_ORDER = 4096  # TSNs held above the cumulative TSN; more are dropped (re-sent later)
+MAX_ACTIVE_STREAMS = 256  # incoming stream objects before idle ones are compacted
 _DATA_HEADER = struct.Struct("!BBHIHHI")
 _PLAIN_SACK = struct.Struct("!BBHIIHH")
 _COMMON_HEADER = struct.Struct("!HHII")
@@ -361,6 +363,7 @@ class SctpAssociation:
         self._highest_received = 0
         self._duplicates: list[int] = []
         self._streams: dict[int, InboundStream] = {}
+        self._idle_ssn: dict[int, int] = {}  # next SSN of streams compacted out of _streams
         self._rx_cost = 0
         self._sack_due = False
         self._packets_unacked = 0
@@ -628,6 +631,7 @@ class SctpAssociation:
         self._inflight.clear()
         self._flight_size = self._rtx_count = 0
         self._streams.clear()
+        self._idle_ssn.clear()
         self._received.clear()
         for timer in (
             self._t1,
@@ -908,8 +912,13 @@ class SctpAssociation:
         cum = self._peer_cum
         tsn = cum + ((chunk.tsn - cum + 0x80000000) & 0xFFFFFFFF) - 0x80000000  # unwrap()
         if tsn <= cum or tsn in self._received:
-            self._duplicates.append(chunk.tsn)
+            if len(self._duplicates) < 32:
+                self._duplicates.append(chunk.tsn)
             self.stats.duplicate_tsns += 1
+            return
+        if tsn != cum + 1 and len(self._received) >= MAX_OUT_OF_ORDER:
+            self.stats.data_dropped += 1  # the sender will retransmit it
+            self._sack_due = True
             return
         cost = len(chunk.user_data) + CHUNK_OVERHEAD
         window = self.config.receive_window
@@ -939,8 +948,21 @@ class SctpAssociation:
         self._rx_cost += cost
         stream = self._streams.get(chunk.stream_id)
         if stream is None:
-            stream = self._streams[chunk.stream_id] = InboundStream(self.config.max_message_size)
+            stream = self._stream(chunk.stream_id)
         self._apply(chunk.stream_id, stream.add(tsn, chunk))
+
+    def _stream(self, sid: int) -> InboundStream:
+        stream = self._streams[sid] = InboundStream(self.config.max_message_size)
+        stream.expected_ssn = self._idle_ssn.pop(sid, 0)
+        if len(self._streams) > MAX_ACTIVE_STREAMS:
+            # A peer spraying many streams: keep only the next SSN of idle ones (an int
+            # instead of an object), so state per stream stays small.
+            for other, st in list(self._streams.items()):
+                if not st.buffered and other != sid:
+                    del self._streams[other]
+                    if st.expected_ssn:
+                        self._idle_ssn[other] = st.expected_ssn & 0xFFFF
+        return stream
 
     def _apply(self, stream_id: int, outcome: Outcome) -> None:
         self._rx_cost -= outcome.freed
@@ -1197,8 +1219,7 @@ class SctpAssociation:
                 self._apply(sid, stream.forward(new_cum, listed.get(sid)))
         for sid, ssn in listed.items():
             if sid not in self._streams and sid < MAX_STREAMS:
-                stream = self._streams[sid] = InboundStream(self.config.max_message_size)
-                self._apply(sid, stream.forward(new_cum, ssn))
+                self._apply(sid, self._stream(sid).forward(new_cum, ssn))
 
     def _update_rto(self, r: float) -> None:
         if self._srtt is None:
@@ -1362,8 +1383,9 @@ class SctpAssociation:
         return response
 
     def _perform_incoming_reset(self, streams: tuple[int, ...]) -> None:
-        targets = streams or tuple(self._streams)
+        targets = streams or tuple(sorted(set(self._streams) | set(self._idle_ssn)))
         for sid in targets:
+            self._idle_ssn.pop(sid, None)
             stream = self._streams.pop(sid, None)
             if stream is not None:
                 self._rx_cost -= stream.reset()

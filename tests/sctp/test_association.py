@@ -510,3 +510,30 @@ def test_no_timer_is_left_expired_after_tick() -> None:
         if sim.now > 600:
             break
     assert AssociationClosed() in sim.events_a
+
+
+def test_stream_spray_keeps_incoming_state_small_and_ordering_intact() -> None:
+    sim = pair()
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    for sid in range(3000):
+        a.send(sid, 53, b"x", sim.now)
+    sim.run_until(lambda: len(messages(sim.events_b)) == 3000)
+    assert len(b._streams) <= 257
+    # A compacted stream remembers its next SSN: the second message on it is delivered.
+    a.send(7, 53, b"second on 7", sim.now)
+    sim.run_until(lambda: len(messages(sim.events_b)) == 3001)
+    assert messages(sim.events_b)[-1].data == b"second on 7"
+
+
+def test_out_of_order_tsns_held_are_capped() -> None:
+    sim = pair()
+    b = assoc(sim, "b")
+    base = assoc(sim, "a")._next_tsn
+    chunks = [
+        bytes(c.DataChunk(7, (base + 2 + i) & 0xFFFFFFFF, 1, 0, 53, b"z")) for i in range(6000)
+    ]
+    for i in range(0, len(chunks), 50):
+        b.receive(encode_packet(5000, 5000, b._my_tag, b"".join(chunks[i : i + 50])), sim.now)
+        while b.poll() is not None:
+            pass
+    assert len(b._received) <= 4096 and b.stats.data_dropped >= 6000 - 4096
