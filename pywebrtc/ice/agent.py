@@ -701,7 +701,15 @@ class Agent:
             and not comp.restarting
             and current.nominated
             and current.priority > pair.priority
+            and (
+                self.controlling
+                or current.last_received is None
+                or now < current.last_received + self.config.renomination_silence
+            )
         ):
+            # Keep the better pair. A controlled agent still follows a peer that nominates a
+            # lower-priority pair once the current one has gone quiet: that is a browser moving
+            # to another network, not aggressive nomination racing through its checklist.
             return
         comp.restarting = False
         comp.selected = pair

@@ -9,6 +9,7 @@ from pywebrtc.ice.candidate import host_candidate
 from pywebrtc.ice.config import AgentConfig
 from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import IceState, StateChanged
+from pywebrtc.stun import binding_request, new_transaction_id
 from pywebrtc.stun.constants import MessageClass
 from pywebrtc.stun.message import Message
 
@@ -293,3 +294,34 @@ def test_checks_carry_the_rfc_8445_attributes() -> None:
 
 def test_agent_type_is_exported() -> None:
     assert Agent.__name__ == "Agent"
+
+
+def _nominating_check(agent: Agent, peer_ufrag: str, priority: int) -> bytes:
+    return binding_request(
+        new_transaction_id(),
+        f"{agent.local_ufrag}:{peer_ufrag}",
+        agent.local_credentials.pwd.encode(),
+        priority=priority,
+        controlling=True,
+        tie_breaker=2**63,
+        use_candidate=True,
+    )
+
+
+def test_controlled_side_follows_the_peer_to_a_new_network_but_not_aggressive_nomination() -> None:
+    b = make_agent(False, 2, lite=True)
+    b.add_local_candidate(host_candidate(*B_ADDR))
+    b.set_remote_credentials("peer", "p" * 22)
+    b.start(0.0)
+    wifi, lte, other = ("10.0.0.5", 1000), ("100.64.0.9", 2000), ("10.0.0.6", 3000)
+    b.receive(_nominating_check(b, "peer", 2000), wifi, B_ADDR, 1.0)
+    first = b.selected_pair()
+    assert first is not None and first.remote.address == wifi
+    # A lower-priority nomination while the current pair is alive: ignored (aggressive
+    # nomination racing through the checklist must not drag us to its worst pair).
+    b.receive(_nominating_check(b, "peer", 1000), other, B_ADDR, 1.5)
+    assert b.selected_pair() is first
+    # The old path goes quiet and the peer nominates a pair on its new network: follow it.
+    b.receive(_nominating_check(b, "peer", 1000), lte, B_ADDR, 4.0)
+    new = b.selected_pair()
+    assert new is not None and new.remote.address == lte
