@@ -72,8 +72,10 @@ class Checklist:
                 return None
             self.remove(victim)
         # §6.1.2.6: the first pair of a new foundation starts Waiting, others Frozen.
+        lf, rf, frozen = local.foundation, remote.foundation, PairState.FROZEN
         active = any(
-            p.foundation == pair.foundation and p.state is not PairState.FROZEN for p in self.pairs
+            p.state is not frozen and p.remote.foundation == rf and p.local.foundation == lf
+            for p in self.pairs
         )
         pair.state = PairState.FROZEN if active else PairState.WAITING
         self._insert(pair)
