@@ -9,6 +9,7 @@ import pytest
 from pywebrtc import SettingEngine
 from pywebrtc.ice import Connection, IceState, open_udp_mux
 from pywebrtc.ice.mdns import build_query, parse_answer
+from pywebrtc.stun import Message, binding_success
 
 
 async def _pair(a: Connection, b: Connection) -> None:
@@ -302,3 +303,43 @@ async def _test_remote_candidate_with_a_host_name_is_resolved() -> None:
     await c.add_remote_candidate("2 1 udp 2130706431 no-such-host.invalid 9999 typ host")
     assert len(c.remote_candidates) == 1
     await c.close()
+
+
+class _StunServer(asyncio.DatagramProtocol):
+    """Answers Binding requests with a fixed mapped address, as a server behind a NAT would."""
+
+    def __init__(self, mapped: tuple[str, int]) -> None:
+        self.mapped = mapped
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        msg = Message.parse(data)
+        assert self.transport is not None
+        self.transport.sendto(binding_success(msg.transaction_id, self.mapped, None), addr)
+
+
+def test_server_reflexive_candidate_from_a_stun_server() -> None:
+    asyncio.run(_test_server_reflexive_candidate_from_a_stun_server())
+
+
+async def _test_server_reflexive_candidate_from_a_stun_server() -> None:
+    loop = asyncio.get_running_loop()
+    transport, server = await loop.create_datagram_endpoint(
+        lambda: _StunServer(("203.0.113.50", 7777)), local_addr=("127.0.0.1", 0)
+    )
+    address = transport.get_extra_info("sockname")
+    c = Connection(
+        ice_controlling=True,
+        use_ipv6=False,
+        settings=_settings(),
+        stun_server=(address[0], address[1]),
+    )
+    await asyncio.wait_for(c.gather_candidates(), 5)
+    srflx = [x for x in c.local_candidates if x.type == "srflx"]
+    assert srflx and srflx[0].address == ("203.0.113.50", 7777)
+    assert srflx[0].related_address is not None
+    await c.close()
+    transport.close()
