@@ -330,11 +330,17 @@ class Connection:
             low, high = self.settings.port_range
             ports = random.sample(range(low, high + 1), min(64, high - low + 1))
         for port in ports:
+            # Bind here rather than through local_addr=, which resolves the address in the
+            # loop's thread pool first (a millisecond of setup time on a busy host).
+            sock = socket.socket(family, socket.SOCK_DGRAM)
             try:
+                sock.setblocking(False)
+                sock.bind((address, port))
                 _, protocol = await loop.create_datagram_endpoint(
-                    lambda: _Socket(self), local_addr=(address, port), family=family
+                    lambda: _Socket(self), sock=sock
                 )
             except OSError:
+                sock.close()
                 continue
             assert protocol.transport is not None
             sockname = protocol.transport.get_extra_info("sockname")
@@ -442,12 +448,15 @@ class Connection:
         return data
 
     async def recvfrom(self) -> tuple[bytes, int]:
-        if self._closed and self._recv_queue.empty():
-            raise ConnectionError("connection is closed")
-        item = await self._recv_queue.get()
-        if item is None:
-            raise ConnectionError("connection is closed")
-        return item
+        """The next non-STUN datagram and its component; ConnectionError once the connection
+        is closed or has failed (consent lost)."""
+        while True:
+            if (self._closed or self.state is IceState.FAILED) and self._recv_queue.empty():
+                raise ConnectionError(f"connection is {self.state}")
+            item = await self._recv_queue.get()
+            if item is not None:
+                return item
+            # A wake-up for a failure or close; after a restart the connection lives on.
 
     async def close(self) -> None:
         if self._closed:
@@ -541,6 +550,7 @@ class Connection:
             elif isinstance(out, StateChanged):
                 if out.state in (IceState.FAILED, IceState.CLOSED):
                     self._release_mux()
+                    self._recv_queue.put_nowait(None)
                 if self.on_state_change is not None:
                     self.on_state_change(out.state)
                 self._wake()

@@ -219,6 +219,8 @@ async def _test_mux_session_released_when_consent_fails() -> None:
     assert len(mux) == 0 and mux.address_count == 0
     with pytest.raises(ConnectionError):
         await server.send(b"\x17x")
+    with pytest.raises(ConnectionError):
+        await server.recv()
     await server.close()
     transport.close()
 
