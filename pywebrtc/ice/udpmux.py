@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pywebrtc.ice.candidate import Address, normalize_host
-from pywebrtc.stun.peek import read_username
+from pywebrtc.stun import read_username
 
 logger = logging.getLogger(__name__)
 
