@@ -385,30 +385,41 @@ class Message:
 
     # --- typed accessors (None when absent, StunParseError when malformed) -------------------
 
+    # The ICE accessors read a parsed message's index directly: they run for every check.
+
     @property
     def username(self) -> str | None:
-        value = self.get_raw(_USERNAME)
+        wire = self._wire
+        value = wire[4].get(_USERNAME) if wire is not None else self.get_raw(_USERNAME)
         return None if value is None else decode_text(value)
 
     @property
     def priority(self) -> int | None:
-        value = self.get_raw(_PRIORITY)
+        wire = self._wire
+        value = wire[4].get(_PRIORITY) if wire is not None else self.get_raw(_PRIORITY)
         return None if value is None else int.from_bytes(value, "big")
 
     @property
     def use_candidate(self) -> bool:
+        wire = self._wire
+        if wire is not None:
+            return _USE_CANDIDATE in wire[4]
         return self.get_raw(_USE_CANDIDATE) is not None
 
     @property
     def ice_controlling(self) -> int | None:
         """The ICE-CONTROLLING tie breaker, or None."""
-        value = self.get_raw(_ICE_CONTROLLING)
+        wire = self._wire
+        value = (
+            wire[4].get(_ICE_CONTROLLING) if wire is not None else self.get_raw(_ICE_CONTROLLING)
+        )
         return None if value is None else int.from_bytes(value, "big")
 
     @property
     def ice_controlled(self) -> int | None:
         """The ICE-CONTROLLED tie breaker, or None."""
-        value = self.get_raw(_ICE_CONTROLLED)
+        wire = self._wire
+        value = wire[4].get(_ICE_CONTROLLED) if wire is not None else self.get_raw(_ICE_CONTROLLED)
         return None if value is None else int.from_bytes(value, "big")
 
     @property
