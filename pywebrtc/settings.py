@@ -88,7 +88,9 @@ class SettingEngine:
 
     def set_udp_mux(self, mux: UdpMux | Sequence[UdpMux] | None) -> None:
         """Serve ICE for every session on the mux's one socket instead of a socket each; give
-        one mux per address family (e.g. IPv4 and IPv6) to offer a host candidate on each."""
+        one mux per address family (e.g. IPv4 and IPv6) to offer a host candidate on each.
+        The mux's local address is the host candidate, so bind it to a concrete IP (not a
+        wildcard) or advertise the public one with :meth:`set_nat_1to1_ips`."""
         if mux is None:
             self.udp_muxes = ()
         elif isinstance(mux, Sequence):
