@@ -3,7 +3,8 @@
 
 :class:`RetransmitBuffer` keeps the last ``size`` packets of one SSRC in a ring indexed by
 sequence number. A NACK for a packet still in the ring, younger than ``max_age`` seconds and
-not resent within ``min_interval``, queues it for :meth:`poll_rtp`. Requests for unknown or
+not resent within ``min_interval``, queues it for :meth:`poll_rtp` (``deadline()`` is then
+the time of the request: resend at once). Requests for unknown or
 evicted packets are counted, not errors.
 """
 
@@ -42,6 +43,7 @@ class RetransmitBuffer(Interceptor):
         self._mask = size - 1
         self._slots: list[_Sent | None] = [None] * size
         self._queue: list[RtpPacket] = []
+        self._requested_at = 0.0
         self.retransmitted = 0
         self.unavailable = 0
 
@@ -59,7 +61,12 @@ class RetransmitBuffer(Interceptor):
                 self.unavailable += 1
             elif now - slot.last_resend >= self.min_interval:
                 slot.last_resend = now
+                if not self._queue:
+                    self._requested_at = now
                 self._queue.append(slot.packet)
+
+    def deadline(self) -> float | None:
+        return self._requested_at if self._queue else None
 
     def poll_rtp(self, now: float) -> list[RtpPacket]:
         queue, self._queue = self._queue, []

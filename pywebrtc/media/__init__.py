@@ -1,0 +1,59 @@
+"""Audio media: tracks (aiortc-shaped), codecs (Opus via PyAV, PCMU/PCMA), and the per-session
+send/receive pipeline (:class:`AudioSession`).
+
+Everything except :class:`AudioStreamTrack`'s pacer and the track queues is sans-IO.
+"""
+
+from .codecs import (
+    OPUS,
+    PCMA,
+    PCMU,
+    AudioCodec,
+    AudioDecoder,
+    AudioEncoder,
+    EncodedPacket,
+    create_decoder,
+    create_encoder,
+)
+from .pipeline import (
+    AudioSession,
+    AudioSessionConfig,
+    DropCounters,
+    EncodedReceived,
+    FrameReceived,
+    RemoteEnded,
+    SessionEvent,
+    Transmit,
+)
+from .track import (
+    AudioStreamTrack,
+    EncodedAudioTrack,
+    MediaStreamError,
+    MediaStreamTrack,
+    RemoteAudioTrack,
+)
+
+__all__ = [
+    "OPUS",
+    "PCMA",
+    "PCMU",
+    "AudioCodec",
+    "AudioDecoder",
+    "AudioEncoder",
+    "AudioSession",
+    "AudioSessionConfig",
+    "AudioStreamTrack",
+    "DropCounters",
+    "EncodedAudioTrack",
+    "EncodedPacket",
+    "EncodedReceived",
+    "FrameReceived",
+    "MediaStreamError",
+    "MediaStreamTrack",
+    "RemoteAudioTrack",
+    "RemoteEnded",
+    "SessionEvent",
+    "Transmit",
+    "create_decoder",
+    "create_encoder",
+]

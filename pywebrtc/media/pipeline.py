@@ -1,0 +1,536 @@
+"""One audio RTP session (one m-section) as a sans-IO object: packets and time in, packets,
+frames and events out.
+
+Receive: SRTP unprotect → RTP parse → SSRC / payload-type check → interceptors (RFC 3550
+statistics and reports, NACK generation, TWCC feedback) → adaptive jitter buffer → decode (or
+conceal) → :class:`FrameReceived` every 20 ms of playout. In raw mode (``decode=False``) the
+payloads come out as :class:`EncodedReceived` instead, in order, losses marked.
+
+Send: ``send_frame(av.AudioFrame)`` → encode (Opus/PCMU/PCMA) → packetize (SSRC, sequence,
+timestamp, marker, header extensions) → interceptors (report bookkeeping, retransmission
+buffer) → SRTP protect → :class:`Transmit`. Raw mode: ``send_encoded(payload)``.
+
+Driving it (str0m style)::
+
+    session.receive_rtp(datagram, now)       # SRTP (or plain RTP when srtp is None)
+    session.receive_rtcp(datagram, now)      # SRTCP (or plain RTCP)
+    session.send_frame(frame, now)           # from the local track's recv()
+    session.handle_timeout(now)              # at or after session.deadline()
+    while (t := session.poll_transmit()): sock.sendto(t.data, remote)
+    while (e := session.poll_event()): ...   # FrameReceived → RemoteAudioTrack.push_frame
+
+Bad input (malformed RTP/RTCP, SRTP authentication failures and replays, unknown SSRCs,
+unexpected payload types) is dropped and counted in :attr:`AudioSession.drops`; the session
+continues. Nothing here reads a clock: ``now`` is the caller's monotonic time in seconds.
+
+With BUNDLE, transport-wide CC feedback belongs to the transport, not to one m-section: a
+peer connection with several media sections should run one
+:class:`~pywebrtc.rtp.twcc_feedback.TwccFeedback` for the transport and leave
+``AudioSessionConfig.twcc_feedback`` off; for a single audio section it can live here.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+
+import av
+from av.stream import Stream
+
+from pywebrtc.rtp import AudioLevel, RtcpParseError, RtpPacket, RtpParseError
+from pywebrtc.rtp.interceptor import InterceptorChain, earliest
+from pywebrtc.rtp.jitter_buffer import JitterBuffer, JitterFrame, JitterLoss
+from pywebrtc.rtp.nack_generator import NackGenerator
+from pywebrtc.rtp.reports import RtcpReporter
+from pywebrtc.rtp.retransmit_buffer import RetransmitBuffer
+from pywebrtc.rtp.rtcp import RtcpPacket, parse_rtcp, serialize_rtcp
+from pywebrtc.rtp.sender import ExtensionIds, RtpSender, TransportSequence
+from pywebrtc.rtp.twcc_feedback import TwccFeedback
+from pywebrtc.srtp import SrtpError, SrtpSession
+
+from .codecs import AudioCodec, AudioDecoder, AudioEncoder, create_decoder, create_encoder
+from .frames import time_base
+
+__all__ = [
+    "AudioSession",
+    "AudioSessionConfig",
+    "DropCounters",
+    "EncodedReceived",
+    "FrameReceived",
+    "RemoteEnded",
+    "SessionEvent",
+    "Transmit",
+]
+
+_PTIME = 0.02
+_IDLE_AFTER = 1.0  # stop the playout clock after this long without packets
+_MAX_CATCH_UP = 10  # playout ticks processed at once when polled late
+
+
+@dataclass(frozen=True, slots=True)
+class Transmit:
+    """A datagram to send on the session's transport (SRTP or SRTCP when keyed)."""
+
+    data: bytes
+    rtcp: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FrameReceived:
+    frame: av.AudioFrame
+    concealed: bool  # produced by loss concealment, not from a packet
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedReceived:
+    """Raw mode: one playout slot. ``payload`` is None for a lost packet."""
+
+    payload: bytes | None
+    timestamp: int
+    payload_type: int
+
+    def to_packet(self, clock_rate: int) -> av.Packet[Stream] | None:
+        """As an ``av.Packet`` for :class:`~pywebrtc.media.track.EncodedAudioTrack`."""
+        if self.payload is None:
+            return None
+        packet: av.Packet[Stream] = av.Packet(self.payload)
+        packet.pts = self.timestamp
+        packet.time_base = time_base(clock_rate)
+        return packet
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteEnded:
+    """The remote source sent BYE (RFC 3550 §6.6)."""
+
+    ssrc: int
+    reason: str | None
+
+
+SessionEvent = FrameReceived | EncodedReceived | RemoteEnded
+
+
+@dataclass(slots=True)
+class DropCounters:
+    malformed_rtp: int = 0
+    malformed_rtcp: int = 0
+    srtp_auth_failures: int = 0
+    srtp_replays: int = 0
+    srtp_other: int = 0
+    unknown_ssrc: int = 0
+    unknown_payload_type: int = 0
+    jitter_buffer: int = 0  # duplicates, late, overflow
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSessionConfig:
+    """What negotiation decided for one audio m-section.
+
+    ``send_codec`` None: we do not send (recvonly); ``receive_codecs`` empty: we do not
+    receive (sendonly). ``remote_ssrc`` None: accept the first SSRC that arrives (signaling
+    without ``a=ssrc``), then only that one. ``nack``: rtcp-fb "nack" was negotiated (we
+    generate NACKs and keep a retransmission buffer). ``twcc_feedback``: generate
+    transport-cc feedback here (see the module docstring). ``decode`` False: raw mode.
+    """
+
+    local_ssrc: int
+    cname: str
+    send_codec: AudioCodec | None = None
+    receive_codecs: tuple[AudioCodec, ...] = ()
+    mid: str | None = None
+    remote_ssrc: int | None = None
+    extension_ids: ExtensionIds = field(default_factory=ExtensionIds)
+    nack: bool = False
+    twcc_feedback: bool = False
+    decode: bool = True
+    output_channels: int = 1
+    bitrate: int = 32000
+    min_rtcp_interval: float = 1.0
+    jitter_min_delay: float = 0.02
+    jitter_max_delay: float = 0.5
+
+
+class AudioSession:
+    def __init__(
+        self,
+        config: AudioSessionConfig,
+        *,
+        srtp: SrtpSession | None = None,
+        ntp_offset: float = 0.0,
+        transport_sequence: TransportSequence | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        rng = rng or random.Random()
+        self.config = config
+        self.srtp = srtp
+        self.drops = DropCounters()
+        self.sender: RtpSender | None = None
+        self.encoder: AudioEncoder | None = None
+        if config.send_codec is not None:
+            codec = config.send_codec
+            self.sender = RtpSender(
+                config.local_ssrc,
+                codec.payload_type,
+                codec.clock_rate,
+                extension_ids=config.extension_ids,
+                mid=config.mid,
+                transport_sequence=transport_sequence,
+                rng=rng,
+            )
+        self.reporter = RtcpReporter(
+            config.local_ssrc,
+            config.cname,
+            sender=self.sender,
+            clock_rate=(
+                config.send_codec or (config.receive_codecs or (None,))[0] or _OPUS_CLOCK
+            ).clock_rate,
+            ntp_offset=ntp_offset,
+            min_interval=config.min_rtcp_interval,
+            rng=rng,
+        )
+        self.chain = InterceptorChain([self.reporter])
+        self.retransmit: RetransmitBuffer | None = None
+        self.nack: NackGenerator | None = None
+        self.twcc: TwccFeedback | None = None
+        if config.nack and self.sender is not None:
+            self.retransmit = RetransmitBuffer(config.local_ssrc)
+            self.chain.add(self.retransmit)
+        if config.nack and config.receive_codecs:
+            self.nack = NackGenerator(config.local_ssrc, config.remote_ssrc)
+            self.chain.add(self.nack)
+        if config.twcc_feedback and config.extension_ids.transport_cc is not None:
+            self.twcc = TwccFeedback(config.local_ssrc, config.extension_ids.transport_cc)
+            self.chain.add(self.twcc)
+        self._codecs = {c.payload_type: c for c in config.receive_codecs}
+        self._decoders: dict[int, AudioDecoder] = {}
+        self.remote_ssrc = config.remote_ssrc
+        clock = (
+            config.receive_codecs[0].clock_rate if config.receive_codecs else _OPUS_CLOCK.clock_rate
+        )
+        self.jitter = JitterBuffer(
+            clock, min_delay=config.jitter_min_delay, max_delay=config.jitter_max_delay
+        )
+        if self.nack is not None:
+            self._fit_jitter_to_rtt()
+        self._payload_types: dict[int, int] = {}  # RTP timestamp -> payload type
+        self._next_playout: float | None = None
+        self._last_packet: float | None = None
+        self._transmits: deque[Transmit] = deque()
+        self._events: deque[SessionEvent] = deque()
+        self._send_started = False
+        self.frames_decoded = 0
+        self.frames_concealed = 0
+        self.samples_received = 0
+        self.closed = False
+
+    # -- receive -----------------------------------------------------------------------
+
+    def receive_rtp(self, data: bytes, now: float) -> None:
+        """One datagram classified as RTP (SRTP when the session has SRTP contexts)."""
+        if self.srtp is not None:
+            try:
+                data = self.srtp.inbound.unprotect_rtp(data)
+            except SrtpError as exc:
+                self._count_srtp(exc)
+                return
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpParseError:
+            self.drops.malformed_rtp += 1
+            return
+        self.receive_packet(packet, now)
+
+    def receive_packet(self, packet: RtpPacket, now: float) -> None:
+        """A decrypted, parsed packet (when the peer connection demuxed it already)."""
+        if self.remote_ssrc is None:
+            self.remote_ssrc = packet.ssrc
+        elif packet.ssrc != self.remote_ssrc:
+            self.drops.unknown_ssrc += 1
+            return
+        codec = self._codecs.get(packet.payload_type)
+        if codec is None:
+            self.drops.unknown_payload_type += 1
+            return
+        self.chain.incoming_rtp(packet, now)
+        if not packet.payload:
+            return  # padding-only probe
+        if self.jitter.push(packet.sequence_number, packet.timestamp, packet.payload, now):
+            self._payload_types[packet.timestamp] = packet.payload_type
+        else:
+            self.drops.jitter_buffer += 1
+        self._last_packet = now
+        if self._next_playout is None:
+            self._next_playout = now
+
+    def receive_rtcp(self, data: bytes, now: float) -> None:
+        """One datagram classified as RTCP (SRTCP when the session has SRTP contexts)."""
+        if self.srtp is not None:
+            try:
+                data = self.srtp.inbound.unprotect_rtcp(data)
+            except SrtpError as exc:
+                self._count_srtp(exc)
+                return
+        try:
+            packets = parse_rtcp(data)
+        except RtcpParseError:
+            self.drops.malformed_rtcp += 1
+            return
+        self.receive_rtcp_packets(packets, now)
+
+    def receive_rtcp_packets(self, packets: list[RtcpPacket], now: float) -> None:
+        for packet in packets:
+            self.chain.incoming_rtcp(packet, now)
+        for bye in self.reporter.poll_events():
+            if bye.ssrc == self.remote_ssrc:
+                self._events.append(RemoteEnded(bye.ssrc, bye.reason))
+        if self.nack is not None and self.reporter.round_trip_time is not None:
+            self.nack.rtt = self.reporter.round_trip_time
+            self._fit_jitter_to_rtt()
+        if self.retransmit is not None:
+            self._flush_retransmissions(now)
+
+    def _flush_retransmissions(self, now: float) -> None:
+        for packet in self.chain.poll_rtp(now):
+            if self.sender is not None:
+                packet = self.sender.stamp_transport_sequence(packet)
+            self._transmit_rtp(bytes(packet))
+
+    def _fit_jitter_to_rtt(self) -> None:
+        # A retransmission is only useful if it can arrive before its playout time: with NACK
+        # the buffer holds at least one RTT plus the frame that reveals the loss and one of
+        # margin (NetEQ does the same when NACK is on), within the configured maximum.
+        assert self.nack is not None
+        jitter = self.jitter
+        floor = self.nack.rtt + 2 * _PTIME
+        jitter.min_delay = min(jitter.max_delay, max(self.config.jitter_min_delay, floor))
+        jitter.target_delay = max(jitter.target_delay, jitter.min_delay)
+
+    def _count_srtp(self, exc: SrtpError) -> None:
+        from pywebrtc.srtp import SrtpAuthenticationError, SrtpReplayError
+
+        if isinstance(exc, SrtpAuthenticationError):
+            self.drops.srtp_auth_failures += 1
+        elif isinstance(exc, SrtpReplayError):
+            self.drops.srtp_replays += 1
+        else:
+            self.drops.srtp_other += 1
+
+    # -- playout -----------------------------------------------------------------------
+
+    def _decoder(self, payload_type: int) -> AudioDecoder | None:
+        decoder = self._decoders.get(payload_type)
+        if decoder is None:
+            codec = self._codecs.get(payload_type)
+            if codec is None:
+                return None
+            options = {"channels": self.config.output_channels} if codec.key == "opus" else {}
+            decoder = self._decoders[payload_type] = create_decoder(codec, **options)
+        return decoder
+
+    def _play(self, now: float) -> None:
+        item = self.jitter.pop(now)
+        if item is None:
+            return
+        if isinstance(item, JitterFrame):
+            pt = self._payload_types.pop(item.timestamp, None)
+            if pt is None:
+                pt = next(iter(self._codecs))
+            if not self.config.decode:
+                self._events.append(EncodedReceived(item.payload, item.timestamp, pt))
+                return
+            decoder = self._decoder(pt)
+            frame = decoder.decode(item.payload, item.timestamp) if decoder else None
+            if frame is not None:
+                self.frames_decoded += 1
+                self.samples_received += frame.samples
+                self._events.append(FrameReceived(frame, False))
+                return
+            item = JitterLoss(item.sequence, item.timestamp, None)
+        assert isinstance(item, JitterLoss)
+        pt = next(iter(self._codecs))
+        if not self.config.decode:
+            self._events.append(EncodedReceived(None, item.timestamp, pt))
+            return
+        decoder = self._decoder(pt)
+        if decoder is not None:
+            frame = decoder.conceal(item.timestamp, item.next_payload)
+            if frame is not None:
+                self.frames_concealed += 1
+                self._events.append(FrameReceived(frame, True))
+
+    # -- send --------------------------------------------------------------------------
+
+    def send_frame(self, frame: av.AudioFrame, now: float) -> None:
+        """Encode and send what the local track's ``recv()`` returned."""
+        if self.sender is None or self.config.send_codec is None or self.closed:
+            return
+        if self.encoder is None:
+            options = (
+                {"bitrate": self.config.bitrate} if self.config.send_codec.key == "opus" else {}
+            )
+            self.encoder = create_encoder(self.config.send_codec, **options)
+        level = None
+        if self.config.extension_ids.audio_level is not None:
+            level = audio_level(frame)
+        for encoded in self.encoder.encode(frame):
+            self._send(encoded.payload, encoded.media_time, now, level)
+
+    def send_encoded(self, payload: bytes, media_time: int, now: float) -> None:
+        """Raw mode: send an already encoded frame captured at ``media_time`` (clock units
+        since the stream started)."""
+        if self.sender is None or self.closed:
+            return
+        self._send(payload, media_time, now, None)
+
+    def _send(self, payload: bytes, media_time: int, now: float, level: AudioLevel | None) -> None:
+        assert self.sender is not None
+        marker = not self._send_started  # RFC 3551 §4.1: first packet of a talkspurt
+        self._send_started = True
+        packet = self.sender.packetize(payload, media_time, now, marker=marker, audio_level=level)
+        packet = self.chain.outgoing_rtp(packet, now)
+        self._transmit_rtp(bytes(packet))
+
+    def _transmit_rtp(self, data: bytes) -> None:
+        if self.srtp is not None:
+            try:
+                data = self.srtp.outbound.protect_rtp(data)
+            except SrtpError:
+                self.drops.srtp_other += 1
+                return
+        self._transmits.append(Transmit(data, False))
+
+    def _transmit_rtcp(self, packets: list[RtcpPacket]) -> None:
+        data = serialize_rtcp(packets)
+        if self.srtp is not None:
+            try:
+                data = self.srtp.outbound.protect_rtcp(data)
+            except SrtpError:
+                self.drops.srtp_other += 1
+                return
+        self._transmits.append(Transmit(data, True))
+
+    # -- timers and output -------------------------------------------------------------
+
+    def deadline(self) -> float | None:
+        return earliest((self.chain.deadline(), self._next_playout))
+
+    def handle_timeout(self, now: float) -> None:
+        playout = self._next_playout
+        if playout is not None and now >= playout:
+            ticks = 0
+            while playout <= now and ticks < _MAX_CATCH_UP:
+                self._play(now)
+                playout += _PTIME
+                ticks += 1
+            if playout <= now:
+                playout = now + _PTIME  # far behind: do not replay the backlog
+            idle = self._last_packet is not None and now - self._last_packet > _IDLE_AFTER
+            self._next_playout = None if idle and not len(self.jitter) else playout
+        rtcp = self.chain.poll_rtcp(now)
+        if rtcp:
+            self._transmit_rtcp(rtcp)
+        self._flush_retransmissions(now)
+
+    def poll_transmit(self) -> Transmit | None:
+        return self._transmits.popleft() if self._transmits else None
+
+    def poll_event(self) -> SessionEvent | None:
+        return self._events.popleft() if self._events else None
+
+    def close(self, now: float, reason: str | None = None) -> None:
+        """Send BYE (RFC 3550 §6.6) and stop sending."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.sender is not None and self.sender.packet_count:
+            self._transmit_rtcp(self.reporter.bye(now, reason))
+
+    # -- statistics --------------------------------------------------------------------
+
+    def stats(self) -> list[dict[str, float | int | str | None]]:
+        """getStats entries with W3C field names (webrtc-stats): inbound-rtp, outbound-rtp,
+        remote-inbound-rtp, remote-outbound-rtp. The peer connection adds ids/timestamps."""
+        out: list[dict[str, float | int | str | None]] = []
+        source = self.reporter.sources.get(self.remote_ssrc or -1)
+        if source is not None:
+            jb = self.jitter.stats
+            out.append(
+                {
+                    "type": "inbound-rtp",
+                    "kind": "audio",
+                    "ssrc": source.ssrc,
+                    "mid": self.config.mid,
+                    "packetsReceived": source.packets_received,
+                    "bytesReceived": source.bytes_received,
+                    "packetsLost": source.packets_lost,
+                    "jitter": source.jitter_seconds,
+                    "packetsDiscarded": jb.discarded + jb.late,
+                    "concealmentEvents": jb.concealed,
+                    "totalSamplesReceived": self.samples_received,
+                    "nackCount": self.nack.packets_requested if self.nack else 0,
+                    "jitterBufferTargetDelay": self.jitter.target_delay,
+                }
+            )
+        if self.sender is not None:
+            out.append(
+                {
+                    "type": "outbound-rtp",
+                    "kind": "audio",
+                    "ssrc": self.sender.ssrc,
+                    "mid": self.config.mid,
+                    "packetsSent": self.sender.packet_count,
+                    "bytesSent": self.sender.octet_count,
+                    "retransmittedPacketsSent": self.retransmit.retransmitted
+                    if self.retransmit
+                    else 0,
+                }
+            )
+        remote_in = self.reporter.remote_inbound
+        if remote_in is not None:
+            out.append(
+                {
+                    "type": "remote-inbound-rtp",
+                    "kind": "audio",
+                    "ssrc": remote_in.ssrc,
+                    "packetsLost": remote_in.packets_lost,
+                    "fractionLost": remote_in.fraction_lost,
+                    "jitter": remote_in.jitter,
+                    "roundTripTime": remote_in.round_trip_time,
+                }
+            )
+        for remote_out in self.reporter.remote_outbound.values():
+            out.append(
+                {
+                    "type": "remote-outbound-rtp",
+                    "kind": "audio",
+                    "ssrc": remote_out.ssrc,
+                    "packetsSent": remote_out.packets_sent,
+                    "bytesSent": remote_out.bytes_sent,
+                    "remoteTimestamp": remote_out.remote_timestamp,
+                }
+            )
+        return out
+
+
+_OPUS_CLOCK = AudioCodec("opus", 111, 48000, 2)
+_LEVEL_STRIDE = 4  # every 4th sample: the level is a 1 dB-resolution estimate anyway
+
+
+def audio_level(frame: av.AudioFrame) -> AudioLevel | None:
+    """RFC 6464 level (-dBov of the RMS, 0-127) of an s16 frame; None for other formats."""
+    if frame.format.name != "s16":
+        return None
+    samples = array("h")
+    samples.frombytes(bytes(frame.planes[0])[: frame.samples * 2 * len(frame.layout.channels)])
+    picked = samples[::_LEVEL_STRIDE]
+    if not picked:
+        return AudioLevel(False, 127)
+    mean_square = sum(s * s for s in picked) / len(picked)
+    if mean_square <= 0:
+        return AudioLevel(False, 127)
+    dbov = 10 * math.log10(mean_square / (32768.0 * 32768.0))
+    level = min(127, max(0, round(-dbov)))
+    return AudioLevel(level < 50, level)

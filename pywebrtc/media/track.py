@@ -1,0 +1,191 @@
+"""Media stream tracks with aiortc's shape (W3C MediaStreamTrack) and the 20 ms audio pacer.
+
+* :class:`MediaStreamTrack` — ``kind``, ``id``, ``readyState``, ``async recv()``, ``stop()``
+  and ``on("ended")``; subclass it and return frames from ``recv()``, as with aiortc.
+* :class:`AudioStreamTrack` — an audio track that yields 20 ms of silence in real time; its
+  :meth:`AudioStreamTrack.next_timestamp` is the pacer subclasses use to produce frames at
+  50 per second. **This pacer is the only code in** ``pywebrtc.media`` **that reads a clock**
+  (the running loop's ``loop.time()``) or sleeps.
+* :class:`RemoteAudioTrack` — what the ``track`` event hands out: frames decoded by an
+  :class:`~pywebrtc.media.pipeline.AudioSession` are pushed into it by the asyncio layer and
+  ``recv()`` returns them. :class:`EncodedAudioTrack` is the raw-mode counterpart whose
+  ``recv()`` returns ``av.Packet`` s of Opus without decoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+import uuid
+from collections import deque
+
+import av
+from av.stream import Stream
+
+from pywebrtc.sctp.emitter import EventEmitter
+
+from .frames import pcm_frame
+
+__all__ = [
+    "AudioStreamTrack",
+    "EncodedAudioTrack",
+    "MediaStreamError",
+    "MediaStreamTrack",
+    "RemoteAudioTrack",
+]
+
+log = logging.getLogger(__name__)
+
+AUDIO_PTIME = 0.02  # seconds per frame (RFC 7587 §4.2 default packetization)
+
+
+class MediaStreamError(Exception):
+    """``recv()`` on a track that has ended (aiortc raises the same name)."""
+
+
+class MediaStreamTrack(EventEmitter):
+    """Base class of every track. Subclasses set ``kind`` and implement ``recv()``."""
+
+    kind = "unknown"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.__id = str(uuid.uuid4())
+        self.__ended = False
+
+    @property
+    def id(self) -> str:
+        return self.__id
+
+    @property
+    def readyState(self) -> str:
+        return "ended" if self.__ended else "live"
+
+    async def recv(self) -> av.AudioFrame | av.Packet[Stream]:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """End the track: ``readyState`` becomes "ended" and "ended" is emitted once."""
+        if not self.__ended:
+            self.__ended = True
+            self.emit("ended")
+            self.remove_all_listeners()
+
+
+class AudioStreamTrack(MediaStreamTrack):
+    """An audio track producing 20 ms frames in real time (silence unless overridden)."""
+
+    kind = "audio"
+    sample_rate = 48000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._start: float | None = None
+        self._timestamp = 0
+
+    async def next_timestamp(self) -> tuple[int, fractions.Fraction]:
+        """Wait until the next 20 ms frame is due; return its pts and time base.
+
+        The schedule is anchored at the first call, so a late wake-up does not accumulate
+        drift: the frame after a slow one is due sooner.
+        """
+        if self.readyState != "live":
+            raise MediaStreamError
+        loop = asyncio.get_running_loop()
+        samples = int(self.sample_rate * AUDIO_PTIME)
+        if self._start is None:
+            self._start = loop.time()
+            self._timestamp = 0
+        else:
+            self._timestamp += samples
+            wait = self._start + self._timestamp / self.sample_rate - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return self._timestamp, fractions.Fraction(1, self.sample_rate)
+
+    async def recv(self) -> av.AudioFrame:
+        pts, _ = await self.next_timestamp()
+        samples = int(self.sample_rate * AUDIO_PTIME)
+        return pcm_frame(bytes(2 * samples), self.sample_rate, 1, pts)
+
+
+class _QueueTrack(MediaStreamTrack):
+    """A track fed synchronously by the asyncio layer (``push``) and drained by ``recv``.
+
+    The queue holds at most ``max_frames``; when the application reads too slowly the oldest
+    frame is dropped (counted in ``dropped``) so latency stays bounded.
+    """
+
+    def __init__(self, max_frames: int = 50) -> None:
+        super().__init__()
+        self._items: deque[object] = deque()
+        self._max = max_frames
+        self._waiter: asyncio.Future[None] | None = None
+        self._finished = False
+        self.dropped = 0
+
+    def push(self, item: object) -> None:
+        if self._finished:
+            return
+        if len(self._items) >= self._max:
+            self._items.popleft()
+            self.dropped += 1
+        self._items.append(item)
+        self._wake()
+
+    def finish(self) -> None:
+        """The remote source ended (BYE, removed transceiver): ``recv`` raises once drained."""
+        self._finished = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _next(self) -> object:
+        while not self._items:
+            if self._finished or self.readyState != "live":
+                self.stop()
+                raise MediaStreamError
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    def stop(self) -> None:
+        self._finished = True
+        self._wake()
+        super().stop()
+
+
+class RemoteAudioTrack(_QueueTrack):
+    """A received audio track: ``recv()`` returns decoded ``av.AudioFrame`` s."""
+
+    kind = "audio"
+
+    def push_frame(self, frame: av.AudioFrame) -> None:
+        self.push(frame)
+
+    async def recv(self) -> av.AudioFrame:
+        item = await self._next()
+        assert isinstance(item, av.AudioFrame)
+        return item
+
+
+class EncodedAudioTrack(_QueueTrack):
+    """Raw mode: ``recv()`` returns encoded packets (``av.Packet`` with ``pts`` in RTP
+    timestamp units and ``time_base`` 1/clock rate); a lost packet is not delivered."""
+
+    kind = "audio"
+
+    def push_packet(self, packet: av.Packet[Stream]) -> None:
+        self.push(packet)
+
+    async def recv(self) -> av.Packet[Stream]:
+        item = await self._next()
+        assert isinstance(item, av.Packet)
+        return item

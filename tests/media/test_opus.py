@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pywebrtc.media import OPUS, AudioCodec
+from pywebrtc.media.opus import OpusDecoder, OpusEncoder
+
+from .tone import mono_samples, sine_frame, zero_crossing_frequency
+
+
+def test_tone_survives_encode_decode_mono_and_stereo() -> None:
+    for channels in (1, 2):
+        encoder = OpusEncoder(OPUS, channels=channels)
+        decoder = OpusDecoder(OPUS, channels=channels)
+        frames = []
+        media_times = []
+        for i in range(100):
+            for packet in encoder.encode(sine_frame(i, 440.0, channels=channels)):
+                media_times.append(packet.media_time)
+                frame = decoder.decode(packet.payload, packet.media_time)
+                assert frame is not None
+                frames.append(frame)
+        assert media_times[:3] == [0, 960, 1920]
+        assert frames[0].sample_rate == 48000 and len(frames[0].layout.channels) == channels
+        assert frames[0].samples == 960
+        freq = zero_crossing_frequency(mono_samples(frames[10:]), 48000)
+        assert abs(freq - 440) < 5
+
+
+def test_fmtp_controls_fec_stereo_and_bitrate() -> None:
+    codec = AudioCodec(
+        "opus", 111, 48000, 2, {"useinbandfec": "1", "stereo": "1", "maxaveragebitrate": "20000"}
+    )
+    encoder = OpusEncoder(codec, bitrate=64000)
+    assert encoder.fec and encoder.channels == 2 and encoder.bitrate == 20000
+    plain = OpusEncoder(AudioCodec("opus", 111, 48000, 2, {"useinbandfec": "0"}))
+    assert not plain.fec and plain.channels == 1
+
+
+def test_any_input_format_is_resampled_to_20ms_packets() -> None:
+    import av
+
+    encoder = OpusEncoder(OPUS)
+    frame = av.AudioFrame(format="fltp", layout="stereo", samples=441)
+    for plane in frame.planes:
+        plane.update(bytes(441 * 4))
+    frame.sample_rate = 44100
+    frame.pts = 0
+    packets = [p for _ in range(20) for p in encoder.encode(frame)]
+    assert len(packets) >= 5  # 200 ms of input
+    assert all(p.duration == 960 for p in packets)
+
+
+def test_concealment_fades_then_goes_silent_and_bad_payload_is_counted() -> None:
+    encoder = OpusEncoder(OPUS)
+    decoder = OpusDecoder(OPUS)
+    for i in range(5):
+        for packet in encoder.encode(sine_frame(i)):
+            decoder.decode(packet.payload, packet.media_time)
+    levels = []
+    for k in range(6):
+        frame = decoder.conceal(10_000 + 960 * k, None)
+        assert frame.samples == 960 and frame.pts == 10_000 + 960 * k
+        levels.append(max(abs(s) for s in mono_samples([frame])))
+    assert levels[0] > levels[1] > levels[2] > 0 and levels[-1] == 0
+    assert decoder.decode(b"", 0) is None

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import random
+import struct
+
+from pywebrtc.media import (
+    OPUS,
+    PCMU,
+    AudioSession,
+    EncodedReceived,
+    FrameReceived,
+    RemoteEnded,
+)
+from pywebrtc.rtp import RtpPacket, parse_rtcp, serialize_rtcp
+from pywebrtc.rtp.rtcp import ReceiverReport
+from pywebrtc.rtp.sender import ExtensionIds
+
+from .netsim import Link, Network, config, srtp_pair
+from .tone import mono_samples, sine_frame, zero_crossing_frequency
+
+
+def pair(
+    ab: Link | None = None, ba: Link | None = None, **kwargs: object
+) -> tuple[Network, AudioSession, AudioSession]:
+    sa, sb = srtp_pair()
+    a = AudioSession(config(0xA1, **kwargs), srtp=sa, rng=random.Random(1))
+    b = AudioSession(config(0xB2, **kwargs), srtp=sb, rng=random.Random(2))
+    return Network(a, b, ab or Link(), ba or Link()), a, b
+
+
+def test_tone_keeps_its_frequency_through_send_and_receive_pipelines() -> None:
+    net, a, b = pair()
+    net.run(3.0, a_sends=True, b_sends=True)
+    for peer, freq in ((net.b, 440.0), (net.a, 880.0)):
+        frames = peer.frames
+        assert len(frames) >= 130  # ~50 frames/s after the jitter buffer's start-up delay
+        assert not any(isinstance(e, FrameReceived) and e.concealed for e in peer.events)
+        measured = zero_crossing_frequency(mono_samples(frames[20:]), 48000)
+        assert abs(measured - freq) < 5, measured
+    assert b.drops == type(b.drops)()  # nothing dropped on a clean path
+    kinds = {s["type"] for s in b.stats()}
+    assert {"inbound-rtp", "outbound-rtp", "remote-inbound-rtp", "remote-outbound-rtp"} <= kinds
+    inbound = next(s for s in b.stats() if s["type"] == "inbound-rtp")
+    assert inbound["packetsLost"] == 0 and isinstance(inbound["packetsReceived"], int)
+    assert inbound["packetsReceived"] >= 145
+    rtt = next(s for s in a.stats() if s["type"] == "remote-inbound-rtp")["roundTripTime"]
+    # 2 x 30 ms, plus up to one 5 ms simulation step each way.
+    assert isinstance(rtt, float) and 0.059 < rtt < 0.071
+
+
+def test_ten_percent_loss_audio_continues_and_nack_recovers_packets() -> None:
+    net, a, b = pair(Link(loss=0.1, rng=random.Random(3)), Link(loss=0.1), nack=True)
+    net.run(6.0)
+    frames = net.b.frames
+    assert len(frames) >= 280  # playout never stops
+    assert b.nack is not None and b.nack.packets_requested > 10
+    assert a.retransmit is not None and a.retransmit.retransmitted > 10
+    assert b.nack.recovered > 0
+    # Most losses are repaired before their playout time; the rest are concealed.
+    assert b.frames_concealed < 0.06 * len(frames)
+    measured = zero_crossing_frequency(mono_samples(frames[20:]), 48000)
+    assert abs(measured - 440) < 15
+
+
+def test_ten_percent_loss_without_nack_is_concealed() -> None:
+    net, _, b = pair(Link(loss=0.1, rng=random.Random(4)))
+    net.run(4.0)
+    assert len(net.b.frames) >= 180
+    assert 8 <= b.frames_concealed <= 40
+    assert zero_crossing_frequency(mono_samples(net.b.frames[20:]), 48000) > 380
+
+
+def test_reordering_and_duplication() -> None:
+    net, _, b = pair(Link(jitter=0.05, duplicate=0.1, rng=random.Random(5)))
+    net.run(4.0)
+    assert len(net.b.frames) >= 170
+    # Duplicates are SRTP replays (libsrtp drops them first) and never reach the decoder.
+    assert b.drops.srtp_replays > 5
+    assert b.frames_concealed <= 5
+    assert b.jitter.target_delay > 0.04
+
+
+def test_bad_input_is_dropped_and_counted_and_the_session_continues() -> None:
+    net, a, b = pair()
+    net.run(0.5)
+    before = len(net.b.frames)
+    assert b.srtp is not None and a.srtp is not None
+    b.receive_rtp(b"\x80\x6f", net.now)  # truncated
+    b.receive_rtp(b"\x80\x6f" + bytes(40), net.now)  # forged: authentication fails
+    b.receive_rtcp(b"\x80\xc9\x00\x01" + bytes(30), net.now)
+    # A replay of a packet b already accepted.
+    a.send_frame(sine_frame(0), net.now)
+    t = a.poll_transmit()
+    assert t is not None
+    b.receive_rtp(t.data, net.now)
+    b.receive_rtp(t.data, net.now)
+    # Authentic but unexpected: unknown SSRC, unknown payload type, garbage RTP inside SRTP,
+    # garbage RTCP inside SRTCP.
+    assert a.sender is not None
+    ahead = (a.sender.sequence_number + 500) & 0xFFFF
+    b.receive_rtp(a.srtp.outbound.protect_rtp(bytes(RtpPacket(111, 5, 0, 0xDEAD, b"x"))), net.now)
+    b.receive_rtp(a.srtp.outbound.protect_rtp(bytes(RtpPacket(99, ahead, 0, 0xA1, b"x"))), net.now)
+    b.receive_rtp(a.srtp.outbound.protect_rtp(b"\x40" + bytes(20)), net.now)
+    b.receive_rtcp(a.srtp.outbound.protect_rtcp(b"\x80\xc9\x00\x09" + bytes(8)), net.now)
+    d = b.drops
+    assert d.malformed_rtp + d.srtp_other == 2 and d.malformed_rtcp == 1
+    assert d.srtp_auth_failures == 2 and d.srtp_replays == 1
+    assert d.unknown_ssrc == 1 and d.unknown_payload_type == 1
+    net.run(1.0)
+    assert len(net.b.frames) > before + 40
+
+
+def test_bye_ends_the_remote_stream() -> None:
+    net, a, _ = pair()
+    net.run(0.5)
+    a.close(net.now, "done")
+    net.run(0.2, a_sends=False)
+    ended = [e for e in net.b.events if isinstance(e, RemoteEnded)]
+    assert [(e.ssrc, e.reason) for e in ended] == [(0xA1, "done")]
+
+
+def test_raw_mode_hands_encoded_packets_through_in_order() -> None:
+    net, a, b = pair(Link(loss=0.05, rng=random.Random(9)), decode=False)
+    net.run(2.0)
+    raw = [e for e in net.b.events if isinstance(e, EncodedReceived)]
+    assert len(raw) >= 85
+    got = [e for e in raw if e.payload is not None]
+    lost = [e for e in raw if e.payload is None]
+    assert lost and all(e.payload_type == 111 for e in raw)
+    stamps = [e.timestamp for e in raw]
+    steps = [(y - x) & 0xFFFFFFFF for x, y in zip(stamps, stamps[1:], strict=False)]
+    assert all(step % 960 == 0 and 0 < step <= 960 * 3 for step in steps)
+    assert steps.count(960) > 0.9 * len(steps)
+    # Raw send: a bridge forwards the Opus payloads without re-encoding.
+    for i, e in enumerate(got[:10]):
+        assert e.payload is not None
+        b.send_encoded(e.payload, 960 * i, net.now)
+    assert b.sender is not None and b.sender.packet_count == 10
+    assert not any(isinstance(e, FrameReceived) for e in net.b.events)
+    assert a.frames_decoded == 0
+
+
+def test_pcmu_session() -> None:
+    net, _, b = pair(send_codec=PCMU, receive_codecs=(PCMU,))
+    net.run(2.0, freq=1000.0)
+    frames = net.b.frames
+    assert len(frames) >= 85 and frames[0].sample_rate == 8000
+    assert abs(zero_crossing_frequency(mono_samples(frames[10:]), 8000) - 1000) < 20
+
+
+def test_extensions_and_twcc_feedback() -> None:
+    ids = ExtensionIds(mid=1, audio_level=2, abs_send_time=3, transport_cc=4)
+    net, a, b = pair(extension_ids=ids, twcc_feedback=True)
+    net.run(1.0)
+    assert b.twcc is not None and b.twcc.feedback_sent >= 5
+    assert a.srtp is not None
+    # What a sends carries the negotiated extensions (look at a fresh packet).
+    a.send_frame(sine_frame(0), net.now)
+    t = a.poll_transmit()
+    assert t is not None
+    peer_srtp = net.b.session.srtp
+    assert peer_srtp is not None
+    packet = RtpPacket.parse(peer_srtp.inbound.unprotect_rtp(t.data))
+    assert set(packet.extensions) == {1, 2, 3, 4}
+
+
+def test_rtcp_reports_flow_both_ways_at_about_one_per_second() -> None:
+    net, a, b = pair()
+    net.run(10.0)
+    assert 6 <= a.reporter.reports_sent <= 16
+    assert 6 <= b.reporter.reports_sent <= 16
+    report = ReceiverReport(0xB2, ())
+    assert parse_rtcp(serialize_rtcp([report])) == [report]
+
+
+def test_sendonly_and_recvonly_sessions() -> None:
+    sa, sb = srtp_pair()
+    a = AudioSession(config(1, receive_codecs=()), srtp=sa)
+    b = AudioSession(config(2, send_codec=None), srtp=sb)
+    net = Network(a, b, Link(), Link())
+    net.run(1.0, b_sends=True)
+    assert len(net.b.frames) >= 40 and b.sender is None and not net.a.frames
+
+
+def test_plain_rtp_without_srtp_contexts() -> None:
+    a = AudioSession(config(1))
+    b = AudioSession(config(2))
+    net = Network(a, b, Link(), Link())
+    net.run(1.0)
+    assert len(net.b.frames) >= 40
+    assert struct.unpack_from("!B", b"\x80")[0] == 0x80
+    assert OPUS.payload_type == 111
