@@ -105,3 +105,20 @@ def test_setting_engine_other_setters_validate() -> None:
         consent_interval=2,
         consent_timeout=15,
     )
+
+
+@given(st.one_of(st.text(max_size=300), st.integers(), st.none(), st.binary(max_size=10)))
+def test_ufrag_generator_output_is_used_verbatim_or_rejected(value: object) -> None:
+    s = SettingEngine()
+    s.set_ufrag_generator(lambda: value)  # type: ignore[arg-type, return-value]
+    try:
+        creds = s.next_local_credentials()
+    except InvalidCredentialError:
+        valid = (
+            isinstance(value, str)
+            and 4 <= len(value) <= 256
+            and all(c in ICE_CHARS for c in value)
+        )
+        assert not valid
+    else:
+        assert creds.ufrag == value
