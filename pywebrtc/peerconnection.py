@@ -133,6 +133,7 @@ class RTCPeerConnection(EventEmitter):
         self._data_wanted = False  # a channel exists: offer a data section (W3C)
 
         self._local_type: Literal["offer", "answer"] | None = None
+        self._local_cache: tuple[tuple[str, int, str], str] | None = None
         self._local_setup = Setup.ACTPASS
         self._offer_mids: list[str] | None = None  # our pending/current offer's sections
         self._remote: RemoteDescription | None = None
@@ -153,9 +154,14 @@ class RTCPeerConnection(EventEmitter):
     @property
     def localDescription(self) -> RTCSessionDescription | None:
         """Our current description, with every candidate gathered so far."""
-        if self._local_type is None:
+        kind = self._local_type
+        if kind is None:
             return None
-        return RTCSessionDescription(sdp=self._render(self._local_type), type=self._local_type)
+        ice = self._ice
+        key = (kind, len(ice.local_candidates) if ice else 0, self.iceGatheringState)
+        if self._local_cache is None or self._local_cache[0] != key:
+            self._local_cache = (key, self._render(kind))
+        return RTCSessionDescription(sdp=self._local_cache[1], type=kind)
 
     @property
     def remoteDescription(self) -> RTCSessionDescription | None:
@@ -581,6 +587,9 @@ class RTCPeerConnection(EventEmitter):
             self._certificate,
             remote_fingerprints=remote.fingerprints,
             initial_timeout=self._settings.dtls_initial_timeout,
+            # ICE has already checked the peer's address (RFC 8445 §7.2.5.2.1), which is what
+            # the stateless cookie exchange (RFC 6347 §4.2.1) would prove: skip its round trip.
+            cookie_exchange=False,
         )
         self._dtls = DtlsConnection(config, is_client=is_client)
         association = self._sctp.association
@@ -646,7 +655,9 @@ class RTCPeerConnection(EventEmitter):
             self._dtls_state = "connecting"
             self._update_connection_state()
         dtls.receive(data, self._loop.time())
-        self._pump()
+        # Datagrams read in one loop iteration are handled by one pump on the next: SCTP
+        # answers a burst with one flush, and the timer is re-armed once.
+        self._schedule_pump()
 
     def _send(self, datagram: bytes) -> None:
         ice = self._ice

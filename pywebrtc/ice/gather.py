@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import ipaddress
 import socket
 import struct
@@ -55,6 +56,7 @@ def _default_route_address(family: socket.AddressFamily) -> list[str]:
         return []
 
 
+@functools.lru_cache(maxsize=256)  # ipaddress's property checks cost ~0.1 ms per address
 def _usable(address: str, include_loopback: bool) -> bool:
     ip = ipaddress.ip_address(address)
     if ip.is_unspecified or ip.is_multicast or ip.is_link_local:
@@ -64,15 +66,20 @@ def _usable(address: str, include_loopback: bool) -> bool:
     return not (isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None)
 
 
+@functools.lru_cache(maxsize=256)
+def _is_loopback(address: str) -> bool:
+    return ipaddress.ip_address(address).is_loopback
+
+
 def host_addresses(
     use_ipv4: bool = True, use_ipv6: bool = True, include_loopback: bool = False
 ) -> list[str]:
     """Local IP addresses to gather host candidates on, IPv6 first (RFC 8421)."""
     v4 = _linux_ipv4() if use_ipv4 and hasattr(socket, "if_nameindex") else []
     v6 = _linux_ipv6() if use_ipv6 else []
-    if use_ipv4 and not [a for a in v4 if not ipaddress.ip_address(a).is_loopback]:
+    if use_ipv4 and not [a for a in v4 if not _is_loopback(a)]:
         v4 += _default_route_address(socket.AF_INET)
-    if use_ipv6 and not [a for a in v6 if not ipaddress.ip_address(a).is_loopback]:
+    if use_ipv6 and not [a for a in v6 if not _is_loopback(a)]:
         v6 += _default_route_address(socket.AF_INET6)
     if include_loopback:
         v4 += ["127.0.0.1"] if use_ipv4 else []
