@@ -135,6 +135,9 @@ class _ComponentState:
     consent_in_flight: bool = False
     # After an ICE restart the old pair keeps carrying data until a new one is nominated.
     restarting: bool = False
+    # A lite agent sends no consent checks, so it keeps NAT bindings open with Binding
+    # indications (RFC 8445 §11).
+    next_keepalive: float = 0.0
 
 
 class Agent:
@@ -361,6 +364,8 @@ class Agent:
             times.append(comp.consent_expires)
             if checking and not comp.consent_in_flight:
                 times.append(comp.next_consent)
+            if self.lite:
+                times.append(comp.next_keepalive)
             if sel.last_received is not None and self.state is not IceState.DISCONNECTED:
                 times.append(sel.last_received + cfg.disconnected_timeout)
         failed_at = self._last_progress + cfg.failed_timeout
@@ -715,6 +720,7 @@ class Agent:
         comp.selected = pair
         comp.consent_expires = now + self.config.consent_timeout
         comp.next_consent = now + self._consent_delay()
+        comp.next_keepalive = now + self.config.keepalive_interval
         pair.last_received = now
         self._outputs.append(SelectedPairChanged(pair.component, pair))
         # §8.1.2: stop checking the component's other pairs that were not yet sent.
@@ -856,7 +862,20 @@ class Agent:
                     self._next_check_time = now + self.config.ta
             self._maybe_nominate(now)
             self._consent_checks(now)
+        elif self.lite:
+            self._keepalives(now)
         self._update_state(now)
+
+    def _keepalives(self, now: float) -> None:
+        for comp in self._components.values():
+            pair = comp.selected
+            if pair is None or now < comp.next_keepalive:
+                continue
+            comp.next_keepalive = now + self.config.keepalive_interval
+            data = Message.create(Method.BINDING, MessageClass.INDICATION).encode(
+                fingerprint=True
+            )
+            self._outputs.append(Transmit(data, pair.local_base, pair.remote_address))
 
     def _consent_checks(self, now: float) -> None:
         for comp in self._components.values():

@@ -37,6 +37,8 @@ class AgentConfig:
     # Without end-of-candidates (RFC 8838 §8), a checklist with nothing left to check is declared
     # failed only after this long without progress.
     failed_timeout: float = 30.0
+    # RFC 8445 §11: Tr, the keepalive interval (a lite agent's Binding indications).
+    keepalive_interval: float = 15.0
     # Controlled side: a later nomination of a lower-priority pair is followed only if the
     # selected pair has been silent this long (see Agent._nominate).
     renomination_silence: float = 2.0

@@ -57,10 +57,20 @@ def test_full_controlling_agent_connects_to_lite_peer() -> None:
     assert lite.counters.checks_sent == 0
     sel = lite.selected_pair()
     assert sel is not None and sel.remote.address == A_ADDR
-    # The lite agent keeps consent from the full agent's consent checks.
+    # The lite agent keeps consent from the full agent's consent checks, and NAT bindings
+    # open with a Binding indication every 15 s (RFC 8445 §11).
     net.run(120.0)
     assert connected(full, lite)
     assert full.counters.checks_sent > 15
+    indications = [
+        t
+        for t, tx in net.sent
+        if tx.source == B_ADDR
+        and Message.parse(tx.data).message_class is MessageClass.INDICATION
+    ]
+    assert len(indications) == 7  # 15 s, 30 s, ... 105 s after selection
+    assert all(abs(y - x - 15.0) < 1e-6 for x, y in zip(indications, indications[1:], strict=False))
+    assert full.counters.dropped == 0
 
 
 @pytest.mark.parametrize("controlling", [True, False])
