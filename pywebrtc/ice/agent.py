@@ -14,9 +14,16 @@ USE-CANDIDATE handling (§7.3.1.5), ICE restart (§9), trickle with end-of-candi
 response; a lite agent, which sends no checks, uses the peer's checks instead), server-reflexive
 gathering from a STUN server (§5.1.1.2) and the W3C connection states.
 
-Left out: aggressive nomination (deprecated by RFC 8445), several data streams per agent (one
-agent per stream; WebRTC bundles everything into one), TCP candidates, and Binding indications
-as keepalives (consent checks every ~5 s already keep NAT bindings open, RFC 8445 §11).
+Keepalives (RFC 8445 §11): a full agent's consent checks every ~5 s keep NAT bindings open; a
+lite agent sends a Binding indication every 15 s on its selected pair. The first valid pair may
+be nominated before lower-priority checks finish (see ``AgentConfig.nomination_settle``), and a
+controlled agent follows a later nomination once its selected pair has gone quiet (a browser
+changing networks).
+
+Left out: aggressive nomination (deprecated by RFC 8445; a controlled agent copes with a peer
+that still does it), the renomination extension, several data streams per agent (one agent per
+stream; WebRTC bundles everything into one), TCP candidates, and 420 answers to unknown
+comprehension-required attributes (such checks are answered as if the attribute were absent).
 
 Bad input never raises: malformed STUN, a wrong FINGERPRINT or MESSAGE-INTEGRITY, a USERNAME
 that is not ours, and responses to nothing we sent are dropped and counted in
