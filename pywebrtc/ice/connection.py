@@ -162,6 +162,8 @@ class Connection:
         self.on_datagram: Callable[[bytes, int], None] | None = None
         self.dropped_unknown_source = 0
         self.on_state_change: Callable[[IceState], None] | None = None
+        # Trickle (RFC 8838): each local candidate as it is gathered, then None at the end.
+        self.on_local_candidate: Callable[[Candidate | None], None] | None = None
 
     # --- aioice-shaped attributes -------------------------------------------------------------
 
@@ -304,23 +306,30 @@ class Connection:
                     asyncio.gather(gather_done, *waiters, return_exceptions=True),
                     GATHER_TIMEOUT,
                 )
+        self._announce(None)
 
     def _add_host(
         self, base: Address, component: int, index: int, nat_ips: tuple[str, ...]
     ) -> None:
         nat = next((ip for ip in nat_ips if is_ipv6(ip) == is_ipv6(base[0])), None)
         if nat is not None and self.settings.nat_1to1_candidate_type == "host":
-            self._agent.add_local_candidate(
-                host_candidate(base[0], base[1], component, index, advertised=nat)
-            )
+            self._add_local(host_candidate(base[0], base[1], component, index, advertised=nat))
             return
-        self._agent.add_local_candidate(host_candidate(base[0], base[1], component, index))
+        self._add_local(host_candidate(base[0], base[1], component, index))
         if nat is not None:
-            self._agent.add_local_candidate(
+            self._add_local(
                 reflexive_candidate(
                     CandidateType.SERVER_REFLEXIVE, (nat, base[1]), base, component, index=index
                 )
             )
+
+    def _add_local(self, candidate: Candidate) -> None:
+        self._agent.add_local_candidate(candidate)
+        self._announce(candidate)
+
+    def _announce(self, candidate: Candidate | None) -> None:
+        if self.on_local_candidate is not None:
+            self.on_local_candidate(candidate)
 
     async def _bind(self, address: str) -> _Socket | None:
         loop = asyncio.get_running_loop()
@@ -568,6 +577,7 @@ class Connection:
                         waiter.set_result(None)
             elif isinstance(out, LocalCandidateGathered):
                 logger.debug("gathered %s", out.candidate)
+                self._announce(out.candidate)
         self._arm_timer()
 
     def _arm_timer(self) -> None:
@@ -654,6 +664,7 @@ class _TurnRelay:
                     related=mapped,
                 )
                 conn._agent.add_local_candidate(candidate, conn._now())
+                conn._announce(candidate)
                 for remote in conn._agent.remote_candidates:
                     if not is_ipv6(remote.host):
                         self.client.create_permission(remote.host, conn._now())

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from pywebrtc import SettingEngine
-from pywebrtc.ice import Connection, IceState, open_udp_mux
+from pywebrtc.ice import Candidate, Connection, IceState, open_udp_mux
 from pywebrtc.ice.mdns import build_query, parse_answer
 from pywebrtc.stun import Message, binding_success
 
@@ -339,7 +339,10 @@ async def _test_server_reflexive_candidate_from_a_stun_server() -> None:
         settings=_settings(),
         stun_server=(address[0], address[1]),
     )
+    trickled: list[Candidate | None] = []
+    c.on_local_candidate = trickled.append
     await asyncio.wait_for(c.gather_candidates(), 5)
+    assert trickled[-1] is None and trickled[:-1] == c.local_candidates
     srflx = [x for x in c.local_candidates if x.type == "srflx"]
     assert srflx and srflx[0].address == ("203.0.113.50", 7777)
     assert srflx[0].related_address is not None
