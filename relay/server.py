@@ -138,6 +138,20 @@ class RelayWorker:
             size = self.config.batch_size
             self._pub_batch = batchio.Batch(size, _namelen(self.private), batchio.HEADROOM - 1)
             self._priv_batch = batchio.Batch(size, _namelen(self.public), batchio.HEADROOM)
+            # Per receive slot: u64 index of its sender's name, u32 index of its length, its
+            # payload offset, u64 index of an IPv4 header in front, and that header's address.
+            self._pub_slots = [
+                (i << 2, (i << 4) + 14, off, (off - 7) >> 3, base - 7)
+                for i, (off, base) in enumerate(
+                    zip(self._pub_batch.offsets, self._pub_batch.bases, strict=True)
+                )
+            ]
+            self._priv_slots = [
+                (i << 2, (i << 4) + 14, off >> 3, base + 7)
+                for i, (off, base) in enumerate(
+                    zip(self._priv_batch.offsets, self._priv_batch.bases, strict=True)
+                )
+            ]
             self.forwarder.on_route = self._on_route
             loop.add_reader(self.public.fileno(), self._on_public_batch)
             loop.add_reader(self.private.fileno(), self._on_private_batch)
@@ -390,10 +404,10 @@ class RelayWorker:
         flows = fw.flows
         view, recv32, names64, data64 = batch.view, batch.recv32, batch.names64, batch.data64
         send64, siov = batch.send64, batch.siov64
-        offsets, bases = batch.offsets, batch.bases
+        slots, bases = self._pub_slots, batch.bases
         public_fd, private_fd = self.public.fileno(), self.private.fileno()
         capacity = batchio.CAPACITY
-        af_inet = socket.AF_INET
+        ipv6 = self.public.family != socket.AF_INET
         packets = nbytes = 0
         now = self._loop.time()
         for _ in range(_MAX_ROUNDS):
@@ -402,13 +416,13 @@ class RelayWorker:
                 break
             j = 0
             for i in range(n):
-                key: int | bytes = names64[i << 2]
-                length = recv32[(i << 4) + 14]
-                if key & 0xFFFF != af_inet:  # type: ignore[operator]
+                name_index, len_index, off, header_index, base = slots[i]
+                key: int | bytes = names64[name_index]
+                if ipv6 and key & 0xFFFF != socket.AF_INET:  # type: ignore[operator]
                     key = batch.key(i)
                 flow = flows.get(key)
-                off = offsets[i]
                 first = view[off]
+                length = recv32[len_index]
                 # The fast path: a known flow, and not STUN (first byte 0–1; RFC 7983 §7).
                 if flow is None or first < 2 or length >= capacity:
                     flow = self._public_slow(batch, i, key, length, now)
@@ -422,18 +436,20 @@ class RelayWorker:
                         continue
                 else:
                     flow.last_seen = now
-                name, header_int, header = flow.tx
+                destination, header_int, header = flow.tx
                 if header_int:
                     # IPv4: the 7-byte header ends where the payload starts, 8-byte aligned
                     # with the payload's first byte: one store writes it.
-                    data64[(off - 7) >> 3] = header_int | first << 56
-                    hl = 7
+                    data64[header_index] = header_int | first << 56
+                    send64[j << 3] = destination
+                    siov[j << 1] = base
+                    siov[(j << 1) + 1] = length + 7
                 else:
                     hl = len(header)
                     view[off - hl : off] = header
-                send64[j << 3] = name
-                siov[j << 1] = bases[i] - hl
-                siov[(j << 1) + 1] = length + hl
+                    send64[j << 3] = destination
+                    siov[j << 1] = bases[i] - hl
+                    siov[(j << 1) + 1] = length + hl
                 j += 1
                 nbytes += length
             if j:
@@ -477,12 +493,12 @@ class RelayWorker:
         fw = self.forwarder
         v4_flows = self._v4_flows
         trusted = self._trusted
-        view, recv32, names64, data64 = batch.view, batch.recv32, batch.names64, batch.data64
+        recv32, names64, data64 = batch.recv32, batch.names64, batch.data64
         send64, siov = batch.send64, batch.siov64
-        offsets, bases = batch.offsets, batch.bases
+        slots, bases = self._priv_slots, batch.bases
         public_fd, private_fd = self.public.fileno(), self.private.fileno()
         capacity = batchio.CAPACITY
-        af_inet = socket.AF_INET
+        ipv6 = self.private.family != socket.AF_INET
         mask = (1 << 56) - 1
         packets = nbytes = 0
         now = self._loop.time()
@@ -492,36 +508,45 @@ class RelayWorker:
                 break
             j = 0
             for i in range(n):
-                source: int | bytes = names64[i << 2]
-                if source & 0xFFFF != af_inet:  # type: ignore[operator]
+                name_index, len_index, data_index, payload = slots[i]
+                source: int | bytes = names64[name_index]
+                if ipv6 and source & 0xFFFF != socket.AF_INET:  # type: ignore[operator]
                     source = batch.key(i)
                 if source not in trusted:
                     fw.drops[Drop.UNTRUSTED_SOURCE] += 1
                     continue
-                length = recv32[(i << 4) + 14]
-                off = offsets[i]
                 # An IPv4 frame header is 7 bytes: with the byte after it, one aligned u64.
-                flow = v4_flows.get(data64[off >> 3] & mask) if view[off] == 0xC4 else None
-                if flow is None or length >= capacity or length < 7:
+                # (Keys all start with 0xC4, so anything else simply misses.)
+                flow = v4_flows.get(data64[data_index] & mask)
+                length = recv32[len_index]
+                if flow is None or length < 7 or length >= capacity:
                     flow = self._private_slow(batch, i, length, now)
                     if flow is None:
                         continue
-                else:
-                    flow.last_seen = now
-                m = j << 1
+                    via = flow.via
+                    if via is None:
+                        hl = len(flow.header)
+                        send64[j << 3] = flow.client_ptr
+                        siov[j << 1] = bases[i] + hl
+                        siov[(j << 1) + 1] = length - hl
+                        nbytes += length - hl
+                    else:
+                        send64[j << 3] = via.ptr
+                        siov[j << 1] = bases[i]
+                        siov[(j << 1) + 1] = length
+                    j += 1
+                    continue
+                flow.last_seen = now
                 via = flow.via
                 if via is None:
-                    hl = len(flow.header)
-                    if not flow.client_ptr:
-                        _pin_client(flow)
                     send64[j << 3] = flow.client_ptr
-                    siov[m] = bases[i] + hl
-                    siov[m + 1] = length - hl
-                    nbytes += length - hl
+                    siov[j << 1] = payload
+                    siov[(j << 1) + 1] = length - 7
+                    nbytes += length - 7
                 else:
                     send64[j << 3] = via.ptr
-                    siov[m] = bases[i]
-                    siov[m + 1] = length
+                    siov[j << 1] = payload - 7
+                    siov[(j << 1) + 1] = length
                 j += 1
             if j:
                 sent = batch.send(public_fd, j)
@@ -540,8 +565,12 @@ class RelayWorker:
             return None
         off = batch.offsets[i]
         flow = fw.from_backend(bytes(batch.view[off : off + length]), now)
-        if flow is not None and len(flow.header) == 7:
-            self._v4_flows[int.from_bytes(flow.header, sys.byteorder)] = flow
+        if flow is None:
+            return None
+        if flow.via is None and not flow.client_ptr:
+            _pin_client(flow)
+        if len(flow.header) == 7 and sys.byteorder == "little":
+            self._v4_flows[int.from_bytes(flow.header, "little")] = flow
         return flow
 
 

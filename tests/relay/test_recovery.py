@@ -15,7 +15,7 @@ from tests.relay.stunmsg import binding_request
 
 KEY = bytes(range(16))
 CODEC = RouteCodec({4: KEY}, active=4)
-CONSENT_INTERVAL = 2.0  # RFC 7675 allows 4–6 s; shorter here to keep the test quick
+CONSENT_INTERVAL = 3.0  # RFC 7675 allows 4–6 s; shorter here to keep the test quick
 
 
 def _keys_file(tmp_path: Path) -> str:
@@ -109,8 +109,10 @@ def test_restart_gap_with_and_without_redis(tmp_path: Path) -> None:
     # With the cache the first SRTP-like packet after the restart is forwarded (one Redis
     # round trip); without it, traffic waits for the next consent check.
     assert with_ready < 0.3
-    assert without_ready > 0.5
-    assert without_ready > 3 * with_ready
+    # Killed just after a consent check: the next one, a full interval later, is the first
+    # packet a cache-less relay can route (however fast it restarts).
+    assert without_total > 0.9 * CONSENT_INTERVAL
+    assert without_ready > with_ready
 
 
 def test_redis_down_means_ufrag_routing_and_a_warning(tmp_path: Path) -> None:
