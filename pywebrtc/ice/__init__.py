@@ -22,7 +22,7 @@ from pywebrtc.ice.candidate import (
 )
 from pywebrtc.ice.checklist import Checklist
 from pywebrtc.ice.config import AgentConfig
-from pywebrtc.ice.connection import Connection
+from pywebrtc.ice.connection import Connection, ConnectionStats
 from pywebrtc.ice.credentials import Credentials, validate_pwd, validate_ufrag
 from pywebrtc.ice.errors import CandidateParseError, IceError, InvalidCredentialError
 from pywebrtc.ice.events import (
@@ -46,6 +46,7 @@ __all__ = [
     "CandidateType",
     "Checklist",
     "Connection",
+    "ConnectionStats",
     "Credentials",
     "GatherDone",
     "IceCounters",

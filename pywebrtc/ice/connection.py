@@ -26,6 +26,7 @@ import logging
 import random
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 from pywebrtc.ice.agent import Agent
@@ -65,6 +66,17 @@ class _HasToSdp(Protocol):
 
 
 RemoteCandidate = Candidate | str | _HasToSdp | None
+
+
+@dataclass(slots=True)
+class ConnectionStats:
+    """Application datagrams (not STUN) on the connection, for getStats()."""
+
+    packets_sent: int = 0
+    bytes_sent: int = 0
+    packets_received: int = 0
+    bytes_received: int = 0
+    dropped_unknown_source: int = 0
 
 
 class _Socket(asyncio.DatagramProtocol):
@@ -160,7 +172,7 @@ class Connection:
         # Synchronous hook for protocols on top (DTLS/SRTP): gets (data, component) instead of
         # the recv() queue.
         self.on_datagram: Callable[[bytes, int], None] | None = None
-        self.dropped_unknown_source = 0
+        self.stats = ConnectionStats()
         self.on_state_change: Callable[[IceState], None] | None = None
         # Trickle (RFC 8838): each local candidate as it is gathered, then None at the end.
         self.on_local_candidate: Callable[[Candidate | None], None] | None = None
@@ -450,6 +462,8 @@ class Connection:
             raise ConnectionError("cannot send data, not connected")
         if not self._agent.consent_ok(self._now(), component):
             raise ConnectionError("cannot send data, consent expired")
+        self.stats.packets_sent += 1
+        self.stats.bytes_sent += len(data)
         self._transmit(pair.local_base, data, pair.remote_address)
 
     async def recv(self) -> bytes:
@@ -528,9 +542,12 @@ class Connection:
             return
         if not self._agent.is_remote_known(remote):
             # DTLS/SRTP only from addresses ICE has validated or been told about.
-            self.dropped_unknown_source += 1
+            self.stats.dropped_unknown_source += 1
             return
         component = self._component_of(base) if self.components > 1 else 1
+        stats = self.stats
+        stats.packets_received += 1
+        stats.bytes_received += len(data)
         hook = self.on_datagram
         if hook is not None:
             hook(data, component)

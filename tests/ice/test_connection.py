@@ -56,6 +56,8 @@ async def _test_two_connections_exchange_datagrams() -> None:
     a.send_datagram(b"\x16dtls")
     await asyncio.wait_for(done, 2)
     assert got == [(b"\x16dtls", 1)]
+    assert a.stats.packets_sent == 2 and a.stats.bytes_sent == len(b"\x17hello\x16dtls")
+    assert b.stats.packets_received == 2 and a.stats.packets_received == 1
     await a.close()
     await b.close()
     with pytest.raises(ConnectionError):
