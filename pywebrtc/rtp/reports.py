@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import Protocol
 
 from .interceptor import Interceptor
 from .packet import RtpPacket
@@ -46,9 +47,9 @@ from .rtcp import (
     SourceDescription,
     seconds_to_ntp,
 )
-from .sender import RtpSender
 
 __all__ = [
+    "SenderState",
     "DEFAULT_MIN_INTERVAL",
     "RemoteBye",
     "RemoteInbound",
@@ -92,6 +93,17 @@ def rtcp_interval(
     return t * (rng.random() + 0.5) / _COMPENSATION
 
 
+class SenderState(Protocol):
+    """What an SR reports about our stream; :class:`~pywebrtc.rtp.sender.RtpSender` has it,
+    and so can a forwarder that only counts what it relays."""
+
+    clock_rate: int
+    packet_count: int
+    octet_count: int
+    last_rtp_timestamp: int | None
+    last_send_time: float | None
+
+
 @dataclass(frozen=True, slots=True)
 class RemoteInbound:
     """What the peer reported about our stream (W3C remote-inbound-rtp)."""
@@ -129,7 +141,7 @@ class RtcpReporter(Interceptor):
         local_ssrc: int,
         cname: str,
         *,
-        sender: RtpSender | None = None,
+        sender: SenderState | None = None,
         clock_rate: int = 48000,
         ntp_offset: float = 0.0,
         min_interval: float = DEFAULT_MIN_INTERVAL,
