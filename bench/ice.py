@@ -97,7 +97,7 @@ def make_ours() -> Any:
             while agent.poll() is not None:
                 sent[0] += 1
 
-        mux.register(agent.local_ufrag, deliver, agent.is_remote_known)
+        mux.register(agent.local_ufrag, deliver, agent.authenticated_from)
         agents.append(agent)
     remote = ("10.1.2.3", 50000)
     agent = agents[500]
@@ -128,7 +128,7 @@ def make_first_contact() -> Any:
             while agent.poll() is not None:
                 pass
 
-        mux.register(agent.local_ufrag, deliver, agent.is_remote_known)
+        mux.register(agent.local_ufrag, deliver, agent.authenticated_from)
         agents.append(agent)
         requests.append(_request(f"{agent.local_ufrag}:cli{i:05d}", "p" * 22))
     counter = [0]

@@ -188,6 +188,7 @@ class Agent:
         self._next_check_time = 0.0
         self._last_progress = 0.0
         self._now = 0.0  # the latest time we were given
+        self._authenticated_from: Address | None = None
         self._prflx_serial = 0
 
     # --- configuration and signalling --------------------------------------------------------
@@ -319,6 +320,12 @@ class Agent:
         """A pair is nominated for every component (and no ICE restart is pending)."""
         return self._all_nominated()
 
+    def authenticated_from(self, address: Address) -> bool:
+        """Whether the last datagram given to :meth:`receive` was a request from ``address``
+        that passed MESSAGE-INTEGRITY: what a UDP mux needs before it binds the address to
+        this agent (knowing the address is not enough: a forged request may reuse it)."""
+        return self._authenticated_from == address
+
     def is_remote_known(self, address: Address) -> bool:
         """Whether ``address`` is a remote candidate: signalled, or learned from an
         authenticated request (what a UDP mux needs before it binds an address to us)."""
@@ -405,6 +412,7 @@ class Agent:
         Returns False if it is not STUN (the caller hands it to DTLS/SRTP); True if the agent
         consumed it (handled or dropped and counted). Never raises on bad input.
         """
+        self._authenticated_from = None
         if not data or data[0] > 3:
             self._note_data(source, destination, now)
             return False
@@ -448,6 +456,7 @@ class Agent:
             counters.dropped_bad_integrity += 1
             return
         counters.requests_received += 1
+        self._authenticated_from = source
         source = (normalize_host(source[0]), source[1])
 
         # §7.3.1.1: role conflicts.

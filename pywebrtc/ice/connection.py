@@ -265,7 +265,7 @@ class Connection:
                 self._add_host(base, 1, index, nat_ips)
                 bases.append((base, 1))
                 session = mux.register(
-                    agent.local_ufrag, self._deliver_from(base), agent.is_remote_known
+                    agent.local_ufrag, self._deliver_from(base), agent.authenticated_from
                 )
                 self._mux_sessions[base] = (mux, session)
         else:
@@ -441,7 +441,7 @@ class Connection:
             for mux in self.settings.udp_muxes:
                 base = mux.local_address
                 session = mux.register(
-                    credentials.ufrag, self._deliver_from(base), self._agent.is_remote_known
+                    credentials.ufrag, self._deliver_from(base), self._agent.authenticated_from
                 )
                 self._mux_sessions[base] = (mux, session)
         self._drive()

@@ -3,9 +3,11 @@
 A datagram from an address the mux has not seen is looked at only if it is a STUN Binding
 request: the local ufrag (the part of USERNAME before the colon, RFC 8445 §7.2.2) picks the
 session, which gets the datagram. The address is bound to that session only if the session then
-*accepts* the address (its agent authenticated the request, so the address is now a remote
-candidate); a forged or unauthenticated request binds nothing. From then on every datagram from
-that address (STUN, DTLS, SRTP) goes to that session without parsing.
+*accepts* it (its agent authenticated that very request); a forged or unauthenticated request
+binds nothing, even from an address the session already knows. From then on every datagram from
+that address (STUN, DTLS, SRTP) goes to that session without parsing — except a Binding request
+naming another session's ufrag, which moves the address to that session if it authenticates
+(a client restarting behind the same NAT mapping).
 
 Bounded memory: at most ``max_addresses_per_session`` addresses per session (the oldest is
 forgotten first) and ``max_addresses`` in all (beyond that a new address is still served by its
@@ -58,7 +60,8 @@ class MuxCounters:
 @dataclass(eq=False, slots=True)
 class MuxSession:
     """A session on the mux: ``deliver(data, remote)`` hands it a datagram; ``accepts(remote)``
-    says whether the address is now one of its authenticated remotes."""
+    says whether that datagram was an authenticated request from ``remote`` (for an agent:
+    :meth:`pywebrtc.ice.Agent.authenticated_from`), which is when the address gets bound."""
 
     ufrag: str
     deliver: Callable[[bytes, Address], object]
@@ -131,11 +134,19 @@ class UdpMux:
         """Route one datagram that arrived from ``remote``. Never raises on bad input."""
         self.counters.received += 1
         session = self._by_address.get(remote)
+        username: str | None = None
         if session is not None:
-            self.counters.delivered += 1
-            session.deliver(data, remote)
-            return
-        username = read_username(data)
+            # A Binding request names its session: an address reused by a new session (a
+            # client restarting behind the same NAT mapping) moves to that session.
+            if data[:2] != b"\x00\x01" or (
+                (username := read_username(data)) is None
+                or username.partition(":")[0] == session.ufrag
+            ):
+                self.counters.delivered += 1
+                session.deliver(data, remote)
+                return
+        else:
+            username = read_username(data)
         if username is None:
             self.counters.dropped_unknown_address += 1
             return
@@ -153,6 +164,12 @@ class UdpMux:
     def _bind(self, remote: Address, session: MuxSession) -> None:
         if self._by_ufrag.get(session.ufrag) is not session:
             return  # delivered to a session that closed itself meanwhile
+        previous = self._by_address.get(remote)
+        if previous is session:
+            return
+        if previous is not None:
+            previous.addresses.pop(remote, None)
+            del self._by_address[remote]
         addresses = session.addresses
         if len(addresses) >= self.max_addresses_per_session:
             old, _ = addresses.popitem(last=False)

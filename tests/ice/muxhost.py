@@ -23,7 +23,7 @@ class MuxHost:
         def deliver(data: bytes, remote: Address) -> None:
             agent.receive(data, remote, local, self.now)
 
-        session = self.mux.register(agent.local_ufrag, deliver, agent.is_remote_known)
+        session = self.mux.register(agent.local_ufrag, deliver, agent.authenticated_from)
         self.agents.append(agent)
         self.sessions[id(agent)] = session
         return session

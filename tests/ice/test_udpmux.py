@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -80,7 +81,7 @@ def test_unknown_ufrag_malformed_and_non_stun_traffic_is_dropped_and_counted() -
     mux.register(
         agent.local_ufrag,
         lambda d, r: agent.receive(d, r, SERVER, 0.0),
-        agent.is_remote_known,
+        agent.authenticated_from,
     )
     mux.receive(binding_request("nobody", "x" * 22), ("10.0.0.1", 1))
     mux.receive(b"\x16\xfe\xfd" + os.urandom(40), ("10.0.0.2", 2))  # DTLS from a stranger
@@ -150,7 +151,36 @@ def test_mux_never_raises_on_arbitrary_datagrams(data: bytes, port: int) -> None
     mux = UdpMux(SERVER, lambda d, a: None)
     agent = make_agent(False, 3, lite=True)
     agent.add_local_candidate(host_candidate(*SERVER))
-    mux.register("uf0003", lambda d, r: agent.receive(d, r, SERVER, 0.0), agent.is_remote_known)
+    mux.register("uf0003", lambda d, r: agent.receive(d, r, SERVER, 0.0), agent.authenticated_from)
     mux.receive(data, ("10.1.1.1", port))
     mux.receive(b"\x00\x01" + data, ("10.1.1.1", port))
     assert mux.address_count == 0
+
+
+def test_an_address_reused_by_a_new_session_moves_to_it() -> None:
+    mux = UdpMux(SERVER, lambda d, a: None)
+    agents = []
+
+    def deliver_to(agent: Agent) -> Callable[[bytes, Address], object]:
+        return lambda d, r: agent.receive(d, r, SERVER, 0.0)
+
+    for seed in (11, 12):
+        agent = make_agent(False, seed, lite=True)
+        agent.add_local_candidate(host_candidate(*SERVER))
+        mux.register(agent.local_ufrag, deliver_to(agent), agent.authenticated_from)
+        agents.append(agent)
+    old, new = agents
+    client = ("10.5.5.5", 5555)
+    mux.receive(binding_request(old.local_ufrag, old.local_credentials.pwd), client)
+    assert mux.session_for(client) is not None
+    assert mux.session_for(client).ufrag == old.local_ufrag  # type: ignore[union-attr]
+    # Same address, the other session's ufrag: it follows the request.
+    mux.receive(binding_request(new.local_ufrag, new.local_credentials.pwd), client)
+    session = mux.session_for(client)
+    assert session is not None and session.ufrag == new.local_ufrag
+    assert new.counters.requests_received == 1 and old.counters.dropped == 0
+    assert mux.address_count == 1
+    # A forged request naming the old session does not steal the address back.
+    mux.receive(binding_request(old.local_ufrag, "w" * 22), client)
+    session = mux.session_for(client)
+    assert session is not None and session.ufrag == new.local_ufrag

@@ -45,7 +45,7 @@ def test_sample_request_is_routed_by_the_mux_on_first_contact() -> None:
     mux.register(
         "evtj",
         lambda data, remote: agent.receive(data, remote, LOCAL, 0.0),
-        agent.is_remote_known,
+        agent.authenticated_from,
     )
     mux.receive(vectors.SAMPLE_REQUEST, CLIENT)
     assert mux.session_for(CLIENT) is not None
@@ -56,7 +56,7 @@ def test_sample_request_is_routed_by_the_mux_on_first_contact() -> None:
     mux2.register(
         "evtj",
         lambda data, remote: agent2.receive(data, remote, LOCAL, 0.0),
-        agent2.is_remote_known,
+        agent2.authenticated_from,
     )
     tampered = bytearray(vectors.SAMPLE_REQUEST)
     tampered[27] ^= 0x01  # inside SOFTWARE
