@@ -58,17 +58,10 @@ def _load() -> ctypes.CDLL:
     global _libc
     if _libc is None:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        # No argtypes: converting declared arguments costs more than the system call saves.
+        # Callers pass pointers as prebuilt c_void_p objects and the rest as small ints.
         for name in ("recvmmsg", "sendmmsg"):
-            fn = getattr(libc, name)
-            fn.restype = ctypes.c_int
-        libc.recvmmsg.argtypes = [
-            ctypes.c_int,
-            ctypes.c_void_p,
-            ctypes.c_uint,
-            ctypes.c_int,
-            ctypes.c_void_p,
-        ]
-        libc.sendmmsg.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
+            getattr(libc, name).restype = ctypes.c_int
         _libc = libc
     return _libc
 
@@ -126,6 +119,8 @@ class Batch:
             self.send64[i * 8 + _U64_IOVLEN] = 1
             self.send32[i * 16 + _U32_NAMELEN] = namelen
         self._template = bytes(self._rmsgs)
+        self._rmsgs_ptr = ctypes.c_void_p(self._rmsgs_addr)
+        self._smsgs_ptr = ctypes.c_void_p(self._smsgs_addr)
         del r64, riov64
 
     def recv(self, fd: int) -> int:
@@ -134,7 +129,7 @@ class Batch:
         Datagram ``i`` is ``data[i*SLOT+HEADROOM : … + length(i)]`` from ``name(i)``.
         """
         self._rmsgs[:] = self._template  # the kernel overwrote namelen/len/flags
-        n: int = self._recvmmsg(fd, self._rmsgs_addr, self.size, MSG_DONTWAIT, None)
+        n: int = self._recvmmsg(fd, self._rmsgs_ptr, self.size, MSG_DONTWAIT, None)
         if n < 0:
             err = ctypes.get_errno()
             if err in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR):
@@ -164,7 +159,10 @@ class Batch:
         """Send the first ``count`` prepared messages; returns how many the kernel took."""
         sent = 0
         while sent < count:
-            n: int = self._sendmmsg(fd, self._smsgs_addr + sent * _MMSGHDR, count - sent, 0)
+            messages = (
+                self._smsgs_ptr if not sent else ctypes.c_void_p(self._smsgs_addr + sent * _MMSGHDR)
+            )
+            n: int = self._sendmmsg(fd, messages, count - sent, 0)
             if n < 0:
                 err = ctypes.get_errno()
                 if err == errno.EINTR:
