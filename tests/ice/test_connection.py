@@ -350,3 +350,31 @@ async def _test_server_reflexive_candidate_from_a_stun_server() -> None:
     assert srflx[0].related_address is not None
     await c.close()
     transport.close()
+
+
+def test_fifty_sessions_connect_concurrently_through_one_mux_socket() -> None:
+    asyncio.run(_test_fifty_sessions_connect_concurrently_through_one_mux_socket())
+
+
+async def _test_fifty_sessions_connect_concurrently_through_one_mux_socket() -> None:
+    mux, transport = await open_udp_mux("127.0.0.1", 0)
+    pairs = []
+    for _ in range(50):
+        s = SettingEngine()
+        s.set_udp_mux(mux)
+        s.set_lite(True)
+        server = Connection(ice_controlling=False, settings=s)
+        client = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
+        client.remote_is_lite = True
+        pairs.append((client, server))
+    await asyncio.wait_for(asyncio.gather(*(_pair(c, s) for c, s in pairs)), 20)
+    assert len(mux) == 50 and mux.counters.dropped == 0
+    for i, (client, _server) in enumerate(pairs):
+        await client.send(b"\x17" + i.to_bytes(2, "big"))
+    for i, (_client, server) in enumerate(pairs):
+        assert await asyncio.wait_for(server.recv(), 2) == b"\x17" + i.to_bytes(2, "big")
+    for client, server in pairs:
+        await client.close()
+        await server.close()
+    assert len(mux) == 0 and mux.address_count == 0
+    transport.close()
