@@ -32,6 +32,7 @@ that is not ours, and responses to nothing we sent are dropped and counted in
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
 import zlib
@@ -76,6 +77,17 @@ logger = logging.getLogger(__name__)
 _ROLE_CONFLICT = 487  # RFC 8445 §7.3.1.1
 # Unanswered nomination checks (each one a full STUN transaction) before a valid pair is failed.
 _NOMINATION_ATTEMPTS = 3
+
+
+def _checkable(candidate: Candidate) -> bool:
+    """An IP literal we could send a check to (names go through the I/O layer's resolver)."""
+    if candidate.port == 0:
+        return False
+    try:
+        ip = ipaddress.ip_address(candidate.host)
+    except ValueError:
+        return False
+    return not (ip.is_unspecified or ip.is_multicast)
 
 
 @dataclass(slots=True)
@@ -237,7 +249,7 @@ class Agent:
         """Add a signalled remote candidate; None means end-of-candidates (RFC 8838 §8.2)."""
         if candidate is None:
             self.remote_end_of_candidates = True
-        elif candidate.transport == "udp" and not candidate.is_mdns:
+        elif candidate.transport == "udp" and _checkable(candidate):
             key = (candidate.address, candidate.component)
             known = self._remote_by_address.get(key)
             if known is not None:

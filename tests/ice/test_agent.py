@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pywebrtc.ice.agent import Agent
-from pywebrtc.ice.candidate import host_candidate
+from pywebrtc.ice.candidate import host_candidate, parse_candidate
 from pywebrtc.ice.config import AgentConfig
 from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import IceState, StateChanged
@@ -335,3 +335,18 @@ def test_controlled_side_follows_the_peer_to_a_new_network_but_not_aggressive_no
     b.receive(_nominating_check(b, "peer", 1000), lte, B_ADDR, 4.0)
     new = b.selected_pair()
     assert new is not None and new.remote.address == lte
+
+
+def test_uncheckable_remote_candidates_are_ignored() -> None:
+    a = make_agent(True, 1)
+    a.add_local_candidate(host_candidate(*A_ADDR))
+    for text in (
+        "1 1 udp 100 0.0.0.0 9 typ host",
+        "1 1 udp 100 10.0.0.2 0 typ host",
+        "1 1 udp 100 224.0.0.1 9 typ host",
+        "1 1 udp 100 abc.local 9 typ host",
+        "1 1 udp 100 example.com 9 typ host",
+        "1 1 tcp 100 10.0.0.2 9 typ host tcptype passive",
+    ):
+        a.add_remote_candidate(parse_candidate(text))
+    assert a.remote_candidates == [] and len(a.checklist) == 0
