@@ -22,8 +22,8 @@ changing networks).
 
 Left out: aggressive nomination (deprecated by RFC 8445; a controlled agent copes with a peer
 that still does it), the renomination extension, several data streams per agent (one agent per
-stream; WebRTC bundles everything into one), TCP candidates, and 420 answers to unknown
-comprehension-required attributes (such checks are answered as if the attribute were absent).
+stream; WebRTC bundles everything into one), and TCP candidates. A check carrying an unknown
+comprehension-required attribute gets a 420 (RFC 8489 §6.3.1).
 
 Bad input never raises: malformed STUN, a wrong FINGERPRINT or MESSAGE-INTEGRITY, a USERNAME
 that is not ours, and responses to nothing we sent are dropped and counted in
@@ -107,6 +107,7 @@ class IceCounters:
     dropped_remote_limit: int = 0
     role_conflicts_sent: int = 0
     role_switches: int = 0
+    unknown_attributes_rejected: int = 0
 
     @property
     def dropped(self) -> int:
@@ -470,6 +471,20 @@ class Agent:
         counters.requests_received += 1
         self._authenticated_from = source
         source = (normalize_host(source[0]), source[1])
+        unknown = msg.unknown_comprehension_required()
+        if unknown:
+            # RFC 8489 §6.3.1: 420 with the attribute types we do not understand.
+            counters.unknown_attributes_rejected += 1
+            self._outputs.append(
+                Transmit(
+                    binding_error(
+                        msg.transaction_id, 420, key=self._local_key, unknown_attributes=unknown
+                    ),
+                    destination,
+                    source,
+                )
+            )
+            return
 
         # §7.3.1.1: role conflicts.
         if not self.lite:

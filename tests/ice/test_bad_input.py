@@ -128,3 +128,22 @@ def test_receive_never_raises(data: bytes) -> None:
         b.tick(1.0)
     while b.poll() is not None:
         pass
+
+
+def test_unknown_comprehension_required_attribute_gets_420() -> None:
+    b = make_agent(False, 2)
+    b.add_local_candidate(host_candidate(*B_ADDR))
+    msg = StunMessage.create(
+        Method.BINDING,
+        MessageClass.REQUEST,
+        [Username(f"{b.local_ufrag}:peer"), (0x7FAA, b"\x00\x00\x00\x00")],
+    )
+    b.receive(msg.encode(b.local_credentials.pwd.encode(), fingerprint=True), ATTACKER, B_ADDR, 0)
+    out = b.poll()
+    assert isinstance(out, Transmit)
+    reply = StunMessage.parse(out.data)
+    assert reply.message_class is MessageClass.ERROR_RESPONSE
+    error = reply.error_code
+    assert error is not None and error.code == 420
+    assert reply.unknown_attributes == (0x7FAA,)
+    assert b.remote_candidates == [] and b.counters.unknown_attributes_rejected == 1
