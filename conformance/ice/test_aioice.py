@@ -79,3 +79,30 @@ def test_lite_server_with_aioice_client() -> None:
             await theirs.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("we_control", [True, False])
+def test_trickle_with_aioice_candidates_after_connect_started(we_control: bool) -> None:
+    async def main() -> None:
+        ours = Connection(ice_controlling=we_control)
+        theirs = aioice.Connection(ice_controlling=not we_control)
+        try:
+            await asyncio.gather(ours.gather_candidates(), theirs.gather_candidates())
+            ours.remote_username = theirs.local_username
+            ours.remote_password = theirs.local_password
+            theirs.remote_username = ours.local_username
+            theirs.remote_password = ours.local_password
+            connecting = asyncio.gather(ours.connect(), theirs.connect())
+            for c in theirs.local_candidates:
+                await ours.add_remote_candidate(c.to_sdp())
+            for mine in ours.local_candidates:
+                await theirs.add_remote_candidate(aioice.Candidate.from_sdp(mine.to_sdp()))
+            await ours.add_remote_candidate(None)
+            await theirs.add_remote_candidate(None)
+            await asyncio.wait_for(connecting, 10)
+            await _exchange(ours, theirs)
+        finally:
+            await ours.close()
+            await theirs.close()
+
+    asyncio.run(main())
