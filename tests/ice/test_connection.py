@@ -201,7 +201,7 @@ def test_mux_session_released_when_consent_fails() -> None:
 
 async def _test_mux_session_released_when_consent_fails() -> None:
     mux, transport = await open_udp_mux("127.0.0.1", 0)
-    s = _settings(disconnected=0.2, consent_timeout=0.5, consent_interval=0.1)
+    s = _settings(disconnected=0.5, consent_timeout=1.5, consent_interval=0.1)
     s.set_udp_mux(mux)
     s.set_lite(True)
     server = Connection(ice_controlling=False, settings=s)
