@@ -86,13 +86,14 @@ class AudioDecoder(Protocol):
     def conceal(self, timestamp: int, next_payload: bytes | None) -> av.AudioFrame | None: ...
 
 
-def create_encoder(codec: AudioCodec, **options: int) -> AudioEncoder:
-    """An encoder for ``codec``; ``options`` go to the Opus encoder (``bitrate``, ``channels``)."""
+def create_encoder(codec: AudioCodec, *, bitrate: int = 32000, channels: int = 0) -> AudioEncoder:
+    """An encoder for ``codec`` with default settings (``bitrate`` and ``channels`` apply to
+    Opus; :class:`~pywebrtc.media.opus.OpusEncoder` has the other knobs)."""
     key = codec.key
     if key == "opus":
         from .opus import OpusEncoder
 
-        return OpusEncoder(codec, **options)
+        return OpusEncoder(codec, bitrate=bitrate, channels=channels)
     if key in ("pcmu", "pcma"):
         from .g711 import G711Encoder
 
@@ -100,13 +101,13 @@ def create_encoder(codec: AudioCodec, **options: int) -> AudioEncoder:
     raise ValueError(f"no encoder for {codec.name}")
 
 
-def create_decoder(codec: AudioCodec, **options: int) -> AudioDecoder:
-    """A decoder for ``codec``; ``channels`` sets the Opus output layout."""
+def create_decoder(codec: AudioCodec, *, channels: int = 1) -> AudioDecoder:
+    """A decoder for ``codec``; ``channels`` sets the Opus output layout (G.711 is mono)."""
     key = codec.key
     if key == "opus":
         from .opus import OpusDecoder
 
-        return OpusDecoder(codec, **options)
+        return OpusDecoder(codec, channels=channels)
     if key in ("pcmu", "pcma"):
         from .g711 import G711Decoder
 

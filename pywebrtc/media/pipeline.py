@@ -32,6 +32,7 @@ peer connection with several media sections should run one
 from __future__ import annotations
 
 import math
+import operator
 import random
 from array import array
 from collections import deque
@@ -148,6 +149,9 @@ class AudioSessionConfig:
     decode: bool = True
     output_channels: int = 1
     bitrate: int = 32000
+    opus_fec: bool | None = None  # None: as the peer's fmtp (useinbandfec) asks
+    opus_complexity: int = 5
+    opus_application: str = "voip"  # "lowdelay": CELT only, the cheapest (no FEC)
     min_rtcp_interval: float = 1.0
     jitter_min_delay: float = 0.02
     jitter_max_delay: float = 0.5
@@ -326,8 +330,8 @@ class AudioSession:
             codec = self._codecs.get(payload_type)
             if codec is None:
                 return None
-            options = {"channels": self.config.output_channels} if codec.key == "opus" else {}
-            decoder = self._decoders[payload_type] = create_decoder(codec, **options)
+            decoder = create_decoder(codec, channels=self.config.output_channels)
+            self._decoders[payload_type] = decoder
         return decoder
 
     def _play(self, now: float) -> None:
@@ -368,15 +372,23 @@ class AudioSession:
         if self.sender is None or self.config.send_codec is None or self.closed:
             return
         if self.encoder is None:
-            options = (
-                {"bitrate": self.config.bitrate} if self.config.send_codec.key == "opus" else {}
-            )
-            self.encoder = create_encoder(self.config.send_codec, **options)
+            self.encoder = self._make_encoder(self.config.send_codec)
         level = None
         if self.config.extension_ids.audio_level is not None:
             level = audio_level(frame)
         for encoded in self.encoder.encode(frame):
             self._send(encoded.payload, encoded.media_time, now, level)
+
+    def _make_encoder(self, codec: AudioCodec) -> AudioEncoder:
+        if codec.key != "opus":
+            return create_encoder(codec)
+        from .opus import OpusEncoder
+
+        cfg = self.config
+        return OpusEncoder(
+            codec, bitrate=cfg.bitrate, fec=cfg.opus_fec, complexity=cfg.opus_complexity,
+            application=cfg.opus_application,
+        )  # fmt: skip
 
     def send_encoded(self, payload: bytes, media_time: int, now: float) -> None:
         """Raw mode: send an already encoded frame captured at ``media_time`` (clock units
@@ -528,7 +540,7 @@ def audio_level(frame: av.AudioFrame) -> AudioLevel | None:
     picked = samples[::_LEVEL_STRIDE]
     if not picked:
         return AudioLevel(False, 127)
-    mean_square = sum(s * s for s in picked) / len(picked)
+    mean_square = sum(map(operator.mul, picked, picked)) / len(picked)
     if mean_square <= 0:
         return AudioLevel(False, 127)
     dbov = 10 * math.log10(mean_square / (32768.0 * 32768.0))

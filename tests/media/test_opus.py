@@ -62,3 +62,22 @@ def test_concealment_fades_then_goes_silent_and_bad_payload_is_counted() -> None
         levels.append(max(abs(s) for s in mono_samples([frame])))
     assert levels[0] > levels[1] > levels[2] > 0 and levels[-1] == 0
     assert decoder.decode(b"", 0) is None
+
+
+def test_low_cpu_settings_still_carry_the_tone() -> None:
+    import pytest
+
+    encoder = OpusEncoder(OPUS, application="lowdelay", fec=False, complexity=2)
+    assert not encoder.fec and encoder.complexity == 2
+    decoder = OpusDecoder(OPUS)
+    frames = []
+    for i in range(60):
+        for packet in encoder.encode(sine_frame(i, 440.0)):
+            frame = decoder.decode(packet.payload, packet.media_time)
+            assert frame is not None
+            frames.append(frame)
+    assert abs(zero_crossing_frequency(mono_samples(frames[10:]), 48000) - 440) < 5
+    with pytest.raises(ValueError):
+        OpusEncoder(OPUS, complexity=11)
+    with pytest.raises(ValueError):
+        OpusEncoder(OPUS, application="music")
