@@ -106,3 +106,39 @@ def test_trickle_with_aioice_candidates_after_connect_started(we_control: bool) 
             await theirs.close()
 
     asyncio.run(main())
+
+
+def test_aioice_clients_on_one_mux_socket() -> None:
+    """The transceiver's shape: lite sessions sharing one socket, independent full clients."""
+
+    async def main() -> None:
+        from pywebrtc import SettingEngine
+        from pywebrtc.ice import open_udp_mux
+        from pywebrtc.ice.gather import host_addresses
+
+        address = host_addresses(use_ipv6=False)[0]
+        mux, transport = await open_udp_mux(address, 0)
+        pairs = []
+        for _ in range(5):
+            settings = SettingEngine()
+            settings.set_udp_mux(mux)
+            settings.set_lite(True)
+            pairs.append(
+                (
+                    Connection(ice_controlling=False, settings=settings),
+                    aioice.Connection(ice_controlling=True, use_ipv6=False),
+                )
+            )
+        try:
+            await asyncio.gather(*(_connect(ours, theirs) for ours, theirs in pairs))
+            assert len(mux) == 5
+            for ours, theirs in pairs:
+                await _exchange(ours, theirs)
+        finally:
+            for ours, theirs in pairs:
+                await ours.close()
+                await theirs.close()
+            transport.close()
+        assert len(mux) == 0
+
+    asyncio.run(main())
