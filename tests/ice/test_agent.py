@@ -350,3 +350,18 @@ def test_uncheckable_remote_candidates_are_ignored() -> None:
     ):
         a.add_remote_candidate(parse_candidate(text))
     assert a.remote_candidates == [] and len(a.checklist) == 0
+
+
+def test_disconnected_recovers_when_traffic_returns() -> None:
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net.run(1.0)
+    net.drop = lambda data, src, dst, now: True
+    net.run(20.0, stop=lambda: a.state is IceState.DISCONNECTED)
+    assert a.state is IceState.DISCONNECTED and a.consent_ok(net.now)
+    net.drop = lambda data, src, dst, now: False
+    net.run(40.0, stop=lambda: connected(a, b))
+    assert connected(a, b) and net.now < 29.0
+    states = [e.state for e in net.events_of(a) if isinstance(e, StateChanged)]
+    assert states[-2:] == [IceState.DISCONNECTED, IceState.COMPLETED]
