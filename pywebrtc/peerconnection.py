@@ -133,19 +133,16 @@ class RTCPeerConnection(EventEmitter):
         self._data_wanted = False  # a channel exists: offer a data section (W3C)
 
         self._local_type: Literal["offer", "answer"] | None = None
-        self._local_cache: tuple[tuple[str, int, str], str] | None = None
         self._local_setup = Setup.ACTPASS
         self._offer_mids: list[str] | None = None  # our pending/current offer's sections
         self._remote: RemoteDescription | None = None
         self._remote_description: RTCSessionDescription | None = None
         self._pending_remote_candidates: list[Candidate | None] = []
-        self._gathered = False
         self._started = False
         self._closed = False
-        self._early_in: list[bytes] = []
-        self._early_out: list[bytes] = []
+        # (incoming?, datagram) kept until DTLS exists / ICE has a pair.
+        self._early: list[tuple[bool, bytes]] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._timer_when: float | None = None
         self._pump_scheduled = False
         self._connect_task: asyncio.Future[None] | None = None
 
@@ -157,11 +154,7 @@ class RTCPeerConnection(EventEmitter):
         kind = self._local_type
         if kind is None:
             return None
-        ice = self._ice
-        key = (kind, len(ice.local_candidates) if ice else 0, self.iceGatheringState)
-        if self._local_cache is None or self._local_cache[0] != key:
-            self._local_cache = (key, self._render(kind))
-        return RTCSessionDescription(sdp=self._local_cache[1], type=kind)
+        return RTCSessionDescription(sdp=self._render(kind), type=kind)
 
     @property
     def remoteDescription(self) -> RTCSessionDescription | None:
@@ -237,6 +230,7 @@ class RTCPeerConnection(EventEmitter):
             self._set_signaling("stable")
         else:
             raise InvalidStateError(f"unsupported local description type {kind!r}")
+        self._origin = self._origin.next_version()  # RFC 3264 §8: a new description
         await self._gather()
         if self.signalingState == "stable":
             await self._start()
@@ -533,7 +527,6 @@ class RTCPeerConnection(EventEmitter):
     def _render(self, kind: Literal["offer", "answer"], candidates: bool = True) -> str:
         transport = self._local_transport(candidates)
         data = LocalData(max_message_size=self._sctp.association.config.max_message_size)
-        self._origin = self._origin.next_version()
         if kind == "offer":
             wanted = self._data_wanted if self._offer_mids is None else bool(self._offer_mids)
             return str(build_offer(self._origin, transport, data if wanted else None))
@@ -552,9 +545,8 @@ class RTCPeerConnection(EventEmitter):
     # ------------------------------------------------------------------ internals: ICE
 
     async def _gather(self) -> None:
-        if self._gathered:
+        if self.iceGatheringState != "new":
             return
-        self._gathered = True
         ice = self._ice
         assert ice is not None
         self._set_state("iceGatheringState", "gathering")
@@ -605,10 +597,12 @@ class RTCPeerConnection(EventEmitter):
         ice.remote_username = remote.ice_ufrag
         ice.remote_password = remote.ice_pwd
         self._connect_task = asyncio.ensure_future(self._connect(ice))
-        early, self._early_in = self._early_in, []
+        early = [d for incoming, d in self._early if incoming]
+        self._early = [item for item in self._early if not item[0]]
         for datagram in early:
             self._on_datagram(datagram, 1)
-        for text in remote.candidates:
+        texts, remote.candidates = remote.candidates, []  # kept by ICE from here on
+        for text in texts:
             try:
                 candidate = parse_candidate(text)
             except ValueError:
@@ -627,13 +621,16 @@ class RTCPeerConnection(EventEmitter):
             await ice.connect()
         except ConnectionError as exc:
             logger.info("ICE failed: %s", exc)
+        finally:
+            self._connect_task = None
 
     def _on_ice_state(self, state: IceState) -> None:
         if self._closed:
             return
         self._set_state("iceConnectionState", str(state))
         if state in (IceState.CONNECTED, IceState.COMPLETED):
-            early, self._early_out = self._early_out, []
+            early = [d for incoming, d in self._early if not incoming]
+            self._early = [item for item in self._early if item[0]]
             for datagram in early:
                 self._send(datagram)
             dtls = self._dtls
@@ -648,8 +645,8 @@ class RTCPeerConnection(EventEmitter):
             return  # RFC 7983: only DTLS for now (RTP/RTCP arrive here once media exists)
         dtls = self._dtls
         if dtls is None:
-            if len(self._early_in) < _MAX_EARLY:
-                self._early_in.append(data)
+            if len(self._early) < _MAX_EARLY:
+                self._early.append((True, data))
             return
         if dtls.state is DtlsState.WAIT_HELLO and self._dtls_state == "new":
             self._dtls_state = "connecting"
@@ -666,8 +663,8 @@ class RTCPeerConnection(EventEmitter):
         try:
             ice.send_datagram(datagram)
         except ConnectionError:
-            if ice.selected_pair() is None and len(self._early_out) < _MAX_EARLY:
-                self._early_out.append(datagram)
+            if ice.selected_pair() is None and len(self._early) < _MAX_EARLY:
+                self._early.append((False, datagram))
 
     def _update_connection_state(self) -> None:
         if self._closed:
@@ -754,18 +751,17 @@ class RTCPeerConnection(EventEmitter):
             d = self._sctp.deadline()
             if d is not None and (deadline is None or d < deadline):
                 deadline = d
-        if deadline == self._timer_when:
+        timer = self._timer
+        if timer is not None and deadline == timer.when():
             return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._timer_when = deadline
         if deadline is not None:
             self._timer = self._loop.call_at(deadline, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
-        self._timer_when = None
         now = self._loop.time()
         dtls = self._dtls
         if dtls is not None:
