@@ -155,9 +155,10 @@ class Batch:
             return first
         return self.name(i)
 
-    def send(self, fd: int, count: int) -> int:
-        """Send the first ``count`` prepared messages; returns how many the kernel took."""
-        sent = 0
+    def send(self, fd: int, count: int, start: int = 0) -> int:
+        """Send prepared messages ``start .. start+count-1``; returns how many the kernel took."""
+        sent = start
+        count += start
         while sent < count:
             messages = (
                 self._smsgs_ptr if not sent else ctypes.c_void_p(self._smsgs_addr + sent * _MMSGHDR)
@@ -174,7 +175,7 @@ class Batch:
                 sent += 1
                 continue
             sent += n
-        return sent
+        return sent - start
 
 
 def sockaddr(address: tuple[str, int], family: int) -> bytes:
