@@ -337,6 +337,8 @@ def scenario() -> Scenario:
             "rate = forwarded packets / forwarder CPU seconds (/proc/PID/schedstat)",
             "the 2 cores are shared with other sessions' test runs: wall-clock numbers are "
             "noisy, per-core ones less so",
+            "the relay sends to each backend on a connected socket; the C peer sends "
+            "unconnected (per-datagram route lookup), as a minimal forwarder does",
         ],
     )
 
