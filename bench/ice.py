@@ -230,9 +230,9 @@ def scenario() -> Scenario:
             "connect: candidates gathered and exchanged before the clock starts; both sides "
             "gather the same host addresses (IPv4 and IPv6, no loopback); aioice paces "
             "checks 20 ms apart, ours 5 ms, with triggered checks sent at once.",
-            "binding: the request comes from the session's selected remote, so both sides "
-            "only validate and answer; ours also does the mux's address lookup among 1000 "
-            "sessions.",
+            "binding: the request comes from an address the session already knows (ours: "
+            "bound in the mux; aioice: its nominated pair's remote), so both sides only "
+            "validate and answer; ours also does the mux's lookup among 1000 sessions.",
             "binding, first contact: ours only — aioice has no shared socket for many "
             "sessions, so it has no equivalent path; each session keeps at most 16 client "
             "addresses and 64 remote candidates, so memory stays flat.",
