@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--listen",
         type=parse_address,
+        metavar="HOST:PORT",
         default=env("LISTEN", "0.0.0.0:3478"),
         help="public UDP address clients reach (the only ICE candidate of every session) "
         f"[{ENV_PREFIX}LISTEN]",
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--keys",
         default=env("KEYS"),
+        metavar="FILE",
         help="fleet keys file: one 'ID HEX' line per 16-byte AES key, ID 0..63; the first "
         "line is the active key (encodes), all of them decode [" + ENV_PREFIX + "KEYS]",
     )
@@ -85,7 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--transceiver",
         action="append",
-        default=[v for v in [env("TRANSCEIVERS")] if v],
         metavar="ID=HOST:PORT",
         help="a transceiver of this cluster and its framed UDP address; repeat for each "
         f"[{ENV_PREFIX}TRANSCEIVERS]",
@@ -100,7 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--peer-relay",
         action="append",
-        default=[v for v in [env("PEER_RELAYS")] if v],
         metavar="CLUSTER=HOST:PORT",
         help="chaining (Global Relay): the public address of another cluster's relay; routes "
         "for that cluster are forwarded there, framed with the client address, and framed "
@@ -186,9 +186,12 @@ def config_from_args(args: argparse.Namespace) -> RelayConfig:
         codec = load_codec(args.keys)
     else:
         raise SystemExit("pywebrtc-relay: --keys (or --plaintext-ufrags) is required")
+    # Repeated flags replace the environment's list (rather than add to it).
+    transceiver_items = args.transceiver or [os.environ.get(ENV_PREFIX + "TRANSCEIVERS", "")]
+    peer_items = args.peer_relay or [os.environ.get(ENV_PREFIX + "PEER_RELAYS", "")]
     try:
-        transceivers = parse_mapping(args.transceiver, "--transceiver")
-        peers = parse_mapping(args.peer_relay, "--peer-relay")
+        transceivers = parse_mapping(transceiver_items, "--transceiver")
+        peers = parse_mapping(peer_items, "--peer-relay")
     except argparse.ArgumentTypeError as error:
         raise SystemExit(f"pywebrtc-relay: {error}") from None
     if not transceivers and not peers and not (args.redis and args.registry_interval > 0):

@@ -61,6 +61,7 @@ def test_environment_mirrors_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     # A flag beats the environment.
     args = build_parser().parse_args(["--cluster", "9", "--transceiver", "4=1.2.3.4:5"])
     assert args.cluster == 9
+    assert config_from_args(args).transceivers == {4: ("1.2.3.4", 5)}
 
 
 def test_address_parsing() -> None:
