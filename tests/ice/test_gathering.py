@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from pywebrtc.ice.candidate import Address, CandidateType, host_candidate
+from pywebrtc.ice.candidate import Address, CandidateType, host_candidate, reflexive_candidate
 from pywebrtc.ice.events import GatherDone, LocalCandidateGathered, Output, Transmit
 from pywebrtc.stun import Message, MessageClass, Method, binding_success
 
@@ -138,3 +138,32 @@ def test_dual_stack_pairs_only_same_family_and_prefers_ipv6() -> None:
     net.run(5.0, stop=lambda: connected(a, b))
     pa = a.selected_pair()
     assert pa is not None and pa.remote.address == b6
+
+
+def test_relayed_local_candidate_sends_and_receives_on_its_relayed_base() -> None:
+    """The TURN seam: a relayed candidate's base is the relayed address, so the agent's
+    Transmit(source=relayed) is what the I/O layer hands to the TURN client."""
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    relayed: Address = ("198.51.100.50", 60000)
+    # The network delivers to A whatever reaches its relayed address, as a TURN relay would.
+    net.attach(a, relayed)
+    net.attach(b, B_ADDR)
+    relay_candidate = reflexive_candidate(
+        CandidateType.RELAYED, relayed, relayed, related=PUBLIC_A, server="turn"
+    )
+    a.add_local_candidate(relay_candidate)
+    b.add_local_candidate(host_candidate(*B_ADDR))
+    a.set_remote_credentials(b.local_ufrag, b.local_credentials.pwd)
+    b.set_remote_credentials(a.local_ufrag, a.local_credentials.pwd)
+    a.add_remote_candidate(host_candidate(*B_ADDR))
+    b.add_remote_candidate(relay_candidate)
+    a.start(0.0)
+    b.start(0.0)
+    net.run(5.0, stop=lambda: connected(a, b))
+    assert connected(a, b)
+    pa = a.selected_pair()
+    assert pa is not None and pa.local.type is CandidateType.RELAYED
+    assert pa.local_base == relayed
+    assert all(tx.source == relayed for _, tx in net.sent if tx.destination == B_ADDR)
+    assert relay_candidate.to_sdp().endswith(f"typ relay raddr {PUBLIC_A[0]} rport {PUBLIC_A[1]}")
