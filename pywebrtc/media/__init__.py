@@ -23,6 +23,7 @@ from .pipeline import (
     FrameReceived,
     RemoteEnded,
     SessionEvent,
+    TelephoneEvent,
     Transmit,
 )
 from .track import (
@@ -53,6 +54,7 @@ __all__ = [
     "RemoteAudioTrack",
     "RemoteEnded",
     "SessionEvent",
+    "TelephoneEvent",
     "Transmit",
     "create_decoder",
     "create_encoder",

@@ -31,9 +31,11 @@ peer connection with several media sections should run one
 
 from __future__ import annotations
 
+import logging
 import math
 import operator
 import random
+import struct
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
@@ -63,10 +65,17 @@ __all__ = [
     "FrameReceived",
     "RemoteEnded",
     "SessionEvent",
+    "TelephoneEvent",
     "Transmit",
 ]
 
+log = logging.getLogger(__name__)
+
 _PTIME = 0.02
+# Payload formats that share the audio stream's sequence space but are not decoded to audio
+# (RFC 4733 telephone-event, RFC 3389 comfort noise, RFC 2198 redundancy).
+_NOT_AUDIO = frozenset({"telephone-event", "cn", "red"})
+_DTMF = {i: str(i) for i in range(10)} | {10: "*", 11: "#", 12: "A", 13: "B", 14: "C", 15: "D"}
 _IDLE_AFTER = 1.0  # stop the playout clock after this long without packets
 _MAX_CATCH_UP = 10  # playout ticks processed at once when polled late
 
@@ -104,6 +113,15 @@ class EncodedReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class TelephoneEvent:
+    """An RFC 4733 event ended: ``event`` is "0"-"9", "*", "#", "A"-"D" (DTMF) or the event
+    number for others; ``duration`` in seconds."""
+
+    event: str
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteEnded:
     """The remote source sent BYE (RFC 3550 §6.6)."""
 
@@ -111,7 +129,7 @@ class RemoteEnded:
     reason: str | None
 
 
-SessionEvent = FrameReceived | EncodedReceived | RemoteEnded
+SessionEvent = FrameReceived | EncodedReceived | TelephoneEvent | RemoteEnded
 
 
 @dataclass(slots=True)
@@ -209,7 +227,7 @@ class AudioSession:
             self.twcc = TwccFeedback(config.local_ssrc, config.extension_ids.transport_cc)
             self.chain.add(self.twcc)
         self._codecs = {c.payload_type: c for c in config.receive_codecs}
-        self._decoders: dict[int, AudioDecoder] = {}
+        self._decoders: dict[int, AudioDecoder | None] = {}
         self.remote_ssrc = config.remote_ssrc
         clock = (
             config.receive_codecs[0].clock_rate if config.receive_codecs else _OPUS_CLOCK.clock_rate
@@ -219,7 +237,9 @@ class AudioSession:
         )
         if self.nack is not None:
             self._fit_jitter_to_rtt()
-        self._payload_types: dict[int, int] = {}  # RTP timestamp -> payload type
+        self._audio_pt = next((c.payload_type for c in config.receive_codecs
+                               if c.key not in _NOT_AUDIO), None)  # fmt: skip
+        self._last_event: tuple[int, int] | None = None  # (timestamp, event) last reported
         self._next_playout: float | None = None
         self._last_packet: float | None = None
         self._transmits: deque[Transmit] = deque()
@@ -261,9 +281,14 @@ class AudioSession:
         self.chain.incoming_rtp(packet, now)
         if not packet.payload:
             return  # padding-only probe
-        if self.jitter.push(packet.sequence_number, packet.timestamp, packet.payload, now):
-            self._payload_types[packet.timestamp] = packet.payload_type
-        else:
+        is_audio = codec.key not in _NOT_AUDIO
+        if not is_audio and codec.key == "telephone-event":
+            self._telephone_event(packet.payload, packet.timestamp, codec.clock_rate)
+        pushed = self.jitter.push(
+            packet.sequence_number, packet.timestamp, packet.payload, now, packet.payload_type,
+            timing=is_audio,
+        )  # fmt: skip
+        if not pushed:
             self.drops.jitter_buffer += 1
         self._last_packet = now
         if self._next_playout is None:
@@ -312,6 +337,17 @@ class AudioSession:
         jitter.min_delay = min(jitter.max_delay, max(self.config.jitter_min_delay, floor))
         jitter.target_delay = max(jitter.target_delay, jitter.min_delay)
 
+    def _telephone_event(self, payload: bytes, timestamp: int, clock_rate: int) -> None:
+        # RFC 4733 §2.3: event, E|R|volume, duration; the end is sent three times.
+        if len(payload) < 4:
+            self.drops.malformed_rtp += 1
+            return
+        event, flags, duration = struct.unpack_from("!BBH", payload)
+        if not flags & 0x80 or self._last_event == (timestamp, event):
+            return
+        self._last_event = (timestamp, event)
+        self._events.append(TelephoneEvent(_DTMF.get(event, str(event)), duration / clock_rate))
+
     def _count_srtp(self, exc: SrtpError) -> None:
         from pywebrtc.srtp import SrtpAuthenticationError, SrtpReplayError
 
@@ -325,13 +361,16 @@ class AudioSession:
     # -- playout -----------------------------------------------------------------------
 
     def _decoder(self, payload_type: int) -> AudioDecoder | None:
-        decoder = self._decoders.get(payload_type)
-        if decoder is None:
-            codec = self._codecs.get(payload_type)
-            if codec is None:
-                return None
-            decoder = create_decoder(codec, channels=self.config.output_channels)
-            self._decoders[payload_type] = decoder
+        if payload_type in self._decoders:
+            return self._decoders[payload_type]
+        codec = self._codecs.get(payload_type)
+        decoder: AudioDecoder | None = None
+        if codec is not None:
+            try:
+                decoder = create_decoder(codec, channels=self.config.output_channels)
+            except ValueError:
+                log.warning("no decoder for %s; its packets are concealed", codec.name)
+        self._decoders[payload_type] = decoder
         return decoder
 
     def _play(self, now: float) -> None:
@@ -339,26 +378,31 @@ class AudioSession:
         if item is None:
             return
         if isinstance(item, JitterFrame):
-            pt = self._payload_types.pop(item.timestamp, None)
-            if pt is None:
-                pt = next(iter(self._codecs))
-            if not self.config.decode:
+            pt = item.payload_type
+            codec = self._codecs.get(pt)
+            if codec is None or codec.key in _NOT_AUDIO:
+                # A telephone-event or comfort-noise slot: nothing to decode, keep time going.
+                item = JitterLoss(item.sequence, item.timestamp, None)
+            elif not self.config.decode:
                 self._events.append(EncodedReceived(item.payload, item.timestamp, pt))
                 return
-            decoder = self._decoder(pt)
-            frame = decoder.decode(item.payload, item.timestamp) if decoder else None
-            if frame is not None:
-                self.frames_decoded += 1
-                self.samples_received += frame.samples
-                self._events.append(FrameReceived(frame, False))
-                return
-            item = JitterLoss(item.sequence, item.timestamp, None)
+            else:
+                decoder = self._decoder(pt)
+                frame = decoder.decode(item.payload, item.timestamp) if decoder else None
+                if frame is not None:
+                    self.frames_decoded += 1
+                    self.samples_received += frame.samples
+                    self._events.append(FrameReceived(frame, False))
+                    return
+                item = JitterLoss(item.sequence, item.timestamp, None)
         assert isinstance(item, JitterLoss)
-        pt = next(iter(self._codecs))
-        if not self.config.decode:
-            self._events.append(EncodedReceived(None, item.timestamp, pt))
+        audio_pt = self._audio_pt
+        if audio_pt is None:
             return
-        decoder = self._decoder(pt)
+        if not self.config.decode:
+            self._events.append(EncodedReceived(None, item.timestamp, audio_pt))
+            return
+        decoder = self._decoder(audio_pt)
         if decoder is not None:
             frame = decoder.conceal(item.timestamp, item.next_payload)
             if frame is not None:
@@ -464,7 +508,8 @@ class AudioSession:
 
     def stats(self) -> list[dict[str, float | int | str | None]]:
         """getStats entries with W3C field names (webrtc-stats): inbound-rtp, outbound-rtp,
-        remote-inbound-rtp, remote-outbound-rtp. The peer connection adds ids/timestamps."""
+        remote-inbound-rtp, remote-outbound-rtp, codec. The peer connection adds ids,
+        timestamps, transportId/codecId links and media-source."""
         out: list[dict[str, float | int | str | None]] = []
         source = self.reporter.sources.get(self.remote_ssrc or -1)
         if source is not None:
@@ -511,6 +556,21 @@ class AudioSession:
                     "fractionLost": remote_in.fraction_lost,
                     "jitter": remote_in.jitter,
                     "roundTripTime": remote_in.round_trip_time,
+                }
+            )
+        codecs = list(self.config.receive_codecs)
+        if self.config.send_codec is not None and self.config.send_codec not in codecs:
+            codecs.append(self.config.send_codec)
+        for codec in codecs:
+            out.append(
+                {
+                    "type": "codec",
+                    "payloadType": codec.payload_type,
+                    "mimeType": f"audio/{codec.name}",
+                    "clockRate": codec.clock_rate,
+                    "channels": codec.channels,
+                    "sdpFmtpLine": ";".join(f"{k}={v}" for k, v in codec.parameters.items())
+                    or None,
                 }
             )
         for remote_out in self.reporter.remote_outbound.values():

@@ -34,6 +34,7 @@ class JitterFrame:
     timestamp: int  # RTP timestamp
     payload: bytes
     arrival: float
+    payload_type: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +105,21 @@ class JitterBuffer:
     def __len__(self) -> int:
         return len(self._packets)
 
-    def push(self, seq: int, timestamp: int, payload: bytes, arrival: float) -> bool:
-        """Buffer one packet; ``False`` when it is a duplicate, late, or the buffer is full."""
+    def push(
+        self,
+        seq: int,
+        timestamp: int,
+        payload: bytes,
+        arrival: float,
+        payload_type: int = -1,
+        *,
+        timing: bool = True,
+    ) -> bool:
+        """Buffer one packet; ``False`` when it is a duplicate, late, or the buffer is full.
+
+        ``timing=False`` keeps a packet out of the delay estimate: RFC 4733 telephone-events
+        repeat the event's start timestamp for its whole duration, which would read as jitter.
+        """
         ext = self._unwrap.unwrap(seq)
         if self._next is not None and ext < self._next:
             self.stats.late += 1
@@ -116,12 +130,13 @@ class JitterBuffer:
         if len(self._packets) >= self.capacity:
             self.stats.overflows += 1
             return False
-        self._packets[ext] = JitterFrame(ext, timestamp, payload, arrival)
+        self._packets[ext] = JitterFrame(ext, timestamp, payload, arrival, payload_type)
         self.stats.packets_received += 1
-        self._delays.append(arrival - self._unwrap_timestamp(timestamp) / self.clock_rate)
-        self._since_adapt += 1
-        if self._since_adapt >= 10:
-            self._adapt()
+        if timing:
+            self._delays.append(arrival - self._unwrap_timestamp(timestamp) / self.clock_rate)
+            self._since_adapt += 1
+            if self._since_adapt >= 10:
+                self._adapt()
         if self._start_at is None:
             self._start_at = arrival + self.target_delay
         return True

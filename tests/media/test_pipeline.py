@@ -190,3 +190,39 @@ def test_plain_rtp_without_srtp_contexts() -> None:
     assert len(net.b.frames) >= 40
     assert struct.unpack_from("!B", b"\x80")[0] == 0x80
     assert OPUS.payload_type == 111
+
+
+def test_telephone_events_are_reported_once_and_audio_keeps_playing() -> None:
+    from pywebrtc.media import AudioCodec, TelephoneEvent
+
+    dtmf = AudioCodec("telephone-event", 126, 48000)
+    sa, sb = srtp_pair()
+    b = AudioSession(config(2, send_codec=None, receive_codecs=(OPUS, dtmf)), srtp=sb)
+    a = AudioSession(config(1, receive_codecs=()), srtp=sa)
+    net = Network(a, b, Link(), Link())
+    net.run(0.6)
+    assert a.sender is not None
+    # Replace three 20 ms audio packets by a "5" event (RFC 4733: end sent three times).
+    start = a.sender.rtp_timestamp(30 * 960)
+    for k, (end, duration) in enumerate(((False, 960), (True, 2880), (True, 2880))):
+        packet = RtpPacket(126, a.sender.sequence_number, start, 1,
+                           struct.pack("!BBH", 5, 0x80 if end else 0, duration))  # fmt: skip
+        a.sender.sequence_number = (a.sender.sequence_number + 1) & 0xFFFF
+        assert a.srtp is not None
+        b.receive_rtp(a.srtp.outbound.protect_rtp(bytes(packet)), net.now + 0.001 * k)
+    net.run(0.6)
+    events = [e for e in net.b.events if isinstance(e, TelephoneEvent)]
+    assert [(e.event, e.duration) for e in events] == [("5", 0.06)]
+    assert len(net.b.frames) >= 45 and b.drops.unknown_payload_type == 0
+
+
+def test_a_codec_without_decoder_is_concealed_not_fatal() -> None:
+    from pywebrtc.media import AudioCodec
+
+    g722 = AudioCodec("G722", 9, 8000)
+    sa, sb = srtp_pair()
+    a = AudioSession(config(1, send_codec=PCMU, receive_codecs=()), srtp=sa)
+    b = AudioSession(config(2, send_codec=None, receive_codecs=(g722, PCMU)), srtp=sb)
+    net = Network(a, b, Link(), Link())
+    net.run(1.0)
+    assert len(net.b.frames) >= 40  # PCMU decodes; G722 would be concealed
