@@ -102,6 +102,14 @@ class Candidate:
         return (self.host, self.port)
 
     @property
+    def generation(self) -> int | None:
+        """The ``generation`` extension (libwebrtc), as aioice's Candidate has it."""
+        for name, value in self.extensions:
+            if name == "generation" and value.isdigit():
+                return int(value)
+        return None
+
+    @property
     def is_mdns(self) -> bool:
         return self.host.endswith(".local")
 

@@ -72,6 +72,7 @@ def test_chrome_srflx_fields() -> None:
     assert c.type is CandidateType.SERVER_REFLEXIVE
     assert (c.related_address, c.related_port) == ("192.168.1.5", 61665)
     assert ("ufrag", "EsAw") in c.extensions
+    assert c.generation == 0 and parse_candidate(AIOICE).generation is None
 
 
 def test_mdns_name_is_kept() -> None:
