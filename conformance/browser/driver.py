@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -175,7 +175,9 @@ class BrowserSession:
         return self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
 
     @classmethod
-    def open(cls, launcher: Callable[[str], Awaitable[Closer]]) -> Iterator[BrowserSession]:
+    def open(
+        cls, launcher: Callable[[str], Awaitable[Closer]]
+    ) -> Generator[BrowserSession, None, None]:
         """For a module fixture: yield a session, then shut the browser down."""
         loop = asyncio.new_event_loop()
 

@@ -66,6 +66,25 @@ const H = {
     await gathered(pc);
     return pc.localDescription.sdp;
   },
+  async offerTrickle(id) {
+    // Offer at once; candidates follow through trickleCandidates().
+    const s = pcs[id];
+    s.candidates = [];
+    s.pc.onicecandidate = e => s.candidates.push(e.candidate ? e.candidate.toJSON() : null);
+    await s.pc.setLocalDescription(await s.pc.createOffer());
+    return s.pc.localDescription.sdp;
+  },
+  async trickleCandidates(id) {
+    // The candidates gathered since the last call (null marks the end), waiting for one.
+    const s = pcs[id];
+    await until(() => s.candidates.length > 0, "a candidate");
+    return s.candidates.splice(0, s.candidates.length);
+  },
+  sendOnOpen(id, label, text) {
+    const ch = pcs[id].ch[label];
+    ch.addEventListener("open", () => ch.send(text));
+    return true;
+  },
   async setAnswer(id, sdp) {
     await pcs[id].pc.setRemoteDescription({ type: "answer", sdp });
     return true;

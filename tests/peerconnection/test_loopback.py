@@ -180,3 +180,22 @@ def test_closing_the_peer_connection_closes_channels_on_both_sides() -> None:
         assert b.connectionState == "closed"
 
     run(body)
+
+
+def test_buffered_amount_low_fires_as_the_queue_drains() -> None:
+    async def body() -> None:
+        a, b, ours, theirs = await connected_pair()
+        ours.bufferedAmountLowThreshold = 64 * 1024
+        low = asyncio.Event()
+        ours.on("bufferedamountlow", low.set)
+        inbox = Inbox(theirs)
+        for _ in range(16):
+            ours.send(bytes(32 * 1024))
+        assert ours.bufferedAmount > ours.bufferedAmountLowThreshold
+        await asyncio.wait_for(low.wait(), 10)
+        assert ours.bufferedAmount <= 64 * 1024
+        await inbox.wait(16)
+        await a.close()
+        await b.close()
+
+    run(body)

@@ -1,0 +1,412 @@
+"""RTCPeerConnection end to end on loopback: setup time, data channel throughput, idle memory.
+
+* **setup**: ``createOffer()`` → first message delivered on the answerer, two peer connections
+  in one process and one event loop, non-trickle signaling handed over in-process (ICE, DTLS,
+  SCTP, DCEP all real, over real UDP sockets). Certificates are made in the constructors, as
+  both stacks do, outside the timed part.
+* **throughput**: one ordered, reliable channel; 64 KiB binary messages (aiortc's default
+  max-message-size), the sender keeps ``bufferedAmount`` under 1 MiB with the
+  ``bufferedamountlow`` event; Mbit/s of payload from first send to last message received.
+* **memory**: RSS growth per connected, idle peer connection, N pairs in a fresh process
+  (both ends counted: delta / 2N).
+* **libwebrtc** (node + ``@roamhq/wrtc``, if ``PYWEBRTC_WRTC_DIR`` names a folder with it
+  installed) and **Chromium ↔ pywebrtc** setup (Playwright, if importable) where practical.
+
+pywebrtc and aiortc run on uvloop when it is installed (the harness runs each sample in a
+fresh event loop). The host is a shared 2-core machine: numbers are noisy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from bench.harness import Case, Scenario
+
+MESSAGE = 64 * 1024
+TOTAL = 32 * 1024 * 1024
+HIGH_WATER = 1024 * 1024
+MEMORY_SESSIONS = int(os.environ.get("PYWEBRTC_BENCH_SESSIONS", "1000"))
+AIORTC_MEMORY_SESSIONS = int(os.environ.get("PYWEBRTC_BENCH_AIORTC_SESSIONS", "200"))
+
+try:
+    import uvloop
+
+    HAVE_UVLOOP = True
+except ImportError:  # pragma: no cover
+    HAVE_UVLOOP = False
+
+
+def _run(coroutine_fn: Callable[[], Coroutine[Any, Any, float]]) -> float:
+    if HAVE_UVLOOP:
+        return uvloop.run(coroutine_fn())
+    return asyncio.run(coroutine_fn())
+
+
+def _resolve(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+# --- the two stacks behind one small interface -----------------------------------------------
+
+
+class Stack:
+    name = ""
+
+    def pc(self) -> Any:
+        raise NotImplementedError
+
+    def description(self, sdp: str, type_: str) -> Any:
+        raise NotImplementedError
+
+
+class Ours(Stack):
+    name = "pywebrtc"
+
+    def pc(self) -> Any:
+        from pywebrtc import RTCPeerConnection
+
+        return RTCPeerConnection()
+
+    def description(self, sdp: str, type_: str) -> Any:
+        from pywebrtc import RTCSessionDescription
+
+        return RTCSessionDescription(sdp, type_)
+
+
+class Aiortc(Stack):
+    name = "aiortc"
+
+    def pc(self) -> Any:
+        import aiortc
+
+        return aiortc.RTCPeerConnection()
+
+    def description(self, sdp: str, type_: str) -> Any:
+        import aiortc
+
+        return aiortc.RTCSessionDescription(sdp, type_)
+
+
+async def _negotiate(stack: Stack, a: Any, b: Any) -> None:
+    await a.setLocalDescription(await a.createOffer())
+    await b.setRemoteDescription(stack.description(a.localDescription.sdp, "offer"))
+    await b.setLocalDescription(await b.createAnswer())
+    await a.setRemoteDescription(stack.description(b.localDescription.sdp, "answer"))
+
+
+async def _setup_ms(stack: Stack) -> float:
+    loop = asyncio.get_running_loop()
+    a, b = stack.pc(), stack.pc()
+    delivered: asyncio.Future[float] = loop.create_future()
+
+    def on_channel(channel: Any) -> None:
+        def on_message(message: object) -> None:
+            if not delivered.done():
+                delivered.set_result(time.perf_counter())
+
+        channel.on("message", on_message)
+
+    b.on("datachannel", on_channel)
+    start = time.perf_counter()
+    channel = a.createDataChannel("setup")
+    channel.on("open", lambda: channel.send("first"))
+    await _negotiate(stack, a, b)
+    end = await asyncio.wait_for(delivered, 30)
+    await a.close()
+    await b.close()
+    return (end - start) * 1000.0
+
+
+async def _throughput_mbps(stack: Stack, total: int = TOTAL) -> float:
+    loop = asyncio.get_running_loop()
+    a, b = stack.pc(), stack.pc()
+    count = total // MESSAGE
+    done: asyncio.Future[float] = loop.create_future()
+    received = 0
+
+    def on_channel(channel: Any) -> None:
+        def on_message(message: bytes) -> None:
+            nonlocal received
+            received += 1
+            if received == count and not done.done():
+                done.set_result(time.perf_counter())
+
+        channel.on("message", on_message)
+
+    b.on("datachannel", on_channel)
+    channel = a.createDataChannel("bulk")
+    opened = loop.create_future()
+    channel.on("open", lambda: _resolve(opened, None))
+    await _negotiate(stack, a, b)
+    await asyncio.wait_for(opened, 30)
+    channel.bufferedAmountLowThreshold = HIGH_WATER // 2
+    low = asyncio.Event()
+    channel.on("bufferedamountlow", low.set)
+    payload = os.urandom(MESSAGE)
+    start = time.perf_counter()
+    for _ in range(count):
+        while channel.bufferedAmount > HIGH_WATER:
+            low.clear()
+            await low.wait()
+        channel.send(payload)
+    end = await asyncio.wait_for(done, 120)
+    await a.close()
+    await b.close()
+    return count * MESSAGE * 8 / (end - start) / 1e6
+
+
+# --- memory: N connected idle pairs in a fresh process ---------------------------------------
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+async def _memory_child(stack: Stack, n: int) -> float:
+    # Warm up imports and one connection so that per-process overhead is not counted.
+    warm = [stack.pc(), stack.pc()]
+    await _connect_pair(stack, *warm)
+    before = _rss_kib()
+    pcs: list[Any] = []
+    batch = 25
+    for start in range(0, n, batch):
+        pairs = [(stack.pc(), stack.pc()) for _ in range(min(batch, n - start))]
+        await asyncio.gather(*(_connect_pair(stack, a, b) for a, b in pairs))
+        for pair in pairs:
+            pcs.extend(pair)
+    await asyncio.sleep(1.0)  # idle: let setup garbage go and timers settle
+    after = _rss_kib()
+    return (after - before) / len(pcs)
+
+
+async def _connect_pair(stack: Stack, a: Any, b: Any) -> None:
+    loop = asyncio.get_running_loop()
+    opened: asyncio.Future[None] = loop.create_future()
+    b.on("datachannel", lambda ch: _resolve(opened, None))
+    a.createDataChannel("idle")
+    await _negotiate(stack, a, b)
+    await asyncio.wait_for(opened, 60)
+
+
+def _memory_kib(stack_name: str, n: int) -> float:
+    code = (
+        "import asyncio, sys, json\n"
+        "from bench.peerconnection import _memory_child, Ours, Aiortc, _run\n"
+        f"stack = {'Ours' if stack_name == 'pywebrtc' else 'Aiortc'}()\n"
+        f"print(json.dumps(_run(lambda: _memory_child(stack, {n}))))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=900
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return float(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+# --- libwebrtc through node-webrtc ------------------------------------------------------------
+
+_WRTC_SCRIPT = r"""
+const { RTCPeerConnection } = require("@roamhq/wrtc");
+const mode = process.argv[2];
+async function once() {
+  const a = new RTCPeerConnection(), b = new RTCPeerConnection();
+  a.onicecandidate = e => e.candidate && b.addIceCandidate(e.candidate);
+  b.onicecandidate = e => e.candidate && a.addIceCandidate(e.candidate);
+  const MESSAGE = 64 * 1024, TOTAL = 32 * 1024 * 1024, COUNT = TOTAL / MESSAGE;
+  let t0, got = 0;
+  const done = new Promise(resolve => {
+    b.ondatachannel = e => { e.channel.onmessage = () => {
+      got++;
+      if (mode === "setup" || got === COUNT) resolve(performance.now());
+    }; };
+  });
+  t0 = performance.now();
+  const ch = a.createDataChannel(mode);
+  ch.binaryType = "arraybuffer";
+  ch.onopen = async () => {
+    if (mode === "setup") { ch.send("first"); return; }
+    const payload = new Uint8Array(MESSAGE);
+    t0 = performance.now();
+    for (let i = 0; i < COUNT; i++) {
+      while (ch.bufferedAmount > 1024 * 1024)
+        await new Promise(r => setTimeout(r, 1));
+      ch.send(payload);
+    }
+  };
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription);
+  const end = await done;
+  a.close(); b.close();
+  return mode === "setup" ? end - t0 : TOTAL * 8 / ((end - t0) / 1000) / 1e6;
+}
+once().then(v => { console.log(JSON.stringify(v)); process.exit(0); });
+"""
+
+
+def _wrtc_dir() -> Path | None:
+    folder = os.environ.get("PYWEBRTC_WRTC_DIR")
+    if not folder or shutil.which("node") is None:
+        return None
+    path = Path(folder)
+    return path if (path / "node_modules" / "@roamhq" / "wrtc").exists() else None
+
+
+def _wrtc(mode: str) -> float:
+    folder = _wrtc_dir()
+    assert folder is not None
+    script = folder / "pywebrtc-bench.js"
+    script.write_text(_WRTC_SCRIPT)
+    out = subprocess.run(
+        ["node", str(script), mode], cwd=folder, capture_output=True, text=True, timeout=120
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+# --- Chromium offers, pywebrtc answers -------------------------------------------------------
+
+
+def _chrome_setup_samples(repeats: int) -> list[float]:
+    """Chromium (offerer, in the page, trickling its candidates) → pywebrtc (answerer, its
+    candidates in the answer): from asking the page to create the offer until our side has
+    the page's first message (sent by the page on "open"). Includes the page's HTTP command
+    round trips (a few each way), so it is an upper bound of the stack's own setup time."""
+    from conformance.browser.driver import BrowserSession, launch_chromium
+    from pywebrtc import RTCPeerConnection, RTCSessionDescription
+
+    samples: list[float] = []
+    sessions = BrowserSession.open(launch_chromium)
+    session = next(sessions)
+    try:
+        for _ in range(repeats + 1):
+
+            async def one() -> float:
+                page = session.page
+                bid = await page.call("newPc")
+                ours = RTCPeerConnection()
+                got: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+                def on_channel(channel: Any) -> None:
+                    channel.on(
+                        "message",
+                        lambda m: _resolve(got, time.perf_counter()),
+                    )
+
+                ours.on("datachannel", on_channel)
+                await page.call("createChannel", bid, "ordered", {})
+                await page.call("sendOnOpen", bid, "ordered", "first")
+                start = time.perf_counter()
+                offer = await page.call("offerTrickle", bid)
+                await ours.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+                await ours.setLocalDescription(await ours.createAnswer())
+                assert ours.localDescription is not None
+                await page.call("setAnswer", bid, ours.localDescription.sdp)
+
+                async def trickle() -> None:
+                    while True:
+                        for candidate in await page.call("trickleCandidates", bid):
+                            if candidate is None:
+                                await ours.addIceCandidate(None)
+                                return
+                            await ours.addIceCandidate(candidate)
+
+                trickling = asyncio.ensure_future(trickle())
+                end = await asyncio.wait_for(got, 30)
+                trickling.cancel()
+                await ours.close()
+                await page.call("closePc", bid)
+                return (end - start) * 1000.0
+
+            samples.append(session.run(one()))
+    finally:
+        sessions.close()
+    return samples[1:]  # the first one warms the page up
+
+
+def scenario() -> Scenario:
+    ours, theirs = Ours(), Aiortc()
+    cases = [
+        Case(
+            "setup: createOffer → first message (loopback)",
+            lambda: _run(lambda: _setup_ms(ours)),
+            lambda: _run(lambda: _setup_ms(theirs)),
+            unit="ms",
+            higher_is_better=False,
+        ),
+        Case(
+            "throughput: 64 KiB messages, ordered reliable (loopback)",
+            lambda: _run(lambda: _throughput_mbps(ours)),
+            lambda: _run(lambda: _throughput_mbps(theirs)),
+            unit="Mbit/s",
+        ),
+    ]
+    notes = [
+        f"event loop: {'uvloop' if HAVE_UVLOOP else 'asyncio default'} for both stacks",
+        "shared 2-core host, other engineers' jobs running: noisy",
+    ]
+    if _wrtc_dir() is not None:
+        cases += [
+            Case(
+                "setup vs libwebrtc (node @roamhq/wrtc, trickle)",
+                lambda: _run(lambda: _setup_ms(ours)),
+                lambda: _wrtc("setup"),
+                peer_name="libwebrtc",
+                unit="ms",
+                higher_is_better=False,
+            ),
+            Case(
+                "throughput vs libwebrtc (node @roamhq/wrtc)",
+                lambda: _run(lambda: _throughput_mbps(ours)),
+                lambda: _wrtc("throughput"),
+                peer_name="libwebrtc",
+                unit="Mbit/s",
+            ),
+        ]
+    if os.environ.get("PYWEBRTC_BENCH_CHROME") == "1":
+        chrome = _chrome_setup_samples(7)
+        chrome.sort()
+        cases.append(
+            Case(
+                "setup: Chromium offers → pywebrtc answers → first message",
+                iter(chrome).__next__,
+                unit="ms",
+                higher_is_better=False,
+            )
+        )
+    if MEMORY_SESSIONS > 0:
+        cases.append(
+            Case(
+                f"memory per idle connected peer connection ({MEMORY_SESSIONS} pairs; "
+                f"aiortc {AIORTC_MEMORY_SESSIONS} pairs)",
+                lambda: _memory_kib("pywebrtc", MEMORY_SESSIONS),
+                lambda: _memory_kib("aiortc", AIORTC_MEMORY_SESSIONS),
+                unit="KiB",
+                higher_is_better=False,
+            )
+        )
+    return Scenario(
+        "peerconnection",
+        "RTCPeerConnection on loopback, pywebrtc vs aiortc in the same run (see "
+        "bench/peerconnection.py for what each case measures).",
+        cases,
+        repeats=5,
+        notes=notes,
+    )
