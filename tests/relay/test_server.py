@@ -100,3 +100,57 @@ def test_unroutable_traffic_never_reaches_a_transceiver(mode: str) -> None:
             await worker.stop()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ipv6_clients_and_transceivers(mode: str) -> None:
+    async def scenario() -> None:
+        t1 = await start_transceiver("::1")
+        worker = RelayWorker(
+            RelayConfig(listen=("::1", 0), codec=CODEC, transceivers={1: t1.address}, io=mode)
+        )
+        await worker.start()
+        try:
+            clients = [await client(worker.public_address, "::1") for _ in range(20)]
+            for c in clients:
+                c.send(ufrag_request(Route(0, 1)))
+            for c in clients:
+                assert (await c.recv()).startswith(b"echo:\x00\x01")
+            for i, c in enumerate(clients):
+                c.send(b"\x80\x6f" + bytes([i]) * 100)
+            for i, c in enumerate(clients):
+                assert await c.recv() == b"echo:\x80\x6f" + bytes([i]) * 100
+            headers = {h for h, _ in t1.received}
+            assert len(headers) == 20 and all(len(h) == 19 for h in headers)
+            sockname = clients[0].transport.get_extra_info("sockname")  # type: ignore[union-attr]
+            assert encode_address(sockname) in headers
+            for c in clients:
+                c.close()
+        finally:
+            await worker.stop()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dual_stack_listener_frames_ipv4_clients_as_ipv4(mode: str) -> None:
+    async def scenario() -> None:
+        t1 = await start_transceiver()
+        worker = RelayWorker(
+            RelayConfig(listen=("::", 0), codec=CODEC, transceivers={1: t1.address}, io=mode)
+        )
+        await worker.start()
+        try:
+            port = worker.public_address[1]
+            c = await client(("127.0.0.1", port))
+            c.send(ufrag_request(Route(0, 1)))
+            assert (await c.recv()).startswith(b"echo:")
+            c.send(b"\x17\xfe\xfd")
+            assert await c.recv() == b"echo:\x17\xfe\xfd"
+            sockname = c.transport.get_extra_info("sockname")  # type: ignore[union-attr]
+            assert {h for h, _ in t1.received} == {encode_address(sockname)}
+            c.close()
+        finally:
+            await worker.stop()
+
+    asyncio.run(scenario())
