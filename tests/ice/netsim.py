@@ -2,7 +2,9 @@
 
 Endpoints are anything with the agent's ``receive/tick/poll/deadline`` shape, attached at one or
 more base addresses. Packets take ``latency`` seconds; ``drop`` decides per packet whether it is
-lost; ``nat`` rewrites a base address to the public address the other side sees (and back).
+lost; ``nat`` rewrites a base address to the public address the other side sees (and back);
+``add_symmetric_nat`` maps each (base, destination) to its own public port and lets in only
+replies from that destination (address- and port-dependent mapping and filtering, RFC 4787).
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class FakeNetwork:
         # base address -> public address (what the peer sees), and the reverse.
         self.nat: dict[Address, Address] = {}
         self._nat_back: dict[Address, Address] = {}
+        self._symmetric: dict[Address, str] = {}  # base -> public IP
+        self._sym_out: dict[tuple[Address, Address], Address] = {}
+        self._sym_in: dict[Address, tuple[Address, Address]] = {}  # public -> (base, peer)
+        self._sym_port = 40000
         self._queue: list[_Packet] = []
         self._seq = 0
 
@@ -58,6 +64,28 @@ class FakeNetwork:
     def add_nat(self, base: Address, public: Address) -> None:
         self.nat[base] = public
         self._nat_back[public] = base
+
+    def add_symmetric_nat(self, base: Address, public_ip: str) -> None:
+        self._symmetric[base] = public_ip
+
+    def _outbound(self, source: Address, destination: Address) -> Address:
+        if source in self._symmetric:
+            key = (source, destination)
+            public = self._sym_out.get(key)
+            if public is None:
+                self._sym_port += 1
+                public = (self._symmetric[source], self._sym_port)
+                self._sym_out[key] = public
+                self._sym_in[public] = key
+            return public
+        return self.nat.get(source, source)
+
+    def _inbound(self, source: Address, destination: Address) -> Address | None:
+        mapping = self._sym_in.get(destination)
+        if mapping is not None:
+            base, peer = mapping
+            return base if peer == source else None
+        return self._nat_back.get(destination, destination)
 
     def events_of(self, agent: Endpoint) -> list[Event]:
         return [e for _, e in self.events[id(agent)]]
@@ -76,7 +104,9 @@ class FakeNetwork:
                     self.sent.append((self.now, out))
                     if self.drop(out.data, out.source, out.destination, self.now):
                         continue
-                    self.inject(out.data, self.nat.get(out.source, out.source), out.destination)
+                    self.inject(
+                        out.data, self._outbound(out.source, out.destination), out.destination
+                    )
                 else:
                     self.events[id(agent)].append((self.now, out))
 
@@ -96,7 +126,9 @@ class FakeNetwork:
         self.now = max(self.now, t)
         while self._queue and self._queue[0].at <= self.now:
             p = heapq.heappop(self._queue)
-            destination = self._nat_back.get(p.destination, p.destination)
+            destination = self._inbound(p.source, p.destination)
+            if destination is None:
+                continue  # filtered by a NAT
             agent = self.agents.get(destination)
             if agent is not None:
                 self.delivered += 1

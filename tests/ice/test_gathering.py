@@ -167,3 +167,35 @@ def test_relayed_local_candidate_sends_and_receives_on_its_relayed_base() -> Non
     assert pa.local_base == relayed
     assert all(tx.source == relayed for _, tx in net.sent if tx.destination == B_ADDR)
     assert relay_candidate.to_sdp().endswith(f"typ relay raddr {PUBLIC_A[0]} rport {PUBLIC_A[1]}")
+
+
+def test_symmetric_nat_connects_through_peer_reflexive_candidates() -> None:
+    """A behind an address- and port-dependent NAT: its server-reflexive mapping is useless to
+    B, but A's own checks open a mapping that both sides learn as peer-reflexive."""
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    server = FakeStunServer(STUN)
+    net.attach(a, A_ADDR)
+    net.attach(b, B_ADDR)
+    net.attach(server, STUN)
+    net.add_symmetric_nat(A_ADDR, "203.0.113.99")
+    net.drop = lambda data, src, dst, now: dst == A_ADDR  # private address: unroutable
+    a.add_local_candidate(host_candidate(*A_ADDR))
+    a.gather_server_reflexive(A_ADDR, STUN, 0.0)
+    net.run(1.0)
+    [srflx] = [c for c in a.local_candidates if c.type is CandidateType.SERVER_REFLEXIVE]
+    b.add_local_candidate(host_candidate(*B_ADDR))
+    a.set_remote_credentials(b.local_ufrag, b.local_credentials.pwd)
+    b.set_remote_credentials(a.local_ufrag, a.local_credentials.pwd)
+    a.add_remote_candidate(host_candidate(*B_ADDR))
+    for cand in a.local_candidates:
+        b.add_remote_candidate(cand)
+    a.start(net.now)
+    b.start(net.now)
+    net.run(10.0, stop=lambda: connected(a, b))
+    assert connected(a, b)
+    pb = b.selected_pair()
+    assert pb is not None and pb.remote.type is CandidateType.PEER_REFLEXIVE
+    assert pb.remote.host == "203.0.113.99" and pb.remote.address != srflx.address
+    pa = a.selected_pair()
+    assert pa is not None and pa.mapped is not None and pa.mapped.address == pb.remote.address
