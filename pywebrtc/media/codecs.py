@@ -4,7 +4,8 @@
 ``a=fmtp`` parameters), independent of the SDP classes so that the media layer does not import
 the signaling layer; :func:`AudioCodec.from_sdp_values` builds one from the rtpmap fields.
 :func:`create_encoder` and :func:`create_decoder` return the implementation for a codec name:
-Opus (PyAV, :mod:`pywebrtc.media.opus`), PCMU and PCMA (:mod:`pywebrtc.media.g711`).
+Opus (PyAV, :mod:`pywebrtc.media.opus`; decoding through libopus directly when it loads, for
+PLC and FEC, :mod:`pywebrtc.media.libopus`), PCMU and PCMA (:mod:`pywebrtc.media.g711`).
 """
 
 from __future__ import annotations
@@ -101,10 +102,22 @@ def create_encoder(codec: AudioCodec, *, bitrate: int = 32000, channels: int = 0
     raise ValueError(f"no encoder for {codec.name}")
 
 
-def create_decoder(codec: AudioCodec, *, channels: int = 1) -> AudioDecoder:
-    """A decoder for ``codec``; ``channels`` sets the Opus output layout (G.711 is mono)."""
+def create_decoder(codec: AudioCodec, *, channels: int = 1, backend: str = "auto") -> AudioDecoder:
+    """A decoder for ``codec``; ``channels`` sets the Opus output layout (G.711 is mono).
+
+    Opus ``backend``: "libopus" decodes with libopus directly (real PLC and in-band FEC, see
+    :mod:`pywebrtc.media.libopus`), "pyav" with PyAV (fade-out concealment, no FEC), "auto"
+    the first when libopus loads.
+    """
     key = codec.key
     if key == "opus":
+        if backend in ("auto", "libopus"):
+            from .libopus import LibopusDecoder, load_libopus
+
+            if backend == "libopus" or load_libopus() is not None:
+                return LibopusDecoder(codec, channels=channels)
+        elif backend != "pyav":
+            raise ValueError("Opus decoder backend is auto, libopus or pyav")
         from .opus import OpusDecoder
 
         return OpusDecoder(codec, channels=channels)

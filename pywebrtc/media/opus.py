@@ -10,12 +10,13 @@ thousands of sessions.
 
 :class:`OpusDecoder` returns s16 frames at 48 kHz, mono or stereo as asked.
 
-What PyAV does *not* expose, and what we do instead: libopus packet-loss concealment is
-reached by decoding a NULL packet and in-band FEC by ``decode_fec=1``; FFmpeg's libopus
-decoder passes neither through (an empty packet means end of stream, and it has no FEC
-option). So :meth:`OpusDecoder.conceal` repeats the last decoded frame at -6 dB per
-consecutive loss and then goes silent, and ``next_payload`` is accepted but not used. Our
-encoder's in-band FEC still helps peers (Chrome's decoder uses it).
+What PyAV does *not* expose: libopus packet-loss concealment is reached by decoding a NULL
+packet and in-band FEC by ``decode_fec=1``; FFmpeg's libopus decoder passes neither through
+(an empty packet means end of stream, and it has no FEC option). So this decoder's
+:meth:`OpusDecoder.conceal` repeats the last decoded frame at -6 dB per consecutive loss and
+then goes silent, ignoring ``next_payload``. It is the fallback: by default sessions decode
+with :class:`pywebrtc.media.libopus.LibopusDecoder` (the same libopus through ctypes), which
+does both. Our encoder's in-band FEC helps peers either way (Chrome's decoder uses it).
 """
 
 from __future__ import annotations

@@ -170,6 +170,7 @@ class AudioSessionConfig:
     opus_fec: bool | None = None  # None: as the peer's fmtp (useinbandfec) asks
     opus_complexity: int = 5
     opus_application: str = "voip"  # "lowdelay": CELT only, the cheapest (no FEC)
+    opus_decoder: str = "auto"  # "libopus" (PLC + FEC), "pyav" (fade-out only), "auto"
     min_rtcp_interval: float = 1.0
     jitter_min_delay: float = 0.02
     jitter_max_delay: float = 0.5
@@ -367,7 +368,9 @@ class AudioSession:
         decoder: AudioDecoder | None = None
         if codec is not None:
             try:
-                decoder = create_decoder(codec, channels=self.config.output_channels)
+                decoder = create_decoder(
+                    codec, channels=self.config.output_channels, backend=self.config.opus_decoder
+                )
             except ValueError:
                 log.warning("no decoder for %s; its packets are concealed", codec.name)
         self._decoders[payload_type] = decoder

@@ -81,3 +81,32 @@ def test_low_cpu_settings_still_carry_the_tone() -> None:
         OpusEncoder(OPUS, complexity=11)
     with pytest.raises(ValueError):
         OpusEncoder(OPUS, application="music")
+
+
+def test_libopus_decoder_recovers_losses_from_fec_and_conceals_otherwise() -> None:
+    import pytest
+
+    from pywebrtc.media import create_decoder
+    from pywebrtc.media.libopus import LibopusDecoder, load_libopus
+
+    if load_libopus() is None:
+        pytest.skip("libopus is not loadable here")
+    fec_codec = AudioCodec("opus", 111, 48000, 2, {"useinbandfec": "1"})
+    encoder = OpusEncoder(fec_codec, complexity=9)
+    payloads = [p.payload for i in range(60) for p in encoder.encode(sine_frame(i))]
+    decoder = create_decoder(fec_codec)
+    assert isinstance(decoder, LibopusDecoder)
+    frames = []
+    for i, payload in enumerate(payloads[:-1]):
+        if i % 10 == 5:
+            frame = decoder.conceal(960 * i, payloads[i + 1])  # the next packet is here: FEC
+        elif i % 10 == 8:
+            frame = decoder.conceal(960 * i, None)  # nothing to recover from: PLC
+        else:
+            frame = decoder.decode(payload, 960 * i)
+        assert frame is not None and frame.samples == 960 and frame.pts == 960 * i
+        frames.append(frame)
+    assert decoder.fec_recovered == 6 and decoder.plc_frames == 6
+    assert abs(zero_crossing_frequency(mono_samples(frames[5:]), 48000) - 440) < 5
+    assert decoder.decode(b"\xff\xff\xff", 0) is None and decoder.decode_errors == 1
+    assert isinstance(create_decoder(fec_codec, backend="pyav"), OpusDecoder)
