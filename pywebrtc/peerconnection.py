@@ -27,7 +27,7 @@ import base64
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any, Literal
 
 from pywebrtc.configuration import RTCConfiguration, parse_server_url
@@ -111,7 +111,10 @@ class RTCPeerConnection(EventEmitter):
         certificates = self._configuration.certificates
         self._certificate = certificates[0] if certificates else Certificate.generate()
         self._origin = new_origin()
-        self._loop = asyncio.get_event_loop()
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:  # built outside a coroutine: the loop it will run on
+            self._loop = asyncio.get_event_loop()
 
         self.signalingState: str = "stable"
         self.iceGatheringState: str = "new"
@@ -144,7 +147,7 @@ class RTCPeerConnection(EventEmitter):
         self._early: list[tuple[bool, bytes]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._pump_scheduled = False
-        self._connect_task: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
 
     # ------------------------------------------------------------------ W3C attributes
 
@@ -463,8 +466,8 @@ class RTCPeerConnection(EventEmitter):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._connect_task is not None:
-            self._connect_task.cancel()
+        for task in list(self._tasks):
+            task.cancel()
         if self._ice is not None:
             await self._ice.close()
         self._set_signaling("closed")
@@ -596,33 +599,52 @@ class RTCPeerConnection(EventEmitter):
         ice.remote_is_lite = remote.ice_lite
         ice.remote_username = remote.ice_ufrag
         ice.remote_password = remote.ice_pwd
-        self._connect_task = asyncio.ensure_future(self._connect(ice))
+        self._background(self._connect(ice))
         early = [d for incoming, d in self._early if incoming]
         self._early = [item for item in self._early if not item[0]]
         for datagram in early:
             self._on_datagram(datagram, 1)
         texts, remote.candidates = remote.candidates, []  # kept by ICE from here on
+        resolving: list[Candidate] = []
         for text in texts:
             try:
                 candidate = parse_candidate(text)
             except ValueError:
                 logger.info("ignoring remote candidate %r", text)
                 continue
-            if candidate.transport == "udp":
+            if candidate.transport != "udp":
+                continue
+            if candidate.is_mdns:
+                # Resolving a .local name (RFC 8828) takes up to a second: not on this call's
+                # path. ICE keeps checking the other pairs meanwhile.
+                resolving.append(candidate)
+            else:
                 await ice.add_remote_candidate(candidate)
         pending, self._pending_remote_candidates = self._pending_remote_candidates, []
         for queued in pending:
             await ice.add_remote_candidate(queued)
-        if remote.end_of_candidates:
+        if resolving:
+            self._background(self._add_resolved(ice, resolving, remote.end_of_candidates))
+        elif remote.end_of_candidates:
             await ice.add_remote_candidate(None)
+
+    async def _add_resolved(
+        self, ice: Connection, candidates: list[Candidate], end_of_candidates: bool
+    ) -> None:
+        await asyncio.gather(*(ice.add_remote_candidate(c) for c in candidates))
+        if end_of_candidates and not self._closed:
+            await ice.add_remote_candidate(None)
+
+    def _background(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _connect(self, ice: Connection) -> None:
         try:
             await ice.connect()
         except ConnectionError as exc:
             logger.info("ICE failed: %s", exc)
-        finally:
-            self._connect_task = None
 
     def _on_ice_state(self, state: IceState) -> None:
         if self._closed:
