@@ -158,7 +158,15 @@ class RelayWorker:
             ]
             self.forwarder.on_route = self._on_route
             loop.add_reader(self.public.fileno(), self._on_public_batch)
-            loop.add_reader(self.private.fileno(), self._on_private_batch, self.private, True)
+            self._public_fd = self.public.fileno()
+            self._public_ipv6 = self.public.family != socket.AF_INET
+            loop.add_reader(
+                self.private.fileno(),
+                self._on_private_batch,
+                self.private.fileno(),
+                self.private.family != socket.AF_INET,
+                True,
+            )
         else:
             public, _ = await loop.create_datagram_endpoint(
                 lambda: _Protocol(self._on_public_datagram), sock=self.public
@@ -304,11 +312,15 @@ class RelayWorker:
         """The connected socket towards a backend (created on first use); its fd."""
         link = self._links.get(address)
         if link is None:
-            link = bind_udp((self.backend_address[0], 0))
+            host = self.backend_address[0]
+            if _family(host) != _family(address[0]):  # mixed families: any local address
+                host = "::" if _family(address[0]) == socket.AF_INET6 else "0.0.0.0"
+            link = bind_udp((host, 0))
             link.connect(address)
             self._links[address] = link
             assert self._loop is not None
-            self._loop.add_reader(link.fileno(), self._on_private_batch, link, False)
+            ipv6 = link.family != socket.AF_INET  # once here: slow on the hot path
+            self._loop.add_reader(link.fileno(), self._on_private_batch, link.fileno(), ipv6, False)
         return link.fileno()
 
     def _refresh_trusted_if_new(self, backend: Backend) -> None:
@@ -424,9 +436,9 @@ class RelayWorker:
         view, recv32, names64, data64 = batch.view, batch.recv32, batch.names64, batch.data64
         siov = batch.siov64
         slots, bases = self._pub_slots, batch.bases
-        public_fd = self.public.fileno()
+        public_fd = self._public_fd
         capacity = batchio.CAPACITY
-        ipv6 = self.public.family != socket.AF_INET
+        ipv6 = self._public_ipv6  # (socket.family is slow: a microsecond or two)
         packets = nbytes = 0
         now = self._loop.time()
         for _ in range(_MAX_ROUNDS):
@@ -509,7 +521,7 @@ class RelayWorker:
             self._refresh_trusted_if_new(flow.backend)
         return flow
 
-    def _on_private_batch(self, sock: socket.socket, check_source: bool) -> None:
+    def _on_private_batch(self, fd: int, ipv6: bool, check_source: bool) -> None:
         """Frames from a backend link (connected: the kernel checked the source), or strays
         on the unconnected backend socket (``check_source``)."""
         assert self._loop is not None
@@ -520,9 +532,8 @@ class RelayWorker:
         recv32, names64, data64 = batch.recv32, batch.names64, batch.data64
         send64, siov = batch.send64, batch.siov64
         slots, bases = self._priv_slots, batch.bases
-        public_fd, private_fd = self.public.fileno(), sock.fileno()
+        public_fd, private_fd = self._public_fd, fd
         capacity = batchio.CAPACITY
-        ipv6 = sock.family != socket.AF_INET
         mask = (1 << 56) - 1
         packets = nbytes = 0
         now = self._loop.time()
