@@ -77,6 +77,7 @@ _PTIME = 0.02
 _NOT_AUDIO = frozenset({"telephone-event", "cn", "red"})
 _DTMF = {i: str(i) for i in range(10)} | {10: "*", 11: "#", 12: "A", 13: "B", 14: "C", 15: "D"}
 _IDLE_AFTER = 1.0  # stop the playout clock after this long without packets
+_SOURCE_TIMEOUT = 2.0  # a learned remote SSRC silent this long may be replaced
 _MAX_CATCH_UP = 10  # playout ticks processed at once when polled late
 
 
@@ -270,11 +271,11 @@ class AudioSession:
 
     def receive_packet(self, packet: RtpPacket, now: float) -> None:
         """A decrypted, parsed packet (when the peer connection demuxed it already)."""
-        if self.remote_ssrc is None:
-            self.remote_ssrc = packet.ssrc
-        elif packet.ssrc != self.remote_ssrc:
-            self.drops.unknown_ssrc += 1
-            return
+        if packet.ssrc != self.remote_ssrc:
+            if not self._may_switch_source(now):
+                self.drops.unknown_ssrc += 1
+                return
+            self._switch_source(packet.ssrc)
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
             self.drops.unknown_payload_type += 1
@@ -294,6 +295,31 @@ class AudioSession:
         self._last_packet = now
         if self._next_playout is None:
             self._next_playout = now
+
+    def _may_switch_source(self, now: float) -> bool:
+        # A signaled SSRC is binding. A learned one (no a=ssrc) is replaced when its source
+        # said BYE or has been silent for a while: the peer restarted its sender.
+        if self.remote_ssrc is None:
+            return True
+        if self.config.remote_ssrc is not None:
+            return False
+        if self.remote_ssrc in self.reporter.ended:
+            return True
+        return self._last_packet is not None and now - self._last_packet > _SOURCE_TIMEOUT
+
+    def _switch_source(self, ssrc: int) -> None:
+        if self.remote_ssrc is not None:
+            log.info("remote audio source changed from %08x to %08x", self.remote_ssrc, ssrc)
+            self.jitter.reset()
+            if self.nack is not None:
+                self.nack = self._replace_nack(ssrc)
+        self.remote_ssrc = ssrc
+
+    def _replace_nack(self, ssrc: int) -> NackGenerator:
+        assert self.nack is not None
+        fresh = NackGenerator(self.config.local_ssrc, ssrc, initial_rtt=self.nack.rtt)
+        self.chain.interceptors[self.chain.interceptors.index(self.nack)] = fresh
+        return fresh
 
     def receive_rtcp(self, data: bytes, now: float) -> None:
         """One datagram classified as RTCP (SRTCP when the session has SRTP contexts)."""

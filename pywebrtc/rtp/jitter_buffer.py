@@ -223,8 +223,13 @@ class JitterBuffer:
         self.target_delay = min(self.max_delay, self.target_delay + self.frame_duration)
 
     def reset(self) -> None:
+        """Forget the stream (a new source): packets, sequence and timing state; the target
+        delay is kept as a starting point."""
         self._packets.clear()
         self._next = None
         self._start_at = None
         self._unwrap = SequenceUnwrapper()
         self._last_timestamp = None
+        self._timestamp_ext = None
+        self._delays.clear()
+        self._loss_run = 0

@@ -232,3 +232,24 @@ def test_a_codec_without_decoder_is_concealed_not_fatal() -> None:
     net = Network(a, b, Link(), Link())
     net.run(1.0)
     assert len(net.b.frames) >= 40  # PCMU decodes; G722 would be concealed
+
+
+def test_learned_source_is_replaced_after_bye_but_a_signaled_one_is_not() -> None:
+    sa, sb = srtp_pair()
+    b = AudioSession(config(2, send_codec=None), srtp=sb)
+    a = AudioSession(config(1, receive_codecs=()), srtp=sa)
+    net = Network(a, b, Link(), Link())
+    net.run(0.5)
+    a.close(net.now)
+    net.run(0.1, a_sends=False)
+    # The peer restarts its sender with a new SSRC (new keys are not needed: same transport).
+    a2 = AudioSession(config(7, receive_codecs=()), srtp=sa, rng=random.Random(7))
+    net2 = Network(a2, b, Link(), Link())
+    net2.now = net.now
+    before = len(net.b.frames)
+    net2.run(1.0)
+    assert b.remote_ssrc == 7 and len(net2.b.frames) >= 40 and before >= 15
+    pinned = AudioSession(config(3, send_codec=None, remote_ssrc=1), srtp=srtp_pair()[1])
+    pinned.receive_packet(RtpPacket(111, 1, 0, 99, b"x"), 0.0)
+    pinned.receive_packet(RtpPacket(111, 2, 0, 99, b"x"), 10.0)
+    assert pinned.drops.unknown_ssrc == 2

@@ -110,3 +110,15 @@ def test_burst_is_drained_to_target() -> None:
         buf.pop(now)
     assert buf.stats.discarded >= 20 and buf.stats.concealed == 0
     assert buf.target_delay < 0.05 and buf.level <= buf.target_delay + 0.06 + 1e-9
+
+
+def test_reset_forgets_the_previous_source_timing() -> None:
+    buf = JitterBuffer(initial_delay=0.02)
+    for i in range(50):
+        buf.push(i, 960 * i, b"x", i * 0.02)
+        buf.pop(i * 0.02)
+    buf.reset()
+    for i in range(50):  # a new source: unrelated sequence and timestamp bases
+        buf.push(40000 + i, 3_000_000_000 + 960 * i, b"y", 1.0 + i * 0.02)
+        buf.pop(1.0 + i * 0.02)
+    assert buf.target_delay < 0.05 and buf.stats.concealed == 0
