@@ -17,7 +17,8 @@ abs-send-time and audio-level extensions, AEAD_AES_128_GCM, round-robin over the
 buffer → Opus decode of what Chrome sends by default: mono, 32 kbit/s, in-band FEC — the same
 packets on both sides) and 50 frames/s sent (Opus encode → RTP + extensions → SRTP) on one
 session, CPU time per second of audio, as % of a core. Ours: ``AudioSession`` (also runs its
-RTCP reporter and playout clock). aiortc: ``aiortc.codecs.opus.OpusEncoder``/``OpusDecoder``,
+RTCP reporter and playout clock; Opus decoding through libopus directly, encoding through
+PyAV). aiortc: ``aiortc.codecs.opus.OpusEncoder``/``OpusDecoder``,
 ``aiortc.jitterbuffer.JitterBuffer(capacity=16, prefetch=4)`` (its audio settings),
 ``StreamStatistics``, ``compute_audio_level_dbov`` (what ``RTCRtpSender`` computes per frame),
 ``RtpPacket`` and pylibsrtp, again called directly. Input: 20 ms s16 mono 48 kHz frames of a
