@@ -132,9 +132,11 @@ class Batch:
         n: int = self._recvmmsg(fd, self._rmsgs_ptr, self.size, MSG_DONTWAIT, None)
         if n < 0:
             err = ctypes.get_errno()
-            if err in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR):
-                return 0
-            raise OSError(err, os.strerror(err))
+            if err in (errno.EBADF, errno.EFAULT, errno.EINVAL, errno.ENOTSOCK):
+                raise OSError(err, os.strerror(err))  # a bug, not the network
+            # EAGAIN, EINTR, or an ICMP error (ECONNREFUSED…) reported once on a connected
+            # socket whose peer went away: nothing to read now.
+            return 0
         return n
 
     def length(self, i: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from pywebrtc.framing import encode_address
 from relay.routing import Route, RouteCodec
 from relay.server import RelayConfig, RelayWorker
-from tests.relay.netutil import client, start_transceiver
+from tests.relay.netutil import client, free_port, start_transceiver
 from tests.relay.stunmsg import binding_request
 
 CODEC = RouteCodec({0: bytes(range(16))}, active=0)
@@ -154,3 +155,32 @@ def test_dual_stack_listener_frames_ipv4_clients_as_ipv4(mode: str) -> None:
             await worker.stop()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_dead_transceiver_does_not_disturb_the_others(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        live = await start_transceiver()
+        dead = ("127.0.0.1", free_port())  # nothing listens: ICMP port unreachable
+        worker = RelayWorker(relay_config({1: dead, 2: live.address}, io=mode))
+        await worker.start()
+        try:
+            to_dead = await client(worker.public_address)
+            to_live = await client(worker.public_address)
+            to_dead.send(ufrag_request(Route(0, 1)))
+            to_live.send(ufrag_request(Route(0, 2)))
+            assert (await to_live.recv()).startswith(b"echo:")
+            for i in range(20):
+                to_dead.send(b"\x17" + bytes([i]))
+                to_live.send(b"\x17" + bytes([i]))
+                assert await to_live.recv() == b"echo:\x17" + bytes([i])
+            to_dead.close()
+            to_live.close()
+        finally:
+            await worker.stop()
+
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(scenario())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
