@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 log = logging.getLogger(__name__)
 
@@ -20,15 +20,24 @@ class EventEmitter:
     def __init__(self) -> None:
         self._handlers: dict[str, list[Callable[..., object]]] = {}
 
-    def on(self, event: str, handler: Handler | None = None) -> Callable[[Handler], Handler]:
-        """Register ``handler`` for ``event``; without a handler, return a decorator."""
+    @overload
+    def on(self, event: str) -> Callable[[Handler], Handler]: ...
+
+    @overload
+    def on(self, event: str, handler: Handler) -> Handler: ...
+
+    def on(
+        self, event: str, handler: Handler | None = None
+    ) -> Handler | Callable[[Handler], Handler]:
+        """Register ``handler`` for ``event`` and return it; without a handler, return a
+        decorator that registers what it decorates."""
 
         def register(fn: Handler) -> Handler:
             self._handlers.setdefault(event, []).append(fn)
             return fn
 
         if handler is not None:
-            register(handler)
+            return register(handler)
         return register
 
     def remove_listener(self, event: str, handler: Callable[..., object]) -> None:
