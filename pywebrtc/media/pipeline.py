@@ -284,6 +284,8 @@ class AudioSession:
         if not packet.payload:
             return  # padding-only probe
         is_audio = codec.key not in _NOT_AUDIO
+        if is_audio and codec.clock_rate != self.jitter.clock_rate:
+            self.jitter.set_clock_rate(codec.clock_rate)
         if not is_audio and codec.key == "telephone-event":
             self._telephone_event(packet.payload, packet.timestamp, codec.clock_rate)
         pushed = self.jitter.push(
@@ -419,6 +421,7 @@ class AudioSession:
                 decoder = self._decoder(pt)
                 frame = decoder.decode(item.payload, item.timestamp) if decoder else None
                 if frame is not None:
+                    self._audio_pt = pt  # conceal with the codec in use
                     self.frames_decoded += 1
                     self.samples_received += frame.samples
                     self._events.append(FrameReceived(frame, False))

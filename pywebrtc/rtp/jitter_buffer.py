@@ -222,6 +222,14 @@ class JitterBuffer:
     def _raise_target(self) -> None:
         self.target_delay = min(self.max_delay, self.target_delay + self.frame_duration)
 
+    def set_clock_rate(self, clock_rate: int) -> None:
+        """The stream switched to a payload format with another RTP clock."""
+        if clock_rate != self.clock_rate:
+            self.clock_rate = clock_rate
+            self._samples = round(clock_rate * self.frame_duration)
+            self._delays.clear()
+            self._timestamp_ext = None
+
     def reset(self) -> None:
         """Forget the stream (a new source): packets, sequence and timing state; the target
         delay is kept as a starting point."""

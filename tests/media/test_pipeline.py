@@ -147,11 +147,14 @@ def test_raw_mode_hands_encoded_packets_through_in_order() -> None:
 
 
 def test_pcmu_session() -> None:
-    net, _, b = pair(send_codec=PCMU, receive_codecs=(PCMU,))
+    # Opus is listed first but the peer sends PCMU: the jitter buffer follows the 8 kHz clock.
+    net, _, b = pair(send_codec=PCMU, receive_codecs=(OPUS, PCMU))
     net.run(2.0, freq=1000.0)
     frames = net.b.frames
     assert len(frames) >= 85 and frames[0].sample_rate == 8000
     assert abs(zero_crossing_frequency(mono_samples(frames[10:]), 8000) - 1000) < 20
+    assert b.jitter.clock_rate == 8000 and b.frames_concealed == 0
+    assert b.jitter.target_delay < 0.05
 
 
 def test_extensions_and_twcc_feedback() -> None:
