@@ -642,10 +642,11 @@ def _pin_client(flow: Flow) -> None:
 
 
 def _address_of(name: bytes) -> Address:
-    family = socket.AF_INET if name[:2] == batchio.sockaddr(("0.0.0.0", 0), 2)[:2] else 10
-    if family == socket.AF_INET:
-        return socket.inet_ntop(socket.AF_INET, name[4:8]), int.from_bytes(name[2:4], "big")
-    return socket.inet_ntop(socket.AF_INET6, name[8:24]), int.from_bytes(name[2:4], "big")
+    """``(host, port)`` of a raw sockaddr (IPv4 or IPv6)."""
+    port = int.from_bytes(name[2:4], "big")
+    if len(name) == 16 or name[:2] == batchio.sockaddr(("0.0.0.0", 0), socket.AF_INET)[:2]:
+        return socket.inet_ntop(socket.AF_INET, name[4:8]), port
+    return socket.inet_ntop(socket.AF_INET6, name[8:24]), port
 
 
 def _backend_host(config: RelayConfig) -> str:
