@@ -119,6 +119,24 @@ class RouteCache:
                 log.warning("ignoring malformed registry entry %r = %r", key, value)
         return found
 
+    async def heartbeat(
+        self, cluster: int, transceiver: int, address: tuple[str, int], ttl: float = 10.0
+    ) -> bool:
+        """For a transceiver: (re)announce its framed socket in the registry relays read.
+        Call every ``ttl / 3`` seconds or so; the entry vanishes ``ttl`` after the last one."""
+        if not self.available:
+            return False
+        host, port = address
+        value = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            await self._client.set(
+                f"{self.registry_prefix}{cluster}:{transceiver}", value, px=int(ttl * 1000)
+            )
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+        return True
+
     async def close(self) -> None:
         with contextlib.suppress(RedisError, OSError):
             await self._client.aclose()

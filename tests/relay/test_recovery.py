@@ -161,8 +161,11 @@ def test_transceivers_from_the_redis_registry() -> None:
         )
         await worker.start()
         try:
-            host, port = transceiver.address
-            await client_redis.set("pywebrtc:transceiver:0:7", f"{host}:{port}", ex=10)
+            from relay.cache import RouteCache
+
+            announcer = RouteCache(redis.url)
+            assert await announcer.heartbeat(0, 7, transceiver.address, ttl=10)
+            await announcer.close()
             await client_redis.set("pywebrtc:transceiver:1:7", "127.0.0.1:9", ex=10)  # other
             await asyncio.sleep(0.4)
             assert set(worker.forwarder.transceivers) == {7}
