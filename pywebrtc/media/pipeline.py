@@ -78,6 +78,7 @@ _NOT_AUDIO = frozenset({"telephone-event", "cn", "red"})
 _DTMF = {i: str(i) for i in range(10)} | {10: "*", 11: "#", 12: "A", 13: "B", 14: "C", 15: "D"}
 _IDLE_AFTER = 1.0  # stop the playout clock after this long without packets
 _SOURCE_TIMEOUT = 2.0  # a learned remote SSRC silent this long may be replaced
+_PAUSE = 3 * _PTIME  # a send gap longer than this is a pause, not jitter
 _MAX_CATCH_UP = 10  # playout ticks processed at once when polled late
 
 
@@ -247,10 +248,76 @@ class AudioSession:
         self._transmits: deque[Transmit] = deque()
         self._events: deque[SessionEvent] = deque()
         self._send_started = False
+        self._media_time = 0  # send clock units since the stream started
+        self._last_send: float | None = None
+        self._rng = rng
+        self._transport_sequence = transport_sequence
         self.frames_decoded = 0
         self.frames_concealed = 0
         self.samples_received = 0
         self.closed = False
+
+    def reconfigure(self, config: AudioSessionConfig) -> None:
+        """Apply a renegotiation of this m-section: direction, codecs, extension ids, NACK,
+        remote SSRC. The stream continues: same SSRC, sequence numbers and timestamps (a new
+        session would restart them, and the shared outbound SRTP context refuses indexes far
+        behind the ones it already protected)."""
+        old = self.config
+        if config.local_ssrc != old.local_ssrc:
+            raise ValueError("the local SSRC cannot change; create a new AudioSession")
+        self.config = config
+        codec = config.send_codec
+        if codec is not None:
+            if self.sender is None:
+                self.sender = RtpSender(
+                    config.local_ssrc, codec.payload_type, codec.clock_rate,
+                    extension_ids=config.extension_ids, mid=config.mid,
+                    transport_sequence=self._transport_sequence, rng=self._rng,
+                )  # fmt: skip
+                self.reporter.sender = self.sender
+            else:
+                sender = self.sender
+                if codec.clock_rate != sender.clock_rate:
+                    self._media_time = self._media_time * codec.clock_rate // sender.clock_rate
+                sender.payload_type = codec.payload_type
+                sender.clock_rate = codec.clock_rate
+                sender.extension_ids = config.extension_ids
+                sender.set_mid(config.mid)
+            if (codec, config.bitrate, config.opus_fec, config.opus_complexity,
+                    config.opus_application) != (old.send_codec, old.bitrate, old.opus_fec,
+                    old.opus_complexity, old.opus_application):  # fmt: skip
+                self.encoder = None
+        if config.nack and self.sender is not None and self.retransmit is None:
+            self.retransmit = RetransmitBuffer(config.local_ssrc)
+            self.chain.add(self.retransmit)
+        if config.nack and config.receive_codecs and self.nack is None:
+            self.nack = NackGenerator(config.local_ssrc, config.remote_ssrc or self.remote_ssrc)
+            self.chain.add(self.nack)
+        if not config.nack:
+            for feature in (self.retransmit, self.nack):
+                if feature is not None:
+                    self.chain.interceptors.remove(feature)
+            self.retransmit = self.nack = None
+        transport_cc = config.extension_ids.transport_cc
+        if self.twcc is not None and (not config.twcc_feedback or transport_cc is None):
+            self.chain.interceptors.remove(self.twcc)
+            self.twcc = None
+        elif self.twcc is None and config.twcc_feedback and transport_cc is not None:
+            self.twcc = TwccFeedback(config.local_ssrc, transport_cc)
+            self.chain.add(self.twcc)
+        elif self.twcc is not None and transport_cc is not None:
+            self.twcc.extension_id = transport_cc
+        self._codecs = {c.payload_type: c for c in config.receive_codecs}
+        self._decoders = {pt: d for pt, d in self._decoders.items() if pt in self._codecs}
+        if self._audio_pt not in self._codecs:
+            self._audio_pt = next((c.payload_type for c in config.receive_codecs
+                                   if c.key not in _NOT_AUDIO), None)  # fmt: skip
+        if config.remote_ssrc is not None and config.remote_ssrc != self.remote_ssrc:
+            self._switch_source(config.remote_ssrc)
+        self.jitter.max_delay = config.jitter_max_delay
+        self.jitter.min_delay = config.jitter_min_delay
+        if self.nack is not None:
+            self._fit_jitter_to_rtt()
 
     # -- receive -----------------------------------------------------------------------
 
@@ -452,8 +519,17 @@ class AudioSession:
         level = None
         if self.config.extension_ids.audio_level is not None:
             level = audio_level(frame)
+        sender = self.sender
         for encoded in self.encoder.encode(frame):
-            self._send(encoded.payload, encoded.media_time, now, level)
+            last = self._last_send
+            if last is not None and now - last > _PAUSE:
+                # The track paused (or the application stalled): the timestamp jumps by the
+                # time that passed (RFC 3550 §5.1) and the next packet starts a talkspurt.
+                gap = round((now - last - _PTIME) * sender.clock_rate)
+                self._media_time += max(0, gap - gap % encoded.duration)
+                self._send_started = False
+            self._send(encoded.payload, self._media_time, now, level)
+            self._media_time += encoded.duration
 
     def _make_encoder(self, codec: AudioCodec) -> AudioEncoder:
         if codec.key != "opus":
@@ -468,16 +544,18 @@ class AudioSession:
 
     def send_encoded(self, payload: bytes, media_time: int, now: float) -> None:
         """Raw mode: send an already encoded frame captured at ``media_time`` (clock units
-        since the stream started)."""
+        since the stream started; the RTP timestamp is the stream's random base plus it)."""
         if self.sender is None or self.closed:
             return
         self._send(payload, media_time, now, None)
+        self._media_time = media_time
 
     def _send(self, payload: bytes, media_time: int, now: float, level: AudioLevel | None) -> None:
         assert self.sender is not None
         marker = not self._send_started  # RFC 3551 §4.1: first packet of a talkspurt
         self._send_started = True
         packet = self.sender.packetize(payload, media_time, now, marker=marker, audio_level=level)
+        self._last_send = now
         packet = self.chain.outgoing_rtp(packet, now)
         self._transmit_rtp(bytes(packet))
 

@@ -95,6 +95,10 @@ class RtpSender:
         self.last_rtp_timestamp: int | None = None
         self.last_send_time: float | None = None
 
+    def set_mid(self, mid: str | None) -> None:
+        """The sdes:mid value written from now on (renegotiation may change it)."""
+        self._mid = mid.encode() if mid is not None else None
+
     def rtp_timestamp(self, media_time: int) -> int:
         """The RTP timestamp of a media time in clock units since the stream started."""
         return (self._timestamp_base + media_time) & 0xFFFFFFFF

@@ -3,6 +3,8 @@ from __future__ import annotations
 import random
 import struct
 
+import pytest
+
 from pywebrtc.media import (
     OPUS,
     PCMU,
@@ -256,3 +258,42 @@ def test_learned_source_is_replaced_after_bye_but_a_signaled_one_is_not() -> Non
     pinned.receive_packet(RtpPacket(111, 1, 0, 99, b"x"), 0.0)
     pinned.receive_packet(RtpPacket(111, 2, 0, 99, b"x"), 10.0)
     assert pinned.drops.unknown_ssrc == 2
+
+
+def test_renegotiation_keeps_the_stream_going() -> None:
+    net, a, b = pair()
+    net.run(1.0)
+    assert a.sender is not None
+    seq_before = a.sender.sequence_number
+    # sendrecv -> recvonly: a stops sending but keeps its stream state.
+    a.reconfigure(config(0xA1, send_codec=None))
+    net.run(0.5, a_sends=False)
+    # recvonly -> sendrecv with PCMU instead of Opus, NACK turned on.
+    a.reconfigure(config(0xA1, send_codec=PCMU, nack=True))
+    b.reconfigure(config(0xB2, receive_codecs=(OPUS, PCMU), nack=True))
+    assert a.retransmit is not None and b.nack is not None
+    net.run(1.0, freq=1000.0)
+    assert a.sender.sequence_number - seq_before >= 49  # continued, not restarted
+    assert a.drops.srtp_other == 0
+    pcmu = [f for f in net.b.frames if f.sample_rate == 8000]
+    assert len(pcmu) >= 35
+    with pytest.raises(ValueError):
+        a.reconfigure(config(0xDEAD))
+    a.reconfigure(config(0xA1, nack=False))
+    assert a.retransmit is None and a.nack is None
+
+
+def test_a_pause_in_the_track_advances_the_timestamp_and_sets_the_marker() -> None:
+    a = AudioSession(config(1, receive_codecs=()), rng=random.Random(1))
+    stamps = []
+    markers = []
+    for i, now in enumerate([0.0, 0.02, 0.04, 1.04, 1.06]):
+        a.send_frame(sine_frame(i), now)
+        t = a.poll_transmit()
+        assert t is not None
+        packet = RtpPacket.parse(t.data)
+        stamps.append(packet.timestamp)
+        markers.append(packet.marker)
+    steps = [(y - x) & 0xFFFFFFFF for x, y in zip(stamps, stamps[1:], strict=False)]
+    assert steps == [960, 960, 48000, 960]
+    assert markers == [True, False, False, True, False]
