@@ -198,3 +198,27 @@ def test_get_stats_has_the_w3c_types() -> None:
         await b.close()
 
     run(body)
+
+
+def test_port_range_and_ice_timeouts_reach_the_transport() -> None:
+    async def body() -> None:
+        settings = SettingEngine()
+        settings.set_ephemeral_udp_port_range(41000, 41999)
+        settings.set_ice_timeouts(disconnected=3.0, failed=9.0)
+        settings.set_dtls_retransmission_interval(0.1)
+        a, b = RTCPeerConnection(settings=settings), RTCPeerConnection()
+        pending = asyncio.ensure_future(incoming(b))
+        ours = a.createDataChannel("ports")
+        await negotiate(a, b)
+        offer = a.localDescription
+        assert offer is not None
+        ports = [c.port for c in SessionDescription.parse(offer.sdp).media[0].candidates]
+        assert ports and all(41000 <= p <= 41999 for p in ports)
+        assert a._ice is not None and a._ice.agent.config.failed_timeout == 9.0
+        assert a._dtls is not None and a._dtls.config.initial_timeout == 0.1
+        await pending
+        await channel_event(ours, "open", "open")
+        await a.close()
+        await b.close()
+
+    run(body)
