@@ -283,9 +283,9 @@ class AudioSession:
                 sender.clock_rate = codec.clock_rate
                 sender.extension_ids = config.extension_ids
                 sender.set_mid(config.mid)
-                if config.extension_ids.transport_cc is not None:
-                    if sender.transport_sequence is None:
-                        sender.transport_sequence = self._transport_sequence or TransportSequence()
+                wants_twcc = config.extension_ids.transport_cc is not None
+                if wants_twcc and sender.transport_sequence is None:
+                    sender.transport_sequence = self._transport_sequence or TransportSequence()
             self.reporter.clock_rate = codec.clock_rate
             if (codec, config.bitrate, config.opus_fec, config.opus_complexity,
                     config.opus_application) != (old.send_codec, old.bitrate, old.opus_fec,
