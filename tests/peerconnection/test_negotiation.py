@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pywebrtc import (
     InvalidDescriptionError,
@@ -16,6 +18,7 @@ from pywebrtc import (
     RTCSessionDescription,
     SettingEngine,
 )
+from pywebrtc.negotiation import parse_remote
 from pywebrtc.sdp import SessionDescription, Setup
 from tests.peerconnection.helpers import Inbox, channel_event, incoming, negotiate
 
@@ -209,3 +212,42 @@ def test_out_of_order_calls_raise_invalid_state() -> None:
             pc.createDataChannel("late")
 
     run(body)
+
+
+FIXTURE_LINES = [(FIXTURES / name).read_text().splitlines() for name in OFFERS]
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(FIXTURE_LINES),
+    st.lists(
+        st.tuples(st.integers(0, 200), st.sampled_from(["drop", "dup", "garble", "insert"])),
+        max_size=6,
+    ),
+    st.text(max_size=40),
+)
+def test_mutated_offers_raise_only_invalid_description(
+    lines: list[str], edits: list[tuple[int, str]], junk: str
+) -> None:
+    """Whatever is done to a real offer, reading it either works or raises the one
+    documented ValueError subclass."""
+    mutated = list(lines)
+    for position, edit in edits:
+        if not mutated:
+            break
+        at = position % len(mutated)
+        if edit == "drop":
+            del mutated[at]
+        elif edit == "dup":
+            mutated.insert(at, mutated[at])
+        elif edit == "garble":
+            mutated[at] = mutated[at][: len(mutated[at]) // 2] + junk
+        else:
+            mutated.insert(at, junk)
+    text = "\r\n".join(mutated) + "\r\n"
+    try:
+        remote = parse_remote(text, "offer", None)
+    except InvalidDescriptionError:
+        return
+    if remote.data is not None:
+        assert remote.ice_ufrag and remote.ice_pwd and remote.fingerprints
