@@ -51,6 +51,7 @@ class Drop(enum.StrEnum):
     UNTRUSTED_SOURCE = "untrusted_source"  # frame from an address that is not a backend
     VIA_CONFLICT = "via_conflict"  # chained frame for a client we reach directly
     SEND_FAILED = "send_failed"  # the socket refused (buffer full); counted by the I/O layer
+    TRUNCATED = "truncated"  # a datagram larger than the receive buffer; I/O layer too
 
 
 class Forwarder(Generic[K]):

@@ -31,7 +31,7 @@ COUNTERS: list[tuple[str, str, str]] = [
     ("route_cache_hits_total", "counter", "Flows created from the Redis route cache."),
     ("route_cache_errors_total", "counter", "Failed Redis route cache calls."),
 ]
-DROP_REASONS = [reason.value for reason in Drop] + ["truncated"]
+DROP_REASONS = [reason.value for reason in Drop]
 NAMES = [name for name, _, _ in COUNTERS] + [f"drops:{r}" for r in DROP_REASONS]
 _ROW = struct.Struct(f"={len(NAMES)}q")
 

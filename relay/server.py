@@ -222,12 +222,12 @@ class RelayWorker:
 
     async def serve(self, install_signals: bool = True) -> None:
         """Run until SIGTERM/SIGINT (or ``request_stop``), then shut down gracefully."""
-        await self.start()
+        self._stop_requested = asyncio.Event()
         loop = asyncio.get_running_loop()
-        if install_signals:
+        if install_signals:  # before start(): a SIGTERM right after "ready" is graceful too
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
-        self._stop_requested = asyncio.Event()
+        await self.start()
         await self._stop_requested.wait()
         await self.stop()
 
@@ -504,7 +504,7 @@ class RelayWorker:
         """Everything but a known flow's non-STUN datagram, through the forwarder."""
         fw = self.forwarder
         if batch.length(i) < 0:
-            fw.drops["truncated"] += 1
+            fw.drops[Drop.TRUNCATED] += 1
             return None
         off = batch.offsets[i]
         datagram = bytes(batch.view[off : off + length])
@@ -596,7 +596,7 @@ class RelayWorker:
     def _private_slow(self, batch: batchio.Batch, i: int, length: int, now: float) -> Flow | None:
         fw = self.forwarder
         if batch.length(i) < 0:
-            fw.drops["truncated"] += 1
+            fw.drops[Drop.TRUNCATED] += 1
             return None
         off = batch.offsets[i]
         flow = fw.from_backend(bytes(batch.view[off : off + length]), now)
