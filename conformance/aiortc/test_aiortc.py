@@ -1,5 +1,6 @@
 """pywebrtc's RTCPeerConnection against aiortc's, end to end (ICE, DTLS, SCTP, DCEP) on this
-machine: both offer directions; ordered, unordered, maxRetransmits=0 and negotiated channels
+machine: both offer directions; ordered, unordered, maxRetransmits=0, maxPacketLifeTime and
+negotiated channels
 with messages both ways; 1 MiB as messages, intact and in order; close seen on both sides.
 
 aiortc runs unmodified in the same event loop; signaling is non-trickle (each
@@ -23,6 +24,7 @@ CHANNEL_CASES: dict[str, dict[str, Any]] = {
     "ordered": {},
     "unordered": {"ordered": False},
     "rexmit0": {"maxRetransmits": 0},
+    "lifetime": {"maxPacketLifeTime": 500},
 }
 
 
@@ -143,6 +145,8 @@ def test_channels_carry_messages_both_ways(we_offer: bool, opener: str, case: st
         ours, theirs, mine, their_channel = await open_pair(we_offer, opener, options)
         assert mine.ordered == their_channel.ordered == options.get("ordered", True)
         assert mine.maxRetransmits == their_channel.maxRetransmits == options.get("maxRetransmits")
+        assert mine.maxPacketLifeTime == their_channel.maxPacketLifeTime
+        assert mine.maxPacketLifeTime == options.get("maxPacketLifeTime")
         await exchange(mine, their_channel)
         await ours.close()
         await theirs.close()
