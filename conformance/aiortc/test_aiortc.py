@@ -1,7 +1,7 @@
 """pywebrtc's RTCPeerConnection against aiortc's, end to end (ICE, DTLS, SCTP, DCEP) on this
 machine: both offer directions; ordered, unordered, maxRetransmits=0, maxPacketLifeTime and
-negotiated channels
-with messages both ways; 1 MiB as messages, intact and in order; close seen on both sides.
+negotiated channels with messages both ways; 1 MiB as messages, intact and in order; close
+seen on both sides.
 
 aiortc runs unmodified in the same event loop; signaling is non-trickle (each
 ``localDescription`` carries its candidates).
