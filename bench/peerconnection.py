@@ -7,6 +7,8 @@
 * **throughput**: one ordered, reliable channel; 64 KiB binary messages (aiortc's default
   max-message-size), the sender keeps ``bufferedAmount`` under 1 MiB with the
   ``bufferedamountlow`` event; Mbit/s of payload from first send to last message received.
+* **CPU** per setup and Mbit per CPU-second (``time.process_time``, both peers): the
+  load-independent view of the two cases above.
 * **memory**: RSS growth per connected, idle peer connection, N pairs in a fresh process
   (both ends counted: delta / 2N).
 * **libwebrtc** (node + ``@roamhq/wrtc``, if ``PYWEBRTC_WRTC_DIR`` names a folder with it
@@ -164,6 +166,20 @@ async def _throughput_mbps(stack: Stack, total: int = TOTAL) -> float:
     await a.close()
     await b.close()
     return count * MESSAGE * 8 / (end - start) / 1e6
+
+
+def _cpu_ms(stack: Stack) -> float:
+    """CPU time (both peers, this process) of one setup: robust to other load on the host."""
+    start = time.process_time()
+    _run(lambda: _setup_ms(stack))
+    return (time.process_time() - start) * 1000.0
+
+
+def _throughput_per_cpu(stack: Stack) -> float:
+    """Payload Mbit per CPU-second (sender and receiver together) for the throughput case."""
+    start = time.process_time()
+    _run(lambda: _throughput_mbps(stack, TOTAL // 4))
+    return (TOTAL // 4) * 8 / (time.process_time() - start) / 1e6
 
 
 # --- memory: N connected idle pairs in a fresh process ---------------------------------------
@@ -356,6 +372,21 @@ def scenario() -> Scenario:
             lambda: _run(lambda: _throughput_mbps(ours)),
             lambda: _run(lambda: _throughput_mbps(theirs)),
             unit="Mbit/s",
+        ),
+    ]
+    cases += [
+        Case(
+            "CPU per setup, both peers (constructors and certificates, ICE, DTLS, SCTP, close)",
+            lambda: _cpu_ms(ours),
+            lambda: _cpu_ms(theirs),
+            unit="CPU ms",
+            higher_is_better=False,
+        ),
+        Case(
+            "throughput per CPU-second, sender + receiver (8 MiB)",
+            lambda: _throughput_per_cpu(ours),
+            lambda: _throughput_per_cpu(theirs),
+            unit="Mbit/CPU-s",
         ),
     ]
     notes = [
