@@ -79,6 +79,7 @@ class RouteCodec:
 
     ``keys`` maps key id (0..63) to a 16-byte AES key; every configured key decodes, the
     ``active`` one encodes. ``decode`` never raises: anything it cannot authenticate is None.
+    One instance per thread: it reuses its cipher contexts.
     """
 
     def __init__(self, keys: dict[int, bytes], active: int) -> None:
