@@ -63,6 +63,43 @@ def test_rfc3711_b3_key_derivation_vectors() -> None:
     )
 
 
+# RFC 7714 §16 and §17 test vectors (stated with session keys, so they pin the oracle's
+# AEAD packet transform; RFC 3711 B.3 above pins its key derivation).
+RFC7714_SALT = bytes.fromhex("517569642070726f2071756f")
+RFC7714_RTP = bytes.fromhex(
+    "8040f17b8041f8d35501a0b247616c6c696120657374206f6d6e69732064697669736120696e2070617274"
+    "65732074726573"
+)
+RFC7714_RTCP = bytes.fromhex(
+    "81c8000d4d6172734e5450314e545032525450200000042a0000e9304c756e61deadbeefdeadbeefdeadbeef"
+    "deadbeefdeadbeef"
+)
+RFC7714_VECTORS = {
+    "gcm128": (
+        bytes(range(16)),
+        "8040f17b8041f8d35501a0b2f24de3a3fb34de6cacba861c9d7e4bcabe633bd50d294e6f42a5f47a51c7"
+        "d19b36de3adf8833899d7f27beb16a9152cf765ee4390cce",
+        "81c8000d4d61727363e94885dcdab67ca727d7662f6b7e997ff5c0f76c06f32dc676a5f1730d6fda4ce0"
+        "9b4686303ded0bb9275bc84aa45896cf4d2fc5abf87245d9eade800005d4",
+    ),
+    "gcm256": (
+        bytes(range(32)),
+        "8040f17b8041f8d35501a0b232b1de78a822fe12ef9f78fa332e33aab18012389a58e2f3b50b2a0276ff"
+        "ae0f1ba63799b87b7aa3db36dfffd6b0f9bb7878d7a76c13",
+        "81c8000d4d617273d50ae4d1f5ce5d304ba297e47d470c282c3ece5dbffe0a50a2eaa5c1110555be8415"
+        "f658c61de0476f1b6fad1d1eb30c4446839f57ff6f6cb26ac3be800005d4",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RFC7714_VECTORS))
+def test_rfc7714_packet_vectors_pin_the_oracle(name: str) -> None:
+    key, srtp, srtcp = RFC7714_VECTORS[name]
+    ref = Reference.from_session_keys(name, key, RFC7714_SALT)
+    assert ref.protect_rtp(RFC7714_RTP) == bytes.fromhex(srtp)
+    assert ref.protect_rtcp(RFC7714_RTCP, 0x5D4) == bytes.fromhex(srtcp)
+
+
 @pytest.mark.parametrize("profile", PROFILE_PREFERENCE, ids=lambda p: p.name)
 def test_protect_matches_independent_rfc_implementation(profile: SrtpProfile) -> None:
     master = key_for(profile)
