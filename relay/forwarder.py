@@ -101,6 +101,8 @@ class Forwarder(Generic[K]):
         # Called when a flow is created or changes backend: lets the socket layer precompute
         # what it sends per packet (the only times those inputs change).
         self.on_route: Callable[[Flow], None] | None = None
+        # Called when a flow leaves the table (expired or replaced), for the same reason.
+        self.on_forget: Callable[[Flow], None] | None = None
         self.lookups: list[tuple[K, bytes]] = []
         self._pending: set[K] = set()
         self._negative: dict[K, float] = {}
@@ -187,6 +189,11 @@ class Forwarder(Generic[K]):
             self.cache_writes.append((flow.header, flow.route))
 
     def _add(self, flow: Flow) -> None:
+        replaced = self.by_header.get(flow.header)
+        if replaced is not None:
+            # The same client address reached us another way (directly after being chained,
+            # say): the newest path wins.
+            self._forget(replaced)
         if flow.key is not None:
             self.flows[flow.key] = flow  # type: ignore[index]
         self.by_header[flow.header] = flow
@@ -281,6 +288,9 @@ class Forwarder(Generic[K]):
             return None
         flow = Flow(key, self.header_of(key), route, backend, "", now)
         flow.cache_refreshed = now  # just read from the cache: no need to write it back
+        replaced = self.by_header.get(flow.header)
+        if replaced is not None:
+            self._forget(replaced)
         self.flows[key] = flow
         self.by_header[flow.header] = flow
         self.flows_created += 1
@@ -304,9 +314,7 @@ class Forwarder(Generic[K]):
         deadline = now - self.idle_timeout
         stale = [flow for flow in self.by_header.values() if flow.last_seen < deadline]
         for flow in stale:
-            del self.by_header[flow.header]
-            if flow.key is not None:
-                self.flows.pop(flow.key, None)  # type: ignore[arg-type]
+            self._forget(flow)
         self.flows_expired += len(stale)
         if self._negative:
             cutoff = now - self.negative_ttl
@@ -314,8 +322,13 @@ class Forwarder(Generic[K]):
                 del self._negative[key]
         return len(stale)
 
-    def flow_for(self, key: K) -> Flow | None:
-        return self.flows.get(key)
+    def _forget(self, flow: Flow) -> None:
+        if self.by_header.get(flow.header) is flow:
+            del self.by_header[flow.header]
+        if flow.key is not None and self.flows.get(flow.key) is flow:  # type: ignore[arg-type]
+            del self.flows[flow.key]  # type: ignore[arg-type]
+        if self.on_forget is not None:
+            self.on_forget(flow)
 
 
 def backends(addresses: dict[int, Address], chained: bool = False) -> dict[int, Backend]:

@@ -157,6 +157,7 @@ class RelayWorker:
                 )
             ]
             self.forwarder.on_route = self._on_route
+            self.forwarder.on_forget = self._on_forget
             loop.add_reader(self.public.fileno(), self._on_public_batch)
             self._public_fd = self.public.fileno()
             self._public_ipv6 = self.public.family != socket.AF_INET
@@ -256,11 +257,7 @@ class RelayWorker:
         assert self._loop is not None
         while True:
             await asyncio.sleep(1.0)
-            if self.forwarder.expire(self._loop.time()) and self._v4_flows:
-                live = self.forwarder.by_header
-                self._v4_flows = {
-                    k: f for k, f in self._v4_flows.items() if live.get(f.header) is f
-                }
+            self.forwarder.expire(self._loop.time())
             self._kick_cache()
 
     async def _poll_registry(self) -> None:
@@ -307,6 +304,12 @@ class RelayWorker:
             int.from_bytes(flow.header, "little") if len(flow.header) == 7 and little else 0
         )
         flow.tx = (self._link(backend.address), header_int, flow.header)
+
+    def _on_forget(self, flow: Flow) -> None:
+        if len(flow.header) == 7 and sys.byteorder == "little":
+            key = int.from_bytes(flow.header, "little")
+            if self._v4_flows.get(key) is flow:
+                del self._v4_flows[key]
 
     def _link(self, address: Address) -> int:
         """The connected socket towards a backend (created on first use); its fd."""

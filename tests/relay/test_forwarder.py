@@ -212,3 +212,26 @@ def test_cache_disabled_asks_nothing() -> None:
     fw = make()
     fw.from_client(ALICE, b"\x17\xfe\xfd", now=0.0)
     assert fw.lookups == [] and fw.cache_writes == []
+
+
+def test_a_direct_flow_replaces_a_chained_one_for_the_same_address() -> None:
+    fw = Forwarder(CODEC, encode_address, backends({5: T1}), cluster=1)
+    forgotten: list[object] = []
+    fw.on_forget = forgotten.append
+    upstream = Backend(("10.0.0.9", 40000), chained=True)
+    chained = fw.from_peer_relay(upstream, encode_address(ALICE) + request(Route(1, 5)), 0.0)
+    direct = fw.from_client(ALICE, request(Route(1, 5)), now=1.0)
+    assert chained is not None and direct is not None and direct is not chained
+    assert fw.by_header[encode_address(ALICE)] is direct and direct.via is None
+    assert forgotten == [chained]
+    # Replies now go to the client directly.
+    assert fw.from_backend(encode_address(ALICE) + b"x", now=1.5) is direct
+
+
+def test_on_forget_is_called_for_expired_flows() -> None:
+    fw = make(idle_timeout=1.0)
+    forgotten: list[object] = []
+    fw.on_forget = forgotten.append
+    flow = fw.from_client(ALICE, request(Route(0, 1)), now=0.0)
+    fw.expire(now=5.0)
+    assert forgotten == [flow]
