@@ -15,6 +15,7 @@ from .codecs import (
     create_decoder,
     create_encoder,
 )
+from .passthrough import PassThroughSession
 from .pipeline import (
     AudioSession,
     AudioSessionConfig,
@@ -51,6 +52,7 @@ __all__ = [
     "FrameReceived",
     "MediaStreamError",
     "MediaStreamTrack",
+    "PassThroughSession",
     "RemoteAudioTrack",
     "RemoteEnded",
     "SessionEvent",

@@ -48,9 +48,11 @@ class PassThroughSession:
         clock_rate: int = 48000,
         ntp_offset: float = 0.0,
         min_rtcp_interval: float = 1.0,
+        remote_ssrc: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.inbound = inbound
+        self.remote_ssrc = remote_ssrc  # None: forward any SSRC the peer's keys authenticate
         self.outbound = outbound
         self.local_ssrc = local_ssrc
         self._ssrc_bytes = local_ssrc.to_bytes(4)
@@ -60,6 +62,7 @@ class PassThroughSession:
             ntp_offset=ntp_offset, min_interval=min_rtcp_interval, rng=rng,
         )  # fmt: skip
         self.dropped = 0
+        self.unknown_ssrc = 0
 
     def forward_rtp(self, data: bytes, now: float) -> bytes | None:
         """The SRTP packet to send on, or None when ``data`` is dropped (and counted)."""
@@ -71,6 +74,9 @@ class PassThroughSession:
         b0, _, seq, timestamp, ssrc = _unpack(plain)
         if b0 & 0xC0 != 0x80:
             self.dropped += 1
+            return None
+        if self.remote_ssrc is not None and ssrc != self.remote_ssrc:
+            self.unknown_ssrc += 1
             return None
         size = len(plain) - 12  # payload octets, ignoring CSRCs/extensions (SR approximation)
         if self.reporter.record_rtp(ssrc, seq, timestamp, size, now) < 0:

@@ -44,3 +44,15 @@ def test_forwards_with_our_ssrc_counts_and_reports() -> None:
     session.forward_rtp(b"\x00" * 40, 4.0)
     assert session.dropped == 3
     assert isinstance(relay_in.inbound, SrtpContext)
+
+
+def test_only_the_expected_source_is_forwarded_when_one_is_given() -> None:
+    caller, relay_in = srtp_pair()
+    relay_out, _ = srtp_pair()
+    session = PassThroughSession(
+        relay_in.inbound, relay_out.outbound, local_ssrc=1, cname="r", remote_ssrc=0xCA11
+    )
+    good = caller.protect_rtp(struct.pack("!BBHII", 0x80, 111, 1, 0, 0xCA11) + b"x")
+    other = caller.protect_rtp(struct.pack("!BBHII", 0x80, 111, 1, 0, 0xBAD) + b"x")
+    assert session.forward_rtp(good, 0.0) is not None
+    assert session.forward_rtp(other, 0.0) is None and session.unknown_ssrc == 1
