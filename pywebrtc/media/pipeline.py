@@ -36,7 +36,6 @@ import math
 import operator
 import random
 import struct
-from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -702,19 +701,20 @@ class AudioSession:
 
 
 _OPUS_CLOCK = AudioCodec("opus", 111, 48000, 2)
-_LEVEL_STRIDE = 4  # every 4th sample: the level is a 1 dB-resolution estimate anyway
+_LEVEL_STRIDE = 8  # every 8th sample (6 kHz for 48 kHz mono): a 1 dB estimate needs no more
 
 
 def audio_level(frame: av.AudioFrame) -> AudioLevel | None:
-    """RFC 6464 level (-dBov of the RMS, 0-127) of an s16 frame; None for other formats."""
-    if frame.format.name != "s16":
+    """RFC 6464 level (-dBov of the RMS, 0-127) of an s16 frame; None for other formats.
+
+    The RMS is estimated from every 8th sample: the level is carried with 1 dB resolution and
+    the estimate costs a few microseconds instead of a pass over every sample in Python.
+    """
+    if frame.format.name != "s16" or frame.samples == 0:
         return None
-    samples = array("h")
-    samples.frombytes(bytes(frame.planes[0])[: frame.samples * 2 * len(frame.layout.channels)])
-    picked = samples[::_LEVEL_STRIDE]
-    if not picked:
-        return AudioLevel(False, 127)
-    mean_square = sum(map(operator.mul, picked, picked)) / len(picked)
+    count = frame.samples * len(frame.layout.channels)
+    samples = memoryview(frame.planes[0]).cast("B")[: count * 2].cast("h")[::_LEVEL_STRIDE]
+    mean_square = sum(map(operator.mul, samples, samples)) / len(samples)
     if mean_square <= 0:
         return AudioLevel(False, 127)
     dbov = 10 * math.log10(mean_square / (32768.0 * 32768.0))

@@ -297,3 +297,18 @@ def test_a_pause_in_the_track_advances_the_timestamp_and_sets_the_marker() -> No
     steps = [(y - x) & 0xFFFFFFFF for x, y in zip(stamps, stamps[1:], strict=False)]
     assert steps == [960, 960, 48000, 960]
     assert markers == [True, False, False, True, False]
+
+
+def test_audio_level_follows_rfc6464() -> None:
+    from pywebrtc.media.frames import pcm_frame
+    from pywebrtc.media.pipeline import audio_level
+
+    from .tone import sine_frame
+
+    loud = audio_level(sine_frame(0, 1000.0, amplitude=32767))
+    quiet = audio_level(sine_frame(0, 1000.0, amplitude=3277, channels=2))
+    silent = audio_level(pcm_frame(bytes(1920), 48000, 1, 0))
+    assert loud is not None and quiet is not None and silent is not None
+    assert loud.level == 3 and loud.voice  # a full-scale sine is -3 dBov RMS
+    assert quiet.level == 23
+    assert silent.level == 127 and not silent.voice
