@@ -78,6 +78,7 @@ _DTMF = {i: str(i) for i in range(10)} | {10: "*", 11: "#", 12: "A", 13: "B", 14
 _IDLE_AFTER = 1.0  # stop the playout clock after this long without packets
 _SOURCE_TIMEOUT = 2.0  # a learned remote SSRC silent this long may be replaced
 _PAUSE = 3 * _PTIME  # a send gap longer than this is a pause, not jitter
+_NACK_MAX_WAIT = 0.2  # never hold playout longer than this for a retransmission
 _MAX_CATCH_UP = 10  # playout ticks processed at once when polled late
 
 
@@ -429,10 +430,14 @@ class AudioSession:
     def _fit_jitter_to_rtt(self) -> None:
         # A retransmission is only useful if it can arrive before its playout time: with NACK
         # the buffer holds at least one RTT plus the frame that reveals the loss and one of
-        # margin (NetEQ does the same when NACK is on), within the configured maximum.
+        # margin (NetEQ does the same when NACK is on). On a long path that would add more
+        # latency than a voice conversation tolerates, so past _NACK_MAX_WAIT the buffer stops
+        # waiting for retransmissions and FEC/concealment alone repair losses.
         assert self.nack is not None
         jitter = self.jitter
         floor = self.nack.rtt + 2 * _PTIME
+        if floor > _NACK_MAX_WAIT:
+            floor = 0.0
         jitter.min_delay = min(jitter.max_delay, max(self.config.jitter_min_delay, floor))
         jitter.target_delay = max(jitter.target_delay, jitter.min_delay)
 

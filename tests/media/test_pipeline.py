@@ -312,3 +312,13 @@ def test_audio_level_follows_rfc6464() -> None:
     assert loud.level == 3 and loud.voice  # a full-scale sine is -3 dBov RMS
     assert quiet.level == 23
     assert silent.level == 127 and not silent.voice
+
+
+def test_nack_waits_for_retransmissions_only_on_short_paths() -> None:
+    short, _, b = pair(Link(delay=0.03), Link(delay=0.03), nack=True)
+    short.run(3.0, b_sends=True)
+    assert 0.09 < b.jitter.min_delay < 0.13  # RTT 60 ms + 2 frames
+    long, _, d = pair(Link(delay=0.15), Link(delay=0.15), nack=True)
+    long.run(3.0, b_sends=True)
+    assert d.nack is not None and d.nack.rtt > 0.25
+    assert d.jitter.min_delay == 0.02  # 300 ms RTT: do not hold playout for NACK
