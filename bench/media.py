@@ -606,7 +606,7 @@ def scenario() -> Scenario:
             "2 cores shared with other engineers' jobs (tests, benchmarks) during the run",
             f"SRTP profile {PROFILE.name}; {PAYLOAD}-byte payloads; {SESSIONS} sessions x "
             f"{PACKETS_PER_SESSION} packets per pass-through sample, fresh sessions each sample",
-            "ours computes the RFC 6464 audio level from every 4th sample; aiortc from every "
+            "ours computes the RFC 6464 audio level from every 8th sample; aiortc from every "
             "sample (struct.iter_unpack)",
         ],
     )
