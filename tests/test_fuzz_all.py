@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from pywebrtc import framing, rtp, sdp, stun
 from pywebrtc.demux import classify
-from pywebrtc.dtls import DtlsError
+from pywebrtc.dtls import DtlsError, SrtpKeys, SrtpProfile
 from pywebrtc.dtls.handshake import ClientHello, parse_fragments
 from pywebrtc.dtls.record import parse_datagram
+from pywebrtc.srtp import SrtpError, SrtpSession
 from relay.routing import RouteCodec
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -85,6 +86,20 @@ def _client_hello_bodies() -> tuple[bytes, ...]:
 
 CODEC = RouteCodec({1: bytes(range(16))}, active=1)
 
+
+def _srtp_pair() -> tuple[SrtpSession, SrtpSession]:
+    """Two ends of one DTLS-SRTP transport (AES-GCM), keys as DTLS would split them."""
+    profile = SrtpProfile.SRTP_AEAD_AES_128_GCM
+    a_key, a_salt, b_key, b_salt = b"\x01" * 16, b"\x02" * 12, b"\x03" * 16, b"\x04" * 12
+    a = SrtpSession.from_dtls(SrtpKeys(profile, a_key, a_salt, b_key, b_salt))
+    b = SrtpSession.from_dtls(SrtpKeys(profile, b_key, b_salt, a_key, a_salt))
+    return a, b
+
+
+SENDER = _srtp_pair()[0]
+SRTP_SEEDS = tuple(SENDER.protect_rtp(seed) for seed in _rtp_seeds())
+SRTCP_SEEDS = tuple(SENDER.protect_rtcp(seed) for seed in _rtcp_seeds())
+
 TARGETS = [
     Target("stun.Message.parse", stun.Message.parse, (stun.StunParseError,), _stun_seeds()),
     Target("stun.read_username", stun.read_username, (), _stun_seeds()),
@@ -108,6 +123,11 @@ TARGETS = [
     Target("relay.RouteCodec.decode", lambda b: CODEC.decode(b.decode("latin-1")), (),
            (b"1AAAAAAAAAAAAAAAAAAAAAA",)),
     Target("demux.classify", classify, (), (b"\x16\xfe\xfd", b"\x80\x6f")),
+    # A fresh receiver each time, so that a seed is never rejected as a replay.
+    Target("srtp.unprotect_rtp", lambda b: _srtp_pair()[1].unprotect_rtp(b), (SrtpError,),
+           SRTP_SEEDS),
+    Target("srtp.unprotect_rtcp", lambda b: _srtp_pair()[1].unprotect_rtcp(b), (SrtpError,),
+           SRTCP_SEEDS),
 ]
 
 

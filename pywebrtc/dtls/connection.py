@@ -205,13 +205,14 @@ Event = HandshakeComplete | ApplicationData | ConnectionClosed
 
 @dataclass(frozen=True, slots=True)
 class SrtpKeys:
-    """Keying material split per RFC 5764 §4.2, from this endpoint's point of view."""
+    """Keying material split per RFC 5764 §4.2, from this endpoint's point of view. The
+    secrets stay out of ``repr`` so that no log line can carry them."""
 
     profile: SrtpProfile
-    local_key: bytes
-    local_salt: bytes
-    remote_key: bytes
-    remote_salt: bytes
+    local_key: bytes = field(repr=False)
+    local_salt: bytes = field(repr=False)
+    remote_key: bytes = field(repr=False)
+    remote_salt: bytes = field(repr=False)
 
 
 @dataclass(slots=True)

@@ -137,3 +137,14 @@ def test_record_protection_round_trip_and_tamper(suite: CipherSuiteId) -> None:
         prot.open(23, 0xFEFD, 1, 8, sealed)  # other sequence number: other nonce/AAD
     with pytest.raises(BadRecordMac):
         prot.open(23, 0xFEFD, 1, 7, sealed[:-1])
+
+
+def test_srtp_keys_never_show_their_secrets_in_repr() -> None:
+    from pywebrtc.dtls import SrtpKeys, SrtpProfile
+
+    keys = SrtpKeys(SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80, b"\xaa" * 16, b"\xbb" * 14,
+                    b"\xcc" * 16, b"\xdd" * 14)
+    text = repr(keys)
+    assert "SRTP_AES128_CM_HMAC_SHA1_80" in text
+    for secret in (b"\xaa" * 16, b"\xbb" * 14, b"\xcc" * 16, b"\xdd" * 14):
+        assert repr(secret) not in text and secret.hex() not in text
