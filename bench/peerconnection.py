@@ -21,6 +21,7 @@ fresh event loop). The host is a shared 2-core machine: numbers are noisy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -347,6 +348,8 @@ def _chrome_setup_samples(repeats: int) -> list[float]:
                 trickling = asyncio.ensure_future(trickle())
                 end = await asyncio.wait_for(got, 30)
                 trickling.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await trickling
                 await ours.close()
                 await page.call("closePc", bid)
                 return (end - start) * 1000.0

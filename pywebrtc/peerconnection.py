@@ -361,9 +361,6 @@ class RTCPeerConnection(EventEmitter):
         dtls = self._dtls
         if dtls is not None:
             transport.dtlsRole = "client" if dtls.is_client else "server"
-            stats = dtls.stats
-            transport.packetsSent = stats.records_sent
-            transport.packetsReceived = stats.records_received
             if dtls.cipher_suite is not None:
                 transport.tlsVersion = "FEFD"
                 transport.dtlsCipher = dtls.cipher_suite.name
@@ -377,6 +374,11 @@ class RTCPeerConnection(EventEmitter):
             agent = ice.agent
             transport.iceRole = "controlling" if agent.controlling else "controlled"
             transport.iceLocalUsernameFragment = ice.local_username
+            carried = ice.stats
+            transport.packetsSent = carried.packets_sent
+            transport.packetsReceived = carried.packets_received
+            transport.bytesSent = carried.bytes_sent
+            transport.bytesReceived = carried.bytes_received
             transport.iceState = str(ice.state)
             ids: dict[int, str] = {}
             for prefix, kind, candidates in (

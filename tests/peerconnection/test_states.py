@@ -187,6 +187,7 @@ def test_get_stats_has_the_w3c_types() -> None:
         assert all(key == s.id for key, s in report.items())
         (transport,) = report.of_type("transport")
         assert transport.dtlsState == "connected"  # type: ignore[attr-defined]
+        assert transport.bytesSent > 5 and transport.packetsReceived > 0  # type: ignore[attr-defined]
         pair = report[transport.selectedCandidatePairId]  # type: ignore[attr-defined]
         assert pair.nominated and pair.state == "succeeded"  # type: ignore[attr-defined]
         assert pair.localCandidateId in report  # type: ignore[attr-defined]
