@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -142,12 +142,12 @@ async def launch_chromium(url: str) -> Closer:
     return close
 
 
-async def launch_firefox(url: str) -> Closer:
+async def launch_firefox(url: str, prefs: Mapping[str, bool | str] | None = None) -> Closer:
+    """Firefox ESR with a throw-away profile holding FIREFOX_PREFS updated by ``prefs``."""
     profile = tempfile.TemporaryDirectory(prefix="pywebrtc-firefox-")
-    prefs = "".join(
-        f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in FIREFOX_PREFS.items()
-    )
-    (Path(profile.name) / "user.js").write_text(prefs)
+    merged = {**FIREFOX_PREFS, **(prefs or {})}
+    user_js = "".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in merged.items())
+    (Path(profile.name) / "user.js").write_text(user_js)
     proc = subprocess.Popen(
         [FIREFOX, "--headless", "--no-remote", "--profile", profile.name, url],
         stdout=subprocess.DEVNULL,
