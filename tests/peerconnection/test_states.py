@@ -223,3 +223,29 @@ def test_port_range_and_ice_timeouts_reach_the_transport() -> None:
         await b.close()
 
     run(body)
+
+
+def test_unreachable_peer_fails_ice_and_the_connection() -> None:
+    async def body() -> None:
+        settings = SettingEngine()
+        settings.set_check_timing(rto=0.05, max_attempts=2)
+        a, b = RTCPeerConnection(settings=settings), RTCPeerConnection()
+        rec = Recorder(a)
+        a.createDataChannel("nowhere")
+        await a.setLocalDescription(await a.createOffer())
+        offer = a.localDescription
+        assert offer is not None
+        await b.setRemoteDescription(offer)
+        answer = await b.createAnswer()
+        await b.close()  # the answerer vanishes: its candidates answer nothing
+        # Its answer still names an address; with no socket behind it every check times out.
+        parsed = SessionDescription.parse(answer.sdp)
+        parsed.media[0].add_attribute("candidate", "1 1 udp 2130706431 127.0.0.1 9 typ host")
+        parsed.media[0].end_of_candidates = True
+        await a.setRemoteDescription(RTCSessionDescription(str(parsed), "answer"))
+        await reach(a, "iceConnectionState", "failed")
+        await reach(a, "connectionState", "failed")
+        assert rec.states("connectionstatechange") == ["connecting", "failed"]
+        await a.close()
+
+    run(body)
