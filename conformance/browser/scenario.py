@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.browser.driver import RemotePage, decode, encode
-from pywebrtc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from pywebrtc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription, SettingEngine
 
 TIMEOUT = 20.0
 
@@ -70,9 +70,14 @@ class Link:
         await self.page.call("closePc", self.browser_pc)
 
 
-async def connect(page: RemotePage, we_offer: bool, kinds: dict[str, dict[str, Any]]) -> Link:
+async def connect(
+    page: RemotePage,
+    we_offer: bool,
+    kinds: dict[str, dict[str, Any]],
+    settings: SettingEngine | None = None,
+) -> Link:
     """Negotiate (non-trickle) with channels of ``kinds``, all open on both sides."""
-    link = Link(RTCPeerConnection(), page, await page.call("newPc"))
+    link = Link(RTCPeerConnection(settings=settings), page, await page.call("newPc"))
     link.pc.on("datachannel", link.adopt)
     for label, options in kinds.items():
         if options.get("negotiated") or we_offer:

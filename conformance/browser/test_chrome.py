@@ -1,7 +1,8 @@
 """pywebrtc's RTCPeerConnection against headless Chromium (Debian's /usr/bin/chromium through
 Playwright): both offer directions; ordered, unordered, maxRetransmits=0 and negotiated channels
 with messages both ways; 1 MiB as 16 KiB messages intact and in order both ways; a channel
-closed from each side, the close seen on both. One browser launch for the module."""
+closed from each side, the close seen on both; and Chrome offering to an ICE-lite answerer on
+a UDP mux (the transceiver's setup). One browser launch for the module."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from conformance.browser.scenario import (
     echo_both_ways,
     mebibyte_both_ways,
 )
+from pywebrtc import SettingEngine
+from pywebrtc.ice import open_udp_mux
+from pywebrtc.sdp import SessionDescription
 
 
 @pytest.fixture(scope="module")
@@ -38,5 +42,32 @@ def test_chrome_data_channels(chromium: BrowserSession, we_offer: bool) -> None:
             await echo_both_ways(link, "ordered", count=3)
         finally:
             await link.close()
+
+    chromium.run(body())
+
+
+def test_chrome_offers_to_an_ice_lite_answerer_on_a_udp_mux(chromium: BrowserSession) -> None:
+    """The transceiver's deployment shape: ICE-lite, every session on one shared socket."""
+
+    async def body() -> None:
+        mux, socket = await open_udp_mux("127.0.0.1")
+        settings = SettingEngine()
+        settings.set_lite(True)
+        settings.set_udp_mux(mux)
+        try:
+            link = await connect(chromium.page, False, {**IN_BAND, **NEGOTIATED}, settings)
+            try:
+                answer = link.pc.localDescription
+                assert answer is not None
+                parsed = SessionDescription.parse(answer.sdp)
+                assert parsed.ice_lite
+                ports = {c.port for m in parsed.media for c in m.candidates}
+                assert ports == {mux.local_address[1]}
+                for label in [*IN_BAND, *NEGOTIATED]:
+                    await echo_both_ways(link, label, count=3)
+            finally:
+                await link.close()
+        finally:
+            socket.close()
 
     chromium.run(body())
