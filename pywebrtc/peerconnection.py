@@ -62,6 +62,7 @@ from pywebrtc.sctp import (
     AssociationAborted,
     AssociationClosed,
     EventEmitter,
+    InvalidStateError,  # W3C InvalidStateError: one class for the PC and its data channels
     SctpAssociation,
     SctpConfig,
 )
@@ -84,10 +85,6 @@ logger = logging.getLogger(__name__)
 # kept, up to this many: a DTLS flight is a handful of datagrams.
 _MAX_EARLY = 16
 _TRANSPORT_ID = "T01"
-
-
-class InvalidStateError(Exception):
-    """An operation not allowed in the connection's current state (W3C InvalidStateError)."""
 
 
 class InvalidAccessError(Exception):
