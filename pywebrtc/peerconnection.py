@@ -276,10 +276,11 @@ class RTCPeerConnection(EventEmitter):
             await self._start()
 
     async def addIceCandidate(
-        self, candidate: RTCIceCandidate | Mapping[str, object] | str | None
+        self, candidate: RTCIceCandidate | Mapping[str, object] | str | object | None
     ) -> None:
-        """Add a trickled remote candidate (an RTCIceCandidate, a browser's candidate JSON or
-        an ``a=candidate`` string); None (or an empty candidate) is end-of-candidates."""
+        """Add a trickled remote candidate: an RTCIceCandidate (ours or aiortc's), a browser's
+        candidate JSON or an ``a=candidate`` string; None (or an empty candidate) is
+        end-of-candidates."""
         self._check_open()
         if self._remote is None:
             raise InvalidStateError("addIceCandidate needs a remote description")
@@ -291,9 +292,11 @@ class RTCPeerConnection(EventEmitter):
                 parsed = to_ice(candidate)
             elif isinstance(candidate, str):
                 parsed = parse_candidate(candidate) if candidate.strip() else None
-            else:
+            elif isinstance(candidate, Mapping):
                 rtc = RTCIceCandidate.from_json(candidate)
                 parsed = None if rtc is None else to_ice(rtc)
+            else:  # another stack's candidate object with aiortc's fields
+                parsed = to_ice(RTCIceCandidate.from_fields(candidate))
         except ValueError as exc:
             raise InvalidDescriptionError(f"bad ICE candidate: {exc}") from exc
         if parsed is not None and parsed.transport != "udp":

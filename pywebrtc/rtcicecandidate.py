@@ -57,6 +57,29 @@ class RTCIceCandidate:
         return made
 
 
+    @classmethod
+    def from_fields(cls, other: object) -> RTCIceCandidate:
+        """Copy any object with aiortc's RTCIceCandidate attributes; ValueError if it lacks
+        them."""
+        try:
+            return cls(
+                component=int(getattr(other, "component")),  # noqa: B009
+                foundation=str(getattr(other, "foundation")),  # noqa: B009
+                ip=str(getattr(other, "ip")),  # noqa: B009
+                port=int(getattr(other, "port")),  # noqa: B009
+                priority=int(getattr(other, "priority")),  # noqa: B009
+                protocol=str(getattr(other, "protocol")),  # noqa: B009
+                type=str(getattr(other, "type")),  # noqa: B009
+                relatedAddress=getattr(other, "relatedAddress", None),
+                relatedPort=getattr(other, "relatedPort", None),
+                sdpMid=getattr(other, "sdpMid", None),
+                sdpMLineIndex=getattr(other, "sdpMLineIndex", None),
+                tcpType=getattr(other, "tcpType", None),
+            )
+        except (AttributeError, TypeError) as exc:
+            raise ValueError(f"not an ICE candidate: {other!r}") from exc
+
+
 def candidate_from_sdp(text: str) -> RTCIceCandidate:
     """Parse an ``a=candidate`` value (with or without ``candidate:``); ValueError if bad."""
     return from_ice(parse_candidate(text))

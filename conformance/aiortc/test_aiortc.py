@@ -223,3 +223,36 @@ def test_closing_our_peer_connection_closes_aiortc_channel(we_offer: bool) -> No
         await theirs.close()
 
     run(body)
+
+
+def test_aiortc_candidate_objects_trickled_into_our_connection() -> None:
+    """aiortc's RTCIceCandidate objects (from aiortc.sdp.candidate_from_sdp) go straight into
+    our addIceCandidate, as aiortc code does with its own connections."""
+    from aiortc.sdp import candidate_from_sdp
+
+    async def body() -> None:
+        ours, theirs = RTCPeerConnection(), aiortc.RTCPeerConnection()
+        arrived = asyncio.ensure_future(event(theirs, "datachannel"))
+        mine = ours.createDataChannel("trickled")
+        await ours.setLocalDescription(await ours.createOffer())
+        offer = ours.localDescription
+        assert offer is not None
+        await theirs.setRemoteDescription(aiortc.RTCSessionDescription(offer.sdp, offer.type))
+        await theirs.setLocalDescription(await theirs.createAnswer())
+        lines = theirs.localDescription.sdp.splitlines()
+        candidates = [x[len("a=candidate:") :] for x in lines if x.startswith("a=candidate:")]
+        kept = [x for x in lines if not x.startswith(("a=candidate:", "a=end-of-candidates"))]
+        await ours.setRemoteDescription(RTCSessionDescription("\r\n".join(kept) + "\r\n", "answer"))
+        assert candidates
+        for text in candidates:
+            candidate = candidate_from_sdp(text)
+            candidate.sdpMid = "0"
+            await ours.addIceCandidate(candidate)
+        await ours.addIceCandidate(None)
+        their_channel = await arrived
+        await event(mine, "open", lambda: mine.readyState == "open")
+        await exchange(mine, their_channel)
+        await ours.close()
+        await theirs.close()
+
+    run(body)
