@@ -17,7 +17,6 @@ from pywebrtc.sctp import (
     DataChannel,
     DataChannelManager,
     SctpAssociation,
-    StreamsReset,
 )
 from pywebrtc.sctp.association import Event as AssociationEvent
 from pywebrtc.sctp.datachannel import ChannelEvent
@@ -64,14 +63,7 @@ class ChannelManager(DataChannelManager):
     def _close_channel(self, channel: DataChannel) -> None:
         self.now = self._clock()
         super()._close_channel(channel)
-        # reset_streams() only queues the request; poll() would not send it before the next
-        # input, so packetize now.
-        self.association.flush(self.now)
         self._wake()
-
-    def _on_reset(self, event: StreamsReset) -> None:
-        super()._on_reset(event)
-        self.association.flush(self.now)  # our answering reset, as in _close_channel
 
     def _deliver(self, event: ChannelEvent | AssociationEvent) -> ChannelEvent | AssociationEvent:
         if isinstance(event, ChannelMessage):

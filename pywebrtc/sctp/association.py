@@ -489,6 +489,7 @@ class SctpAssociation:
         for sid in stream_ids:
             if sid not in self._reset_wanted:
                 self._reset_wanted.append(sid)
+        self._dirty = True  # the next poll() sends the request
 
     def shutdown(self, now: float) -> None:
         """Graceful close (RFC 9260 §9.2): deliver what is queued, then SHUTDOWN."""

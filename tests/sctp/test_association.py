@@ -537,3 +537,15 @@ def test_out_of_order_tsns_held_are_capped() -> None:
         while b.poll() is not None:
             pass
     assert len(b._received) <= 4096 and b.stats.data_dropped >= 6000 - 4096
+
+
+def test_a_reset_request_goes_out_on_the_next_poll_without_other_input() -> None:
+    sim = pair()
+    a = assoc(sim, "a")
+    while a.poll() is not None:
+        pass
+    a.reset_streams([7], sim.now)
+    out = a.poll()
+    assert isinstance(out, Transmit)
+    packet = Packet.parse(out.data)
+    assert any(isinstance(chunk, c.ReconfigChunk) for chunk in packet.chunks)
