@@ -3,20 +3,63 @@
 Each protocol lives in its own subpackage (``pywebrtc.stun``, ``pywebrtc.rtp``,
 ``pywebrtc.sdp`` …) and can be used alone. Protocol code never touches sockets or clocks;
 the asyncio layer drives it.
+
+The W3C-shaped names below (``RTCPeerConnection`` …) are imported on first use, so that
+``import pywebrtc.stun`` — what the relay does — does not load DTLS, SCTP and the peer
+connection.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-from pywebrtc.configuration import RTCConfiguration as RTCConfiguration
-from pywebrtc.configuration import RTCIceServer as RTCIceServer
-from pywebrtc.negotiation import InvalidDescriptionError as InvalidDescriptionError
-from pywebrtc.peerconnection import InvalidAccessError as InvalidAccessError
-from pywebrtc.peerconnection import InvalidStateError as InvalidStateError
-from pywebrtc.peerconnection import RTCPeerConnection as RTCPeerConnection
-from pywebrtc.rtcdatachannel import RTCDataChannel as RTCDataChannel
-from pywebrtc.rtcicecandidate import RTCIceCandidate as RTCIceCandidate
-from pywebrtc.rtcicecandidate import candidate_from_sdp as candidate_from_sdp
-from pywebrtc.rtcicecandidate import candidate_to_sdp as candidate_to_sdp
-from pywebrtc.rtcsessiondescription import RTCSessionDescription as RTCSessionDescription
-from pywebrtc.settings import SettingEngine as SettingEngine
-from pywebrtc.stats import RTCStatsReport as RTCStatsReport
+# public name -> module that defines it
+_LAZY = {
+    "RTCConfiguration": "pywebrtc.configuration",
+    "RTCIceServer": "pywebrtc.configuration",
+    "InvalidDescriptionError": "pywebrtc.negotiation",
+    "InvalidAccessError": "pywebrtc.peerconnection",
+    "InvalidStateError": "pywebrtc.peerconnection",
+    "RTCPeerConnection": "pywebrtc.peerconnection",
+    "RTCDataChannel": "pywebrtc.rtcdatachannel",
+    "RTCIceCandidate": "pywebrtc.rtcicecandidate",
+    "candidate_from_sdp": "pywebrtc.rtcicecandidate",
+    "candidate_to_sdp": "pywebrtc.rtcicecandidate",
+    "RTCSessionDescription": "pywebrtc.rtcsessiondescription",
+    "SettingEngine": "pywebrtc.settings",
+    "RTCStatsReport": "pywebrtc.stats",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pywebrtc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
+    from pywebrtc.configuration import RTCConfiguration as RTCConfiguration
+    from pywebrtc.configuration import RTCIceServer as RTCIceServer
+    from pywebrtc.negotiation import InvalidDescriptionError as InvalidDescriptionError
+    from pywebrtc.peerconnection import InvalidAccessError as InvalidAccessError
+    from pywebrtc.peerconnection import InvalidStateError as InvalidStateError
+    from pywebrtc.peerconnection import RTCPeerConnection as RTCPeerConnection
+    from pywebrtc.rtcdatachannel import RTCDataChannel as RTCDataChannel
+    from pywebrtc.rtcicecandidate import RTCIceCandidate as RTCIceCandidate
+    from pywebrtc.rtcicecandidate import candidate_from_sdp as candidate_from_sdp
+    from pywebrtc.rtcicecandidate import candidate_to_sdp as candidate_to_sdp
+    from pywebrtc.rtcsessiondescription import RTCSessionDescription as RTCSessionDescription
+    from pywebrtc.settings import SettingEngine as SettingEngine
+    from pywebrtc.stats import RTCStatsReport as RTCStatsReport
