@@ -23,7 +23,7 @@ from collections import deque
 import av
 from av.stream import Stream
 
-from pywebrtc.sctp.emitter import EventEmitter
+from pywebrtc.events import EventEmitter
 
 from .frames import pcm_frame
 

@@ -31,7 +31,7 @@ from pywebrtc.sctp.datachannel import (
     IncomingChannel,
 )
 from pywebrtc.sctp.dcep import ChannelType, Ppid
-from pywebrtc.sctp.emitter import EventEmitter
+from pywebrtc.events import EventEmitter
 from pywebrtc.sctp.errors import (
     DcepError,
     InvalidStateError,

@@ -32,7 +32,7 @@ from pywebrtc.sctp.association import (
 )
 from pywebrtc.sctp.association import Event as AssociationEvent
 from pywebrtc.sctp.dcep import ChannelType, DataChannelAck, DataChannelOpen, Ppid, parse_dcep
-from pywebrtc.sctp.emitter import EventEmitter
+from pywebrtc.events import EventEmitter
 from pywebrtc.sctp.errors import DcepError, InvalidStateError, MessageTooLarge
 
 log = logging.getLogger(__name__)
