@@ -31,6 +31,12 @@ _LAZY = {
     "RTCSessionDescription": "pywebrtc.rtcsessiondescription",
     "SettingEngine": "pywebrtc.settings",
     "RTCStatsReport": "pywebrtc.stats",
+    "MediaStreamTrack": "pywebrtc.media",
+    "AudioStreamTrack": "pywebrtc.media",
+    "MediaStreamError": "pywebrtc.media",
+    "RTCRtpTransceiver": "pywebrtc.rtcrtptransceiver",
+    "RTCRtpSender": "pywebrtc.rtcrtptransceiver",
+    "RTCRtpReceiver": "pywebrtc.rtcrtptransceiver",
 }
 
 __all__ = [*_LAZY, "__version__"]
@@ -52,6 +58,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from pywebrtc.configuration import RTCConfiguration as RTCConfiguration
     from pywebrtc.configuration import RTCIceServer as RTCIceServer
+    from pywebrtc.media import AudioStreamTrack as AudioStreamTrack
+    from pywebrtc.media import MediaStreamError as MediaStreamError
+    from pywebrtc.media import MediaStreamTrack as MediaStreamTrack
     from pywebrtc.negotiation import InvalidDescriptionError as InvalidDescriptionError
     from pywebrtc.peerconnection import InvalidAccessError as InvalidAccessError
     from pywebrtc.peerconnection import InvalidStateError as InvalidStateError
@@ -60,6 +69,9 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from pywebrtc.rtcicecandidate import RTCIceCandidate as RTCIceCandidate
     from pywebrtc.rtcicecandidate import candidate_from_sdp as candidate_from_sdp
     from pywebrtc.rtcicecandidate import candidate_to_sdp as candidate_to_sdp
+    from pywebrtc.rtcrtptransceiver import RTCRtpReceiver as RTCRtpReceiver
+    from pywebrtc.rtcrtptransceiver import RTCRtpSender as RTCRtpSender
+    from pywebrtc.rtcrtptransceiver import RTCRtpTransceiver as RTCRtpTransceiver
     from pywebrtc.rtcsessiondescription import RTCSessionDescription as RTCSessionDescription
     from pywebrtc.settings import SettingEngine as SettingEngine
     from pywebrtc.stats import RTCStatsReport as RTCStatsReport

@@ -20,10 +20,11 @@ written).
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pywebrtc.audiosection import LocalAudio, RemoteAudio, read_audio, write_audio
 from pywebrtc.dtls import Fingerprint as DtlsFingerprint
 from pywebrtc.sdp import (
     Connection,
@@ -80,6 +81,7 @@ class RemoteMedia:
     formats: list[str]
     sctp_port: int | None = None
     max_message_size: int | None = None
+    audio: RemoteAudio | None = None  # an audio section's codecs, extensions, direction
 
 
 @dataclass(slots=True)
@@ -144,24 +146,53 @@ def _data_section(
     return media
 
 
+def _audio_section(
+    local: LocalAudio, transport: LocalTransport, setup: Setup, proto: str = "UDP/TLS/RTP/SAVPF"
+) -> MediaDescription:
+    media = write_audio(local, proto)
+    if media.port != 0:
+        _add_transport(media, transport, setup)
+    return media
+
+
 def build_offer(
-    origin: Origin, transport: LocalTransport, data: LocalData | None, data_mid: str = "0"
+    origin: Origin,
+    transport: LocalTransport,
+    data: LocalData | None,
+    data_mid: str = "0",
+    audio: Sequence[LocalAudio] = (),
+    order: Sequence[str] | None = None,
 ) -> SessionDescription:
-    """An offer with a data section when ``data`` is given (W3C: once a channel exists)."""
+    """An offer with a data section when ``data`` is given (W3C: once a channel exists) and
+    one section per audio transceiver; ``order`` is the m-line order by mid (RFC 3264 §8:
+    sections keep their place in a new offer), else data first."""
     sections = []
     if data is not None:
         sections.append(_data_section(data_mid, transport, Setup.ACTPASS, data))
-    session = _session(origin, [m.mid or "" for m in sections], transport.ice_lite)
+    for local in audio:
+        sections.append(_audio_section(local, transport, Setup.ACTPASS))
+    if order is not None:
+        rank = {mid: i for i, mid in enumerate(order)}
+        sections.sort(key=lambda m: rank.get(m.mid or "", len(rank)))
+    session = _session(origin, [m.mid or "" for m in sections if m.port != 0], transport.ice_lite)
     session.add_media(sections)
     return session
 
 
 def answer_media(
-    offered: RemoteMedia, transport: LocalTransport, setup: Setup, data: LocalData
+    offered: RemoteMedia,
+    transport: LocalTransport,
+    setup: Setup,
+    data: LocalData,
+    audio: LocalAudio | None = None,
 ) -> MediaDescription:
-    """Our answer to one offered m-section: accept one data section, reject the rest."""
+    """Our answer to one offered m-section: accept one data section and the audio sections
+    a transceiver took (``audio``), reject the rest."""
     if offered.kind == "application" and not offered.rejected:
         return _data_section(offered.mid, transport, setup, data)
+    accept_audio = offered.kind == "audio" and not offered.rejected and audio is not None
+    if accept_audio and audio is not None and not audio.stopped and audio.negotiated:
+        return _audio_section(audio, transport, setup, offered.proto)
     # RFC 3264 §6: a rejected stream keeps its media, proto and formats with port 0.
     # (Audio transceivers will answer their sections here.)
     rejected = MediaDescription(offered.kind, 0, offered.proto, list(offered.formats) or ["0"])
@@ -176,14 +207,17 @@ def build_answer(
     transport: LocalTransport,
     setup: Setup,
     data: LocalData,
+    audio: Mapping[str, LocalAudio] | None = None,
 ) -> SessionDescription:
     sections: list[MediaDescription] = []
     accepted_data = offer.data
+    audio = audio or {}
     for offered in offer.media:
         if offered.kind == "application" and offered is not accepted_data:
             offered = RemoteMedia(offered.kind, offered.mid, True, offered.proto, offered.formats)
-        sections.append(answer_media(offered, transport, setup, data))
-    mids = [m.mid or "" for m in sections if m.port != 0]
+        sections.append(answer_media(offered, transport, setup, data, audio.get(offered.mid)))
+    # RFC 9143 §7.3: an answer bundles only what the offer bundled.
+    mids = [m.mid or "" for m in sections if m.port != 0 and m.mid in offer.bundle]
     session = _session(origin, mids, transport.ice_lite)
     session.add_media(sections)
     return session
@@ -206,6 +240,10 @@ def read_media(media: MediaDescription, index: int) -> RemoteMedia:
             port = sctpmap.port
         entry.sctp_port = port if port is not None else DEFAULT_SCTP_PORT
         entry.max_message_size = media.max_message_size
+    elif media.media == "audio" and not entry.rejected:
+        entry.audio = read_audio(media)
+        if entry.audio is None:
+            entry.rejected = True
     return entry
 
 
@@ -223,6 +261,14 @@ def parse_remote(sdp: str, type_: str, our_offer_mids: Sequence[str] | None) -> 
         bundle_group = session.group("BUNDLE")
         bundle = bundle_group.mids if bundle_group is not None else ()
         remote = RemoteDescription("offer" if type_ == "offer" else "answer", media, bundle=bundle)
+        if not bundle and type_ == "offer":
+            # Without BUNDLE each section would need its own ICE/DTLS transport: we run one,
+            # so we accept the first usable section and reject the others (RFC 3264 §6).
+            first = True
+            for entry in media:
+                if not entry.rejected and (entry.kind == "application" or entry.audio):
+                    entry.rejected = not first
+                    first = False
         accepted = [(m, r) for m, r in zip(session.media, media, strict=True) if not r.rejected]
         if not accepted:
             return remote

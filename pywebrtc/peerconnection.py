@@ -44,6 +44,8 @@ from pywebrtc.dtls import (
 from pywebrtc.dtls import State as DtlsState
 from pywebrtc.dtls import Transmit as DtlsTransmit
 from pywebrtc.ice import Candidate, Connection, IceState, parse_candidate
+from pywebrtc.media import MediaStreamTrack
+from pywebrtc.mediaplane import MediaPlane
 from pywebrtc.negotiation import (
     DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
     InvalidDescriptionError,
@@ -57,6 +59,7 @@ from pywebrtc.negotiation import (
 )
 from pywebrtc.rtcdatachannel import ChannelManager, RTCDataChannel
 from pywebrtc.rtcicecandidate import RTCIceCandidate, from_ice, to_ice
+from pywebrtc.rtcrtptransceiver import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from pywebrtc.rtcsessiondescription import RTCSessionDescription
 from pywebrtc.sctp import (
     AssociationAborted,
@@ -69,6 +72,7 @@ from pywebrtc.sctp import (
 from pywebrtc.sctp import Transmit as SctpTransmit
 from pywebrtc.sdp import Setup
 from pywebrtc.settings import SettingEngine
+from pywebrtc.srtp import SrtpSession
 from pywebrtc.stats import (
     RTCCertificateStats,
     RTCDataChannelStats,
@@ -147,6 +151,17 @@ class RTCPeerConnection(EventEmitter):
         self._timer: asyncio.TimerHandle | None = None
         self._pump_scheduled = False
         self._tasks: set[asyncio.Future[None]] = set()
+        # Audio (pywebrtc.mediaplane): transceivers, SRTP, sessions. Raw mode (encoded Opus
+        # handed through, no decoding) for every remote track: settings.audio_decode = False.
+        self._media = MediaPlane(
+            self._loop,
+            self._send,
+            self._emit_track,
+            self._arm_timer,
+            decode=bool(getattr(self._settings, "audio_decode", True)),
+        )
+        self._data_mid: str | None = None  # the data section's mid once offered or answered
+        self._section_order: list[str] = []  # m-line mids of the last applied offer
 
     # ------------------------------------------------------------------ W3C attributes
 
@@ -197,6 +212,7 @@ class RTCPeerConnection(EventEmitter):
         if self.signalingState not in ("stable", "have-local-offer"):
             raise InvalidStateError(f"cannot create an offer in {self.signalingState}")
         self._ensure_ice(controlling=not self._settings.ice_lite)
+        self._offer_mids = self._plan_offer()
         return RTCSessionDescription(sdp=self._render("offer", candidates=False), type="offer")
 
     async def createAnswer(self) -> RTCSessionDescription:
@@ -218,12 +234,10 @@ class RTCPeerConnection(EventEmitter):
         if kind == "offer":
             if self.signalingState not in ("stable", "have-local-offer"):
                 raise InvalidStateError(f"cannot set a local offer in {self.signalingState}")
-            if self._remote is not None and self._started:
-                raise InvalidStateError("renegotiation is not supported yet")
             self._ensure_ice(controlling=not self._settings.ice_lite)
             self._local_type = "offer"
             self._local_setup = Setup.ACTPASS
-            self._offer_mids = ["0"] if self._data_wanted else []
+            self._offer_mids = self._plan_offer()
             self._set_signaling("have-local-offer")
         elif kind == "answer":
             if self.signalingState != "have-remote-offer":
@@ -236,6 +250,7 @@ class RTCPeerConnection(EventEmitter):
         await self._gather()
         if self.signalingState == "stable":
             await self._start()
+            self._after_stable()
 
     async def setRemoteDescription(self, sessionDescription: RTCSessionDescription) -> None:
         """Apply the peer's offer or answer. Bad SDP raises :class:`InvalidDescriptionError`
@@ -245,8 +260,6 @@ class RTCPeerConnection(EventEmitter):
         if kind == "offer":
             if self.signalingState not in ("stable", "have-remote-offer"):
                 raise InvalidStateError(f"cannot set a remote offer in {self.signalingState}")
-            if self._started:
-                raise InvalidStateError("renegotiation is not supported yet")
             remote = parse_remote(sessionDescription.sdp, "offer", None)
         elif kind == "answer":
             if self.signalingState != "have-local-offer":
@@ -254,15 +267,28 @@ class RTCPeerConnection(EventEmitter):
             remote = parse_remote(sessionDescription.sdp, "answer", self._offer_mids)
         else:
             raise InvalidDescriptionError(f"unsupported remote description type {kind!r}")
+        if self._started and self._remote is not None:
+            # Renegotiation keeps the running transport (no ICE restart): its credentials,
+            # fingerprints and candidates stay those of the first exchange.
+            remote.ice_ufrag, remote.ice_pwd = self._remote.ice_ufrag, self._remote.ice_pwd
+            remote.candidates = []
         self._remote = remote
         self._remote_description = RTCSessionDescription(
             sdp=sessionDescription.sdp, type=sessionDescription.type
         )
+        self._media.apply_remote(
+            {m.mid: (None if m.rejected else m.audio) for m in remote.media if m.kind == "audio"},
+            offer=kind == "offer",
+        )
         if kind == "offer":
+            if remote.data is not None:
+                self._data_mid = remote.data.mid
             lite = self._settings.ice_lite
             self._ensure_ice(controlling=not lite and remote.ice_lite)
             # RFC 8842 §5.3: answer the opposite of the offer, our preference for actpass.
-            if remote.setup is Setup.ACTIVE:
+            if self._dtls is not None:  # renegotiation: the DTLS roles are settled
+                self._local_setup = Setup.ACTIVE if self._dtls.is_client else Setup.PASSIVE
+            elif remote.setup is Setup.ACTIVE:
                 self._local_setup = Setup.PASSIVE
             elif remote.setup is Setup.PASSIVE:
                 self._local_setup = Setup.ACTIVE
@@ -274,6 +300,7 @@ class RTCPeerConnection(EventEmitter):
         else:
             self._set_signaling("stable")
             await self._start()
+            self._after_stable()
 
     async def addIceCandidate(
         self, candidate: RTCIceCandidate | Mapping[str, object] | str | object | None
@@ -337,6 +364,86 @@ class RTCPeerConnection(EventEmitter):
     def _on_incoming_channel(self, channel: RTCDataChannel) -> None:
         channel.run_coroutine = _spawn
         self.emit("datachannel", channel)
+
+    # ------------------------------------------------------------------ audio (W3C §5)
+
+    def addTrack(self, track: MediaStreamTrack, *streams: object) -> RTCRtpSender:
+        """Send ``track`` (audio): on a transceiver that never sent, else a new sendrecv one.
+        Renegotiate afterwards (``negotiationneeded`` is not emitted)."""
+        self._check_open()
+        return self._media.add_track(track)
+
+    def removeTrack(self, sender: RTCRtpSender) -> None:
+        """Stop sending on ``sender``; its section becomes recvonly/inactive at the next offer."""
+        self._check_open()
+        self._media.remove_track(sender)
+
+    def addTransceiver(
+        self,
+        trackOrKind: MediaStreamTrack | str,
+        direction: str = "sendrecv",
+        *,
+        decode: bool | None = None,
+    ) -> RTCRtpTransceiver:
+        """A new audio transceiver. ``decode=False`` (pywebrtc extension) makes its remote
+        track an :class:`~pywebrtc.media.EncodedAudioTrack` (raw Opus packets)."""
+        self._check_open()
+        if isinstance(trackOrKind, str):
+            kind, track = trackOrKind, None
+        else:
+            kind, track = trackOrKind.kind, trackOrKind
+        if kind != "audio":
+            raise ValueError(f"only audio transceivers are supported, not {kind!r}")
+        return self._media.add_transceiver(track, direction, decode)
+
+    def getTransceivers(self) -> list[RTCRtpTransceiver]:
+        return list(self._media.transceivers)
+
+    def getSenders(self) -> list[RTCRtpSender]:
+        return [t.sender for t in self._media.transceivers if not t.stopped]
+
+    def getReceivers(self) -> list[RTCRtpReceiver]:
+        return [t.receiver for t in self._media.transceivers if not t.stopped]
+
+    def _emit_track(self, transceiver: RTCRtpTransceiver) -> None:
+        self.emit("track", transceiver.receiver.track)
+
+    def _plan_offer(self) -> list[str]:
+        """Our offer's m-line mids: the negotiated ones in place (RFC 3264 §8), then a new
+        data section, then new transceivers."""
+        order = list(self._section_order)
+        taken = set(order)
+        if self._data_wanted and self._data_mid is None:
+            mid = next(str(i) for i in range(len(taken) + 1) if str(i) not in taken)
+            self._data_mid = mid
+        if self._data_mid is not None and self._data_mid not in taken:
+            order.append(self._data_mid)
+            taken.add(self._data_mid)
+        for t in self._media.transceivers:
+            if t.mid is not None and t.mid not in taken:
+                order.append(t.mid)
+                taken.add(t.mid)
+        order.extend(self._media.assign_mids(taken))
+        return order
+
+    def _after_stable(self) -> None:
+        """Offer and answer are both applied: media sessions, a data section added later."""
+        remote = self._remote
+        if remote is None or self._closed:
+            return
+        self._section_order = [m.mid for m in remote.media]
+        self._media.stable()
+        data = remote.data
+        if data is not None and self._dtls_state == "connected" and not self._sctp_started:
+            association = self._sctp.association
+            association.config = dataclasses.replace(
+                association.config,
+                remote_port=data.sctp_port or 5000,
+                remote_max_message_size=data.max_message_size or DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
+            )
+            self._sctp_started = True
+            self._sctp.connect(self._loop.time())
+            self._pump()
 
     # ------------------------------------------------------------------ stats and close
 
@@ -443,6 +550,7 @@ class RTCPeerConnection(EventEmitter):
                     counters.bytes_received if counters else 0,
                 )
             )
+        self._media.add_stats(report, ts, _TRANSPORT_ID)
         return report
 
     @staticmethod
@@ -456,6 +564,7 @@ class RTCPeerConnection(EventEmitter):
         """Close channels (SCTP ABORT), DTLS (close_notify) and ICE; states become closed."""
         if self._closed:
             return
+        self._media.close()  # BYE on every sending session (before DTLS closes)
         self._closed = True
         if self._sctp_started:
             self._sctp.association.abort("peer connection closed")
@@ -535,10 +644,31 @@ class RTCPeerConnection(EventEmitter):
         transport = self._local_transport(candidates)
         data = LocalData(max_message_size=self._sctp.association.config.max_message_size)
         if kind == "offer":
-            wanted = self._data_wanted if self._offer_mids is None else bool(self._offer_mids)
-            return str(build_offer(self._origin, transport, data if wanted else None))
+            order = self._offer_mids or []
+            data_mid = self._data_mid
+            with_data = data_mid is not None and data_mid in order
+            audio = [a for a in self._media.offer_sections() if a.mid in order]
+            return str(
+                build_offer(
+                    self._origin,
+                    transport,
+                    data if with_data else None,
+                    data_mid or "0",
+                    audio=audio,
+                    order=order,
+                )
+            )
         assert self._remote is not None
-        return str(build_answer(self._origin, self._remote, transport, self._local_setup, data))
+        return str(
+            build_answer(
+                self._origin,
+                self._remote,
+                transport,
+                self._local_setup,
+                data,
+                audio=self._media.answer_sections(),
+            )
+        )
 
     def _set_signaling(self, state: str) -> None:
         self._set_state("signalingState", state)
@@ -559,9 +689,12 @@ class RTCPeerConnection(EventEmitter):
         self._set_state("iceGatheringState", "gathering")
         await ice.gather_candidates()
         mid, index = ("0", 0)
-        if self._remote is not None and self._remote.data is not None:
-            mid = self._remote.data.mid
-            index = next(i for i, m in enumerate(self._remote.media) if m.mid == mid)
+        if self._remote is not None:
+            accepted = [(i, m) for i, m in enumerate(self._remote.media) if not m.rejected]
+            if accepted:
+                index, mid = accepted[0][0], accepted[0][1].mid
+        elif self._offer_mids:
+            mid = self._offer_mids[0]
         for c in ice.local_candidates:
             rtc = from_ice(c)
             rtc.sdpMid, rtc.sdpMLineIndex = mid, index
@@ -667,8 +800,13 @@ class RTCPeerConnection(EventEmitter):
         self._update_connection_state()
 
     def _on_datagram(self, data: bytes, component: int) -> None:
-        if not data or not 20 <= data[0] <= 63:
-            return  # RFC 7983: only DTLS for now (RTP/RTCP arrive here once media exists)
+        if not data:
+            return
+        if 128 <= data[0] <= 191:  # RFC 7983 §7: SRTP/SRTCP
+            self._media.receive(data)
+            return
+        if not 20 <= data[0] <= 63:
+            return  # RFC 7983: DTLS; STUN is ICE's
         dtls = self._dtls
         if dtls is None:
             if len(self._early) < _MAX_EARLY:
@@ -756,6 +894,9 @@ class RTCPeerConnection(EventEmitter):
 
     def _on_handshake(self, now: float) -> None:
         self._dtls_state = "connected"
+        dtls = self._dtls
+        if dtls is not None and dtls.srtp_profile is not None and self._media.srtp is None:
+            self._media.start_srtp(SrtpSession.from_dtls(dtls.srtp_keys()))
         if self._remote is not None and self._remote.data is not None and not self._closed:
             self._sctp_started = True
             self._sctp.connect(now)
@@ -777,6 +918,9 @@ class RTCPeerConnection(EventEmitter):
             d = self._sctp.deadline()
             if d is not None and (deadline is None or d < deadline):
                 deadline = d
+        d = self._media.deadline()
+        if d is not None and (deadline is None or d < deadline):
+            deadline = d
         timer = self._timer
         if timer is not None and deadline == timer.when():
             return
@@ -798,6 +942,9 @@ class RTCPeerConnection(EventEmitter):
             d = self._sctp.deadline()
             if d is not None and d <= now:
                 self._sctp.tick(now)
+        self._media.handle_timeout(now)
+        if dtls is None:
+            self._arm_timer()
         self._pump()
 
 

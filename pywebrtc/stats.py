@@ -3,7 +3,9 @@
 The report maps each stats object's ``id`` to the object, as aiortc's does; attribute names
 are the W3C dictionary members (camelCase). Types produced here: ``peer-connection``,
 ``transport``, ``candidate-pair``, ``local-candidate``, ``remote-candidate``, ``certificate``,
-``data-channel`` (webrtc-stats §7-8). Timestamps are milliseconds since the Unix epoch.
+``data-channel``, and for audio ``inbound-rtp``, ``outbound-rtp``, ``remote-inbound-rtp``,
+``remote-outbound-rtp``, ``codec``, ``media-source`` (webrtc-stats §7-8). Timestamps are
+milliseconds since the Unix epoch.
 """
 
 from __future__ import annotations
@@ -85,6 +87,73 @@ class RTCDataChannelStats(RTCStats):
     bytesSent: int = 0
     messagesReceived: int = 0
     bytesReceived: int = 0
+
+
+@dataclass(slots=True)
+class RTCRtpStreamStats(RTCStats):
+    ssrc: int = 0
+    kind: str = "audio"
+    transportId: str = ""
+    codecId: str | None = None
+
+
+@dataclass(slots=True)
+class RTCInboundRtpStreamStats(RTCRtpStreamStats):
+    mid: str | None = None
+    trackIdentifier: str = ""
+    remoteId: str | None = None
+    packetsReceived: int = 0
+    bytesReceived: int = 0
+    packetsLost: int = 0
+    jitter: float = 0.0
+    packetsDiscarded: int = 0
+    concealmentEvents: int = 0
+    totalSamplesReceived: int = 0
+    nackCount: int = 0
+    jitterBufferTargetDelay: float = 0.0
+
+
+@dataclass(slots=True)
+class RTCOutboundRtpStreamStats(RTCRtpStreamStats):
+    mid: str | None = None
+    mediaSourceId: str | None = None
+    remoteId: str | None = None
+    packetsSent: int = 0
+    bytesSent: int = 0
+    retransmittedPacketsSent: int = 0
+
+
+@dataclass(slots=True)
+class RTCRemoteInboundRtpStreamStats(RTCRtpStreamStats):
+    localId: str | None = None
+    packetsLost: int = 0
+    fractionLost: float = 0.0
+    jitter: float = 0.0
+    roundTripTime: float | None = None
+
+
+@dataclass(slots=True)
+class RTCRemoteOutboundRtpStreamStats(RTCRtpStreamStats):
+    localId: str | None = None
+    packetsSent: int = 0
+    bytesSent: int = 0
+    remoteTimestamp: float | None = None
+
+
+@dataclass(slots=True)
+class RTCCodecStats(RTCStats):
+    transportId: str = ""
+    payloadType: int = 0
+    mimeType: str = ""
+    clockRate: int = 0
+    channels: int = 1
+    sdpFmtpLine: str | None = None
+
+
+@dataclass(slots=True)
+class RTCAudioSourceStats(RTCStats):
+    kind: str = "audio"
+    trackIdentifier: str = ""
 
 
 class RTCStatsReport(dict[str, RTCStats]):

@@ -19,7 +19,7 @@ from pywebrtc import (
     SettingEngine,
 )
 from pywebrtc.negotiation import parse_remote
-from pywebrtc.sdp import SessionDescription, Setup
+from pywebrtc.sdp import Direction, SessionDescription, Setup
 from tests.peerconnection.helpers import Inbox, channel_event, incoming, negotiate
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sdp"
@@ -46,20 +46,23 @@ def test_answer_mirrors_every_offered_section(name: str) -> None:
         answer = await answer_to(str(offer))
         assert [m.mid for m in answer.media] == [m.mid for m in offer.media]
         assert [m.media for m in answer.media] == [m.media for m in offer.media]
+        # The data section and audio sections are accepted (no transceiver was added: audio
+        # is answered recvonly); video is rejected (port 0).
         accepted = [m for m in answer.media if m.port != 0]
-        # Only the data section is accepted today; media sections are rejected (port 0).
-        assert all(m.media == "application" for m in accepted)
+        assert all(m.media in ("application", "audio") for m in accepted)
+        audio = [m for m in accepted if m.media == "audio"]
+        assert all(m.direction in (Direction.RECVONLY, Direction.INACTIVE) for m in audio)
         has_data = any(m.media == "application" for m in offer.media)
-        assert len(accepted) == (1 if has_data else 0)
+        assert len(accepted) - len(audio) == (1 if has_data else 0)
         group = answer.group("BUNDLE")
         if has_data:
-            data = accepted[0]
-            assert group is not None and group.mids == (data.mid,)
+            data = next(m for m in accepted if m.media == "application")
+            assert group is not None and group.mids == tuple(m.mid for m in accepted)
             assert data.proto == "UDP/DTLS/SCTP" and data.formats == ["webrtc-datachannel"]
             assert data.setup is Setup.ACTIVE
             assert data.ice_ufrag and data.ice_pwd and len(data.fingerprints) == 1
             assert data.sctp_port == 5000 and data.max_message_size == 262144
-        else:
+        elif not audio:
             assert group is None
 
     run(body)

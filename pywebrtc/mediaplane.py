@@ -1,0 +1,535 @@
+"""The audio half of a peer connection: transceivers, their sessions, SRTP demux, pacing.
+
+:class:`MediaPlane` is the asyncio shell around the sans-IO :class:`~pywebrtc.media.AudioSession`
+s of one peer connection (one BUNDLE transport): the peer connection calls it from offer/answer
+(which sections to write, what the remote said), from its datagram handler (RTP/RTCP by first
+bytes, RFC 7983 / RFC 5761), from its one timer (:meth:`deadline`, :meth:`handle_timeout`), and
+once DTLS is keyed (:meth:`start_srtp`). It unprotects each SRTP/SRTCP datagram once per
+transport (libsrtp's replay window refuses a second unprotect), routes RTP by SSRC, then by the
+RFC 8843 mid extension, then to the only receiving section; gives RTCP to every session; and runs
+one task per sending transceiver that awaits ``track.recv()`` (the track paces: 20 ms).
+
+Bad input (SRTP failures, malformed packets, packets nobody takes) is dropped and counted in
+:attr:`MediaPlane.drops`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import av
+
+from pywebrtc.audiosection import (
+    LocalAudio,
+    NegotiatedAudio,
+    RemoteAudio,
+    make_direction,
+    negotiate_audio,
+)
+from pywebrtc.media import AudioSession, AudioSessionConfig, MediaStreamError, MediaStreamTrack
+from pywebrtc.media.pipeline import EncodedReceived, FrameReceived, RemoteEnded
+from pywebrtc.media.track import EncodedAudioTrack, RemoteAudioTrack
+from pywebrtc.rtcrtptransceiver import (
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    receives,
+    sends,
+)
+from pywebrtc.rtp.packet import RtpPacket
+from pywebrtc.rtp.rtcp import parse_rtcp
+from pywebrtc.rtp.sender import TransportSequence
+from pywebrtc.sdp import Direction
+from pywebrtc.srtp import SrtpSession
+from pywebrtc.stats import (
+    RTCAudioSourceStats,
+    RTCCodecStats,
+    RTCInboundRtpStreamStats,
+    RTCOutboundRtpStreamStats,
+    RTCRemoteInboundRtpStreamStats,
+    RTCRemoteOutboundRtpStreamStats,
+    RTCStats,
+    RTCStatsReport,
+)
+
+logger = logging.getLogger(__name__)
+
+_NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix), RFC 5905 §6
+
+
+@dataclass(slots=True)
+class MediaDrops:
+    """Datagrams the plane dropped before any session saw them."""
+
+    no_srtp: int = 0  # SRTP/SRTCP before DTLS gave keys
+    srtp: int = 0  # authentication failures, replays, other libsrtp errors
+    malformed: int = 0
+    unrouted: int = 0  # no transceiver takes the SSRC
+
+
+class MediaPlane:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        send: Callable[[bytes], None],
+        emit_track: Callable[[RTCRtpTransceiver], None],
+        rearm: Callable[[], None],
+        decode: bool = True,
+    ) -> None:
+        self._loop = loop
+        self._send = send
+        self._emit_track = emit_track
+        self._rearm = rearm
+        self.decode = decode
+        self.transceivers: list[RTCRtpTransceiver] = []
+        self.srtp: SrtpSession | None = None
+        self.cname = str(uuid.uuid4())
+        self.stream_id = str(uuid.uuid4())
+        self.transport_sequence = TransportSequence(random.randint(1, 0xFFFF))
+        self.ntp_offset = time.time() + _NTP_EPOCH_OFFSET - loop.time()
+        self.drops = MediaDrops()
+        self._routes: dict[int, RTCRtpTransceiver] = {}
+        self.closed = False
+
+    # ------------------------------------------------------------------ W3C API
+
+    def add_transceiver(
+        self, track: MediaStreamTrack | None, direction: str, decode: bool | None = None
+    ) -> RTCRtpTransceiver:
+        transceiver = RTCRtpTransceiver(
+            "audio",
+            direction,
+            RTCRtpSender(track),
+            RTCRtpReceiver("audio", self.decode if decode is None else decode),
+        )
+        transceiver._on_stop = self._on_stop
+        transceiver.sender._on_change = lambda: self._restart_sender(transceiver)
+        self.transceivers.append(transceiver)
+        return transceiver
+
+    def add_track(self, track: MediaStreamTrack) -> RTCRtpSender:
+        if track.kind != "audio":
+            raise ValueError(f"only audio tracks are supported, not {track.kind!r}")
+        for t in self.transceivers:
+            if t.sender.track is track:
+                raise ValueError("the track already has a sender")  # W3C InvalidAccessError
+        # W3C addTrack: reuse a transceiver that never sent (e.g. created by a remote offer).
+        for t in self.transceivers:
+            if not t.stopped and t.sender.track is None and not t.used_for_sending:
+                t.sender.track = track
+                t.sender.track_id = track.id
+                t.used_for_sending = True
+                if t.direction == "recvonly":
+                    t.direction = "sendrecv"
+                elif t.direction == "inactive":
+                    t.direction = "sendonly"
+                self._restart_sender(t)
+                return t.sender
+        return self.add_transceiver(track, "sendrecv").sender
+
+    def remove_track(self, sender: RTCRtpSender) -> None:
+        t = next((t for t in self.transceivers if t.sender is sender), None)
+        if t is None:
+            raise ValueError("the sender does not belong to this peer connection")
+        if sender.track is None or t.stopped:
+            return
+        sender.track = None
+        if t.direction == "sendrecv":
+            t.direction = "recvonly"
+        elif t.direction == "sendonly":
+            t.direction = "inactive"
+        self._restart_sender(t)
+
+    # ------------------------------------------------------------------ offer/answer
+
+    def assign_mids(self, taken: set[str]) -> list[str]:
+        """Give a mid to every transceiver that has none (for our offer); return them."""
+        new: list[str] = []
+        counter = 0
+        for t in self.transceivers:
+            if t.mid is None and not t.stopped:
+                while str(counter) in taken:
+                    counter += 1
+                t.mid = str(counter)
+                taken.add(t.mid)
+                new.append(t.mid)
+        return new
+
+    def local_audio(self, transceiver: RTCRtpTransceiver, answer: bool) -> LocalAudio:
+        assert transceiver.mid is not None
+        direction = Direction(transceiver._direction)
+        negotiated = transceiver.negotiated
+        if answer and negotiated is not None:
+            direction = negotiated.direction
+        return LocalAudio(
+            transceiver.mid,
+            direction,
+            transceiver.sender.ssrc,
+            self.cname,
+            self.stream_id,
+            transceiver.sender.track_id,
+            stopped=transceiver.stopped,
+            negotiated=negotiated if answer else None,
+        )
+
+    def offer_sections(self) -> list[LocalAudio]:
+        return [self.local_audio(t, answer=False) for t in self.transceivers if t.mid is not None]
+
+    def answer_sections(self) -> dict[str, LocalAudio]:
+        for t in self.transceivers:
+            self._renegotiate(t)
+        return {
+            t.mid: self.local_audio(t, answer=True) for t in self.transceivers if t.mid is not None
+        }
+
+    def apply_remote(self, sections: Mapping[str, RemoteAudio | None], offer: bool) -> None:
+        """Apply the remote description's audio sections (mid -> section, None if rejected)."""
+        for mid, remote in sections.items():
+            t = next((t for t in self.transceivers if t.mid == mid), None)
+            if t is None and offer and remote is not None:
+                # W3C: take a transceiver addTrack made and no offer has used yet, else a new
+                # recvonly one.
+                t = next(
+                    (
+                        t
+                        for t in self.transceivers
+                        if t.mid is None and not t.stopped and t.negotiated is None
+                    ),
+                    None,
+                )
+                if t is None:
+                    t = self.add_transceiver(None, "recvonly")
+                t.mid = mid
+            if t is None:
+                continue
+            if remote is None:
+                if not t.stopped:
+                    t.stop()
+                continue
+            if t.stopped:
+                continue
+            t.remote_section = remote
+            t.remote_offered = offer
+            negotiated = negotiate_audio(Direction(t._direction), remote, we_offered=not offer)
+            t.negotiated = negotiated
+            if negotiated is None and not offer:
+                t.stop()
+
+    def _renegotiate(self, t: RTCRtpTransceiver) -> None:
+        # The direction may have changed since the remote offer (addTrack before our answer).
+        if t.remote_section is not None and t.remote_offered and not t.stopped:
+            t.negotiated = negotiate_audio(
+                Direction(t._direction), t.remote_section, we_offered=False
+            )
+
+    def stable(self) -> None:
+        """Both descriptions are applied: current directions, track events, sessions."""
+        for t in self.transceivers:
+            self._renegotiate(t)
+            n = t.negotiated
+            if t.stopped or n is None:
+                continue
+            t.currentDirection = str(n.direction)
+            if receives(t.currentDirection) and not t.track_fired:
+                t.track_fired = True
+                self._emit_track(t)
+        self._configure_sessions()
+
+    # ------------------------------------------------------------------ sessions
+
+    def start_srtp(self, srtp: SrtpSession) -> None:
+        self.srtp = srtp
+        self._configure_sessions()
+
+    def _config(self, t: RTCRtpTransceiver, n: NegotiatedAudio, twcc: bool) -> AudioSessionConfig:
+        send_codec = n.send_codec if sends(str(n.direction)) else None
+        bitrate = 32000
+        if send_codec is not None:
+            maxavg = send_codec.parameters.get("maxaveragebitrate")
+            if maxavg and maxavg.isdigit():
+                bitrate = max(6000, min(bitrate, int(maxavg)))
+        return AudioSessionConfig(
+            local_ssrc=t.sender.ssrc,
+            cname=self.cname,
+            mid=t.mid,
+            send_codec=send_codec,
+            receive_codecs=n.codecs if receives(str(n.direction)) else (),
+            remote_ssrc=n.remote_ssrc,
+            extension_ids=n.extension_ids,
+            nack=n.nack,
+            twcc_feedback=twcc,
+            decode=t.receiver.decode,
+            bitrate=bitrate,
+        )
+
+    def _configure_sessions(self) -> None:
+        srtp = self.srtp
+        if srtp is None or self.closed:
+            return
+        twcc_taken = False
+        for t in self.transceivers:
+            n = t.negotiated
+            if t.stopped or n is None or t.currentDirection is None:
+                continue
+            twcc = n.transport_cc and not twcc_taken  # one feedback stream per transport
+            twcc_taken = twcc_taken or twcc
+            config = self._config(t, n, twcc)
+            if t.session is None:
+                t.session = AudioSession(
+                    config,
+                    srtp=srtp,
+                    ntp_offset=self.ntp_offset,
+                    transport_sequence=self.transport_sequence,
+                )
+            else:
+                t.session.reconfigure(config)
+            if n.remote_ssrc is not None:
+                self._routes[n.remote_ssrc] = t
+            self._restart_sender(t)
+        self._rearm()
+
+    def _restart_sender(self, t: RTCRtpTransceiver) -> None:
+        want = (
+            t.session is not None
+            and not t.stopped
+            and not self.closed
+            and t.sender.track is not None
+            and sends(t.currentDirection)
+        )
+        task = t.send_task
+        if task is not None:
+            if want and getattr(task, "_pywebrtc_track", None) is t.sender.track:
+                return
+            task.cancel()
+            t.send_task = None
+        if want:
+            track = t.sender.track
+            assert track is not None
+            new = asyncio.ensure_future(self._run_sender(t, track))
+            new._pywebrtc_track = track  # type: ignore[attr-defined]
+            t.send_task = new
+
+    async def _run_sender(self, t: RTCRtpTransceiver, track: MediaStreamTrack) -> None:
+        loop = self._loop
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            session = t.session
+            if session is None or t.stopped or self.closed:
+                return
+            now = loop.time()
+            if isinstance(frame, av.AudioFrame):
+                session.send_frame(frame, now)
+            else:  # raw mode: an encoded Opus packet, pts in 48 kHz units
+                session.send_encoded(bytes(frame), int(frame.pts or 0), now)
+            self._flush(t, session)
+
+    def _on_stop(self, t: RTCRtpTransceiver) -> None:
+        if t.send_task is not None:
+            t.send_task.cancel()
+            t.send_task = None
+        session = t.session
+        if session is not None:
+            session.close(self._loop.time())
+            self._flush(t, session)
+            t.session = None
+        t.receiver.track.finish()
+        for ssrc in [s for s, owner in self._routes.items() if owner is t]:
+            del self._routes[ssrc]
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        for t in self.transceivers:
+            t.stop()
+        self.closed = True
+
+    # ------------------------------------------------------------------ datagrams and timer
+
+    def receive(self, data: bytes) -> None:
+        """One SRTP or SRTCP datagram from the ICE pair (first byte 128-191)."""
+        srtp = self.srtp
+        if srtp is None:
+            self.drops.no_srtp += 1
+            return
+        now = self._loop.time()
+        if len(data) >= 2 and 192 <= data[1] <= 223:  # RFC 5761 §4: RTCP packet types
+            try:
+                packets = parse_rtcp(srtp.inbound.unprotect_rtcp(data))
+            except ValueError:
+                self.drops.srtp += 1
+                return
+            for t in self.transceivers:
+                if t.session is not None:
+                    t.session.receive_rtcp_packets(packets, now)
+                    self._flush(t, t.session)
+            self._rearm()
+            return
+        try:
+            plain = srtp.inbound.unprotect_rtp(data)
+        except ValueError:
+            self.drops.srtp += 1
+            return
+        try:
+            packet = RtpPacket.parse(plain)
+        except ValueError:
+            self.drops.malformed += 1
+            return
+        owner = self._routes.get(packet.ssrc) or self._route(packet)
+        session = owner.session if owner is not None else None
+        if owner is None or session is None:
+            self.drops.unrouted += 1
+            return
+        self._routes[packet.ssrc] = owner
+        had_deadline = session.deadline()
+        session.receive_packet(packet, now)
+        self._flush(owner, session)
+        if had_deadline is None:
+            self._rearm()
+
+    def _route(self, packet: RtpPacket) -> RTCRtpTransceiver | None:
+        candidates = [t for t in self.transceivers if t.session is not None and receives(
+            t.currentDirection)]  # fmt: skip
+        for t in candidates:
+            assert t.session is not None
+            ext = t.session.config.extension_ids.mid
+            if ext is not None:
+                try:
+                    value = packet.extension(ext)
+                except ValueError:
+                    return None
+                if value is not None:
+                    mid = value.decode(errors="replace")
+                    return next((c for c in candidates if c.mid == mid), None)
+                break
+        unclaimed = [t for t in candidates if t.session and t.session.remote_ssrc is None]
+        if len(unclaimed) == 1:
+            return unclaimed[0]
+        if len(candidates) == 1:
+            return candidates[0]
+        return None
+
+    def deadline(self) -> float | None:
+        best: float | None = None
+        for t in self.transceivers:
+            if t.session is not None:
+                d = t.session.deadline()
+                if d is not None and (best is None or d < best):
+                    best = d
+        return best
+
+    def handle_timeout(self, now: float) -> None:
+        for t in self.transceivers:
+            session = t.session
+            if session is not None:
+                d = session.deadline()
+                if d is not None and d <= now:
+                    session.handle_timeout(now)
+                    self._flush(t, session)
+
+    def _flush(self, t: RTCRtpTransceiver, session: AudioSession) -> None:
+        send = self._send
+        while (out := session.poll_transmit()) is not None:
+            send(out.data)
+        track = t.receiver.track
+        while (event := session.poll_event()) is not None:
+            if type(event) is FrameReceived:
+                if isinstance(track, RemoteAudioTrack):
+                    track.push_frame(event.frame)
+            elif type(event) is EncodedReceived:
+                if isinstance(track, EncodedAudioTrack):
+                    packet = event.to_packet(48000)
+                    if packet is not None:
+                        track.push_packet(packet)
+            elif isinstance(event, RemoteEnded):
+                logger.debug("remote source %s ended: %s", event.ssrc, event.reason)
+
+    # ------------------------------------------------------------------ stats
+
+    def add_stats(self, report: RTCStatsReport, ts: float, transport_id: str) -> None:
+        """The sessions' W3C stats, linked by id (codecId, localId/remoteId, mediaSourceId)."""
+        for t in self.transceivers:
+            session = t.session
+            if session is None:
+                continue
+            entries = session.stats()
+            codec_ids: dict[int, str] = {}
+            for entry in entries:
+                if entry["type"] == "codec":
+                    pt = int(entry["payloadType"] or 0)
+                    codec_ids[pt] = f"CO{t.mid}_{pt}"
+                    report.add(_build(RTCCodecStats, ts, codec_ids[pt], entry, transport_id))
+            config = session.config
+            send_pt = config.send_codec.payload_type if config.send_codec else None
+            recv_pt = next((c.payload_type for c in config.receive_codecs), None)
+            for entry in entries:
+                kind = entry["type"]
+                ssrc = entry.get("ssrc")
+                if kind == "inbound-rtp":
+                    stats: RTCStats = _build(
+                        RTCInboundRtpStreamStats, ts, f"IT{t.mid}_{ssrc}", entry, transport_id
+                    )
+                    assert isinstance(stats, RTCInboundRtpStreamStats)
+                    stats.trackIdentifier = t.receiver.track.id
+                    stats.codecId = codec_ids.get(recv_pt or -1)
+                    stats.remoteId = f"ROA{t.mid}_{ssrc}"
+                elif kind == "outbound-rtp":
+                    stats = _build(
+                        RTCOutboundRtpStreamStats, ts, f"OT{t.mid}_{ssrc}", entry, transport_id
+                    )
+                    assert isinstance(stats, RTCOutboundRtpStreamStats)
+                    stats.codecId = codec_ids.get(send_pt or -1)
+                    stats.remoteId = f"RIA{t.mid}_{ssrc}"
+                    if t.sender.track is not None:
+                        stats.mediaSourceId = f"SA{t.mid}"
+                        report.add(
+                            RTCAudioSourceStats(
+                                ts, "media-source", f"SA{t.mid}", trackIdentifier=t.sender.track.id
+                            )
+                        )
+                elif kind == "remote-inbound-rtp":
+                    stats = _build(
+                        RTCRemoteInboundRtpStreamStats, ts, f"RIA{t.mid}_{ssrc}", entry,
+                        transport_id,
+                    )  # fmt: skip
+                    assert isinstance(stats, RTCRemoteInboundRtpStreamStats)
+                    stats.localId = f"OT{t.mid}_{ssrc}"
+                    stats.codecId = codec_ids.get(send_pt or -1)
+                elif kind == "remote-outbound-rtp":
+                    stats = _build(
+                        RTCRemoteOutboundRtpStreamStats, ts, f"ROA{t.mid}_{ssrc}", entry,
+                        transport_id,
+                    )  # fmt: skip
+                    assert isinstance(stats, RTCRemoteOutboundRtpStreamStats)
+                    stats.localId = f"IT{t.mid}_{ssrc}"
+                    stats.codecId = codec_ids.get(recv_pt or -1)
+                else:
+                    continue
+                report.add(stats)
+
+
+def _build(
+    cls: type[RTCStats], ts: float, id_: str, entry: Mapping[str, Any], transport_id: str
+) -> RTCStats:
+    names = {f.name for f in dataclasses.fields(cls)} - {"timestamp", "type", "id"}
+    values = {k: v for k, v in entry.items() if k in names and v is not None}
+    if "transportId" in names:
+        values["transportId"] = transport_id
+    return cls(ts, str(entry["type"]), id_, **values)
+
+
+def direction_of(send: bool, recv: bool) -> str:
+    return str(make_direction(send, recv))
+
+
+__all__ = ["MediaDrops", "MediaPlane"]

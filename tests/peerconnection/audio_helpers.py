@@ -1,0 +1,51 @@
+"""A tone track and a frequency estimate for audio tests (stdlib only: no numpy)."""
+
+from __future__ import annotations
+
+import array
+import math
+
+import av
+
+from pywebrtc import AudioStreamTrack
+from pywebrtc.media.frames import pcm_frame
+
+
+class ToneTrack(AudioStreamTrack):
+    """A sine tone, 48 kHz mono s16, paced in real time by AudioStreamTrack's 20 ms clock."""
+
+    def __init__(self, frequency: float, amplitude: float = 0.3) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self.amplitude = amplitude
+        self.frames_sent = 0
+
+    async def recv(self) -> av.AudioFrame:
+        pts, _ = await self.next_timestamp()
+        samples = self.sample_rate // 50
+        step = 2 * math.pi * self.frequency / self.sample_rate
+        scale = 32767 * self.amplitude
+        pcm = array.array("h", (int(scale * math.sin(step * (pts + i))) for i in range(samples)))
+        self.frames_sent += 1
+        return pcm_frame(pcm.tobytes(), self.sample_rate, 1, pts)
+
+
+def mono_samples(frame: av.AudioFrame) -> list[int]:
+    """The first channel of a packed s16 frame."""
+    assert frame.format.name == "s16", frame.format.name
+    channels = len(frame.layout.channels)
+    data = array.array("h", bytes(frame.planes[0])[: 2 * frame.samples * channels])
+    return list(data[::channels])
+
+
+def dominant_frequency(samples: list[int], rate: int) -> float:
+    """Frequency of a (mostly) pure tone from its rising zero crossings."""
+    crossings = [i for i in range(1, len(samples)) if samples[i - 1] < 0 <= samples[i]]
+    if len(crossings) < 3:
+        return 0.0
+    periods = (crossings[-1] - crossings[0]) / (len(crossings) - 1)
+    return rate / periods
+
+
+def loud(samples: list[int], threshold: int = 1000) -> bool:
+    return max((abs(s) for s in samples), default=0) >= threshold

@@ -1,0 +1,195 @@
+"""Audio between two pywebrtc peer connections on loopback: SDP, SRTP, Opus, stats.
+
+Real time: the tone tracks pace at 20 ms, so each test waits for real decoded frames (bounded
+by timeouts), never on a fixed delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import av
+import pytest
+
+from pywebrtc import (
+    MediaStreamTrack,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    SettingEngine,
+)
+from pywebrtc.media import EncodedAudioTrack, RemoteAudioTrack
+from pywebrtc.sdp import Direction, SessionDescription
+from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
+
+from .audio_helpers import ToneTrack, dominant_frequency, loud, mono_samples
+from .helpers import negotiate, reach
+
+TIMEOUT = 20.0
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(test(), 40))
+
+
+def settings() -> SettingEngine:
+    s = SettingEngine()
+    s.include_loopback = True
+    return s
+
+
+async def next_track(pc: RTCPeerConnection) -> asyncio.Future[MediaStreamTrack]:
+    fut: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
+
+    @pc.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        if not fut.done():
+            fut.set_result(track)
+
+    return fut
+
+
+async def tone_of(track: MediaStreamTrack, seconds: float = 0.6) -> float:
+    """Decode frames until ``seconds`` of non-silent audio arrived; its frequency."""
+    samples: list[int] = []
+    rate = 48000
+    while len(samples) < seconds * rate:
+        frame = await asyncio.wait_for(track.recv(), TIMEOUT)
+        assert isinstance(frame, av.AudioFrame)
+        rate = frame.sample_rate
+        chunk = mono_samples(frame)
+        if samples or loud(chunk):
+            samples.extend(chunk)
+    return dominant_frequency(samples[rate // 10 :], rate)  # skip the decoder's ramp-up
+
+
+def test_tone_flows_both_ways_next_to_a_data_channel() -> None:
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        a.createDataChannel("chat")
+        a.addTrack(ToneTrack(440))
+        b.addTrack(ToneTrack(1000))
+        a_track, b_track = await next_track(a), await next_track(b)
+        channel_b: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+
+        @b.on("datachannel")
+        def on_channel(channel: object) -> None:
+            if not channel_b.done():
+                channel_b.set_result(channel)
+
+        await negotiate(a, b)
+        offer = SessionDescription.parse(a.localDescription.sdp)  # type: ignore[union-attr]
+        assert [m.media for m in offer.media] == ["application", "audio"]
+        group = offer.group("BUNDLE")
+        assert group is not None and group.mids == ("0", "1")
+        await asyncio.wait_for(channel_b, TIMEOUT)
+        heard_by_b = await tone_of(await b_track)
+        heard_by_a = await tone_of(await a_track)
+        assert abs(heard_by_b - 440) < 10, heard_by_b
+        assert abs(heard_by_a - 1000) < 20, heard_by_a
+        for pc in (a, b):
+            (t,) = pc.getTransceivers()
+            assert isinstance(t, RTCRtpTransceiver)
+            assert t.mid == "1" and t.currentDirection == "sendrecv"
+            assert isinstance(t.receiver.track, RemoteAudioTrack)
+        stats = await b.getStats()
+        inbound = stats.of_type("inbound-rtp")
+        outbound = stats.of_type("outbound-rtp")
+        assert isinstance(inbound[0], RTCInboundRtpStreamStats)
+        assert inbound[0].packetsReceived > 20 and inbound[0].bytesReceived > 1000
+        assert isinstance(outbound[0], RTCOutboundRtpStreamStats)
+        assert outbound[0].packetsSent > 20 and outbound[0].bytesSent > 1000
+        assert stats.of_type("codec") and stats.of_type("media-source")
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_sendonly_offer_gets_a_recvonly_answer_and_frames() -> None:
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        a.addTransceiver(ToneTrack(440), direction="sendonly")
+        track_b = await next_track(b)
+        await negotiate(a, b)
+        (tb,) = b.getTransceivers()
+        assert tb.currentDirection == "recvonly"
+        answer = SessionDescription.parse(b.localDescription.sdp)  # type: ignore[union-attr]
+        assert answer.media[0].direction is Direction.RECVONLY
+        (ta,) = a.getTransceivers()
+        assert ta.currentDirection == "sendonly"
+        track = await track_b
+        assert isinstance(track, RemoteAudioTrack)
+        frame = await asyncio.wait_for(track.recv(), TIMEOUT)
+        assert isinstance(frame, av.AudioFrame)
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_raw_receiver_returns_encoded_packets() -> None:
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        t = b.addTransceiver("audio", direction="recvonly", decode=False)
+        a_track = ToneTrack(440)
+        await negotiate(b, a)  # b offers recvonly; a has no track: inactive
+        assert a.getTransceivers()[0].currentDirection == "inactive"
+        a.addTrack(a_track)
+        await negotiate(a, b)  # renegotiation: a now sends
+        assert t.currentDirection == "recvonly"
+        assert isinstance(t.receiver.track, EncodedAudioTrack)
+        packet = await asyncio.wait_for(t.receiver.track.recv(), TIMEOUT)
+        assert isinstance(packet, av.Packet) and 0 < packet.size < 400
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_audio_added_to_a_data_only_session_then_stopped() -> None:
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        a.createDataChannel("events")
+        await negotiate(a, b)
+        await reach(a, "connectionState", "connected")
+        track_b = await next_track(b)
+        sender = a.addTrack(ToneTrack(600))
+        await negotiate(a, b)
+        heard = await tone_of(await track_b, 0.4)
+        assert abs(heard - 600) < 15, heard
+        (ta,) = a.getTransceivers()
+        assert sender is ta.sender and ta.mid == "1"
+        ta.stop()
+        await negotiate(a, b)
+        offer = SessionDescription.parse(a.localDescription.sdp)  # type: ignore[union-attr]
+        assert offer.media[1].port == 0
+        (tb,) = b.getTransceivers()
+        assert tb.stopped and tb.direction == "stopped"
+        assert a.connectionState == "connected"
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+@pytest.mark.parametrize("direction", ["sendrecv", "sendonly", "recvonly", "inactive"])
+def test_offered_direction_is_answered_mirrored(direction: str) -> None:
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        a.addTransceiver("audio", direction=direction)
+        b.addTrack(ToneTrack(440))
+        await a.setLocalDescription(await a.createOffer())
+        await b.setRemoteDescription(a.localDescription)  # type: ignore[arg-type]
+        answer = SessionDescription.parse((await b.createAnswer()).sdp)
+        expected = {
+            "sendrecv": Direction.SENDRECV,
+            "sendonly": Direction.RECVONLY,
+            "recvonly": Direction.SENDONLY,
+            "inactive": Direction.INACTIVE,
+        }[direction]
+        assert answer.media[0].direction is expected
+        await a.close()
+        await b.close()
+
+    run(body)
