@@ -1,0 +1,135 @@
+"""Audio between pywebrtc and aiortc (unmodified, same event loop), both offer directions,
+next to a data channel on the one BUNDLE transport: each side sends a tone (Opus, SRTP keyed
+by DTLS), each side decodes the other's and finds its frequency, and both getStats count the
+packets.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import fractions
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiortc
+import av
+import pytest
+from aiortc.mediastreams import MediaStreamTrack as AiortcTrack
+
+from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription, SettingEngine
+from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
+from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency, loud, mono_samples
+
+from .test_aiortc import negotiate
+
+TIMEOUT = 20.0
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(test(), 60))
+
+
+class AiortcTone(AiortcTrack):
+    """aiortc's side of the tone: 20 ms s16 mono frames at 48 kHz, paced on the loop clock."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self._pts = 0
+        self._start: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self._start is None:
+            self._start = loop.time()
+        else:
+            self._pts += 960
+            delay = self._start + self._pts / 48000 - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        step = 2 * math.pi * self.frequency / 48000
+        pcm = array.array("h", (int(9000 * math.sin(step * (self._pts + i))) for i in range(960)))
+        frame = av.AudioFrame(format="s16", layout="mono", samples=960)
+        frame.planes[0].update(pcm.tobytes())
+        frame.sample_rate = 48000
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, 48000)
+        return frame
+
+
+def resolve(fut: asyncio.Future[Any]) -> Callable[[Any], None]:
+    """An event handler that resolves ``fut`` with the first value it is given."""
+
+    def handler(value: Any = None) -> None:
+        if not fut.done():
+            fut.set_result(value)
+
+    return handler
+
+
+async def heard(track: Any, seconds: float = 0.6) -> float:
+    samples: list[int] = []
+    rate = 48000
+    while len(samples) < seconds * rate:
+        frame = await asyncio.wait_for(track.recv(), TIMEOUT)
+        rate = frame.sample_rate
+        chunk = mono_samples(frame)
+        if samples or loud(chunk):
+            samples.extend(chunk)
+    return dominant_frequency(samples[rate // 10 :], rate)
+
+
+@pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "aiortc-offers"])
+def test_tone_both_ways_with_a_data_channel(we_offer: bool) -> None:
+    async def body() -> None:
+        settings = SettingEngine()
+        settings.include_loopback = True
+        ours = RTCPeerConnection(settings=settings)
+        theirs = aiortc.RTCPeerConnection()
+        loop = asyncio.get_running_loop()
+        our_track: asyncio.Future[MediaStreamTrack] = loop.create_future()
+        their_track: asyncio.Future[Any] = loop.create_future()
+        ours.on("track", resolve(our_track))
+        theirs.on("track", resolve(their_track))
+        channel_open: asyncio.Future[Any] = loop.create_future()
+        if we_offer:
+            ours.createDataChannel("events")
+            ours.addTrack(ToneTrack(440))
+            theirs.addTrack(AiortcTone(1000))
+        else:
+            theirs.createDataChannel("events")
+            theirs.addTrack(AiortcTone(1000))
+        theirs.on("datachannel", resolve(channel_open))
+        ours.on("datachannel", resolve(channel_open))
+        if we_offer:
+            await negotiate(ours, theirs, True)
+        else:
+            await theirs.setLocalDescription(await theirs.createOffer())
+            offer = theirs.localDescription
+            await ours.setRemoteDescription(RTCSessionDescription(offer.sdp, offer.type))
+            ours.addTrack(ToneTrack(440))  # after the offer: reuses the offered transceiver
+            await ours.setLocalDescription(await ours.createAnswer())
+            answer = ours.localDescription
+            assert answer is not None
+            await theirs.setRemoteDescription(aiortc.RTCSessionDescription(answer.sdp, "answer"))
+        await asyncio.wait_for(channel_open, TIMEOUT)
+        we_heard = await heard(await asyncio.wait_for(our_track, TIMEOUT))
+        they_heard = await heard(await asyncio.wait_for(their_track, TIMEOUT))
+        assert abs(we_heard - 1000) < 20, we_heard
+        assert abs(they_heard - 440) < 10, they_heard
+        stats = await ours.getStats()
+        (inbound,) = stats.of_type("inbound-rtp")
+        (outbound,) = stats.of_type("outbound-rtp")
+        assert isinstance(inbound, RTCInboundRtpStreamStats) and inbound.packetsReceived > 20
+        assert isinstance(outbound, RTCOutboundRtpStreamStats) and outbound.packetsSent > 20
+        their_stats = await theirs.getStats()
+        received = [s for s in their_stats.values() if s.type == "inbound-rtp"]
+        assert received and received[0].packetsReceived > 20
+        await ours.close()
+        await theirs.close()
+
+    run(body)
