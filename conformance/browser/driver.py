@@ -59,6 +59,8 @@ FIREFOX_PREFS = {
 PAGE = (
     b"<!doctype html><meta charset=utf-8><title>pywebrtc conformance</title><script>"
     + (Path(__file__).with_name("page.js")).read_bytes()
+    + b"</script><script>"
+    + (Path(__file__).with_name("page_audio.js")).read_bytes()  # audio ops added to H
     + b"</script>"
 )
 T = TypeVar("T")
@@ -124,13 +126,13 @@ class RemotePage:
 Closer = Callable[[], Awaitable[None]]
 
 
-async def launch_chromium(url: str) -> Closer:
+async def launch_chromium(url: str, extra_args: tuple[str, ...] = ()) -> Closer:
     from playwright.async_api import async_playwright
 
     manager = async_playwright()
     playwright = await manager.start()
     browser = await playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
     )
     page = await browser.new_page()
     await page.goto(url)

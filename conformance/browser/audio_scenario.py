@@ -1,0 +1,143 @@
+"""Audio both ways between pywebrtc and a browser page, next to a data channel on the one
+BUNDLE transport: used by the Chrome and Firefox audio modules."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import struct
+import wave
+from pathlib import Path
+from typing import Any
+
+import av
+
+from conformance.browser.driver import RemotePage
+from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
+from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency, loud, mono_samples
+
+TIMEOUT = 20.0
+OUR_TONE = 440.0
+
+
+def write_tone_wav(path: Path, frequency: float, seconds: float = 2.0) -> Path:
+    """A 48 kHz mono 16-bit tone (a whole number of periods, so the loop is seamless)."""
+    rate = 48000
+    periods = round(frequency * seconds)
+    count = round(periods * rate / frequency)
+    step = 2 * math.pi * frequency / rate
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(
+            b"".join(struct.pack("<h", int(12000 * math.sin(step * i))) for i in range(count))
+        )
+    return path
+
+
+async def heard(track: MediaStreamTrack, seconds: float = 0.6) -> float:
+    """The frequency of ``seconds`` of decoded, non-silent audio from ``track``."""
+    samples: list[int] = []
+    rate = 48000
+    while len(samples) < seconds * rate:
+        frame = await asyncio.wait_for(track.recv(), TIMEOUT)
+        assert isinstance(frame, av.AudioFrame)
+        rate = frame.sample_rate
+        chunk = mono_samples(frame)
+        if samples or loud(chunk):
+            samples.extend(chunk)
+    return dominant_frequency(samples[rate // 10 :], rate)
+
+
+class AudioLink:
+    def __init__(self, pc: RTCPeerConnection, page: RemotePage, browser_pc: int) -> None:
+        self.pc = pc
+        self.page = page
+        self.browser_pc = browser_pc
+        loop = asyncio.get_running_loop()
+        self.remote_track: asyncio.Future[MediaStreamTrack] = loop.create_future()
+        self.channel_open = asyncio.Event()
+
+    async def close(self) -> None:
+        await self.pc.close()
+        await self.page.call("closePc", self.browser_pc)
+
+
+async def connect_audio(page: RemotePage, we_offer: bool) -> AudioLink:
+    """Both sides add a microphone-like track and a data channel "events"; non-trickle."""
+    link = AudioLink(RTCPeerConnection(), page, await page.call("newPc"))
+    pc = link.pc
+
+    @pc.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        if not link.remote_track.done():
+            link.remote_track.set_result(track)
+
+    @pc.on("datachannel")
+    def on_channel(channel: Any) -> None:
+        channel.on("open", link.channel_open.set)
+        if channel.readyState == "open":
+            link.channel_open.set()
+
+    await page.call("watchTracks", link.browser_pc)
+    assert await page.call("addMic", link.browser_pc) == 1
+    if we_offer:
+        channel = pc.createDataChannel("events")
+        channel.on("open", link.channel_open.set)
+        pc.addTrack(ToneTrack(OUR_TONE))
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = pc.localDescription
+        assert offer is not None
+        answer = await page.call("answer", link.browser_pc, offer.sdp)
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+    else:
+        await page.call("createChannel", link.browser_pc, "events", {})
+        offer_sdp = await page.call("offer", link.browser_pc)
+        await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        pc.addTrack(ToneTrack(OUR_TONE))  # takes the transceiver the offer created
+        await pc.setLocalDescription(await pc.createAnswer())
+        answer_desc = pc.localDescription
+        assert answer_desc is not None
+        await page.call("setAnswer", link.browser_pc, answer_desc.sdp)
+    await page.call("waitOpen", link.browser_pc, "events")
+    await asyncio.wait_for(link.channel_open.wait(), TIMEOUT)
+    (transceiver,) = pc.getTransceivers()
+    assert transceiver.currentDirection == "sendrecv"
+    return link
+
+
+async def browser_packet_rate(link: AudioLink, window: float = 1.0) -> tuple[float, dict[str, Any]]:
+    """Packets per second the browser receives from us over ``window`` seconds of real time
+    (a rate needs a time window), and the last stats."""
+    await link.page.call("waitRemoteTrack", link.browser_pc)
+    loop = asyncio.get_running_loop()
+    first = await link.page.call("audioStats", link.browser_pc)
+    start = loop.time()
+    while loop.time() - start < window:
+        await asyncio.sleep(0.25)
+    last = await link.page.call("audioStats", link.browser_pc)
+    elapsed = loop.time() - start
+    inbound0 = (first["inbound"] or {}).get("packetsReceived", 0)
+    inbound1 = (last["inbound"] or {}).get("packetsReceived", 0)
+    return (inbound1 - inbound0) / elapsed, last
+
+
+async def audio_both_ways(link: AudioLink, browser_tone: float | None) -> None:
+    """The browser's tone decoded here (frequency checked when known), ours counted there."""
+    track = await asyncio.wait_for(link.remote_track, TIMEOUT)
+    frequency = await heard(track)
+    if browser_tone is not None:
+        assert abs(frequency - browser_tone) < browser_tone * 0.03, frequency
+    rate, stats = await browser_packet_rate(link)
+    assert 40 <= rate <= 60, (rate, stats)
+    inbound = stats["inbound"]
+    assert inbound["bytesReceived"] > 1000
+    assert stats["codecs"].get(inbound["codecId"]) == "audio/opus", stats
+    assert stats["outbound"]["packetsSent"] > 20
+    ours = await link.pc.getStats()
+    (received,) = ours.of_type("inbound-rtp")
+    (sent,) = ours.of_type("outbound-rtp")
+    assert isinstance(received, RTCInboundRtpStreamStats) and received.packetsReceived > 20
+    assert isinstance(sent, RTCOutboundRtpStreamStats) and sent.packetsSent > 40

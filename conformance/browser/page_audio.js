@@ -1,0 +1,48 @@
+// Audio commands for the conformance page (loaded after page.js, added to its H table):
+// microphone (Chrome: the fake capture file; Firefox: its fake tone) sent on a transceiver,
+// remote tracks played on a muted <audio> element, and inbound/outbound RTP stats.
+"use strict";
+Object.assign(H, {
+  async addMic(id) {
+    const s = pcs[id];
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    s.mic = stream;
+    for (const t of stream.getAudioTracks()) s.pc.addTrack(t, stream);
+    return stream.getAudioTracks().length;
+  },
+  watchTracks(id) {
+    const s = pcs[id];
+    s.remoteTracks = [];
+    s.pc.addEventListener("track", e => {
+      s.remoteTracks.push(e.track);
+      const el = document.createElement("audio");
+      el.muted = true;
+      el.autoplay = true;
+      el.srcObject = e.streams[0] || new MediaStream([e.track]);
+      document.body.appendChild(el);
+    });
+    return true;
+  },
+  async waitRemoteTrack(id) {
+    const s = pcs[id];
+    await until(() => s.remoteTracks && s.remoteTracks.length > 0, "a remote track");
+    return s.remoteTracks[0].kind;
+  },
+  async audioStats(id) {
+    // The first audio inbound-rtp and outbound-rtp entries, with their codec's mimeType.
+    const report = await pcs[id].pc.getStats();
+    const out = { inbound: null, outbound: null, codecs: {} };
+    report.forEach(r => {
+      if (r.type === "codec") out.codecs[r.id] = r.mimeType;
+      if (r.type === "inbound-rtp" && r.kind === "audio" && !out.inbound) {
+        out.inbound = { packetsReceived: r.packetsReceived, bytesReceived: r.bytesReceived,
+                        packetsLost: r.packetsLost, jitter: r.jitter, codecId: r.codecId };
+      }
+      if (r.type === "outbound-rtp" && r.kind === "audio" && !out.outbound) {
+        out.outbound = { packetsSent: r.packetsSent, bytesSent: r.bytesSent,
+                         codecId: r.codecId };
+      }
+    });
+    return out;
+  },
+});
