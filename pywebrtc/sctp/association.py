@@ -5,10 +5,12 @@ listening side keeps no state before COOKIE ECHO) including INIT collision (§5.
 common WebRTC case where both ends send INIT); DATA/SACK with gap blocks and duplicate TSNs
 (§6.2, §6.4); fragmentation and reassembly (§6.9); ordered and unordered delivery (§6.5-6.6);
 RTO with Karn's rule and exponential backoff (§6.3); delayed SACK (§6.2: every second packet or
-``delayed_ack`` seconds); congestion control with slow start, congestion avoidance and fast
-retransmit/recovery (§7.2); heartbeats (§8.3); ABORT and the SHUTDOWN sequence (§9);
-partial reliability with FORWARD TSN (RFC 3758) for max-retransmits and lifetime policies;
-stream reset (RFC 6525 outgoing/incoming SSN reset requests as used for data channel close).
+``delayed_ack`` seconds; the packets received between two ``poll()`` calls, one socket read's
+worth, share one SACK, as TCP does with receive offload); congestion control with slow start,
+congestion avoidance and fast retransmit/recovery (§7.2); heartbeats (§8.3); ABORT and the
+SHUTDOWN sequence (§9); partial reliability with FORWARD TSN (RFC 3758) for max-retransmits
+and lifetime policies; stream reset (RFC 6525 outgoing/incoming SSN reset requests as used
+for data channel close).
 
 Not implemented: multi-homing (no IP layer over DTLS), I-DATA (RFC 8260) and stream
 interleaving, ECN, AUTH, ASCONF, restart of an established association with new tags
@@ -539,7 +541,9 @@ class SctpAssociation:
         except _Violation as exc:
             self._violation(str(exc))
             return
-        self._after_input(now)
+        # Answered at the next poll(): packets received back to back (one socket read's
+        # worth) then share one SACK and one packetization pass, like TCP's receive offload.
+        self._dirty = True
 
     def tick(self, now: float) -> None:
         """Run expired timers."""
