@@ -19,6 +19,7 @@ written).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -150,8 +151,9 @@ def _audio_section(
     local: LocalAudio, transport: LocalTransport, setup: Setup, proto: str = "UDP/TLS/RTP/SAVPF"
 ) -> MediaDescription:
     media = write_audio(local, proto)
-    if media.port != 0:
-        _add_transport(media, transport, setup)
+    if media.port == 0:  # stopped: credentials (aiortc wants them), no candidates
+        transport = dataclasses.replace(transport, candidates=(), end_of_candidates=False)
+    _add_transport(media, transport, setup)
     return media
 
 
@@ -194,9 +196,12 @@ def answer_media(
     if accept_audio and audio is not None and not audio.stopped and audio.negotiated:
         return _audio_section(audio, transport, setup, offered.proto)
     # RFC 3264 §6: a rejected stream keeps its media, proto and formats with port 0.
-    # (Audio transceivers will answer their sections here.)
     rejected = MediaDescription(offered.kind, 0, offered.proto, list(offered.formats) or ["0"])
     rejected.connections.append(Connection())
+    # Transport attributes too, without candidates (as Chrome writes them): aiortc refuses
+    # any section without ICE credentials, rejected or not.
+    _add_transport(rejected, dataclasses.replace(transport, candidates=(),
+                                                 end_of_candidates=False), setup)  # fmt: skip
     rejected.mid = offered.mid
     return rejected
 

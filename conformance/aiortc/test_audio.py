@@ -133,3 +133,59 @@ def test_tone_both_ways_with_a_data_channel(we_offer: bool) -> None:
         await theirs.close()
 
     run(body)
+
+
+@pytest.mark.parametrize("with_data", [False, True], ids=["audio-only", "audio-and-data"])
+def test_aiortc_offers_pcmu_only_without_bundle(with_data: bool) -> None:
+    """aiortc with bundlePolicy max-compat (a transport per m-line, its BUNDLE line removed)
+    and only PCMU: we answer the first section on our one transport (the data section, when there is
+    one, is rejected) and the tone arrives both ways through G.711."""
+
+    async def body() -> None:
+        settings = SettingEngine()
+        settings.include_loopback = True
+        ours = RTCPeerConnection(settings=settings)
+        theirs = aiortc.RTCPeerConnection(
+            aiortc.RTCConfiguration(bundlePolicy=aiortc.RTCBundlePolicy.MAX_COMPAT)
+        )
+        loop = asyncio.get_running_loop()
+        our_track: asyncio.Future[Any] = loop.create_future()
+        their_track: asyncio.Future[Any] = loop.create_future()
+        ours.on("track", resolve(our_track))
+        theirs.on("track", resolve(their_track))
+        transceiver = theirs.addTransceiver(AiortcTone(1000), direction="sendrecv")
+        pcmu = [
+            c
+            for c in aiortc.RTCRtpSender.getCapabilities("audio").codecs
+            if c.mimeType == "audio/PCMU"
+        ]
+        transceiver.setCodecPreferences(pcmu)
+        if with_data:
+            theirs.createDataChannel("events")
+        await theirs.setLocalDescription(await theirs.createOffer())
+        offer = theirs.localDescription
+        assert "opus" not in offer.sdp
+        # max-compat gives each m-line its own ICE/DTLS transport (its own port) but aiortc
+        # still lists them in a BUNDLE group: without the group it is the pre-BUNDLE offer.
+        offer_sdp = "".join(
+            line for line in offer.sdp.splitlines(True) if not line.startswith("a=group:")
+        )
+        await ours.setRemoteDescription(RTCSessionDescription(offer_sdp, offer.type))
+        ours.addTrack(ToneTrack(440))
+        await ours.setLocalDescription(await ours.createAnswer())
+        answer = ours.localDescription
+        assert answer is not None
+        if with_data:
+            assert "m=application 0 " in answer.sdp
+        await theirs.setRemoteDescription(aiortc.RTCSessionDescription(answer.sdp, "answer"))
+        we_heard = await heard(await asyncio.wait_for(our_track, TIMEOUT))
+        they_heard = await heard(await asyncio.wait_for(their_track, TIMEOUT))
+        assert abs(we_heard - 1000) < 30, we_heard
+        assert abs(they_heard - 440) < 15, they_heard
+        stats = await ours.getStats()
+        codecs = {getattr(c, "mimeType", "") for c in stats.of_type("codec")}
+        assert codecs == {"audio/PCMU"}, codecs
+        await ours.close()
+        await theirs.close()
+
+    run(body)
