@@ -14,9 +14,12 @@ State machines (W3C): ``signalingState`` (§4.3.1), ``iceGatheringState`` (§4.3
 combined). Each change is emitted as ``<name>change`` (``signalingstatechange`` ...).
 Negotiation (SDP) is in :mod:`pywebrtc.negotiation`.
 
-Left out: media (no transceivers yet: offered audio/video sections are rejected with port 0),
-renegotiation once both descriptions are applied (InvalidStateError), rollback, pranswer, ICE
-restart through ``createOffer(iceRestart)``, and SDP munging: ``setLocalDescription`` applies
+Audio (``addTrack``, ``addTransceiver``, the ``track`` event, SRTP, getStats for RTP streams)
+is :mod:`pywebrtc.mediaplane` on the same transport; video sections are rejected with port 0.
+Renegotiation keeps the transport (sections added, directions changed, transceivers stopped).
+
+Left out: ``negotiationneeded``, rollback, pranswer, ICE restart through
+``createOffer(iceRestart)``, and SDP munging: ``setLocalDescription`` applies
 the type of the description it is given and our own parameters, not edited text. ``sctp`` is
 the :class:`~pywebrtc.sctp.SctpAssociation` (aiortc has an ``RTCSctpTransport`` there), and
 stats timestamps are W3C milliseconds (aiortc uses ``datetime``).

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import av
 import pytest
+from av.stream import Stream
 
 from pywebrtc import (
     MediaStreamTrack,
@@ -18,7 +19,7 @@ from pywebrtc import (
     RTCRtpTransceiver,
     SettingEngine,
 )
-from pywebrtc.media import EncodedAudioTrack, RemoteAudioTrack
+from pywebrtc.media import OPUS, EncodedAudioTrack, RemoteAudioTrack, create_encoder
 from pywebrtc.sdp import Direction, SessionDescription
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 
@@ -189,6 +190,60 @@ def test_offered_direction_is_answered_mirrored(direction: str) -> None:
             "inactive": Direction.INACTIVE,
         }[direction]
         assert answer.media[0].direction is expected
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_bad_srtp_is_dropped_and_counted_and_audio_continues() -> None:
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        a.addTrack(ToneTrack(500))
+        track_b = await next_track(b)
+        await negotiate(a, b)
+        track = await track_b
+        await asyncio.wait_for(track.recv(), TIMEOUT)
+        drops = b._media.drops
+        rtp_like = bytes([0x80, 111]) + bytes(range(40))  # fails SRTP authentication
+        rtcp_like = bytes([0x81, 200, 0, 6]) + bytes(range(40))
+        for datagram in (rtp_like, rtcp_like, b"\x80", bytes([0x80, 111, 0, 1])):
+            b._on_datagram(datagram, 1)
+        assert drops.srtp == 4
+        heard = await tone_of(track, 0.3)
+        assert abs(heard - 500) < 15, heard
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_sending_track_may_return_encoded_opus_packets() -> None:
+    """Raw mode on the send side: av.Packets from recv() go out as they are."""
+
+    class EncodedTone(MediaStreamTrack):
+        kind = "audio"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.source = ToneTrack(700)
+            self.encoder = create_encoder(OPUS)
+
+        async def recv(self) -> av.Packet[Stream]:
+            while True:
+                frame = await self.source.recv()
+                for encoded in self.encoder.encode(frame):
+                    packet = av.Packet(encoded.payload)
+                    packet.pts = encoded.media_time
+                    return packet
+
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        a.addTrack(EncodedTone())
+        track_b = await next_track(b)
+        await negotiate(a, b)
+        heard = await tone_of(await track_b, 0.4)
+        assert abs(heard - 700) < 15, heard
         await a.close()
         await b.close()
 
