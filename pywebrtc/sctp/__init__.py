@@ -6,6 +6,7 @@ top of it. Both take ``receive(data, now)``, ``tick(now)``, and hand out ``Trans
 and events from ``poll()`` with the next timer at ``deadline()``.
 """
 
+from pywebrtc.events import EventEmitter
 from pywebrtc.sctp.association import (
     AssociationAborted,
     AssociationClosed,
@@ -31,7 +32,6 @@ from pywebrtc.sctp.datachannel import (
     IncomingChannel,
 )
 from pywebrtc.sctp.dcep import ChannelType, Ppid
-from pywebrtc.events import EventEmitter
 from pywebrtc.sctp.errors import (
     DcepError,
     InvalidStateError,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from pywebrtc.events import EventEmitter
 from pywebrtc.sctp.association import (
     AssociationAborted,
     AssociationClosed,
@@ -32,7 +33,6 @@ from pywebrtc.sctp.association import (
 )
 from pywebrtc.sctp.association import Event as AssociationEvent
 from pywebrtc.sctp.dcep import ChannelType, DataChannelAck, DataChannelOpen, Ppid, parse_dcep
-from pywebrtc.events import EventEmitter
 from pywebrtc.sctp.errors import DcepError, InvalidStateError, MessageTooLarge
 
 log = logging.getLogger(__name__)
