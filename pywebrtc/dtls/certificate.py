@@ -28,6 +28,13 @@ PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 FINGERPRINT_HASHES = ("sha-256", "sha-384", "sha-512", "sha-1")
 _HASHLIB = {"sha-1": "sha1", "sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512"}
+# Direct constructors: ``hashlib.new(name)`` looks the name up in OpenSSL on every call.
+_DIGESTS = {
+    "sha-1": hashlib.sha1,
+    "sha-256": hashlib.sha256,
+    "sha-384": hashlib.sha384,
+    "sha-512": hashlib.sha512,
+}
 
 _HASHES: dict[int, hashes.HashAlgorithm] = {
     SignatureScheme.ECDSA_SECP256R1_SHA256: hashes.SHA256(),
@@ -53,6 +60,21 @@ RSA_SCHEMES = (
     SignatureScheme.RSA_PKCS1_SHA384,
     SignatureScheme.RSA_PKCS1_SHA512,
 )
+# Algorithm and padding objects are immutable: built once per scheme, not per signature.
+_ECDSA: dict[int, ec.ECDSA] = {scheme: ec.ECDSA(_HASHES[scheme]) for scheme in ECDSA_SCHEMES}
+_PSS_SCHEMES = (
+    SignatureScheme.RSA_PSS_RSAE_SHA256,
+    SignatureScheme.RSA_PSS_RSAE_SHA384,
+    SignatureScheme.RSA_PSS_RSAE_SHA512,
+)
+_RSA_PADDING: dict[int, padding.AsymmetricPadding] = {
+    scheme: (
+        padding.PSS(padding.MGF1(_HASHES[scheme]), _HASHES[scheme].digest_size)
+        if scheme in _PSS_SCHEMES
+        else padding.PKCS1v15()
+    )
+    for scheme in RSA_SCHEMES
+}
 # What we offer in signature_algorithms and CertificateRequest.
 SUPPORTED_SCHEMES: tuple[int, ...] = (*ECDSA_SCHEMES, *RSA_SCHEMES)
 
@@ -78,7 +100,7 @@ class Fingerprint:
 
     @classmethod
     def of(cls, der: bytes, algorithm: str = "sha-256") -> Self:
-        return cls(algorithm, hashlib.new(_HASHLIB[algorithm], der).digest().hex(":").upper())
+        return cls(algorithm, _DIGESTS[algorithm](der).digest().hex(":").upper())
 
     def matches(self, der: bytes) -> bool:
         return Fingerprint.of(der, self.algorithm).value == self.value
@@ -163,23 +185,10 @@ class Certificate:
         return None
 
     def sign(self, scheme: int, data: bytes) -> bytes:
-        algorithm = _HASHES[scheme]
         key = self.private_key
         if self.key_type == "rsa":
-            return cast(rsa.RSAPrivateKey, key).sign(
-                data, _rsa_padding(scheme, algorithm), algorithm
-            )
-        return cast(ec.EllipticCurvePrivateKey, key).sign(data, ec.ECDSA(algorithm))
-
-
-def _rsa_padding(scheme: int, algorithm: hashes.HashAlgorithm) -> padding.AsymmetricPadding:
-    if scheme in (
-        SignatureScheme.RSA_PSS_RSAE_SHA256,
-        SignatureScheme.RSA_PSS_RSAE_SHA384,
-        SignatureScheme.RSA_PSS_RSAE_SHA512,
-    ):
-        return padding.PSS(padding.MGF1(algorithm), algorithm.digest_size)
-    return padding.PKCS1v15()
+            return cast(rsa.RSAPrivateKey, key).sign(data, _RSA_PADDING[scheme], _HASHES[scheme])
+        return cast(ec.EllipticCurvePrivateKey, key).sign(data, _ECDSA[scheme])
 
 
 def load_peer_key(der: bytes) -> PublicKey:
@@ -207,10 +216,11 @@ def verify_signature(key: PublicKey, scheme: int, data: bytes, signature: bytes)
         if isinstance(key, rsa.RSAPublicKey):
             if scheme not in RSA_SCHEMES:
                 raise DecryptError("signature scheme does not match an RSA key")
-            key.verify(signature, data, _rsa_padding(scheme, algorithm), algorithm)
+            key.verify(signature, data, _RSA_PADDING[scheme], algorithm)
         else:
-            if scheme not in ECDSA_SCHEMES:
+            ecdsa = _ECDSA.get(scheme)
+            if ecdsa is None:
                 raise DecryptError("signature scheme does not match an ECDSA key")
-            key.verify(signature, data, ec.ECDSA(algorithm))
+            key.verify(signature, data, ecdsa)
     except InvalidSignature:
         raise DecryptError("signature does not verify") from None

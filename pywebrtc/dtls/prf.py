@@ -7,14 +7,56 @@ of the exporter is not implemented (DTLS-SRTP does not use it).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+from collections.abc import Callable
 
 MASTER_SECRET_SIZE = 48
 VERIFY_DATA_SIZE = 12
 
+# HMAC (RFC 2104) is computed from the key's inner and outer pad states, hashed once per
+# secret and copied per block: P_hash calls HMAC 2-4 times with one secret, and each
+# ``hmac.digest`` call would set up a fresh OpenSSL MAC context (3x the cost of the hashing).
+_CONSTRUCTORS: dict[str, Callable[..., hashlib._Hash]] = {
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+    "sha1": hashlib.sha1,
+}
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
 
 def p_hash(hash_name: str, secret: bytes, seed: bytes, length: int) -> bytes:
     """P_hash (RFC 5246 §5): HMAC chained until ``length`` bytes are produced."""
+    new = _CONSTRUCTORS.get(hash_name)
+    if new is None:
+        return _p_hash_generic(hash_name, secret, seed, length)
+    inner = new()
+    block_size = inner.block_size
+    if len(secret) > block_size:
+        secret = new(secret).digest()
+    key = secret.ljust(block_size, b"\0")
+    inner.update(key.translate(_IPAD))
+    outer = new(key.translate(_OPAD))
+    out = b""
+    a = seed
+    while len(out) < length:
+        h = inner.copy()
+        h.update(a)
+        o = outer.copy()
+        o.update(h.digest())
+        a = o.digest()
+        h = inner.copy()
+        h.update(a)
+        h.update(seed)
+        o = outer.copy()
+        o.update(h.digest())
+        out += o.digest()
+    return out[:length]
+
+
+def _p_hash_generic(hash_name: str, secret: bytes, seed: bytes, length: int) -> bytes:
     out = bytearray()
     a = seed
     while len(out) < length:
