@@ -19,6 +19,10 @@ from pywebrtc.dtls.errors import BadRecordMac
 
 _AAD = struct.Struct("!QBHH")
 _SEQ = struct.Struct("!Q")
+# A record header (RFC 6347 §4.1: type, version, epoch‖sequence as one 64-bit field, length),
+# alone and followed by the explicit AES-GCM nonce (RFC 5288 §3).
+_HEADER = struct.Struct("!BHQH")
+_HEADER_NONCE = struct.Struct("!BHQHQ")
 TAG_SIZE = 16
 
 
@@ -109,7 +113,23 @@ class RecordProtection:
         # RFC 5288 §3: the explicit nonce is sent; we use the record's epoch‖sequence for it.
         return sealed if self._chacha else _SEQ.pack(seq64) + sealed
 
-    def open(self, content_type: int, version: int, epoch: int, seq: int, fragment: bytes) -> bytes:
+    def seal_record(
+        self, content_type: int, version: int, epoch: int, seq: int, plaintext: bytes
+    ) -> bytes:
+        """The whole protected record, header included: ``header() + seal()`` in one step."""
+        seq64 = (epoch << 48) | seq
+        n = len(plaintext)
+        aad = _AAD.pack(seq64, content_type, version, n)
+        if self._chacha:
+            sealed = self._aead.encrypt(self._nonce(seq64), plaintext, aad)
+            return _HEADER.pack(content_type, version, seq64, n + TAG_SIZE) + sealed
+        sealed = self._aead.encrypt(self._iv + _SEQ.pack(seq64), plaintext, aad)
+        head = _HEADER_NONCE.pack(content_type, version, seq64, n + 8 + TAG_SIZE, seq64)
+        return head + sealed
+
+    def open(
+        self, content_type: int, version: int, epoch: int, seq: int, fragment: bytes | memoryview
+    ) -> bytes:
         seq64 = (epoch << 48) | seq
         if self._chacha:
             nonce = self._nonce(seq64)

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import logging
 import os
+import struct
 from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
@@ -101,6 +102,8 @@ from pywebrtc.dtls.reassembly import Message, Reassembler
 from pywebrtc.dtls.record import (
     DTLS_1_0,
     DTLS_1_2,
+    HEADER_SIZE,
+    MAX_FRAGMENT,
     ContentType,
     Record,
     header,
@@ -119,10 +122,12 @@ DEFAULT_SRTP_PROFILES: tuple[SrtpProfile, ...] = (
 )
 SRTP_EXPORTER_LABEL = "EXTRACTOR-dtls_srtp"  # RFC 5764 §4.2
 MAX_PLAINTEXT = 2**14  # RFC 5246 §6.2.1
+_RECORD_HEADER = struct.Struct("!BHQH")  # record.py's header with epoch‖sequence as one field
 _MAX_DEFERRED = 16
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign, ecdsa_sign (RFC 8422 §5.5).
 _CERT_TYPES = bytes((1, 64))
 _SHARED_COOKIES = CookieVerifier()
+_TRANSCRIPT_HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
 
 
 _REQUEST_BODY = bytes(CertificateRequest(_CERT_TYPES, SUPPORTED_SCHEMES))
@@ -275,6 +280,10 @@ class DtlsConnection:
         self._reassembler = Reassembler()
         self._send_seq = 0
         self._transcript: list[bytes] = []
+        # Running hash of ``_transcript[:_hashed]``, started once the suite (and so the PRF
+        # hash) is known: each message is hashed once, not once per Finished/EMS computation.
+        self._transcript_hasher: hashlib._Hash | None = None
+        self._hashed = 0
         self._write_epoch = 0
         self._write_seq: dict[int, int] = {0: 0}
         self._write_prot: dict[int, RecordProtection] = {}
@@ -310,6 +319,20 @@ class DtlsConnection:
 
     def receive(self, data: bytes, now: float) -> None:
         """Process one datagram from the peer."""
+        if (
+            self.state is State.CONNECTED
+            and len(data) > HEADER_SIZE
+            and data[0] == ContentType.APPLICATION_DATA
+            and len(data) - HEADER_SIZE <= MAX_FRAGMENT
+            and not self._deferred
+        ):
+            # The bulk case: one application-data record under current keys, no Record object.
+            _, version, seq64, length = _RECORD_HEADER.unpack_from(data)
+            protection = self._read_prot.get(seq64 >> 48)
+            fits = length == len(data) - HEADER_SIZE
+            if fits and version >> 8 == 0xFE and protection is not None:
+                self._on_application_record(protection, version, seq64, data)
+                return
         if self.state in (State.CLOSED, State.FAILED):
             return
         records, malformed = parse_datagram(data)
@@ -428,7 +451,7 @@ class DtlsConnection:
         self._write_seq[epoch] = seq + 1
         self.stats.records_sent += 1
         if epoch:
-            payload = self._write_prot[epoch].seal(content_type, DTLS_1_2, epoch, seq, payload)
+            return self._write_prot[epoch].seal_record(content_type, DTLS_1_2, epoch, seq, payload)
         return header(content_type, DTLS_1_2, epoch, seq, len(payload)) + payload
 
     def _emit(self, datagram: bytes) -> None:
@@ -491,6 +514,30 @@ class DtlsConnection:
         else:
             self.stats.malformed += 1
 
+    def _on_application_record(
+        self, protection: RecordProtection, version: int, seq64: int, data: bytes
+    ) -> None:
+        """``_on_record`` for a datagram holding exactly one protected application-data record."""
+        self.stats.records_received += 1
+        epoch, seq = seq64 >> 48, seq64 & 0xFFFFFFFFFFFF
+        window = self._replay[epoch]
+        if not window.check(seq):
+            self.stats.replayed += 1
+            return
+        try:
+            plaintext = protection.open(
+                ContentType.APPLICATION_DATA, version, epoch, seq, memoryview(data)[HEADER_SIZE:]
+            )
+        except BadRecordMac:
+            self.stats.bad_mac += 1
+            return
+        if len(plaintext) > MAX_PLAINTEXT:
+            self.stats.malformed += 1
+            return
+        window.accept(seq)
+        self._record_seq = seq
+        self._out.append(ApplicationData(plaintext))
+
     def _drain_deferred(self, now: float) -> None:
         while self._deferred and self._deferred[0].epoch in self._read_prot:
             self._on_record(self._deferred.pop(0), now)
@@ -547,8 +594,16 @@ class DtlsConnection:
             self._emit(datagram)
 
     def _transcript_hash(self) -> bytes:
-        assert self._neg.suite is not None
-        return hashlib.new(self._neg.suite.hash_name, b"".join(self._transcript)).digest()
+        hasher = self._transcript_hasher
+        if hasher is None:
+            assert self._neg.suite is not None
+            hasher = self._transcript_hasher = _TRANSCRIPT_HASHES[self._neg.suite.hash_name]()
+            self._hashed = 0
+        transcript = self._transcript
+        for i in range(self._hashed, len(transcript)):
+            hasher.update(transcript[i])
+        self._hashed = len(transcript)
+        return hasher.copy().digest()
 
     # ------------------------------------------------------------------ handshake
 
@@ -672,6 +727,7 @@ class DtlsConnection:
                 raise ProtocolVersionError(f"HelloVerifyRequest version {hvr.server_version:#x}")
             # RFC 6347 §4.2.1: HVR and the first ClientHello stay out of the handshake hash.
             self._transcript.clear()
+            self._transcript_hasher = None
             self._client_hello = self._make_client_hello(hvr.cookie)
             self._send_flight(
                 [self._handshake(HandshakeType.CLIENT_HELLO, bytes(self._client_hello))], now
