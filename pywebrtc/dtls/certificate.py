@@ -112,13 +112,14 @@ class Fingerprint:
 class Certificate:
     """A private key and its self-signed X.509 certificate."""
 
-    __slots__ = ("certificate", "der", "key_type", "private_key")
+    __slots__ = ("_schemes", "certificate", "der", "key_type", "private_key")
 
     def __init__(self, private_key: PrivateKey, certificate: x509.Certificate) -> None:
         self.private_key = private_key
         self.certificate = certificate
         self.der = certificate.public_bytes(serialization.Encoding.DER)
         self.key_type: KeyType = "rsa" if isinstance(private_key, rsa.RSAPrivateKey) else "ecdsa"
+        self._schemes = self._preferred_schemes()
 
     @classmethod
     def generate(
@@ -170,6 +171,9 @@ class Certificate:
     @property
     def schemes(self) -> tuple[int, ...]:
         """Signature schemes this key can produce, in order of preference."""
+        return self._schemes
+
+    def _preferred_schemes(self) -> tuple[int, ...]:
         key = self.private_key
         if self.key_type == "rsa" or not isinstance(key, ec.EllipticCurvePrivateKey):
             return RSA_SCHEMES
@@ -179,7 +183,7 @@ class Certificate:
         return ECDSA_SCHEMES
 
     def choose_scheme(self, offered: tuple[int, ...]) -> int | None:
-        for scheme in self.schemes:
+        for scheme in self._schemes:
             if scheme in offered:
                 return int(scheme)
         return None

@@ -37,48 +37,55 @@ class Flight:
 
     def datagrams(self, mtu: int, seal: Sealer, overhead: Overhead) -> list[bytes]:
         out: list[bytes] = []
-        current = bytearray()
-
-        def emit(record: bytes) -> None:
-            nonlocal current
-            if current and len(current) + len(record) > mtu:
-                out.append(bytes(current))
-                current = bytearray()
-            current += record
-
+        current = b""
         for msg in self.messages:
-            record_cost = HEADER_SIZE + overhead(msg.epoch)
-            if msg.content_type != ContentType.HANDSHAKE or record_cost + len(msg.data) <= max(
-                mtu - len(current), 0
-            ):
-                emit(seal(msg.epoch, msg.content_type, msg.data))
-                continue
-            if record_cost + len(msg.data) <= mtu:
-                if current:
-                    out.append(bytes(current))
-                    current = bytearray()
-                emit(seal(msg.epoch, msg.content_type, msg.data))
-                continue
-            header = msg.data[:HANDSHAKE_HEADER_SIZE]
-            body = msg.data[HANDSHAKE_HEADER_SIZE:]
-            msg_type, length, seq = header[0], len(body), int.from_bytes(header[4:6], "big")
-            offset = 0
-            while offset < length:
-                room = mtu - len(current) - record_cost - HANDSHAKE_HEADER_SIZE
-                if room < 64:  # not worth a fragment: start a new datagram
-                    if current:
-                        out.append(bytes(current))
-                        current = bytearray()
-                    room = mtu - record_cost - HANDSHAKE_HEADER_SIZE
-                if room <= 0:
-                    raise ValueError(f"MTU {mtu} too small for a handshake fragment")
-                chunk = body[offset : offset + room]
-                fragment = fragment_header(msg_type, length, seq, offset, len(chunk)) + chunk
-                current += seal(msg.epoch, msg.content_type, fragment)
-                offset += len(chunk)
+            epoch, content_type, data = msg.epoch, msg.content_type, msg.data
+            record_cost = HEADER_SIZE + overhead(epoch)
+            size = record_cost + len(data)
+            if content_type == ContentType.HANDSHAKE and size > mtu - len(current):
+                if size > mtu:
+                    current = self._fragment(msg, mtu, record_cost, current, out, seal)
+                    continue
+                if current:  # fits a datagram of its own: start one rather than fragment
+                    out.append(current)
+                    current = b""
+            record = seal(epoch, content_type, data)
+            if current and len(current) + len(record) > mtu:
+                out.append(current)
+                current = b""
+            current += record
         if current:
-            out.append(bytes(current))
+            out.append(current)
         return out
+
+    @staticmethod
+    def _fragment(
+        msg: FlightMessage,
+        mtu: int,
+        record_cost: int,
+        current: bytes,
+        out: list[bytes],
+        seal: Sealer,
+    ) -> bytes:
+        """Split a message too large for one datagram; returns the datagram being filled."""
+        header = msg.data[:HANDSHAKE_HEADER_SIZE]
+        body = msg.data[HANDSHAKE_HEADER_SIZE:]
+        msg_type, length, seq = header[0], len(body), int.from_bytes(header[4:6], "big")
+        offset = 0
+        while offset < length:
+            room = mtu - len(current) - record_cost - HANDSHAKE_HEADER_SIZE
+            if room < 64:  # not worth a fragment: start a new datagram
+                if current:
+                    out.append(current)
+                    current = b""
+                room = mtu - record_cost - HANDSHAKE_HEADER_SIZE
+            if room <= 0:
+                raise ValueError(f"MTU {mtu} too small for a handshake fragment")
+            chunk = body[offset : offset + room]
+            fragment = fragment_header(msg_type, length, seq, offset, len(chunk)) + chunk
+            current += seal(msg.epoch, msg.content_type, fragment)
+            offset += len(chunk)
+        return current
 
 
 class RetransmitTimer:
