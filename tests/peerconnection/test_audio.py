@@ -7,6 +7,7 @@ by timeouts), never on a fixed delay.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 
 import av
@@ -244,6 +245,43 @@ def test_sending_track_may_return_encoded_opus_packets() -> None:
         await negotiate(a, b)
         heard = await tone_of(await track_b, 0.4)
         assert abs(heard - 700) < 15, heard
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_ten_percent_loss_audio_continues_and_nack_recovers() -> None:
+    """A lossy network in front of the receiver (seeded: 10% of SRTP datagrams dropped)."""
+
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        a.addTrack(ToneTrack(440))
+        track_b = await next_track(b)
+        deliver = b._on_datagram
+        rng = random.Random(7)
+        lost = 0
+
+        def lossy(data: bytes, component: int) -> None:
+            nonlocal lost
+            if data and 128 <= data[0] <= 191 and rng.random() < 0.10:
+                lost += 1
+                return
+            deliver(data, component)
+
+        b._on_datagram = lossy  # type: ignore[method-assign]
+        await negotiate(a, b)
+        assert b._ice is not None
+        b._ice.on_datagram = lossy
+        heard = await tone_of(await track_b, 1.5)
+        assert abs(heard - 440) < 15, heard
+        assert lost > 5
+        stats = await b.getStats()
+        (inbound,) = stats.of_type("inbound-rtp")
+        assert isinstance(inbound, RTCInboundRtpStreamStats)
+        assert inbound.nackCount > 0, inbound  # NACK is negotiated between two pywebrtc
+        # Retransmissions fill (almost) every gap before playout.
+        assert inbound.packetsLost <= lost // 2, (inbound, lost)
         await a.close()
         await b.close()
 
