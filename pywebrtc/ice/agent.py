@@ -937,6 +937,14 @@ class Agent:
             c.selected is not None and not c.restarting for c in self._components.values()
         )
 
+    def note_data(self, pair: CandidatePair, now: float) -> None:
+        """What :meth:`receive` does with a non-STUN datagram from the selected ``pair``'s
+        remote address, without looking the pair up (the connection's datagram fast path)."""
+        self._authenticated_from = None
+        pair.last_received = now
+        if self.state is IceState.DISCONNECTED:
+            self._update_state(now)
+
     def _note_data(self, source: Address, destination: Address, now: float) -> None:
         for comp in self._components.values():
             sel = comp.selected

@@ -53,6 +53,7 @@ from pywebrtc.ice.gather import host_addresses
 from pywebrtc.ice.udpmux import MuxSession, UdpMux
 
 if TYPE_CHECKING:
+    from pywebrtc.ice.pair import CandidatePair
     from pywebrtc.settings import SettingEngine
 
 logger = logging.getLogger(__name__)
@@ -185,6 +186,9 @@ class Connection:
         self._gather_waiter: asyncio.Future[None] | None = None
         self._gathered = False
         self._closed = False
+        # The selected pair and its socket when that is a plain UDP socket: the datagram fast
+        # path (no per-datagram lookups of relays, sockets and mux sessions).
+        self._route: tuple[CandidatePair, asyncio.DatagramTransport] | None = None
         # Synchronous hook for protocols on top (DTLS/SRTP): gets (data, component) instead of
         # the recv() queue.
         self.on_datagram: Callable[[bytes, int], None] | None = None
@@ -474,14 +478,24 @@ class Connection:
     def send_datagram(self, data: bytes, component: int = 1) -> None:
         """Send ``data`` on the selected pair now; ConnectionError if there is none or consent
         (RFC 7675) has been lost."""
-        pair = self._agent.selected_pair(component)
+        agent = self._agent
+        pair = agent.selected_pair(component)
         if pair is None or self._closed:
             raise ConnectionError("cannot send data, not connected")
-        if not self._agent.consent_ok(self._now(), component):
+        if not agent.consent_ok(self._now(), component):
             raise ConnectionError("cannot send data, consent expired")
-        self.stats.packets_sent += 1
-        self.stats.bytes_sent += len(data)
-        self._transmit(pair.local_base, data, pair.remote_address)
+        stats = self.stats
+        stats.packets_sent += 1
+        stats.bytes_sent += len(data)
+        route = self._route
+        if route is not None and route[0] is pair:
+            route[1].sendto(data, pair.remote.address)
+            return
+        source = pair.local_base
+        sock = self._sockets.get(source)
+        if source not in self._turns and sock is not None and sock.transport is not None:
+            self._route = (pair, sock.transport)
+        self._transmit(source, data, pair.remote_address)
 
     async def recv(self) -> bytes:
         data, _ = await self.recvfrom()
@@ -554,7 +568,23 @@ class Connection:
             and sock.relay.receive(data, self._now())
         ):
             return
-        if self._agent.receive(data, remote, base, self._now()):
+        agent = self._agent
+        now = self._now()
+        if data and data[0] > 3 and self.components == 1:
+            # Fast path: DTLS/SRTP from the selected pair's remote address.
+            pair = agent.selected_pair(1)
+            if pair is not None and pair.remote.address == remote:
+                agent.note_data(pair, now)
+                stats = self.stats
+                stats.packets_received += 1
+                stats.bytes_received += len(data)
+                hook = self.on_datagram
+                if hook is not None:
+                    hook(data, 1)
+                else:
+                    self._recv_queue.put_nowait((data, 1))
+                return
+        if agent.receive(data, remote, base, now):
             self._drive()
             return
         if not self._agent.is_remote_known(remote):
