@@ -141,3 +141,54 @@ async def audio_both_ways(link: AudioLink, browser_tone: float | None) -> None:
     (sent,) = ours.of_type("outbound-rtp")
     assert isinstance(received, RTCInboundRtpStreamStats) and received.packetsReceived > 20
     assert isinstance(sent, RTCOutboundRtpStreamStats) and sent.packetsSent > 40
+
+
+async def renegotiate_audio_into_data_session(page: RemotePage, browser_tone: float) -> None:
+    """A data-only session with the browser; we add audio by a new offer (the browser's mic
+    takes the new section), audio flows both ways; we stop it by another offer (port 0) and
+    the data channel still carries messages."""
+    pc = RTCPeerConnection()
+    browser_pc = await page.call("newPc")
+    link = AudioLink(pc, page, browser_pc)
+    try:
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if not link.remote_track.done():
+                link.remote_track.set_result(track)
+
+        channel = pc.createDataChannel("events")
+        channel.on("open", link.channel_open.set)
+        inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
+        channel.on("message", inbox.put_nowait)
+
+        async def offer_answer() -> str:
+            await pc.setLocalDescription(await pc.createOffer())
+            offer = pc.localDescription
+            assert offer is not None
+            answer = await page.call("answer", browser_pc, offer.sdp)
+            await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+            return str(answer)
+
+        await offer_answer()
+        await page.call("waitOpen", browser_pc, "events")
+        await asyncio.wait_for(link.channel_open.wait(), TIMEOUT)
+        assert pc.getTransceivers() == []
+
+        await page.call("watchTracks", browser_pc)
+        await page.call("addMic", browser_pc)
+        pc.addTrack(ToneTrack(OUR_TONE))
+        answer = await offer_answer()
+        assert "m=audio 9 " in answer and "a=group:BUNDLE 0 1" in answer, answer
+        (transceiver,) = pc.getTransceivers()
+        assert transceiver.mid == "1" and transceiver.currentDirection == "sendrecv"
+        await audio_both_ways(link, browser_tone)
+
+        transceiver.stop()
+        answer = await offer_answer()
+        assert "m=audio 0 " in answer, answer
+        assert pc.connectionState == "connected"
+        await page.call("send", browser_pc, "events", [["s", "still here"]])
+        assert await asyncio.wait_for(inbox.get(), TIMEOUT) == "still here"
+    finally:
+        await link.close()

@@ -11,7 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.browser.audio_scenario import audio_both_ways, connect_audio, write_tone_wav
+from conformance.browser.audio_scenario import (
+    audio_both_ways,
+    connect_audio,
+    renegotiate_audio_into_data_session,
+    write_tone_wav,
+)
 from conformance.browser.driver import BrowserSession, launch_chromium
 
 CHROME_TONE = 660.0
@@ -36,3 +41,7 @@ def test_chrome_audio_both_ways(chromium: BrowserSession, we_offer: bool) -> Non
             await link.close()
 
     chromium.run(body())
+
+
+def test_chrome_audio_added_to_a_data_session_then_stopped(chromium: BrowserSession) -> None:
+    chromium.run(renegotiate_audio_into_data_session(chromium.page, CHROME_TONE))
