@@ -286,3 +286,47 @@ def test_ten_percent_loss_audio_continues_and_nack_recovers() -> None:
         await b.close()
 
     run(body)
+
+
+def test_setting_engine_audio_decode_false_makes_every_remote_track_raw() -> None:
+    async def body() -> None:
+        raw = settings()
+        raw.audio_decode = False  # type: ignore[attr-defined]
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=raw)
+        a.addTrack(ToneTrack(440))
+        track_b = await next_track(b)
+        await negotiate(a, b)
+        track = await track_b
+        assert isinstance(track, EncodedAudioTrack)
+        packet = await asyncio.wait_for(track.recv(), TIMEOUT)
+        assert isinstance(packet, av.Packet) and packet.size > 0
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_two_audio_sections_are_routed_apart_and_remove_track_goes_recvonly() -> None:
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        first = a.addTrack(ToneTrack(440))
+        a.addTrack(ToneTrack(900))
+        tracks: list[MediaStreamTrack] = []
+        b.on("track", tracks.append)
+        await negotiate(a, b)
+        offer = SessionDescription.parse(a.localDescription.sdp)  # type: ignore[union-attr]
+        assert [m.mid for m in offer.media] == ["0", "1"]
+        assert len(tracks) == 2
+        heard = [await tone_of(track, 0.3) for track in tracks]
+        assert abs(heard[0] - 440) < 15 and abs(heard[1] - 900) < 20, heard
+        a.removeTrack(first)
+        await negotiate(a, b)
+        ta, _ = a.getTransceivers()
+        tb, _ = b.getTransceivers()
+        assert ta.direction == "recvonly" and ta.currentDirection == "inactive"
+        assert tb.currentDirection == "inactive"
+        assert [s.track for s in a.getSenders()][0] is None
+        await a.close()
+        await b.close()
+
+    run(body)
