@@ -42,6 +42,7 @@ from pywebrtc.sctp.errors import InvalidStateError, MessageTooLarge, SctpError
 from pywebrtc.sctp.packet import HEADER_SIZE, checksum_of, encode_packet
 from pywebrtc.sctp.reassembly import (
     CHUNK_OVERHEAD,
+    NOTHING,
     InboundStream,
     Outcome,
     unwrap,
@@ -954,7 +955,9 @@ class SctpAssociation:
         stream = self._streams.get(chunk.stream_id)
         if stream is None:
             stream = self._stream(chunk.stream_id)
-        self._apply(chunk.stream_id, stream.add(tsn, chunk))
+        outcome = stream.add(tsn, chunk)
+        if outcome is not NOTHING:
+            self._apply(chunk.stream_id, outcome)
 
     def _stream(self, sid: int) -> InboundStream:
         stream = self._streams[sid] = InboundStream(self.config.max_message_size)

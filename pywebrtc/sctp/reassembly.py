@@ -60,6 +60,10 @@ class Outcome:
     error: str | None = None
 
 
+# The outcome of an input that changed nothing visible; shared, so never to be modified.
+NOTHING = Outcome()
+
+
 def _join(chunks: dict[int, DataChunk], first: int, last: int) -> tuple[int, bytes, int]:
     parts = [chunks[t] for t in range(first, last + 1)]
     data = parts[0].user_data if len(parts) == 1 else b"".join([c.user_data for c in parts])
@@ -93,30 +97,37 @@ class InboundStream:
         return bool(self.groups or self.unordered)
 
     def add(self, tsn: int, chunk: DataChunk) -> Outcome:
-        if chunk.unordered:
+        """File one DATA chunk. Returns the shared ``NOTHING`` when nothing came of it yet
+        (the common case: a fragment stored while its message is incomplete)."""
+        flags = chunk.flags
+        if flags & 4:
             return self._add_unordered(tsn, chunk)
-        out = Outcome()
-        ssn = unwrap(chunk.stream_seq, self.expected_ssn, 16)
-        if ssn < self.expected_ssn:
-            out.freed = chunk_cost(chunk)  # a fragment of a message already skipped
-            return out
+        expected = self.expected_ssn
+        ssn = expected + ((chunk.stream_seq - expected + 0x8000) & 0xFFFF) - 0x8000  # unwrap()
+        if ssn < expected:
+            return Outcome(freed=chunk_cost(chunk))  # a fragment of a message already skipped
         group = self.groups.get(ssn)
         if group is None:
             group = self.groups[ssn] = _Group()
         if group.discarded or tsn in group.chunks:
-            out.freed = chunk_cost(chunk)
-            return out
+            return Outcome(freed=chunk_cost(chunk))
         group.chunks[tsn] = chunk
         group.size += len(chunk.user_data)
-        if chunk.beginning:
+        if flags & 2:
             group.first = tsn
-        if chunk.end:
+        if flags & 1:
             group.last = tsn
         if group.size > self.max_message_size:
-            out.freed = sum(chunk_cost(c) for c in group.chunks.values())
+            out = Outcome(freed=sum(chunk_cost(c) for c in group.chunks.values()))
             group.chunks.clear()
             group.discarded = True
             out.error = f"incoming message larger than max-message-size {self.max_message_size}"
+            self._deliver_ordered(out)
+            return out
+        if ssn != expected or group.first is None or group.last is None:
+            # Only a change to the expected message can make anything deliverable.
+            return NOTHING
+        out = Outcome()
         self._deliver_ordered(out)
         return out
 
