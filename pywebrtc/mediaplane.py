@@ -191,7 +191,11 @@ class MediaPlane:
         }
 
     def apply_remote(self, sections: Mapping[str, RemoteAudio | None], offer: bool) -> None:
-        """Apply the remote description's audio sections (mid -> section, None if rejected)."""
+        """Apply the remote description's audio sections (mid -> section, None if rejected).
+
+        A section the remote sends on fires ``track`` now, as W3C and aiortc do inside
+        setRemoteDescription: a handler may still addTrack and answer sendrecv."""
+        fire: list[RTCRtpTransceiver] = []
         for mid, remote in sections.items():
             t = next((t for t in self.transceivers if t.mid == mid), None)
             if t is None and offer and remote is not None:
@@ -222,6 +226,11 @@ class MediaPlane:
             t.negotiated = negotiated
             if negotiated is None and not offer:
                 t.stop()
+            elif negotiated is not None and sends(str(remote.direction)) and not t.track_fired:
+                fire.append(t)
+        for t in fire:
+            t.track_fired = True
+            self._emit_track(t)
 
     def _renegotiate(self, t: RTCRtpTransceiver) -> None:
         # The direction may have changed since the remote offer (addTrack before our answer).

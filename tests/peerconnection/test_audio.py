@@ -330,3 +330,26 @@ def test_two_audio_sections_are_routed_apart_and_remove_track_goes_recvonly() ->
         await b.close()
 
     run(body)
+
+
+def test_track_fires_in_set_remote_description_so_an_echo_can_answer_sendrecv() -> None:
+    """aiortc's echo pattern: addTrack inside the track handler, before the answer."""
+
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        a.addTrack(ToneTrack(800))
+        echoed = await next_track(a)
+
+        @b.on("track")
+        def echo(track: MediaStreamTrack) -> None:
+            b.addTrack(track)
+
+        await negotiate(a, b)
+        (tb,) = b.getTransceivers()
+        assert tb.currentDirection == "sendrecv"
+        heard = await tone_of(await echoed, 0.4)
+        assert abs(heard - 800) < 15, heard
+        await a.close()
+        await b.close()
+
+    run(body)
