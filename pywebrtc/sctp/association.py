@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pywebrtc.sctp import chunk as c
 from pywebrtc.sctp.chunk import parse_chunks
 from pywebrtc.sctp.errors import InvalidStateError, MessageTooLarge, SctpError
-from pywebrtc.sctp.packet import HEADER_SIZE, checksum_of, encode_packet
+from pywebrtc.sctp.packet import HEADER_SIZE, checksum_matches, encode_packet
 from pywebrtc.sctp.reassembly import (
     CHUNK_OVERHEAD,
     NOTHING,
@@ -521,8 +521,8 @@ class SctpAssociation:
         if len(data) < HEADER_SIZE:
             self.stats.malformed += 1
             return
-        src, dst, tag, checksum = _COMMON_HEADER.unpack_from(data)
-        if checksum_of(data) != checksum:
+        src, dst, tag, _ = _COMMON_HEADER.unpack_from(data)
+        if not checksum_matches(data):
             self.stats.bad_checksum += 1
             return
         if dst != self.config.local_port or src != self.config.remote_port:
@@ -1562,6 +1562,7 @@ class SctpAssociation:
             if self._forward_tsn_due and self._advanced_ack_point > self._cum_acked:
                 add(self._forward_tsn_bytes())
         pending = self._pending
+        drained: dict[int, int] = {}  # stream -> bytes handed to the network in this pass
         while pending and (
             self._flight_size < self._cwnd
             and (len(pending[0].data) <= self._peer_rwnd or self._flight_size == 0)
@@ -1591,10 +1592,16 @@ class SctpAssociation:
             self._inflight.append(ch)
             if self._rtt_probe is None:
                 self._rtt_probe = ch
-            add(ch.encode())
+            blob = ch.encode()
+            if size + len(blob) > limit:
+                emit()
+            parts.append(blob)
+            size += len(blob)
             started = True
-            self._drain_buffered(m.stream_id, n)
+            drained[m.stream_id] = drained.get(m.stream_id, 0) + n
         emit()
+        for sid, nbytes in drained.items():
+            self._drain_buffered(sid, nbytes)
         if started and self._t3.deadline is None:
             self._t3.start(now + self._rto)
         if self._hb_timer.deadline is not None and started:

@@ -14,6 +14,9 @@ from pywebrtc.sctp.crc32c import crc32c
 from pywebrtc.sctp.errors import MalformedPacket
 
 _HEADER = struct.Struct("!HHII")
+_PORTS_TAG = struct.Struct("!HHI")
+_CRC = struct.Struct("<I")  # §6.8: the CRC goes out least significant byte first
+_NO_CRC = bytes(4)
 HEADER_SIZE = 12
 
 
@@ -49,7 +52,11 @@ def checksum_of(data: bytes) -> int:
     return int.from_bytes(value.to_bytes(4, "little"), "big")
 
 
+def checksum_matches(data: bytes) -> bool:
+    """``checksum_of(data)`` equals the stored checksum (``data`` holds the common header)."""
+    return bool(crc32c(data[:8] + _NO_CRC + data[12:]) == _CRC.unpack_from(data, 8)[0])
+
+
 def encode_packet(src: int, dst: int, tag: int, body: bytes) -> bytes:
-    head = struct.pack("!HHI", src, dst, tag)
-    value = crc32c(head + b"\x00\x00\x00\x00" + body)
-    return head + value.to_bytes(4, "little") + body
+    head = _PORTS_TAG.pack(src, dst, tag)
+    return head + _CRC.pack(crc32c(head + _NO_CRC + body)) + body
