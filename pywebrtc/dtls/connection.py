@@ -95,7 +95,7 @@ from pywebrtc.dtls.handshake import (
     ServerHelloDone,
     ServerKeyExchange,
     encode_message,
-    parse_fragments,
+    split_fragments,
 )
 from pywebrtc.dtls.keyexchange import SUPPORTED_GROUPS, KeyShare
 from pywebrtc.dtls.reassembly import Message, Reassembler
@@ -131,6 +131,24 @@ _TRANSCRIPT_HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
 
 
 _REQUEST_BODY = bytes(CertificateRequest(_CERT_TYPES, SUPPORTED_SCHEMES))
+_CCS = FlightMessage(0, ContentType.CHANGE_CIPHER_SPEC, b"\x01")
+# What a server answers never depends on the connection but for the SRTP profile: built once.
+_EMPTY_RENEGOTIATION_INFO = bytes(RenegotiationInfo())
+_REPLY_RENEGOTIATION_INFO = Extension(ExtensionType.RENEGOTIATION_INFO, _EMPTY_RENEGOTIATION_INFO)
+_REPLY_EMS = Extension(ExtensionType.EXTENDED_MASTER_SECRET, b"")
+_REPLY_POINT_FORMATS = Extension(ExtensionType.EC_POINT_FORMATS, bytes(EcPointFormats()))
+
+
+@functools.lru_cache(maxsize=8)
+def _use_srtp_reply(profile: int) -> Extension:
+    return Extension(ExtensionType.USE_SRTP, bytes(UseSrtp((profile,))))
+
+
+def _renegotiated(renegotiation_info: bytes) -> bool:
+    """Whether a renegotiation_info extension carries a previous Finished (RFC 5746 §3.2)."""
+    if renegotiation_info == _EMPTY_RENEGOTIATION_INFO:
+        return False
+    return bool(RenegotiationInfo.parse(renegotiation_info).renegotiated_connection)
 
 
 @functools.lru_cache(maxsize=16)
@@ -609,12 +627,13 @@ class DtlsConnection:
 
     def _on_handshake_record(self, data: bytes, epoch: int, now: float) -> None:
         try:
-            fragments = parse_fragments(data)
+            fragments = split_fragments(data)
         except DecodeError:
             self.stats.malformed += 1
             return
-        for fragment in fragments:
-            if not self._reassembler.add(fragment, epoch):
+        add = self._reassembler.add_fields
+        for msg_type, length, seq, offset, body in fragments:
+            if not add(msg_type, length, seq, offset, body, epoch):
                 self._peer_retransmitted = True
         while True:
             if not self.is_client and self.state is State.WAIT_HELLO:
@@ -794,7 +813,7 @@ class DtlsConnection:
                 raise UnsupportedExtension(f"server sent extension {ext.type} we did not offer")
         ri = find(hello.extensions, ExtensionType.RENEGOTIATION_INFO)
         if ri is not None:
-            if RenegotiationInfo.parse(ri).renegotiated_connection:
+            if _renegotiated(ri):
                 raise HandshakeFailure("non-empty renegotiation_info in an initial handshake")
             neg.secure_renegotiation = True
         ems = find(hello.extensions, ExtensionType.EXTENDED_MASTER_SECRET)
@@ -849,7 +868,7 @@ class DtlsConnection:
                     HandshakeType.CERTIFICATE_VERIFY, bytes(CertificateVerify(scheme, signature))
                 )
             )
-        messages.append(FlightMessage(0, ContentType.CHANGE_CIPHER_SPEC, b"\x01"))
+        messages.append(_CCS)
         verify = self._finished(b"client finished")
         messages.append(self._handshake(HandshakeType.FINISHED, verify, epoch=1))
         self._write_epoch = 1
@@ -926,7 +945,7 @@ class DtlsConnection:
                 if not hmac.compare_digest(Finished.parse(body).verify_data, expected):
                     raise DecryptError("client Finished does not verify")
                 self._record_received(message)
-                ccs = FlightMessage(0, ContentType.CHANGE_CIPHER_SPEC, b"\x01")
+                ccs = _CCS
                 finished = self._handshake(
                     HandshakeType.FINISHED, self._finished(b"server finished"), epoch=1
                 )
@@ -990,17 +1009,17 @@ class DtlsConnection:
             raise HandshakeFailure("no signature scheme in common")
         reply: list[Extension] = []
         ri = find(exts, ExtensionType.RENEGOTIATION_INFO)
-        if ri is not None and RenegotiationInfo.parse(ri).renegotiated_connection:
+        if ri is not None and _renegotiated(ri):
             raise HandshakeFailure("non-empty renegotiation_info in an initial handshake")
         if ri is not None or TLS_EMPTY_RENEGOTIATION_INFO_SCSV in hello.cipher_suites:
             neg.secure_renegotiation = True
-            reply.append(Extension(ExtensionType.RENEGOTIATION_INFO, bytes(RenegotiationInfo())))
+            reply.append(_REPLY_RENEGOTIATION_INFO)
         ems = find(exts, ExtensionType.EXTENDED_MASTER_SECRET)
         if ems is not None:
             if ems:
                 raise DecodeError("extended_master_secret with a body")
             neg.extended_master_secret = True
-            reply.append(Extension(ExtensionType.EXTENDED_MASTER_SECRET, b""))
+            reply.append(_REPLY_EMS)
         elif cfg.require_extended_master_secret:
             raise HandshakeFailure("client does not support extended_master_secret")
         srtp = find(exts, ExtensionType.USE_SRTP)
@@ -1009,9 +1028,9 @@ class DtlsConnection:
             profile = next((p for p in cfg.srtp_profiles if p in offered), None)
             if profile is not None:
                 neg.srtp_profile = SrtpProfile(profile)
-                reply.append(Extension(ExtensionType.USE_SRTP, bytes(UseSrtp((profile,)))))
+                reply.append(_use_srtp_reply(profile))
         if formats_data is not None:
-            reply.append(Extension(ExtensionType.EC_POINT_FORMATS, bytes(EcPointFormats())))
+            reply.append(_REPLY_POINT_FORMATS)
         neg.client_random = hello.random
         neg.server_random = os.urandom(RANDOM_SIZE)
         neg.group = group

@@ -107,11 +107,31 @@ def encode_message(msg_type: int, message_seq: int, body: bytes) -> bytes:
 
 def parse_fragments(data: bytes) -> list[HandshakeFragment]:
     """All fragments in one handshake record (a record may carry several, RFC 6347 §4.2.3)."""
-    out: list[HandshakeFragment] = []
-    offset = 0
-    while offset < len(data):
-        fragment, offset = HandshakeFragment.parse_from(data, offset)
-        out.append(fragment)
+    return [HandshakeFragment(*fields) for fields in split_fragments(data)]
+
+
+# msg_type, length, message_seq, fragment_offset, fragment bytes: a HandshakeFragment's fields.
+FragmentFields = tuple[int, int, int, int, bytes]
+
+
+def split_fragments(data: bytes) -> list[FragmentFields]:
+    """``parse_fragments`` as plain tuples: the connection's per-record path builds no objects."""
+    out: list[FragmentFields] = []
+    offset, size = 0, len(data)
+    unpack = _HEADER.unpack_from
+    while offset < size:
+        if size - offset < HANDSHAKE_HEADER_SIZE:
+            raise DecodeError("truncated handshake header")
+        msg_type, len_hi, len_lo, seq, off_hi, off_lo, flen_hi, flen_lo = unpack(data, offset)
+        length = (len_hi << 16) | len_lo
+        frag_off = (off_hi << 16) | off_lo
+        start = offset + HANDSHAKE_HEADER_SIZE
+        offset = start + ((flen_hi << 16) | flen_lo)
+        if offset > size:
+            raise DecodeError("truncated handshake fragment")
+        if frag_off + offset - start > length:
+            raise DecodeError("handshake fragment beyond message length")
+        out.append((msg_type, length, seq, frag_off, data[start:offset]))
     return out
 
 

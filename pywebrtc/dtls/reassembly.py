@@ -69,7 +69,19 @@ class Reassembler:
     def add(self, fragment: HandshakeFragment, epoch: int = 0) -> bool:
         """Buffer a fragment. Returns False if it belongs to an already delivered message
         (the peer is retransmitting), True otherwise. Inconsistent fragments raise."""
-        seq = fragment.message_seq
+        return self.add_fields(
+            fragment.msg_type,
+            fragment.length,
+            fragment.message_seq,
+            fragment.fragment_offset,
+            fragment.body,
+            epoch,
+        )
+
+    def add_fields(
+        self, msg_type: int, length: int, seq: int, offset: int, body: bytes, epoch: int = 0
+    ) -> bool:
+        """``add`` for a fragment given as its fields (see ``handshake.split_fragments``)."""
         if seq < self.next_seq:
             return False
         if seq >= self.next_seq + self.window:
@@ -77,26 +89,22 @@ class Reassembler:
         if (
             seq == self.next_seq
             and self._ready is None
-            and fragment.fragment_offset == 0
-            and len(fragment.body) == fragment.length
+            and offset == 0
+            and len(body) == length
             and seq not in self._partial
         ):
             # Fast path: a whole message in one fragment, the one we expect next.
-            self._ready = Message(fragment.msg_type, seq, fragment.body, epoch)
+            self._ready = Message(msg_type, seq, body, epoch)
             self.next_seq = seq + 1
             return True
-        if fragment.length > self.max_message_size:
-            raise IllegalParameter(f"handshake message of {fragment.length} bytes is too large")
+        if length > self.max_message_size:
+            raise IllegalParameter(f"handshake message of {length} bytes is too large")
         partial = self._partial.get(seq)
         if partial is None:
-            partial = self._partial[seq] = _Partial(fragment.msg_type, fragment.length, epoch)
-        elif (
-            partial.msg_type != fragment.msg_type
-            or partial.length != fragment.length
-            or partial.epoch != epoch
-        ):
+            partial = self._partial[seq] = _Partial(msg_type, length, epoch)
+        elif partial.msg_type != msg_type or partial.length != length or partial.epoch != epoch:
             raise DecodeError("handshake fragments disagree on type, length or epoch")
-        partial.add(fragment.fragment_offset, fragment.body)
+        partial.add(offset, body)
         return True
 
     def pop(self) -> Message | None:
