@@ -189,6 +189,8 @@ class Connection:
         # The selected pair and its socket when that is a plain UDP socket: the datagram fast
         # path (no per-datagram lookups of relays, sockets and mux sessions).
         self._route: tuple[CandidatePair, asyncio.DatagramTransport] | None = None
+        # loop.time once a socket is bound on the loop (saves a get_running_loop per datagram).
+        self._clock: Callable[[], float] = self._now
         # Synchronous hook for protocols on top (DTLS/SRTP): gets (data, component) instead of
         # the recv() queue.
         self.on_datagram: Callable[[bytes, int], None] | None = None
@@ -385,6 +387,7 @@ class Connection:
                 sock.close()
                 continue
             assert protocol.transport is not None
+            self._clock = loop.time
             sockname = protocol.transport.get_extra_info("sockname")
             protocol.base = (normalize_host(sockname[0]), sockname[1])
             self._sockets[protocol.base] = protocol
@@ -482,7 +485,7 @@ class Connection:
         pair = agent.selected_pair(component)
         if pair is None or self._closed:
             raise ConnectionError("cannot send data, not connected")
-        if not agent.consent_ok(self._now(), component):
+        if not agent.consent_ok(self._clock(), component):
             raise ConnectionError("cannot send data, consent expired")
         stats = self.stats
         stats.packets_sent += 1
@@ -569,7 +572,7 @@ class Connection:
         ):
             return
         agent = self._agent
-        now = self._now()
+        now = self._clock()
         if data and data[0] > 3 and self.components == 1:
             # Fast path: DTLS/SRTP from the selected pair's remote address.
             pair = agent.selected_pair(1)
