@@ -528,6 +528,25 @@ class SctpAssociation:
         if dst != self.config.local_port or src != self.config.remote_port:
             self.stats.malformed += 1
             return
+        n = len(data)
+        if n >= HEADER_SIZE + 16 and data[HEADER_SIZE] == c.DATA:
+            _, flags, length, tsn, sid, ssn, ppid = _DATA_HEADER.unpack_from(data, HEADER_SIZE)
+            if 0 <= n - HEADER_SIZE - length < 4 and length >= 16:
+                # The bulk case, one DATA chunk filling the packet: what parse_chunks and
+                # _handle_packet would do, without building a chunk list.
+                if tag != self._my_tag or self.state is State.CLOSED:
+                    self.stats.bad_tag += 1
+                    return
+                user_data = bytes(data[HEADER_SIZE + 16 : HEADER_SIZE + length])
+                chunk = c.DataChunk(flags, tsn, sid, ssn, ppid, user_data)
+                try:
+                    self._on_data(chunk)
+                except _Violation as exc:
+                    self._violation(str(exc))
+                    return
+                self._data_packet_received(now)
+                self._dirty = True
+                return
         try:
             chunks = parse_chunks(data, HEADER_SIZE)
         except SctpError as exc:
@@ -783,11 +802,15 @@ class SctpAssociation:
             if not self._dispatch(chunk, now):
                 break
         if saw_data:
-            self._packets_unacked += 1
-            if self._packets_unacked >= 2 or self._received or self._duplicates:
-                self._sack_due = True
-            elif self._ack_timer.deadline is None:
-                self._ack_timer.start(now + self.config.delayed_ack)
+            self._data_packet_received(now)
+
+    def _data_packet_received(self, now: float) -> None:
+        """Delayed SACK (§6.2): at once for every second packet or a gap, else on a timer."""
+        self._packets_unacked += 1
+        if self._packets_unacked >= 2 or self._received or self._duplicates:
+            self._sack_due = True
+        elif self._ack_timer.deadline is None:
+            self._ack_timer.start(now + self.config.delayed_ack)
 
     def _dispatch(self, chunk: c.Chunk, now: float) -> bool:
         """Handle one non-DATA chunk; False stops processing the rest of the packet."""
