@@ -631,20 +631,22 @@ class DtlsConnection:
         except DecodeError:
             self.stats.malformed += 1
             return
-        add = self._reassembler.add_fields
+        reassembler = self._reassembler
         for msg_type, length, seq, offset, body in fragments:
-            if not add(msg_type, length, seq, offset, body, epoch):
+            if not reassembler.add_fields(msg_type, length, seq, offset, body, epoch):
                 self._peer_retransmitted = True
-        while True:
-            if not self.is_client and self.state is State.WAIT_HELLO:
-                message = self._reassembler.pop_any()
-            else:
-                message = self._reassembler.pop()
-            if message is None:
-                return
-            self._on_message(message, now)
-            if self.state in (State.CLOSED, State.FAILED):
-                return
+            # Messages are handled as they complete, so that several in one record take the
+            # reassembler's whole-message fast path one after the other.
+            while True:
+                if not self.is_client and self.state is State.WAIT_HELLO:
+                    message = reassembler.pop_any()
+                else:
+                    message = reassembler.pop()
+                if message is None:
+                    break
+                self._on_message(message, now)
+                if self.state in (State.CLOSED, State.FAILED):
+                    return
 
     def _on_message(self, message: Message, now: float) -> None:
         t = message.msg_type

@@ -26,6 +26,9 @@ RANDOM_SIZE = 32
 NAMED_CURVE = 3
 # msg_type, length (24 bits as 8 + 16), message_seq, fragment_offset and fragment_length
 _HEADER = struct.Struct("!BBHHBHBH")
+# The same 12 bytes packed as (msg_type << 24 | length, message_seq, fragment_offset >> 8,
+# (fragment_offset & 0xFF) << 24 | fragment_length): four fields instead of eight.
+_HEADER4 = struct.Struct("!IHHI")
 
 
 class HandshakeType(IntEnum):
@@ -88,21 +91,15 @@ class HandshakeFragment:
 
 
 def fragment_header(msg_type: int, length: int, seq: int, offset: int, frag_len: int) -> bytes:
-    return _HEADER.pack(
-        msg_type,
-        length >> 16,
-        length & 0xFFFF,
-        seq,
-        offset >> 16,
-        offset & 0xFFFF,
-        frag_len >> 16,
-        frag_len & 0xFFFF,
+    return _HEADER4.pack(
+        (msg_type << 24) | length, seq, offset >> 8, ((offset & 0xFF) << 24) | frag_len
     )
 
 
 def encode_message(msg_type: int, message_seq: int, body: bytes) -> bytes:
     """A whole message as one fragment: the wire form of a small message and the hashed form."""
-    return fragment_header(msg_type, len(body), message_seq, 0, len(body)) + body
+    n = len(body)
+    return _HEADER4.pack((msg_type << 24) | n, message_seq, 0, n) + body
 
 
 def parse_fragments(data: bytes) -> list[HandshakeFragment]:

@@ -103,6 +103,27 @@ def test_flight_fragments_to_mtu_and_reassembles() -> None:
     assert [m.body for m in got if m] == [b"x" * 70, body, b""]
 
 
+def test_flight_packs_small_handshake_messages_of_one_epoch_into_one_record() -> None:
+    messages = [encode_message(t, i, b"m" * 40) for i, t in enumerate((2, 11, 12, 13, 14))]
+    flight = Flight(
+        [FlightMessage(0, 22, m) for m in messages]
+        + [FlightMessage(0, 20, b"\x01"), FlightMessage(1, 22, encode_message(20, 5, b"f" * 12))]
+    )
+    seq = iter(range(1000))
+
+    def seal(epoch: int, ctype: int, payload: bytes) -> bytes:
+        return bytes(Record(ctype, 0xFEFD, epoch, next(seq), payload))
+
+    (gram,) = flight.datagrams(1200, seal, lambda e: 0)
+    records, bad = parse_datagram(gram)
+    assert not bad
+    assert [(r.content_type, r.epoch) for r in records] == [(22, 0), (20, 0), (22, 1)]
+    assert records[0].fragment == b"".join(messages)
+    # With a small MTU the same flight still fits every datagram.
+    grams = flight.datagrams(150, seal, lambda e: 0)
+    assert len(grams) > 1 and all(len(g) <= 150 for g in grams)
+
+
 def test_retransmit_timer_backoff() -> None:
     timer = RetransmitTimer(1.0, 8.0, 5)
     timer.start(0.0)
