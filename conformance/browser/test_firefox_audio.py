@@ -9,7 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.browser.audio_scenario import audio_both_ways, connect_audio
+from conformance.browser.audio_scenario import (
+    audio_both_ways,
+    connect_audio,
+    renegotiate_audio_into_data_session,
+)
 from conformance.browser.driver import BrowserSession, launch_firefox
 
 
@@ -29,3 +33,7 @@ def test_firefox_audio_both_ways(firefox: BrowserSession, we_offer: bool) -> Non
             await link.close()
 
     firefox.run(body())
+
+
+def test_firefox_audio_added_to_a_data_session_then_stopped(firefox: BrowserSession) -> None:
+    firefox.run(renegotiate_audio_into_data_session(firefox.page, 1000.0))
