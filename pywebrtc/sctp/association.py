@@ -5,8 +5,9 @@ listening side keeps no state before COOKIE ECHO) including INIT collision (§5.
 common WebRTC case where both ends send INIT); DATA/SACK with gap blocks and duplicate TSNs
 (§6.2, §6.4); fragmentation and reassembly (§6.9); ordered and unordered delivery (§6.5-6.6);
 RTO with Karn's rule and exponential backoff (§6.3); delayed SACK (§6.2: every second packet or
-``delayed_ack`` seconds; the packets received between two ``poll()`` calls, one socket read's
-worth, share one SACK, as TCP does with receive offload); congestion control with slow start,
+``delayed_ack`` seconds; in-order packets received between two ``poll()`` calls, one socket
+read's worth, share one SACK up to ``MAX_PACKETS_PER_SACK``, as TCP does with receive offload,
+and gaps are reported at once); congestion control with slow start,
 congestion avoidance and fast retransmit/recovery (§7.2); heartbeats (§8.3); ABORT and the
 SHUTDOWN sequence (§9); partial reliability with FORWARD TSN (RFC 3758) for max-retransmits
 and lifetime policies; stream reset (RFC 6525 outgoing/incoming SSN reset requests as used
@@ -59,6 +60,10 @@ COOKIE_LIFETIME = 60.0
 MAX_STREAMS = 65535  # RFC 8831 §6.2: as many streams as possible
 MAX_OUT_OF_ORDER = 4096  # TSNs held above the cumulative TSN; more are dropped (re-sent later)
 MAX_ACTIVE_STREAMS = 256  # incoming stream objects before idle ones are compacted
+# In-order DATA packets received between two poll() calls share a SACK, up to this many: fewer
+# SACKs to build and process, while a peer in slow start (cwnd grows per SACK, §7.2.1) still
+# gets one per few packets. A gap or a duplicate is reported at once.
+MAX_PACKETS_PER_SACK = 8
 _DATA_HEADER = struct.Struct("!BBHIHHI")
 _PLAIN_SACK = struct.Struct("!BBHIIHH")
 _COMMON_HEADER = struct.Struct("!HHII")
@@ -545,7 +550,7 @@ class SctpAssociation:
                     self._violation(str(exc))
                     return
                 self._data_packet_received(now)
-                self._dirty = True
+                self._answer_later(now)
                 return
         try:
             chunks = parse_chunks(data, HEADER_SIZE)
@@ -561,9 +566,19 @@ class SctpAssociation:
         except _Violation as exc:
             self._violation(str(exc))
             return
-        # Answered at the next poll(): packets received back to back (one socket read's
-        # worth) then share one SACK and one packetization pass, like TCP's receive offload.
-        self._dirty = True
+        self._answer_later(now)
+
+    def _answer_later(self, now: float) -> None:
+        """Leave the answer to a received packet to the next poll(), so that packets received
+        back to back (one socket read's worth) share one SACK and one packetization pass,
+        like TCP's receive offload; but answer now when a SACK is owed for a gap or a
+        duplicate (§6.7: at once), or for MAX_PACKETS_PER_SACK packets."""
+        if self._sack_due and (
+            self._received or self._duplicates or self._packets_unacked >= MAX_PACKETS_PER_SACK
+        ):
+            self._after_input(now)
+        else:
+            self._dirty = True
 
     def tick(self, now: float) -> None:
         """Run expired timers."""
@@ -808,6 +823,7 @@ class SctpAssociation:
         """Delayed SACK (§6.2): at once for every second packet or a gap, else on a timer."""
         self._packets_unacked += 1
         if self._packets_unacked >= 2 or self._received or self._duplicates:
+            # Owed now; _answer_later decides whether it goes out before the next poll().
             self._sack_due = True
         elif self._ack_timer.deadline is None:
             self._ack_timer.start(now + self.config.delayed_ack)
