@@ -129,10 +129,11 @@ def vec24(data: bytes) -> bytes:
 
 
 def u16_list(values: tuple[int, ...]) -> bytes:
-    return vec16(b"".join(_U16.pack(v) for v in values))
+    return vec16(struct.pack(f"!{len(values)}H", *values))
 
 
 def parse_u16_list(data: bytes) -> tuple[int, ...]:
     if len(data) % 2:
         raise DecodeError("odd length for a list of 16-bit values")
-    return tuple(v for (v,) in _U16.iter_unpack(data))
+    # struct caches the compiled format per length: one call instead of one per value.
+    return struct.unpack(f"!{len(data) >> 1}H", data)
