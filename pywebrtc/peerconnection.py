@@ -155,13 +155,13 @@ class RTCPeerConnection(EventEmitter):
         self._pump_scheduled = False
         self._tasks: set[asyncio.Future[None]] = set()
         # Audio (pywebrtc.mediaplane): transceivers, SRTP, sessions. Raw mode (encoded Opus
-        # handed through, no decoding) for every remote track: settings.audio_decode = False.
+        # handed through, no decoding) for every remote track: settings.set_audio_decode(False).
         self._media = MediaPlane(
             self._loop,
             self._send,
             self._emit_track,
             self._arm_timer,
-            decode=bool(getattr(self._settings, "audio_decode", True)),
+            decode=self._settings.audio_decode,
         )
         self._data_mid: str | None = None  # the data section's mid once offered or answered
         self._section_order: list[str] = []  # m-line mids of the last applied offer

@@ -30,7 +30,7 @@ class SettingError(IceError):
 
 
 class SettingEngine:
-    """Non-standard settings for ICE (and, later, DTLS/SRTP)."""
+    """Non-standard settings for ICE, DTLS and media that the W3C API does not carry."""
 
     def __init__(self) -> None:
         self._credentials: Credentials | None = None
@@ -47,6 +47,8 @@ class SettingEngine:
         # retransmission timeout of a handshake flight (seconds).
         self.answering_dtls_role: Literal["client", "server"] = "client"
         self.dtls_initial_timeout = 0.2
+        # Media: decode remote audio to av.AudioFrame (True) or hand Opus packets through.
+        self.audio_decode = True
 
     # --- credentials -------------------------------------------------------------------------
     def set_ice_credentials(self, ufrag: str, pwd: str) -> None:
@@ -80,6 +82,13 @@ class SettingEngine:
         if not 0 < seconds <= 60:
             raise SettingError(f"DTLS retransmission interval out of range: {seconds!r}")
         self.dtls_initial_timeout = float(seconds)
+
+    # --- media -------------------------------------------------------------------------------
+    def set_audio_decode(self, decode: bool) -> None:
+        """With False, remote audio tracks return the encoded Opus packets (``av.Packet``)
+        undecoded: what a bridge to a speech model wants. Per transceiver:
+        ``addTransceiver(..., decode=False)``."""
+        self.audio_decode = bool(decode)
 
     # --- ICE behaviour -----------------------------------------------------------------------
     def set_lite(self, lite: bool) -> None:

@@ -291,7 +291,7 @@ def test_ten_percent_loss_audio_continues_and_nack_recovers() -> None:
 def test_setting_engine_audio_decode_false_makes_every_remote_track_raw() -> None:
     async def body() -> None:
         raw = settings()
-        raw.audio_decode = False  # type: ignore[attr-defined]
+        raw.set_audio_decode(False)
         a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=raw)
         a.addTrack(ToneTrack(440))
         track_b = await next_track(b)
