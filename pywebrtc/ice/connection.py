@@ -102,15 +102,23 @@ class _Socket(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.base: Address = ("", 0)
         self.relay: _TurnRelay | None = None
+        # The last sender as the loop reported it and normalized: a data flow has one peer.
+        self._last_addr: tuple[str | object, ...] = ()
+        self._last_remote: Address = ("", 0)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # (3.11's selector transport is not a registered DatagramTransport subclass.)
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        host, port = addr[0], addr[1]
-        assert isinstance(host, str) and isinstance(port, int)
-        self.connection._on_datagram(data, (normalize_host(host), port), self.base)
+        if addr == self._last_addr:
+            remote = self._last_remote
+        else:
+            host, port = addr[0], addr[1]
+            assert isinstance(host, str) and isinstance(port, int)
+            remote = (normalize_host(host), port)
+            self._last_addr, self._last_remote = addr, remote
+        self.connection._on_datagram(data, remote, self.base)
 
     def error_received(self, exc: Exception) -> None:
         logger.debug("ICE socket %s error: %s", self.base, exc)
