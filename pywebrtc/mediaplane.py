@@ -34,6 +34,7 @@ from pywebrtc.audiosection import (
     make_direction,
     negotiate_audio,
 )
+from pywebrtc.dtls import SrtpKeys
 from pywebrtc.media import AudioSession, AudioSessionConfig, MediaStreamError, MediaStreamTrack
 from pywebrtc.media.pipeline import EncodedReceived, FrameReceived, RemoteEnded
 from pywebrtc.media.track import EncodedAudioTrack, RemoteAudioTrack
@@ -91,6 +92,7 @@ class MediaPlane:
         self.decode = decode
         self.transceivers: list[RTCRtpTransceiver] = []
         self.srtp: SrtpSession | None = None
+        self._keys: SrtpKeys | None = None
         self.cname = str(uuid.uuid4())
         self.stream_id = str(uuid.uuid4())
         self.transport_sequence = TransportSequence(random.randint(1, 0xFFFF))
@@ -254,9 +256,20 @@ class MediaPlane:
 
     # ------------------------------------------------------------------ sessions
 
-    def start_srtp(self, srtp: SrtpSession) -> None:
-        self.srtp = srtp
+    def start_srtp(self, keys: SrtpKeys) -> None:
+        """DTLS is keyed. The libsrtp contexts hold native memory (~15 KiB a connection), so
+        they are made only once audio needs them: a data-only connection never does."""
+        self._keys = keys
         self._configure_sessions()
+
+    @property
+    def keyed(self) -> bool:
+        return self._keys is not None
+
+    def _ensure_srtp(self) -> SrtpSession | None:
+        if self.srtp is None and self._keys is not None:
+            self.srtp = SrtpSession.from_dtls(self._keys)
+        return self.srtp
 
     def _config(self, t: RTCRtpTransceiver, n: NegotiatedAudio, twcc: bool) -> AudioSessionConfig:
         send_codec = n.send_codec if sends(str(n.direction)) else None
@@ -280,8 +293,10 @@ class MediaPlane:
         )
 
     def _configure_sessions(self) -> None:
-        srtp = self.srtp
-        if srtp is None or self.closed:
+        if self.closed or not self.transceivers:
+            return
+        srtp = self._ensure_srtp()
+        if srtp is None:
             return
         twcc_taken = False
         for t in self.transceivers:
@@ -367,7 +382,7 @@ class MediaPlane:
 
     def receive(self, data: bytes) -> None:
         """One SRTP or SRTCP datagram from the ICE pair (first byte 128-191)."""
-        srtp = self.srtp
+        srtp = self.srtp or self._ensure_srtp()
         if srtp is None:
             self.drops.no_srtp += 1
             return

@@ -75,7 +75,6 @@ from pywebrtc.sctp import (
 from pywebrtc.sctp import Transmit as SctpTransmit
 from pywebrtc.sdp import Setup
 from pywebrtc.settings import SettingEngine
-from pywebrtc.srtp import SrtpSession
 from pywebrtc.stats import (
     RTCCertificateStats,
     RTCDataChannelStats,
@@ -898,8 +897,8 @@ class RTCPeerConnection(EventEmitter):
     def _on_handshake(self, now: float) -> None:
         self._dtls_state = "connected"
         dtls = self._dtls
-        if dtls is not None and dtls.srtp_profile is not None and self._media.srtp is None:
-            self._media.start_srtp(SrtpSession.from_dtls(dtls.srtp_keys()))
+        if dtls is not None and dtls.srtp_profile is not None and not self._media.keyed:
+            self._media.start_srtp(dtls.srtp_keys())
         if self._remote is not None and self._remote.data is not None and not self._closed:
             self._sctp_started = True
             self._sctp.connect(now)

@@ -188,7 +188,8 @@ class Connection:
         # Local base address -> (mux, our session on it), when the SettingEngine has muxes.
         self._mux_sessions: dict[Address, tuple[UdpMux, MuxSession]] = {}
         self._timer: asyncio.TimerHandle | None = None
-        self._recv_queue: asyncio.Queue[tuple[bytes, int] | None] = asyncio.Queue()
+        # Made on first use: a peer connection reads through on_datagram and never needs it.
+        self._recv_queue: asyncio.Queue[tuple[bytes, int] | None] | None = None
         self._state_waiters: list[asyncio.Future[None]] = []
         self._gather_pending = 0
         self._gather_waiter: asyncio.Future[None] | None = None
@@ -515,10 +516,11 @@ class Connection:
     async def recvfrom(self) -> tuple[bytes, int]:
         """The next non-STUN datagram and its component; ConnectionError once the connection
         is closed or has failed (consent lost)."""
+        queue = self._inbox()
         while True:
-            if (self._closed or self.state is IceState.FAILED) and self._recv_queue.empty():
+            if (self._closed or self.state is IceState.FAILED) and queue.empty():
                 raise ConnectionError(f"connection is {self.state}")
-            item = await self._recv_queue.get()
+            item = await queue.get()
             if item is not None:
                 return item
             # A wake-up for a failure or close; after a restart the connection lives on.
@@ -541,10 +543,20 @@ class Connection:
             if sock.transport is not None:
                 sock.transport.close()
         self._sockets.clear()
-        self._recv_queue.put_nowait(None)
+        self._wake_reader()
         self._wake()
 
     # --- internals ------------------------------------------------------------------------------
+
+    def _inbox(self) -> asyncio.Queue[tuple[bytes, int] | None]:
+        if self._recv_queue is None:
+            self._recv_queue = asyncio.Queue()
+        return self._recv_queue
+
+    def _wake_reader(self) -> None:
+        """Let a reader blocked in recvfrom() see a close or failure (no queue: no reader)."""
+        if self._recv_queue is not None:
+            self._recv_queue.put_nowait(None)
 
     @staticmethod
     def _now() -> float:
@@ -593,7 +605,7 @@ class Connection:
                 if hook is not None:
                     hook(data, 1)
                 else:
-                    self._recv_queue.put_nowait((data, 1))
+                    self._inbox().put_nowait((data, 1))
                 return
         if agent.receive(data, remote, base, now):
             self._drive()
@@ -610,7 +622,7 @@ class Connection:
         if hook is not None:
             hook(data, component)
         else:
-            self._recv_queue.put_nowait((data, component))
+            self._inbox().put_nowait((data, component))
 
     def _transmit(self, source: Address, data: bytes, destination: Address) -> None:
         relay = self._turns.get(source)
@@ -634,7 +646,7 @@ class Connection:
             elif isinstance(out, StateChanged):
                 if out.state in (IceState.FAILED, IceState.CLOSED):
                     self._release_mux()
-                    self._recv_queue.put_nowait(None)
+                    self._wake_reader()
                 if self.on_state_change is not None:
                     self.on_state_change(out.state)
                 self._wake()
