@@ -90,6 +90,10 @@ def _checkable(candidate: Candidate) -> bool:
     return not (ip.is_unspecified or ip.is_multicast)
 
 
+# Shared: each SystemRandom() instance carries an unused 2.5 KiB Mersenne Twister state.
+_SYSTEM_RANDOM = random.SystemRandom()
+
+
 @dataclass(slots=True)
 class IceCounters:
     """Why datagrams were dropped, and how much work was done (for stats and tests)."""
@@ -174,7 +178,7 @@ class Agent:
         tie_breaker: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._rng = rng or random.SystemRandom()
+        self._rng = rng or _SYSTEM_RANDOM
         self.config = config or AgentConfig()
         self.lite = lite
         # RFC 8445 §6.1.1: a lite agent is always controlled.
