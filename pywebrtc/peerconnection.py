@@ -150,7 +150,8 @@ class RTCPeerConnection(EventEmitter):
         self._closed = False
         # (incoming?, datagram) kept until DTLS exists / ICE has a pair.
         self._early: list[tuple[bool, bytes]] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_when = 0.0
         self._pump_scheduled = False
         self._tasks: set[asyncio.Future[None]] = set()
         # Audio (pywebrtc.mediaplane): transceivers, SRTP, sessions. Raw mode (encoded Opus
@@ -923,18 +924,22 @@ class RTCPeerConnection(EventEmitter):
         d = self._media.deadline()
         if d is not None and (deadline is None or d < deadline):
             deadline = d
-        timer = self._timer
-        if timer is not None and deadline == timer.when():
-            return
+        # The deadline is kept here: uvloop's call_at returns a plain Handle (no ``when()``)
+        # for a deadline already past.
         if self._timer is not None:
+            if deadline == self._timer_when:
+                return
             self._timer.cancel()
             self._timer = None
         if deadline is not None:
+            self._timer_when = deadline
             self._timer = self._loop.call_at(deadline, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
-        now = self._loop.time()
+        # uvloop's timers have millisecond resolution and may fire up to 1 ms early: what was
+        # armed for this deadline is due now, or the timer would re-arm and spin until then.
+        now = max(self._loop.time(), self._timer_when)
         dtls = self._dtls
         if dtls is not None:
             d = dtls.deadline()

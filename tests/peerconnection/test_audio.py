@@ -353,3 +353,38 @@ def test_track_fires_in_set_remote_description_so_an_echo_can_answer_sendrecv() 
         await b.close()
 
     run(body)
+
+
+def test_audio_on_uvloop_without_timer_spin() -> None:
+    """uvloop: call_at may return a plain Handle and timers fire up to 1 ms early. Audio must
+    flow, and the one peer-connection timer must fire about as often as work is due (50
+    playouts/s plus RTCP), not spin until the deadline passes."""
+    import uvloop
+
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        a.addTrack(ToneTrack(440))
+        b.addTrack(ToneTrack(1000))
+        b_track = await next_track(b)
+        await negotiate(a, b)
+        heard = await tone_of(await b_track)
+        assert abs(heard - 440) < 10, heard
+        fired = 0
+        original = b._on_timer
+
+        def counting() -> None:
+            nonlocal fired
+            fired += 1
+            original()
+
+        b._on_timer = counting  # type: ignore[method-assign]
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await tone_of(await b_track, seconds=1.0)
+        rate = fired / (loop.time() - start)
+        assert rate < 100, f"{rate:.0f} timer wake-ups per second"
+        await a.close()
+        await b.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(asyncio.wait_for(body(), 40))
