@@ -49,6 +49,7 @@ from pywebrtc.rtp.packet import RtpPacket
 from pywebrtc.rtp.rtcp import parse_rtcp
 from pywebrtc.rtp.sender import TransportSequence
 from pywebrtc.sdp import Direction
+from pywebrtc.settings import SettingEngine
 from pywebrtc.srtp import SrtpSession
 from pywebrtc.stats import (
     RTCAudioSourceStats,
@@ -84,12 +85,14 @@ class MediaPlane:
         emit_track: Callable[[RTCRtpTransceiver], None],
         rearm: Callable[[], None],
         decode: bool = True,
+        settings: SettingEngine | None = None,
     ) -> None:
         self._loop = loop
         self._send = send
         self._emit_track = emit_track
         self._rearm = rearm
         self.decode = decode
+        self._settings = settings or SettingEngine()
         self.transceivers: list[RTCRtpTransceiver] = []
         self.srtp: SrtpSession | None = None
         self._keys: SrtpKeys | None = None
@@ -273,7 +276,8 @@ class MediaPlane:
 
     def _config(self, t: RTCRtpTransceiver, n: NegotiatedAudio, twcc: bool) -> AudioSessionConfig:
         send_codec = n.send_codec if sends(str(n.direction)) else None
-        bitrate = 32000
+        opus = self._settings
+        bitrate = opus.opus_bitrate
         if send_codec is not None:
             maxavg = send_codec.parameters.get("maxaveragebitrate")
             if maxavg and maxavg.isdigit():
@@ -290,6 +294,10 @@ class MediaPlane:
             twcc_feedback=twcc,
             decode=t.receiver.decode,
             bitrate=bitrate,
+            opus_fec=opus.opus_fec,
+            opus_dtx=opus.opus_dtx,
+            opus_complexity=opus.opus_complexity,
+            opus_application=opus.opus_application,
         )
 
     def _configure_sessions(self) -> None:

@@ -162,6 +162,7 @@ class RTCPeerConnection(EventEmitter):
             self._emit_track,
             self._arm_timer,
             decode=self._settings.audio_decode,
+            settings=self._settings,
         )
         self._data_mid: str | None = None  # the data section's mid once offered or answered
         self._section_order: list[str] = []  # m-line mids of the last applied offer

@@ -49,6 +49,11 @@ class SettingEngine:
         self.dtls_initial_timeout = 0.2
         # Media: decode remote audio to av.AudioFrame (True) or hand Opus packets through.
         self.audio_decode = True
+        self.opus_application = "audio"
+        self.opus_complexity = 5
+        self.opus_bitrate = 32000
+        self.opus_fec: bool | None = None
+        self.opus_dtx: bool | None = None
 
     # --- credentials -------------------------------------------------------------------------
     def set_ice_credentials(self, ufrag: str, pwd: str) -> None:
@@ -89,6 +94,33 @@ class SettingEngine:
         undecoded: what a bridge to a speech model wants. Per transceiver:
         ``addTransceiver(..., decode=False)``."""
         self.audio_decode = bool(decode)
+
+    def set_opus_encoder(
+        self,
+        *,
+        application: str = "audio",
+        complexity: int = 5,
+        bitrate: int = 32000,
+        fec: bool | None = None,
+        dtx: bool | None = None,
+    ) -> None:
+        """How local audio is encoded to Opus. ``application``: "audio" (default; CELT on a
+        clean path, SILK with in-band FEC once the peer's RTCP reports loss), "voip" (SILK or
+        hybrid coding always: ~3x the CPU at these rates), "lowdelay" (CELT only, never FEC).
+        ``complexity`` 0-10 (libopus's own default is 10). ``bitrate`` in bit/s, capped by the
+        peer's maxaveragebitrate. ``fec``/``dtx`` None: as the peer's fmtp asks
+        (useinbandfec, usedtx)."""
+        if application not in ("audio", "voip", "lowdelay"):
+            raise SettingError(f"Opus application is audio, voip or lowdelay: {application!r}")
+        if not 0 <= complexity <= 10:
+            raise SettingError(f"Opus complexity is 0-10: {complexity!r}")
+        if not 6000 <= bitrate <= 510000:
+            raise SettingError(f"Opus bitrate is 6000-510000 bit/s: {bitrate!r}")
+        self.opus_application = application
+        self.opus_complexity = int(complexity)
+        self.opus_bitrate = int(bitrate)
+        self.opus_fec = fec
+        self.opus_dtx = dtx
 
     # --- ICE behaviour -----------------------------------------------------------------------
     def set_lite(self, lite: bool) -> None:

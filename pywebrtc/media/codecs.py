@@ -4,8 +4,9 @@
 ``a=fmtp`` parameters), independent of the SDP classes so that the media layer does not import
 the signaling layer; :func:`AudioCodec.from_sdp_values` builds one from the rtpmap fields.
 :func:`create_encoder` and :func:`create_decoder` return the implementation for a codec name:
-Opus (PyAV, :mod:`pywebrtc.media.opus`; decoding through libopus directly when it loads, for
-PLC and FEC, :mod:`pywebrtc.media.libopus`), PCMU and PCMA (:mod:`pywebrtc.media.g711`).
+Opus (libopus directly when it loads, :mod:`pywebrtc.media.libopus`: PLC and FEC when decoding,
+loss-driven FEC and DTX when encoding; PyAV otherwise, :mod:`pywebrtc.media.opus`), PCMU and
+PCMA (:mod:`pywebrtc.media.g711`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "EncodedPacket",
     "create_decoder",
     "create_encoder",
+    "create_opus_encoder",
 ]
 
 
@@ -92,14 +94,40 @@ def create_encoder(codec: AudioCodec, *, bitrate: int = 32000, channels: int = 0
     Opus; :class:`~pywebrtc.media.opus.OpusEncoder` has the other knobs)."""
     key = codec.key
     if key == "opus":
-        from .opus import OpusEncoder
-
-        return OpusEncoder(codec, bitrate=bitrate, channels=channels)
+        return create_opus_encoder(codec, bitrate=bitrate, channels=channels)
     if key in ("pcmu", "pcma"):
         from .g711 import G711Encoder
 
         return G711Encoder(codec)
     raise ValueError(f"no encoder for {codec.name}")
+
+
+def create_opus_encoder(
+    codec: AudioCodec,
+    *,
+    bitrate: int = 32000,
+    channels: int = 0,
+    fec: bool | None = None,
+    dtx: bool | None = None,
+    complexity: int = 5,
+    application: str = "audio",
+) -> AudioEncoder:
+    """Opus through libopus directly (:class:`~pywebrtc.media.libopus.LibopusEncoder`: the
+    expected loss follows RTCP, DTX) when it loads, else through PyAV (fixed settings, no DTX).
+    """
+    from .libopus import LibopusEncoder, load_libopus
+
+    if load_libopus() is not None:
+        return LibopusEncoder(
+            codec, bitrate=bitrate, channels=channels, fec=fec, dtx=dtx,
+            complexity=complexity, application=application,
+        )  # fmt: skip
+    from .opus import OpusEncoder
+
+    return OpusEncoder(
+        codec, bitrate=bitrate, channels=channels, fec=fec, complexity=complexity,
+        application=application,
+    )  # fmt: skip
 
 
 def create_decoder(codec: AudioCodec, *, channels: int = 1, backend: str = "auto") -> AudioDecoder:

@@ -1,4 +1,5 @@
-"""Opus (RFC 6716, RTP payload RFC 7587) through PyAV's libopus wrapper.
+"""Opus (RFC 6716, RTP payload RFC 7587) through PyAV's libopus wrapper: the fallback when
+libopus cannot be loaded directly (:mod:`pywebrtc.media.libopus`, the default both ways).
 
 :class:`OpusEncoder` takes any audio frame, resamples it to 48 kHz s16 when needed, and emits
 one 20 ms packet per 960 samples. ``useinbandfec=1`` in the peer's fmtp turns on libopus

@@ -53,7 +53,14 @@ from pywebrtc.rtp.sender import ExtensionIds, RtpSender, TransportSequence
 from pywebrtc.rtp.twcc_feedback import TwccFeedback
 from pywebrtc.srtp import SrtpError, SrtpSession
 
-from .codecs import AudioCodec, AudioDecoder, AudioEncoder, create_decoder, create_encoder
+from .codecs import (
+    AudioCodec,
+    AudioDecoder,
+    AudioEncoder,
+    create_decoder,
+    create_encoder,
+    create_opus_encoder,
+)
 from .frames import time_base
 
 __all__ = [
@@ -170,8 +177,11 @@ class AudioSessionConfig:
     output_channels: int = 1
     bitrate: int = 32000
     opus_fec: bool | None = None  # None: as the peer's fmtp (useinbandfec) asks
+    opus_dtx: bool | None = None  # None: as the peer's fmtp (usedtx) asks
     opus_complexity: int = 5
-    opus_application: str = "voip"  # "lowdelay": CELT only, the cheapest (no FEC)
+    # "audio": CELT on a clean path, SILK + FEC once the peer reports loss; "voip": SILK or
+    # hybrid coding always (~3x the CPU); "lowdelay": CELT only, never FEC.
+    opus_application: str = "audio"
     opus_decoder: str = "auto"  # "libopus" (PLC + FEC), "pyav" (fade-out only), "auto"
     min_rtcp_interval: float = 1.0
     jitter_min_delay: float = 0.02
@@ -287,9 +297,9 @@ class AudioSession:
                 if wants_twcc and sender.transport_sequence is None:
                     sender.transport_sequence = self._transport_sequence or TransportSequence()
             self.reporter.clock_rate = codec.clock_rate
-            if (codec, config.bitrate, config.opus_fec, config.opus_complexity,
+            if (codec, config.bitrate, config.opus_fec, config.opus_dtx, config.opus_complexity,
                     config.opus_application) != (old.send_codec, old.bitrate, old.opus_fec,
-                    old.opus_complexity, old.opus_application):  # fmt: skip
+                    old.opus_dtx, old.opus_complexity, old.opus_application):  # fmt: skip
                 self.encoder = None
         if config.nack and self.sender is not None and self.retransmit is None:
             self.retransmit = RetransmitBuffer(config.local_ssrc)
@@ -410,8 +420,14 @@ class AudioSession:
         self.receive_rtcp_packets(packets, now)
 
     def receive_rtcp_packets(self, packets: list[RtcpPacket], now: float) -> None:
+        report = self.reporter.remote_inbound
         for packet in packets:
             self.chain.incoming_rtcp(packet, now)
+        if self.reporter.remote_inbound is not report and self.reporter.remote_inbound:
+            # A new report about our stream: the encoder sizes its FEC to the loss in it.
+            set_loss = getattr(self.encoder, "set_packet_loss", None)
+            if set_loss is not None:
+                set_loss(self.reporter.remote_inbound.fraction_lost)
         for bye in self.reporter.poll_events():
             if bye.ssrc == self.remote_ssrc:
                 self._events.append(RemoteEnded(bye.ssrc, bye.reason))
@@ -542,12 +558,10 @@ class AudioSession:
     def _make_encoder(self, codec: AudioCodec) -> AudioEncoder:
         if codec.key != "opus":
             return create_encoder(codec)
-        from .opus import OpusEncoder
-
         cfg = self.config
-        return OpusEncoder(
-            codec, bitrate=cfg.bitrate, fec=cfg.opus_fec, complexity=cfg.opus_complexity,
-            application=cfg.opus_application,
+        return create_opus_encoder(
+            codec, bitrate=cfg.bitrate, fec=cfg.opus_fec, dtx=cfg.opus_dtx,
+            complexity=cfg.opus_complexity, application=cfg.opus_application,
         )  # fmt: skip
 
     def send_encoded(self, payload: bytes, media_time: int, now: float) -> None:

@@ -110,3 +110,122 @@ def test_libopus_decoder_recovers_losses_from_fec_and_conceals_otherwise() -> No
     assert abs(zero_crossing_frequency(mono_samples(frames[5:]), 48000) - 440) < 5
     assert decoder.decode(b"\xff\xff\xff", 0) is None and decoder.decode_errors == 1
     assert isinstance(create_decoder(fec_codec, backend="pyav"), OpusDecoder)
+
+
+def _libopus_or_fail() -> None:
+    from pywebrtc.media.libopus import load_libopus
+
+    # PyAV's wheel bundles libopus: its absence is a broken install, not a reason to skip.
+    assert load_libopus() is not None
+
+
+def test_libopus_encoder_carries_the_tone_mono_and_stereo() -> None:
+    from pywebrtc.media import create_decoder, create_encoder
+    from pywebrtc.media.libopus import LibopusEncoder
+
+    _libopus_or_fail()
+    assert isinstance(create_encoder(OPUS), LibopusEncoder)
+    for channels in (1, 2):
+        encoder = LibopusEncoder(OPUS, channels=channels)
+        decoder = create_decoder(OPUS, channels=channels)
+        frames = []
+        for i in range(60):
+            for packet in encoder.encode(sine_frame(i, 440.0, channels=channels)):
+                assert packet.media_time == 960 * i and packet.duration == 960
+                frame = decoder.decode(packet.payload, packet.media_time)
+                assert frame is not None
+                frames.append(frame)
+        assert len(frames) == 60
+        assert abs(zero_crossing_frequency(mono_samples(frames[10:]), 48000) - 440) < 5
+
+
+def test_libopus_encoder_resamples_other_input() -> None:
+    import av
+
+    from pywebrtc.media.libopus import LibopusEncoder
+
+    _libopus_or_fail()
+    encoder = LibopusEncoder(OPUS)
+    frame = av.AudioFrame(format="fltp", layout="stereo", samples=441)
+    for plane in frame.planes:
+        plane.update(bytes(441 * 4))
+    frame.sample_rate = 44100
+    frame.pts = 0
+    packets = [p for _ in range(20) for p in encoder.encode(frame)]
+    assert len(packets) >= 5 and all(p.duration == 960 for p in packets)
+
+
+def test_fec_costs_nothing_until_loss_is_reported_then_recovers_losses() -> None:
+    """With the "audio" application, FEC enabled but no reported loss, libopus codes CELT
+    (cheap, no FEC data). Once RTCP reports 15% loss the stream switches to SILK/hybrid with
+    in-band FEC, which the decoder uses; clean reports bring CELT back, with hysteresis."""
+    from pywebrtc.media import create_decoder
+    from pywebrtc.media.libopus import LibopusDecoder, LibopusEncoder, opus_mode
+
+    _libopus_or_fail()
+    codec = AudioCodec("opus", 111, 48000, 2, {"useinbandfec": "1"})
+    encoder = LibopusEncoder(codec)
+    assert encoder.fec and encoder.application == "audio" and encoder.packet_loss == 0
+    clean = [p.payload for i in range(20) for p in encoder.encode(sine_frame(i))]
+    assert {opus_mode(p) for p in clean[5:]} == {"CELT"}
+    encoder.set_packet_loss(40 / 256)  # one RR: 15.6% lost
+    assert encoder.packet_loss == 15
+    lossy = [p.payload for i in range(20, 80) for p in encoder.encode(sine_frame(i))]
+    assert {opus_mode(p) for p in lossy[5:]} <= {"SILK", "hybrid"}
+    decoder = create_decoder(codec)
+    assert isinstance(decoder, LibopusDecoder)
+    for i, payload in enumerate(lossy[:-1]):
+        if i % 10 == 5:
+            assert decoder.conceal(960 * i, lossy[i + 1]) is not None
+        else:
+            decoder.decode(payload, 960 * i)
+    assert decoder.fec_recovered == 6
+    encoder.set_packet_loss(0.08)  # smoothed 11.8%: above 60% of the step, stays
+    assert encoder.packet_loss == 15
+    for _ in range(4):
+        encoder.set_packet_loss(0.0)
+    assert encoder.packet_loss == 0
+    back = [p.payload for i in range(80, 100) for p in encoder.encode(sine_frame(i))]
+    assert opus_mode(back[-1]) == "CELT"
+    plain = LibopusEncoder(AudioCodec("opus", 111, 48000, 2, {"useinbandfec": "0"}))
+    plain.set_packet_loss(0.3)
+    assert not plain.fec and {opus_mode(p.payload) for p in plain.encode(sine_frame(0))} == {
+        "CELT"
+    }
+
+
+def test_dtx_sends_nothing_for_silence_when_the_peer_asks() -> None:
+    from pywebrtc.media.frames import pcm_frame
+    from pywebrtc.media.libopus import LibopusEncoder
+
+    _libopus_or_fail()
+    codec = AudioCodec("opus", 111, 48000, 2, {"usedtx": "1"})
+    encoder = LibopusEncoder(codec)
+    assert encoder.dtx
+    silence = [pcm_frame(bytes(1920), 48000, 1, 960 * i) for i in range(50)]
+    sent = [p for f in silence for p in encoder.encode(f)]
+    assert encoder.dtx_frames >= 35 and len(sent) <= 15
+    tone = [p for i in range(50, 60) for p in encoder.encode(sine_frame(i))]
+    assert len(tone) >= 9 and tone[-1].media_time == 960 * 59
+    no_dtx = LibopusEncoder(OPUS)
+    assert not no_dtx.dtx and len([p for f in silence for p in no_dtx.encode(f)]) == 50
+
+
+def test_libopus_encoder_settings_are_validated() -> None:
+    import pytest
+
+    from pywebrtc.media.libopus import LibopusEncoder, opus_mode
+
+    _libopus_or_fail()
+    with pytest.raises(ValueError):
+        LibopusEncoder(OPUS, complexity=11)
+    with pytest.raises(ValueError):
+        LibopusEncoder(OPUS, application="music")
+    with pytest.raises(ValueError):
+        opus_mode(b"")
+    capped = LibopusEncoder(AudioCodec("opus", 111, 48000, 2, {"maxaveragebitrate": "16000"}))
+    assert capped.bitrate == 16000
+    capped.set_bitrate(64000)
+    assert capped.bitrate == 16000
+    capped.set_bitrate(1000)
+    assert capped.bitrate == 6000

@@ -306,6 +306,44 @@ def test_setting_engine_audio_decode_false_makes_every_remote_track_raw() -> Non
     run(body)
 
 
+def test_setting_engine_opus_encoder_reaches_the_wire() -> None:
+    from pywebrtc.media.libopus import LibopusEncoder, opus_mode
+    from pywebrtc.settings import SettingError
+
+    with pytest.raises(SettingError):
+        settings().set_opus_encoder(application="music")
+    with pytest.raises(ValueError):
+        settings().set_opus_encoder(complexity=11)
+    with pytest.raises(ValueError):
+        settings().set_opus_encoder(bitrate=1000)
+
+    async def body() -> None:
+        modes = {}
+        for application in ("audio", "voip"):
+            sender_settings = settings()
+            sender_settings.set_opus_encoder(application=application, complexity=3)
+            raw = settings()
+            raw.set_audio_decode(False)
+            a, b = RTCPeerConnection(settings=sender_settings), RTCPeerConnection(settings=raw)
+            a.addTrack(ToneTrack(440))
+            track_b = await next_track(b)
+            await negotiate(a, b)
+            track = await track_b
+            packets = [await asyncio.wait_for(track.recv(), TIMEOUT) for _ in range(10)]
+            assert all(isinstance(p, av.Packet) for p in packets)
+            modes[application] = {opus_mode(bytes(p)) for p in packets[3:]}  # type: ignore[arg-type]
+            (t,) = a.getTransceivers()
+            assert t.session is not None
+            encoder = t.session.encoder
+            assert isinstance(encoder, LibopusEncoder) and encoder.complexity == 3
+            await a.close()
+            await b.close()
+        assert modes["audio"] == {"CELT"}  # no loss reported on loopback
+        assert modes["voip"] <= {"SILK", "hybrid"}
+
+    run(body)
+
+
 def test_two_audio_sections_are_routed_apart_and_remove_track_goes_recvonly() -> None:
     async def body() -> None:
         a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
