@@ -17,16 +17,17 @@ abs-send-time and audio-level extensions, AEAD_AES_128_GCM, round-robin over the
 buffer → Opus decode of what Chrome sends by default: mono, 32 kbit/s, in-band FEC — the same
 packets on both sides) and 50 frames/s sent (Opus encode → RTP + extensions → SRTP) on one
 session, CPU time per second of audio, as % of a core. Ours: ``AudioSession`` (also runs its
-RTCP reporter and playout clock; Opus decoding through libopus directly, encoding through
-PyAV). aiortc: ``aiortc.codecs.opus.OpusEncoder``/``OpusDecoder``,
+RTCP reporter and playout clock; Opus through libopus directly both ways). aiortc:
+``aiortc.codecs.opus.OpusEncoder``/``OpusDecoder``,
 ``aiortc.jitterbuffer.JitterBuffer(capacity=16, prefetch=4)`` (its audio settings),
 ``StreamStatistics``, ``compute_audio_level_dbov`` (what ``RTCRtpSender`` computes per frame),
 ``RtpPacket`` and pylibsrtp, again called directly. Input: 20 ms s16 mono 48 kHz frames of a
 440 Hz tone. aiortc always encodes stereo at 96 kbit/s (libopus complexity 10, no FEC) and
-decodes to stereo. Ours is shown three ways: its defaults (mono 32 kbit/s, FEC because the
-peer's fmtp asks for it, complexity 5, mono output), a low-CPU setting (CELT-only, no FEC),
-and aiortc's own settings. Encoding dominates and is libopus in every case: FEC makes libopus
-run SILK coding, which costs about 2.5x what CELT costs at these rates.
+decodes to stereo. Ours is shown four ways: its defaults (mono 32 kbit/s, complexity 5, FEC
+enabled because the peer's fmtp asks for it, mono output: libopus codes CELT until the peer's
+RTCP reports loss), the same after a receiver report of 10% loss (libopus switches to SILK
+with in-band FEC, about 3x CELT's cost), a low-CPU setting (CELT-only, never FEC), and aiortc's
+own settings. Encoding dominates and is libopus in every case.
 
 (b') The same work through each stack's asyncio layer: aiortc's ``RTCRtpSender`` and
 ``RTCRtpReceiver`` (its decoder thread, queues and tasks) against a stand-in
@@ -52,6 +53,7 @@ from bench.harness import Case, Scenario
 from pywebrtc.dtls import SrtpProfile
 from pywebrtc.media import AudioCodec, AudioSession, AudioSessionConfig
 from pywebrtc.media.passthrough import PassThroughSession
+from pywebrtc.rtp.rtcp import ReceiverReport, ReportBlock
 from pywebrtc.rtp.sender import ExtensionIds, RtpSender
 from pywebrtc.srtp import MasterKey, SrtpContext, SrtpSession
 
@@ -228,8 +230,8 @@ def _tone_frames(seconds: int) -> list[av.AudioFrame]:
 
 
 def _ours_codec_percent(
-    *, stereo: bool = False, bitrate: int = 32000, application: str = "voip",
-    fec: bool | None = None, complexity: int = 5,
+    *, stereo: bool = False, bitrate: int = 32000, application: str = "audio",
+    fec: bool | None = None, complexity: int = 5, reported_loss: int = 0,
 ) -> Callable[[], float]:  # fmt: skip
     codec = AudioCodec(
         "opus", 111, 48000, 2, {"useinbandfec": "1", "stereo": "1" if stereo else "0"}
@@ -246,6 +248,9 @@ def _ours_codec_percent(
             ),
             srtp=SrtpSession(k1, k2), rng=random.Random(1),
         )  # fmt: skip
+        if reported_loss:  # the peer's receiver report: `reported_loss`/256 of our stream lost
+            report = ReceiverReport(2, (ReportBlock(1, reported_loss),))
+            session.receive_rtcp_packets([report], 0.0)
         sender = RtpSender(2, 111, 48000, extension_ids=IDS, mid="0", rng=random.Random(2))
         incoming = [
             peer_srtp.protect_rtp(bytes(sender.packetize(p, 960 * i, i * 0.02)))
@@ -558,8 +563,18 @@ def scenario() -> Scenario:
             ),
             Case(
                 "decode + encode, one session, 50 pkt/s each way; ours by default "
-                "(mono 32 kbit/s, in-band FEC as Chrome's fmtp asks, complexity 5)",
+                "(mono 32 kbit/s, complexity 5, FEC as Chrome's fmtp asks: CELT while the "
+                "peer reports no loss)",
                 _ours_codec_percent(),
+                _aiortc_codec_percent,
+                peer_name=AIORTC_CODEC,
+                unit="% of a core",
+                higher_is_better=False,
+            ),
+            Case(
+                "decode + encode, ours by default once the peer reports 10% loss (SILK + "
+                "in-band FEC)",
+                _ours_codec_percent(reported_loss=26),
                 _aiortc_codec_percent,
                 peer_name=AIORTC_CODEC,
                 unit="% of a core",
@@ -576,7 +591,9 @@ def scenario() -> Scenario:
             Case(
                 "decode + encode, ours with aiortc's encoder settings (stereo 96 kbit/s, "
                 "complexity 10, no FEC, stereo output)",
-                _ours_codec_percent(stereo=True, bitrate=96000, fec=False, complexity=10),
+                _ours_codec_percent(
+                    stereo=True, bitrate=96000, fec=False, complexity=10, application="voip"
+                ),
                 _aiortc_codec_percent,
                 peer_name=AIORTC_CODEC,
                 unit="% of a core",

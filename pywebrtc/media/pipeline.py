@@ -36,7 +36,9 @@ import math
 import operator
 import random
 import struct
+import warnings
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import av
@@ -540,6 +542,10 @@ class AudioSession:
             return
         if self.encoder is None:
             self.encoder = self._make_encoder(self.config.send_codec)
+            report = self.reporter.remote_inbound
+            set_loss = getattr(self.encoder, "set_packet_loss", None)
+            if report is not None and set_loss is not None:
+                set_loss(report.fraction_lost)
         level = None
         if self.config.extension_ids.audio_level is not None:
             level = audio_level(frame)
@@ -721,19 +727,31 @@ class AudioSession:
 
 _OPUS_CLOCK = AudioCodec("opus", 111, 48000, 2)
 _LEVEL_STRIDE = 8  # every 8th sample (6 kHz for 48 kHz mono): a 1 dB estimate needs no more
+try:  # C RMS over every sample in ~2 µs; in the standard library up to Python 3.12
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import audioop as _audioop
+    _rms: Callable[[bytes, int], int] | None = _audioop.rms
+except ImportError:  # pragma: no cover - Python 3.13+
+    _rms = None
 
 
 def audio_level(frame: av.AudioFrame) -> AudioLevel | None:
     """RFC 6464 level (-dBov of the RMS, 0-127) of an s16 frame; None for other formats.
 
-    The RMS is estimated from every 8th sample: the level is carried with 1 dB resolution and
-    the estimate costs a few microseconds instead of a pass over every sample in Python.
+    The RMS comes from ``audioop`` where the standard library has it, else it is estimated
+    in Python from every 8th sample (the level is carried with 1 dB resolution).
     """
     if frame.format.name != "s16" or frame.samples == 0:
         return None
-    count = frame.samples * len(frame.layout.channels)
-    samples = memoryview(frame.planes[0]).cast("B")[: count * 2].cast("h")[::_LEVEL_STRIDE]
-    mean_square = sum(map(operator.mul, samples, samples)) / len(samples)
+    size = frame.samples * 2 * (2 if frame.layout.name == "stereo" else 1)
+    if _rms is not None:
+        rms = _rms(bytes(frame.planes[0])[:size], 2)
+        mean_square = float(rms * rms)
+    else:
+        samples = memoryview(frame.planes[0]).cast("B")[:size].cast("h")[::_LEVEL_STRIDE]
+        values = samples.tolist()
+        mean_square = sum(map(operator.mul, values, values)) / len(values)
     if mean_square <= 0:
         return AudioLevel(False, 127)
     dbov = 10 * math.log10(mean_square / (32768.0 * 32768.0))

@@ -25,7 +25,7 @@ from av.stream import Stream
 
 from pywebrtc.events import EventEmitter
 
-from .frames import pcm_frame
+from .frames import pcm_frame, time_base
 
 __all__ = [
     "AudioStreamTrack",
@@ -102,7 +102,7 @@ class AudioStreamTrack(MediaStreamTrack):
             wait = self._start + self._timestamp / self.sample_rate - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-        return self._timestamp, fractions.Fraction(1, self.sample_rate)
+        return self._timestamp, time_base(self.sample_rate)
 
     async def recv(self) -> av.AudioFrame:
         pts, _ = await self.next_timestamp()
