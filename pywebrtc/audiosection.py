@@ -6,7 +6,8 @@ remote one into :class:`RemoteAudio`, and :func:`negotiate_audio` intersects the
 
 Codecs we take: Opus/48000/2, PCMU/8000, PCMA/8000, telephone-event (RFC 4733). Payload types,
 extension ids (RFC 8285) and rtcp-fb follow the offer: an answer keeps the offerer's numbers.
-Our offers use Chrome's numbers (111 Opus, 126 telephone-event; extmap 1 audio level,
+Our offers use Chrome's numbers (111 Opus, 110/126 telephone-event at 48/8 kHz, so that one
+matches the audio clock whichever codec wins; extmap 1 audio level,
 2 abs-send-time, 3 transport-wide-cc, 4 mid). rtcp-mux (RFC 5761) and rtcp-rsize (RFC 5506)
 are always written; offers without rtcp-mux are still answered (we mux regardless).
 
@@ -46,6 +47,7 @@ OFFER_CODECS: tuple[AudioCodec, ...] = (
     AudioCodec("opus", 111, 48000, 2, {"minptime": "10", "useinbandfec": "1"}),
     AudioCodec("PCMU", 0, 8000),
     AudioCodec("PCMA", 8, 8000),
+    AudioCodec("telephone-event", 110, 48000, 1, {"0-15": ""}),
     AudioCodec("telephone-event", 126, 8000, 1, {"0-15": ""}),
 )
 OFFER_EXTENSIONS: tuple[tuple[int, str], ...] = (
@@ -111,6 +113,17 @@ class NegotiatedAudio:
     @property
     def send_codec(self) -> AudioCodec | None:
         return next((c for c in self.codecs if c.key != "telephone-event"), None)
+
+    @property
+    def dtmf_codec(self) -> AudioCodec | None:
+        """The telephone-event we send DTMF with: the one at the send codec's clock rate, else
+        the lowest rate (libwebrtc's choice); None when the peer took none."""
+        events = [c for c in self.codecs if c.key == "telephone-event"]
+        send = self.send_codec
+        if not events or send is None:
+            return None
+        same = [c for c in events if c.clock_rate == send.clock_rate]
+        return same[0] if same else min(events, key=lambda c: c.clock_rate)
 
     @property
     def extension_ids(self) -> ExtensionIds:

@@ -36,9 +36,11 @@ from pywebrtc.audiosection import (
 )
 from pywebrtc.dtls import SrtpKeys
 from pywebrtc.media import AudioSession, AudioSessionConfig, MediaStreamError, MediaStreamTrack
-from pywebrtc.media.pipeline import EncodedReceived, FrameReceived, RemoteEnded
+from pywebrtc.media.dtmf import ToneChange
+from pywebrtc.media.pipeline import EncodedReceived, FrameReceived, RemoteEnded, TelephoneEvent
 from pywebrtc.media.track import EncodedAudioTrack, RemoteAudioTrack
 from pywebrtc.rtcrtptransceiver import (
+    RTCDTMFToneChangeEvent,
     RTCRtpReceiver,
     RTCRtpSender,
     RTCRtpTransceiver,
@@ -117,6 +119,13 @@ class MediaPlane:
         )
         transceiver._on_stop = self._on_stop
         transceiver.sender._on_change = lambda: self._restart_sender(transceiver)
+        transceiver.receiver.run_coroutine = asyncio.ensure_future
+        dtmf = transceiver.sender.dtmf
+        if dtmf is not None:
+            dtmf.run_coroutine = asyncio.ensure_future
+            dtmf._insert = lambda tones, duration, gap: self._insert_dtmf(
+                transceiver, tones, duration, gap
+            )
         self.transceivers.append(transceiver)
         return transceiver
 
@@ -293,6 +302,7 @@ class MediaPlane:
             nack=n.nack,
             twcc_feedback=twcc,
             decode=t.receiver.decode,
+            dtmf_codec=n.dtmf_codec if send_codec is not None else None,
             bitrate=bitrate,
             opus_fec=opus.opus_fec,
             opus_dtx=opus.opus_dtx,
@@ -365,6 +375,14 @@ class MediaPlane:
             else:  # raw mode: an encoded Opus packet, pts in 48 kHz units
                 session.send_encoded(bytes(frame), int(frame.pts or 0), now)
             self._flush(t, session)
+
+    def _insert_dtmf(self, t: RTCRtpTransceiver, tones: str, duration: int, gap: int) -> None:
+        session = t.session
+        if session is None:
+            return
+        # The first tone starts on the next timer tick: W3C queues the playout task.
+        session.insert_dtmf(tones, duration, gap, self._loop.time())
+        self._rearm()
 
     def _on_stop(self, t: RTCRtpTransceiver) -> None:
         if t.send_task is not None:
@@ -483,6 +501,12 @@ class MediaPlane:
                     packet = event.to_packet(48000)
                     if packet is not None:
                         track.push_packet(packet)
+            elif type(event) is ToneChange:
+                dtmf = t.sender.dtmf
+                if dtmf is not None:
+                    dtmf.emit("tonechange", RTCDTMFToneChangeEvent(event.tone))
+            elif type(event) is TelephoneEvent:
+                t.receiver.emit("dtmf", event)
             elif isinstance(event, RemoteEnded):
                 logger.debug("remote source %s ended: %s", event.ssrc, event.reason)
 

@@ -11,8 +11,14 @@ Raw mode: a receiver created with ``decode=False`` hands out an
 (``av.Packet``) without decoding; a sender whose track returns ``av.Packet`` s sends them as
 they are (``pts`` in 48 kHz units).
 
-Left out: video, ``setCodecPreferences``, ``getParameters``/``setParameters``, simulcast,
-``RTCRtpSender.dtmf`` (telephone-events are received and reported, not sent).
+DTMF (W3C §7): ``sender.dtmf`` is an :class:`RTCDTMFSender` whose ``insertDTMF`` hands the
+tones to the session's :class:`~pywebrtc.media.dtmf.DtmfPlayout` (RFC 4733 events on the audio
+stream, audio held back while one plays); ``tonechange`` carries an
+:class:`RTCDTMFToneChangeEvent`. Received telephone-events are emitted by the receiver as
+``dtmf`` with a :class:`~pywebrtc.media.TelephoneEvent` (a pywebrtc extension: W3C has no
+receiving API).
+
+Left out: video, ``setCodecPreferences``, ``getParameters``/``setParameters``, simulcast.
 """
 
 from __future__ import annotations
@@ -20,10 +26,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from pywebrtc.audiosection import NegotiatedAudio, RemoteAudio
+from pywebrtc.events import EventEmitter
 from pywebrtc.media import AudioSession, EncodedAudioTrack, MediaStreamTrack, RemoteAudioTrack
+from pywebrtc.media.dtmf import InvalidCharacterError, validate_tones
 from pywebrtc.sctp import InvalidStateError
 
 Direction = Literal["sendrecv", "sendonly", "recvonly", "inactive", "stopped"]
@@ -38,12 +47,70 @@ def receives(direction: str | None) -> bool:
     return direction in ("sendrecv", "recvonly")
 
 
+@dataclass(frozen=True, slots=True)
+class RTCDTMFToneChangeEvent:
+    """W3C §7.3: ``tone`` started playing; "" when the tone buffer is empty."""
+
+    tone: str
+
+
+class RTCDTMFSender(EventEmitter):
+    """W3C §7.2 ``RTCDTMFSender`` of an audio sender; emits ``tonechange``."""
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        super().__init__()
+        self._sender = sender
+        # Set by the peer connection: hands (tones, duration, gap) to the running session.
+        self._insert: Callable[[str, int, int], None] | None = None
+
+    def _session(self) -> AudioSession | None:
+        transceiver = self._sender._transceiver
+        return transceiver.session if transceiver is not None else None
+
+    @property
+    def canInsertDTMF(self) -> bool:
+        """W3C "determine if DTMF can be sent": a track, a sending current direction, and a
+        telephone-event the peer negotiated."""
+        transceiver = self._sender._transceiver
+        if transceiver is None or transceiver.stopped or self._sender.track is None:
+            return False
+        session = transceiver.session
+        return (
+            sends(transceiver.currentDirection)
+            and session is not None
+            and session.dtmf is not None
+            and not session.closed
+        )
+
+    @property
+    def toneBuffer(self) -> str:
+        session = self._session()
+        return session.dtmf.tone_buffer if session is not None and session.dtmf else ""
+
+    def insertDTMF(self, tones: str, duration: int = 100, interToneGap: int = 70) -> None:
+        """Replace the tone buffer with ``tones`` (0-9, A-D, #, *, and ',' for a 2 s pause);
+        ``duration`` is clamped to 40-6000 ms, ``interToneGap`` to 30-6000 ms. Raises
+        InvalidStateError when DTMF cannot be sent (stopped, not sending, no telephone-event
+        negotiated) and :class:`InvalidCharacterError` (a ValueError) for other characters."""
+        transceiver = self._sender._transceiver
+        if transceiver is None or transceiver.stopped:
+            raise InvalidStateError("the transceiver is stopped")
+        if not sends(transceiver.currentDirection):
+            raise InvalidStateError("the transceiver is not sending")
+        validate_tones(tones)
+        if not self.canInsertDTMF or self._insert is None:
+            raise InvalidStateError("the peer did not negotiate telephone-event")
+        self._insert(tones, duration, interToneGap)
+
+
 class RTCRtpSender:
     """Sends one local track on the transceiver's SSRC."""
 
     def __init__(self, track: MediaStreamTrack | None, kind: str = "audio") -> None:
         self.kind = kind
         self.track = track
+        self._transceiver: RTCRtpTransceiver | None = None
+        self.dtmf: RTCDTMFSender | None = RTCDTMFSender(self) if kind == "audio" else None
         # RFC 3550 §8.1: a random 32-bit SSRC (0 avoided: some stacks treat it as unset).
         self.ssrc = random.randint(1, 0xFFFFFFFF)
         self.track_id = track.id if track is not None else _random_id()
@@ -58,10 +125,12 @@ class RTCRtpSender:
             self._on_change()
 
 
-class RTCRtpReceiver:
-    """Receives the remote track of one transceiver."""
+class RTCRtpReceiver(EventEmitter):
+    """Receives the remote track of one transceiver; emits ``dtmf`` with each
+    :class:`~pywebrtc.media.TelephoneEvent` the remote sent (once, when it ends)."""
 
     def __init__(self, kind: str = "audio", decode: bool = True) -> None:
+        super().__init__()
         self.kind = kind
         self.decode = decode
         self.track: RemoteAudioTrack | EncodedAudioTrack = (
@@ -84,6 +153,7 @@ class RTCRtpTransceiver:
         self.kind = kind
         self._direction = direction
         self.sender = sender
+        sender._transceiver = self
         self.receiver = receiver
         self.mid: str | None = None
         self.currentDirection: str | None = None
@@ -126,4 +196,11 @@ def _random_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-__all__ = ["RTCRtpReceiver", "RTCRtpSender", "RTCRtpTransceiver"]
+__all__ = [
+    "InvalidCharacterError",
+    "RTCDTMFSender",
+    "RTCDTMFToneChangeEvent",
+    "RTCRtpReceiver",
+    "RTCRtpSender",
+    "RTCRtpTransceiver",
+]

@@ -15,6 +15,7 @@ from .codecs import (
     create_decoder,
     create_encoder,
 )
+from .dtmf import DtmfPlayout, InvalidCharacterError, ToneChange
 from .passthrough import PassThroughSession
 from .pipeline import (
     AudioSession,
@@ -46,10 +47,12 @@ __all__ = [
     "AudioSessionConfig",
     "AudioStreamTrack",
     "DropCounters",
+    "DtmfPlayout",
     "EncodedAudioTrack",
     "EncodedPacket",
     "EncodedReceived",
     "FrameReceived",
+    "InvalidCharacterError",
     "MediaStreamError",
     "MediaStreamTrack",
     "PassThroughSession",
@@ -57,6 +60,7 @@ __all__ = [
     "RemoteEnded",
     "SessionEvent",
     "TelephoneEvent",
+    "ToneChange",
     "Transmit",
     "create_decoder",
     "create_encoder",

@@ -9,6 +9,9 @@ payloads come out as :class:`EncodedReceived` instead, in order, losses marked.
 Send: ``send_frame(av.AudioFrame)`` → encode (Opus/PCMU/PCMA) → packetize (SSRC, sequence,
 timestamp, marker, header extensions) → interceptors (report bookkeeping, retransmission
 buffer) → SRTP protect → :class:`Transmit`. Raw mode: ``send_encoded(payload)``.
+DTMF: ``insert_dtmf(tones, ...)`` queues RFC 4733 telephone-events (:mod:`.dtmf`) that the
+timer sends on the same stream; audio packets are held back while an event plays, as
+libwebrtc does, and :class:`~pywebrtc.media.dtmf.ToneChange` events report the W3C tonechange.
 
 Driving it (str0m style)::
 
@@ -63,6 +66,7 @@ from .codecs import (
     create_encoder,
     create_opus_encoder,
 )
+from .dtmf import DtmfPlayout, ToneChange
 from .frames import time_base
 
 __all__ = [
@@ -140,7 +144,7 @@ class RemoteEnded:
     reason: str | None
 
 
-SessionEvent = FrameReceived | EncodedReceived | TelephoneEvent | RemoteEnded
+SessionEvent = FrameReceived | EncodedReceived | TelephoneEvent | RemoteEnded | ToneChange
 
 
 @dataclass(slots=True)
@@ -176,6 +180,7 @@ class AudioSessionConfig:
     nack: bool = False
     twcc_feedback: bool = False
     decode: bool = True
+    dtmf_codec: AudioCodec | None = None  # the telephone-event we send with (RFC 4733)
     output_channels: int = 1
     bitrate: int = 32000
     opus_fec: bool | None = None  # None: as the peer's fmtp (useinbandfec) asks
@@ -264,6 +269,9 @@ class AudioSession:
         self._last_send: float | None = None
         self._rng = rng
         self._transport_sequence = transport_sequence
+        self.dtmf: DtmfPlayout | None = None
+        self._dtmf_start = 0  # media time of the playing event's start
+        self._configure_dtmf()
         self.frames_decoded = 0
         self.frames_concealed = 0
         self.samples_received = 0
@@ -334,6 +342,18 @@ class AudioSession:
         self.jitter.min_delay = config.jitter_min_delay
         if self.nack is not None:
             self._fit_jitter_to_rtt()
+        self._configure_dtmf()
+
+    def _configure_dtmf(self) -> None:
+        codec = self.config.dtmf_codec
+        if codec is None or self.config.send_codec is None:
+            if self.dtmf is not None:
+                self.dtmf.stop()
+            self.dtmf = None
+        elif self.dtmf is None:
+            self.dtmf = DtmfPlayout(codec.clock_rate)
+        else:
+            self.dtmf.clock_rate = codec.clock_rate
 
     # -- receive -----------------------------------------------------------------------
 
@@ -558,7 +578,10 @@ class AudioSession:
                 gap = round((now - last - _PTIME) * sender.clock_rate)
                 self._media_time += max(0, gap - gap % encoded.duration)
                 self._send_started = False
-            self._send(encoded.payload, self._media_time, now, level)
+            if self.dtmf is None or not self.dtmf.playing:
+                self._send(encoded.payload, self._media_time, now, level)
+            else:  # a telephone-event replaces the audio packets (libwebrtc does the same)
+                self._last_send = now
             self._media_time += encoded.duration
 
     def _make_encoder(self, codec: AudioCodec) -> AudioEncoder:
@@ -575,8 +598,53 @@ class AudioSession:
         since the stream started; the RTP timestamp is the stream's random base plus it)."""
         if self.sender is None or self.closed:
             return
-        self._send(payload, media_time, now, None)
+        if self.dtmf is None or not self.dtmf.playing:
+            self._send(payload, media_time, now, None)
+        else:
+            self._last_send = now
         self._media_time = media_time
+
+    def insert_dtmf(self, tones: str, duration: int, gap: int, now: float) -> None:
+        """Replace the tone buffer (W3C insertDTMF; durations in ms, clamped): the first tone
+        starts at the next :meth:`handle_timeout`. Raises
+        :class:`~pywebrtc.media.dtmf.InvalidCharacterError` (a ValueError) for a bad tone, and
+        ValueError when no telephone-event was negotiated for sending."""
+        if self.dtmf is None or self.closed:
+            raise ValueError("no telephone-event negotiated for sending")
+        self.dtmf.insert(tones, duration, gap, now)
+
+    def _play_dtmf(self, now: float) -> None:
+        dtmf, sender, codec = self.dtmf, self.sender, self.config.dtmf_codec
+        if dtmf is None or sender is None or codec is None:
+            return
+        due = dtmf.deadline()
+        if due is None or due > now:
+            return
+        dtmf.handle_timeout(now)
+        while (change := dtmf.poll_change()) is not None:
+            self._events.append(change)
+        while (item := dtmf.poll_packet()) is not None:
+            if item.marker:
+                last = self._last_send
+                if last is not None and now - last > _PAUSE:  # as in send_frame
+                    gap = round((now - last - _PTIME) * sender.clock_rate)
+                    frame = sender.clock_rate // 50
+                    self._media_time += max(0, gap - gap % frame)
+                self._dtmf_start = self._media_time
+                self._last_send = now
+            # RFC 4733 counts in the event's clock, the stream's timestamps in the audio clock
+            # (the same when the peer offers telephone-event at the audio codec's rate).
+            scale = sender.clock_rate / codec.clock_rate
+            start = self._dtmf_start + round(item.offset * scale)
+            packet = sender.packetize(item.payload, start, now, marker=item.marker,
+                                      payload_type=codec.payload_type)  # fmt: skip
+            self._transmit_rtp(bytes(self.chain.outgoing_rtp(packet, now)))
+            if item.last:
+                duration = struct.unpack_from("!H", item.payload, 2)[0]
+                end = start + round(duration * scale)
+                self._media_time = max(self._media_time, end)
+                self._last_send = now
+                self._send_started = False
 
     def _send(self, payload: bytes, media_time: int, now: float, level: AudioLevel | None) -> None:
         assert self.sender is not None
@@ -609,9 +677,12 @@ class AudioSession:
     # -- timers and output -------------------------------------------------------------
 
     def deadline(self) -> float | None:
-        return earliest((self.chain.deadline(), self._next_playout))
+        dtmf = self.dtmf.deadline() if self.dtmf is not None else None
+        return earliest((self.chain.deadline(), self._next_playout, dtmf))
 
     def handle_timeout(self, now: float) -> None:
+        if self.dtmf is not None:
+            self._play_dtmf(now)
         playout = self._next_playout
         if playout is not None and now >= playout:
             ticks = 0
@@ -639,6 +710,8 @@ class AudioSession:
         if self.closed:
             return
         self.closed = True
+        if self.dtmf is not None:
+            self.dtmf.stop()
         if self.sender is not None and self.sender.packet_count:
             self._transmit_rtcp(self.reporter.bye(now, reason))
 

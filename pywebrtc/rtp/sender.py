@@ -111,8 +111,10 @@ class RtpSender:
         *,
         marker: bool = False,
         audio_level: AudioLevel | None = None,
+        payload_type: int | None = None,
     ) -> RtpPacket:
-        """One RTP packet carrying ``payload`` captured at ``media_time`` (clock units)."""
+        """One RTP packet carrying ``payload`` captured at ``media_time`` (clock units);
+        ``payload_type`` overrides the stream's (RFC 4733 events share its sequence space)."""
         seq = self.sequence_number
         self.sequence_number = (seq + 1) & 0xFFFF
         timestamp = self.rtp_timestamp(media_time)
@@ -132,11 +134,13 @@ class RtpSender:
             profile, block = serialize_header_extensions(elements)
         self.packet_count += 1
         self.octet_count += len(payload)
-        self.last_rtp_timestamp = timestamp
-        self.last_send_time = now
-        return RtpPacket(
-            self.payload_type, seq, timestamp, self.ssrc, payload, marker, (), profile, block
-        )
+        if payload_type is None:
+            # An RFC 4733 event keeps its start timestamp while it plays: not a clock sample
+            # for the sender report's RTP/NTP mapping.
+            self.last_rtp_timestamp = timestamp
+            self.last_send_time = now
+        pt = self.payload_type if payload_type is None else payload_type
+        return RtpPacket(pt, seq, timestamp, self.ssrc, payload, marker, (), profile, block)
 
     def stamp_transport_sequence(self, packet: RtpPacket) -> RtpPacket:
         """A retransmission needs a fresh transport-wide number (TWCC counts each send)."""
