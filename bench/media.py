@@ -555,7 +555,8 @@ def scenario() -> Scenario:
                 unit="packets/s",
             ),
             Case(
-                "pass-through sessions per core at 50 packets/s (the row above / 50)",
+                "pass-through sessions per core, each receiving and sending 50 packets/s "
+                "(the row above / 50)",
                 lambda: ours_pt() / 50,
                 lambda: aiortc_pt() / 50,
                 peer_name="aiortc pieces",
