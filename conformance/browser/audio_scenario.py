@@ -14,6 +14,8 @@ import av
 
 from conformance.browser.driver import RemotePage
 from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from pywebrtc.media import TelephoneEvent
+from pywebrtc.rtcrtptransceiver import RTCDTMFToneChangeEvent
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency, loud, mono_samples
 
@@ -141,6 +143,45 @@ async def audio_both_ways(link: AudioLink, browser_tone: float | None) -> None:
     (sent,) = ours.of_type("outbound-rtp")
     assert isinstance(received, RTCInboundRtpStreamStats) and received.packetsReceived > 20
     assert isinstance(sent, RTCOutboundRtpStreamStats) and sent.packetsSent > 40
+
+
+async def dtmf_both_ways(link: AudioLink, tones: str = "159#*0D") -> None:
+    """The browser's RTCDTMFSender plays ``tones``; our receiver reports each digit once, with
+    its duration. Then ours plays long tones: the browser keeps receiving ~50 packets/s on
+    our stream, loses none (events replace audio packets, same SSRC and sequence space), and
+    they are event-sized (Chrome has no API that reports received DTMF)."""
+    received: list[TelephoneEvent] = []
+    link.pc.getReceivers()[0].on("dtmf", received.append)
+    await link.page.call("insertDTMF", link.browser_pc, tones, 100, 70)
+    changes = await link.page.call("waitTonesDone", link.browser_pc)
+    assert changes == [*tones, ""], changes
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 2.0
+    while len(received) < len(tones) and loop.time() < end:
+        await asyncio.sleep(0.02)
+    assert "".join(e.event for e in received) == tones, received
+    # libwebrtc ends an event on the first 20 ms frame past its duration: 100 ms plays 120.
+    assert all(0.1 <= e.duration <= 0.14 for e in received), received
+
+    dtmf = link.pc.getSenders()[0].dtmf
+    assert dtmf is not None and dtmf.canInsertDTMF
+    done: asyncio.Future[None] = loop.create_future()
+
+    @dtmf.on("tonechange")
+    def on_tone(event: RTCDTMFToneChangeEvent) -> None:
+        if event.tone == "" and not done.done():
+            done.set_result(None)
+
+    before = await link.page.call("audioStats", link.browser_pc)
+    dtmf.insertDTMF("1234", duration=400, interToneGap=50)
+    rate, stats = await browser_packet_rate(link)
+    await asyncio.wait_for(done, TIMEOUT)
+    assert 40 <= rate <= 60, (rate, stats)
+    inbound0, inbound1 = before["inbound"], stats["inbound"]
+    assert inbound1["packetsLost"] - inbound0["packetsLost"] <= 0, (before, stats)
+    # Payload bytes per packet: ~80 for 32 kbit/s Opus, 4 for a telephone-event.
+    packets = inbound1["packetsReceived"] - inbound0["packetsReceived"]
+    assert (inbound1["bytesReceived"] - inbound0["bytesReceived"]) / packets < 30, (before, stats)
 
 
 async def renegotiate_audio_into_data_session(page: RemotePage, browser_tone: float) -> None:

@@ -28,6 +28,24 @@ Object.assign(H, {
     await until(() => s.remoteTracks && s.remoteTracks.length > 0, "a remote track");
     return s.remoteTracks[0].kind;
   },
+  async insertDTMF(id, tones, duration, gap) {
+    // Chrome's RTCDTMFSender on the first audio sender; every tonechange is recorded.
+    const s = pcs[id];
+    const sender = s.pc.getSenders().find(x => x.track && x.track.kind === "audio");
+    const dtmf = sender.dtmf;
+    if (!s.toneChanges) {
+      s.toneChanges = [];
+      dtmf.addEventListener("tonechange", e => s.toneChanges.push(e.tone));
+    }
+    await until(() => dtmf.canInsertDTMF, "canInsertDTMF", 5000);
+    dtmf.insertDTMF(tones, duration, gap);
+    return dtmf.toneBuffer;
+  },
+  async waitTonesDone(id) {
+    const s = pcs[id];
+    await until(() => s.toneChanges.includes(""), "the final tonechange");
+    return s.toneChanges;
+  },
   async audioStats(id) {
     // The first audio inbound-rtp and outbound-rtp entries, with their codec's mimeType.
     const report = await pcs[id].pc.getStats();

@@ -2,7 +2,8 @@
 the same BUNDLE transport: Chrome sends a 660 Hz tone from a WAV file this module writes
 (``--use-file-for-fake-audio-capture``), we decode it and find 660 Hz; we send 440 Hz Opus
 and Chrome's getStats counts about 50 packets/s from us (headless ``audioLevel`` stays 0, so
-packets and bytes are what is checked). One browser launch for the module."""
+packets and bytes are what is checked). DTMF: Chrome's RTCDTMFSender to our receiver, ours
+to Chrome (its stats see the stream continue). One browser launch for the module."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from conformance.browser.audio_scenario import (
     audio_both_ways,
     connect_audio,
+    dtmf_both_ways,
     renegotiate_audio_into_data_session,
     write_tone_wav,
 )
@@ -37,6 +39,20 @@ def test_chrome_audio_both_ways(chromium: BrowserSession, we_offer: bool) -> Non
         link = await connect_audio(chromium.page, we_offer)
         try:
             await audio_both_ways(link, CHROME_TONE)
+        finally:
+            await link.close()
+
+    chromium.run(body())
+
+
+@pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "chrome-offers"])
+def test_chrome_sends_dtmf_to_us_and_receives_ours(
+    chromium: BrowserSession, we_offer: bool
+) -> None:
+    async def body() -> None:
+        link = await connect_audio(chromium.page, we_offer)
+        try:
+            await dtmf_both_ways(link)
         finally:
             await link.close()
 
