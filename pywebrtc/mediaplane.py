@@ -31,6 +31,7 @@ from pywebrtc.audiosection import (
     LocalAudio,
     NegotiatedAudio,
     RemoteAudio,
+    intersect_direction,
     make_direction,
     negotiate_audio,
 )
@@ -88,8 +89,10 @@ class MediaPlane:
         rearm: Callable[[], None],
         decode: bool = True,
         settings: SettingEngine | None = None,
+        negotiation_needed: Callable[[], None] | None = None,
     ) -> None:
         self._loop = loop
+        self._negotiation_needed = negotiation_needed
         self._send = send
         self._emit_track = emit_track
         self._rearm = rearm
@@ -118,6 +121,7 @@ class MediaPlane:
             RTCRtpReceiver("audio", self.decode if decode is None else decode),
         )
         transceiver._on_stop = self._on_stop
+        transceiver._on_negotiation = self._negotiation_needed
         transceiver.sender._on_change = lambda: self._restart_sender(transceiver)
         transceiver.receiver.run_coroutine = asyncio.ensure_future
         dtmf = transceiver.sender.dtmf
@@ -193,6 +197,37 @@ class MediaPlane:
             stopped=transceiver.stopped,
             negotiated=negotiated if answer else None,
         )
+
+    def offer_applied(self, mids: list[str]) -> None:
+        """Our offer is the local description: remember each section's offered direction."""
+        for t in self.transceivers:
+            if t.mid in mids and not t.stopped:
+                t.offered_direction = t._direction
+
+    def negotiation_needed(self, we_offered: bool, mids: set[str], rejected: set[str]) -> bool:
+        """W3C §4.7.3 "check if negotiation is needed", the transceiver steps, against the
+        last completed exchange: its m-line ``mids`` (``rejected`` ones with port 0) and whether
+        our side of it was the offer."""
+        for t in self.transceivers:
+            associated = t.mid is not None and t.mid in mids
+            if t.stopped:
+                if associated and t.mid not in rejected:
+                    return True
+                continue
+            n = t.negotiated
+            if not associated or n is None:
+                return True
+            wanted = Direction(t._direction)
+            remote = t.remote_section
+            if we_offered:  # our offer or the answer to it says what the transceiver wants
+                settled = str(wanted) == t.offered_direction or wanted == n.direction
+            else:  # our answer says it, as far as the offer allowed
+                settled = remote is None or intersect_direction(wanted, remote.direction) == (
+                    n.direction
+                )
+            if not settled:
+                return True
+        return False
 
     def offer_sections(self) -> list[LocalAudio]:
         return [self.local_audio(t, answer=False) for t in self.transceivers if t.mid is not None]

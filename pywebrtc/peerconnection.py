@@ -18,7 +18,13 @@ Audio (``addTrack``, ``addTransceiver``, the ``track`` event, SRTP, getStats for
 is :mod:`pywebrtc.mediaplane` on the same transport; video sections are rejected with port 0.
 Renegotiation keeps the transport (sections added, directions changed, transceivers stopped).
 
-Left out: ``negotiationneeded``, rollback, pranswer, ICE restart through
+``negotiationneeded`` (W3C §4.7.3) is queued after addTrack, removeTrack, addTransceiver, the
+first createDataChannel, a transceiver's stop or direction change, and when the signaling
+state returns to stable; it fires once per stable period while negotiation is needed. There
+is no operations chain: a change made while a description is being applied is judged when
+the state is stable again.
+
+Left out: rollback, pranswer, ICE restart through
 ``createOffer(iceRestart)``, and SDP munging: ``setLocalDescription`` applies
 the type of the description it is given and our own parameters, not edited text. ``sctp`` is
 the :class:`~pywebrtc.sctp.SctpAssociation` (aiortc has an ``RTCSctpTransport`` there), and
@@ -163,7 +169,9 @@ class RTCPeerConnection(EventEmitter):
             self._arm_timer,
             decode=self._settings.audio_decode,
             settings=self._settings,
+            negotiation_needed=self._update_negotiation_needed,
         )
+        self._negotiation_needed = False  # W3C [[NegotiationNeeded]]
         self._data_mid: str | None = None  # the data section's mid once offered or answered
         self._section_order: list[str] = []  # m-line mids of the last applied offer
 
@@ -242,6 +250,7 @@ class RTCPeerConnection(EventEmitter):
             self._local_type = "offer"
             self._local_setup = Setup.ACTPASS
             self._offer_mids = self._plan_offer()
+            self._media.offer_applied(self._offer_mids)
             self._set_signaling("have-local-offer")
         elif kind == "answer":
             if self.signalingState != "have-remote-offer":
@@ -361,7 +370,9 @@ class RTCPeerConnection(EventEmitter):
             id=id,
         )
         channel.run_coroutine = _spawn
-        self._data_wanted = True
+        if not self._data_wanted:
+            self._data_wanted = True
+            self._update_negotiation_needed()
         self._schedule_pump()
         return channel
 
@@ -373,14 +384,17 @@ class RTCPeerConnection(EventEmitter):
 
     def addTrack(self, track: MediaStreamTrack, *streams: object) -> RTCRtpSender:
         """Send ``track`` (audio): on a transceiver that never sent, else a new sendrecv one.
-        Renegotiate afterwards (``negotiationneeded`` is not emitted)."""
+        Renegotiate afterwards (``negotiationneeded`` says when)."""
         self._check_open()
-        return self._media.add_track(track)
+        sender = self._media.add_track(track)
+        self._update_negotiation_needed()
+        return sender
 
     def removeTrack(self, sender: RTCRtpSender) -> None:
         """Stop sending on ``sender``; its section becomes recvonly/inactive at the next offer."""
         self._check_open()
         self._media.remove_track(sender)
+        self._update_negotiation_needed()
 
     def addTransceiver(
         self,
@@ -398,7 +412,9 @@ class RTCPeerConnection(EventEmitter):
             kind, track = trackOrKind.kind, trackOrKind
         if kind != "audio":
             raise ValueError(f"only audio transceivers are supported, not {kind!r}")
-        return self._media.add_transceiver(track, direction, decode)
+        transceiver = self._media.add_transceiver(track, direction, decode)
+        self._update_negotiation_needed()
+        return transceiver
 
     def getTransceivers(self) -> list[RTCRtpTransceiver]:
         return list(self._media.transceivers)
@@ -437,6 +453,10 @@ class RTCPeerConnection(EventEmitter):
             return
         self._section_order = [m.mid for m in remote.media]
         self._media.stable()
+        # W3C §4.4.1.5 (set the description, stable again): a change the exchange did not
+        # carry fires negotiationneeded again.
+        self._negotiation_needed = False
+        self._update_negotiation_needed()
         data = remote.data
         if data is not None and self._dtls_state == "connected" and not self._sctp_started:
             association = self._sctp.association
@@ -448,6 +468,33 @@ class RTCPeerConnection(EventEmitter):
             self._sctp_started = True
             self._sctp.connect(self._loop.time())
             self._pump()
+
+    # ------------------------------------------------------------------ negotiationneeded
+
+    def _update_negotiation_needed(self) -> None:
+        """W3C §4.7.3 "update the negotiation-needed flag": the check runs in a queued task."""
+        self._loop.call_soon(self._negotiation_needed_task)
+
+    def _negotiation_needed_task(self) -> None:
+        if self._closed or self.signalingState != "stable":
+            return
+        if not self._is_negotiation_needed():
+            self._negotiation_needed = False
+            return
+        if self._negotiation_needed:
+            return
+        self._negotiation_needed = True
+        self.emit("negotiationneeded")
+
+    def _is_negotiation_needed(self) -> bool:
+        """W3C §4.7.3 "check if negotiation is needed" against the current descriptions."""
+        remote = self._remote
+        if self._data_wanted and (remote is None or remote.data is None):
+            return True
+        rejected = {m.mid for m in remote.media if m.rejected} if remote is not None else set()
+        return self._media.negotiation_needed(
+            self._local_type == "offer", set(self._section_order), rejected
+        )
 
     # ------------------------------------------------------------------ stats and close
 

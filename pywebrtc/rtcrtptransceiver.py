@@ -165,7 +165,10 @@ class RTCRtpTransceiver:
         self.send_task: asyncio.Future[None] | None = None
         self.track_fired = False
         self.used_for_sending = sender.track is not None
+        self.offered_direction: str | None = None  # in our last local offer
         self._on_stop: Callable[[RTCRtpTransceiver], None] | None = None
+        # The peer connection's "update the negotiation-needed flag" (W3C §4.7.3).
+        self._on_negotiation: Callable[[], None] | None = None
 
     @property
     def direction(self) -> str:
@@ -177,7 +180,10 @@ class RTCRtpTransceiver:
             raise InvalidStateError("the transceiver is stopped")
         if value not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, not {value!r}")
+        changed = value != self._direction
         self._direction = value
+        if changed and self._on_negotiation is not None:
+            self._on_negotiation()
 
     def stop(self) -> None:
         """Stop sending and receiving now; the next offer rejects the section (port 0)."""
@@ -187,6 +193,8 @@ class RTCRtpTransceiver:
         self.currentDirection = None
         if self._on_stop is not None:
             self._on_stop(self)
+        if self._on_negotiation is not None:
+            self._on_negotiation()
 
     def __repr__(self) -> str:
         return f"<RTCRtpTransceiver mid={self.mid} {self.direction}>"
