@@ -37,6 +37,9 @@ _LAZY = {
     "RTCRtpTransceiver": "pywebrtc.rtcrtptransceiver",
     "RTCRtpSender": "pywebrtc.rtcrtptransceiver",
     "RTCRtpReceiver": "pywebrtc.rtcrtptransceiver",
+    "RTCRtpCodecCapability": "pywebrtc.rtcrtptransceiver",
+    "RTCDTMFSender": "pywebrtc.rtcrtptransceiver",
+    "InvalidModificationError": "pywebrtc.rtcrtptransceiver",
 }
 
 __all__ = [*_LAZY, "__version__"]
@@ -69,6 +72,9 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from pywebrtc.rtcicecandidate import RTCIceCandidate as RTCIceCandidate
     from pywebrtc.rtcicecandidate import candidate_from_sdp as candidate_from_sdp
     from pywebrtc.rtcicecandidate import candidate_to_sdp as candidate_to_sdp
+    from pywebrtc.rtcrtptransceiver import InvalidModificationError as InvalidModificationError
+    from pywebrtc.rtcrtptransceiver import RTCDTMFSender as RTCDTMFSender
+    from pywebrtc.rtcrtptransceiver import RTCRtpCodecCapability as RTCRtpCodecCapability
     from pywebrtc.rtcrtptransceiver import RTCRtpReceiver as RTCRtpReceiver
     from pywebrtc.rtcrtptransceiver import RTCRtpSender as RTCRtpSender
     from pywebrtc.rtcrtptransceiver import RTCRtpTransceiver as RTCRtpTransceiver

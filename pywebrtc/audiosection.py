@@ -11,6 +11,10 @@ matches the audio clock whichever codec wins; extmap 1 audio level,
 2 abs-send-time, 3 transport-wide-cc, 4 mid). rtcp-mux (RFC 5761) and rtcp-rsize (RFC 5506)
 are always written; offers without rtcp-mux are still answered (we mux regardless).
 
+Codec preferences (W3C ``setCodecPreferences``, RFC 8829 §5.2.1/§5.3.1): an offer lists only
+the preferred codecs, in that order; an answer keeps the offered codecs that are preferred,
+in the preference order, with the offerer's payload types.
+
 Left out: comfort noise (CN) and RED are not offered or accepted, ``a=ptime``/``maxptime``
 are not written (20 ms is what we send), ``a=ssrc-group``, and header-extension directions.
 """
@@ -60,6 +64,13 @@ _SUPPORTED = frozenset({"opus", "pcmu", "pcma", "telephone-event"})
 _SUPPORTED_URIS = frozenset(uri for _, uri in OFFER_EXTENSIONS)
 
 
+def same_codec(a: AudioCodec, b: AudioCodec) -> bool:
+    """The same format whatever its payload type and fmtp (name, clock rate, channels)."""
+    return a.key == b.key and a.clock_rate == b.clock_rate and (
+        a.key != "opus" or a.channels == b.channels
+    )
+
+
 def _supported(codec: AudioCodec) -> bool:
     key = codec.key
     if key == "opus":
@@ -82,6 +93,8 @@ class LocalAudio:
     stopped: bool = False
     # Answer: the negotiated codecs/extensions/feedback; offer: None (our defaults).
     negotiated: NegotiatedAudio | None = None
+    # Offer: the codecs, in order (the transceiver's codec preferences).
+    codecs: tuple[AudioCodec, ...] = OFFER_CODECS
 
 
 @dataclass(slots=True)
@@ -209,20 +222,24 @@ def negotiate_audio(
     *,
     we_offered: bool,
     our_extensions: Sequence[tuple[int, str]] = OFFER_EXTENSIONS,
+    preferences: Sequence[AudioCodec] = (),
 ) -> NegotiatedAudio | None:
     """Intersect ``remote`` with what we support; None when no audio codec is in common.
 
     When we answer, ``wanted`` is the transceiver's direction and the result mirrors the
-    offer; when the remote answered our offer, its direction decides ours."""
+    offer; when the remote answered our offer, its direction decides ours. ``preferences``
+    (codec preferences, empty for none) limit the codecs to those and, in an answer, order
+    them so."""
+    offered = tuple(preferences) or OFFER_CODECS
     codecs: list[AudioCodec] = []
     for codec in remote.codecs:
         if not _supported(codec):
             continue
-        if we_offered and not any(
-            c.key == codec.key and c.clock_rate == codec.clock_rate for c in OFFER_CODECS
-        ):
+        if (we_offered or preferences) and not any(same_codec(c, codec) for c in offered):
             continue
         codecs.append(codec)
+    if preferences and not we_offered:
+        codecs.sort(key=lambda c: next(i for i, p in enumerate(offered) if same_codec(p, c)))
     if not any(c.key != "telephone-event" for c in codecs):
         return None
     ours = {uri for _, uri in our_extensions}
@@ -248,7 +265,7 @@ def write_audio(local: LocalAudio, proto: str = "UDP/TLS/RTP/SAVPF") -> MediaDes
 
     A stopped transceiver's section has port 0 and no attributes but its mid."""
     negotiated = local.negotiated
-    codecs = negotiated.codecs if negotiated is not None else OFFER_CODECS
+    codecs = negotiated.codecs if negotiated is not None else local.codecs
     if local.stopped:
         media = MediaDescription("audio", 0, proto, [str(c.payload_type) for c in codecs])
         media.connections.append(Connection())
@@ -295,5 +312,6 @@ __all__ = [
     "make_direction",
     "negotiate_audio",
     "read_audio",
+    "same_codec",
     "write_audio",
 ]

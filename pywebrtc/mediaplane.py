@@ -28,6 +28,7 @@ from typing import Any
 import av
 
 from pywebrtc.audiosection import (
+    OFFER_CODECS,
     LocalAudio,
     NegotiatedAudio,
     RemoteAudio,
@@ -196,6 +197,7 @@ class MediaPlane:
             transceiver.sender.track_id,
             stopped=transceiver.stopped,
             negotiated=negotiated if answer else None,
+            codecs=transceiver.codec_preferences or OFFER_CODECS,
         )
 
     def offer_applied(self, mids: list[str]) -> None:
@@ -271,7 +273,10 @@ class MediaPlane:
                 continue
             t.remote_section = remote
             t.remote_offered = offer
-            negotiated = negotiate_audio(Direction(t._direction), remote, we_offered=not offer)
+            negotiated = negotiate_audio(
+                Direction(t._direction), remote, we_offered=not offer,
+                preferences=t.codec_preferences,
+            )  # fmt: skip
             t.negotiated = negotiated
             if negotiated is None and not offer:
                 t.stop()
@@ -285,8 +290,9 @@ class MediaPlane:
         # The direction may have changed since the remote offer (addTrack before our answer).
         if t.remote_section is not None and t.remote_offered and not t.stopped:
             t.negotiated = negotiate_audio(
-                Direction(t._direction), t.remote_section, we_offered=False
-            )
+                Direction(t._direction), t.remote_section, we_offered=False,
+                preferences=t.codec_preferences,
+            )  # fmt: skip
 
     def stable(self) -> None:
         """Both descriptions are applied: current directions, track events, sessions."""
@@ -572,14 +578,14 @@ class MediaPlane:
                     )
                     assert isinstance(stats, RTCInboundRtpStreamStats)
                     stats.trackIdentifier = t.receiver.track.id
-                    stats.codecId = codec_ids.get(recv_pt or -1)
+                    stats.codecId = codec_ids.get(-1 if recv_pt is None else recv_pt)
                     stats.remoteId = f"ROA{t.mid}_{ssrc}"
                 elif kind == "outbound-rtp":
                     stats = _build(
                         RTCOutboundRtpStreamStats, ts, f"OT{t.mid}_{ssrc}", entry, transport_id
                     )
                     assert isinstance(stats, RTCOutboundRtpStreamStats)
-                    stats.codecId = codec_ids.get(send_pt or -1)
+                    stats.codecId = codec_ids.get(-1 if send_pt is None else send_pt)
                     stats.remoteId = f"RIA{t.mid}_{ssrc}"
                     if t.sender.track is not None:
                         stats.mediaSourceId = f"SA{t.mid}"
@@ -595,7 +601,7 @@ class MediaPlane:
                     )  # fmt: skip
                     assert isinstance(stats, RTCRemoteInboundRtpStreamStats)
                     stats.localId = f"OT{t.mid}_{ssrc}"
-                    stats.codecId = codec_ids.get(send_pt or -1)
+                    stats.codecId = codec_ids.get(-1 if send_pt is None else send_pt)
                 elif kind == "remote-outbound-rtp":
                     stats = _build(
                         RTCRemoteOutboundRtpStreamStats, ts, f"ROA{t.mid}_{ssrc}", entry,
@@ -603,7 +609,7 @@ class MediaPlane:
                     )  # fmt: skip
                     assert isinstance(stats, RTCRemoteOutboundRtpStreamStats)
                     stats.localId = f"IT{t.mid}_{ssrc}"
-                    stats.codecId = codec_ids.get(recv_pt or -1)
+                    stats.codecId = codec_ids.get(-1 if recv_pt is None else recv_pt)
                 else:
                     continue
                 report.add(stats)

@@ -18,20 +18,41 @@ stream, audio held back while one plays); ``tonechange`` carries an
 ``dtmf`` with a :class:`~pywebrtc.media.TelephoneEvent` (a pywebrtc extension: W3C has no
 receiving API).
 
-Left out: video, ``setCodecPreferences``, ``getParameters``/``setParameters``, simulcast.
+Codecs (W3C §5.2, §5.4): ``RTCRtpSender.getCapabilities("audio")`` and
+``RTCRtpReceiver.getCapabilities("audio")`` list :class:`RTCRtpCodecCapability` s (Opus, PCMU,
+PCMA, telephone-event at 48 and 8 kHz); ``transceiver.setCodecPreferences(codecs)`` limits
+and orders the codecs of the next offer or answer (an empty list resets). Codecs are matched
+by mimeType (case-insensitive), clockRate, channels when given, and sdpFmtpLine when given
+(as a set of parameters); aiortc's ``RTCRtpCodecCapability`` (``parameters``, no sdpFmtpLine)
+is accepted too. A codec we do not have, or a list without an audio codec (only
+telephone-event), raises :class:`InvalidModificationError` (a ValueError, which is what aiortc
+raises).
+
+Left out: video, ``getParameters``/``setParameters``, simulcast.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
-from pywebrtc.audiosection import NegotiatedAudio, RemoteAudio
+from pywebrtc.audiosection import (
+    OFFER_CODECS,
+    OFFER_EXTENSIONS,
+    NegotiatedAudio,
+    RemoteAudio,
+)
 from pywebrtc.events import EventEmitter
-from pywebrtc.media import AudioSession, EncodedAudioTrack, MediaStreamTrack, RemoteAudioTrack
+from pywebrtc.media import (
+    AudioCodec,
+    AudioSession,
+    EncodedAudioTrack,
+    MediaStreamTrack,
+    RemoteAudioTrack,
+)
 from pywebrtc.media.dtmf import InvalidCharacterError, validate_tones
 from pywebrtc.sctp import InvalidStateError
 
@@ -45,6 +66,79 @@ def sends(direction: str | None) -> bool:
 
 def receives(direction: str | None) -> bool:
     return direction in ("sendrecv", "recvonly")
+
+
+class InvalidModificationError(ValueError):
+    """W3C InvalidModificationError (setCodecPreferences with a codec we do not have)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RTCRtpCodecCapability:
+    """W3C §5.2 RTCRtpCodec: ``audio/opus``, 48000, 2, "minptime=10;useinbandfec=1"."""
+
+    mimeType: str
+    clockRate: int
+    channels: int | None = None
+    sdpFmtpLine: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RTCRtpHeaderExtensionCapability:
+    uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class RTCRtpCapabilities:
+    codecs: list[RTCRtpCodecCapability] = field(default_factory=list)
+    headerExtensions: list[RTCRtpHeaderExtensionCapability] = field(default_factory=list)
+
+
+def _fmtp_line(codec: AudioCodec) -> str | None:
+    line = ";".join(f"{k}={v}" if v else k for k, v in codec.parameters.items())
+    return line or None
+
+
+def _capability(codec: AudioCodec) -> RTCRtpCodecCapability:
+    return RTCRtpCodecCapability(
+        f"audio/{codec.name}", codec.clock_rate, codec.channels, _fmtp_line(codec)
+    )
+
+
+def get_capabilities(kind: str) -> RTCRtpCapabilities | None:
+    """What we send and receive of ``kind``; None for kinds we do not support (W3C null)."""
+    if kind != "audio":
+        return None
+    return RTCRtpCapabilities(
+        [_capability(c) for c in OFFER_CODECS],
+        [RTCRtpHeaderExtensionCapability(uri) for _, uri in OFFER_EXTENSIONS],
+    )
+
+
+def _parameters(line: str) -> set[str]:
+    return {p.strip().lower() for p in line.split(";") if p.strip()}
+
+
+def _match(capability: object) -> AudioCodec:
+    """The codec of ours that ``capability`` (ours, aiortc's, or a dict) names."""
+    def get(name: str) -> object:
+        if isinstance(capability, dict):
+            return capability.get(name)
+        return getattr(capability, name, None)
+
+    mime, rate = get("mimeType"), get("clockRate")
+    channels, fmtp = get("channels"), get("sdpFmtpLine")
+    if isinstance(mime, str) and "/" in mime and isinstance(rate, int):
+        kind, name = mime.lower().split("/", 1)
+        for codec in OFFER_CODECS:
+            if kind != "audio" or name != codec.key or rate != codec.clock_rate:
+                continue
+            if channels is not None and channels != codec.channels:
+                continue
+            ours = _fmtp_line(codec)
+            if fmtp is not None and _parameters(str(fmtp)) != _parameters(ours or ""):
+                continue
+            return codec
+    raise InvalidModificationError(f"not a codec we have: {capability!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +200,10 @@ class RTCDTMFSender(EventEmitter):
 class RTCRtpSender:
     """Sends one local track on the transceiver's SSRC."""
 
+    @staticmethod
+    def getCapabilities(kind: str) -> RTCRtpCapabilities | None:
+        return get_capabilities(kind)
+
     def __init__(self, track: MediaStreamTrack | None, kind: str = "audio") -> None:
         self.kind = kind
         self.track = track
@@ -128,6 +226,10 @@ class RTCRtpSender:
 class RTCRtpReceiver(EventEmitter):
     """Receives the remote track of one transceiver; emits ``dtmf`` with each
     :class:`~pywebrtc.media.TelephoneEvent` the remote sent (once, when it ends)."""
+
+    @staticmethod
+    def getCapabilities(kind: str) -> RTCRtpCapabilities | None:
+        return get_capabilities(kind)
 
     def __init__(self, kind: str = "audio", decode: bool = True) -> None:
         super().__init__()
@@ -166,6 +268,7 @@ class RTCRtpTransceiver:
         self.track_fired = False
         self.used_for_sending = sender.track is not None
         self.offered_direction: str | None = None  # in our last local offer
+        self.codec_preferences: tuple[AudioCodec, ...] = ()  # ours, in order; () = defaults
         self._on_stop: Callable[[RTCRtpTransceiver], None] | None = None
         # The peer connection's "update the negotiation-needed flag" (W3C §4.7.3).
         self._on_negotiation: Callable[[], None] | None = None
@@ -184,6 +287,18 @@ class RTCRtpTransceiver:
         self._direction = value
         if changed and self._on_negotiation is not None:
             self._on_negotiation()
+
+    def setCodecPreferences(self, codecs: Sequence[object]) -> None:
+        """Offer/answer only ``codecs`` (capabilities from ``getCapabilities``), in this
+        order, from the next negotiation on; an empty list restores our defaults."""
+        chosen: list[AudioCodec] = []
+        for capability in codecs:
+            codec = _match(capability)
+            if codec not in chosen:  # a repeat keeps its first place
+                chosen.append(codec)
+        if chosen and all(c.key == "telephone-event" for c in chosen):
+            raise InvalidModificationError("the preferences hold no audio codec")
+        self.codec_preferences = tuple(chosen)
 
     def stop(self) -> None:
         """Stop sending and receiving now; the next offer rejects the section (port 0)."""
@@ -206,8 +321,12 @@ def _random_id() -> str:
 
 __all__ = [
     "InvalidCharacterError",
+    "InvalidModificationError",
     "RTCDTMFSender",
     "RTCDTMFToneChangeEvent",
+    "RTCRtpCapabilities",
+    "RTCRtpCodecCapability",
+    "RTCRtpHeaderExtensionCapability",
     "RTCRtpReceiver",
     "RTCRtpSender",
     "RTCRtpTransceiver",

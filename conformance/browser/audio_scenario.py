@@ -15,7 +15,7 @@ import av
 from conformance.browser.driver import RemotePage
 from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from pywebrtc.media import TelephoneEvent
-from pywebrtc.rtcrtptransceiver import RTCDTMFToneChangeEvent
+from pywebrtc.rtcrtptransceiver import RTCDTMFToneChangeEvent, RTCRtpCodecCapability, RTCRtpSender
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency, loud, mono_samples
 
@@ -67,8 +67,11 @@ class AudioLink:
         await self.page.call("closePc", self.browser_pc)
 
 
-async def connect_audio(page: RemotePage, we_offer: bool) -> AudioLink:
-    """Both sides add a microphone-like track and a data channel "events"; non-trickle."""
+async def connect_audio(
+    page: RemotePage, we_offer: bool, codecs: list[RTCRtpCodecCapability] | None = None
+) -> AudioLink:
+    """Both sides add a microphone-like track and a data channel "events"; non-trickle.
+    ``codecs``: our transceiver's codec preferences for the offer or answer."""
     link = AudioLink(RTCPeerConnection(), page, await page.call("newPc"))
     pc = link.pc
 
@@ -89,6 +92,8 @@ async def connect_audio(page: RemotePage, we_offer: bool) -> AudioLink:
         channel = pc.createDataChannel("events")
         channel.on("open", link.channel_open.set)
         pc.addTrack(ToneTrack(OUR_TONE))
+        if codecs is not None:
+            pc.getTransceivers()[0].setCodecPreferences(codecs)
         await pc.setLocalDescription(await pc.createOffer())
         offer = pc.localDescription
         assert offer is not None
@@ -99,6 +104,8 @@ async def connect_audio(page: RemotePage, we_offer: bool) -> AudioLink:
         offer_sdp = await page.call("offer", link.browser_pc)
         await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         pc.addTrack(ToneTrack(OUR_TONE))  # takes the transceiver the offer created
+        if codecs is not None:
+            pc.getTransceivers()[0].setCodecPreferences(codecs)
         await pc.setLocalDescription(await pc.createAnswer())
         answer_desc = pc.localDescription
         assert answer_desc is not None
@@ -143,6 +150,25 @@ async def audio_both_ways(link: AudioLink, browser_tone: float | None) -> None:
     (sent,) = ours.of_type("outbound-rtp")
     assert isinstance(received, RTCInboundRtpStreamStats) and received.packetsReceived > 20
     assert isinstance(sent, RTCOutboundRtpStreamStats) and sent.packetsSent > 40
+
+
+def capability(mime: str, rate: int) -> RTCRtpCodecCapability:
+    caps = RTCRtpSender.getCapabilities("audio")
+    assert caps is not None
+    return next(c for c in caps.codecs if c.mimeType == mime and c.clockRate == rate)
+
+
+async def pcmu_both_ways(link: AudioLink, browser_tone: float) -> None:
+    """Our preferences put PCMU first: the browser's tone arrives as PCMU (we decode it and
+    find its frequency), and the browser's getStats shows PCMU in and out."""
+    track = await asyncio.wait_for(link.remote_track, TIMEOUT)
+    frequency = await heard(track)
+    assert abs(frequency - browser_tone) < browser_tone * 0.03, frequency
+    rate, stats = await browser_packet_rate(link)
+    assert 40 <= rate <= 60, (rate, stats)
+    codecs = stats["codecs"]
+    assert codecs.get(stats["inbound"]["codecId"]) == "audio/PCMU", stats
+    assert codecs.get(stats["outbound"]["codecId"]) == "audio/PCMU", stats
 
 
 async def dtmf_both_ways(link: AudioLink, tones: str = "159#*0D") -> None:
