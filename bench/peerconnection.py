@@ -11,6 +11,11 @@
   load-independent view of the two cases above.
 * **memory**: RSS growth per connected, idle peer connection, N pairs in a fresh process
   (both ends counted: delta / 2N).
+* **Pion** (Go, Debian's Pion WebRTC v3.1, built from ``conformance/pion/peer``): the same
+  setup and throughput cases between two Pion peer connections in one Go process
+  (``bench.go`` there mirrors ``_setup_ms`` and ``_throughput_mbps``; one warm-up run first, as
+  this process is warm too). Pion v3.1 reads a message into a 65535-byte buffer, so its
+  messages are 64 KiB - 1 byte.
 * **libwebrtc** (node + ``@roamhq/wrtc``, if ``PYWEBRTC_WRTC_DIR`` names a folder with it
   installed) and **Chromium ↔ pywebrtc** setup (Playwright, if importable) where practical.
 
@@ -298,6 +303,27 @@ def _wrtc(mode: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+# --- Pion through the Go peer of conformance/pion -------------------------------------------
+
+
+def _pion_binary() -> Path | None:
+    from conformance.pion.driver import PionError, build
+
+    try:
+        return build()
+    except PionError:
+        return None
+
+
+def _pion(mode: str) -> float:
+    binary = _pion_binary()
+    assert binary is not None
+    out = subprocess.run([str(binary), "bench", mode], capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 # --- Chromium offers, pywebrtc answers -------------------------------------------------------
 
 
@@ -396,6 +422,26 @@ def scenario() -> Scenario:
         f"event loop: {'uvloop' if HAVE_UVLOOP else 'asyncio default'} for both stacks",
         "shared 2-core host, other engineers' jobs running: noisy",
     ]
+    if _pion_binary() is not None:
+        cases += [
+            Case(
+                "setup vs Pion (Go, two peer connections in one process, non-trickle)",
+                lambda: _run(lambda: _setup_ms(ours)),
+                lambda: _pion("setup"),
+                peer_name="Pion",
+                unit="ms",
+                higher_is_better=False,
+            ),
+            Case(
+                "throughput vs Pion (Go; 64 KiB - 1 byte messages for Pion)",
+                lambda: _run(lambda: _throughput_mbps(ours)),
+                lambda: _pion("throughput"),
+                peer_name="Pion",
+                unit="Mbit/s",
+            ),
+        ]
+    else:
+        notes.append("Pion cases left out: Go or Pion missing (scripts/install-system-deps)")
     if _wrtc_dir() is not None:
         cases += [
             Case(

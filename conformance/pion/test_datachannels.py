@@ -1,0 +1,263 @@
+"""pywebrtc's RTCPeerConnection against Pion WebRTC v3 (a Go child process, see driver.py) on
+127.0.0.1: both offer directions, the in-band channels opened by either side; ordered,
+unordered, maxRetransmits=0 and negotiated (id 9) channels with string, binary and empty
+messages both ways; 1 MiB as 16 KiB messages both ways (sha256); a channel closed from each
+side, the close seen on both; and Pion offering to an ICE-lite answerer on a UDP mux (the
+transceiver's deployment shape). Signaling is non-trickle."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from conformance.pion.driver import PionPeer, decode, encode
+from pywebrtc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription, SettingEngine
+from pywebrtc.ice import open_udp_mux
+from pywebrtc.sdp import SessionDescription
+
+TIMEOUT = 20.0
+# label -> createDataChannel options (pywebrtc's names; the Go peer takes the same ones).
+IN_BAND: dict[str, dict[str, Any]] = {
+    "ordered": {},
+    "unordered": {"ordered": False},
+    "rexmit0": {"maxRetransmits": 0},
+}
+NEGOTIATED: dict[str, dict[str, Any]] = {"negotiated": {"negotiated": True, "id": 9}}
+KINDS = {**IN_BAND, **NEGOTIATED}
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(test(), 90))
+
+
+def loopback_settings() -> SettingEngine:
+    settings = SettingEngine()
+    settings.set_include_loopback(True)
+    return settings
+
+
+class Inbox:
+    def __init__(self, channel: RTCDataChannel) -> None:
+        self.items: list[str | bytes] = []
+        self.changed = asyncio.Event()
+        channel.on("message", self._on_message)
+
+    def _on_message(self, message: str | bytes) -> None:
+        self.items.append(message)
+        self.changed.set()
+
+    async def take(self, count: int) -> list[str | bytes]:
+        async def loop() -> None:
+            while len(self.items) < count:
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(loop(), TIMEOUT)
+        taken, self.items = self.items[:count], self.items[count:]
+        return taken
+
+
+@dataclass
+class Link:
+    pc: RTCPeerConnection
+    pion: PionPeer
+    channels: dict[str, RTCDataChannel] = field(default_factory=dict)
+    inboxes: dict[str, Inbox] = field(default_factory=dict)
+    opened: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def open_event(self, label: str) -> asyncio.Event:
+        return self.opened.setdefault(label, asyncio.Event())
+
+    def adopt(self, channel: RTCDataChannel) -> None:
+        self.channels[channel.label] = channel
+        self.inboxes[channel.label] = Inbox(channel)
+        opened = self.open_event(channel.label)
+        if channel.readyState == "open":
+            opened.set()
+        channel.on("open", opened.set)
+
+    async def close(self) -> None:
+        await self.pc.close()
+        await self.pion.close()
+
+
+async def connect(
+    we_offer: bool,
+    opener: str,
+    kinds: dict[str, dict[str, Any]] = KINDS,
+    settings: SettingEngine | None = None,
+) -> Link:
+    """Negotiate with channels of ``kinds``, the in-band ones created by ``opener`` ("ours" or
+    "pion") before the offer; returns once every channel is open on both sides."""
+    link = Link(RTCPeerConnection(settings=settings or loopback_settings()), await PionPeer.start())
+    link.pc.on("datachannel", link.adopt)
+    for label, options in kinds.items():
+        negotiated = bool(options.get("negotiated"))
+        if negotiated or opener == "ours":
+            link.adopt(link.pc.createDataChannel(label, **options))
+        if negotiated or opener == "pion":
+            pion_options = {k: v for k, v in options.items() if k != "id"}
+            if negotiated:
+                pion_options["channel_id"] = options["id"]
+            await link.pion.call("channel", label=label, **pion_options)
+    if we_offer:
+        await link.pc.setLocalDescription(await link.pc.createOffer())
+        offer = link.pc.localDescription
+        assert offer is not None
+        answer = await link.pion.call("answer", sdp=offer.sdp)
+        await link.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+    else:
+        offer_sdp = (await link.pion.call("offer"))["sdp"]
+        await link.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        await link.pc.setLocalDescription(await link.pc.createAnswer())
+        answer_desc = link.pc.localDescription
+        assert answer_desc is not None
+        await link.pion.call("accept", sdp=answer_desc.sdp)
+    for label, options in kinds.items():
+        seen = await link.pion.call("wait_open", label=label)
+        assert seen["ordered"] == options.get("ordered", True), (label, seen)
+        assert seen["maxRetransmits"] == options.get("maxRetransmits"), (label, seen)
+        assert seen["negotiated"] == bool(options.get("negotiated")), (label, seen)
+        await asyncio.wait_for(link.open_event(label).wait(), TIMEOUT)
+        ours = link.channels[label]
+        assert ours.ordered == options.get("ordered", True)
+        assert ours.maxRetransmits == options.get("maxRetransmits")
+        assert ours.id == seen["id"], (label, ours.id, seen)
+    assert link.pc.connectionState == "connected"
+    return link
+
+
+async def messages_both_ways(link: Link, label: str, count: int = 10) -> None:
+    """Strings, binary and the two empty messages each way (in order where ordered)."""
+    ordered = KINDS[label].get("ordered", True)
+    out: list[str | bytes] = [f"to-pion-{label}-{i}" for i in range(count)]
+    out += [os.urandom(100), b"", "", "\u00e9t\u00e9 \U0001f600"]
+    for message in out:
+        link.channels[label].send(message)
+    got = decode((await link.pion.call("take", label=label, count=len(out)))["messages"])
+    back: list[str | bytes] = [f"to-pywebrtc-{label}-{i}" for i in range(count)]
+    back += [os.urandom(50), b"", "", "\u00fcber"]
+    await link.pion.call("send", label=label, messages=encode(back))
+    mine = await link.inboxes[label].take(len(back))
+    if ordered:
+        assert got == out and mine == back
+    else:
+        assert sorted(map(repr, got)) == sorted(map(repr, out))
+        assert sorted(map(repr, mine)) == sorted(map(repr, back))
+
+
+async def mebibyte_both_ways(link: Link, label: str = "ordered") -> None:
+    chunk = 16 * 1024
+    blob = os.urandom(1 << 20)
+    count = len(blob) // chunk
+    channel = link.channels[label]
+    for offset in range(0, len(blob), chunk):
+        channel.send(blob[offset : offset + chunk])
+    got = await link.pion.call("take", label=label, count=count, digest=True)
+    assert got == {"count": count, "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
+    sent = await link.pion.call("send_random", label=label, size=len(blob), chunk=chunk)
+    mine = await link.inboxes[label].take(count)
+    assert all(isinstance(m, bytes) and len(m) == chunk for m in mine)
+    assert (
+        hashlib.sha256(b"".join(m for m in mine if isinstance(m, bytes))).hexdigest()
+        == sent["sha256"]
+    )
+
+
+async def closed(channel: RTCDataChannel) -> None:
+    done = asyncio.Event()
+    if channel.readyState == "closed":
+        return
+    channel.on("close", done.set)
+    await asyncio.wait_for(done.wait(), TIMEOUT)
+
+
+async def close_each_way(link: Link, ours_closes: str, pion_closes: str) -> None:
+    mine = link.channels[ours_closes]
+    waiting = asyncio.ensure_future(closed(mine))
+    mine.close()
+    await waiting
+    assert (await link.pion.call("wait_closed", label=ours_closes))["state"] == "closed"
+    theirs = link.channels[pion_closes]
+    waiting = asyncio.ensure_future(closed(theirs))
+    await link.pion.call("close", label=pion_closes)
+    await waiting
+    assert (await link.pion.call("wait_closed", label=pion_closes))["state"] == "closed"
+    assert mine.readyState == theirs.readyState == "closed"
+
+
+@pytest.mark.parametrize("opener", ["ours", "pion"], ids=["pywebrtc-opens", "pion-opens"])
+@pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "pion-offers"])
+def test_pion_data_channels(pion: None, we_offer: bool, opener: str) -> None:
+    async def body() -> None:
+        link = await connect(we_offer, opener)
+        try:
+            for label in KINDS:
+                await messages_both_ways(link, label)
+            await mebibyte_both_ways(link)
+            await close_each_way(link, ours_closes="unordered", pion_closes="rexmit0")
+            # The remaining channels still work after the closes.
+            await messages_both_ways(link, "ordered", count=3)
+            await messages_both_ways(link, "negotiated", count=3)
+        finally:
+            await link.close()
+
+    run(body)
+
+
+@pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "pion-offers"])
+def test_closing_our_peer_connection_closes_pion_channels(pion: None, we_offer: bool) -> None:
+    async def body() -> None:
+        link = await connect(we_offer, "ours")
+        try:
+            await link.pc.close()
+            for label in KINDS:
+                assert link.channels[label].readyState == "closed"
+                seen = await link.pion.call("wait_closed", label=label)
+                assert seen["state"] == "closed"
+        finally:
+            await link.close()
+
+    run(body)
+
+
+def test_pion_offers_to_an_ice_lite_answerer_on_a_udp_mux(pion: None) -> None:
+    """The transceiver's deployment shape: ICE-lite, every session on one shared socket; Pion
+    (full ICE, controlling) echoes what we send on each channel kind."""
+
+    async def body() -> None:
+        mux, socket = await open_udp_mux("127.0.0.1")
+        settings = SettingEngine()
+        settings.set_lite(True)
+        settings.set_udp_mux(mux)
+        try:
+            link = await connect(False, "pion", KINDS, settings)
+            try:
+                answer = link.pc.localDescription
+                assert answer is not None
+                parsed = SessionDescription.parse(answer.sdp)
+                assert parsed.ice_lite
+                ports = {c.port for m in parsed.media for c in m.candidates}
+                assert ports == {mux.local_address[1]}
+                await link.pion.call("echo", on=True)
+                for label in KINDS:
+                    out: list[str | bytes] = [f"echo-{label}-{i}" for i in range(5)]
+                    out += [os.urandom(64), b"", ""]
+                    for message in out:
+                        link.channels[label].send(message)
+                    back = await link.inboxes[label].take(len(out))
+                    assert sorted(map(repr, back)) == sorted(map(repr, out)), label
+                state = await link.pion.call("state")
+                assert state == {"connection": "connected", "ice": "connected"}
+            finally:
+                await link.close()
+        finally:
+            socket.close()
+
+    run(body)
