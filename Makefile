@@ -24,6 +24,7 @@ typecheck: $(STAMP)
 
 sysdeps:
 	bash scripts/install-system-deps
+	bash scripts/install-node-deps
 
 unit: $(STAMP) sysdeps
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest

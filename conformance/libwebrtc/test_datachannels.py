@@ -1,0 +1,185 @@
+"""pywebrtc's RTCPeerConnection against libwebrtc's (Google's WebRTC library, as node's
+``@roamhq/wrtc`` builds it), over ICE, DTLS, SCTP and DCEP on this machine, both offer
+directions: ordered, unordered, maxRetransmits=0 and negotiated (id 9) channels carry text,
+binary and empty messages both ways and libwebrtc echoes ours back; 1 MiB as 16 KiB messages
+each way, intact (sha256); a channel closed from each side and a peer connection closed from
+each side, the close seen on both; trickle ICE both ways.
+
+libwebrtc runs in a node child process (``driver.py``); a test fails when it is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from conformance.libwebrtc.driver import NodePeer, decode, encode
+from conformance.libwebrtc.link import (
+    ALL_KINDS,
+    TIMEOUT,
+    Link,
+    add_channels,
+    closed,
+    connect,
+    negotiate_trickle,
+    new_link,
+    wait_open,
+)
+
+DIRECTIONS = pytest.mark.parametrize(
+    "we_offer", [True, False], ids=["pywebrtc-offers", "libwebrtc-offers"]
+)
+
+
+def run(test: Callable[[NodePeer], Awaitable[None]]) -> None:
+    async def main() -> None:
+        async with NodePeer() as node:
+            await test(node)
+
+    asyncio.run(asyncio.wait_for(main(), 90))
+
+
+def ordered(label: str) -> bool:
+    return bool(ALL_KINDS[label].get("ordered", True))
+
+
+def same(got: list[str | bytes], sent: list[str | bytes], in_order: bool) -> bool:
+    """The same messages, kinds kept (b"" is not ""), in order where the channel promises it."""
+    if in_order:
+        return got == sent
+    return sorted(map(repr, got)) == sorted(map(repr, sent))
+
+
+async def messages_both_ways(link: Link, label: str, count: int = 10) -> None:
+    out: list[str | bytes] = [f"to-libwebrtc-{label}-{i}" for i in range(count)]
+    out += [os.urandom(100), b"", "", "\u00e9t\u00e9 \U0001f3b5", bytes(range(256))]
+    for message in out:
+        link.channels[label].send(message)
+    got = decode(await link.call("received", label, len(out)))
+    assert same(got, out, ordered(label)), (label, got)
+
+    back: list[str | bytes] = [f"to-pywebrtc-{label}-{i}" for i in range(count)]
+    back += [os.urandom(50), b"", ""]
+    await link.call("send", label, encode(back))
+    mine = await link.inboxes[label].take(len(back))
+    assert same(mine, back, ordered(label)), (label, mine)
+
+    # libwebrtc sends back what it receives: the round trip keeps text and binary apart.
+    echoing = asyncio.ensure_future(link.call("echo", label, len(out)))
+    for message in out:
+        link.channels[label].send(message)
+    await echoing
+    echoed = await link.inboxes[label].take(len(out))
+    assert same(echoed, out, ordered(label)), (label, echoed)
+
+
+@DIRECTIONS
+def test_every_channel_kind_carries_text_binary_and_empty_messages_both_ways(
+    we_offer: bool,
+) -> None:
+    async def body(node: NodePeer) -> None:
+        link = await connect(node, we_offer, ALL_KINDS)
+        try:
+            for label in ALL_KINDS:
+                await messages_both_ways(link, label)
+        finally:
+            await link.close()
+
+    run(body)
+
+
+@DIRECTIONS
+def test_one_mebibyte_each_way_arrives_intact(we_offer: bool) -> None:
+    async def body(node: NodePeer) -> None:
+        link = await connect(node, we_offer, {"ordered": {}})
+        try:
+            chunk = 16 * 1024
+            blob = os.urandom(1 << 20)
+            count = len(blob) // chunk
+            for offset in range(0, len(blob), chunk):
+                link.channels["ordered"].send(blob[offset : offset + chunk])
+            got_count, size, digest = await link.call("digestReceived", "ordered", count)
+            assert (got_count, size) == (count, len(blob))
+            assert digest == hashlib.sha256(blob).hexdigest()
+
+            sent_digest = await link.call("sendRandom", "ordered", len(blob), chunk)
+            mine = await link.inboxes["ordered"].take(count)
+            data = b"".join(m for m in mine if isinstance(m, bytes))
+            assert len(data) == len(blob) and hashlib.sha256(data).hexdigest() == sent_digest
+        finally:
+            await link.close()
+
+    run(body)
+
+
+@DIRECTIONS
+def test_a_channel_closed_from_either_side_is_closed_on_both(we_offer: bool) -> None:
+    async def body(node: NodePeer) -> None:
+        link = await connect(node, we_offer, ALL_KINDS)
+        try:
+            mine = link.channels["unordered"]
+            waiting = asyncio.ensure_future(closed(mine))
+            mine.close()
+            await waiting
+            assert await link.call("waitClosed", "unordered") == "closed"
+
+            theirs = link.channels["rexmit0"]
+            waiting = asyncio.ensure_future(closed(theirs))
+            await link.call("close", "rexmit0")
+            await waiting
+            assert await link.call("waitClosed", "rexmit0") == "closed"
+            assert mine.readyState == theirs.readyState == "closed"
+            # The others still carry messages both ways.
+            await messages_both_ways(link, "ordered", count=3)
+            await messages_both_ways(link, "negotiated", count=3)
+        finally:
+            await link.close()
+
+    run(body)
+
+
+@DIRECTIONS
+@pytest.mark.parametrize("closer", ["pywebrtc", "libwebrtc"])
+def test_closing_a_peer_connection_closes_the_channels_on_the_other_side(
+    we_offer: bool, closer: str
+) -> None:
+    async def body(node: NodePeer) -> None:
+        link = await connect(node, we_offer, ALL_KINDS)
+        if closer == "pywebrtc":
+            await link.pc.close()
+            assert all(c.readyState == "closed" for c in link.channels.values())
+            for label in ALL_KINDS:
+                assert await link.call("waitClosed", label) == "closed"
+            await link.call("closePc")
+        else:
+            waiting = [asyncio.ensure_future(closed(c)) for c in link.channels.values()]
+            await link.call("closePc")
+            await asyncio.wait_for(asyncio.gather(*waiting), TIMEOUT)
+            await link.pc.close()
+
+    run(body)
+
+
+@DIRECTIONS
+def test_trickle_ice_both_ways(we_offer: bool) -> None:
+    """Descriptions without candidates, every candidate sent as it is gathered (libwebrtc's
+    onicecandidate JSON into our addIceCandidate, our RTCIceCandidate.to_json() into its
+    addIceCandidate) and the end-of-candidates marker both ways."""
+
+    async def body(node: NodePeer) -> None:
+        link = await new_link(node)
+        await add_channels(link, we_offer, ALL_KINDS)
+        ours, theirs = await negotiate_trickle(link, we_offer)
+        assert ours > 0 and theirs > 0
+        try:
+            await wait_open(link, ALL_KINDS)
+            await link.call("waitState", "connected")
+            await messages_both_ways(link, "ordered", count=3)
+        finally:
+            await link.close()
+
+    run(body)
