@@ -11,13 +11,15 @@
  *       times. Batches are full, so this is the forwarder's top rate whatever the generator
  *       costs; the sink is read only after each drain (no wakeups billed to the forwarder).
  *       Prints "received cpu_seconds wall_seconds": the forwarders' CPU time from
- *       /proc/PID/schedstat (ns resolution) and the time from SIGCONT to the last arrival
- *       (SIOCGSTAMPNS: the kernel's receive timestamp of the last datagram read).
+ *       /proc/PID/task/TID/schedstat (every thread, ns resolution) and the time from SIGCONT
+ *       to the last arrival (SIOCGSTAMPNS: the kernel's receive timestamp of the last
+ *       datagram read).
  *   cforward echo PORT
  *       Sends every datagram back to where it came from (a framed reply is the same frame).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -151,16 +153,27 @@ static int hexval(char c) {
     return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
+/* CPU time of every thread of the processes: /proc/PID/schedstat alone is the main
+ * thread's (the relay forwards in a thread of its own). */
 static double cpu_of(int npids, int *pids) {
     double total = 0;
     for (int i = 0; i < npids; i++) {
         char path[64];
-        snprintf(path, sizeof path, "/proc/%d/schedstat", pids[i]);
-        FILE *f = fopen(path, "r");
-        if (!f) continue;
-        unsigned long long ns = 0;
-        if (fscanf(f, "%llu", &ns) == 1) total += ns / 1e9;
-        fclose(f);
+        snprintf(path, sizeof path, "/proc/%d/task", pids[i]);
+        DIR *tasks = opendir(path);
+        if (!tasks) continue;
+        struct dirent *task;
+        while ((task = readdir(tasks)) != NULL) {
+            if (task->d_name[0] == '.') continue;
+            char stat[300];
+            snprintf(stat, sizeof stat, "/proc/%d/task/%s/schedstat", pids[i], task->d_name);
+            FILE *f = fopen(stat, "r");
+            if (!f) continue;
+            unsigned long long ns = 0;
+            if (fscanf(f, "%llu", &ns) == 1) total += ns / 1e9;
+            fclose(f);
+        }
+        closedir(tasks);
     }
     return total;
 }

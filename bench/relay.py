@@ -14,10 +14,10 @@ Packets/s is measured at saturation: the generator (``cforward burst``) stops th
 with SIGSTOP, queues a burst in its socket buffer, resumes it, and reads the sink only once
 the forwarder's CPU time stops moving — so batches are full, the generator's own cost does
 not limit the rate, and no sink wakeups are billed to the forwarder. Forwarded packets are
-divided by the CPU seconds the forwarder process(es) used (``/proc/PID/schedstat``): "per
-core". That normalisation matters because this machine's 2 cores are shared with other
-engineers' test runs; wall-clock rates (time from SIGCONT to the last arrival) are reported
-for 1 vs 2 workers only, and are noisy.
+divided by the CPU seconds the forwarder process(es) used, every thread counted
+(``/proc/PID/task/TID/schedstat``): "per core". That normalisation matters because this
+machine's 2 cores are shared with other engineers' test runs; wall-clock rates (time from
+SIGCONT to the last arrival) are reported for 1 vs 2 workers only, and are noisy.
 
 Added latency is the round trip client → forwarder → echo → forwarder → client minus the
 direct round trip client → echo, one datagram at a time, at each percentile.
@@ -190,10 +190,10 @@ class Rig:
         uv = [sys.executable, "-m", "bench.relay", "uvforward"]
         self.uv_sink, self.uv_echo = pair("uvloop forwarder", uv)
         port = _free_port()
-        self.relay1 = self._start("relay", [*relay(1, "batch"), f"127.0.0.1:{port}"], port)
+        self.relay1 = self._start("relay", [*relay(1, "auto"), f"127.0.0.1:{port}"], port)
         port = _free_port()
         self.relay2 = self._start(
-            "relay 2 workers", [*relay(2, "batch"), f"127.0.0.1:{port}"], port, workers=2
+            "relay 2 workers", [*relay(2, "auto"), f"127.0.0.1:{port}"], port, workers=2
         )
         atexit.register(self.close)
 
@@ -334,7 +334,8 @@ def scenario() -> Scenario:
         notes=[
             f"{FLOWS} new flows per sample, {SIZE}-byte datagrams; {ROUNDS} bursts of {BURST} "
             "queued while the forwarder is SIGSTOPped, then drained at full batches; per-core "
-            "rate = forwarded packets / forwarder CPU seconds (/proc/PID/schedstat)",
+            "rate = forwarded packets / forwarder CPU seconds, every thread "
+            "(/proc/PID/task/*/schedstat)",
             "the 2 cores are shared with other sessions' test runs: wall-clock numbers are "
             "noisy, per-core ones less so",
             "the relay sends to each backend on a connected socket; the C peer sends "

@@ -16,10 +16,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import functools
 import os
 import socket
 import struct
 import sys
+from collections.abc import Callable
 
 HEADROOM = 32
 SLOT = 4096
@@ -28,6 +30,8 @@ SOCKADDR_SIZE = 28  # sizeof(struct sockaddr_in6), fits sockaddr_in too
 NAME_STRIDE = 32  # 8-byte aligned, so an IPv4 sockaddr's first 8 bytes read as one u64
 MSG_DONTWAIT = 0x40
 MSG_TRUNC = 0x20
+_BUGS = (errno.EBADF, errno.EFAULT, errno.EINVAL, errno.ENOTSOCK)  # not the network's doing
+_FULL = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS)
 
 # struct mmsghdr on LP64 Linux: msghdr (56 bytes) + msg_len (4) + padding (4).
 _MMSGHDR = 64
@@ -121,6 +125,10 @@ class Batch:
         self._template = bytes(self._rmsgs)
         self._rmsgs_ptr = ctypes.c_void_p(self._rmsgs_addr)
         self._smsgs_ptr = ctypes.c_void_p(self._smsgs_addr)
+        # For hot loops: ``sendmmsg(fd, smsgs, count, 0)`` sends prepared messages
+        # 0..count-1 in one call with no Python frame in between (see :meth:`finish_send`).
+        self.sendmmsg: Callable[[int, ctypes.c_void_p, int, int], int] = libc.sendmmsg
+        self.smsgs = self._smsgs_ptr
         del r64, riov64
 
     def recv(self, fd: int) -> int:
@@ -130,14 +138,27 @@ class Batch:
         """
         self._rmsgs[:] = self._template  # the kernel overwrote namelen/len/flags
         n: int = self._recvmmsg(fd, self._rmsgs_ptr, self.size, MSG_DONTWAIT, None)
-        if n < 0:
-            err = ctypes.get_errno()
-            if err in (errno.EBADF, errno.EFAULT, errno.EINVAL, errno.ENOTSOCK):
-                raise OSError(err, os.strerror(err))  # a bug, not the network
-            # EAGAIN, EINTR, or an ICMP error (ECONNREFUSED…) reported once on a connected
-            # socket whose peer went away: nothing to read now.
-            return 0
-        return n
+        return n if n >= 0 else self.recv_failed()
+
+    def receiver(self, fd: int) -> Callable[[], int]:
+        """``recv(fd)`` for hot loops: one ctypes call, no Python frame, no header reset.
+
+        Returns recvmmsg's result: -1 means call :meth:`recv_failed`. Skipping the reset is
+        safe because the kernel rewrites only ``msg_len``, ``msg_flags`` and ``msg_namelen``,
+        and the last is the size of the sender's address: the same for every datagram on one
+        socket, so it stays large enough. Sockets of different families sharing a batch must
+        not read :meth:`key`/:meth:`name` after a receiver's batch (use :meth:`recv`).
+        """
+        return functools.partial(self._recvmmsg, fd, self._rmsgs_ptr, self.size, MSG_DONTWAIT, None)
+
+    def recv_failed(self) -> int:
+        """After recvmmsg returned -1: raise for a bug, else 0 (nothing to read now)."""
+        err = ctypes.get_errno()
+        if err in _BUGS:
+            raise OSError(err, os.strerror(err))
+        # EAGAIN, EINTR, or an ICMP error (ECONNREFUSED…) reported once on a connected
+        # socket whose peer went away: nothing to read now.
+        return 0
 
     def length(self, i: int) -> int:
         """Length of received datagram ``i``, or -1 if it was truncated (too big)."""
@@ -170,7 +191,7 @@ class Batch:
                 err = ctypes.get_errno()
                 if err == errno.EINTR:
                     continue
-                if err in (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS):
+                if err in _FULL:
                     break
                 # A per-destination error (e.g. ECONNREFUSED from an ICMP) hits the first
                 # message: skip it rather than stall the batch.
@@ -178,6 +199,18 @@ class Batch:
                 continue
             sent += n
         return sent - start
+
+    def finish_send(self, fd: int, count: int, result: int) -> int:
+        """After ``sendmmsg(fd, smsgs, count, 0)`` returned ``result`` != ``count``: go on as
+        :meth:`send` does; how many of the ``count`` messages count as sent."""
+        if result < 0:
+            err = ctypes.get_errno()
+            if err in _FULL:
+                return 0
+            result = 0 if err == errno.EINTR else 1  # send() skips a per-destination error
+        if result >= count:
+            return count
+        return result + self.send(fd, count - result, result)
 
 
 def sockaddr(address: tuple[str, int], family: int) -> bytes:
@@ -212,6 +245,25 @@ def key_of(name: bytes) -> Key:
     if name[:2] == _AF_INET_RAW:
         return int.from_bytes(name[:8], sys.byteorder)
     return name
+
+
+def key_of_address(address: tuple[str | int, ...], family: int) -> Key:
+    """The key of an address as the socket module reports it (``recvfrom`` on a ``family``
+    socket): the same key :meth:`Batch.key` gives for that sender."""
+    if family == socket.AF_INET:
+        host, port = address[:2]
+        assert isinstance(host, str) and isinstance(port, int)
+        return key_of(sockaddr((host, port), family))
+    host, port, flowinfo, scope = address
+    assert isinstance(host, str) and isinstance(port, int)
+    assert isinstance(flowinfo, int) and isinstance(scope, int)
+    packed = socket.inet_pton(socket.AF_INET6, host.partition("%")[0])
+    return (
+        struct.pack("=H", socket.AF_INET6)
+        + struct.pack("!HI", port, flowinfo)
+        + packed
+        + struct.pack("=I", scope)
+    )
 
 
 def sockaddr_of(key: Key) -> bytes:

@@ -139,10 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--io",
-        choices=["auto", "batch", "asyncio"],
+        choices=["auto", "batch", "thread", "asyncio"],
         default=env("IO", "auto"),
-        help="socket layer: batch = recvmmsg/sendmmsg via ctypes (Linux), asyncio = "
-        f"datagram transports (uvloop if installed); auto picks batch [{ENV_PREFIX}IO]",
+        help="socket layer: thread = recvmmsg/sendmmsg via ctypes (Linux) in a dedicated "
+        "forwarding thread, batch = the same on the event loop, asyncio = datagram "
+        f"transports (uvloop if installed); auto picks thread [{ENV_PREFIX}IO]",
     )
     p.add_argument(
         "--max-flows",

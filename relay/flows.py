@@ -47,6 +47,7 @@ class Flow:
     __slots__ = (
         "backend",
         "cache_refreshed",
+        "client_address",
         "client_namelen",
         "client_ptr",
         "client_sockaddr",
@@ -81,6 +82,9 @@ class Flow:
         self.client_sockaddr: object = None
         self.client_ptr = 0
         self.client_namelen = 0
+        # The client's address as the socket module spells it, once a datagram from it was
+        # read that way (the relay's one-datagram path sends replies with it).
+        self.client_address: tuple[str | int, ...] | None = None
         # (destination sockaddr ptr, IPv4 header as a native-order int or 0, header)
         self.tx: tuple[int, int, bytes] = (0, 0, header)
 

@@ -60,3 +60,30 @@ def test_batch_receives_and_sends_in_place() -> None:
             batch.siov64[i * 2 + 1] = i + 1
         assert batch.send(rx.fileno(), n) == n
         assert [sink.recv(64) for _ in range(n)] == [bytes([i]) * (i + 1) for i in range(n)]
+
+
+def test_key_of_address_matches_the_key_a_batch_reads() -> None:
+    # A dual-stack socket: IPv4 senders arrive IPv4-mapped, IPv6 ones as themselves.
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as rx:
+        rx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        rx.bind(("::", 0))
+        rx.settimeout(2)
+        port = rx.getsockname()[1]
+        batch = batchio.Batch(4, batchio.SOCKADDR_SIZE)
+        for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            with socket.socket(family, socket.SOCK_DGRAM) as tx:
+                tx.sendto(b"socket module", (host, port))
+                _, address = rx.recvfrom(64)
+                tx.sendto(b"batch", (host, port))
+                assert batch.recv(rx.fileno()) == 1
+                assert batchio.key_of_address(address, socket.AF_INET6) == batch.key(0)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
+        rx.bind(("127.0.0.1", 0))
+        rx.settimeout(2)
+        batch = batchio.Batch(4, 16)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            tx.sendto(b"socket module", rx.getsockname())
+            _, address = rx.recvfrom(64)
+            tx.sendto(b"batch", rx.getsockname())
+            assert batch.recv(rx.fileno()) == 1
+            assert batchio.key_of_address(address, socket.AF_INET) == batch.key(0)

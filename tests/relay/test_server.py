@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests.relay.netutil import client, free_port, start_transceiver
 from tests.relay.stunmsg import binding_request
 
 CODEC = RouteCodec({0: bytes(range(16))}, active=0)
-MODES = ["batch", "asyncio"]
+MODES = ["batch", "thread", "asyncio"]
 
 
 def ufrag_request(route: Route) -> bytes:
@@ -184,3 +185,62 @@ def test_a_dead_transceiver_does_not_disturb_the_others(
     with caplog.at_level(logging.ERROR):
         asyncio.run(scenario())
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("mode", ["batch", "thread"])
+def test_single_datagrams_bursts_and_oversized_datagrams(mode: str) -> None:
+    # At light load each handler reads one datagram through the socket module; a burst
+    # switches it to recvmmsg batches and a lone datagram back. Oversized datagrams are
+    # counted either way, in both directions.
+    async def scenario() -> None:
+        t1 = await start_transceiver(reply=lambda p: p * 600 if p.startswith(b"big") else p)
+        worker = RelayWorker(relay_config({1: t1.address}, io=mode))
+        await worker.start()
+        try:
+            c = await client(worker.public_address)
+            c.send(ufrag_request(Route(0, 1)))
+            await c.recv()
+            for i in range(3):
+                c.send(b"\x17lone" + bytes([i]))
+                assert await c.recv() == b"\x17lone" + bytes([i])
+            c.send(b"\x17" + bytes(5000))  # larger than a receive slot
+            c.send(b"big reply")  # the transceiver answers with 5400 bytes: too big
+            for i in range(200):
+                c.send(b"\x17burst" + i.to_bytes(2, "big"))
+            replies = [await c.recv() for _ in range(200)]
+            assert sorted(replies) == sorted(
+                b"\x17burst" + i.to_bytes(2, "big") for i in range(200)
+            )
+            c.send(b"\x17lone again")
+            assert await c.recv() == b"\x17lone again"
+            assert len(worker._addr_flows) == 1  # the one-datagram path knows the client
+            snap = worker.snapshot()
+            assert snap["drops:truncated"] == 2
+            assert snap["packets_from_clients_total"] == 1 + 3 + 1 + 200 + 1
+            assert snap["packets_to_clients_total"] == 1 + 3 + 200 + 1
+            c.close()
+        finally:
+            await worker.stop()
+
+    asyncio.run(scenario())
+
+
+def test_thread_mode_forwards_in_its_own_thread_and_stops_cleanly() -> None:
+    async def scenario() -> None:
+        t1 = await start_transceiver()
+        worker = RelayWorker(relay_config({1: t1.address}, io="thread"))
+        await worker.start()
+        c = await client(worker.public_address)
+        c.send(ufrag_request(Route(0, 1)))
+        assert (await c.recv()).startswith(b"echo:")
+        forwarding = [t for t in threading.enumerate() if t.name.startswith("relay-io")]
+        assert len(forwarding) == 1
+        await worker.stop()
+        assert not forwarding[0].is_alive()
+        assert worker.public.fileno() == -1 and worker.private.fileno() == -1
+        c.send(b"\x17after stop")  # nobody forwards it, nothing breaks
+        await asyncio.sleep(0.05)
+        assert len(t1.received) == 1
+        c.close()
+
+    asyncio.run(scenario())
