@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.libwebrtc.driver import NodePeer
-from pywebrtc import RTCDataChannel, RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
+from pywebrtc import (
+    RTCDataChannel,
+    RTCIceCandidate,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    SettingEngine,
+)
 
 TIMEOUT = 20.0
 
@@ -160,8 +166,9 @@ async def connect(
     we_offer: bool,
     kinds: dict[str, dict[str, Any]],
     trickle: bool = False,
+    settings: SettingEngine | None = None,
 ) -> Link:
-    link = await new_link(node)
+    link = await new_link(node, RTCPeerConnection(settings=settings))
     await add_channels(link, we_offer, kinds)
     if trickle:
         await negotiate_trickle(link, we_offer)

@@ -3,7 +3,8 @@
 directions: ordered, unordered, maxRetransmits=0 and negotiated (id 9) channels carry text,
 binary and empty messages both ways and libwebrtc echoes ours back; 1 MiB as 16 KiB messages
 each way, intact (sha256); a channel closed from each side and a peer connection closed from
-each side, the close seen on both; trickle ICE both ways.
+each side, the close seen on both; trickle ICE both ways; libwebrtc offering to our ICE-lite
+answerer on a UDP mux (the transceiver's deployment shape), two sessions on one socket.
 
 libwebrtc runs in a node child process (``driver.py``); a test fails when it is missing.
 """
@@ -29,6 +30,9 @@ from conformance.libwebrtc.link import (
     new_link,
     wait_open,
 )
+from pywebrtc import SettingEngine
+from pywebrtc.ice import open_udp_mux
+from pywebrtc.sdp import SessionDescription
 
 DIRECTIONS = pytest.mark.parametrize(
     "we_offer", [True, False], ids=["pywebrtc-offers", "libwebrtc-offers"]
@@ -181,5 +185,37 @@ def test_trickle_ice_both_ways(we_offer: bool) -> None:
             await messages_both_ways(link, "ordered", count=3)
         finally:
             await link.close()
+
+    run(body)
+
+
+def test_libwebrtc_offers_to_ice_lite_answerers_sharing_one_udp_mux() -> None:
+    """The transceiver's setup: ICE-lite, every session on one shared socket (the mux tells
+    the sessions apart by ufrag, then by address)."""
+
+    async def body(node: NodePeer) -> None:
+        mux, socket = await open_udp_mux("127.0.0.1")
+        links: list[Link] = []
+        try:
+            for _ in range(2):
+                settings = SettingEngine()
+                settings.set_lite(True)
+                settings.set_udp_mux(mux)
+                links.append(await connect(node, False, ALL_KINDS, settings=settings))
+            for link in links:
+                answer = link.pc.localDescription
+                assert answer is not None
+                parsed = SessionDescription.parse(answer.sdp)
+                assert parsed.ice_lite
+                assert {c.port for m in parsed.media for c in m.candidates} == {
+                    mux.local_address[1]
+                }
+            for link in links:
+                for label in ALL_KINDS:
+                    await messages_both_ways(link, label, count=3)
+        finally:
+            for link in links:
+                await link.close()
+            socket.close()
 
     run(body)
