@@ -484,8 +484,8 @@ def scenario() -> Scenario:
         )
     return Scenario(
         "peerconnection",
-        "RTCPeerConnection on loopback, pywebrtc vs aiortc in the same run (see "
-        "bench/peerconnection.py for what each case measures).",
+        "RTCPeerConnection on loopback, pywebrtc vs aiortc (and Pion, libwebrtc where available) "
+        "in the same run (see bench/peerconnection.py for what each case measures).",
         cases,
         repeats=5,
         notes=notes,
