@@ -24,6 +24,7 @@ IN_BAND: dict[str, dict[str, Any]] = {
     "ordered": {},
     "unordered": {"ordered": False},
     "rexmit0": {"maxRetransmits": 0},
+    "lifetime": {"maxPacketLifeTime": 500},
 }
 NEGOTIATED: dict[str, dict[str, Any]] = {"negotiated": {"negotiated": True, "id": 9}}
 ALL_KINDS = {**IN_BAND, **NEGOTIATED}
@@ -158,6 +159,8 @@ async def wait_open(link: Link, kinds: dict[str, dict[str, Any]]) -> None:
             seen,
             ours.maxRetransmits,
         )
+        assert ours.maxPacketLifeTime == seen["maxPacketLifeTime"]
+        assert ours.maxPacketLifeTime == options.get("maxPacketLifeTime")
         assert ours.negotiated == seen["negotiated"] == options.get("negotiated", False)
 
 

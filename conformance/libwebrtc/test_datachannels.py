@@ -1,10 +1,11 @@
 """pywebrtc's RTCPeerConnection against libwebrtc's (Google's WebRTC library, as node's
 ``@roamhq/wrtc`` builds it), over ICE, DTLS, SCTP and DCEP on this machine, both offer
-directions: ordered, unordered, maxRetransmits=0 and negotiated (id 9) channels carry text,
-binary and empty messages both ways and libwebrtc echoes ours back; 1 MiB as 16 KiB messages
-each way, intact (sha256); a channel closed from each side and a peer connection closed from
-each side, the close seen on both; trickle ICE both ways; libwebrtc offering to our ICE-lite
-answerer on a UDP mux (the transceiver's deployment shape), two sessions on one socket.
+directions: ordered, unordered, maxRetransmits=0, maxPacketLifeTime and negotiated (id 9)
+channels carry text, binary and empty messages both ways and libwebrtc echoes ours back; 1 MiB
+as 16 KiB messages each way, intact (sha256); a channel closed from each side and a peer
+connection closed from each side, the close seen on both; trickle ICE both ways; libwebrtc
+offering to our ICE-lite answerers on a UDP mux (the transceiver's deployment shape), two
+sessions on one socket.
 
 libwebrtc runs in a node child process (``driver.py``); a test fails when it is missing.
 """
