@@ -2,8 +2,9 @@
 127.0.0.1: both offer directions, the in-band channels opened by either side; ordered,
 unordered, maxRetransmits=0 and negotiated (id 9) channels with string, binary and empty
 messages both ways; 1 MiB as 16 KiB messages both ways (sha256); a channel closed from each
-side, the close seen on both; and Pion offering to an ICE-lite answerer on a UDP mux (the
-transceiver's deployment shape). Signaling is non-trickle."""
+side, the close seen on both; either side closing its peer connection closes the other's
+channels; and Pion offering to an ICE-lite answerer on a UDP mux (the transceiver's
+deployment shape). Signaling is non-trickle."""
 
 from __future__ import annotations
 
@@ -221,6 +222,20 @@ def test_closing_our_peer_connection_closes_pion_channels(pion: None, we_offer: 
                 assert link.channels[label].readyState == "closed"
                 seen = await link.pion.call("wait_closed", label=label)
                 assert seen["state"] == "closed"
+        finally:
+            await link.close()
+
+    run(body)
+
+
+@pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "pion-offers"])
+def test_pion_closing_its_peer_connection_closes_our_channels(pion: None, we_offer: bool) -> None:
+    async def body() -> None:
+        link = await connect(we_offer, "pion")
+        try:
+            await link.pion.call("close_pc")
+            await asyncio.gather(*(closed(link.channels[label]) for label in KINDS))
+            assert link.pc.connectionState in ("disconnected", "failed", "closed")
         finally:
             await link.close()
 

@@ -301,6 +301,8 @@ func (p *peer) handle(r request) (interface{}, error) {
 			stats.Seconds = stats.last.Sub(stats.first).Seconds()
 		}
 		return stats, nil
+	case "close_pc":
+		return nil, p.pc.Close()
 	case "state":
 		return map[string]string{
 			"connection": p.pc.ConnectionState().String(),
