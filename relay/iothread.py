@@ -48,7 +48,10 @@ class IOThread:
             self._epoll.unregister(fd)
 
     def call(self, fn: Callable[..., object], *args: object) -> None:
-        """Run ``fn(*args)`` in the thread, after the handlers already running; any thread."""
+        """Run ``fn(*args)`` in the thread, after the handlers already running; any thread.
+        Once stopped, calls are dropped (a Redis answer arriving during shutdown, say)."""
+        if self._wake < 0:
+            return
         self._calls.append((fn, args))
         os.eventfd_write(self._wake, 1)
 

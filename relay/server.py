@@ -12,7 +12,8 @@ layer only moves bytes, in one of three modes:
   goes through the forwarder. Each backend gets its own *connected* socket (a "link"): sends
   skip the per-datagram route lookup of an unconnected socket, and the kernel only lets that
   backend's datagrams in, so replies need no source check. The unconnected backend socket
-  only counts strays.
+  only counts strays. At light load, one datagram per wake-up, the handlers use the socket
+  module's single-datagram calls instead (see the comment above ``_public_reader``).
 * ``thread``: the same batches and handlers, run by a dedicated thread that blocks in
   ``epoll_wait`` (relay.iothread) — a shorter path per wake-up than the event loop's, which
   is what one-datagram-at-a-time latency pays for. The flow table and everything the
@@ -157,8 +158,10 @@ class RelayWorker:
 
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
-        if self.mode != "thread":
+        if self.mode == "asyncio":
             self._clock = loop.time
+        # (Batch and thread modes read time.monotonic: uvloop's loop.time() moves in whole
+        # milliseconds, too coarse to tell wake-ups 20 µs apart.)
         if self.mode in ("batch", "thread"):
             # Each batch sends through the other socket: its address family fixes namelen.
             # Client datagrams land 1 byte short of 8-byte alignment, so that an IPv4 frame
