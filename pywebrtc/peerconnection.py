@@ -757,12 +757,12 @@ class RTCPeerConnection(EventEmitter):
         """Both descriptions are set: start ICE, and create DTLS with the remote fingerprints."""
         if self._started or self._remote is None:
             return
-        self._started = True
         remote = self._remote
+        if remote.data is None and not remote.media:
+            return  # an offer without m-lines: nothing to connect until one adds a section
+        self._started = True
         ice = self._ice
         assert ice is not None and remote.ice_ufrag and remote.ice_pwd
-        if remote.data is None and not remote.media:
-            return
         is_client = self._local_setup is Setup.ACTIVE or (
             self._local_setup is Setup.ACTPASS and remote.setup is Setup.PASSIVE
         )

@@ -254,3 +254,31 @@ def test_mutated_offers_raise_only_invalid_description(
         return
     if remote.data is not None:
         assert remote.ice_ufrag and remote.ice_pwd and remote.fingerprints
+
+
+def test_an_offer_without_sections_is_answered_and_a_later_one_connects() -> None:
+    """An empty offer (Pion's, with nothing to negotiate yet) is answered without starting a
+    transport; the renegotiation that adds a data channel then connects."""
+
+    async def body() -> None:
+        empty = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+        s = SettingEngine()
+        s.include_loopback = True
+        a, b = RTCPeerConnection(settings=s), RTCPeerConnection(settings=s)
+        await b.setRemoteDescription(RTCSessionDescription(empty, "offer"))
+        await b.setLocalDescription(await b.createAnswer())
+        assert b.signalingState == "stable" and b.connectionState == "new"
+        assert b.localDescription is not None
+        assert not SessionDescription.parse(b.localDescription.sdp).media
+        channel = a.createDataChannel("late")
+        remote_channel = asyncio.ensure_future(incoming(b))
+        await negotiate(a, b)
+        remote = await remote_channel
+        inbox = Inbox(remote)
+        await channel_event(channel, "open", "open")
+        channel.send("hello")
+        assert await inbox.wait(1) == ["hello"]
+        await a.close()
+        await b.close()
+
+    run(body)
