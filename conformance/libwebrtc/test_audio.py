@@ -66,17 +66,17 @@ async def they_hear(link: Link, seconds: float = 0.6) -> float:
 
 
 async def their_packet_rate(link: Link, window: float = 2.0) -> tuple[float, dict[str, Any]]:
-    """Packets a second libwebrtc's inbound-rtp counts from us over ``window`` seconds of real
-    time, and its last audio stats."""
+    """Packets a second libwebrtc's inbound-rtp counts from us over about ``window`` seconds,
+    timed by the reports' own timestamps (libwebrtc caches a report for a while, so the time
+    of our call is not the time of its counts), and its last audio stats."""
     await link.call("waitTrack")
-    loop = asyncio.get_running_loop()
     first = await link.call("audioStats")
-    start = loop.time()
     await asyncio.sleep(window)
     last = await link.call("audioStats")
-    elapsed = loop.time() - start
     assert first["inbound"] is not None and last["inbound"] is not None, last
     packets = last["inbound"]["packetsReceived"] - first["inbound"]["packetsReceived"]
+    elapsed = (last["inbound"]["timestamp"] - first["inbound"]["timestamp"]) / 1000
+    assert elapsed > window / 2, (first, last)
     return packets / elapsed, last
 
 
