@@ -16,8 +16,9 @@
   (``bench.go`` there mirrors ``_setup_ms`` and ``_throughput_mbps``; one warm-up run first, as
   this process is warm too). Pion v3.1 reads a message into a 65535-byte buffer, so its
   messages are 64 KiB - 1 byte.
-* **libwebrtc** (node + ``@roamhq/wrtc``, if ``PYWEBRTC_WRTC_DIR`` names a folder with it
-  installed) and **Chromium ↔ pywebrtc** setup (Playwright, if importable) where practical.
+* **libwebrtc** (node + ``@roamhq/wrtc`` from ``PYWEBRTC_WRTC_DIR``, else from ``build/node``
+  where ``make test`` installs it) and **Chromium ↔ pywebrtc** setup (Playwright, if
+  importable) where practical.
 
 pywebrtc and aiortc run on uvloop when it is installed (the harness runs each sample in a
 fresh event loop). The host is a shared 2-core machine: numbers are noisy.
@@ -283,8 +284,11 @@ once().then(v => { console.log(JSON.stringify(v)); process.exit(0); });
 
 
 def _wrtc_dir() -> Path | None:
-    folder = os.environ.get("PYWEBRTC_WRTC_DIR")
-    if not folder or shutil.which("node") is None:
+    # `make test` installs @roamhq/wrtc into build/node (scripts/install-node-deps).
+    folder = os.environ.get("PYWEBRTC_WRTC_DIR") or str(
+        Path(__file__).resolve().parent.parent / "build" / "node"
+    )
+    if shutil.which("node") is None:
         return None
     path = Path(folder)
     return path if (path / "node_modules" / "@roamhq" / "wrtc").exists() else None
