@@ -673,6 +673,7 @@ class RTCPeerConnection(EventEmitter):
         )
         ice.on_datagram = self._on_datagram
         ice.on_state_change = self._on_ice_state
+        ice.on_pair_validated = self._on_ice_writable
         self._ice = ice
         return ice
 
@@ -839,16 +840,24 @@ class RTCPeerConnection(EventEmitter):
             return
         self._set_state("iceConnectionState", str(state))
         if state in (IceState.CONNECTED, IceState.COMPLETED):
-            early = [d for incoming, d in self._early if not incoming]
-            self._early = [item for item in self._early if item[0]]
-            for datagram in early:
-                self._send(datagram)
-            dtls = self._dtls
-            if dtls is not None and dtls.is_client and dtls.state is DtlsState.IDLE:
-                dtls.connect(self._loop.time())
-                self._dtls_state = "connecting"
-                self._pump()
+            self._on_ice_writable()
         self._update_connection_state()
+
+    def _on_ice_writable(self) -> None:
+        """ICE can carry data (a selected pair, or before nomination a valid one): send what
+        waited, and start the DTLS handshake if we are its client."""
+        if self._closed:
+            return
+        early = [d for incoming, d in self._early if not incoming]
+        self._early = [item for item in self._early if item[0]]
+        for datagram in early:
+            self._send(datagram)
+        dtls = self._dtls
+        if dtls is not None and dtls.is_client and dtls.state is DtlsState.IDLE:
+            dtls.connect(self._loop.time())
+            self._dtls_state = "connecting"
+            self._update_connection_state()
+            self._pump()
 
     def _on_datagram(self, data: bytes, component: int) -> None:
         if not data:

@@ -56,6 +56,7 @@ from pywebrtc.ice.events import (
     IceState,
     LocalCandidateGathered,
     Output,
+    PairValidated,
     SelectedPairChanged,
     StateChanged,
     Transmit,
@@ -153,6 +154,9 @@ class _Transaction:
 class _ComponentState:
     selected: CandidatePair | None = None
     nominating: CandidatePair | None = None
+    # The first valid pair, usable for data until a pair is selected (RFC 8445 §15.1): the
+    # controlled side need not wait for the nomination round trip before starting DTLS.
+    usable: CandidatePair | None = None
     first_valid_at: float | None = None
     consent_expires: float = 0.0
     next_consent: float = 0.0
@@ -306,6 +310,7 @@ class Agent:
         }
         for comp in self._components.values():
             comp.nominating = None
+            comp.usable = None
             comp.first_valid_at = None
             comp.consent_in_flight = False
             # Keep the old pair alive until the new checks have had their chance.
@@ -331,6 +336,18 @@ class Agent:
     def selected_pair(self, component: int = 1) -> CandidatePair | None:
         comp = self._components.get(component)
         return comp.selected if comp is not None else None
+
+    def usable_pair(self, component: int, now: float) -> CandidatePair | None:
+        """Before a pair is selected, the first valid pair, which data may use (RFC 8445
+        §15.1: an agent "can now send and receive data on the pair") while its consent (RFC
+        7675, from the check's response) lasts; None once a pair is selected."""
+        comp = self._components.get(component)
+        if comp is None or comp.selected is not None or self.state is not IceState.CHECKING:
+            return None
+        pair = comp.usable
+        if pair is None or pair.last_received is None:
+            return None
+        return pair if now <= pair.last_received + self.config.consent_timeout else None
 
     @property
     def nominated(self) -> bool:
@@ -705,7 +722,11 @@ class Agent:
             self.checklist.unfreeze_foundation(pair.foundation)
             if comp.first_valid_at is None:
                 comp.first_valid_at = now
-        if tx.use_candidate or (not self.controlling and pair.nominate_on_success):
+        nominate = tx.use_candidate or (not self.controlling and pair.nominate_on_success)
+        if first and not nominate and comp.selected is None and comp.usable is None:
+            comp.usable = pair
+            self._outputs.append(PairValidated(pair.component, pair))
+        if nominate:
             self._nominate(pair, now)
 
     def _fail_pair(self, pair: CandidatePair, now: float) -> None:
@@ -714,6 +735,8 @@ class Agent:
         comp = self._components.get(pair.component)
         if comp is not None and comp.nominating is pair:
             comp.nominating = None
+        if comp is not None and comp.usable is pair:
+            comp.usable = None
 
     def _on_timeout(self, tx: _Transaction, now: float) -> None:
         if tx.kind == "gather":
@@ -765,6 +788,7 @@ class Agent:
             return
         comp.restarting = False
         comp.selected = pair
+        comp.usable = None
         comp.consent_expires = now + self.config.consent_timeout
         comp.next_consent = now + self._consent_delay()
         comp.next_keepalive = now + self.config.keepalive_interval

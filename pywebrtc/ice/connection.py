@@ -45,6 +45,7 @@ from pywebrtc.ice.events import (
     GatherDone,
     IceState,
     LocalCandidateGathered,
+    PairValidated,
     SelectedPairChanged,
     StateChanged,
     Transmit,
@@ -205,6 +206,9 @@ class Connection:
         self.on_datagram: Callable[[bytes, int], None] | None = None
         self.stats = ConnectionStats()
         self.on_state_change: Callable[[IceState], None] | None = None
+        # Called when send_datagram first works before a pair is selected (a valid pair, RFC
+        # 8445 §15.1): DTLS can start a nomination round trip earlier.
+        self.on_pair_validated: Callable[[], None] | None = None
         # Trickle (RFC 8838): each local candidate as it is gathered, then None at the end.
         self.on_local_candidate: Callable[[Candidate | None], None] | None = None
 
@@ -488,13 +492,17 @@ class Connection:
         self.send_datagram(data, component)
 
     def send_datagram(self, data: bytes, component: int = 1) -> None:
-        """Send ``data`` on the selected pair now; ConnectionError if there is none or consent
-        (RFC 7675) has been lost."""
+        """Send ``data`` on the selected pair now (before selection, on the first valid pair);
+        ConnectionError if there is none or consent (RFC 7675) has been lost."""
         agent = self._agent
         pair = agent.selected_pair(component)
-        if pair is None or self._closed:
+        if pair is None:
+            pair = agent.usable_pair(component, self._clock())
+            if pair is None or self._closed:
+                raise ConnectionError("cannot send data, not connected")
+        elif self._closed:
             raise ConnectionError("cannot send data, not connected")
-        if not agent.consent_ok(self._clock(), component):
+        elif not agent.consent_ok(self._clock(), component):
             raise ConnectionError("cannot send data, consent expired")
         stats = self.stats
         stats.packets_sent += 1
@@ -650,6 +658,9 @@ class Connection:
                 if self.on_state_change is not None:
                     self.on_state_change(out.state)
                 self._wake()
+            elif isinstance(out, PairValidated):
+                if self.on_pair_validated is not None:
+                    self.on_pair_validated()
             elif isinstance(out, SelectedPairChanged):
                 self._wake()
                 relay = self._turns.get(out.pair.local_base)

@@ -47,6 +47,15 @@ class SelectedPairChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class PairValidated:
+    """A component without a selected pair has its first valid pair: data may flow on it
+    before nomination (RFC 8445 §15.1, "can now send and receive data on the pair")."""
+
+    component: int
+    pair: CandidatePair
+
+
+@dataclass(frozen=True, slots=True)
 class LocalCandidateGathered:
     """A server-reflexive candidate learned from a STUN server (to signal to the peer)."""
 
@@ -63,5 +72,5 @@ class GatherDone:
     candidate: Candidate | None
 
 
-Event = StateChanged | SelectedPairChanged | LocalCandidateGathered | GatherDone
+Event = StateChanged | SelectedPairChanged | PairValidated | LocalCandidateGathered | GatherDone
 Output = Transmit | Event

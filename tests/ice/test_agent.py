@@ -8,7 +8,7 @@ from pywebrtc.ice.agent import Agent
 from pywebrtc.ice.candidate import host_candidate, parse_candidate
 from pywebrtc.ice.config import AgentConfig
 from pywebrtc.ice.credentials import Credentials
-from pywebrtc.ice.events import IceState, StateChanged
+from pywebrtc.ice.events import IceState, PairValidated, StateChanged
 from pywebrtc.stun import binding_request, new_transaction_id
 from pywebrtc.stun.constants import MessageClass
 from pywebrtc.stun.message import Message
@@ -33,6 +33,25 @@ def test_full_agents_connect_in_both_roles_within_a_few_round_trips(a_controls: 
     net.run(1.0)
     assert a.state is IceState.COMPLETED and b.state is IceState.COMPLETED
     assert a.counters.dropped == 0 and b.counters.dropped == 0
+
+
+@pytest.mark.parametrize("controlling", [True, False])
+def test_the_first_valid_pair_carries_data_until_a_pair_is_selected(controlling: bool) -> None:
+    # RFC 8445 §15.1: once a check succeeds the agent "can now send and receive data on the
+    # pair": DTLS need not wait for the nomination round trip.
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    agent = a if controlling else b
+    connect_pair(net, a, b)
+    t = net.run(5.0, stop=lambda: any(isinstance(e, PairValidated) for e in net.events_of(agent)))
+    assert agent.selected_pair() is None and agent.state is IceState.CHECKING
+    pair = agent.usable_pair(1, t)
+    assert pair is not None and pair.valid
+    assert pair.remote.address == (B_ADDR if controlling else A_ADDR)
+    assert agent.usable_pair(1, t + 31.0) is None  # its consent (RFC 7675) has run out
+    t = net.run(5.0, stop=lambda: connected(a, b))
+    assert agent.selected_pair() is pair and agent.usable_pair(1, t) is None
+    assert sum(isinstance(e, PairValidated) for e in net.events_of(agent)) == 1
 
 
 def test_states_follow_w3c_order() -> None:
