@@ -288,8 +288,10 @@ def scenario() -> Scenario:
     return Scenario(
         name="relay",
         description=(
-            "pywebrtc-relay (ctypes recvmmsg/sendmmsg batches, ufrag routing, framing) vs a "
-            "minimal C recvmmsg/sendmmsg forwarder and a plain uvloop forwarder, on loopback."
+            "pywebrtc-relay (default --io thread: a forwarding thread, ctypes recvmmsg/sendmmsg "
+            "batches under load, single datagrams through the socket module at light load; "
+            "ufrag routing, framing) vs a minimal C recvmmsg/sendmmsg forwarder and a plain "
+            "uvloop forwarder, on loopback."
         ),
         cases=[
             Case(
