@@ -9,6 +9,7 @@ length are checked, and a bad value raises :class:`InvalidCredentialError` — i
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from collections.abc import Callable
@@ -57,7 +58,9 @@ def validate_pwd(value: object) -> str:
 
 def random_ice_string(length: int) -> str:
     """``length`` ICE characters from the OS CSPRNG (6 random bits each)."""
-    return "".join(secrets.choice(ICE_CHARS) for _ in range(length))
+    # The base64 alphabet is ICE_CHARS: every 3 random bytes give 4 uniform characters, from one
+    # read of the CSPRNG (secrets.choice per character reads it once per character).
+    return base64.b64encode(secrets.token_bytes(3 * -(-length // 4))).decode()[:length]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ import functools
 import ipaddress
 import socket
 import struct
-from pathlib import Path
 
 _SIOCGIFADDR = 0x8915  # Linux <linux/sockios.h>
 
@@ -36,12 +35,12 @@ def _linux_ipv4() -> list[str]:
 
 def _linux_ipv6() -> list[str]:
     found: list[str] = []
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/net/if_inet6").read_text().splitlines():
+    with contextlib.suppress(OSError), open("/proc/net/if_inet6", "rb") as f:
+        for line in f.read().splitlines():
             fields = line.split()
-            if len(fields) >= 4:
-                raw = fields[0]
-                found.append(str(ipaddress.IPv6Address(int(raw, 16))))
+            if len(fields) >= 4 and len(fields[0]) == 32:
+                # inet_ntop writes the RFC 5952 text that ipaddress would, many times faster.
+                found.append(socket.inet_ntop(socket.AF_INET6, bytes.fromhex(fields[0].decode())))
     return found
 
 
