@@ -78,6 +78,7 @@ from pywebrtc.sctp import (
     SctpAssociation,
     SctpConfig,
 )
+from pywebrtc.sctp import State as SctpState
 from pywebrtc.sctp import Transmit as SctpTransmit
 from pywebrtc.sdp import Setup
 from pywebrtc.settings import SettingEngine
@@ -144,6 +145,8 @@ class RTCPeerConnection(EventEmitter):
         self._sctp.run_coroutine = _spawn
         self._sctp.on("datachannel", self._on_incoming_channel)
         self._sctp_started = False
+        self._sctp_connect_due = False  # INIT to decide on: see _sctp_connect
+        self._sctp_connect_waited = False
         self._data_wanted = False  # a channel exists: offer a data section (W3C)
 
         self._local_type: Literal["offer", "answer"] | None = None
@@ -927,6 +930,7 @@ class RTCPeerConnection(EventEmitter):
         sctp = self._sctp
         now = self._loop.time()
         sctp.now = now
+        init_decided = False
         while True:
             item = dtls.poll()
             if item is not None:
@@ -942,6 +946,9 @@ class RTCPeerConnection(EventEmitter):
                 continue
             if not self._sctp_started:
                 break
+            if self._sctp_connect_due and not init_decided:
+                init_decided = True  # once per pump: waiting means one more read
+                self._sctp_connect(dtls.is_client, now)
             out = sctp.poll()
             if out is None:
                 break
@@ -959,8 +966,30 @@ class RTCPeerConnection(EventEmitter):
             self._media.start_srtp(dtls.srtp_keys())
         if self._remote is not None and self._remote.data is not None and not self._closed:
             self._sctp_started = True
-            self._sctp.connect(now)
+            # INIT once the records read with the Finished are handled: see _sctp_connect.
+            self._sctp_connect_due = True
         self._update_connection_state()
+
+    def _sctp_connect(self, is_dtls_client: bool, now: float) -> None:
+        """Send INIT unless the peer's INIT has been answered. The DTLS server completes first
+        and sends INIT right behind its Finished, so the client has it at once or on the next
+        read (the plain asyncio loop reads one datagram per iteration: one pump later). Answering
+        it sets the association up; an INIT of ours would only collide (RFC 9260 §5.2.1) and
+        double the handshake's packets."""
+        association = self._sctp.association
+        if (
+            self._closed
+            or self._dtls_state != "connected"
+            or association.state is not SctpState.CLOSED
+            or association.init_answered
+        ):
+            self._sctp_connect_due = False
+        elif is_dtls_client and not self._sctp_connect_waited:
+            self._sctp_connect_waited = True
+            self._schedule_pump()
+        else:
+            self._sctp_connect_due = False
+            self._sctp.connect(now)
 
     def _on_dtls_closed(self, event: ConnectionClosed) -> None:
         if event.error is not None:

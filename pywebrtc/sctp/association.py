@@ -323,6 +323,8 @@ class SctpAssociation:
         self.state = State.CLOSED
         self.stats = SctpStats()
         self._terminated = False
+        # An INIT was answered while CLOSED: the peer is setting the association up.
+        self.init_answered = False
         self._secret = cfg.cookie_secret or os.urandom(32)
         self._tx: deque[Transmit] = deque()
         self._events: deque[Event] = deque()
@@ -880,6 +882,7 @@ class SctpAssociation:
         if self.state is State.CLOSED:
             # Stateless (§5.1.3): new tag and TSN live only inside the signed cookie.
             my_tag, my_tsn = self._random32(nonzero=True), self._random32()
+            self.init_answered = True
         else:
             my_tag, my_tsn = self._my_tag, self._init_tsn
         cookie = self._make_cookie(init, my_tag, my_tsn, now)

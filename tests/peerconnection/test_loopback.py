@@ -52,6 +52,23 @@ def test_offerer_channel_carries_messages_both_ways() -> None:
     run(body)
 
 
+def test_the_dtls_client_answers_the_servers_sctp_init_instead_of_colliding() -> None:
+    # The DTLS server (the offerer here) completes first and sends INIT behind its Finished;
+    # the client answers it rather than sending an INIT of its own (RFC 9260 §5.2.1 would cope,
+    # with twice the handshake packets).
+    async def body() -> None:
+        a, b, ours, theirs = await connected_pair()
+        assert a.sctp is not None and b.sctp is not None
+        assert b.sctp.init_answered and not a.sctp.init_answered
+        inbox = Inbox(theirs)
+        ours.send("after")
+        assert await inbox.wait(1) == ["after"]
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
 def test_answerer_can_open_channels_too() -> None:
     async def body() -> None:
         a, b, _, _ = await connected_pair()
