@@ -189,6 +189,7 @@ class Connection:
         # Local base address -> (mux, our session on it), when the SettingEngine has muxes.
         self._mux_sessions: dict[Address, tuple[UdpMux, MuxSession]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_deadline = 0.0  # the agent's deadline the timer was armed for
         # Made on first use: a peer connection reads through on_datagram and never needs it.
         self._recv_queue: asyncio.Queue[tuple[bytes, int] | None] | None = None
         self._state_waiters: list[asyncio.Future[None]] = []
@@ -686,14 +687,20 @@ class Connection:
             d = relay.client.deadline()
             if d is not None:
                 deadlines.append(d)
+        if not deadlines:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            return
+        earliest = min(deadlines)
         if self._timer is not None:
+            if earliest == self._timer_deadline:
+                return  # armed for it already: most datagrams leave the deadline as it was
             self._timer.cancel()
-            self._timer = None
-        if deadlines:
-            loop = asyncio.get_running_loop()
-            # Never spin: a deadline in the past still waits a fraction of a millisecond.
-            when = max(min(deadlines), loop.time() + 0.0002)
-            self._timer = loop.call_at(when, self._on_timer)
+        loop = asyncio.get_running_loop()
+        self._timer_deadline = earliest
+        # Never spin: a deadline in the past still waits a fraction of a millisecond.
+        self._timer = loop.call_at(max(earliest, loop.time() + 0.0002), self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
