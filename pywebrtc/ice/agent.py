@@ -18,7 +18,9 @@ Keepalives (RFC 8445 §11): a full agent's consent checks every ~5 s keep NAT bi
 lite agent sends a Binding indication every 15 s on its selected pair. The first valid pair may
 be nominated before lower-priority checks finish (see ``AgentConfig.nomination_settle``), and a
 controlled agent follows a later nomination once its selected pair has gone quiet (a browser
-changing networks).
+changing networks). Until a pair is selected, data may use the component's first valid pair
+(§15.1: an agent "can now send and receive data on the pair"; :meth:`Agent.usable_pair`,
+announced by :class:`PairValidated`), so DTLS need not wait for the nomination round trip.
 
 Left out: aggressive nomination (deprecated by RFC 8445; a controlled agent copes with a peer
 that still does it), the renomination extension, several data streams per agent (one agent per
