@@ -6,64 +6,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from conformance.browser.driver import RemotePage, decode, encode
+from conformance.channels import IN_BAND, NEGOTIATED, TIMEOUT, Channels
 from pywebrtc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription, SettingEngine
-
-TIMEOUT = 20.0
-
-# label -> createDataChannel options (the same names in JS and in pywebrtc).
-IN_BAND: dict[str, dict[str, Any]] = {
-    "ordered": {},
-    "unordered": {"ordered": False},
-    "rexmit0": {"maxRetransmits": 0},
-}
-NEGOTIATED: dict[str, dict[str, Any]] = {"negotiated": {"negotiated": True, "id": 9}}
-
-
-class Inbox:
-    def __init__(self, channel: RTCDataChannel) -> None:
-        self.items: list[str | bytes] = []
-        self.changed = asyncio.Event()
-        channel.on("message", self._on_message)
-
-    def _on_message(self, message: str | bytes) -> None:
-        self.items.append(message)
-        self.changed.set()
-
-    async def take(self, count: int) -> list[str | bytes]:
-        async def loop() -> None:
-            while len(self.items) < count:
-                self.changed.clear()
-                await self.changed.wait()
-
-        await asyncio.wait_for(loop(), TIMEOUT)
-        taken, self.items = self.items[:count], self.items[count:]
-        return taken
 
 
 @dataclass
-class Link:
+class Link(Channels):
     pc: RTCPeerConnection
     page: RemotePage
     browser_pc: int
-    channels: dict[str, RTCDataChannel] = field(default_factory=dict)
-    inboxes: dict[str, Inbox] = field(default_factory=dict)
-
-    opened: dict[str, asyncio.Event] = field(default_factory=dict)
-
-    def open_event(self, label: str) -> asyncio.Event:
-        return self.opened.setdefault(label, asyncio.Event())
-
-    def adopt(self, channel: RTCDataChannel) -> None:
-        self.channels[channel.label] = channel
-        self.inboxes[channel.label] = Inbox(channel)
-        opened = self.open_event(channel.label)
-        if channel.readyState == "open":
-            opened.set()
-        channel.on("open", opened.set)
 
     async def close(self) -> None:
         await self.pc.close()

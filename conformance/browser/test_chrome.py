@@ -12,13 +12,12 @@ import pytest
 
 from conformance.browser.driver import BrowserSession, launch_chromium
 from conformance.browser.scenario import (
-    IN_BAND,
-    NEGOTIATED,
     close_each_way,
     connect,
     echo_both_ways,
     mebibyte_both_ways,
 )
+from conformance.channels import IN_BAND, NEGOTIATED
 from pywebrtc import SettingEngine
 from pywebrtc.ice import open_udp_mux
 from pywebrtc.sdp import SessionDescription

@@ -10,13 +10,12 @@ import pytest
 
 from conformance.browser.driver import BrowserSession, launch_firefox
 from conformance.browser.scenario import (
-    IN_BAND,
-    NEGOTIATED,
     close_each_way,
     connect,
     echo_both_ways,
     mebibyte_both_ways,
 )
+from conformance.channels import IN_BAND, NEGOTIATED
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from typing import Any
 import av
 import pytest
 
+from conformance.channels import TIMEOUT
 from conformance.libwebrtc.driver import NodePeer
 from conformance.libwebrtc.link import (
-    TIMEOUT,
     Link,
     add_channels,
     connect,

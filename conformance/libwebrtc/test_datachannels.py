@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from conformance.channels import TIMEOUT
 from conformance.libwebrtc.driver import NodePeer, decode, encode
 from conformance.libwebrtc.link import (
     ALL_KINDS,
-    TIMEOUT,
     Link,
     add_channels,
     closed,
