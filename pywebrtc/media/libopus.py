@@ -210,10 +210,7 @@ class LibopusEncoder:
         self.channels = channels or (2 if codec.flag("stereo") else 1)
         if self.channels not in (1, 2):
             raise ValueError("Opus encodes 1 or 2 channels")
-        cap = codec.parameters.get("maxaveragebitrate")
-        if cap is not None and cap.strip().isdigit():
-            bitrate = min(bitrate, int(cap))
-        self.bitrate = max(6000, min(bitrate, 510000))
+        self.bitrate = self._capped(bitrate)
         self.fec = codec.flag("useinbandfec") if fec is None else fec
         self.dtx = codec.flag("usedtx") if dtx is None else dtx
         self.complexity = complexity
@@ -256,12 +253,16 @@ class LibopusEncoder:
         if result != 0:
             raise RuntimeError(f"opus_encoder_ctl({request}, {value}) failed ({result})")
 
-    def set_bitrate(self, bitrate: int) -> None:
-        """Target bitrate in bit/s (6000-510000; kept under the peer's maxaveragebitrate)."""
+    def _capped(self, bitrate: int) -> int:
+        """``bitrate`` within 6000-510000 bit/s and the peer's maxaveragebitrate."""
         cap = self.codec.parameters.get("maxaveragebitrate")
         if cap is not None and cap.strip().isdigit():
             bitrate = min(bitrate, int(cap))
-        self.bitrate = max(6000, min(bitrate, 510000))
+        return max(6000, min(bitrate, 510000))
+
+    def set_bitrate(self, bitrate: int) -> None:
+        """Target bitrate in bit/s (6000-510000; kept under the peer's maxaveragebitrate)."""
+        self.bitrate = self._capped(bitrate)
         self._ctl(_SET_BITRATE, self.bitrate)
 
     def set_packet_loss(self, fraction: float) -> None:

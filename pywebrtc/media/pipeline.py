@@ -445,11 +445,8 @@ class AudioSession:
         report = self.reporter.remote_inbound
         for packet in packets:
             self.chain.incoming_rtcp(packet, now)
-        if self.reporter.remote_inbound is not report and self.reporter.remote_inbound:
-            # A new report about our stream: the encoder sizes its FEC to the loss in it.
-            set_loss = getattr(self.encoder, "set_packet_loss", None)
-            if set_loss is not None:
-                set_loss(self.reporter.remote_inbound.fraction_lost)
+        if self.reporter.remote_inbound is not report:
+            self._report_loss()
         for bye in self.reporter.poll_events():
             if bye.ssrc == self.remote_ssrc:
                 self._events.append(RemoteEnded(bye.ssrc, bye.reason))
@@ -562,10 +559,7 @@ class AudioSession:
             return
         if self.encoder is None:
             self.encoder = self._make_encoder(self.config.send_codec)
-            report = self.reporter.remote_inbound
-            set_loss = getattr(self.encoder, "set_packet_loss", None)
-            if report is not None and set_loss is not None:
-                set_loss(report.fraction_lost)
+            self._report_loss()
         level = None
         if self.config.extension_ids.audio_level is not None:
             level = audio_level(frame)
@@ -583,6 +577,14 @@ class AudioSession:
             else:  # a telephone-event replaces the audio packets (libwebrtc does the same)
                 self._last_send = now
             self._media_time += encoded.duration
+
+    def _report_loss(self) -> None:
+        """Hand the peer's last report of loss on our stream to the encoder (Opus sizes its
+        FEC to it)."""
+        report = self.reporter.remote_inbound
+        set_loss = getattr(self.encoder, "set_packet_loss", None)
+        if report is not None and set_loss is not None:
+            set_loss(report.fraction_lost)
 
     def _make_encoder(self, codec: AudioCodec) -> AudioEncoder:
         if codec.key != "opus":
