@@ -29,6 +29,7 @@ CAPACITY = SLOT - HEADROOM  # datagrams this long or longer take the slow path
 SOCKADDR_SIZE = 28  # sizeof(struct sockaddr_in6), fits sockaddr_in too
 NAME_STRIDE = 32  # 8-byte aligned, so an IPv4 sockaddr's first 8 bytes read as one u64
 MSG_DONTWAIT = 0x40
+MSG_WAITFORONE = 0x10000  # block for the first datagram only
 MSG_TRUNC = 0x20
 _BUGS = (errno.EBADF, errno.EFAULT, errno.EINVAL, errno.ENOTSOCK)  # not the network's doing
 _FULL = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS)
@@ -125,22 +126,24 @@ class Batch:
         self._template = bytes(self._rmsgs)
         self._rmsgs_ptr = ctypes.c_void_p(self._rmsgs_addr)
         self._smsgs_ptr = ctypes.c_void_p(self._smsgs_addr)
-        # For hot loops: ``sendmmsg(fd, smsgs, count, 0)`` sends prepared messages
+        # For hot loops: ``sendmmsg(fd, smsgs, count, MSG_DONTWAIT)`` sends prepared messages
         # 0..count-1 in one call with no Python frame in between (see :meth:`finish_send`).
         self.sendmmsg: Callable[[int, ctypes.c_void_p, int, int], int] = libc.sendmmsg
         self.smsgs = self._smsgs_ptr
         del r64, riov64
 
-    def recv(self, fd: int) -> int:
-        """Receive up to ``size`` datagrams without blocking; 0 when none is waiting.
+    def recv(self, fd: int, wait: bool = False) -> int:
+        """Receive up to ``size`` datagrams; 0 when none is waiting. With ``wait`` (a blocking
+        socket), block until the first one arrives, or until the socket is shut down (0).
 
         Datagram ``i`` is ``data[i*SLOT+HEADROOM : … + length(i)]`` from ``name(i)``.
         """
         self._rmsgs[:] = self._template  # the kernel overwrote namelen/len/flags
-        n: int = self._recvmmsg(fd, self._rmsgs_ptr, self.size, MSG_DONTWAIT, None)
+        flags = MSG_WAITFORONE if wait else MSG_DONTWAIT
+        n: int = self._recvmmsg(fd, self._rmsgs_ptr, self.size, flags, None)
         return n if n >= 0 else self.recv_failed()
 
-    def receiver(self, fd: int) -> Callable[[], int]:
+    def receiver(self, fd: int, wait: bool = False) -> Callable[[], int]:
         """``recv(fd)`` for hot loops: one ctypes call, no Python frame, no header reset.
 
         Returns recvmmsg's result: -1 means call :meth:`recv_failed`. Skipping the reset is
@@ -148,8 +151,10 @@ class Batch:
         and the last is the size of the sender's address: the same for every datagram on one
         socket, so it stays large enough. Sockets of different families sharing a batch must
         not read :meth:`key`/:meth:`name` after a receiver's batch (use :meth:`recv`).
+        ``wait`` as for :meth:`recv`.
         """
-        return functools.partial(self._recvmmsg, fd, self._rmsgs_ptr, self.size, MSG_DONTWAIT, None)
+        flags = MSG_WAITFORONE if wait else MSG_DONTWAIT
+        return functools.partial(self._recvmmsg, fd, self._rmsgs_ptr, self.size, flags, None)
 
     def recv_failed(self) -> int:
         """After recvmmsg returned -1: raise for a bug, else 0 (nothing to read now)."""
@@ -186,7 +191,7 @@ class Batch:
             messages = (
                 self._smsgs_ptr if not sent else ctypes.c_void_p(self._smsgs_addr + sent * _MMSGHDR)
             )
-            n: int = self._sendmmsg(fd, messages, count - sent, 0)
+            n: int = self._sendmmsg(fd, messages, count - sent, MSG_DONTWAIT)
             if n < 0:
                 err = ctypes.get_errno()
                 if err == errno.EINTR:
@@ -201,8 +206,9 @@ class Batch:
         return sent - start
 
     def finish_send(self, fd: int, count: int, result: int) -> int:
-        """After ``sendmmsg(fd, smsgs, count, 0)`` returned ``result`` != ``count``: go on as
-        :meth:`send` does; how many of the ``count`` messages count as sent."""
+        """After ``sendmmsg(fd, smsgs, count, MSG_DONTWAIT)`` returned ``result`` !=
+        ``count``: go on as :meth:`send` does; how many of the ``count`` messages count as
+        sent."""
         if result < 0:
             err = ctypes.get_errno()
             if err in _FULL:

@@ -139,11 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--io",
-        choices=["auto", "batch", "thread", "asyncio"],
+        choices=["auto", "thread", "asyncio"],
         default=env("IO", "auto"),
-        help="socket layer: thread = recvmmsg/sendmmsg via ctypes (Linux) in a dedicated "
-        "forwarding thread, batch = the same on the event loop, asyncio = datagram "
-        f"transports (uvloop if installed); auto picks thread [{ENV_PREFIX}IO]",
+        help="socket layer: thread = a thread per socket blocked in its receive, "
+        "recvmmsg/sendmmsg via ctypes under load (Linux), asyncio = datagram transports "
+        f"(uvloop if installed); auto picks thread where it works [{ENV_PREFIX}IO]",
     )
     p.add_argument(
         "--max-flows",

@@ -1,27 +1,25 @@
-"""The relay's socket layer: one worker = one public socket, one backend socket, one loop.
+"""The relay's socket layer: one worker = one public socket, backend sockets, one loop.
 
 A worker owns a *public* socket (``--listen``, shared by workers through SO_REUSEPORT, which
 hashes each client's 4-tuple to one worker) that talks to clients and to upstream relays, and
 backend-facing sockets on ephemeral ports, one set per worker, so that replies come back to the
 worker that owns the flow. Every decision is the :class:`~relay.forwarder.Forwarder`'s; this
-layer only moves bytes, in one of three modes:
+layer only moves bytes, in one of two modes:
 
-* ``batch``: ``recvmmsg``/``sendmmsg`` through ctypes (relay.batchio), up to 32 datagrams a
-  system call, frame headers written in place, driven by the event loop's ``add_reader``.
-  The common case — a known flow, not a Binding Request — is inlined here; everything else
-  goes through the forwarder. Each backend gets its own *connected* socket (a "link"): sends
+* ``thread`` (the default on Linux): one thread per socket, blocked in its receive
+  (relay.iothread), so a datagram goes from the kernel to the code that forwards it with no
+  readiness call in between. Each backend gets its own *connected* socket (a "link"): sends
   skip the per-datagram route lookup of an unconnected socket, and the kernel only lets that
-  backend's datagrams in, so replies need no source check. The unconnected backend socket
-  only counts strays. At light load, one datagram per wake-up, the handlers use the socket
-  module's single-datagram calls instead (see the comment above ``_public_reader``).
-* ``thread``: the same batches and handlers, run by a dedicated thread that blocks in
-  ``epoll_wait`` (relay.iothread) — a shorter path per wake-up than the event loop's, which
-  is what one-datagram-at-a-time latency pays for. The flow table and everything the
-  handlers touch belong to that thread; the asyncio loop keeps housekeeping (expiry, Redis,
-  registry, metrics, signals) and hands the forwarder's share of it over with
-  ``IOThread.call``.
+  backend's datagrams in, so replies need no source check; the unconnected backend socket
+  only counts strays. At light load the threads move one datagram at a time through the
+  socket module; under load, ``recvmmsg``/``sendmmsg`` through ctypes (relay.batchio), up to
+  32 datagrams a system call, frame headers written in place. The common case — a known
+  flow, not a Binding Request — is inlined here; everything else goes through the
+  forwarder. The threads share the flow table under one lock; the asyncio loop keeps
+  housekeeping (expiry, Redis, registry, metrics, signals) and takes the same lock for the
+  forwarder's share of it (``SocketThreads.call``).
 * ``asyncio``: ``DatagramProtocol`` on the running loop (uvloop when installed). Simpler and
-  portable, about 0.6× the batch mode's packets/s.
+  portable, slower.
 """
 
 from __future__ import annotations
@@ -45,14 +43,13 @@ from relay import batchio
 from relay.cache import RouteCache
 from relay.flows import Address, Backend, Flow
 from relay.forwarder import Drop, Forwarder, backends
-from relay.iothread import IOThread
+from relay.iothread import SocketThreads
 from relay.routing import UfragCodec
 
 log = logging.getLogger(__name__)
 
-_MAX_ROUNDS = 16  # batches per readiness callback, so one socket cannot starve the other
-# Wake-ups of one socket further apart than this read a single datagram through the socket
-# module (see _public_reader); closer together, batches.
+# Datagrams on one socket further apart than this are read one at a time through the socket
+# module (see _public_loop); closer together, in batches.
 _LIGHT_GAP = 20e-6
 _SOCKET_BUFFER = 4 << 20
 
@@ -65,7 +62,7 @@ class RelayConfig:
     cluster: int = 0
     peer_relays: dict[int, Address] = field(default_factory=dict)
     redis_url: str | None = None
-    io: str = "auto"  # "thread", "batch", "asyncio" or "auto" (thread where batchio works)
+    io: str = "auto"  # "thread", "asyncio" or "auto" (thread where batchio works)
     batch_size: int = 32
     max_flows: int = 100_000
     idle_timeout: float = 30.0
@@ -107,7 +104,7 @@ class RelayWorker:
         self.public_address: Address = self.public.getsockname()[:2]
         self.backend_address: Address = self.private.getsockname()[:2]
         self._private_family = self.private.family
-        batched = mode != "asyncio"
+        batched = mode == "thread"
         header_of: Callable[[object], bytes] = (
             batchio.frame_header if batched else encode_address  # type: ignore[assignment]
         )
@@ -142,12 +139,12 @@ class RelayWorker:
         self._transports: list[asyncio.DatagramTransport] = []
         self._stopped = asyncio.Event()
         self._trusted: set[object] = set()
-        self._v4_flows: dict[int, Flow] = {}  # batch mode: IPv4 frame header as an int
-        self._links: dict[Address, socket.socket] = {}  # batch mode: backend -> connected socket
-        self._link_sends: dict[int, Callable[[memoryview], int]] = {}  # link fd -> its send
+        self._v4_flows: dict[int, Flow] = {}  # thread mode: IPv4 frame header as an int
+        self._links: dict[Address, socket.socket] = {}  # thread mode: backend -> connected socket
+        self._link_sends: dict[int, Callable[[memoryview, int], int]] = {}  # link fd -> send
         self._addr_flows: dict[tuple[str | int, ...], Flow] = {}  # one-datagram path's index
-        # Thread mode: the forwarding thread, and route-cache work it hands to the loop.
-        self._io: IOThread | None = None
+        # Thread mode: the forwarding threads, and route-cache work they hand to the loop.
+        self._threads: SocketThreads | None = None
         self._clock: Callable[[], float] = time.monotonic
         self._cache_inbox: deque[tuple[list[tuple[bytes, object]], list[tuple[object, bytes]]]]
         self._cache_inbox = deque()
@@ -160,9 +157,10 @@ class RelayWorker:
         loop = self._loop = asyncio.get_running_loop()
         if self.mode == "asyncio":
             self._clock = loop.time
-        # (Batch and thread modes read time.monotonic: uvloop's loop.time() moves in whole
-        # milliseconds, too coarse to tell wake-ups 20 µs apart.)
-        if self.mode in ("batch", "thread"):
+        # (Thread mode reads time.monotonic: uvloop's loop.time() moves in whole
+        # milliseconds, too coarse to tell datagrams 20 µs apart.)
+        if self.mode == "thread":
+            # The public socket's batch; each backend socket's thread makes its own.
             # Each batch sends through the other socket: its address family fixes namelen.
             # Client datagrams land 1 byte short of 8-byte alignment, so that an IPv4 frame
             # header (7 bytes) plus the payload's first byte is one aligned u64 store;
@@ -170,7 +168,6 @@ class RelayWorker:
             size = self.config.batch_size
             # Links are connected: outgoing client datagrams carry no address (namelen 0).
             self._pub_batch = batchio.Batch(size, 0, batchio.HEADROOM - 1)
-            self._priv_batch = batchio.Batch(size, _namelen(self.public), batchio.HEADROOM)
             # Per receive slot: u64 index of its sender's name, u32 index of its length, its
             # payload offset, u64 index of an IPv4 header in front, and that header's address.
             self._pub_slots = [
@@ -179,20 +176,14 @@ class RelayWorker:
                     zip(self._pub_batch.offsets, self._pub_batch.bases, strict=True)
                 )
             ]
-            self._priv_slots = [
-                (i << 2, (i << 4) + 14, off >> 3, base + 7)
-                for i, (off, base) in enumerate(
-                    zip(self._priv_batch.offsets, self._priv_batch.bases, strict=True)
-                )
-            ]
             self.forwarder.on_route = self._on_route
             self.forwarder.on_forget = self._on_forget
-            if self.mode == "thread":
-                self._io = IOThread(f"relay-io-{self.public_address[1]}")
-            self._add_reader(self.public.fileno(), self._public_reader())
-            self._add_reader(self.private.fileno(), self._backend_reader(self.private, True))
-            if self._io is not None:
-                self._io.start()
+            threads = self._threads = SocketThreads(f"relay-io-{self.public_address[1]}")
+            # Each thread blocks in its receive; sends pass MSG_DONTWAIT.
+            self.public.setblocking(True)
+            self.private.setblocking(True)
+            threads.add(self.public, self._public_loop())
+            threads.add(self.private, self._backend_loop(self.private, True))
         else:
             public, _ = await loop.create_datagram_endpoint(
                 lambda: _Protocol(self._on_public_datagram), sock=self.public
@@ -220,13 +211,8 @@ class RelayWorker:
         """Stop reading, flush route-cache writes, close the sockets."""
         if self._loop is None:
             return
-        if self._io is not None:
-            self._io.stop()  # after the batch in hand (µs); the thread owns nothing after this
-        elif self.mode == "batch":
-            self._loop.remove_reader(self.public.fileno())
-            self._loop.remove_reader(self.private.fileno())
-            for link in self._links.values():
-                self._loop.remove_reader(link.fileno())
+        if self._threads is not None:
+            self._threads.stop()  # after the datagrams in hand (µs)
         for link in self._links.values():
             link.close()
         self._links.clear()
@@ -289,8 +275,8 @@ class RelayWorker:
 
     def _in_forwarder(self, fn: Callable[..., object], *args: object) -> None:
         """Run ``fn(*args)`` where the flow table lives: the forwarding thread, if any."""
-        if self._io is not None:
-            self._io.call(fn, *args)
+        if self._threads is not None:
+            self._threads.call(fn, *args)
         else:
             fn(*args)
 
@@ -339,7 +325,7 @@ class RelayWorker:
         self._trusted = trusted
 
     def _on_route(self, flow: Flow) -> None:
-        """Batch mode: precompute what the fast path sends for this flow."""
+        """Thread mode: precompute what the fast path sends for this flow."""
         backend = flow.backend
         if not backend.ptr:
             self._refresh_trusted(keep=True)
@@ -371,15 +357,10 @@ class RelayWorker:
             link.connect(address)
             self._links[address] = link
             self._link_sends[link.fileno()] = link.send
-            self._add_reader(link.fileno(), self._backend_reader(link, False))
+            link.setblocking(True)
+            assert self._threads is not None
+            self._threads.add(link, self._backend_loop(link, False))
         return link.fileno()
-
-    def _add_reader(self, fd: int, handler: Callable[[], None]) -> None:
-        if self._io is not None:
-            self._io.add_reader(fd, handler)
-        else:
-            assert self._loop is not None
-            self._loop.add_reader(fd, handler)
 
     def _refresh_trusted_if_new(self, backend: Backend) -> None:
         if not backend.ptr:
@@ -400,7 +381,7 @@ class RelayWorker:
             return
         self._cache_inbox.append((fw.cache_writes, fw.lookups))  # type: ignore[arg-type]
         fw.cache_writes, fw.lookups = [], []
-        if self._io is None:
+        if self._threads is None:
             self._kick_cache()
         elif not self._cache_signalled:
             # Reset by _drain_cache before it looks at the inbox, so work appended after its
@@ -503,29 +484,38 @@ class RelayWorker:
                 via.pinned = buffer
         return via
 
-    # -- batch and thread modes -----------------------------------------------------------
+    # -- thread mode -------------------------------------------------------------------
     #
-    # Handlers are closures built once per socket: everything they use is a local of the
-    # enclosing call, so a wake-up pays for no attribute lookups before the first datagram.
+    # Each socket's thread runs a loop built once as a closure: everything it uses is a local
+    # of the enclosing call, so a datagram pays for no attribute lookups. A loop blocks in its
+    # receive without the lock, then holds the lock (relay.iothread) while it forwards.
     #
-    # Each socket also has a one-datagram path. At light load a wake-up finds one datagram,
-    # and then the socket module's recvfrom_into/recv_into/send/sendto (no libffi, no mmsghdr
-    # walk, no second receive attempt that finds the queue empty) save several µs per round
-    # trip over recvmmsg/sendmmsg through ctypes. A handler takes that path while its
-    # wake-ups are more than _LIGHT_GAP apart and the last batch held one datagram; a burst
-    # brings wake-ups closer together and the batches back.
+    # At light load a receive returns one datagram, and then the socket module's
+    # recvfrom_into/recv_into/send/sendto (no libffi, no mmsghdr walk) save several µs per
+    # round trip over recvmmsg/sendmmsg through ctypes. A loop switches to recvmmsg batches
+    # (blocking for the first datagram only) when two datagrams arrive less than _LIGHT_GAP
+    # apart, and back when a batch holds a single datagram.
+    #
+    # The common case sends after releasing the lock: its buffers are the thread's own, and
+    # a reply that arrives while the send is still in the kernel (a loopback send delivers
+    # and wakes the receiver before it returns) need not wait for this thread to come back
+    # and let go; measured, sending under the lock cost ~15% of the relay's added latency.
 
-    def _public_reader(self) -> Callable[[], None]:
-        """The handler for the public socket: client datagrams (and chained frames) out to
-        backends, up to ``_MAX_ROUNDS`` batches a wake-up."""
+    def _public_loop(self) -> Callable[[], None]:
+        """The loop for the public socket: client datagrams (and chained frames) out to
+        backends."""
+        assert self._threads is not None
+        threads = self._threads
+        lock = threads.lock
+        acquire, release = lock.acquire, lock.release
         batch = self._pub_batch
         fw = self.forwarder
         flows, drops, counters = fw.flows, fw.drops, self.counters
         view, recv32, names64, data64 = batch.view, batch.recv32, batch.names64, batch.data64
         siov, sendmmsg, smsgs = batch.siov64, batch.sendmmsg, batch.smsgs
-        slots, bases, size = self._pub_slots, batch.bases, batch.size
-        receive = batch.receiver(self.public.fileno())
-        clock, slow, rounds = self._clock, self._public_slow, range(_MAX_ROUNDS)
+        slots, bases = self._pub_slots, batch.bases
+        receive = batch.receiver(self.public.fileno(), wait=True)
+        clock, slow = self._clock, self._public_slow
         capacity, af_inet = batchio.CAPACITY, socket.AF_INET
         ipv6 = self.public.family != socket.AF_INET  # (socket.family is slow: a µs or two)
         family = self.public.family
@@ -534,7 +524,7 @@ class RelayWorker:
         slot0 = view[off0 : off0 + capacity]
         recvfrom_into, addr_flows = self.public.recvfrom_into, self._addr_flows
         link_sends, msg_trunc = self._link_sends, socket.MSG_TRUNC
-        light, last = False, 0.0
+        dontwait = batchio.MSG_DONTWAIT
 
         def one_slow(length: int, address: tuple[str | int, ...], now: float) -> Flow | None:
             """The one-datagram path's everything-but-a-known-flow; the flow to frame for."""
@@ -556,26 +546,34 @@ class RelayWorker:
                 addr_flows[address] = flow
             return flow
 
-        def on_public() -> None:
-            nonlocal light, last
-            now = clock()
-            if light:
-                if now - last > _LIGHT_GAP:
+        def serve() -> None:
+            light, last = True, 0.0
+            while True:
+                if light:
+                    length, address = recvfrom_into(slot0, 0, msg_trunc)
+                    if address is None:  # shut down: stop() wants the thread back
+                        return
+                    now = clock()
+                    if now - last < _LIGHT_GAP:
+                        light = False  # a burst: batches from the next receive on
                     last = now
                     # One datagram, the batch path's fast case inlined (calls cost here).
+                    acquire()
                     try:
-                        length, address = recvfrom_into(slot0, 0, msg_trunc)
-                    except OSError:  # nothing after all
-                        return
-                    flow = addr_flows.get(address)
-                    first = view[off0]
-                    if flow is None or first < 2 or length >= capacity:
-                        flow = one_slow(length, address, now)
-                        if flow is None:
-                            return
-                    else:
-                        flow.last_seen = now
-                    link, header_int, header = flow.tx
+                        flow = addr_flows.get(address)
+                        first = view[off0]
+                        if flow is None or first < 2 or length >= capacity:
+                            flow = one_slow(length, address, now)
+                            if flow is None:
+                                continue
+                        else:
+                            flow.last_seen = now
+                        link, header_int, header = flow.tx
+                        counters["packets_from_clients_total"] += 1
+                        counters["bytes_from_clients_total"] += length
+                    finally:
+                        release()
+                    # Sent without the lock (see above).
                     if header_int:
                         data64[header_index0] = header_int | first << 56
                         start = off0 - 7
@@ -583,83 +581,86 @@ class RelayWorker:
                         start = off0 - len(header)
                         view[start:off0] = header
                     try:
-                        link_sends[link](view[start : off0 + length])
+                        link_sends[link](view[start : off0 + length], dontwait)
                     except OSError as error:
                         if _buffer_full(error):
-                            drops[Drop.SEND_FAILED] += 1
-                            return
-                    counters["packets_from_clients_total"] += 1
-                    counters["bytes_from_clients_total"] += length
-                    return
-                light = False  # a burst: batches
-            last = now
-            packets = nbytes = got = 0
-            for _ in rounds:
+                            with lock:
+                                drops[Drop.SEND_FAILED] += 1
+                                counters["packets_from_clients_total"] -= 1
+                                counters["bytes_from_clients_total"] -= length
+                    continue
                 n = receive()
                 if n <= 0:
                     if n:
                         batch.recv_failed()
-                    break
-                got += n
-                j = 0
-                links: list[int] = []
-                for i in range(n):
-                    name_index, len_index, off, header_index, base = slots[i]
-                    key: int | bytes = names64[name_index]
-                    if ipv6 and key & 0xFFFF != af_inet:  # type: ignore[operator]
-                        key = batch.key(i)
-                    flow = flows.get(key)
-                    first = view[off]
-                    length = recv32[len_index]
-                    # The fast path: a known flow, and not STUN (first byte 0–1; RFC 7983 §7).
-                    if flow is None or first < 2 or length >= capacity:
-                        flow = slow(batch, i, key, length, now)
-                        if flow is None:
-                            continue
-                        if flow.via is not None:  # chained: the frame goes on as it came
-                            links.append(flow.tx[0])
-                            siov[j << 1] = bases[i]
-                            siov[(j << 1) + 1] = length
-                            j += 1
-                            continue
-                    else:
-                        flow.last_seen = now
-                    link, header_int, header = flow.tx
-                    links.append(link)
-                    if header_int:
-                        # IPv4: the 7-byte header ends where the payload starts, 8-byte
-                        # aligned with the payload's first byte: one store writes it.
-                        data64[header_index] = header_int | first << 56
-                        siov[j << 1] = base
-                        siov[(j << 1) + 1] = length + 7
-                    else:
-                        hl = len(header)
-                        view[off - hl : off] = header
-                        siov[j << 1] = bases[i] - hl
-                        siov[(j << 1) + 1] = length + hl
-                    j += 1
-                    nbytes += length
-                if j:
+                    elif threads.stopped:
+                        return
+                    continue
+                last = clock()
+                light = n == 1
+                acquire()
+                try:
+                    now = last
+                    nbytes = j = 0
+                    links: list[int] = []
+                    for i in range(n):
+                        name_index, len_index, off, header_index, base = slots[i]
+                        key: int | bytes = names64[name_index]
+                        if ipv6 and key & 0xFFFF != af_inet:  # type: ignore[operator]
+                            key = batch.key(i)
+                        flow = flows.get(key)
+                        first = view[off]
+                        length = recv32[len_index]
+                        # The fast path: a known flow, and not STUN (first byte 0–1; RFC 7983).
+                        if flow is None or first < 2 or length >= capacity:
+                            flow = slow(batch, i, key, length, now)
+                            if flow is None:
+                                continue
+                            if flow.via is not None:  # chained: the frame goes on as it came
+                                links.append(flow.tx[0])
+                                siov[j << 1] = bases[i]
+                                siov[(j << 1) + 1] = length
+                                j += 1
+                                continue
+                        else:
+                            flow.last_seen = now
+                        link, header_int, header = flow.tx
+                        links.append(link)
+                        if header_int:
+                            # IPv4: the 7-byte header ends where the payload starts, 8-byte
+                            # aligned with the payload's first byte: one store writes it.
+                            data64[header_index] = header_int | first << 56
+                            siov[j << 1] = base
+                            siov[(j << 1) + 1] = length + 7
+                        else:
+                            hl = len(header)
+                            view[off - hl : off] = header
+                            siov[j << 1] = bases[i] - hl
+                            siov[(j << 1) + 1] = length + hl
+                        j += 1
+                        nbytes += length
+                    counters["packets_from_clients_total"] += j
+                    counters["bytes_from_clients_total"] += nbytes
+                    if fw.lookups or fw.cache_writes:
+                        self._cache_work()
+                finally:
+                    release()
+                if j:  # sent without the lock (see above)
                     link = links[0]
                     if links.count(link) == j:  # one backend in the batch: the common case
-                        sent = sendmmsg(link, smsgs, j, 0)
+                        sent = sendmmsg(link, smsgs, j, dontwait)
                         if sent != j:
                             sent = batch.finish_send(link, j, sent)
                     else:
                         sent = _send_grouped(batch, links, j)
-                    packets += sent
                     if sent < j:
-                        drops[Drop.SEND_FAILED] += j - sent
-                if n < size:
-                    break
-            light = got == 1
-            if packets:
-                counters["packets_from_clients_total"] += packets
-                counters["bytes_from_clients_total"] += nbytes
-            if fw.lookups or fw.cache_writes:
-                self._cache_work()
+                        with lock:
+                            drops[Drop.SEND_FAILED] += j - sent
+                            counters["packets_from_clients_total"] -= j - sent
+                if threads.stopped:  # (a flood would keep the receive from ever coming back empty)
+                    return
 
-        return on_public
+        return serve
 
     def _public_slow(
         self, batch: batchio.Batch, i: int, key: int | bytes, length: int, now: float
@@ -686,21 +687,30 @@ class RelayWorker:
             self._refresh_trusted_if_new(flow.backend)
         return flow
 
-    def _backend_reader(self, sock: socket.socket, check_source: bool) -> Callable[[], None]:
-        """The handler for frames from a backend link (connected: the kernel checked the
+    def _backend_loop(self, sock: socket.socket, check_source: bool) -> Callable[[], None]:
+        """The loop for frames from a backend link (connected: the kernel checked the
         source), or for strays on the unconnected backend socket (``check_source``)."""
-        batch = self._priv_batch
+        assert self._threads is not None
+        threads = self._threads
+        lock = threads.lock
+        acquire, release = lock.acquire, lock.release
+        # Each socket's thread has buffers of its own.
+        batch = batchio.Batch(self.config.batch_size, _namelen(self.public), batchio.HEADROOM)
         fw = self.forwarder
         drops, counters, v4_flows = fw.drops, self.counters, self._v4_flows
         recv32, names64, data64 = batch.recv32, batch.names64, batch.data64
         send64, siov, sendmmsg, smsgs = batch.send64, batch.siov64, batch.sendmmsg, batch.smsgs
-        slots, bases, size = self._priv_slots, batch.bases, batch.size
+        slots, bases = _backend_slots(batch), batch.bases
         public_fd, fd = self.public.fileno(), sock.fileno()
         ipv6 = sock.family != socket.AF_INET  # once here: slow on the hot path
         # Links skip reading the sender's name, so they need no reset of the headers (and
         # may differ in family); the stray socket reads names, through the full recv().
-        receive = functools.partial(batch.recv, fd) if check_source else batch.receiver(fd)
-        clock, slow, rounds = self._clock, self._private_slow, range(_MAX_ROUNDS)
+        receive = (
+            functools.partial(batch.recv, fd, True)
+            if check_source
+            else batch.receiver(fd, wait=True)
+        )
+        clock = self._clock
         capacity, af_inet = batchio.CAPACITY, socket.AF_INET
         mask = (1 << 56) - 1
         view = batch.view
@@ -708,9 +718,16 @@ class RelayWorker:
         off0 = batch.offsets[0]
         slot0 = view[off0 : off0 + capacity]
         # Strays need the sender's name: only links take the one-datagram path.
-        recv_into, one_datagram = sock.recv_into, not check_source
+        recv_into = sock.recv_into
         sendto, msg_trunc = self.public.sendto, socket.MSG_TRUNC
-        light, last = False, 0.0
+        dontwait = batchio.MSG_DONTWAIT
+
+        def slow(i: int, length: int, now: float) -> Flow | None:
+            if batch.length(i) < 0:
+                drops[Drop.TRUNCATED] += 1
+                return None
+            off = batch.offsets[i]
+            return self._from_link(bytes(view[off : off + length]), now)
 
         def one_slow(flow: Flow | None, length: int, now: float) -> None:
             """The one-datagram path's rare cases: a frame the fast path cannot place, or a
@@ -728,7 +745,7 @@ class RelayWorker:
                     counters["packets_to_clients_total"] += 1
                     counters["bytes_to_clients_total"] += length - hl
                     try:
-                        sendto(slot0[hl:length], address)
+                        sendto(slot0[hl:length], dontwait, address)
                     except OSError as error:
                         if _buffer_full(error):
                             drops[Drop.SEND_FAILED] += 1
@@ -746,116 +763,122 @@ class RelayWorker:
                 siov[0] = bases[0]
                 siov[1] = length
             counters["packets_to_clients_total"] += 1
-            sent = sendmmsg(public_fd, smsgs, 1, 0)
+            sent = sendmmsg(public_fd, smsgs, 1, dontwait)
             if sent != 1 and batch.finish_send(public_fd, 1, sent) < 1:
                 drops[Drop.SEND_FAILED] += 1
                 counters["packets_to_clients_total"] -= 1
 
-        def on_backend() -> None:
-            nonlocal light, last
-            now = clock()
-            if light:
-                if now - last > _LIGHT_GAP:
-                    last = now
-                    # One datagram, the batch path's fast case inlined (calls cost here).
+        def serve() -> None:
+            light, last = not check_source, 0.0
+            while True:
+                if light:
                     try:
                         length = recv_into(slot0, 0, msg_trunc)
-                    except OSError:  # nothing after all, or an ICMP error from the backend
+                    except OSError:  # an ICMP error from the backend (gone, restarting)
+                        continue
+                    if not length and threads.stopped:  # shut down
                         return
-                    flow = v4_flows.get(data64[data_index0] & mask)
-                    if flow is None or length < 7 or length >= capacity:
-                        one_slow(None, length, now)
-                        return
-                    flow.last_seen = now
-                    address = flow.client_address
-                    if address is None or flow.via is not None:
-                        one_slow(flow, length, now)
-                        return
-                    counters["packets_to_clients_total"] += 1  # before sending: see below
-                    counters["bytes_to_clients_total"] += length - 7
+                    now = clock()
+                    if now - last < _LIGHT_GAP:
+                        light = False  # a burst: batches from the next receive on
+                    last = now
+                    # One datagram, the batch path's fast case inlined (calls cost here).
+                    acquire()
                     try:
-                        sendto(slot0[7:length], address)
+                        flow = v4_flows.get(data64[data_index0] & mask)
+                        if flow is None or length < 7 or length >= capacity:
+                            one_slow(None, length, now)
+                            continue
+                        flow.last_seen = now
+                        address = flow.client_address
+                        if address is None or flow.via is not None:
+                            one_slow(flow, length, now)
+                            continue
+                        counters["packets_to_clients_total"] += 1  # before sending: see below
+                        counters["bytes_to_clients_total"] += length - 7
+                    finally:
+                        release()
+                    try:
+                        sendto(slot0[7:length], dontwait, address)
                     except OSError as error:
                         if _buffer_full(error):
-                            drops[Drop.SEND_FAILED] += 1
-                            counters["packets_to_clients_total"] -= 1
-                    return
-                light = False  # a burst: batches
-            last = now
-            got = 0
-            for _ in rounds:
+                            with lock:
+                                drops[Drop.SEND_FAILED] += 1
+                                counters["packets_to_clients_total"] -= 1
+                    continue
                 n = receive()
                 if n <= 0:
                     if n:
                         batch.recv_failed()
-                    break
-                got += n
-                j = nbytes = 0
-                for i in range(n):
-                    name_index, len_index, data_index, payload = slots[i]
-                    if check_source:
-                        source: int | bytes = names64[name_index]
-                        if ipv6 and source & 0xFFFF != af_inet:  # type: ignore[operator]
-                            source = batch.key(i)
-                        if source not in self._trusted:
-                            drops[Drop.UNTRUSTED_SOURCE] += 1
+                    elif threads.stopped:
+                        return
+                    continue
+                last = clock()
+                light = n == 1 and not check_source
+                acquire()
+                try:
+                    now = last
+                    j = nbytes = 0
+                    for i in range(n):
+                        name_index, len_index, data_index, payload = slots[i]
+                        if check_source:
+                            source: int | bytes = names64[name_index]
+                            if ipv6 and source & 0xFFFF != af_inet:  # type: ignore[operator]
+                                source = batch.key(i)
+                            if source not in self._trusted:
+                                drops[Drop.UNTRUSTED_SOURCE] += 1
+                                continue
+                        # An IPv4 frame header is 7 bytes: with the byte after it, one aligned
+                        # u64. (Keys all start with 0xC4, so anything else simply misses.)
+                        flow = v4_flows.get(data64[data_index] & mask)
+                        length = recv32[len_index]
+                        if flow is None or length < 7 or length >= capacity:
+                            flow = slow(i, length, now)
+                            if flow is None:
+                                continue
+                            via = flow.via
+                            if via is None:
+                                hl = len(flow.header)
+                                send64[j << 3] = flow.client_ptr
+                                siov[j << 1] = bases[i] + hl
+                                siov[(j << 1) + 1] = length - hl
+                                nbytes += length - hl
+                            else:
+                                send64[j << 3] = via.ptr
+                                siov[j << 1] = bases[i]
+                                siov[(j << 1) + 1] = length
+                            j += 1
                             continue
-                    # An IPv4 frame header is 7 bytes: with the byte after it, one aligned
-                    # u64. (Keys all start with 0xC4, so anything else simply misses.)
-                    flow = v4_flows.get(data64[data_index] & mask)
-                    length = recv32[len_index]
-                    if flow is None or length < 7 or length >= capacity:
-                        flow = slow(batch, i, length, now)
-                        if flow is None:
-                            continue
+                        flow.last_seen = now
                         via = flow.via
                         if via is None:
-                            hl = len(flow.header)
                             send64[j << 3] = flow.client_ptr
-                            siov[j << 1] = bases[i] + hl
-                            siov[(j << 1) + 1] = length - hl
-                            nbytes += length - hl
+                            siov[j << 1] = payload
+                            siov[(j << 1) + 1] = length - 7
+                            nbytes += length - 7
                         else:
                             send64[j << 3] = via.ptr
-                            siov[j << 1] = bases[i]
+                            siov[j << 1] = payload - 7
                             siov[(j << 1) + 1] = length
                         j += 1
-                        continue
-                    flow.last_seen = now
-                    via = flow.via
-                    if via is None:
-                        send64[j << 3] = flow.client_ptr
-                        siov[j << 1] = payload
-                        siov[(j << 1) + 1] = length - 7
-                        nbytes += length - 7
-                    else:
-                        send64[j << 3] = via.ptr
-                        siov[j << 1] = payload - 7
-                        siov[(j << 1) + 1] = length
-                    j += 1
-                if j:
                     # Counted before sending: once a client has its reply, the counters
-                    # (read by another thread in thread mode) already include it.
+                    # (read by another thread) already include it.
                     counters["packets_to_clients_total"] += j
                     counters["bytes_to_clients_total"] += nbytes
-                    sent = sendmmsg(public_fd, smsgs, j, 0)
+                finally:
+                    release()
+                if j:
+                    sent = sendmmsg(public_fd, smsgs, j, dontwait)
                     if sent != j:
                         sent = batch.finish_send(public_fd, j, sent)
                         if sent < j:
-                            drops[Drop.SEND_FAILED] += j - sent
-                            counters["packets_to_clients_total"] -= j - sent
-                if n < size:
-                    break
-            light = got == 1 and one_datagram
+                            with lock:
+                                drops[Drop.SEND_FAILED] += j - sent
+                                counters["packets_to_clients_total"] -= j - sent
+                if threads.stopped:
+                    return
 
-        return on_backend
-
-    def _private_slow(self, batch: batchio.Batch, i: int, length: int, now: float) -> Flow | None:
-        if batch.length(i) < 0:
-            self.forwarder.drops[Drop.TRUNCATED] += 1
-            return None
-        off = batch.offsets[i]
-        return self._from_link(bytes(batch.view[off : off + length]), now)
+        return serve
 
     def _from_link(self, frame: bytes, now: float) -> Flow | None:
         flow = self.forwarder.from_backend(frame, now)
@@ -868,10 +891,12 @@ class RelayWorker:
         return flow
 
 
-def _send_one(send: Callable[[memoryview], int], datagram: memoryview, drops: Counter[str]) -> bool:
+def _send_one(
+    send: Callable[[memoryview, int], int], datagram: memoryview, drops: Counter[str]
+) -> bool:
     """One datagram through the socket module; False (and counted) if the buffer was full."""
     try:
-        send(datagram)
+        send(datagram, batchio.MSG_DONTWAIT)
     except OSError as error:
         if _buffer_full(error):
             drops[Drop.SEND_FAILED] += 1
@@ -903,6 +928,15 @@ def _send_grouped(batch: batchio.Batch, links: list[int], count: int) -> int:
         sent += batch.send(fd, end - start, start)
         start = end
     return sent
+
+
+def _backend_slots(batch: batchio.Batch) -> list[tuple[int, int, int, int]]:
+    """Per receive slot of a backend batch: u64 index of its sender's name, u32 index of its
+    length, u64 index of its (IPv4 frame header's) first 8 bytes, and the payload's address."""
+    return [
+        (i << 2, (i << 4) + 14, off >> 3, base + 7)
+        for i, (off, base) in enumerate(zip(batch.offsets, batch.bases, strict=True))
+    ]
 
 
 def _namelen(sock: socket.socket) -> int:
