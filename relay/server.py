@@ -51,6 +51,14 @@ log = logging.getLogger(__name__)
 # Datagrams on one socket further apart than this are read one at a time through the socket
 # module (see _public_loop); closer together, in batches.
 _LIGHT_GAP = 20e-6
+_BURST = 8 * _LIGHT_GAP  # (the one-datagram path reads the clock every 8th datagram)
+# A forwarding thread's counters, in its list (RelayWorker._stats_list).
+_STATS = (
+    "packets_from_clients_total",
+    "bytes_from_clients_total",
+    "packets_to_clients_total",
+    "bytes_to_clients_total",
+)
 _SOCKET_BUFFER = 4 << 20
 
 
@@ -143,8 +151,11 @@ class RelayWorker:
         self._links: dict[Address, socket.socket] = {}  # thread mode: backend -> connected socket
         self._link_sends: dict[int, Callable[[memoryview, int], int]] = {}  # link fd -> send
         self._addr_flows: dict[tuple[str | int, ...], Flow] = {}  # one-datagram path's index
-        # Thread mode: the forwarding threads, and route-cache work they hand to the loop.
+        # Thread mode: the forwarding threads, their counters, the time the housekeeping last
+        # read (flows' last_seen on the one-datagram path), and route-cache work for the loop.
         self._threads: SocketThreads | None = None
+        self._stats: list[list[int]] = []
+        self._coarse = [0.0]
         self._clock: Callable[[], float] = time.monotonic
         self._cache_inbox: deque[tuple[list[tuple[bytes, object]], list[tuple[object, bytes]]]]
         self._cache_inbox = deque()
@@ -178,6 +189,7 @@ class RelayWorker:
             ]
             self.forwarder.on_route = self._on_route
             self.forwarder.on_forget = self._on_forget
+            self._coarse[0] = self._clock()
             threads = self._threads = SocketThreads(f"relay-io-{self.public_address[1]}")
             # Each thread blocks in its receive; sends pass MSG_DONTWAIT.
             self.public.setblocking(True)
@@ -258,10 +270,13 @@ class RelayWorker:
     # -- metrics -----------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, int]:
-        """The counters, from any thread (in thread mode the forwarding thread updates them:
-        ``dict()`` copies each dict in one step, with no Python code that could yield)."""
+        """The counters, from any thread (in thread mode the forwarding threads update them:
+        ``dict()`` and ``list()`` copy in one step, with no Python code that could yield)."""
         fw = self.forwarder
         values = dict(self.counters)
+        for stats in list(self._stats):
+            for name, count in zip(_STATS, stats, strict=True):
+                values[name] += count
         values["flows"] = len(fw.by_header)
         values["flows_created_total"] = fw.flows_created
         values["flows_expired_total"] = fw.flows_expired
@@ -283,6 +298,7 @@ class RelayWorker:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(1.0)
+            self._coarse[0] = self._clock()
             self._in_forwarder(self._expire)
 
     def _expire(self) -> None:
@@ -487,19 +503,28 @@ class RelayWorker:
     # -- thread mode -------------------------------------------------------------------
     #
     # Each socket's thread runs a loop built once as a closure: everything it uses is a local
-    # of the enclosing call, so a datagram pays for no attribute lookups. A loop blocks in its
-    # receive without the lock, then holds the lock (relay.iothread) while it forwards.
+    # of the enclosing call, so a datagram pays for no attribute lookups.
     #
     # At light load a receive returns one datagram, and then the socket module's
     # recvfrom_into/recv_into/send/sendto (no libffi, no mmsghdr walk) save several µs per
     # round trip over recvmmsg/sendmmsg through ctypes. A loop switches to recvmmsg batches
-    # (blocking for the first datagram only) when two datagrams arrive less than _LIGHT_GAP
-    # apart, and back when a batch holds a single datagram.
+    # (blocking for the first datagram only) when 8 datagrams arrive within 8 × _LIGHT_GAP,
+    # and back when a batch holds a single datagram.
     #
-    # The common case sends after releasing the lock: its buffers are the thread's own, and
-    # a reply that arrives while the send is still in the kernel (a loopback send delivers
-    # and wakes the receiver before it returns) need not wait for this thread to come back
-    # and let go; measured, sending under the lock cost ~15% of the relay's added latency.
+    # The one-datagram fast path (a known flow, not STUN) is lean on purpose: every 100 ns
+    # there showed up several times over in the added latency, because a longer stay on the
+    # CPU makes the next hop's wake-up more often land on the other, idle, CPU. So it takes
+    # no lock (each step is one dict or attribute operation, atomic under the GIL, and a flow
+    # that expires meanwhile forwards one more datagram), reads the clock every 8th datagram
+    # only, stamps flows with the housekeeping's once-a-second time (expiry is a second
+    # coarse), and counts into a list of the thread's own. Everything that changes the flow
+    # table — the slow paths, batches, housekeeping — holds the lock (relay.iothread).
+
+    def _stats_list(self) -> list[int]:
+        """A forwarding thread's own packet and byte counters (see ``_STATS``)."""
+        stats = [0] * len(_STATS)
+        self._stats.append(stats)
+        return stats
 
     def _public_loop(self) -> Callable[[], None]:
         """The loop for the public socket: client datagrams (and chained frames) out to
@@ -507,15 +532,14 @@ class RelayWorker:
         assert self._threads is not None
         threads = self._threads
         lock = threads.lock
-        acquire, release = lock.acquire, lock.release
         batch = self._pub_batch
         fw = self.forwarder
-        flows, drops, counters = fw.flows, fw.drops, self.counters
+        flows, drops, stats = fw.flows, fw.drops, self._stats_list()
         view, recv32, names64, data64 = batch.view, batch.recv32, batch.names64, batch.data64
         siov, sendmmsg, smsgs = batch.siov64, batch.sendmmsg, batch.smsgs
         slots, bases = self._pub_slots, batch.bases
         receive = batch.receiver(self.public.fileno(), wait=True)
-        clock, slow = self._clock, self._public_slow
+        clock, slow, coarse = self._clock, self._public_slow, self._coarse
         capacity, af_inet = batchio.CAPACITY, socket.AF_INET
         ipv6 = self.public.family != socket.AF_INET  # (socket.family is slow: a µs or two)
         family = self.public.family
@@ -526,20 +550,22 @@ class RelayWorker:
         link_sends, msg_trunc = self._link_sends, socket.MSG_TRUNC
         dontwait = batchio.MSG_DONTWAIT
 
-        def one_slow(length: int, address: tuple[str | int, ...], now: float) -> Flow | None:
-            """The one-datagram path's everything-but-a-known-flow; the flow to frame for."""
+        def one_slow(length: int, address: tuple[str | int, ...]) -> Flow | None:
+            """The one-datagram path's everything-but-a-known-flow, under the lock; the flow
+            to frame for."""
             if length > capacity:
                 drops[Drop.TRUNCATED] += 1
                 return None
             key = batchio.key_of_address(address, family)
-            flow = self._from_public(key, bytes(slot0[:length]), now)
+            flow = self._from_public(key, bytes(slot0[:length]), clock())
             if fw.lookups or fw.cache_writes:
                 self._cache_work()
             if flow is None:
                 return None
             if flow.via is not None:  # chained: the frame goes on as it came
                 if _send_one(link_sends[flow.tx[0]], view[off0 : off0 + length], drops):
-                    counters["packets_from_clients_total"] += 1
+                    stats[0] += 1
+                    stats[1] += length
                 return None
             if flows.get(key) is flow:
                 flow.client_address = address
@@ -547,47 +573,44 @@ class RelayWorker:
             return flow
 
         def serve() -> None:
-            light, last = True, 0.0
+            light, tick, last = True, 0, 0.0
             while True:
                 if light:
                     length, address = recvfrom_into(slot0, 0, msg_trunc)
-                    if address is None:  # shut down: stop() wants the thread back
-                        return
-                    now = clock()
-                    if now - last < _LIGHT_GAP:
-                        light = False  # a burst: batches from the next receive on
-                    last = now
-                    # One datagram, the batch path's fast case inlined (calls cost here).
-                    acquire()
-                    try:
-                        flow = addr_flows.get(address)
-                        first = view[off0]
-                        if flow is None or first < 2 or length >= capacity:
-                            flow = one_slow(length, address, now)
-                            if flow is None:
-                                continue
-                        else:
-                            flow.last_seen = now
-                        link, header_int, header = flow.tx
-                        counters["packets_from_clients_total"] += 1
-                        counters["bytes_from_clients_total"] += length
-                    finally:
-                        release()
-                    # Sent without the lock (see above).
+                    flow = addr_flows.get(address)
+                    first = view[off0]
+                    # The fast path: a known flow, and not STUN (first byte 0–1; RFC 7983).
+                    if flow is None or first < 2 or length >= capacity:
+                        if address is None:  # shut down: stop() wants the thread back
+                            return
+                        with lock:
+                            flow = one_slow(length, address)
+                        if flow is None:
+                            continue
+                    flow.last_seen = coarse[0]
+                    link, header_int, header = flow.tx
                     if header_int:
                         data64[header_index0] = header_int | first << 56
                         start = off0 - 7
                     else:
                         start = off0 - len(header)
                         view[start:off0] = header
+                    stats[0] += 1
+                    stats[1] += length
                     try:
                         link_sends[link](view[start : off0 + length], dontwait)
                     except OSError as error:
                         if _buffer_full(error):
+                            stats[0] -= 1
+                            stats[1] -= length
                             with lock:
                                 drops[Drop.SEND_FAILED] += 1
-                                counters["packets_from_clients_total"] -= 1
-                                counters["bytes_from_clients_total"] -= length
+                    tick += 1
+                    if not tick & 7:
+                        now = clock()
+                        if now - last < _BURST:
+                            light = False  # a burst: batches from the next receive on
+                        last = now
                     continue
                 n = receive()
                 if n <= 0:
@@ -596,11 +619,9 @@ class RelayWorker:
                     elif threads.stopped:
                         return
                     continue
-                last = clock()
                 light = n == 1
-                acquire()
-                try:
-                    now = last
+                with lock:
+                    now = clock()
                     nbytes = j = 0
                     links: list[int] = []
                     for i in range(n):
@@ -611,7 +632,6 @@ class RelayWorker:
                         flow = flows.get(key)
                         first = view[off]
                         length = recv32[len_index]
-                        # The fast path: a known flow, and not STUN (first byte 0–1; RFC 7983).
                         if flow is None or first < 2 or length >= capacity:
                             flow = slow(batch, i, key, length, now)
                             if flow is None:
@@ -639,13 +659,11 @@ class RelayWorker:
                             siov[(j << 1) + 1] = length + hl
                         j += 1
                         nbytes += length
-                    counters["packets_from_clients_total"] += j
-                    counters["bytes_from_clients_total"] += nbytes
                     if fw.lookups or fw.cache_writes:
                         self._cache_work()
-                finally:
-                    release()
-                if j:  # sent without the lock (see above)
+                stats[0] += j
+                stats[1] += nbytes
+                if j:  # sent without the lock: the buffers are this thread's
                     link = links[0]
                     if links.count(link) == j:  # one backend in the batch: the common case
                         sent = sendmmsg(link, smsgs, j, dontwait)
@@ -654,9 +672,9 @@ class RelayWorker:
                     else:
                         sent = _send_grouped(batch, links, j)
                     if sent < j:
+                        stats[0] -= j - sent
                         with lock:
                             drops[Drop.SEND_FAILED] += j - sent
-                            counters["packets_from_clients_total"] -= j - sent
                 if threads.stopped:  # (a flood would keep the receive from ever coming back empty)
                     return
 
@@ -693,11 +711,10 @@ class RelayWorker:
         assert self._threads is not None
         threads = self._threads
         lock = threads.lock
-        acquire, release = lock.acquire, lock.release
         # Each socket's thread has buffers of its own.
         batch = batchio.Batch(self.config.batch_size, _namelen(self.public), batchio.HEADROOM)
         fw = self.forwarder
-        drops, counters, v4_flows = fw.drops, self.counters, self._v4_flows
+        drops, stats, v4_flows = fw.drops, self._stats_list(), self._v4_flows
         recv32, names64, data64 = batch.recv32, batch.names64, batch.data64
         send64, siov, sendmmsg, smsgs = batch.send64, batch.siov64, batch.sendmmsg, batch.smsgs
         slots, bases = _backend_slots(batch), batch.bases
@@ -710,7 +727,7 @@ class RelayWorker:
             if check_source
             else batch.receiver(fd, wait=True)
         )
-        clock = self._clock
+        clock, coarse = self._clock, self._coarse
         capacity, af_inet = batchio.CAPACITY, socket.AF_INET
         mask = (1 << 56) - 1
         view = batch.view
@@ -729,27 +746,29 @@ class RelayWorker:
             off = batch.offsets[i]
             return self._from_link(bytes(view[off : off + length]), now)
 
-        def one_slow(flow: Flow | None, length: int, now: float) -> None:
-            """The one-datagram path's rare cases: a frame the fast path cannot place, or a
-            flow whose client address only batches have seen (or chained): a batch of one."""
-            if flow is None:
+        def one_slow(flow: Flow | None, length: int) -> None:
+            """The one-datagram path's rare cases, under the lock: a frame the fast path
+            cannot place, or a flow whose client address only batches have seen (or
+            chained): a batch of one."""
+            if flow is None or length < 7 or length >= capacity:
                 if length > capacity:
                     drops[Drop.TRUNCATED] += 1
                     return
-                flow = self._from_link(bytes(slot0[:length]), now)
+                flow = self._from_link(bytes(slot0[:length]), clock())
                 if flow is None:
                     return
                 address = flow.client_address
                 if flow.via is None and address is not None:
                     hl = len(flow.header)
-                    counters["packets_to_clients_total"] += 1
-                    counters["bytes_to_clients_total"] += length - hl
+                    stats[2] += 1
+                    stats[3] += length - hl
                     try:
                         sendto(slot0[hl:length], dontwait, address)
                     except OSError as error:
                         if _buffer_full(error):
                             drops[Drop.SEND_FAILED] += 1
-                            counters["packets_to_clients_total"] -= 1
+                            stats[2] -= 1
+                            stats[3] -= length - hl
                     return
             hl = len(flow.header)
             via = flow.via
@@ -757,54 +776,60 @@ class RelayWorker:
                 send64[0] = flow.client_ptr
                 siov[0] = bases[0] + hl
                 siov[1] = length - hl
-                counters["bytes_to_clients_total"] += length - hl
+                stats[3] += length - hl
             else:
                 send64[0] = via.ptr
                 siov[0] = bases[0]
                 siov[1] = length
-            counters["packets_to_clients_total"] += 1
+            stats[2] += 1
             sent = sendmmsg(public_fd, smsgs, 1, dontwait)
             if sent != 1 and batch.finish_send(public_fd, 1, sent) < 1:
                 drops[Drop.SEND_FAILED] += 1
-                counters["packets_to_clients_total"] -= 1
+                stats[2] -= 1
 
         def serve() -> None:
-            light, last = not check_source, 0.0
+            light, tick, last = not check_source, 0, 0.0
             while True:
                 if light:
                     try:
                         length = recv_into(slot0, 0, msg_trunc)
                     except OSError:  # an ICMP error from the backend (gone, restarting)
                         continue
-                    if not length and threads.stopped:  # shut down
-                        return
-                    now = clock()
-                    if now - last < _LIGHT_GAP:
-                        light = False  # a burst: batches from the next receive on
-                    last = now
-                    # One datagram, the batch path's fast case inlined (calls cost here).
-                    acquire()
-                    try:
-                        flow = v4_flows.get(data64[data_index0] & mask)
-                        if flow is None or length < 7 or length >= capacity:
-                            one_slow(None, length, now)
-                            continue
-                        flow.last_seen = now
-                        address = flow.client_address
-                        if address is None or flow.via is not None:
-                            one_slow(flow, length, now)
-                            continue
-                        counters["packets_to_clients_total"] += 1  # before sending: see below
-                        counters["bytes_to_clients_total"] += length - 7
-                    finally:
-                        release()
+                    # An IPv4 frame header is 7 bytes: with the byte after it, one aligned
+                    # u64. (Keys all start with 0xC4, so anything else simply misses.)
+                    flow = v4_flows.get(data64[data_index0] & mask)
+                    # Only direct flows get a client_address (the one-datagram path of the
+                    # public socket sets it), so None also sends chained flows the slow way.
+                    if (
+                        flow is None
+                        or length < 7
+                        or length >= capacity
+                        or (address := flow.client_address) is None
+                    ):
+                        if not length and threads.stopped:  # shut down
+                            return
+                        with lock:
+                            one_slow(flow, length)
+                        continue
+                    flow.last_seen = coarse[0]
+                    # Counted before sending: once a client has its reply, the counters
+                    # (read by another thread) already include it.
+                    stats[2] += 1
+                    stats[3] += length - 7
                     try:
                         sendto(slot0[7:length], dontwait, address)
                     except OSError as error:
                         if _buffer_full(error):
+                            stats[2] -= 1
+                            stats[3] -= length - 7
                             with lock:
                                 drops[Drop.SEND_FAILED] += 1
-                                counters["packets_to_clients_total"] -= 1
+                    tick += 1
+                    if not tick & 7:
+                        now = clock()
+                        if now - last < _BURST:
+                            light = False  # a burst: batches from the next receive on
+                        last = now
                     continue
                 n = receive()
                 if n <= 0:
@@ -813,11 +838,9 @@ class RelayWorker:
                     elif threads.stopped:
                         return
                     continue
-                last = clock()
                 light = n == 1 and not check_source
-                acquire()
-                try:
-                    now = last
+                with lock:
+                    now = clock()
                     j = nbytes = 0
                     for i in range(n):
                         name_index, len_index, data_index, payload = slots[i]
@@ -828,8 +851,6 @@ class RelayWorker:
                             if source not in self._trusted:
                                 drops[Drop.UNTRUSTED_SOURCE] += 1
                                 continue
-                        # An IPv4 frame header is 7 bytes: with the byte after it, one aligned
-                        # u64. (Keys all start with 0xC4, so anything else simply misses.)
                         flow = v4_flows.get(data64[data_index] & mask)
                         length = recv32[len_index]
                         if flow is None or length < 7 or length >= capacity:
@@ -861,20 +882,17 @@ class RelayWorker:
                             siov[j << 1] = payload - 7
                             siov[(j << 1) + 1] = length
                         j += 1
-                    # Counted before sending: once a client has its reply, the counters
-                    # (read by another thread) already include it.
-                    counters["packets_to_clients_total"] += j
-                    counters["bytes_to_clients_total"] += nbytes
-                finally:
-                    release()
+                # Counted before sending, as above; sent without the lock.
+                stats[2] += j
+                stats[3] += nbytes
                 if j:
                     sent = sendmmsg(public_fd, smsgs, j, dontwait)
                     if sent != j:
                         sent = batch.finish_send(public_fd, j, sent)
                         if sent < j:
+                            stats[2] -= j - sent
                             with lock:
                                 drops[Drop.SEND_FAILED] += j - sent
-                                counters["packets_to_clients_total"] -= j - sent
                 if threads.stopped:
                     return
 
