@@ -289,7 +289,7 @@ class RelayWorker:
     # -- housekeeping and the route cache ------------------------------------------------
 
     def _in_forwarder(self, fn: Callable[..., object], *args: object) -> None:
-        """Run ``fn(*args)`` where the flow table lives: the forwarding thread, if any."""
+        """Run ``fn(*args)`` on the flow table: under the forwarding threads' lock, if any."""
         if self._threads is not None:
             self._threads.call(fn, *args)
         else:
