@@ -544,7 +544,7 @@ class RelayWorker:
         ipv6 = self.public.family != socket.AF_INET  # (socket.family is slow: a µs or two)
         family = self.public.family
         # The one-datagram path receives into slot 0, like a batch of one.
-        _, _, off0, header_index0, base0 = slots[0]
+        off0 = slots[0][2]
         slot0 = view[off0 : off0 + capacity]
         recvfrom_into, addr_flows = self.public.recvfrom_into, self._addr_flows
         link_sends, msg_trunc = self._link_sends, socket.MSG_TRUNC
@@ -588,13 +588,11 @@ class RelayWorker:
                         if flow is None:
                             continue
                     flow.last_seen = coarse[0]
-                    link, header_int, header = flow.tx
-                    if header_int:
-                        data64[header_index0] = header_int | first << 56
-                        start = off0 - 7
-                    else:
-                        start = off0 - len(header)
-                        view[start:off0] = header
+                    header = flow.header
+                    # (A slice store: half the time of the batch path's u64 store here.)
+                    start = off0 - len(header)
+                    view[start:off0] = header
+                    link = flow.tx[0]
                     stats[0] += 1
                     stats[1] += length
                     try:
@@ -731,7 +729,7 @@ class RelayWorker:
         capacity, af_inet = batchio.CAPACITY, socket.AF_INET
         mask = (1 << 56) - 1
         view = batch.view
-        _, _, data_index0, payload0 = slots[0]
+        data_index0 = slots[0][2]
         off0 = batch.offsets[0]
         slot0 = view[off0 : off0 + capacity]
         # Strays need the sender's name: only links take the one-datagram path.
