@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 import threading
+import time
 
 import pytest
 
@@ -244,3 +245,51 @@ def test_thread_mode_forwards_in_threads_of_its_own_and_stops_cleanly() -> None:
         c.close()
 
     asyncio.run(scenario())
+
+
+def test_thread_mode_counts_exactly_while_housekeeping_races_the_forwarding_threads(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The one-datagram fast path takes no lock. Expiry, migrations and new flows change the
+    # flow table under the lock at the same time as traffic flows through both threads: no
+    # error, no lost count (each thread counts into its own list), and forwarding goes on.
+    async def scenario() -> None:
+        t1, t2 = await start_transceiver(), await start_transceiver()
+        worker = RelayWorker(relay_config({1: t1.address, 2: t2.address}, io="thread"))
+        await worker.start()
+        try:
+            clients = [await client(worker.public_address) for _ in range(40)]
+            for round_ in range(30):
+                for i, c in enumerate(clients):
+                    if (i + round_) % 3 == 0:  # a Binding Request: new flow or migration
+                        c.send(ufrag_request(Route(0, 1 + round_ % 2)))
+                    c.send(b"\x80\x6f" + f"{i}:{round_}".encode())
+                if round_ % 4 == 3:
+                    # Everything expires, as if idle for longer than the timeout, while the
+                    # datagrams above are still on their way.
+                    later = time.monotonic() + 1000
+                    worker._in_forwarder(worker.forwarder.expire, later)
+                await asyncio.sleep(0.002)
+            await asyncio.sleep(0.2)
+            replies = sum(c.queue.qsize() for c in clients)
+            snap = worker.snapshot()
+            assert snap["packets_to_clients_total"] == replies
+            assert snap["packets_from_clients_total"] == len(t1.received) + len(t2.received)
+            assert snap["flows_expired_total"] > 0 and snap["flows_migrated_total"] > 0
+            assert snap["drops:not_stun"] > 0  # data for flows that had just expired
+            # Still forwarding: a fresh Binding Request, then data, both ways.
+            for c in clients:
+                while not c.queue.empty():
+                    c.queue.get_nowait()
+                c.send(ufrag_request(Route(0, 1)))
+                assert (await c.recv()).startswith(b"echo:")
+                c.send(b"\x80\x6fafter")
+                assert await c.recv() == b"echo:\x80\x6fafter"
+            for c in clients:
+                c.close()
+        finally:
+            await worker.stop()
+
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(scenario())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
