@@ -8,9 +8,11 @@ moves application data both ways. The openssl process is killed in ``finally``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,16 @@ def certificate(name: str) -> Certificate:
     )
 
 
+def pinned(cert: str, profile: SrtpProfile) -> DtlsConfig:
+    """Our config with ``cert``, offering only ``profile``, expecting the peer to show ``cert``."""
+    return DtlsConfig(
+        certificate(cert),
+        srtp_profiles=(profile,),
+        remote_fingerprints=(certificate(cert).fingerprint(),),
+        initial_timeout=0.2,
+    )
+
+
 def openssl_args(name: str, profile: SrtpProfile) -> list[str]:
     return [
         "-dtls1_2",
@@ -73,20 +85,58 @@ async def read_until(stream: asyncio.StreamReader, pattern: re.Pattern[bytes]) -
             return match.group(1) if match.groups() else line
 
 
-async def exchange(session: DtlsSession, proc: asyncio.subprocess.Process) -> None:
-    """Data both ways: openssl stdin → us, us → openssl stdout."""
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(b"from openssl\n")
-    await proc.stdin.drain()
-    assert await asyncio.wait_for(session.recv(), 5) == b"from openssl\n"
-    session.send(b"from pywebrtc\n")
-    await asyncio.wait_for(read_until(proc.stdout, re.compile(rb"^(from pywebrtc)$")), 5)
+async def expect(
+    proc: asyncio.subprocess.Process, pattern: re.Pattern[bytes], within: float = 5
+) -> bytes:
+    """The first match of ``pattern`` in ``proc``'s output (its group 1 if it has one)."""
+    assert proc.stdout is not None
+    return await asyncio.wait_for(read_until(proc.stdout, pattern), within)
 
 
 async def stop(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
         proc.kill()
     await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def openssl(
+    command: str, cert: str, profile: SrtpProfile, *args: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``openssl s_server`` or ``s_client`` with ``cert`` and ``profile`` (stdin and output
+    piped, stderr into stdout), killed on the way out. An s_server has printed ACCEPT."""
+    proc = await asyncio.create_subprocess_exec(
+        OPENSSL,
+        command,
+        *args,
+        *openssl_args(cert, profile),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        if command == "s_server":
+            await expect(proc, re.compile(rb"^ACCEPT"))
+        yield proc
+    finally:
+        await stop(proc)
+
+
+async def same_keying_material(session: DtlsSession, proc: asyncio.subprocess.Process) -> None:
+    """The RFC 5705 EXTRACTOR-dtls_srtp bytes openssl prints are the ones we export."""
+    theirs = await expect(proc, _KEYMAT)
+    assert session.conn is not None
+    assert session.conn.export_keying_material(LABEL, 60).hex().upper().encode() == theirs
+
+
+async def exchange(session: DtlsSession, proc: asyncio.subprocess.Process) -> None:
+    """Data both ways: openssl stdin → us, us → openssl stdout."""
+    assert proc.stdin is not None
+    proc.stdin.write(b"from openssl\n")
+    await proc.stdin.drain()
+    assert await asyncio.wait_for(session.recv(), 5) == b"from openssl\n"
+    session.send(b"from pywebrtc\n")
+    await expect(proc, re.compile(rb"^(from pywebrtc)$"))
 
 
 CASES = [
@@ -101,41 +151,15 @@ CASES = [
 def test_client_against_openssl_s_server(cert: str, profile: SrtpProfile) -> None:
     async def run() -> None:
         port = free_udp_port()
-        proc = await asyncio.create_subprocess_exec(
-            str(OPENSSL),
-            "s_server",
-            "-accept",
-            f"127.0.0.1:{port}",
-            "-verify",
-            "1",
-            *openssl_args(cert, profile),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        session: DtlsSession | None = None
-        try:
-            assert proc.stdout is not None
-            await asyncio.wait_for(read_until(proc.stdout, re.compile(rb"^ACCEPT")), 5)
-            config = DtlsConfig(
-                certificate(cert),
-                srtp_profiles=(profile,),
-                remote_fingerprints=(certificate(cert).fingerprint(),),
-                initial_timeout=0.2,
-            )
-            session = await connect("127.0.0.1", port, config)
-            done = await asyncio.wait_for(session.handshake(), 5)
-            assert done.srtp_profile is profile
-            assert done.extended_master_secret
-            theirs = await asyncio.wait_for(read_until(proc.stdout, _KEYMAT), 5)
-            assert session.conn is not None
-            ours = session.conn.export_keying_material(LABEL, 60)
-            assert ours.hex().upper().encode() == theirs
-            await exchange(session, proc)
-        finally:
-            if session is not None:
-                session.close()
-            await stop(proc)
+        accept = ("-accept", f"127.0.0.1:{port}", "-verify", "1")
+        config = pinned(cert, profile)
+        async with openssl("s_server", cert, profile, *accept) as proc:
+            with contextlib.closing(await connect("127.0.0.1", port, config)) as session:
+                done = await asyncio.wait_for(session.handshake(), 5)
+                assert done.srtp_profile is profile
+                assert done.extended_master_secret
+                await same_keying_material(session, proc)
+                await exchange(session, proc)
 
     asyncio.run(run())
 
@@ -143,35 +167,13 @@ def test_client_against_openssl_s_server(cert: str, profile: SrtpProfile) -> Non
 @pytest.mark.parametrize(("cert", "profile"), CASES)
 def test_server_against_openssl_s_client(cert: str, profile: SrtpProfile) -> None:
     async def run() -> None:
-        config = DtlsConfig(
-            certificate(cert),
-            srtp_profiles=(profile,),
-            remote_fingerprints=(certificate(cert).fingerprint(),),
-            initial_timeout=0.2,
-        )
-        session, (host, port) = await listen("127.0.0.1", 0, config)
-        proc = await asyncio.create_subprocess_exec(
-            str(OPENSSL),
-            "s_client",
-            "-connect",
-            f"{host}:{port}",
-            *openssl_args(cert, profile),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        try:
-            assert proc.stdout is not None
-            done = await asyncio.wait_for(session.handshake(), 5)
-            assert done.srtp_profile is profile
-            theirs = await asyncio.wait_for(read_until(proc.stdout, _KEYMAT), 5)
-            assert session.conn is not None
-            ours = session.conn.export_keying_material(LABEL, 60)
-            assert ours.hex().upper().encode() == theirs
-            await exchange(session, proc)
-        finally:
-            session.close()
-            await stop(proc)
+        session, (host, port) = await listen("127.0.0.1", 0, pinned(cert, profile))
+        with contextlib.closing(session):
+            async with openssl("s_client", cert, profile, "-connect", f"{host}:{port}") as proc:
+                done = await asyncio.wait_for(session.handshake(), 5)
+                assert done.srtp_profile is profile
+                await same_keying_material(session, proc)
+                await exchange(session, proc)
 
     asyncio.run(run())
 
@@ -188,23 +190,13 @@ def test_each_suite_against_openssl(suite: CipherSuiteId) -> None:
         config = DtlsConfig(certificate("ecdsa-p256"), cipher_suites=(suite,), initial_timeout=0.2)
         session, (host, port) = await listen("127.0.0.1", 0, config)
         profile = SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80
-        proc = await asyncio.create_subprocess_exec(
-            str(OPENSSL),
-            "s_client",
-            "-connect",
-            f"{host}:{port}",
-            *openssl_args("ecdsa-p256", profile),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        try:
-            done = await asyncio.wait_for(session.handshake(), 5)
-            assert done.cipher_suite == suite.name
-            await exchange(session, proc)
-        finally:
-            session.close()
-            await stop(proc)
+        with contextlib.closing(session):
+            async with openssl(
+                "s_client", "ecdsa-p256", profile, "-connect", f"{host}:{port}"
+            ) as proc:
+                done = await asyncio.wait_for(session.handshake(), 5)
+                assert done.cipher_suite == suite.name
+                await exchange(session, proc)
 
     asyncio.run(run())
 
@@ -216,37 +208,15 @@ def test_small_mtu_fragmentation_both_ways_with_openssl(cert: str) -> None:
     async def run() -> None:
         port = free_udp_port()
         profile = SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80
-        proc = await asyncio.create_subprocess_exec(
-            str(OPENSSL),
-            "s_server",
-            "-accept",
-            f"127.0.0.1:{port}",
-            "-verify",
-            "1",
-            "-mtu",
-            "300",
-            *openssl_args(cert, profile),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        accept = ("-accept", f"127.0.0.1:{port}", "-verify", "1", "-mtu", "300")
+        config = DtlsConfig(
+            certificate(cert), srtp_profiles=(profile,), mtu=300, initial_timeout=0.2
         )
-        session: DtlsSession | None = None
-        try:
-            assert proc.stdout is not None
-            await asyncio.wait_for(read_until(proc.stdout, re.compile(rb"^ACCEPT")), 5)
-            config = DtlsConfig(
-                certificate(cert), srtp_profiles=(profile,), mtu=300, initial_timeout=0.2
-            )
-            session = await connect("127.0.0.1", port, config)
-            await asyncio.wait_for(session.handshake(), 5)
-            theirs = await asyncio.wait_for(read_until(proc.stdout, _KEYMAT), 5)
-            assert session.conn is not None
-            assert session.conn.export_keying_material(LABEL, 60).hex().upper().encode() == theirs
-            await exchange(session, proc)
-        finally:
-            if session is not None:
-                session.close()
-            await stop(proc)
+        async with openssl("s_server", cert, profile, *accept) as proc:
+            with contextlib.closing(await connect("127.0.0.1", port, config)) as session:
+                await asyncio.wait_for(session.handshake(), 5)
+                await same_keying_material(session, proc)
+                await exchange(session, proc)
 
     asyncio.run(run())
 
@@ -263,30 +233,11 @@ def test_rsa_suites_as_client_against_openssl(suite: CipherSuiteId) -> None:
     async def run() -> None:
         port = free_udp_port()
         profile = SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80
-        proc = await asyncio.create_subprocess_exec(
-            str(OPENSSL),
-            "s_server",
-            "-accept",
-            f"127.0.0.1:{port}",
-            *openssl_args("rsa-2048", profile),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        session: DtlsSession | None = None
-        try:
-            assert proc.stdout is not None
-            await asyncio.wait_for(read_until(proc.stdout, re.compile(rb"^ACCEPT")), 5)
-            config = DtlsConfig(
-                certificate("ecdsa-p256"), cipher_suites=(suite,), initial_timeout=0.2
-            )
-            session = await connect("127.0.0.1", port, config)
-            done = await asyncio.wait_for(session.handshake(), 5)
-            assert done.cipher_suite == suite.name
-            await exchange(session, proc)
-        finally:
-            if session is not None:
-                session.close()
-            await stop(proc)
+        config = DtlsConfig(certificate("ecdsa-p256"), cipher_suites=(suite,), initial_timeout=0.2)
+        async with openssl("s_server", "rsa-2048", profile, "-accept", f"127.0.0.1:{port}") as proc:
+            with contextlib.closing(await connect("127.0.0.1", port, config)) as session:
+                done = await asyncio.wait_for(session.handshake(), 5)
+                assert done.cipher_suite == suite.name
+                await exchange(session, proc)
 
     asyncio.run(run())

@@ -11,10 +11,9 @@ import pytest
 from conformance.dtls.test_openssl import (
     _KEYMAT,
     FIXTURES,
-    OPENSSL,
+    expect,
     free_udp_port,
-    openssl_args,
-    read_until,
+    openssl,
     stop,
 )
 from pywebrtc.dtls import SrtpProfile
@@ -42,51 +41,31 @@ async def tool(*args: str) -> asyncio.subprocess.Process:
 
 
 async def both_ways(ours: asyncio.subprocess.Process, theirs: asyncio.subprocess.Process) -> None:
-    assert ours.stdin and ours.stdout and theirs.stdin and theirs.stdout
+    """The same keying material printed by both, then a line each way."""
+    mine = await expect(ours, _OURS, 10)
+    assert mine.upper() == await expect(theirs, _KEYMAT, 10)
+    assert ours.stdin and theirs.stdin
     ours.stdin.write(b"tool says hi\n")
     await ours.stdin.drain()
-    await asyncio.wait_for(read_until(theirs.stdout, re.compile(rb"^(tool says hi)$")), 5)
+    await expect(theirs, re.compile(rb"^(tool says hi)$"))
     theirs.stdin.write(b"openssl says hi\n")
     await theirs.stdin.drain()
-    await asyncio.wait_for(read_until(ours.stdout, re.compile(rb"^(openssl says hi)$")), 5)
+    await expect(ours, re.compile(rb"^(openssl says hi)$"))
 
 
 @pytest.mark.parametrize("cert", ["ecdsa-p256", "rsa-2048"])
 def test_tool_server_with_openssl_s_client(cert: str) -> None:
     async def run() -> None:
-        ours = await tool(
-            "server",
-            "127.0.0.1:0",
-            "--cert",
-            str(FIXTURES / f"{cert}.crt"),
-            "--key",
-            str(FIXTURES / f"{cert}.key"),
-        )
-        theirs: asyncio.subprocess.Process | None = None
+        key = ("--cert", str(FIXTURES / f"{cert}.crt"), "--key", str(FIXTURES / f"{cert}.key"))
+        ours = await tool("server", "127.0.0.1:0", *key)
         try:
-            assert ours.stdout is not None
-            port = await asyncio.wait_for(
-                read_until(ours.stdout, re.compile(rb"Listening on [0-9.]+:(\d+)")), 10
-            )
-            theirs = await asyncio.create_subprocess_exec(
-                str(OPENSSL),
-                "s_client",
-                "-connect",
-                f"127.0.0.1:{int(port)}",
-                *openssl_args(cert, _PROFILE),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-            assert theirs.stdout is not None
-            mine = await asyncio.wait_for(read_until(ours.stdout, _OURS), 10)
-            other = await asyncio.wait_for(read_until(theirs.stdout, _KEYMAT), 10)
-            assert mine.upper() == other
-            await both_ways(ours, theirs)
+            port = await expect(ours, re.compile(rb"Listening on [0-9.]+:(\d+)"), 10)
+            async with openssl(
+                "s_client", cert, _PROFILE, "-connect", f"127.0.0.1:{int(port)}"
+            ) as theirs:
+                await both_ways(ours, theirs)
         finally:
             await stop(ours)
-            if theirs is not None:
-                await stop(theirs)
 
     asyncio.run(run())
 
@@ -94,31 +73,12 @@ def test_tool_server_with_openssl_s_client(cert: str) -> None:
 def test_tool_client_with_openssl_s_server() -> None:
     async def run() -> None:
         port = free_udp_port()
-        theirs = await asyncio.create_subprocess_exec(
-            str(OPENSSL),
-            "s_server",
-            "-accept",
-            f"127.0.0.1:{port}",
-            "-verify",
-            "1",
-            *openssl_args("ecdsa-p256", _PROFILE),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        ours: asyncio.subprocess.Process | None = None
-        try:
-            assert theirs.stdout is not None
-            await asyncio.wait_for(read_until(theirs.stdout, re.compile(rb"^ACCEPT")), 5)
+        accept = ("-accept", f"127.0.0.1:{port}", "-verify", "1")
+        async with openssl("s_server", "ecdsa-p256", _PROFILE, *accept) as theirs:
             ours = await tool("client", f"127.0.0.1:{port}")
-            assert ours.stdout is not None
-            mine = await asyncio.wait_for(read_until(ours.stdout, _OURS), 10)
-            other = await asyncio.wait_for(read_until(theirs.stdout, _KEYMAT), 10)
-            assert mine.upper() == other
-            await both_ways(ours, theirs)
-        finally:
-            await stop(theirs)
-            if ours is not None:
+            try:
+                await both_ways(ours, theirs)
+            finally:
                 await stop(ours)
 
     asyncio.run(run())
@@ -127,26 +87,12 @@ def test_tool_client_with_openssl_s_server() -> None:
 def test_tool_fails_on_wrong_fingerprint() -> None:
     async def run() -> None:
         port = free_udp_port()
-        theirs = await asyncio.create_subprocess_exec(
-            str(OPENSSL),
-            "s_server",
-            "-accept",
-            f"127.0.0.1:{port}",
-            *openssl_args("ecdsa-p256", _PROFILE),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        try:
-            assert theirs.stdout is not None
-            await asyncio.wait_for(read_until(theirs.stdout, re.compile(rb"^ACCEPT")), 5)
+        async with openssl("s_server", "ecdsa-p256", _PROFILE, "-accept", f"127.0.0.1:{port}"):
             ours = await tool(
                 "client", f"127.0.0.1:{port}", "--fingerprint", "sha-256 " + "00:" * 31 + "00"
             )
             out, _ = await asyncio.wait_for(ours.communicate(), 10)
             assert ours.returncode == 1
             assert b"Handshake failed" in out
-        finally:
-            await stop(theirs)
 
     asyncio.run(run())
