@@ -114,6 +114,26 @@ def test_idle_flows_expire_and_traffic_in_either_direction_keeps_them() -> None:
     assert fw.from_client(ALICE, b"\x80\x6f", now=20.0) is None
 
 
+def test_expiry_in_slices_sweeps_the_table_a_limit_at_a_time() -> None:
+    fw = make(idle_timeout=10.0)
+    clients = [("192.0.2.1", port) for port in range(10)]
+    for i, c in enumerate(clients):
+        fw.from_client(c, request(Route(0, 1)), now=0.0 if i < 5 else 15.0)
+    fw.from_client(clients[0], b"\x80\x6f", now=19.0)  # one stays busy
+    # A sweep looks at the flows of the moment it starts, ``limit`` at a time.
+    assert fw.expire(now=20.0, limit=3) == 0  # clients 7-9: not idle for 10 s yet
+    assert fw.expire(now=20.0) == 4  # meanwhile a full look expires clients 1-4
+    fw.from_client(clients[4], request(Route(0, 1)), now=20.0)  # 4 again, a new flow
+    # The rest of the sweep still holds the old flows of clients 1-4: they are gone (or,
+    # for client 4, replaced by a new flow under the same header), so not counted again.
+    counts = [fw.expire(now=26.0, limit=3) for _ in range(3)]
+    assert counts == [2, 0, 0]  # clients 5 and 6
+    assert set(fw.flows) == {clients[i] for i in (0, 4, 7, 8, 9)}
+    assert fw.flows_expired == 6
+    # That sweep is over; the next starts over the flows of its moment.
+    assert fw.expire(now=40.0, limit=10) == 5 and not fw.flows
+
+
 def test_table_is_bounded() -> None:
     fw = make(max_flows=3)
     for port in range(10):
