@@ -1,8 +1,8 @@
 """Drive a real browser's RTCPeerConnection from a test: an aiohttp server on 127.0.0.1 serves
-``page.js`` and hands the page commands (long-poll ``GET /next``, ``POST /result``), so no
-WebDriver is needed. Chromium is opened through Playwright, Firefox ESR from the command line
-with its own throw-away profile; each module launches its browser once (module fixture) and
-runs every test in one event loop.
+a page holding ``conformance/peer_commands.js`` and ``page.js`` and hands it commands (long-poll
+``GET /next``, ``POST /result``), so no WebDriver is needed. Chromium is opened through
+Playwright, Firefox ESR from the command line with its own throw-away profile; each module
+launches its browser once (module fixture) and runs every test in one event loop.
 """
 
 from __future__ import annotations
@@ -56,12 +56,14 @@ FIREFOX_PREFS = {
     "network.connectivity-service.enabled": False,
     "extensions.update.enabled": False,
 }
-PAGE = (
-    b"<!doctype html><meta charset=utf-8><title>pywebrtc conformance</title><script>"
-    + (Path(__file__).with_name("page.js")).read_bytes()
-    + b"</script><script>"
-    + (Path(__file__).with_name("page_audio.js")).read_bytes()  # audio ops added to H
-    + b"</script>"
+HERE = Path(__file__).parent
+PAGE = b"<!doctype html><meta charset=utf-8><title>pywebrtc conformance</title>" + b"".join(
+    b"<script>" + script.read_bytes() + b"</script>"
+    for script in [
+        HERE.parent / "peer_commands.js",  # H, the commands, shared with the libwebrtc peer
+        HERE / "page.js",  # runs H's commands as the test server sends them
+        HERE / "page_audio.js",  # audio commands added to H
+    ]
 )
 T = TypeVar("T")
 

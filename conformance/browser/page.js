@@ -1,145 +1,8 @@
 // Remote-controlled WebRTC page: fetches commands from the test server (/next), runs each
-// concurrently, and posts {id, result | error} to /result. No driver needed, so the same page
-// works in Chromium (opened by Playwright) and Firefox (opened from the command line).
+// concurrently (H of conformance/peer_commands.js, inlined before this), and posts
+// {id, result | error} to /result. No driver needed, so the same page works in Chromium (opened
+// by Playwright) and Firefox (opened from the command line).
 "use strict";
-const pcs = {};
-let nextPc = 0;
-
-function sleep(ms) { return new Promise(r => setTimeout(r, ms)); }
-async function until(test, what, ms = 20000) {
-  const end = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > end) throw new Error("timeout waiting for " + what);
-    await sleep(2);
-  }
-}
-function toB64(buf) {
-  let s = "";
-  const bytes = new Uint8Array(buf);
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-  return btoa(s);
-}
-function fromB64(text) { return Uint8Array.from(atob(text), c => c.charCodeAt(0)); }
-async function sha256(chunks) {
-  const total = chunks.reduce((n, c) => n + c.byteLength, 0);
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) { all.set(new Uint8Array(c), at); at += c.byteLength; }
-  const digest = await crypto.subtle.digest("SHA-256", all);
-  return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, "0")).join("");
-}
-function track(s, ch) {
-  ch.binaryType = "arraybuffer";
-  s.ch[ch.label] = ch;
-  s.inbox[ch.label] = [];
-  ch.onmessage = e => s.inbox[ch.label].push(e.data);
-  ch.onclose = () => s.closed.push(ch.label);
-}
-async function gathered(pc) {
-  await until(() => pc.iceGatheringState === "complete", "ICE gathering");
-}
-
-const H = {
-  newPc() {
-    const id = ++nextPc;
-    const pc = new RTCPeerConnection();
-    const s = { pc, ch: {}, inbox: {}, closed: [] };
-    pcs[id] = s;
-    pc.ondatachannel = e => track(s, e.channel);
-    return id;
-  },
-  createChannel(id, label, options) {
-    const s = pcs[id];
-    track(s, s.pc.createDataChannel(label, options));
-    return true;
-  },
-  async offer(id) {
-    const pc = pcs[id].pc;
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
-    return pc.localDescription.sdp;
-  },
-  async answer(id, sdp) {
-    const pc = pcs[id].pc;
-    await pc.setRemoteDescription({ type: "offer", sdp });
-    await pc.setLocalDescription(await pc.createAnswer());
-    await gathered(pc);
-    return pc.localDescription.sdp;
-  },
-  async offerTrickle(id) {
-    // Offer at once; candidates follow through trickleCandidates().
-    const s = pcs[id];
-    s.candidates = [];
-    s.pc.onicecandidate = e => s.candidates.push(e.candidate ? e.candidate.toJSON() : null);
-    await s.pc.setLocalDescription(await s.pc.createOffer());
-    return s.pc.localDescription.sdp;
-  },
-  async trickleCandidates(id) {
-    // The candidates gathered since the last call (null marks the end), waiting for one.
-    const s = pcs[id];
-    await until(() => s.candidates.length > 0, "a candidate");
-    return s.candidates.splice(0, s.candidates.length);
-  },
-  sendOnOpen(id, label, text) {
-    const ch = pcs[id].ch[label];
-    ch.addEventListener("open", () => ch.send(text));
-    return true;
-  },
-  async setAnswer(id, sdp) {
-    await pcs[id].pc.setRemoteDescription({ type: "answer", sdp });
-    return true;
-  },
-  async waitOpen(id, label) {
-    const s = pcs[id];
-    await until(() => s.ch[label] && s.ch[label].readyState === "open", "open " + label);
-    const ch = s.ch[label];
-    return { id: ch.id, ordered: ch.ordered, maxRetransmits: ch.maxRetransmits,
-             protocol: ch.protocol, negotiated: ch.negotiated };
-  },
-  send(id, label, messages) {
-    // messages: [["s", text] | ["b", base64]]
-    const ch = pcs[id].ch[label];
-    for (const [kind, value] of messages) ch.send(kind === "s" ? value : fromB64(value));
-    return true;
-  },
-  async received(id, label, count) {
-    const s = pcs[id];
-    await until(() => s.inbox[label] && s.inbox[label].length >= count, count + " messages");
-    return s.inbox[label].splice(0, count).map(
-      m => typeof m === "string" ? ["s", m] : ["b", toB64(m)]);
-  },
-  async sendRandom(id, label, total, chunk) {
-    const ch = pcs[id].ch[label];
-    const chunks = [];
-    for (let at = 0; at < total; at += chunk) {
-      const c = new Uint8Array(Math.min(chunk, total - at));
-      crypto.getRandomValues(c);
-      chunks.push(c.buffer);
-    }
-    for (const c of chunks) {
-      await until(() => ch.bufferedAmount < 4 * 1024 * 1024, "buffer room");
-      ch.send(c);
-    }
-    return await sha256(chunks);
-  },
-  async digestReceived(id, label, count) {
-    const s = pcs[id];
-    await until(() => s.inbox[label] && s.inbox[label].length >= count, count + " chunks");
-    const chunks = s.inbox[label].splice(0, count);
-    return [chunks.length, await sha256(chunks)];
-  },
-  close(id, label) { pcs[id].ch[label].close(); return true; },
-  async waitClosed(id, label) {
-    await until(() => pcs[id].closed.includes(label), "close of " + label);
-    return pcs[id].ch[label].readyState;
-  },
-  async waitState(id, state) {
-    await until(() => pcs[id].pc.connectionState === state, "connectionState " + state);
-    return true;
-  },
-  closePc(id) { pcs[id].pc.close(); delete pcs[id]; return true; },
-};
-
 async function serve() {
   for (;;) {
     let cmd;
@@ -150,15 +13,7 @@ async function serve() {
       continue;
     }
     if (cmd.op === "quit") return;
-    (async () => {
-      let reply;
-      try {
-        reply = { id: cmd.id, result: await H[cmd.op](...cmd.args) };
-      } catch (e) {
-        reply = { id: cmd.id, error: String(e && e.stack || e) };
-      }
-      await fetch("/result", { method: "POST", body: JSON.stringify(reply) });
-    })();
+    reply(cmd).then(r => fetch("/result", { method: "POST", body: JSON.stringify(r) }));
   }
 }
 serve();

@@ -91,8 +91,9 @@ async def mebibyte_both_ways(link: Link, label: str = "ordered") -> None:
     channel = link.channels[label]
     for offset in range(0, len(blob), chunk):
         channel.send(blob[offset : offset + chunk])
-    got_count, digest = await link.page.call("digestReceived", link.browser_pc, label, count)
-    assert got_count == count and digest == hashlib.sha256(blob).hexdigest()
+    got_count, size, digest = await link.page.call("digestReceived", link.browser_pc, label, count)
+    assert (got_count, size) == (count, len(blob))
+    assert digest == hashlib.sha256(blob).hexdigest()
     sent_digest = await link.page.call("sendRandom", link.browser_pc, label, len(blob), chunk)
     mine = await link.inboxes[label].take(count)
     assert all(isinstance(m, bytes) for m in mine)
