@@ -1,8 +1,9 @@
 """pywebrtc's RTCPeerConnection against headless Chromium (Debian's /usr/bin/chromium through
-Playwright): both offer directions; ordered, unordered, maxRetransmits=0 and negotiated channels
-with messages both ways; 1 MiB as 16 KiB messages intact and in order both ways; a channel
-closed from each side, the close seen on both; and Chrome offering to an ICE-lite answerer on
-a UDP mux (the transceiver's setup). One browser launch for the module."""
+Playwright) and Firefox ESR (no WebDriver: the page fetches its commands from the test server),
+both offer directions: ordered, unordered, maxRetransmits=0 and negotiated channels with
+messages both ways; 1 MiB as 16 KiB messages intact and in order both ways; a channel closed
+from each side, the close seen on both, the other channels still working. Chromium also offers
+to an ICE-lite answerer on a UDP mux (the transceiver's setup). One launch per browser."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.browser.driver import BrowserSession, launch_chromium
+from conformance.browser.driver import BrowserSession, launch_chromium, launch_firefox
 from conformance.browser.scenario import (
     close_each_way,
     connect,
@@ -23,15 +24,17 @@ from pywebrtc.ice import open_udp_mux
 from pywebrtc.sdp import SessionDescription
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[BrowserSession]:
-    yield from BrowserSession.open(launch_chromium)
+@pytest.fixture(scope="module", params=["chromium", "firefox"])
+def browser(request: pytest.FixtureRequest) -> Iterator[BrowserSession]:
+    yield from BrowserSession.open(
+        launch_chromium if request.param == "chromium" else launch_firefox
+    )
 
 
-@pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "chrome-offers"])
-def test_chrome_data_channels(chromium: BrowserSession, we_offer: bool) -> None:
+@pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "browser-offers"])
+def test_data_channels(browser: BrowserSession, we_offer: bool) -> None:
     async def body() -> None:
-        link = await connect(chromium.page, we_offer, {**IN_BAND, **NEGOTIATED})
+        link = await connect(browser.page, we_offer, {**IN_BAND, **NEGOTIATED})
         try:
             for label in [*IN_BAND, *NEGOTIATED]:
                 await echo_both_ways(link, label)
@@ -42,10 +45,11 @@ def test_chrome_data_channels(chromium: BrowserSession, we_offer: bool) -> None:
         finally:
             await link.close()
 
-    chromium.run(body())
+    browser.run(body())
 
 
-def test_chrome_offers_to_an_ice_lite_answerer_on_a_udp_mux(chromium: BrowserSession) -> None:
+@pytest.mark.parametrize("browser", ["chromium"], indirect=True)
+def test_chrome_offers_to_an_ice_lite_answerer_on_a_udp_mux(browser: BrowserSession) -> None:
     """The transceiver's deployment shape: ICE-lite, every session on one shared socket."""
 
     async def body() -> None:
@@ -54,7 +58,7 @@ def test_chrome_offers_to_an_ice_lite_answerer_on_a_udp_mux(chromium: BrowserSes
         settings.set_lite(True)
         settings.set_udp_mux(mux)
         try:
-            link = await connect(chromium.page, False, {**IN_BAND, **NEGOTIATED}, settings)
+            link = await connect(browser.page, False, {**IN_BAND, **NEGOTIATED}, settings)
             try:
                 answer = link.pc.localDescription
                 assert answer is not None
@@ -69,4 +73,4 @@ def test_chrome_offers_to_an_ice_lite_answerer_on_a_udp_mux(chromium: BrowserSes
         finally:
             socket.close()
 
-    chromium.run(body())
+    browser.run(body())
