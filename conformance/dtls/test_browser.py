@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import tempfile
 from collections.abc import Awaitable, Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from threading import Thread
 
 import pytest
 from aioice import Candidate, Connection
 
+from conformance.browser.driver import launch_chromium, launch_firefox
 from pywebrtc.dtls import (
     ApplicationData,
     ConnectionClosed,
@@ -35,9 +32,6 @@ from pywebrtc.dtls import (
     Transmit,
 )
 from tests.dtls.simnet import load_certificate
-
-CHROMIUM = "/usr/bin/chromium"
-FIREFOX = "/usr/bin/firefox-esr"
 
 PAGE = b"""<!doctype html><meta charset=utf-8><pre id=log></pre><script>
 const role = new URLSearchParams(location.search).get("role");
@@ -77,14 +71,6 @@ async function report(pc) {
   await report(pc);
 })();
 </script>"""
-
-USER_JS = """\
-user_pref("media.peerconnection.ice.obfuscate_host_addresses", false);
-user_pref("browser.shell.checkDefaultBrowser", false);
-user_pref("datareporting.policy.dataSubmissionEnabled", false);
-user_pref("app.update.disabledForTesting", true);
-"""
-
 
 class Signaling:
     """A tiny HTTP server: the page fetches/posts SDP here; futures bridge to the test loop."""
@@ -216,46 +202,11 @@ async def run_dtls(ice: Connection, conn: DtlsConnection) -> tuple[HandshakeComp
 Launcher = Callable[[str], Awaitable[Callable[[], Awaitable[None]]]]
 
 
-async def chromium(url: str) -> Callable[[], Awaitable[None]]:
-    from playwright.async_api import async_playwright
-
-    manager = async_playwright()
-    playwright = await manager.start()
-    browser = await playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-features=WebRtcHideLocalIpsWithMdns"],
-    )
-    page = await browser.new_page()
-    await page.goto(url)
-
-    async def close() -> None:
-        await browser.close()
-        await manager.__aexit__(None, None, None)
-
-    return close
-
-
-async def firefox(url: str) -> Callable[[], Awaitable[None]]:
-    profile = tempfile.TemporaryDirectory(prefix="pywebrtc-firefox-")
-    (Path(profile.name) / "user.js").write_text(USER_JS)
-    proc = subprocess.Popen(
-        [FIREFOX, "--headless", "--no-remote", "--profile", profile.name, url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "MOZ_HEADLESS": "1"},
-    )
-
-    async def close() -> None:
-        proc.kill()
-        proc.wait(30)
-        profile.cleanup()
-
-    return close
-
-
 # No skip when a browser is missing: `make test` installs both, and a missing peer must fail.
-BROWSERS = [pytest.param(chromium, id="chromium"), pytest.param(firefox, id="firefox")]
+BROWSERS = [
+    pytest.param(launch_chromium, id="chromium"),
+    pytest.param(launch_firefox, id="firefox"),
+]
 
 
 @pytest.mark.parametrize("launch", BROWSERS)
