@@ -177,6 +177,11 @@ class RTCPeerConnection(EventEmitter):
         self._negotiation_needed = False  # W3C [[NegotiationNeeded]]
         self._data_mid: str | None = None  # the data section's mid once offered or answered
         self._section_order: list[str] = []  # m-line mids of the last applied offer
+        # The last rendered description and what it was rendered from: localDescription is
+        # read after every setLocalDescription (and by signalling code, often more than once),
+        # and the inputs are cheap to compare where the SDP is not cheap to write.
+        self._rendered: tuple[tuple[object, ...], str] | None = None
+        self._rendered_remote: RemoteDescription | None = None  # keeps id() in the key unique
 
     # ------------------------------------------------------------------ W3C attributes
 
@@ -703,7 +708,14 @@ class RTCPeerConnection(EventEmitter):
             data_mid = self._data_mid
             with_data = data_mid is not None and data_mid in order
             audio = [a for a in self._media.offer_sections() if a.mid in order]
-            return str(
+            key: tuple[object, ...] = (
+                kind, self._origin, transport, data if with_data else None, data_mid,
+                tuple(audio), tuple(order),
+            )  # fmt: skip
+            cached = self._rendered
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            sdp = str(
                 build_offer(
                     self._origin,
                     transport,
@@ -713,17 +725,23 @@ class RTCPeerConnection(EventEmitter):
                     order=order,
                 )
             )
-        assert self._remote is not None
-        return str(
-            build_answer(
-                self._origin,
-                self._remote,
-                transport,
-                self._local_setup,
-                data,
-                audio=self._media.answer_sections(),
+        else:
+            remote = self._remote
+            assert remote is not None
+            answers = self._media.answer_sections()
+            # The remote description by identity: a new one is a new object, and what the
+            # answer reads of it (sections, bundle) is not changed once it is applied.
+            key = (kind, self._origin, id(remote), transport, self._local_setup, data,
+                   tuple(answers.items()))  # fmt: skip
+            cached = self._rendered
+            if cached is not None and cached[0] == key and self._rendered_remote is remote:
+                return cached[1]
+            sdp = str(
+                build_answer(self._origin, remote, transport, self._local_setup, data, answers)
             )
-        )
+            self._rendered_remote = remote
+        self._rendered = (key, sdp)
+        return sdp
 
     def _set_signaling(self, state: str) -> None:
         self._set_state("signalingState", state)

@@ -117,6 +117,40 @@ def test_offer_shape() -> None:
     run(body)
 
 
+def test_local_description_is_rendered_once_and_follows_each_new_description() -> None:
+    async def body() -> None:
+        a, b = RTCPeerConnection(), RTCPeerConnection()
+        a.createDataChannel("x")
+        await negotiate(a, b)
+        first, again = a.localDescription, a.localDescription
+        assert first is not None and again is not None
+        assert again.sdp is first.sdp  # the same render, not a new one per read
+        answer = b.localDescription
+        assert answer is not None and b.localDescription is not None
+        assert b.localDescription.sdp is answer.sdp
+        # Renegotiation: a new offer (new o= version) and a new answer to it.
+        a.addTransceiver("audio")
+        await negotiate(a, b)
+        offer2, answer2 = a.localDescription, b.localDescription
+        assert offer2 is not None and answer2 is not None
+        assert SessionDescription.parse(offer2.sdp).origin.session_version > (
+            SessionDescription.parse(first.sdp).origin.session_version
+        )
+        assert [m.media for m in SessionDescription.parse(offer2.sdp).media] == [
+            "application",
+            "audio",
+        ]
+        assert [m.media for m in SessionDescription.parse(answer2.sdp).media] == [
+            "application",
+            "audio",
+        ]
+        assert a.localDescription is not None and a.localDescription.sdp is offer2.sdp
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
 def test_ufrag_generator_hook_is_used() -> None:
     async def body() -> None:
         settings = SettingEngine()
