@@ -6,11 +6,11 @@ forwards it: no ``epoll_wait`` in between, no readiness list, no event-loop iter
 Python forwarder measured here added 1.6x the C forwarder's round-trip latency with one
 thread in ``epoll_wait`` and 1.3x with a blocking thread per socket.
 
-The threads share the flow table, so each holds :attr:`SocketThreads.lock` from the moment its
-receive returns until it has sent; other threads (housekeeping on the asyncio loop) take the
-same lock through :meth:`SocketThreads.call`. :meth:`stop` wakes every receive with
-``shutdown(SHUT_RD)``, after which it returns 0 bytes. Linux semantics; the sockets must be in
-blocking mode and every send must pass ``MSG_DONTWAIT``.
+The threads share the flow table: whatever changes it holds :attr:`SocketThreads.lock`, in the
+forwarding threads and in others (housekeeping on the asyncio loop, through
+:meth:`SocketThreads.call`); a thread never holds it while it blocks. :meth:`stop` wakes every
+receive with ``shutdown(SHUT_RD)``, after which it returns 0 bytes. Linux semantics; the sockets
+must be in blocking mode and every send must pass ``MSG_DONTWAIT``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 class SocketThreads:
     """Runs ``serve()`` in a thread of its own per socket until :meth:`stop`.
 
-    ``serve`` loops: a blocking receive, then its work under :attr:`lock`; it returns when a
-    receive comes back empty and :attr:`stopped` is set. If it raises, the error is logged
-    (at most once a second per socket) and ``serve`` is called again.
+    ``serve`` loops: a blocking receive, then its work (under :attr:`lock` where it changes
+    shared state); it returns when a receive comes back empty and :attr:`stopped` is set. If
+    it raises, the error is logged (at most once a second per socket) and ``serve`` is called
+    again.
     """
 
     def __init__(self, name: str = "relay-io") -> None:
