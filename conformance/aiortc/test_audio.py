@@ -18,9 +18,10 @@ import av
 import pytest
 from aiortc.mediastreams import MediaStreamTrack as AiortcTrack
 
+from conformance.audio import heard
 from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription, SettingEngine
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
-from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency, loud, mono_samples
+from tests.peerconnection.audio_helpers import ToneTrack
 
 from .test_aiortc import negotiate
 
@@ -69,18 +70,6 @@ def resolve(fut: asyncio.Future[Any]) -> Callable[[Any], None]:
             fut.set_result(value)
 
     return handler
-
-
-async def heard(track: Any, seconds: float = 0.6) -> float:
-    samples: list[int] = []
-    rate = 48000
-    while len(samples) < seconds * rate:
-        frame = await asyncio.wait_for(track.recv(), TIMEOUT)
-        rate = frame.sample_rate
-        chunk = mono_samples(frame)
-        if samples or loud(chunk):
-            samples.extend(chunk)
-    return dominant_frequency(samples[rate // 10 :], rate)
 
 
 @pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "aiortc-offers"])

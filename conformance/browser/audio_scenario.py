@@ -10,14 +10,13 @@ import wave
 from pathlib import Path
 from typing import Any
 
-import av
-
+from conformance.audio import heard
 from conformance.browser.driver import RemotePage
 from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from pywebrtc.media import TelephoneEvent
 from pywebrtc.rtcrtptransceiver import RTCDTMFToneChangeEvent, RTCRtpCodecCapability, RTCRtpSender
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
-from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency, loud, mono_samples
+from tests.peerconnection.audio_helpers import ToneTrack
 
 TIMEOUT = 20.0
 OUR_TONE = 440.0
@@ -37,20 +36,6 @@ def write_tone_wav(path: Path, frequency: float, seconds: float = 2.0) -> Path:
             b"".join(struct.pack("<h", int(12000 * math.sin(step * i))) for i in range(count))
         )
     return path
-
-
-async def heard(track: MediaStreamTrack, seconds: float = 0.6) -> float:
-    """The frequency of ``seconds`` of decoded, non-silent audio from ``track``."""
-    samples: list[int] = []
-    rate = 48000
-    while len(samples) < seconds * rate:
-        frame = await asyncio.wait_for(track.recv(), TIMEOUT)
-        assert isinstance(frame, av.AudioFrame)
-        rate = frame.sample_rate
-        chunk = mono_samples(frame)
-        if samples or loud(chunk):
-            samples.extend(chunk)
-    return dominant_frequency(samples[rate // 10 :], rate)
 
 
 class AudioLink:

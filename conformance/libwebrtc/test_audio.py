@@ -14,9 +14,9 @@ from array import array
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import av
 import pytest
 
+from conformance.audio import heard
 from conformance.channels import TIMEOUT
 from conformance.libwebrtc.driver import NodePeer
 from conformance.libwebrtc.link import (
@@ -29,7 +29,7 @@ from conformance.libwebrtc.link import (
 )
 from pywebrtc import MediaStreamTrack, RTCSessionDescription
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
-from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency, loud, mono_samples
+from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency
 
 OUR_TONE = 440.0
 THEIR_TONE = 1000.0
@@ -43,25 +43,11 @@ def run(test: Callable[[NodePeer], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(main(), 90))
 
 
-async def we_hear(track: MediaStreamTrack, seconds: float = 0.6) -> float:
-    """The frequency of ``seconds`` of decoded, non-silent audio from ``track``."""
-    samples: list[int] = []
-    rate = 48000
-    while len(samples) < seconds * rate:
-        frame = await asyncio.wait_for(track.recv(), TIMEOUT)
-        assert isinstance(frame, av.AudioFrame)
-        rate = frame.sample_rate
-        chunk = mono_samples(frame)
-        if samples or loud(chunk):
-            samples.extend(chunk)
-    return dominant_frequency(samples[rate // 10 :], rate)
-
-
 async def they_hear(link: Link, seconds: float = 0.6) -> float:
     """The frequency libwebrtc's RTCAudioSink hears from us."""
-    heard = await link.call("heard", seconds + 0.1)
-    samples = array("h", base64.b64decode(heard["samples"]))
-    rate = int(heard["rate"])
+    recording = await link.call("heard", seconds + 0.1)
+    samples = array("h", base64.b64decode(recording["samples"]))
+    rate = int(recording["rate"])
     return dominant_frequency(list(samples)[rate // 10 :], rate)
 
 
@@ -102,8 +88,8 @@ async def audio_both_ways(link: Link, remote_track: asyncio.Future[MediaStreamTr
     assert description is not None
     assert "a=group:BUNDLE 0 1" in description.sdp, description.sdp
 
-    heard = await we_hear(await asyncio.wait_for(remote_track, TIMEOUT))
-    assert abs(heard - THEIR_TONE) < 20, heard
+    frequency = await heard(await asyncio.wait_for(remote_track, TIMEOUT))
+    assert abs(frequency - THEIR_TONE) < 20, frequency
     rate, stats = await their_packet_rate(link)
     assert 40 <= rate <= 60, (rate, stats)
     assert stats["inbound"]["mimeType"].lower() == "audio/opus", stats

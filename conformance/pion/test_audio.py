@@ -12,9 +12,9 @@ import struct
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
 
+from conformance.audio import heard
 from conformance.pion.driver import PionPeer
 from conformance.pion.test_datachannels import loopback_settings, run
 from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
@@ -59,19 +59,6 @@ def decoded_frequency(payloads: list[bytes]) -> float:
         if samples or loud(chunk):
             samples.extend(chunk)
     return dominant_frequency(samples[4800:], 48000)
-
-
-async def heard(track: MediaStreamTrack, seconds: float = 0.6) -> float:
-    samples: list[int] = []
-    rate = 48000
-    while len(samples) < seconds * rate:
-        frame = await asyncio.wait_for(track.recv(), TIMEOUT)
-        assert isinstance(frame, av.AudioFrame)
-        rate = frame.sample_rate
-        chunk = mono_samples(frame)
-        if samples or loud(chunk):
-            samples.extend(chunk)
-    return dominant_frequency(samples[rate // 10 :], rate)
 
 
 @pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "pion-offers"])
