@@ -15,6 +15,8 @@ import pytest
 from conformance.turn.coturn import Coturn, running_coturn
 from conformance.turn.driver import TurnDriver
 from pywebrtc.ice.turn import (
+    CHANNEL_LIFETIME,
+    PERMISSION_LIFETIME,
     Address,
     Allocated,
     AllocationFailed,
@@ -61,6 +63,10 @@ class Peer(asyncio.DatagramProtocol):
     async def recv(self, timeout: float = 5.0) -> tuple[bytes, Address]:
         return await asyncio.wait_for(self.received.get(), timeout)
 
+    def close(self) -> None:
+        assert self.transport is not None
+        self.transport.close()
+
 
 @pytest.fixture(scope="module")
 def coturn() -> Iterator[Coturn]:
@@ -77,12 +83,32 @@ def run(scenario: Callable[[], Awaitable[None]], server: Coturn) -> None:
         raise
 
 
-async def allocated(server: Coturn, password: str | None = None) -> TurnDriver:
-    client = TurnClient(server.address, server.username, password or server.password)
+async def allocated(
+    server: Coturn,
+    password: str | None = None,
+    permission_lifetime: float = PERMISSION_LIFETIME,
+    channel_lifetime: float = CHANNEL_LIFETIME,
+) -> TurnDriver:
+    """A client that has sent its Allocate."""
+    client = TurnClient(
+        server.address,
+        server.username,
+        password or server.password,
+        permission_lifetime=permission_lifetime,
+        channel_lifetime=channel_lifetime,
+    )
     driver = await TurnDriver.open(client)
     client.allocate(driver.now)
     driver.flush()
     return driver
+
+
+async def deallocate(driver: TurnDriver) -> None:
+    """A Refresh with lifetime 0, answered, then the client's socket closed."""
+    driver.client.close(driver.now)
+    driver.flush()
+    await driver.wait_for(Closed)
+    driver.close()
 
 
 def test_allocate_through_coturn_with_long_term_credentials(coturn: Coturn) -> None:
@@ -93,10 +119,7 @@ def test_allocate_through_coturn_with_long_term_credentials(coturn: Coturn) -> N
         assert event.mapped_address == driver.local_address
         assert event.lifetime == 600
         assert driver.client.state is TurnState.ALLOCATED
-        driver.client.close(driver.now)
-        driver.flush()
-        await driver.wait_for(Closed)
-        driver.close()
+        await deallocate(driver)
 
     run(scenario, coturn)
 
@@ -126,12 +149,8 @@ def test_data_both_ways_through_send_and_data_indications(coturn: Coturn) -> Non
         peer.send(b"pong over Data", relayed)
         assert await driver.wait_for(DataReceived) == DataReceived(peer.address, b"pong over Data")
         assert client.stats.send_indications == 1 and client.stats.data_indications == 1
-        client.close(driver.now)
-        driver.flush()
-        await driver.wait_for(Closed)
-        driver.close()
-        assert peer.transport is not None
-        peer.transport.close()
+        await deallocate(driver)
+        peer.close()
 
     run(scenario, coturn)
 
@@ -154,12 +173,8 @@ def test_data_both_ways_through_a_bound_channel(coturn: Coturn) -> None:
         assert client.stats.channel_data_sent == 3
         assert client.stats.channel_data_received == 3  # coturn answers on the channel too
         assert client.stats.send_indications == 0
-        client.close(driver.now)
-        driver.flush()
-        await driver.wait_for(Closed)
-        driver.close()
-        assert peer.transport is not None
-        peer.transport.close()
+        await deallocate(driver)
+        peer.close()
 
     run(scenario, coturn)
 
@@ -173,10 +188,7 @@ def test_refresh_then_deallocate() -> None:
             driver.client.refresh(driver.now)
             driver.flush()
             assert await driver.wait_for(Refreshed) == Refreshed(600)
-            driver.client.close(driver.now)
-            driver.flush()
-            await driver.wait_for(Closed)
-            driver.close()
+            await deallocate(driver)
 
         run(scenario, coturn)
         # coturn frees the 5-tuple a moment after answering (a new Allocate from the same
@@ -192,16 +204,8 @@ def test_short_lifetimes_are_refreshed_by_the_timers_and_stale_nonces_are_retrie
     with running_coturn(*flags, "--stale-nonce=2") as server:
 
         async def scenario() -> None:
-            client = TurnClient(
-                server.address,
-                server.username,
-                server.password,
-                permission_lifetime=4,
-                channel_lifetime=4,
-            )
-            driver = await TurnDriver.open(client)
-            client.allocate(driver.now)
-            driver.flush()
+            driver = await allocated(server, permission_lifetime=4, channel_lifetime=4)
+            client = driver.client
             relayed = (await driver.wait_for(Allocated)).relayed_address
             assert client.lifetime == 4
             over_channel, over_indication = await Peer.open(), await Peer.open()
@@ -225,12 +229,8 @@ def test_short_lifetimes_are_refreshed_by_the_timers_and_stale_nonces_are_retrie
             assert log.count("CHANNEL_BIND processed, success") >= 2, "channel never refreshed"
             assert log.count("CREATE_PERMISSION processed, success") >= 2
             assert "error 438" in log, "coturn never sent 438: the stale-nonce path was not run"
-            client.close(driver.now)
-            driver.flush()
-            await driver.wait_for(Closed)
-            driver.close()
-            for peer in (over_channel, over_indication):
-                assert peer.transport is not None
-                peer.transport.close()
+            await deallocate(driver)
+            over_channel.close()
+            over_indication.close()
 
         run(scenario, server)
