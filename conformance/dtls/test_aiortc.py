@@ -75,29 +75,36 @@ def aiortc_fingerprints(cert: RTCCertificate) -> tuple[Fingerprint, ...]:
     return tuple(Fingerprint.parse(f"{f.algorithm} {f.value}") for f in cert.getFingerprints())
 
 
+def dtls_pair(our_role: str) -> tuple[RTCDtlsTransport, DtlsSession, RTCDtlsParameters]:
+    """aiortc's DTLS transport and our session in ``our_role``, joined by the in-memory pipe,
+    neither started: start aiortc's with the parameters returned (our fingerprint)."""
+    ours_cert: Certificate = load_certificate()
+    theirs_cert = RTCCertificate.generateCertificate()
+    # aiortc's ICE role decides nothing here: we set its DTLS role explicitly.
+    ice = FakeIceTransport("controlling")
+    theirs = RTCDtlsTransport(cast(object, ice), [theirs_cert])  # type: ignore[arg-type]
+    theirs._set_role("server" if our_role == "client" else "client")
+    config = DtlsConfig(
+        ours_cert, remote_fingerprints=aiortc_fingerprints(theirs_cert), initial_timeout=0.2
+    )
+    session = DtlsSession(
+        config,
+        is_client=our_role == "client",
+        peer=("aiortc", 1) if our_role == "client" else None,
+    )
+    session.connection_made(cast(asyncio.DatagramTransport, ToAiortc(ice)))
+    ice.peer = session
+    ours_fp = ours_cert.fingerprint()
+    params = RTCDtlsParameters(fingerprints=[RTCDtlsFingerprint("sha-256", ours_fp.value)])
+    return theirs, session, params
+
+
 @pytest.mark.parametrize("our_role", ["client", "server"])
 def test_handshake_srtp_keys_and_data_with_aiortc(our_role: str) -> None:
     async def run() -> None:
-        ours_cert: Certificate = load_certificate()
-        theirs_cert = RTCCertificate.generateCertificate()
-        # aiortc's ICE role decides nothing here: we set its DTLS role explicitly.
-        ice = FakeIceTransport("controlling")
-        theirs = RTCDtlsTransport(cast(object, ice), [theirs_cert])  # type: ignore[arg-type]
-        theirs._set_role("server" if our_role == "client" else "client")
+        theirs, session, params = dtls_pair(our_role)
         receiver = Receiver()
         theirs._register_data_receiver(receiver)
-        config = DtlsConfig(
-            ours_cert, remote_fingerprints=aiortc_fingerprints(theirs_cert), initial_timeout=0.2
-        )
-        session = DtlsSession(
-            config,
-            is_client=our_role == "client",
-            peer=("aiortc", 1) if our_role == "client" else None,
-        )
-        session.connection_made(cast(asyncio.DatagramTransport, ToAiortc(ice)))
-        ice.peer = session
-        ours_fp = ours_cert.fingerprint()
-        params = RTCDtlsParameters(fingerprints=[RTCDtlsFingerprint("sha-256", ours_fp.value)])
         theirs_start = asyncio.ensure_future(theirs.start(params))
         try:
             done = await asyncio.wait_for(session.handshake(), 10)

@@ -8,47 +8,20 @@ as DTLS records.
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
 import pytest
 from aiortc.rtcdatachannel import RTCDataChannel, RTCDataChannelParameters
-from aiortc.rtcdtlstransport import (
-    RTCCertificate,
-    RTCDtlsFingerprint,
-    RTCDtlsParameters,
-    RTCDtlsTransport,
-)
 from aiortc.rtcsctptransport import RTCSctpCapabilities, RTCSctpTransport
 
-from conformance.dtls.test_aiortc import FakeIceTransport, ToAiortc, aiortc_fingerprints
+from conformance.dtls.test_aiortc import dtls_pair
 from conformance.sctp.test_aiortc import OurDriver, messages
-from pywebrtc.dtls import DtlsConfig
-from pywebrtc.dtls.aio import DtlsSession
 from pywebrtc.sctp import DataChannelManager, IncomingChannel, SctpAssociation
-from tests.dtls.simnet import load_certificate
 
 
 @pytest.mark.parametrize("our_role", ["client", "server"])
 def test_data_channels_over_dtls_with_aiortc(our_role: str) -> None:
     async def run() -> None:
-        ours_cert = load_certificate()
-        theirs_cert = RTCCertificate.generateCertificate()
-        ice = FakeIceTransport("controlling")
-        dtls = RTCDtlsTransport(cast(object, ice), [theirs_cert])  # type: ignore[arg-type]
-        dtls._set_role("server" if our_role == "client" else "client")
-        config = DtlsConfig(
-            ours_cert, remote_fingerprints=aiortc_fingerprints(theirs_cert), initial_timeout=0.2
-        )
-        session = DtlsSession(
-            config,
-            is_client=our_role == "client",
-            peer=("aiortc", 1) if our_role == "client" else None,
-        )
-        session.connection_made(cast(asyncio.DatagramTransport, ToAiortc(ice)))
-        ice.peer = session
-        params = RTCDtlsParameters(
-            fingerprints=[RTCDtlsFingerprint("sha-256", ours_cert.fingerprint().value)]
-        )
+        dtls, session, params = dtls_pair(our_role)
         dtls_start = asyncio.ensure_future(dtls.start(params))
         await asyncio.wait_for(session.handshake(), 10)
         await asyncio.wait_for(dtls_start, 10)
