@@ -8,7 +8,6 @@ launches its browser once (module fixture) and runs every test in one event loop
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import json
 import os
@@ -209,13 +208,3 @@ class BrowserSession:
 
             loop.run_until_complete(stop())
             loop.close()
-
-
-def encode(messages: list[str | bytes]) -> list[list[str]]:
-    return [
-        ["s", m] if isinstance(m, str) else ["b", base64.b64encode(m).decode()] for m in messages
-    ]
-
-
-def decode(items: list[list[str]]) -> list[str | bytes]:
-    return [value if kind == "s" else base64.b64decode(value) for kind, value in items]

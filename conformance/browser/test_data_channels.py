@@ -12,13 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from conformance.browser.driver import BrowserSession, launch_chromium, launch_firefox
-from conformance.browser.scenario import (
-    close_each_way,
-    connect,
-    echo_both_ways,
-    mebibyte_both_ways,
-)
-from conformance.channels import IN_BAND, NEGOTIATED
+from conformance.browser.scenario import connect, echo_both_ways
+from conformance.channels import IN_BAND, NEGOTIATED, close_each_way, mebibyte_both_ways
 from pywebrtc import SettingEngine
 from pywebrtc.ice import open_udp_mux
 from pywebrtc.sdp import SessionDescription
@@ -39,7 +34,7 @@ def test_data_channels(browser: BrowserSession, we_offer: bool) -> None:
             for label in [*IN_BAND, *NEGOTIATED]:
                 await echo_both_ways(link, label)
             await mebibyte_both_ways(link)
-            await close_each_way(link, ours_closes="unordered", browser_closes="rexmit0")
+            await close_each_way(link, ours_closes="unordered", far_closes="rexmit0")
             # The remaining channels still work after the closes.
             await echo_both_ways(link, "ordered", count=3)
         finally:

@@ -8,7 +8,6 @@ A missing node or package is an error, not a skip: this peer is part of the suit
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import json
 import os
@@ -105,13 +104,3 @@ class NodePeer:
         line = json.dumps({"id": ident, "op": op, "args": list(args)})
         proc.stdin.write(line.encode() + b"\n")
         return await asyncio.wait_for(future, timeout)
-
-
-def encode(messages: list[str | bytes]) -> list[list[str]]:
-    return [
-        ["s", m] if isinstance(m, str) else ["b", base64.b64encode(m).decode()] for m in messages
-    ]
-
-
-def decode(items: list[list[str]]) -> list[str | bytes]:
-    return [value if kind == "s" else base64.b64decode(value) for kind, value in items]

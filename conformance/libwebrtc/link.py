@@ -12,7 +12,6 @@ from conformance import channels
 from conformance.channels import TIMEOUT
 from conformance.libwebrtc.driver import NodePeer
 from pywebrtc import (
-    RTCDataChannel,
     RTCIceCandidate,
     RTCPeerConnection,
     RTCSessionDescription,
@@ -25,7 +24,7 @@ ALL_KINDS = {**IN_BAND, **NEGOTIATED}
 
 
 @dataclass
-class Link(channels.Channels):
+class Link(channels.CommandChannels):
     pc: RTCPeerConnection
     node: NodePeer
     node_pc: int
@@ -140,10 +139,3 @@ async def connect(
     await link.call("waitState", "connected")
     assert link.pc.connectionState == "connected"
     return link
-
-
-async def closed(channel: RTCDataChannel) -> None:
-    done = asyncio.Event()
-    channel.on("close", done.set)
-    if channel.readyState != "closed":
-        await asyncio.wait_for(done.wait(), TIMEOUT)

@@ -13,19 +13,18 @@ libwebrtc runs in a node child process (``driver.py``); a test fails when it is 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 from collections.abc import Awaitable, Callable
 
 import pytest
 
-from conformance.channels import TIMEOUT
-from conformance.libwebrtc.driver import NodePeer, decode, encode
+from conformance import channels
+from conformance.channels import TIMEOUT, closed
+from conformance.libwebrtc.driver import NodePeer
 from conformance.libwebrtc.link import (
     ALL_KINDS,
     Link,
     add_channels,
-    closed,
     connect,
     negotiate_trickle,
     new_link,
@@ -48,30 +47,12 @@ def run(test: Callable[[NodePeer], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(main(), 90))
 
 
-def ordered(label: str) -> bool:
-    return bool(ALL_KINDS[label].get("ordered", True))
-
-
-def same(got: list[str | bytes], sent: list[str | bytes], in_order: bool) -> bool:
-    """The same messages, kinds kept (b"" is not ""), in order where the channel promises it."""
-    if in_order:
-        return got == sent
-    return sorted(map(repr, got)) == sorted(map(repr, sent))
-
-
 async def messages_both_ways(link: Link, label: str, count: int = 10) -> None:
     out: list[str | bytes] = [f"to-libwebrtc-{label}-{i}" for i in range(count)]
     out += [os.urandom(100), b"", "", "\u00e9t\u00e9 \U0001f3b5", bytes(range(256))]
-    for message in out:
-        link.channels[label].send(message)
-    got = decode(await link.call("received", label, len(out)))
-    assert same(got, out, ordered(label)), (label, got)
-
     back: list[str | bytes] = [f"to-pywebrtc-{label}-{i}" for i in range(count)]
     back += [os.urandom(50), b"", ""]
-    await link.call("send", label, encode(back))
-    mine = await link.inboxes[label].take(len(back))
-    assert same(mine, back, ordered(label)), (label, mine)
+    await channels.messages_both_ways(link, label, out, back)
 
     # libwebrtc sends back what it receives: the round trip keeps text and binary apart.
     echoing = asyncio.ensure_future(link.call("echo", label, len(out)))
@@ -79,7 +60,7 @@ async def messages_both_ways(link: Link, label: str, count: int = 10) -> None:
         link.channels[label].send(message)
     await echoing
     echoed = await link.inboxes[label].take(len(out))
-    assert same(echoed, out, ordered(label)), (label, echoed)
+    assert channels.same(echoed, out, link.channels[label].ordered), (label, echoed)
 
 
 @DIRECTIONS
@@ -102,19 +83,7 @@ def test_one_mebibyte_each_way_arrives_intact(we_offer: bool) -> None:
     async def body(node: NodePeer) -> None:
         link = await connect(node, we_offer, {"ordered": {}})
         try:
-            chunk = 16 * 1024
-            blob = os.urandom(1 << 20)
-            count = len(blob) // chunk
-            for offset in range(0, len(blob), chunk):
-                link.channels["ordered"].send(blob[offset : offset + chunk])
-            got_count, size, digest = await link.call("digestReceived", "ordered", count)
-            assert (got_count, size) == (count, len(blob))
-            assert digest == hashlib.sha256(blob).hexdigest()
-
-            sent_digest = await link.call("sendRandom", "ordered", len(blob), chunk)
-            mine = await link.inboxes["ordered"].take(count)
-            data = b"".join(m for m in mine if isinstance(m, bytes))
-            assert len(data) == len(blob) and hashlib.sha256(data).hexdigest() == sent_digest
+            await channels.mebibyte_both_ways(link)
         finally:
             await link.close()
 
@@ -126,18 +95,7 @@ def test_a_channel_closed_from_either_side_is_closed_on_both(we_offer: bool) -> 
     async def body(node: NodePeer) -> None:
         link = await connect(node, we_offer, ALL_KINDS)
         try:
-            mine = link.channels["unordered"]
-            waiting = asyncio.ensure_future(closed(mine))
-            mine.close()
-            await waiting
-            assert await link.call("waitClosed", "unordered") == "closed"
-
-            theirs = link.channels["rexmit0"]
-            waiting = asyncio.ensure_future(closed(theirs))
-            await link.call("close", "rexmit0")
-            await waiting
-            assert await link.call("waitClosed", "rexmit0") == "closed"
-            assert mine.readyState == theirs.readyState == "closed"
+            await channels.close_each_way(link, ours_closes="unordered", far_closes="rexmit0")
             # The others still carry messages both ways.
             await messages_both_ways(link, "ordered", count=3)
             await messages_both_ways(link, "negotiated", count=3)

@@ -9,7 +9,6 @@ deployment shape). Signaling is non-trickle."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,9 +16,18 @@ from typing import Any
 
 import pytest
 
-from conformance.channels import IN_BAND, NEGOTIATED, TIMEOUT, Channels
+from conformance import channels
+from conformance.channels import (
+    IN_BAND,
+    NEGOTIATED,
+    TIMEOUT,
+    Channels,
+    close_each_way,
+    closed,
+    mebibyte_both_ways,
+)
 from conformance.pion.driver import PionPeer, decode, encode
-from pywebrtc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription, SettingEngine
+from pywebrtc import RTCPeerConnection, RTCSessionDescription, SettingEngine
 from pywebrtc.ice import open_udp_mux
 from pywebrtc.sdp import SessionDescription
 
@@ -41,6 +49,27 @@ def loopback_settings() -> SettingEngine:
 class Link(Channels):
     pc: RTCPeerConnection
     pion: PionPeer
+
+    async def far_received(self, label: str, count: int) -> list[str | bytes]:
+        return decode((await self.pion.call("take", label=label, count=count))["messages"])
+
+    async def far_send(self, label: str, messages: list[str | bytes]) -> None:
+        await self.pion.call("send", label=label, messages=encode(messages))
+
+    async def far_digest(self, label: str, count: int) -> tuple[int, int, str]:
+        got = await self.pion.call("take", label=label, count=count, digest=True)
+        assert got.keys() == {"count", "bytes", "sha256"}, got
+        return got["count"], got["bytes"], got["sha256"]
+
+    async def far_send_random(self, label: str, size: int, chunk: int) -> str:
+        sent = await self.pion.call("send_random", label=label, size=size, chunk=chunk)
+        return str(sent["sha256"])
+
+    async def far_close(self, label: str) -> None:
+        await self.pion.call("close", label=label)
+
+    async def far_wait_closed(self, label: str) -> str:
+        return str((await self.pion.call("wait_closed", label=label))["state"])
 
     async def close(self) -> None:
         await self.pc.close()
@@ -95,61 +124,14 @@ async def connect(
 
 async def messages_both_ways(link: Link, label: str, count: int = 10) -> None:
     """Strings, binary and the two empty messages each way (in order where ordered)."""
-    ordered = KINDS[label].get("ordered", True)
     out: list[str | bytes] = [f"to-pion-{label}-{i}" for i in range(count)]
-    out += [os.urandom(100), b"", "", "\u00e9t\u00e9 \U0001f600"]
-    for message in out:
-        link.channels[label].send(message)
-    got = decode((await link.pion.call("take", label=label, count=len(out)))["messages"])
     back: list[str | bytes] = [f"to-pywebrtc-{label}-{i}" for i in range(count)]
-    back += [os.urandom(50), b"", "", "\u00fcber"]
-    await link.pion.call("send", label=label, messages=encode(back))
-    mine = await link.inboxes[label].take(len(back))
-    if ordered:
-        assert got == out and mine == back
-    else:
-        assert sorted(map(repr, got)) == sorted(map(repr, out))
-        assert sorted(map(repr, mine)) == sorted(map(repr, back))
-
-
-async def mebibyte_both_ways(link: Link, label: str = "ordered") -> None:
-    chunk = 16 * 1024
-    blob = os.urandom(1 << 20)
-    count = len(blob) // chunk
-    channel = link.channels[label]
-    for offset in range(0, len(blob), chunk):
-        channel.send(blob[offset : offset + chunk])
-    got = await link.pion.call("take", label=label, count=count, digest=True)
-    assert got == {"count": count, "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
-    sent = await link.pion.call("send_random", label=label, size=len(blob), chunk=chunk)
-    mine = await link.inboxes[label].take(count)
-    assert all(isinstance(m, bytes) and len(m) == chunk for m in mine)
-    assert (
-        hashlib.sha256(b"".join(m for m in mine if isinstance(m, bytes))).hexdigest()
-        == sent["sha256"]
+    await channels.messages_both_ways(
+        link,
+        label,
+        [*out, os.urandom(100), b"", "", "\u00e9t\u00e9 \U0001f600"],
+        [*back, os.urandom(50), b"", "", "\u00fcber"],
     )
-
-
-async def closed(channel: RTCDataChannel) -> None:
-    done = asyncio.Event()
-    if channel.readyState == "closed":
-        return
-    channel.on("close", done.set)
-    await asyncio.wait_for(done.wait(), TIMEOUT)
-
-
-async def close_each_way(link: Link, ours_closes: str, pion_closes: str) -> None:
-    mine = link.channels[ours_closes]
-    waiting = asyncio.ensure_future(closed(mine))
-    mine.close()
-    await waiting
-    assert (await link.pion.call("wait_closed", label=ours_closes))["state"] == "closed"
-    theirs = link.channels[pion_closes]
-    waiting = asyncio.ensure_future(closed(theirs))
-    await link.pion.call("close", label=pion_closes)
-    await waiting
-    assert (await link.pion.call("wait_closed", label=pion_closes))["state"] == "closed"
-    assert mine.readyState == theirs.readyState == "closed"
 
 
 @pytest.mark.parametrize("opener", ["ours", "pion"], ids=["pywebrtc-opens", "pion-opens"])
@@ -161,7 +143,7 @@ def test_pion_data_channels(pion: None, we_offer: bool, opener: str) -> None:
             for label in KINDS:
                 await messages_both_ways(link, label)
             await mebibyte_both_ways(link)
-            await close_each_way(link, ours_closes="unordered", pion_closes="rexmit0")
+            await close_each_way(link, ours_closes="unordered", far_closes="rexmit0")
             # The remaining channels still work after the closes.
             await messages_both_ways(link, "ordered", count=3)
             await messages_both_ways(link, "negotiated", count=3)
