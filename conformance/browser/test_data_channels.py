@@ -14,9 +14,8 @@ import pytest
 from conformance.browser.driver import BrowserSession, launch_chromium, launch_firefox
 from conformance.browser.scenario import connect, echo_both_ways
 from conformance.channels import IN_BAND, NEGOTIATED, close_each_way, mebibyte_both_ways
-from pywebrtc import SettingEngine
+from conformance.ice_lite import assert_lite_answer_on, lite_settings
 from pywebrtc.ice import open_udp_mux
-from pywebrtc.sdp import SessionDescription
 
 
 @pytest.fixture(scope="module", params=["chromium", "firefox"])
@@ -49,18 +48,10 @@ def test_chrome_offers_to_an_ice_lite_answerer_on_a_udp_mux(browser: BrowserSess
 
     async def body() -> None:
         mux, socket = await open_udp_mux("127.0.0.1")
-        settings = SettingEngine()
-        settings.set_lite(True)
-        settings.set_udp_mux(mux)
         try:
-            link = await connect(browser.page, False, {**IN_BAND, **NEGOTIATED}, settings)
+            link = await connect(browser.page, False, {**IN_BAND, **NEGOTIATED}, lite_settings(mux))
             try:
-                answer = link.pc.localDescription
-                assert answer is not None
-                parsed = SessionDescription.parse(answer.sdp)
-                assert parsed.ice_lite
-                ports = {c.port for m in parsed.media for c in m.candidates}
-                assert ports == {mux.local_address[1]}
+                assert_lite_answer_on(link.pc, mux)
                 for label in [*IN_BAND, *NEGOTIATED]:
                     await echo_both_ways(link, label, count=3)
             finally:

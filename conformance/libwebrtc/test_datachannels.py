@@ -20,6 +20,7 @@ import pytest
 
 from conformance import channels
 from conformance.channels import TIMEOUT, closed
+from conformance.ice_lite import assert_lite_answer_on, lite_settings
 from conformance.libwebrtc.driver import NodePeer
 from conformance.libwebrtc.link import (
     ALL_KINDS,
@@ -30,9 +31,7 @@ from conformance.libwebrtc.link import (
     new_link,
     wait_open,
 )
-from pywebrtc import SettingEngine
 from pywebrtc.ice import open_udp_mux
-from pywebrtc.sdp import SessionDescription
 
 DIRECTIONS = pytest.mark.parametrize(
     "we_offer", [True, False], ids=["pywebrtc-offers", "libwebrtc-offers"]
@@ -157,18 +156,9 @@ def test_libwebrtc_offers_to_ice_lite_answerers_sharing_one_udp_mux() -> None:
         links: list[Link] = []
         try:
             for _ in range(2):
-                settings = SettingEngine()
-                settings.set_lite(True)
-                settings.set_udp_mux(mux)
-                links.append(await connect(node, False, ALL_KINDS, settings=settings))
+                links.append(await connect(node, False, ALL_KINDS, settings=lite_settings(mux)))
             for link in links:
-                answer = link.pc.localDescription
-                assert answer is not None
-                parsed = SessionDescription.parse(answer.sdp)
-                assert parsed.ice_lite
-                assert {c.port for m in parsed.media for c in m.candidates} == {
-                    mux.local_address[1]
-                }
+                assert_lite_answer_on(link.pc, mux)
             for link in links:
                 for label in ALL_KINDS:
                     await messages_both_ways(link, label, count=3)

@@ -26,10 +26,10 @@ from conformance.channels import (
     closed,
     mebibyte_both_ways,
 )
+from conformance.ice_lite import assert_lite_answer_on, lite_settings
 from conformance.pion.driver import PionPeer, decode, encode
 from pywebrtc import RTCPeerConnection, RTCSessionDescription, SettingEngine
 from pywebrtc.ice import open_udp_mux
-from pywebrtc.sdp import SessionDescription
 
 # label -> createDataChannel options (pywebrtc's names; the Go peer takes the same ones).
 KINDS = {**IN_BAND, **NEGOTIATED}
@@ -189,18 +189,10 @@ def test_pion_offers_to_an_ice_lite_answerer_on_a_udp_mux(pion: None) -> None:
 
     async def body() -> None:
         mux, socket = await open_udp_mux("127.0.0.1")
-        settings = SettingEngine()
-        settings.set_lite(True)
-        settings.set_udp_mux(mux)
         try:
-            link = await connect(False, "pion", KINDS, settings)
+            link = await connect(False, "pion", KINDS, lite_settings(mux))
             try:
-                answer = link.pc.localDescription
-                assert answer is not None
-                parsed = SessionDescription.parse(answer.sdp)
-                assert parsed.ice_lite
-                ports = {c.port for m in parsed.media for c in m.candidates}
-                assert ports == {mux.local_address[1]}
+                assert_lite_answer_on(link.pc, mux)
                 await link.pion.call("echo", on=True)
                 for label in KINDS:
                     out: list[str | bytes] = [f"echo-{label}-{i}" for i in range(5)]
