@@ -72,6 +72,7 @@ async function report(pc) {
 })();
 </script>"""
 
+
 class Signaling:
     """A tiny HTTP server: the page fetches/posts SDP here; futures bridge to the test loop."""
 
