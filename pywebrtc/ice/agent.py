@@ -34,7 +34,6 @@ that is not ours, and responses to nothing we sent are dropped and counted in
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import random
 import zlib
@@ -47,6 +46,7 @@ from pywebrtc.ice.candidate import (
     Candidate,
     CandidateType,
     candidate_priority,
+    ip_literal,
     normalize_host,
     reflexive_candidate,
 )
@@ -86,11 +86,8 @@ def _checkable(candidate: Candidate) -> bool:
     """An IP literal we could send a check to (names go through the I/O layer's resolver)."""
     if candidate.port == 0:
         return False
-    try:
-        ip = ipaddress.ip_address(candidate.host)
-    except ValueError:
-        return False
-    return not (ip.is_unspecified or ip.is_multicast)
+    ip = ip_literal(candidate.host)
+    return ip is not None and not (ip.is_unspecified or ip.is_multicast)
 
 
 # Shared: each SystemRandom() instance carries an unused 2.5 KiB Mersenne Twister state.

@@ -50,10 +50,8 @@ def candidate_priority(
 
 def local_preference(host: str, index: int = 0) -> int:
     """RFC 8421 §4-style local preference: IPv6 above IPv4, then by interface ``index``."""
-    try:
-        v6 = ipaddress.ip_address(host).version == 6
-    except ValueError:
-        v6 = False
+    ip = ip_literal(host)
+    v6 = ip is not None and ip.version == 6
     return max(0, MAX_LOCAL_PREFERENCE - 2 * index - (0 if v6 else 1))
 
 
@@ -63,6 +61,16 @@ def compute_foundation(
     """RFC 8445 §5.1.1.3: equal for equal (type, base IP, server, transport); 1-32 ice-chars."""
     key = f"{candidate_type}|{base_host}|{server}|{transport}".encode()
     return str(zlib.crc32(key))
+
+
+@functools.lru_cache(maxsize=8192)
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``host`` as an IP address, None for a name. Cached (the addresses are immutable):
+    parsing one costs 3-8 µs, and a setup asks about each candidate address several times."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 @functools.lru_cache(maxsize=8192)

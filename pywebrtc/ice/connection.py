@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import random
 import socket
@@ -35,6 +34,7 @@ from pywebrtc.ice.candidate import (
     Candidate,
     CandidateType,
     host_candidate,
+    ip_literal,
     is_ipv6,
     normalize_host,
     parse_candidate,
@@ -787,11 +787,7 @@ class _TurnRelay:
 
 
 def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+    return ip_literal(host) is not None
 
 
 async def _resolve(server: tuple[str, int]) -> Address | None:
