@@ -27,6 +27,7 @@ from typing import Literal
 
 from pywebrtc.audiosection import LocalAudio, RemoteAudio, read_audio, write_audio
 from pywebrtc.dtls import Fingerprint as DtlsFingerprint
+from pywebrtc.sdp import Candidate as SdpCandidate
 from pywebrtc.sdp import (
     Connection,
     Fingerprint,
@@ -96,7 +97,7 @@ class RemoteDescription:
     ice_lite: bool = False
     fingerprints: tuple[DtlsFingerprint, ...] = ()
     setup: Setup | None = None
-    candidates: list[str] = field(default_factory=list)
+    candidates: list[SdpCandidate] = field(default_factory=list)  # parsed once, here
     end_of_candidates: bool = False
     bundle: tuple[str, ...] = ()
 
@@ -287,13 +288,12 @@ def parse_remote(sdp: str, type_: str, our_offer_mids: Sequence[str] | None) -> 
         remote.ice_lite = session.ice_lite
         fingerprints = section.fingerprints or session.fingerprints
         remote.setup = section.setup or session.setup
-        seen: set[str] = set()
+        seen: set[SdpCandidate] = set()
         for m, _ in accepted:  # Firefox repeats the bundle's candidates in every section
             for candidate in m.candidates:
-                text = str(candidate)
-                if text not in seen:
-                    seen.add(text)
-                    remote.candidates.append(text)
+                if candidate not in seen:
+                    seen.add(candidate)
+                    remote.candidates.append(candidate)
         remote.end_of_candidates = section.end_of_candidates or session.end_of_candidates
     except SdpParseError as exc:
         raise InvalidDescriptionError(f"malformed SDP: {exc}") from exc

@@ -53,6 +53,7 @@ from pywebrtc.dtls import (
 from pywebrtc.dtls import State as DtlsState
 from pywebrtc.dtls import Transmit as DtlsTransmit
 from pywebrtc.ice import Candidate, Connection, IceState, parse_candidate
+from pywebrtc.ice.candidate import from_sdp_candidate
 from pywebrtc.media import MediaStreamTrack
 from pywebrtc.mediaplane import MediaPlane
 from pywebrtc.negotiation import (
@@ -814,13 +815,13 @@ class RTCPeerConnection(EventEmitter):
         self._early = [item for item in self._early if not item[0]]
         for datagram in early:
             self._on_datagram(datagram, 1)
-        texts, remote.candidates = remote.candidates, []  # kept by ICE from here on
+        signalled, remote.candidates = remote.candidates, []  # kept by ICE from here on
         resolving: list[Candidate] = []
-        for text in texts:
+        for sdp_candidate in signalled:
             try:
-                candidate = parse_candidate(text)
+                candidate = from_sdp_candidate(sdp_candidate)
             except ValueError:
-                logger.info("ignoring remote candidate %r", text)
+                logger.info("ignoring remote candidate %r", str(sdp_candidate))
                 continue
             if candidate.transport != "udp":
                 continue

@@ -164,9 +164,18 @@ def parse_candidate(value: str) -> Candidate:
         text = text[2:]
     try:
         parsed = SdpCandidate.parse(text)
-        typ = CandidateType(parsed.type.lower())
     except ValueError as exc:
         raise CandidateParseError(f"not an ICE candidate: {value[:80]!r}: {exc}") from exc
+    return from_sdp_candidate(parsed)
+
+
+def from_sdp_candidate(parsed: SdpCandidate) -> Candidate:
+    """The ICE view of an ``a=candidate`` the SDP parser has already read (a known candidate
+    type, a normalised address). Raises :class:`CandidateParseError`."""
+    try:
+        typ = CandidateType(parsed.type.lower())
+    except ValueError as exc:
+        raise CandidateParseError(f"not an ICE candidate: {str(parsed)[:80]!r}: {exc}") from exc
     return Candidate(
         foundation=parsed.foundation,
         component=parsed.component,
