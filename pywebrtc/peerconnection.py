@@ -20,9 +20,10 @@ Renegotiation keeps the transport (sections added, directions changed, transceiv
 
 ``negotiationneeded`` (W3C §4.7.3) is queued after addTrack, removeTrack, addTransceiver, the
 first createDataChannel, a transceiver's stop or direction change, and when the signaling
-state returns to stable; it fires once per stable period while negotiation is needed. There
-is no operations chain: a change made while a description is being applied is judged when
-the state is stable again.
+state returns to stable; it fires once per stable period while negotiation is needed, and not
+while offer/answer operations are pending: createOffer, createAnswer, setLocalDescription,
+setRemoteDescription and addIceCandidate are chained (W3C §4.4.1.2), one at a time in call
+order, and the flag is updated once the chain is empty.
 
 Left out: rollback, pranswer, ICE restart through
 ``createOffer(iceRestart)``, and SDP munging: ``setLocalDescription`` applies
@@ -38,8 +39,8 @@ import base64
 import dataclasses
 import logging
 import time
-from collections.abc import Coroutine, Mapping
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, Literal, TypeVar
 
 from pywebrtc.configuration import RTCConfiguration, parse_server_url
 from pywebrtc.dtls import (
@@ -94,6 +95,7 @@ from pywebrtc.stats import (
 )
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Datagrams that arrive before the DTLS machine exists (or go out before ICE has a pair) are
 # kept, up to this many: a DTLS flight is a handful of datagrams.
@@ -176,6 +178,11 @@ class RTCPeerConnection(EventEmitter):
             negotiation_needed=self._update_negotiation_needed,
         )
         self._negotiation_needed = False  # W3C [[NegotiationNeeded]]
+        # W3C [[Operations]] (its length; the lock keeps them one at a time, in call order)
+        # and [[UpdateNegotiationNeededFlagOnEmptyChain]].
+        self._operations = 0
+        self._operations_lock = asyncio.Lock()
+        self._update_on_empty_chain = False
         self._data_mid: str | None = None  # the data section's mid once offered or answered
         self._section_order: list[str] = []  # m-line mids of the last applied offer
         # The last rendered description and what it was rendered from: localDescription is
@@ -229,6 +236,46 @@ class RTCPeerConnection(EventEmitter):
     # ------------------------------------------------------------------ offer/answer
 
     async def createOffer(self) -> RTCSessionDescription:
+        return await self._chain(self._create_offer)
+
+    async def createAnswer(self) -> RTCSessionDescription:
+        return await self._chain(self._create_answer)
+
+    async def setLocalDescription(
+        self, sessionDescription: RTCSessionDescription | None = None
+    ) -> None:
+        """Apply our offer or answer (implicit one if None), then gather candidates: when
+        this returns, ``localDescription.sdp`` holds them (``icecandidate`` events too)."""
+        await self._chain(lambda: self._set_local_description(sessionDescription))
+
+    async def setRemoteDescription(self, sessionDescription: RTCSessionDescription) -> None:
+        """Apply the peer's offer or answer. Bad SDP raises :class:`InvalidDescriptionError`
+        (a ValueError) and changes nothing."""
+        await self._chain(lambda: self._set_remote_description(sessionDescription))
+
+    async def addIceCandidate(
+        self, candidate: RTCIceCandidate | Mapping[str, object] | str | object | None
+    ) -> None:
+        """Add a trickled remote candidate: an RTCIceCandidate (ours or aiortc's), a browser's
+        candidate JSON or an ``a=candidate`` string; None (or an empty candidate) is
+        end-of-candidates."""
+        await self._chain(lambda: self._add_ice_candidate(candidate))
+
+    async def _chain(self, operation: Callable[[], Awaitable[_T]]) -> _T:
+        """W3C §4.4.1.2 "chain an operation": the five methods above run one at a time, in
+        the order they were called; an operation with none ahead starts at once."""
+        self._check_open()
+        self._operations += 1
+        try:
+            async with self._operations_lock:
+                return await operation()
+        finally:
+            self._operations -= 1
+            if not self._operations and self._update_on_empty_chain and not self._closed:
+                self._update_on_empty_chain = False
+                self._update_negotiation_needed()
+
+    async def _create_offer(self) -> RTCSessionDescription:
         self._check_open()
         if self.signalingState not in ("stable", "have-local-offer"):
             raise InvalidStateError(f"cannot create an offer in {self.signalingState}")
@@ -236,17 +283,15 @@ class RTCPeerConnection(EventEmitter):
         self._offer_mids = self._plan_offer()
         return RTCSessionDescription(sdp=self._render("offer", candidates=False), type="offer")
 
-    async def createAnswer(self) -> RTCSessionDescription:
+    async def _create_answer(self) -> RTCSessionDescription:
         self._check_open()
         if self.signalingState != "have-remote-offer":
             raise InvalidStateError(f"cannot create an answer in {self.signalingState}")
         return RTCSessionDescription(sdp=self._render("answer", candidates=False), type="answer")
 
-    async def setLocalDescription(
-        self, sessionDescription: RTCSessionDescription | None = None
+    async def _set_local_description(
+        self, sessionDescription: RTCSessionDescription | None
     ) -> None:
-        """Apply our offer or answer (implicit one if None), then gather candidates: when
-        this returns, ``localDescription.sdp`` holds them (``icecandidate`` events too)."""
         self._check_open()
         if sessionDescription is None:
             kind = "answer" if self.signalingState == "have-remote-offer" else "offer"
@@ -274,9 +319,7 @@ class RTCPeerConnection(EventEmitter):
             await self._start()
             self._after_stable()
 
-    async def setRemoteDescription(self, sessionDescription: RTCSessionDescription) -> None:
-        """Apply the peer's offer or answer. Bad SDP raises :class:`InvalidDescriptionError`
-        (a ValueError) and changes nothing."""
+    async def _set_remote_description(self, sessionDescription: RTCSessionDescription) -> None:
         self._check_open()
         kind = sessionDescription.type
         if kind == "offer":
@@ -324,12 +367,9 @@ class RTCPeerConnection(EventEmitter):
             await self._start()
             self._after_stable()
 
-    async def addIceCandidate(
+    async def _add_ice_candidate(
         self, candidate: RTCIceCandidate | Mapping[str, object] | str | object | None
     ) -> None:
-        """Add a trickled remote candidate: an RTCIceCandidate (ours or aiortc's), a browser's
-        candidate JSON or an ``a=candidate`` string; None (or an empty candidate) is
-        end-of-candidates."""
         self._check_open()
         if self._remote is None:
             raise InvalidStateError("addIceCandidate needs a remote description")
@@ -481,11 +521,20 @@ class RTCPeerConnection(EventEmitter):
     # ------------------------------------------------------------------ negotiationneeded
 
     def _update_negotiation_needed(self) -> None:
-        """W3C §4.7.3 "update the negotiation-needed flag": the check runs in a queued task."""
+        """W3C §4.7.3 "update the negotiation-needed flag": the check runs in a queued task,
+        or, while operations are chained, once the chain is empty."""
+        if self._operations:
+            self._update_on_empty_chain = True
+            return
         self._loop.call_soon(self._negotiation_needed_task)
 
     def _negotiation_needed_task(self) -> None:
-        if self._closed or self.signalingState != "stable":
+        if self._closed:
+            return
+        if self._operations:
+            self._update_on_empty_chain = True
+            return
+        if self.signalingState != "stable":
             return
         if not self._is_negotiation_needed():
             self._negotiation_needed = False

@@ -1,5 +1,6 @@
 """``negotiationneeded`` (W3C §4.7.3): each trigger, once per stable period, never while an
-exchange is under way, and again on return to stable when the exchange did not carry a change.
+exchange is under way or an operation is pending, and again on return to stable when the
+exchange did not carry a change; and the operations chain (W3C §4.4.1.2) it waits for.
 """
 
 from __future__ import annotations
@@ -175,5 +176,51 @@ def test_a_handler_that_negotiates_brings_each_change_to_the_other_side() -> Non
         a.addTransceiver("audio", direction="recvonly")
         await asyncio.wait_for(done.wait(), 10)
         assert [t.currentDirection for t in b.getTransceivers()] == ["recvonly", "inactive"]
+
+    both(body)
+
+
+def test_operations_run_one_at_a_time_in_call_order() -> None:
+    # W3C §4.4.1.2: an answer applied right after the offer, without awaiting it, waits until
+    # the offer's setLocalDescription (which gathers) has finished.
+    async def body(a: RTCPeerConnection, b: RTCPeerConnection) -> None:
+        a.createDataChannel("chat")
+        offer = await a.createOffer()
+        await b.setRemoteDescription(RTCSessionDescription(offer.sdp, offer.type))
+        await b.setLocalDescription(await b.createAnswer())
+        answer = b.localDescription
+        assert answer is not None
+        seen: list[tuple[str, str]] = []
+        a.on("signalingstatechange", lambda: seen.append((a.signalingState, a.iceGatheringState)))
+        local = asyncio.ensure_future(a.setLocalDescription(offer))
+        remote = asyncio.ensure_future(
+            a.setRemoteDescription(RTCSessionDescription(answer.sdp, answer.type))
+        )
+        await asyncio.gather(local, remote)
+        assert seen == [("have-local-offer", "new"), ("stable", "complete")]
+
+    both(body)
+
+
+def test_not_fired_while_an_operation_is_pending_but_once_the_chain_is_empty() -> None:
+    # The answerer is stable as soon as its setLocalDescription starts, but that operation
+    # still gathers: a track added meanwhile is judged once the chain is empty.
+    async def body(a: RTCPeerConnection, b: RTCPeerConnection) -> None:
+        fired_while_pending: list[bool] = []
+        a.addTransceiver("audio", direction="recvonly")
+        await a.setLocalDescription(await a.createOffer())
+        offer = a.localDescription
+        assert offer is not None
+        await b.setRemoteDescription(RTCSessionDescription(offer.sdp, offer.type))
+        answer = await b.createAnswer()
+        pending = asyncio.ensure_future(b.setLocalDescription(answer))
+        b.on("negotiationneeded", lambda: fired_while_pending.append(not pending.done()))
+        await asyncio.sleep(0)  # the operation has started: b is stable, gathering
+        assert b.signalingState == "stable" and not pending.done()
+        b.addTransceiver("audio", direction="sendonly")  # not in that answer
+        await pending
+        for _ in range(5):
+            await asyncio.sleep(0)  # the event is fired from a queued task
+        assert fired_while_pending == [False]  # once, after the operation
 
     both(body)
