@@ -18,10 +18,9 @@ import av
 import pytest
 from aiortc.mediastreams import MediaStreamTrack as AiortcTrack
 
-from conformance.audio import heard
 from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription, SettingEngine
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
-from tests.peerconnection.audio_helpers import ToneTrack
+from tests.peerconnection.audio_helpers import ToneTrack, tone_of
 
 from .test_aiortc import negotiate
 
@@ -106,8 +105,8 @@ def test_tone_both_ways_with_a_data_channel(we_offer: bool) -> None:
             assert answer is not None
             await theirs.setRemoteDescription(aiortc.RTCSessionDescription(answer.sdp, "answer"))
         await asyncio.wait_for(channel_open, TIMEOUT)
-        we_heard = await heard(await asyncio.wait_for(our_track, TIMEOUT))
-        they_heard = await heard(await asyncio.wait_for(their_track, TIMEOUT))
+        we_heard = await tone_of(await asyncio.wait_for(our_track, TIMEOUT))
+        they_heard = await tone_of(await asyncio.wait_for(their_track, TIMEOUT))
         assert abs(we_heard - 1000) < 20, we_heard
         assert abs(they_heard - 440) < 10, they_heard
         stats = await ours.getStats()
@@ -167,8 +166,8 @@ def test_aiortc_offers_pcmu_only_without_bundle(with_data: bool) -> None:
         if with_data:
             assert "m=application 0 " in answer.sdp
         await theirs.setRemoteDescription(aiortc.RTCSessionDescription(answer.sdp, "answer"))
-        we_heard = await heard(await asyncio.wait_for(our_track, TIMEOUT))
-        they_heard = await heard(await asyncio.wait_for(their_track, TIMEOUT))
+        we_heard = await tone_of(await asyncio.wait_for(our_track, TIMEOUT))
+        they_heard = await tone_of(await asyncio.wait_for(their_track, TIMEOUT))
         assert abs(we_heard - 1000) < 30, we_heard
         assert abs(they_heard - 440) < 15, they_heard
         stats = await ours.getStats()

@@ -10,13 +10,12 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from conformance.audio import heard
 from conformance.browser.driver import RemotePage
 from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from pywebrtc.media import TelephoneEvent
 from pywebrtc.rtcrtptransceiver import RTCDTMFToneChangeEvent, RTCRtpCodecCapability, RTCRtpSender
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
-from tests.peerconnection.audio_helpers import ToneTrack
+from tests.peerconnection.audio_helpers import ToneTrack, tone_of
 
 TIMEOUT = 20.0
 OUR_TONE = 440.0
@@ -121,7 +120,7 @@ async def browser_packet_rate(link: AudioLink, window: float = 1.0) -> tuple[flo
 async def audio_both_ways(link: AudioLink, browser_tone: float | None) -> None:
     """The browser's tone decoded here (frequency checked when known), ours counted there."""
     track = await asyncio.wait_for(link.remote_track, TIMEOUT)
-    frequency = await heard(track)
+    frequency = await tone_of(track)
     if browser_tone is not None:
         assert abs(frequency - browser_tone) < browser_tone * 0.03, frequency
     rate, stats = await browser_packet_rate(link)
@@ -147,7 +146,7 @@ async def pcmu_both_ways(link: AudioLink, browser_tone: float) -> None:
     """Our preferences put PCMU first: the browser's tone arrives as PCMU (we decode it and
     find its frequency), and the browser's getStats shows PCMU in and out."""
     track = await asyncio.wait_for(link.remote_track, TIMEOUT)
-    frequency = await heard(track)
+    frequency = await tone_of(track)
     assert abs(frequency - browser_tone) < browser_tone * 0.03, frequency
     rate, stats = await browser_packet_rate(link)
     assert 40 <= rate <= 60, (rate, stats)

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from conformance.audio import heard
 from conformance.channels import TIMEOUT
 from conformance.libwebrtc.driver import NodePeer
 from conformance.libwebrtc.link import (
@@ -29,7 +28,7 @@ from conformance.libwebrtc.link import (
 )
 from pywebrtc import MediaStreamTrack, RTCSessionDescription
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
-from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency
+from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency, tone_of
 
 OUR_TONE = 440.0
 THEIR_TONE = 1000.0
@@ -88,7 +87,7 @@ async def audio_both_ways(link: Link, remote_track: asyncio.Future[MediaStreamTr
     assert description is not None
     assert "a=group:BUNDLE 0 1" in description.sdp, description.sdp
 
-    frequency = await heard(await asyncio.wait_for(remote_track, TIMEOUT))
+    frequency = await tone_of(await asyncio.wait_for(remote_track, TIMEOUT))
     assert abs(frequency - THEIR_TONE) < 20, frequency
     rate, stats = await their_packet_rate(link)
     assert 40 <= rate <= 60, (rate, stats)

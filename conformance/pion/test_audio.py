@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from conformance.audio import heard
 from conformance.pion.driver import PionPeer
 from conformance.pion.test_datachannels import loopback_settings, run
 from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
@@ -22,7 +21,13 @@ from pywebrtc.media.codecs import OPUS
 from pywebrtc.media.libopus import LibopusDecoder, LibopusEncoder
 from pywebrtc.sdp import SessionDescription
 from tests.media.tone import sine_frame
-from tests.peerconnection.audio_helpers import ToneTrack, dominant_frequency, loud, mono_samples
+from tests.peerconnection.audio_helpers import (
+    ToneTrack,
+    dominant_frequency,
+    loud,
+    mono_samples,
+    tone_of,
+)
 
 TIMEOUT = 20.0
 OURS_HZ, PIONS_HZ = 440, 1000
@@ -90,7 +95,7 @@ def test_tone_both_ways(pion: None, we_offer: bool, tmp_path: Path) -> None:
                 await ours.setLocalDescription(await ours.createAnswer())
                 assert ours.localDescription is not None
                 await pion.call("accept", sdp=ours.localDescription.sdp)
-            we_heard = await heard(await asyncio.wait_for(track, TIMEOUT))
+            we_heard = await tone_of(await asyncio.wait_for(track, TIMEOUT))
             assert abs(we_heard - PIONS_HZ) < 20, we_heard
 
             await asyncio.sleep(2.0)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import array
+import asyncio
 import math
+from typing import Any
 
 import av
 
@@ -49,3 +51,19 @@ def dominant_frequency(samples: list[int], rate: int) -> float:
 
 def loud(samples: list[int], threshold: int = 1000) -> bool:
     return max((abs(s) for s in samples), default=0) >= threshold
+
+
+async def tone_of(track: Any, seconds: float = 0.6, timeout: float = 20.0) -> float:
+    """The frequency of ``seconds`` of decoded, non-silent audio from ``track`` (a pywebrtc or
+    an aiortc remote track: both give PyAV frames); the first 0.1 s is skipped as the decoder
+    settles."""
+    samples: list[int] = []
+    rate = 48000
+    while len(samples) < seconds * rate:
+        frame = await asyncio.wait_for(track.recv(), timeout)
+        assert isinstance(frame, av.AudioFrame)
+        rate = frame.sample_rate
+        chunk = mono_samples(frame)
+        if samples or loud(chunk):
+            samples.extend(chunk)
+    return dominant_frequency(samples[rate // 10 :], rate)

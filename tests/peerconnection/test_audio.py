@@ -24,7 +24,7 @@ from pywebrtc.media import OPUS, EncodedAudioTrack, RemoteAudioTrack, create_enc
 from pywebrtc.sdp import Direction, SessionDescription
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 
-from .audio_helpers import ToneTrack, dominant_frequency, loud, mono_samples
+from .audio_helpers import ToneTrack, tone_of
 from .helpers import negotiate, reach
 
 TIMEOUT = 20.0
@@ -49,20 +49,6 @@ async def next_track(pc: RTCPeerConnection) -> asyncio.Future[MediaStreamTrack]:
             fut.set_result(track)
 
     return fut
-
-
-async def tone_of(track: MediaStreamTrack, seconds: float = 0.6) -> float:
-    """Decode frames until ``seconds`` of non-silent audio arrived; its frequency."""
-    samples: list[int] = []
-    rate = 48000
-    while len(samples) < seconds * rate:
-        frame = await asyncio.wait_for(track.recv(), TIMEOUT)
-        assert isinstance(frame, av.AudioFrame)
-        rate = frame.sample_rate
-        chunk = mono_samples(frame)
-        if samples or loud(chunk):
-            samples.extend(chunk)
-    return dominant_frequency(samples[rate // 10 :], rate)  # skip the decoder's ramp-up
 
 
 def test_tone_flows_both_ways_next_to_a_data_channel() -> None:

@@ -19,9 +19,9 @@ from pywebrtc.rtcrtptransceiver import RTCRtpReceiver, RTCRtpSender
 from pywebrtc.sdp import SessionDescription
 from pywebrtc.stats import RTCCodecStats, RTCInboundRtpStreamStats
 
-from .audio_helpers import ToneTrack
+from .audio_helpers import ToneTrack, tone_of
 from .helpers import negotiate, reach
-from .test_audio import next_track, run, settings, tone_of
+from .test_audio import next_track, run, settings
 
 
 def capability(mime: str, rate: int) -> RTCRtpCodecCapability:
