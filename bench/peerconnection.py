@@ -426,44 +426,38 @@ def scenario() -> Scenario:
         f"event loop: {'uvloop' if HAVE_UVLOOP else 'asyncio default'} for both stacks",
         "shared 2-core host, other engineers' jobs running: noisy",
     ]
-    if _pion_binary() is not None:
-        cases += [
+
+    def versus(peer: str, run: Callable[[str], float], setup: str, throughput: str) -> list[Case]:
+        """Setup and throughput against another stack's program (``run(mode)``)."""
+        return [
             Case(
-                "setup vs Pion (Go, two peer connections in one process, non-trickle)",
+                f"setup vs {peer} ({setup})",
                 lambda: _run(lambda: _setup_ms(ours)),
-                lambda: _pion("setup"),
-                peer_name="Pion",
+                lambda: run("setup"),
+                peer_name=peer,
                 unit="ms",
                 higher_is_better=False,
             ),
             Case(
-                "throughput vs Pion (Go; 64 KiB - 1 byte messages for Pion)",
+                f"throughput vs {peer} ({throughput})",
                 lambda: _run(lambda: _throughput_mbps(ours)),
-                lambda: _pion("throughput"),
-                peer_name="Pion",
+                lambda: run("throughput"),
+                peer_name=peer,
                 unit="Mbit/s",
             ),
         ]
+
+    if _pion_binary() is not None:
+        cases += versus(
+            "Pion",
+            _pion,
+            "Go, two peer connections in one process, non-trickle",
+            "Go; 64 KiB - 1 byte messages for Pion",
+        )
     else:
         notes.append("Pion cases left out: Go or Pion missing (scripts/install-system-deps)")
     if _wrtc_dir() is not None:
-        cases += [
-            Case(
-                "setup vs libwebrtc (node @roamhq/wrtc, trickle)",
-                lambda: _run(lambda: _setup_ms(ours)),
-                lambda: _wrtc("setup"),
-                peer_name="libwebrtc",
-                unit="ms",
-                higher_is_better=False,
-            ),
-            Case(
-                "throughput vs libwebrtc (node @roamhq/wrtc)",
-                lambda: _run(lambda: _throughput_mbps(ours)),
-                lambda: _wrtc("throughput"),
-                peer_name="libwebrtc",
-                unit="Mbit/s",
-            ),
-        ]
+        cases += versus("libwebrtc", _wrtc, "node @roamhq/wrtc, trickle", "node @roamhq/wrtc")
     if os.environ.get("PYWEBRTC_BENCH_CHROME") == "1":
         chrome = _chrome_setup_samples(7)
         chrome.sort()

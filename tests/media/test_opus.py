@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pywebrtc.media import OPUS, AudioCodec
 from pywebrtc.media.opus import OpusDecoder, OpusEncoder
 
 from .tone import mono_samples, sine_frame, zero_crossing_frequency
+
+if TYPE_CHECKING:
+    from pywebrtc.media.codecs import EncodedPacket
+    from pywebrtc.media.libopus import LibopusEncoder
 
 
 def test_tone_survives_encode_decode_mono_and_stereo() -> None:
@@ -35,16 +41,19 @@ def test_fmtp_controls_fec_stereo_and_bitrate() -> None:
     assert not plain.fec and plain.channels == 1
 
 
-def test_any_input_format_is_resampled_to_20ms_packets() -> None:
+def _encode_200ms_of_44k1_stereo(encoder: OpusEncoder | LibopusEncoder) -> list[EncodedPacket]:
     import av
 
-    encoder = OpusEncoder(OPUS)
     frame = av.AudioFrame(format="fltp", layout="stereo", samples=441)
     for plane in frame.planes:
         plane.update(bytes(441 * 4))
     frame.sample_rate = 44100
     frame.pts = 0
-    packets = [p for _ in range(20) for p in encoder.encode(frame)]
+    return [p for _ in range(20) for p in encoder.encode(frame)]
+
+
+def test_any_input_format_is_resampled_to_20ms_packets() -> None:
+    packets = _encode_200ms_of_44k1_stereo(OpusEncoder(OPUS))
     assert len(packets) >= 5  # 200 ms of input
     assert all(p.duration == 960 for p in packets)
 
@@ -140,18 +149,10 @@ def test_libopus_encoder_carries_the_tone_mono_and_stereo() -> None:
 
 
 def test_libopus_encoder_resamples_other_input() -> None:
-    import av
-
     from pywebrtc.media.libopus import LibopusEncoder
 
     _libopus_or_fail()
-    encoder = LibopusEncoder(OPUS)
-    frame = av.AudioFrame(format="fltp", layout="stereo", samples=441)
-    for plane in frame.planes:
-        plane.update(bytes(441 * 4))
-    frame.sample_rate = 44100
-    frame.pts = 0
-    packets = [p for _ in range(20) for p in encoder.encode(frame)]
+    packets = _encode_200ms_of_44k1_stereo(LibopusEncoder(OPUS))
     assert len(packets) >= 5 and all(p.duration == 960 for p in packets)
 
 
