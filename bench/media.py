@@ -260,14 +260,12 @@ def _ours_codec_percent(
         start = time.process_time()
         for i, (data, frame) in enumerate(zip(incoming, frames, strict=True)):
             now = i * 0.02
-            session.receive_rtp(data, now)
+            session.receive(data, now)
             session.send_frame(frame, now)
             deadline = session.deadline()
             if deadline is not None and deadline <= now:
-                session.handle_timeout(now)
-            while session.poll_transmit() is not None:
-                pass
-            while session.poll_event() is not None:
+                session.tick(now)
+            while session.poll() is not None:
                 pass
         cpu = time.process_time() - start
         assert session.frames_decoded > 0.8 * len(incoming)
@@ -357,9 +355,9 @@ def _incoming(seconds: int, k_remote: MasterKey, k_local: MasterKey) -> list[byt
 
 def _ours_full_percent(**options: object) -> Callable[[], float]:
     """AudioSession driven by a minimal asyncio shell: a local track's recv() feeds
-    send_frame, received packets feed receive_rtp, FrameReceived events go into a
+    send_frame, received packets feed receive, FrameReceived events go into a
     RemoteAudioTrack that the application awaits."""
-    from pywebrtc.media import AudioStreamTrack, FrameReceived, RemoteAudioTrack
+    from pywebrtc.media import AudioStreamTrack, FrameReceived, RemoteAudioTrack, Transmit
 
     codec = AudioCodec("opus", 111, 48000, 2, {"useinbandfec": "1"})
 
@@ -391,23 +389,27 @@ def _ours_full_percent(**options: object) -> Callable[[], float]:
             track = Tone()
             sent = 0
 
-            async def send_loop() -> None:
+            def drain() -> None:
                 nonlocal sent
+                while (out := session.poll()) is not None:
+                    if isinstance(out, Transmit):
+                        sent += 1
+                    elif isinstance(out, FrameReceived):
+                        remote.push_frame(out.frame)
+
+            async def send_loop() -> None:
                 for i in range(count):
                     session.send_frame(await track.recv(), i * 0.02)
-                    while session.poll_transmit() is not None:
-                        sent += 1
+                    drain()
 
             async def receive_loop() -> None:
                 for i, data in enumerate(incoming):
                     now = i * 0.02
-                    session.receive_rtp(data, now)
+                    session.receive(data, now)
                     deadline = session.deadline()
                     if deadline is not None and deadline <= now:
-                        session.handle_timeout(now)
-                    while (event := session.poll_event()) is not None:
-                        if isinstance(event, FrameReceived):
-                            remote.push_frame(event.frame)
+                        session.tick(now)
+                    drain()
                     await asyncio.sleep(0)
 
             await asyncio.gather(send_loop(), receive_loop())

@@ -65,6 +65,7 @@ from pywebrtc.stats import (
     RTCStats,
     RTCStatsReport,
 )
+from pywebrtc.transmit import Transmit
 
 logger = logging.getLogger(__name__)
 
@@ -525,16 +526,16 @@ class MediaPlane:
             if session is not None:
                 d = session.deadline()
                 if d is not None and d <= now:
-                    session.handle_timeout(now)
+                    session.tick(now)
                     self._flush(t, session)
 
     def _flush(self, t: RTCRtpTransceiver, session: AudioSession) -> None:
         send = self._send
-        while (out := session.poll_transmit()) is not None:
-            send(out.data)
         track = t.receiver.track
-        while (event := session.poll_event()) is not None:
-            if type(event) is FrameReceived:
+        while (event := session.poll()) is not None:
+            if type(event) is Transmit:
+                send(event.data)
+            elif type(event) is FrameReceived:
                 if isinstance(track, RemoteAudioTrack):
                     track.push_frame(event.frame)
             elif type(event) is EncodedReceived:

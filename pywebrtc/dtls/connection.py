@@ -110,6 +110,7 @@ from pywebrtc.dtls.record import (
     parse_datagram,
 )
 from pywebrtc.dtls.replay import ReplayWindow
+from pywebrtc.transmit import Transmit
 
 logger = logging.getLogger(__name__)
 
@@ -194,13 +195,6 @@ class DtlsConfig:
     # Server: send a CertificateRequest and insist on a certificate (WebRTC always does).
     require_client_certificate: bool = True
     require_extended_master_secret: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Transmit:
-    """A datagram to send to the peer."""
-
-    data: bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,6 @@ from pywebrtc.ice.events import (
     PairValidated,
     SelectedPairChanged,
     StateChanged,
-    Transmit,
 )
 from pywebrtc.ice.pair import CandidatePair, PairState
 from pywebrtc.stun import (
@@ -74,6 +73,7 @@ from pywebrtc.stun import (
     binding_success,
     new_transaction_id,
 )
+from pywebrtc.transmit import Transmit
 
 logger = logging.getLogger(__name__)
 
@@ -436,7 +436,7 @@ class Agent:
             tx.rto = min(tx.rto * 2, self.config.max_rto)
             tx.next_time = now + tx.rto
             self.counters.retransmissions += 1
-            self._outputs.append(Transmit(tx.data, tx.source, tx.destination))
+            self._outputs.append(Transmit(tx.data, destination=tx.destination, source=tx.source))
         self._run(now)
 
     def receive(self, data: bytes, source: Address, destination: Address, now: float) -> bool:
@@ -500,8 +500,8 @@ class Agent:
                     binding_error(
                         msg.transaction_id, 420, key=self._local_key, unknown_attributes=unknown
                     ),
-                    destination,
-                    source,
+                    destination=source,
+                    source=destination,
                 )
             )
             return
@@ -532,8 +532,8 @@ class Agent:
         self._outputs.append(
             Transmit(
                 binding_success(msg.transaction_id, source, self._local_key),
-                destination,
-                source,
+                destination=source,
+                source=destination,
             )
         )
         counters.responses_sent += 1
@@ -629,8 +629,8 @@ class Agent:
         self._outputs.append(
             Transmit(
                 binding_error(msg.transaction_id, code, key=self._local_key),
-                destination,
-                source,
+                destination=source,
+                source=destination,
             )
         )
 
@@ -872,7 +872,9 @@ class Agent:
         if kind == "check" and pair.state is not PairState.SUCCEEDED:
             pair.state = PairState.IN_PROGRESS
         self.counters.checks_sent += 1
-        self._outputs.append(Transmit(data, pair.local_base, pair.remote_address))
+        self._outputs.append(
+            Transmit(data, destination=pair.remote_address, source=pair.local_base)
+        )
 
     def gather_server_reflexive(self, base: Address, server: Address, now: float) -> None:
         """Ask the STUN server ``server`` from local base ``base`` for our mapped address
@@ -890,7 +892,7 @@ class Agent:
             rto=rto,
             max_attempts=self.config.max_check_attempts,
         )
-        self._outputs.append(Transmit(data, base, server))
+        self._outputs.append(Transmit(data, destination=server, source=base))
 
     def _on_gather_response(self, tx: _Transaction, msg: Message) -> None:
         mapped = msg.xor_mapped_address or msg.mapped_address
@@ -945,7 +947,9 @@ class Agent:
             data = Message.create(Method.BINDING, MessageClass.INDICATION).encode(
                 fingerprint=True
             )
-            self._outputs.append(Transmit(data, pair.local_base, pair.remote_address))
+            self._outputs.append(
+            Transmit(data, destination=pair.remote_address, source=pair.local_base)
+        )
 
     def _consent_checks(self, now: float) -> None:
         for comp in self._components.values():

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from pywebrtc.ice.errors import CandidateParseError
 from pywebrtc.sdp import Candidate as SdpCandidate
-
-Address = tuple[str, int]
+from pywebrtc.transmit import Address as Address
 
 
 class CandidateType(enum.StrEnum):

@@ -651,6 +651,7 @@ class Connection:
         agent = self._agent
         while (out := agent.poll()) is not None:
             if isinstance(out, Transmit):
+                assert out.source is not None and out.destination is not None  # the agent sets both
                 self._transmit(out.source, out.data, out.destination)
             elif isinstance(out, StateChanged):
                 if out.state in (IceState.FAILED, IceState.CLOSED):
@@ -752,7 +753,7 @@ class _TurnRelay:
 
         conn = self.connection
         while (out := self.client.poll()) is not None:
-            if isinstance(out, turn.Transmit):
+            if isinstance(out, Transmit):
                 if self.sock.transport is not None:
                     self.sock.transport.sendto(out.data, out.destination)
             elif isinstance(out, turn.Allocated):

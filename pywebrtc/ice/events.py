@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pywebrtc.ice.candidate import Address, Candidate
 from pywebrtc.ice.pair import CandidatePair
+from pywebrtc.transmit import Transmit as Transmit
 
 
 class IceState(enum.StrEnum):
@@ -19,20 +20,6 @@ class IceState(enum.StrEnum):
     DISCONNECTED = "disconnected"
     FAILED = "failed"
     CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class Transmit:
-    """Send ``data`` to ``destination`` from the local base ``source``.
-
-    ``source`` is a socket's address, or the relayed address of a TURN allocation: the I/O layer
-    keeps a table from base address to "how to send" (socket, mux, TURN client), which is the
-    only seam relayed candidates need.
-    """
-
-    data: bytes
-    source: Address
-    destination: Address
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,10 +89,10 @@ from pywebrtc.stun.constants import MessageClass, Method
 from pywebrtc.stun.credentials import long_term_key
 from pywebrtc.stun.errors import StunParseError
 from pywebrtc.stun.message import Message, new_transaction_id
+from pywebrtc.transmit import Address as Address
+from pywebrtc.transmit import Transmit as Transmit
 
 logger = logging.getLogger(__name__)
-
-Address = tuple[str, int]
 
 # RFC 8489 §6.2.1: initial RTO, number of transmissions (Rc) and the final wait (Rm * RTO).
 DEFAULT_RTO = 0.5
@@ -112,14 +112,6 @@ MAX_STALE_NONCE_RETRIES = 3
 
 # ---------------------------------------------------------------------------------------------
 # Outputs
-
-
-@dataclass(frozen=True, slots=True)
-class Transmit:
-    """A datagram to send from the client's socket (always to the TURN server)."""
-
-    destination: Address
-    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -856,4 +848,4 @@ class TurnClient:
         return True
 
     def _emit_transmit(self, data: bytes) -> None:
-        self._output.append(Transmit(self.server, data))
+        self._output.append(Transmit(data, destination=self.server))

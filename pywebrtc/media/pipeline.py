@@ -15,12 +15,12 @@ libwebrtc does, and :class:`~pywebrtc.media.dtmf.ToneChange` events report the W
 
 Driving it (str0m style)::
 
-    session.receive_rtp(datagram, now)       # SRTP (or plain RTP when srtp is None)
-    session.receive_rtcp(datagram, now)      # SRTCP (or plain RTCP)
+    session.receive(datagram, now)           # SRTP/SRTCP (or plain RTP/RTCP when srtp is None)
     session.send_frame(frame, now)           # from the local track's recv()
-    session.handle_timeout(now)              # at or after session.deadline()
-    while (t := session.poll_transmit()): sock.sendto(t.data, remote)
-    while (e := session.poll_event()): ...   # FrameReceived → RemoteAudioTrack.push_frame
+    session.tick(now)                        # at or after session.deadline()
+    while (out := session.poll()) is not None:
+        if isinstance(out, Transmit): sock.sendto(out.data, remote)
+        else: ...                            # FrameReceived → RemoteAudioTrack.push_frame
 
 Bad input (malformed RTP/RTCP, SRTP authentication failures and replays, unknown SSRCs,
 unexpected payload types) is dropped and counted in :attr:`AudioSession.drops`; the session
@@ -57,6 +57,7 @@ from pywebrtc.rtp.rtcp import RtcpPacket, parse_rtcp, serialize_rtcp
 from pywebrtc.rtp.sender import ExtensionIds, RtpSender, TransportSequence
 from pywebrtc.rtp.twcc_feedback import TwccFeedback
 from pywebrtc.srtp import SrtpError, SrtpSession
+from pywebrtc.transmit import Transmit
 
 from .codecs import (
     AudioCodec,
@@ -93,14 +94,6 @@ _SOURCE_TIMEOUT = 2.0  # a learned remote SSRC silent this long may be replaced
 _PAUSE = 3 * _PTIME  # a send gap longer than this is a pause, not jitter
 _NACK_MAX_WAIT = 0.2  # never hold playout longer than this for a retransmission
 _MAX_CATCH_UP = 10  # playout ticks processed at once when polled late
-
-
-@dataclass(frozen=True, slots=True)
-class Transmit:
-    """A datagram to send on the session's transport (SRTP or SRTCP when keyed)."""
-
-    data: bytes
-    rtcp: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,8 +350,12 @@ class AudioSession:
 
     # -- receive -----------------------------------------------------------------------
 
-    def receive_rtp(self, data: bytes, now: float) -> None:
-        """One datagram classified as RTP (SRTP when the session has SRTP contexts)."""
+    def receive(self, data: bytes, now: float) -> None:
+        """One datagram of the session's flow: RTCP if its second byte is an RTCP packet type
+        (RFC 5761 §4), RTP otherwise; SRTCP/SRTP when the session has SRTP contexts."""
+        if len(data) >= 2 and 192 <= data[1] <= 223:
+            self._receive_rtcp(data, now)
+            return
         if self.srtp is not None:
             try:
                 data = self.srtp.inbound.unprotect_rtp(data)
@@ -426,8 +423,7 @@ class AudioSession:
         self.chain.interceptors[self.chain.interceptors.index(self.nack)] = fresh
         return fresh
 
-    def receive_rtcp(self, data: bytes, now: float) -> None:
-        """One datagram classified as RTCP (SRTCP when the session has SRTP contexts)."""
+    def _receive_rtcp(self, data: bytes, now: float) -> None:
         if self.srtp is not None:
             try:
                 data = self.srtp.inbound.unprotect_rtcp(data)
@@ -608,7 +604,7 @@ class AudioSession:
 
     def insert_dtmf(self, tones: str, duration: int, gap: int, now: float) -> None:
         """Replace the tone buffer (W3C insertDTMF; durations in ms, clamped): the first tone
-        starts at the next :meth:`handle_timeout`. Raises
+        starts at the next :meth:`tick`. Raises
         :class:`~pywebrtc.media.dtmf.InvalidCharacterError` (a ValueError) for a bad tone, and
         ValueError when no telephone-event was negotiated for sending."""
         if self.dtmf is None or self.closed:
@@ -664,7 +660,7 @@ class AudioSession:
             except SrtpError:
                 self.drops.srtp_other += 1
                 return
-        self._transmits.append(Transmit(data, False))
+        self._transmits.append(Transmit(data))
 
     def _transmit_rtcp(self, packets: list[RtcpPacket]) -> None:
         data = serialize_rtcp(packets)
@@ -674,7 +670,7 @@ class AudioSession:
             except SrtpError:
                 self.drops.srtp_other += 1
                 return
-        self._transmits.append(Transmit(data, True))
+        self._transmits.append(Transmit(data))
 
     # -- timers and output -------------------------------------------------------------
 
@@ -682,7 +678,7 @@ class AudioSession:
         dtmf = self.dtmf.deadline() if self.dtmf is not None else None
         return earliest((self.chain.deadline(), self._next_playout, dtmf))
 
-    def handle_timeout(self, now: float) -> None:
+    def tick(self, now: float) -> None:
         if self.dtmf is not None:
             self._play_dtmf(now)
         playout = self._next_playout
@@ -701,10 +697,10 @@ class AudioSession:
             self._transmit_rtcp(rtcp)
         self._flush_retransmissions(now)
 
-    def poll_transmit(self) -> Transmit | None:
-        return self._transmits.popleft() if self._transmits else None
-
-    def poll_event(self) -> SessionEvent | None:
+    def poll(self) -> Transmit | SessionEvent | None:
+        """The next datagram to send, else the next event, else None."""
+        if self._transmits:
+            return self._transmits.popleft()
         return self._events.popleft() if self._events else None
 
     def close(self, now: float, reason: str | None = None) -> None:

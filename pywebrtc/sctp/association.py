@@ -48,6 +48,7 @@ from pywebrtc.sctp.reassembly import (
     Outcome,
     unwrap,
 )
+from pywebrtc.transmit import Transmit as Transmit
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +81,6 @@ class State(enum.Enum):
     SHUTDOWN_SENT = "shutdown-sent"
     SHUTDOWN_RECEIVED = "shutdown-received"
     SHUTDOWN_ACK_SENT = "shutdown-ack-sent"
-
-
-@dataclass(frozen=True, slots=True)
-class Transmit:
-    """An SCTP packet to send as one DTLS application-data record."""
-
-    data: bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,7 @@ class MuxHost:
     def poll(self) -> Output | None:
         if self.sent_by_mux:
             data, remote = self.sent_by_mux.pop(0)
-            return Transmit(data, self.mux.local_address, remote)
+            return Transmit(data, destination=remote, source=self.mux.local_address)
         for agent in self.agents:
             out = agent.poll()
             if out is not None:

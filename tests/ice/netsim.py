@@ -101,6 +101,7 @@ class FakeNetwork:
         for agent in {id(a): a for a in self.agents.values()}.values():
             while (out := agent.poll()) is not None:
                 if isinstance(out, Transmit):
+                    assert out.source is not None and out.destination is not None
                     self.sent.append((self.now, out))
                     if self.drop(out.data, out.source, out.destination, self.now):
                         continue

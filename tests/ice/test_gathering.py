@@ -26,7 +26,7 @@ class FakeStunServer:
         msg = Message.parse(data)
         if msg.method == Method.BINDING and msg.message_class is MessageClass.REQUEST:
             reply = binding_success(msg.transaction_id, source, None)
-            self.out.append(Transmit(reply, self.address, source))
+            self.out.append(Transmit(reply, destination=source, source=self.address))
         return True
 
     def tick(self, now: float) -> None:

@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 import av
 
 from pywebrtc.dtls import SrtpProfile
-from pywebrtc.media import AudioSession, AudioSessionConfig, FrameReceived, SessionEvent
+from pywebrtc.media import (
+    AudioSession,
+    AudioSessionConfig,
+    FrameReceived,
+    SessionEvent,
+    Transmit,
+)
 from pywebrtc.srtp import MasterKey, SrtpSession
 
 from .tone import sine_frame
@@ -52,13 +58,16 @@ class Network:
     def __init__(self, a: AudioSession, b: AudioSession, ab: Link, ba: Link) -> None:
         self.a, self.b = Peer(a), Peer(b)
         self.links = {id(a): (ab, self.b), id(b): (ba, self.a)}
-        self.queue: list[tuple[float, int, Peer, bytes, bool]] = []
+        self.queue: list[tuple[float, int, Peer, bytes]] = []
         self.now = 0.0
         self._n = 0
 
     def _drain(self, peer: Peer) -> None:
         link, dest = self.links[id(peer.session)]
-        while (t := peer.session.poll_transmit()) is not None:
+        while (t := peer.session.poll()) is not None:
+            if not isinstance(t, Transmit):
+                peer.events.append(t)
+                continue
             link.sent += 1
             if link.rng.random() < link.loss:
                 link.dropped += 1
@@ -67,9 +76,7 @@ class Network:
             for _ in range(copies):
                 at = self.now + link.delay + link.rng.uniform(0, link.jitter)
                 self._n += 1
-                heapq.heappush(self.queue, (at, self._n, dest, t.data, t.rtcp))
-        while (e := peer.session.poll_event()) is not None:
-            peer.events.append(e)
+                heapq.heappush(self.queue, (at, self._n, dest, t.data))
 
     def run(self, seconds: float, *, a_sends: bool = True, b_sends: bool = False,
             freq: float = 440.0, step: float = 0.005) -> None:  # fmt: skip
@@ -85,15 +92,12 @@ class Network:
                 index += 1
                 next_frame += 0.02
             while self.queue and self.queue[0][0] <= self.now:
-                _, _, dest, data, rtcp = heapq.heappop(self.queue)
-                if rtcp:
-                    dest.session.receive_rtcp(data, self.now)
-                else:
-                    dest.session.receive_rtp(data, self.now)
+                _, _, dest, data = heapq.heappop(self.queue)
+                dest.session.receive(data, self.now)
             for peer in (self.a, self.b):
                 deadline = peer.session.deadline()
                 if deadline is not None and deadline <= self.now:
-                    peer.session.handle_timeout(self.now)
+                    peer.session.tick(self.now)
                 self._drain(peer)
             self.now += step
 

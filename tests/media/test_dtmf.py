@@ -8,14 +8,17 @@ import struct
 import pytest
 from aiortc.rtp import RtpPacket as AiortcRtpPacket
 
+from pywebrtc.demux import PacketKind, classify
 from pywebrtc.media import (
     OPUS,
     AudioCodec,
     AudioSession,
     DtmfPlayout,
     InvalidCharacterError,
+    SessionEvent,
     TelephoneEvent,
     ToneChange,
+    Transmit,
 )
 from pywebrtc.media.dtmf import DtmfPacket
 from pywebrtc.rtp import RtpPacket
@@ -139,9 +142,11 @@ def sending_session(dtmf: AudioCodec = TE_48K) -> AudioSession:
 
 def run_session(
     session: AudioSession, until: float, start: float = 0.0
-) -> list[tuple[float, bytes]]:
-    """Send a frame every 20 ms and serve the timer every 5 ms; (time, datagram) sent."""
+) -> tuple[list[tuple[float, bytes]], list[SessionEvent]]:
+    """Send a frame every 20 ms and serve the timer every 5 ms; the (time, RTP datagram)s sent
+    and the session's events."""
     out: list[tuple[float, bytes]] = []
+    events: list[SessionEvent] = []
     now = start
     index = int(start / 0.02)
     while now < until - 1e-9:
@@ -150,19 +155,21 @@ def run_session(
             index += 1
         deadline = session.deadline()
         if deadline is not None and deadline <= now + 1e-9:
-            session.handle_timeout(now)
-        while (t := session.poll_transmit()) is not None:
-            if not t.rtcp:
+            session.tick(now)
+        while (t := session.poll()) is not None:
+            if not isinstance(t, Transmit):
+                events.append(t)
+            elif classify(t.data) is PacketKind.RTP:
                 out.append((round(now, 3), t.data))
         now = round(now + 0.005, 3)
-    return out
+    return out, events
 
 
 def test_events_share_the_audio_stream_and_replace_its_packets() -> None:
     session = sending_session()
-    before = run_session(session, 0.2)
+    before, seen_before = run_session(session, 0.2)
     session.insert_dtmf("7", 100, 70, now=0.2)
-    during = run_session(session, 0.6, start=0.2)
+    during, seen_during = run_session(session, 0.6, start=0.2)
     packets = [RtpPacket.parse(d) for _, d in before + during]
     assert {p.ssrc for p in packets} == {0x1234}
     seqs = [p.sequence_number for p in packets]
@@ -182,17 +189,14 @@ def test_events_share_the_audio_stream_and_replace_its_packets() -> None:
     assert after and after[0].marker
     assert (after[0].timestamp - events[0].timestamp) & 0xFFFFFFFF >= 100 * 48
     # The W3C tonechange events come out of the session: "7", then "" after 170 ms.
-    changes = []
-    while (e := session.poll_event()) is not None:
-        if isinstance(e, ToneChange):
-            changes.append(e.tone)
+    changes = [e.tone for e in seen_before + seen_during if isinstance(e, ToneChange)]
     assert changes == ["7", ""]
 
 
 def test_what_we_send_parses_with_aiortc() -> None:
     session = sending_session(TE_8K)
     session.insert_dtmf("#", 60, 40, now=0.0)
-    sent = run_session(session, 0.2)
+    sent, _ = run_session(session, 0.2)
     events = [AiortcRtpPacket.parse(d) for _, d in sent if d[1] & 0x7F == 126]
     assert [p.marker for p in events] == [1, 0, 0, 0, 0]
     assert [struct.unpack("!BBH", p.payload) for p in events] == [

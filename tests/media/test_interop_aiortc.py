@@ -10,7 +10,8 @@ import random
 
 import pytest
 
-from pywebrtc.media import AudioSession, FrameReceived
+from pywebrtc.demux import PacketKind, classify
+from pywebrtc.media import AudioSession, FrameReceived, Transmit
 from pywebrtc.rtp import Nack, SenderReport, parse_rtcp, serialize_rtcp
 from pywebrtc.rtp.sender import ExtensionIds
 
@@ -54,8 +55,8 @@ def test_aiortc_reads_our_rtp_extensions_rtcp_and_opus() -> None:
     frames = []
     for i in range(150):
         a.send_frame(sine_frame(1000 + i), net.now + i * 0.02)
-        t = a.poll_transmit()
-        assert t is not None and not t.rtcp
+        t = a.poll()
+        assert isinstance(t, Transmit) and classify(t.data) is PacketKind.RTP
         packet = aiortc_rtp.RtpPacket.parse(t.data, ext_map)
         assert packet.ssrc == 0xA1 and packet.payload_type == 111
         assert packet.extensions.mid == "0"
@@ -90,10 +91,10 @@ def test_we_decode_what_aiortc_encodes_and_read_its_reports() -> None:
             packet.payload = payload
             packet.extensions.mid = "0"
             seq += 1
-            session.receive_rtp(packet.serialize(ext_map), i * 0.02)
-        session.handle_timeout(i * 0.02)
+            session.receive(packet.serialize(ext_map), i * 0.02)
+        session.tick(i * 0.02)
     frames = []
-    while (event := session.poll_event()) is not None:
+    while (event := session.poll()) is not None:
         if isinstance(event, FrameReceived):
             frames.append(event.frame)
     assert len(frames) >= 90 and session.drops == type(session.drops)()
@@ -104,7 +105,7 @@ def test_we_decode_what_aiortc_encodes_and_read_its_reports() -> None:
             ntp_timestamp=1 << 40, rtp_timestamp=0, packet_count=100, octet_count=5000
         ),
     )
-    session.receive_rtcp(bytes(sr), 2.0)
+    session.receive(bytes(sr), 2.0)
     remote = next(s for s in session.stats() if s["type"] == "remote-outbound-rtp")
     assert remote["packetsSent"] == 100 and remote["bytesSent"] == 5000
     ours = parse_rtcp(bytes(sr))[0]

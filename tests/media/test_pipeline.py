@@ -12,6 +12,7 @@ from pywebrtc.media import (
     EncodedReceived,
     FrameReceived,
     RemoteEnded,
+    Transmit,
 )
 from pywebrtc.rtp import RtpPacket, parse_rtcp, serialize_rtcp
 from pywebrtc.rtp.rtcp import ReceiverReport
@@ -96,23 +97,23 @@ def test_bad_input_is_dropped_and_counted_and_the_session_continues() -> None:
     net.run(0.5)
     before = len(net.b.frames)
     assert b.srtp is not None and a.srtp is not None
-    b.receive_rtp(b"\x80\x6f", net.now)  # truncated
-    b.receive_rtp(b"\x80\x6f" + bytes(40), net.now)  # forged: authentication fails
-    b.receive_rtcp(b"\x80\xc9\x00\x01" + bytes(30), net.now)
+    b.receive(b"\x80\x6f", net.now)  # truncated
+    b.receive(b"\x80\x6f" + bytes(40), net.now)  # forged: authentication fails
+    b.receive(b"\x80\xc9\x00\x01" + bytes(30), net.now)
     # A replay of a packet b already accepted.
     a.send_frame(sine_frame(0), net.now)
-    t = a.poll_transmit()
-    assert t is not None
-    b.receive_rtp(t.data, net.now)
-    b.receive_rtp(t.data, net.now)
+    t = a.poll()
+    assert isinstance(t, Transmit)
+    b.receive(t.data, net.now)
+    b.receive(t.data, net.now)
     # Authentic but unexpected: unknown SSRC, unknown payload type, garbage RTP inside SRTP,
     # garbage RTCP inside SRTCP.
     assert a.sender is not None
     ahead = (a.sender.sequence_number + 500) & 0xFFFF
-    b.receive_rtp(a.srtp.outbound.protect_rtp(bytes(RtpPacket(111, 5, 0, 0xDEAD, b"x"))), net.now)
-    b.receive_rtp(a.srtp.outbound.protect_rtp(bytes(RtpPacket(99, ahead, 0, 0xA1, b"x"))), net.now)
-    b.receive_rtp(a.srtp.outbound.protect_rtp(b"\x40" + bytes(20)), net.now)
-    b.receive_rtcp(a.srtp.outbound.protect_rtcp(b"\x80\xc9\x00\x09" + bytes(8)), net.now)
+    b.receive(a.srtp.outbound.protect_rtp(bytes(RtpPacket(111, 5, 0, 0xDEAD, b"x"))), net.now)
+    b.receive(a.srtp.outbound.protect_rtp(bytes(RtpPacket(99, ahead, 0, 0xA1, b"x"))), net.now)
+    b.receive(a.srtp.outbound.protect_rtp(b"\x40" + bytes(20)), net.now)
+    b.receive(a.srtp.outbound.protect_rtcp(b"\x80\xc9\x00\x09" + bytes(8)), net.now)
     d = b.drops
     assert d.malformed_rtp + d.srtp_other == 2 and d.malformed_rtcp == 1
     assert d.srtp_auth_failures == 2 and d.srtp_replays == 1
@@ -170,8 +171,8 @@ def test_extensions_and_twcc_feedback() -> None:
     assert a.srtp is not None
     # What a sends carries the negotiated extensions (look at a fresh packet).
     a.send_frame(sine_frame(0), net.now)
-    t = a.poll_transmit()
-    assert t is not None
+    t = a.poll()
+    assert isinstance(t, Transmit)
     peer_srtp = net.b.session.srtp
     assert peer_srtp is not None
     packet = RtpPacket.parse(peer_srtp.inbound.unprotect_rtp(t.data))
@@ -223,7 +224,7 @@ def test_telephone_events_are_reported_once_and_audio_keeps_playing() -> None:
                            struct.pack("!BBH", 5, 0x80 if end else 0, duration))  # fmt: skip
         a.sender.sequence_number = (a.sender.sequence_number + 1) & 0xFFFF
         assert a.srtp is not None
-        b.receive_rtp(a.srtp.outbound.protect_rtp(bytes(packet)), net.now + 0.001 * k)
+        b.receive(a.srtp.outbound.protect_rtp(bytes(packet)), net.now + 0.001 * k)
     net.run(0.6)
     events = [e for e in net.b.events if isinstance(e, TelephoneEvent)]
     assert [(e.event, e.duration) for e in events] == [("5", 0.06)]
@@ -292,8 +293,8 @@ def test_a_pause_in_the_track_advances_the_timestamp_and_sets_the_marker() -> No
     markers = []
     for i, now in enumerate([0.0, 0.02, 0.04, 1.04, 1.06]):
         a.send_frame(sine_frame(i), now)
-        t = a.poll_transmit()
-        assert t is not None
+        t = a.poll()
+        assert isinstance(t, Transmit)
         packet = RtpPacket.parse(t.data)
         stamps.append(packet.timestamp)
         markers.append(packet.marker)
