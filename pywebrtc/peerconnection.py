@@ -1020,11 +1020,13 @@ class RTCPeerConnection(EventEmitter):
             out = sctp.poll()
             if out is None:
                 break
-            if type(out) is SctpTransmit:
+            if isinstance(out, SctpTransmit):
                 if dtls.state is DtlsState.CONNECTED:
                     dtls.send(out.data)
-            elif isinstance(out, AssociationAborted | AssociationClosed):
+                continue
+            if isinstance(out, AssociationAborted | AssociationClosed):
                 logger.debug("SCTP association ended: %s", out)
+            sctp.dispatch(out)
         self._arm_timer()
 
     def _on_handshake(self, now: float) -> None:

@@ -65,14 +65,14 @@ class ChannelManager(DataChannelManager):
         super()._close_channel(channel)
         self._wake()
 
-    def _deliver(self, event: ChannelEvent | AssociationEvent) -> ChannelEvent | AssociationEvent:
+    def dispatch(self, event: ChannelEvent | AssociationEvent) -> None:
         if isinstance(event, ChannelMessage):
             counters = self.counters.get(event.channel)
             if counters is None:
                 counters = self.counters[event.channel] = ChannelCounters()
             counters.messages_received += 1
             counters.bytes_received += len(event.data)
-        return super()._deliver(event)
+        super().dispatch(event)
 
 
 __all__ = ["ChannelManager", "RTCDataChannel"]

@@ -67,6 +67,7 @@ class OurDriver:
                 self.outbox.put_nowait(item.data)
             else:
                 self.events.append(item)
+                self.manager.dispatch(item)
                 self.changed.set()
 
     async def _out(self) -> None:

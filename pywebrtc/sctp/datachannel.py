@@ -7,10 +7,11 @@ strings, binary and the empty variants (RFC 8831 §6.6), bufferedAmount and its 
 threshold, and closing by stream reset in both directions (RFC 8831 §6.7).
 
 Drive it like the association: ``receive(record, now)``, ``tick(now)``, drain ``poll()``
-(``Transmit`` for DTLS, or a channel/association event), ``deadline()``. Handlers registered
-with ``channel.on(...)``/``manager.on("datachannel")`` run while ``poll()`` hands out the
-matching event. ``DataChannel.send`` has no clock argument: it uses ``manager.now``, the time
-of the latest call into the manager (the asyncio shell may set it before user calls).
+(``Transmit`` for DTLS, or a channel/association event), ``deadline()``. ``poll()`` runs no
+user code: the owner passes each event it polled to ``dispatch(event)``, which runs the
+handlers registered with ``channel.on(...)``/``manager.on("datachannel")`` (the W3C events).
+``DataChannel.send`` has no clock argument: it uses ``manager.now``, the time of the latest
+call into the manager (the asyncio shell may set it before user calls).
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ class DataChannelManager(EventEmitter):
         """Next packet for DTLS, or the next channel/association event, or None."""
         while True:
             if self._ready:
-                return self._deliver(self._ready.pop(0))
+                return self._ready.pop(0)
             item = self.association.poll()
             if item is None or isinstance(item, Transmit):
                 return item
@@ -455,7 +456,9 @@ class DataChannelManager(EventEmitter):
                 del self.channels[sid]
                 self._ready.append(ChannelClosed(channel))
 
-    def _deliver(self, event: ChannelEvent | AssociationEvent) -> ChannelEvent | AssociationEvent:
+    def dispatch(self, event: ChannelEvent | AssociationEvent) -> None:
+        """Emit the W3C event for ``event`` (one that :meth:`poll` returned) on its channel or,
+        for an incoming channel, on the manager (``datachannel``)."""
         if isinstance(event, ChannelMessage):
             event.channel.emit("message", event.data)
         elif isinstance(event, ChannelOpened):
@@ -468,7 +471,6 @@ class DataChannelManager(EventEmitter):
             event.channel.emit("bufferedamountlow")
         elif isinstance(event, ChannelError) and event.channel is not None:
             event.channel.emit("error", DcepError(event.reason))
-        return event
 
 
 __all__ = [

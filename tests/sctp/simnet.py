@@ -8,13 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pywebrtc.sctp.association import Transmit
+from pywebrtc.sctp.association import Event as AssociationEvent
+from pywebrtc.sctp.datachannel import ChannelEvent, DataChannelManager
+from pywebrtc.transmit import Transmit
 
 
 class Endpoint(Protocol):
     def receive(self, data: bytes, now: float) -> None: ...
     def tick(self, now: float) -> None: ...
-    def poll(self) -> object: ...
+    def poll(self) -> Transmit | ChannelEvent | AssociationEvent | None: ...
     def deadline(self) -> float | None: ...
 
 
@@ -48,6 +50,8 @@ class SimNet:
                 self._send(side, item.data)
             else:
                 events.append(item)
+                if isinstance(ep, DataChannelManager):
+                    ep.dispatch(item)
 
     def _send(self, side: str, data: bytes) -> None:
         direction = "a->b" if side == "a" else "b->a"

@@ -14,6 +14,7 @@ from pywebrtc.sctp import (
     MessageTooLarge,
     SctpAssociation,
     SctpConfig,
+    Transmit,
 )
 from pywebrtc.sctp.dcep import Ppid
 from tests.sctp.simnet import SimNet
@@ -99,6 +100,26 @@ def test_negotiated_channels_skip_dcep() -> None:
     sim.run_until(lambda: bool(received(sim.events_a)) and bool(received(sim.events_b)))
     assert received(sim.events_b) == ["hi"] and received(sim.events_a) == [b"yo"]
 
+
+
+def test_poll_runs_no_handler_until_the_owner_dispatches_the_event() -> None:
+    sim, client, server = connected()
+    a = client.create_channel("neg", negotiated=True, id=7)
+    b = server.create_channel("neg", negotiated=True, id=7)
+    got: list[str | bytes] = []
+    b.on("message", got.append)
+    a.send("hi")
+    while (item := client.poll()) is not None:
+        if isinstance(item, Transmit):
+            server.receive(item.data, sim.now)
+    events = []
+    while (item := server.poll()) is not None:
+        if not isinstance(item, Transmit):
+            events.append(item)
+    assert received(list(events)) == ["hi"] and got == []
+    for event in events:
+        server.dispatch(event)
+    assert got == ["hi"]
 
 def test_channels_created_before_connect_open_after() -> None:
     client = DataChannelManager(SctpAssociation(is_client=True), is_dtls_client=True)
