@@ -1,13 +1,13 @@
-"""The audio half of a peer connection: transceivers, their sessions, SRTP demux, pacing.
+"""The audio half of a peer connection: transceivers, their audio sessions, RTP routing.
 
-:class:`MediaPlane` is the asyncio shell around the sans-IO :class:`~pywebrtc.media.AudioSession`
-s of one peer connection (one BUNDLE transport): the peer connection calls it from offer/answer
-(which sections to write, what the remote said), from its datagram handler (RTP/RTCP by first
-bytes, RFC 7983 / RFC 5761), from its one timer (:meth:`deadline`, :meth:`handle_timeout`), and
-once DTLS is keyed (:meth:`start_srtp`). It unprotects each SRTP/SRTCP datagram once per
-transport (libsrtp's replay window refuses a second unprotect), routes RTP by SSRC, then by the
-RFC 8843 mid extension, then to the only receiving section; gives RTCP to every session; and runs
-one task per sending transceiver that awaits ``track.recv()`` (the track paces: 20 ms).
+:class:`MediaPlane` holds the W3C transceivers and the sans-IO
+:class:`~pywebrtc.media.AudioSession` of each (one BUNDLE transport). The peer connection calls
+it from offer/answer (which sections to write, what the remote said); the
+:class:`~pywebrtc.session.PeerSession` hands it plain RTP and RTCP (SRTP is the transport's)
+and drives it with ``tick``/``poll``/``deadline``. It routes RTP by SSRC, then by the RFC 8843
+mid extension, then to the only receiving section; gives RTCP to every session; delivers decoded
+audio to the receivers' tracks; and runs one task per sending transceiver that awaits
+``track.recv()`` (the track paces: 20 ms), asking its shell (``wake``) to flush what it sent.
 
 Bad input (SRTP failures, malformed packets, packets nobody takes) is dropped and counted in
 :attr:`MediaPlane.drops`.
@@ -21,6 +21,7 @@ import logging
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,11 +51,10 @@ from pywebrtc.rtcrtptransceiver import (
     sends,
 )
 from pywebrtc.rtp.packet import RtpPacket
-from pywebrtc.rtp.rtcp import parse_rtcp
+from pywebrtc.rtp.rtcp import RtcpPacket
 from pywebrtc.rtp.sender import TransportSequence
 from pywebrtc.sdp import Direction
 from pywebrtc.settings import SettingEngine
-from pywebrtc.srtp import SrtpSession
 from pywebrtc.stats import (
     RTCAudioSourceStats,
     RTCCodecStats,
@@ -85,28 +85,26 @@ class MediaDrops:
 class MediaPlane:
     def __init__(
         self,
-        loop: asyncio.AbstractEventLoop,
-        send: Callable[[bytes], None],
+        clock: Callable[[], float],
+        wake: Callable[[], None],
         emit_track: Callable[[RTCRtpTransceiver], None],
-        rearm: Callable[[], None],
         decode: bool = True,
         settings: SettingEngine | None = None,
         negotiation_needed: Callable[[], None] | None = None,
     ) -> None:
-        self._loop = loop
+        self._clock = clock
         self._negotiation_needed = negotiation_needed
-        self._send = send
+        self._wake = wake
         self._emit_track = emit_track
-        self._rearm = rearm
+        self._out: deque[bytes] = deque()
         self.decode = decode
         self._settings = settings or SettingEngine()
         self.transceivers: list[RTCRtpTransceiver] = []
-        self.srtp: SrtpSession | None = None
-        self._keys: SrtpKeys | None = None
+        self.keys: SrtpKeys | None = None
         self.cname = str(uuid.uuid4())
         self.stream_id = str(uuid.uuid4())
         self.transport_sequence = TransportSequence(random.randint(1, 0xFFFF))
-        self.ntp_offset = time.time() + _NTP_EPOCH_OFFSET - loop.time()
+        self.ntp_offset = time.time() + _NTP_EPOCH_OFFSET - clock()
         self.drops = MediaDrops()
         self._routes: dict[int, RTCRtpTransceiver] = {}
         self.closed = False
@@ -313,17 +311,12 @@ class MediaPlane:
     def start_srtp(self, keys: SrtpKeys) -> None:
         """DTLS is keyed. The libsrtp contexts hold native memory (~15 KiB a connection), so
         they are made only once audio needs them: a data-only connection never does."""
-        self._keys = keys
+        self.keys = keys
         self._configure_sessions()
 
     @property
     def keyed(self) -> bool:
-        return self._keys is not None
-
-    def _ensure_srtp(self) -> SrtpSession | None:
-        if self.srtp is None and self._keys is not None:
-            self.srtp = SrtpSession.from_dtls(self._keys)
-        return self.srtp
+        return self.keys is not None
 
     def _config(self, t: RTCRtpTransceiver, n: NegotiatedAudio, twcc: bool) -> AudioSessionConfig:
         send_codec = n.send_codec if sends(str(n.direction)) else None
@@ -355,8 +348,7 @@ class MediaPlane:
     def _configure_sessions(self) -> None:
         if self.closed or not self.transceivers:
             return
-        srtp = self._ensure_srtp()
-        if srtp is None:
+        if self.keys is None:
             return
         twcc_taken = False
         for t in self.transceivers:
@@ -369,7 +361,6 @@ class MediaPlane:
             if t.session is None:
                 t.session = AudioSession(
                     config,
-                    srtp=srtp,
                     ntp_offset=self.ntp_offset,
                     transport_sequence=self.transport_sequence,
                 )
@@ -378,7 +369,7 @@ class MediaPlane:
             if n.remote_ssrc is not None:
                 self._routes[n.remote_ssrc] = t
             self._restart_sender(t)
-        self._rearm()
+        self._wake()
 
     def _restart_sender(self, t: RTCRtpTransceiver) -> None:
         want = (
@@ -402,7 +393,7 @@ class MediaPlane:
             t.send_task = new
 
     async def _run_sender(self, t: RTCRtpTransceiver, track: MediaStreamTrack) -> None:
-        loop = self._loop
+        clock = self._clock
         while True:
             try:
                 frame = await track.recv()
@@ -411,20 +402,21 @@ class MediaPlane:
             session = t.session
             if session is None or t.stopped or self.closed:
                 return
-            now = loop.time()
+            now = clock()
             if isinstance(frame, av.AudioFrame):
                 session.send_frame(frame, now)
             else:  # raw mode: an encoded Opus packet, pts in 48 kHz units
                 session.send_encoded(bytes(frame), int(frame.pts or 0), now)
             self._flush(t, session)
+            self._wake()
 
     def _insert_dtmf(self, t: RTCRtpTransceiver, tones: str, duration: int, gap: int) -> None:
         session = t.session
         if session is None:
             return
         # The first tone starts on the next timer tick: W3C queues the playout task.
-        session.insert_dtmf(tones, duration, gap, self._loop.time())
-        self._rearm()
+        session.insert_dtmf(tones, duration, gap, self._clock())
+        self._wake()
 
     def _on_stop(self, t: RTCRtpTransceiver) -> None:
         if t.send_task is not None:
@@ -432,9 +424,10 @@ class MediaPlane:
             t.send_task = None
         session = t.session
         if session is not None:
-            session.close(self._loop.time())
+            session.close(self._clock())
             self._flush(t, session)
             t.session = None
+            self._wake()
         t.receiver.track.finish()
         for ssrc in [s for s, owner in self._routes.items() if owner is t]:
             del self._routes[ssrc]
@@ -448,32 +441,17 @@ class MediaPlane:
 
     # ------------------------------------------------------------------ datagrams and timer
 
-    def receive(self, data: bytes) -> None:
-        """One SRTP or SRTCP datagram from the ICE pair (first byte 128-191)."""
-        srtp = self.srtp or self._ensure_srtp()
-        if srtp is None:
-            self.drops.no_srtp += 1
-            return
-        now = self._loop.time()
-        if len(data) >= 2 and 192 <= data[1] <= 223:  # RFC 5761 §4: RTCP packet types
-            try:
-                packets = parse_rtcp(srtp.inbound.unprotect_rtcp(data))
-            except ValueError:
-                self.drops.srtp += 1
-                return
-            for t in self.transceivers:
-                if t.session is not None:
-                    t.session.receive_rtcp_packets(packets, now)
-                    self._flush(t, t.session)
-            self._rearm()
-            return
+    def receive_rtcp(self, packets: list[RtcpPacket], now: float) -> None:
+        """An SRTCP datagram's packets, unprotected by the transport: every session reads them."""
+        for t in self.transceivers:
+            if t.session is not None:
+                t.session.receive_rtcp_packets(packets, now)
+                self._flush(t, t.session)
+
+    def receive_rtp(self, data: bytes, now: float) -> None:
+        """One RTP packet, unprotected by the transport: to the session its SSRC or mid names."""
         try:
-            plain = srtp.inbound.unprotect_rtp(data)
-        except ValueError:
-            self.drops.srtp += 1
-            return
-        try:
-            packet = RtpPacket.parse(plain)
+            packet = RtpPacket.parse(data)
         except ValueError:
             self.drops.malformed += 1
             return
@@ -483,11 +461,8 @@ class MediaPlane:
             self.drops.unrouted += 1
             return
         self._routes[packet.ssrc] = owner
-        had_deadline = session.deadline()
         session.receive_packet(packet, now)
         self._flush(owner, session)
-        if had_deadline is None:
-            self._rearm()
 
     def _route(self, packet: RtpPacket) -> RTCRtpTransceiver | None:
         candidates = [t for t in self.transceivers if t.session is not None and receives(
@@ -520,7 +495,7 @@ class MediaPlane:
                     best = d
         return best
 
-    def handle_timeout(self, now: float) -> None:
+    def tick(self, now: float) -> None:
         for t in self.transceivers:
             session = t.session
             if session is not None:
@@ -530,11 +505,11 @@ class MediaPlane:
                     self._flush(t, session)
 
     def _flush(self, t: RTCRtpTransceiver, session: AudioSession) -> None:
-        send = self._send
+        out = self._out
         track = t.receiver.track
         while (event := session.poll()) is not None:
             if type(event) is Transmit:
-                send(event.data)
+                out.append(event.data)
             elif type(event) is FrameReceived:
                 if isinstance(track, RemoteAudioTrack):
                     track.push_frame(event.frame)
@@ -551,6 +526,10 @@ class MediaPlane:
                 t.receiver.emit("dtmf", event)
             elif isinstance(event, RemoteEnded):
                 logger.debug("remote source %s ended: %s", event.ssrc, event.reason)
+
+    def poll(self) -> bytes | None:
+        """The next plain RTP or RTCP packet to protect and send."""
+        return self._out.popleft() if self._out else None
 
     # ------------------------------------------------------------------ stats
 

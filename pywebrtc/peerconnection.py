@@ -43,18 +43,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar
 
 from pywebrtc.configuration import RTCConfiguration, parse_server_url
-from pywebrtc.dtls import (
-    ApplicationData,
-    Certificate,
-    ConnectionClosed,
-    DtlsConfig,
-    DtlsConnection,
-    HandshakeComplete,
-)
-from pywebrtc.dtls import State as DtlsState
-from pywebrtc.dtls import Transmit as DtlsTransmit
-from pywebrtc.ice import Candidate, Connection, IceState, parse_candidate
-from pywebrtc.ice.candidate import from_sdp_candidate
+from pywebrtc.dtls import Certificate, DtlsConfig, DtlsConnection
+from pywebrtc.ice import Candidate, parse_candidate
+from pywebrtc.ice.agent import Agent
+from pywebrtc.ice.candidate import CandidateType, from_sdp_candidate, ip_literal
 from pywebrtc.media import MediaStreamTrack
 from pywebrtc.mediaplane import MediaPlane
 from pywebrtc.negotiation import (
@@ -63,6 +55,7 @@ from pywebrtc.negotiation import (
     LocalData,
     LocalTransport,
     RemoteDescription,
+    RemoteMedia,
     build_answer,
     build_offer,
     new_origin,
@@ -73,17 +66,21 @@ from pywebrtc.rtcicecandidate import RTCIceCandidate, from_ice, to_ice
 from pywebrtc.rtcrtptransceiver import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from pywebrtc.rtcsessiondescription import RTCSessionDescription
 from pywebrtc.sctp import (
-    AssociationAborted,
-    AssociationClosed,
     EventEmitter,
     InvalidStateError,  # W3C InvalidStateError: one class for the PC and its data channels
     SctpAssociation,
     SctpConfig,
 )
-from pywebrtc.sctp import State as SctpState
-from pywebrtc.sctp import Transmit as SctpTransmit
 from pywebrtc.sdp import Setup
+from pywebrtc.session import (
+    CandidateGathered,
+    DtlsStateChanged,
+    IceStateChanged,
+    PeerSession,
+    SessionEvent,
+)
 from pywebrtc.settings import SettingEngine
+from pywebrtc.shell import SessionDriver
 from pywebrtc.stats import (
     RTCCertificateStats,
     RTCDataChannelStats,
@@ -97,9 +94,6 @@ from pywebrtc.stats import (
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-# Datagrams that arrive before the DTLS machine exists (or go out before ICE has a pair) are
-# kept, up to this many: a DTLS flight is a handful of datagrams.
-_MAX_EARLY = 16
 _TRANSPORT_ID = "T01"
 
 
@@ -136,20 +130,19 @@ class RTCPeerConnection(EventEmitter):
         self.iceConnectionState: str = "new"
         self.connectionState: str = "new"
 
-        self._ice: Connection | None = None
-        self._dtls: DtlsConnection | None = None
-        self._dtls_state = "new"
+        # The transport (pywebrtc.session) and its shell (pywebrtc.shell), made by the first
+        # offer or answer; the data channels and audio live in it.
+        self._session: PeerSession | None = None
+        self._driver: SessionDriver | None = None
+        self._ice_servers: _IceServers = (None, None, None, None)
         self._sctp = ChannelManager(
             SctpAssociation(SctpConfig()),
             is_dtls_client=False,
             clock=self._loop.time,
-            wake=self._schedule_pump,
+            wake=self._wake,
         )
         self._sctp.run_coroutine = _spawn
         self._sctp.on("datachannel", self._on_incoming_channel)
-        self._sctp_started = False
-        self._sctp_connect_due = False  # INIT to decide on: see _sctp_connect
-        self._sctp_connect_waited = False
         self._data_wanted = False  # a channel exists: offer a data section (W3C)
 
         self._local_type: Literal["offer", "answer"] | None = None
@@ -160,19 +153,13 @@ class RTCPeerConnection(EventEmitter):
         self._pending_remote_candidates: list[Candidate | None] = []
         self._started = False
         self._closed = False
-        # (incoming?, datagram) kept until DTLS exists / ICE has a pair.
-        self._early: list[tuple[bool, bytes]] = []
-        self._timer: asyncio.Handle | None = None
-        self._timer_when = 0.0
-        self._pump_scheduled = False
         self._tasks: set[asyncio.Future[None]] = set()
         # Audio (pywebrtc.mediaplane): transceivers, SRTP, sessions. Raw mode (encoded Opus
         # handed through, no decoding) for every remote track: settings.set_audio_decode(False).
         self._media = MediaPlane(
-            self._loop,
-            self._send,
+            self._loop.time,
+            self._wake,
             self._emit_track,
-            self._arm_timer,
             decode=self._settings.audio_decode,
             settings=self._settings,
             negotiation_needed=self._update_negotiation_needed,
@@ -351,8 +338,9 @@ class RTCPeerConnection(EventEmitter):
             lite = self._settings.ice_lite
             self._ensure_ice(controlling=not lite and remote.ice_lite)
             # RFC 8842 §5.3: answer the opposite of the offer, our preference for actpass.
-            if self._dtls is not None:  # renegotiation: the DTLS roles are settled
-                self._local_setup = Setup.ACTIVE if self._dtls.is_client else Setup.PASSIVE
+            dtls = self._session.dtls if self._session is not None else None
+            if dtls is not None:  # renegotiation: the DTLS roles are settled
+                self._local_setup = Setup.ACTIVE if dtls.is_client else Setup.PASSIVE
             elif remote.setup is Setup.ACTIVE:
                 self._local_setup = Setup.PASSIVE
             elif remote.setup is Setup.PASSIVE:
@@ -393,8 +381,8 @@ class RTCPeerConnection(EventEmitter):
         if not self._started:
             self._pending_remote_candidates.append(parsed)
             return
-        assert self._ice is not None
-        await self._ice.add_remote_candidate(parsed)
+        assert self._driver is not None
+        await self._driver.add_remote_candidate(parsed)
 
     # ------------------------------------------------------------------ data channels
 
@@ -422,7 +410,7 @@ class RTCPeerConnection(EventEmitter):
         if not self._data_wanted:
             self._data_wanted = True
             self._update_negotiation_needed()
-        self._schedule_pump()
+        self._wake()
         return channel
 
     def _on_incoming_channel(self, channel: RTCDataChannel) -> None:
@@ -507,16 +495,11 @@ class RTCPeerConnection(EventEmitter):
         self._negotiation_needed = False
         self._update_negotiation_needed()
         data = remote.data
-        if data is not None and self._dtls_state == "connected" and not self._sctp_started:
-            association = self._sctp.association
-            association.config = dataclasses.replace(
-                association.config,
-                remote_port=data.sctp_port or 5000,
-                remote_max_message_size=data.max_message_size or DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
-            )
-            self._sctp_started = True
-            self._sctp.connect(self._loop.time())
-            self._pump()
+        session = self._session
+        if data is not None and session is not None and self._started:
+            self._configure_sctp(data)
+            session.start_sctp(self._loop.time())
+            self._wake()
 
     # ------------------------------------------------------------------ negotiationneeded
 
@@ -575,8 +558,9 @@ class RTCPeerConnection(EventEmitter):
         report.add(local_cert)
         transport = RTCTransportStats(ts, "transport", _TRANSPORT_ID)
         transport.localCertificateId = local_cert.id
-        transport.dtlsState = self._dtls_state
-        dtls = self._dtls
+        session = self._session
+        transport.dtlsState = session.dtls_state if session is not None else "new"
+        dtls = session.dtls if session is not None else None
         if dtls is not None:
             transport.dtlsRole = "client" if dtls.is_client else "server"
             if dtls.cipher_suite is not None:
@@ -587,17 +571,16 @@ class RTCPeerConnection(EventEmitter):
                 remote_cert = RTCCertificateStats(ts, "certificate", "CR", *self._cert_fields(peer))
                 report.add(remote_cert)
                 transport.remoteCertificateId = remote_cert.id
-        ice = self._ice
-        if ice is not None:
-            agent = ice.agent
+        if session is not None:
+            agent = session.agent
             transport.iceRole = "controlling" if agent.controlling else "controlled"
-            transport.iceLocalUsernameFragment = ice.local_username
-            carried = ice.stats
+            transport.iceLocalUsernameFragment = agent.local_ufrag
+            carried = session.counters
             transport.packetsSent = carried.packets_sent
             transport.packetsReceived = carried.packets_received
             transport.bytesSent = carried.bytes_sent
             transport.bytesReceived = carried.bytes_received
-            transport.iceState = str(ice.state)
+            transport.iceState = str(agent.state)
             ids: dict[int, str] = {}
             for prefix, kind, candidates in (
                 ("IL", "local-candidate", agent.local_candidates),
@@ -622,7 +605,7 @@ class RTCPeerConnection(EventEmitter):
                             c.related_port,
                         )
                     )
-            selected = ice.agent.selected_pair()
+            selected = agent.selected_pair()
             for n, pair in enumerate(agent.checklist):
                 pid = f"CP{n}"
                 report.add(
@@ -673,25 +656,17 @@ class RTCPeerConnection(EventEmitter):
         """Close channels (SCTP ABORT), DTLS (close_notify) and ICE; states become closed."""
         if self._closed:
             return
-        self._media.close()  # BYE on every sending session (before DTLS closes)
         self._closed = True
-        if self._sctp_started:
-            self._sctp.association.abort("peer connection closed")
-        self._pump()
-        if self._dtls is not None:
-            self._dtls.close()
-            self._pump()
+        if self._driver is not None:
+            self._driver.close()  # BYE, SCTP ABORT and DTLS close_notify go out first
+        else:
+            self._media.close()
         for channel in [*self._sctp.channels.values(), *self._sctp._unassigned]:
             if channel.readyState != "closed":
                 channel.readyState = "closed"
                 channel.emit("close")
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         for task in list(self._tasks):
             task.cancel()
-        if self._ice is not None:
-            await self._ice.close()
         self._set_signaling("closed")
         self._set_state("iceConnectionState", "closed")
         self._set_state("connectionState", "closed")
@@ -702,9 +677,9 @@ class RTCPeerConnection(EventEmitter):
         if self._closed:
             raise InvalidStateError("the peer connection is closed")
 
-    def _ensure_ice(self, controlling: bool) -> Connection:
-        if self._ice is not None:
-            return self._ice
+    def _ensure_ice(self, controlling: bool) -> PeerSession:
+        if self._session is not None:
+            return self._session
         stun: tuple[str, int] | None = None
         turn: tuple[str, int] | None = None
         turn_user = turn_pass = None
@@ -720,30 +695,35 @@ class RTCPeerConnection(EventEmitter):
                 elif scheme == "turn" and transport == "udp" and turn is None:
                     turn = (host, port)
                     turn_user, turn_pass = server.username, server.credential
-        ice = Connection(
-            ice_controlling=controlling,
-            stun_server=stun,
-            turn_server=turn,
-            turn_username=turn_user,
-            turn_password=turn_pass,
-            settings=self._settings,
-            transport_policy=self._configuration.iceTransportPolicy,
+        self._ice_servers = (stun, turn, turn_user, turn_pass)
+        settings = self._settings
+        agent = Agent(
+            controlling,
+            settings.next_local_credentials(),
+            lite=settings.ice_lite,
+            config=settings.agent_config,
         )
-        ice.on_datagram = self._on_datagram
-        ice.on_state_change = self._on_ice_state
-        ice.on_pair_validated = self._on_ice_writable
-        self._ice = ice
-        return ice
+        session = PeerSession(agent, self._sctp, self._media)
+        self._session = session
+        self._driver = SessionDriver(session, self._loop, settings, self._on_session_event)
+        return session
+
+    def _wake(self) -> None:
+        """A data channel or a sending track queued work: the shell flushes it soon."""
+        if self._driver is not None:
+            self._driver.wake()
 
     def _local_transport(self, candidates: bool) -> LocalTransport:
-        ice = self._ice
-        assert ice is not None
+        session = self._session
+        assert session is not None
+        agent = session.agent
         texts: tuple[str, ...] = ()
         if candidates:
-            texts = tuple(c.to_sdp() for c in ice.local_candidates)
+            texts = tuple(c.to_sdp() for c in _signalled(agent.local_candidates))
+        credentials = agent.local_credentials
         return LocalTransport(
-            ice.local_username,
-            ice.local_password,
+            credentials.ufrag,
+            credentials.pwd,
             (self._certificate.fingerprint(),),
             ice_lite=self._settings.ice_lite,
             candidates=texts,
@@ -807,10 +787,15 @@ class RTCPeerConnection(EventEmitter):
     async def _gather(self) -> None:
         if self.iceGatheringState != "new":
             return
-        ice = self._ice
-        assert ice is not None
+        driver = self._driver
+        assert driver is not None
         self._set_state("iceGatheringState", "gathering")
-        await ice.gather_candidates()
+        stun, turn, turn_user, turn_pass = self._ice_servers
+        await driver.gather(
+            stun, turn, turn_user, turn_pass, self._configuration.iceTransportPolicy
+        )
+        if self._closed:
+            return
         mid, index = ("0", 0)
         if self._remote is not None:
             accepted = [(i, m) for i, m in enumerate(self._remote.media) if not m.rejected]
@@ -818,12 +803,20 @@ class RTCPeerConnection(EventEmitter):
                 index, mid = accepted[0][0], accepted[0][1].mid
         elif self._offer_mids:
             mid = self._offer_mids[0]
-        for c in ice.local_candidates:
+        for c in _signalled(driver.session.agent.local_candidates):
             rtc = from_ice(c)
             rtc.sdpMid, rtc.sdpMLineIndex = mid, index
             self.emit("icecandidate", rtc)
         self.emit("icecandidate", None)
         self._set_state("iceGatheringState", "complete")
+
+    def _configure_sctp(self, data: RemoteMedia) -> None:
+        association = self._sctp.association
+        association.config = dataclasses.replace(
+            association.config,
+            remote_port=data.sctp_port or 5000,
+            remote_max_message_size=data.max_message_size or DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
+        )
 
     async def _start(self) -> None:
         """Both descriptions are set: start ICE, and create DTLS with the remote fingerprints."""
@@ -833,8 +826,9 @@ class RTCPeerConnection(EventEmitter):
         if remote.data is None and not remote.media:
             return  # an offer without m-lines: nothing to connect until one adds a section
         self._started = True
-        ice = self._ice
-        assert ice is not None and remote.ice_ufrag and remote.ice_pwd
+        session, driver = self._session, self._driver
+        assert session is not None and driver is not None
+        assert remote.ice_ufrag and remote.ice_pwd
         is_client = self._local_setup is Setup.ACTIVE or (
             self._local_setup is Setup.ACTPASS and remote.setup is Setup.PASSIVE
         )
@@ -846,26 +840,20 @@ class RTCPeerConnection(EventEmitter):
             # the stateless cookie exchange (RFC 6347 §4.2.1) would prove: skip its round trip.
             cookie_exchange=False,
         )
-        self._dtls = DtlsConnection(config, is_client=is_client)
-        association = self._sctp.association
-        data = remote.data
-        if data is not None:
-            association.config = dataclasses.replace(
-                association.config,
-                remote_port=data.sctp_port or 5000,
-                remote_max_message_size=data.max_message_size or DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
-            )
+        if remote.data is not None:
+            self._configure_sctp(remote.data)
         self._sctp.is_dtls_client = is_client
-        ice.remote_is_lite = remote.ice_lite
-        ice.remote_username = remote.ice_ufrag
-        ice.remote_password = remote.ice_pwd
-        self._background(self._connect(ice))
-        early = [d for incoming, d in self._early if incoming]
-        self._early = [item for item in self._early if not item[0]]
-        for datagram in early:
-            self._on_datagram(datagram, 1)
+        now = self._loop.time()
+        session.start(
+            DtlsConnection(config, is_client=is_client),
+            remote.ice_ufrag,
+            remote.ice_pwd,
+            remote.ice_lite,
+            remote.data is not None,
+            now,
+        )
         signalled, remote.candidates = remote.candidates, []  # kept by ICE from here on
-        resolving: list[Candidate] = []
+        resolving: list[Candidate | None] = []
         for sdp_candidate in signalled:
             try:
                 candidate = from_sdp_candidate(sdp_candidate)
@@ -874,98 +862,57 @@ class RTCPeerConnection(EventEmitter):
                 continue
             if candidate.transport != "udp":
                 continue
-            if candidate.is_mdns:
+            if candidate.is_mdns or ip_literal(candidate.host) is None:
                 # Resolving a .local name (RFC 8828) takes up to a second: not on this call's
                 # path. ICE keeps checking the other pairs meanwhile.
                 resolving.append(candidate)
             else:
-                await ice.add_remote_candidate(candidate)
+                session.add_remote_candidate(candidate, now)
         pending, self._pending_remote_candidates = self._pending_remote_candidates, []
-        for queued in pending:
-            await ice.add_remote_candidate(queued)
         if resolving:
-            self._background(self._add_resolved(ice, resolving, remote.end_of_candidates))
-        elif remote.end_of_candidates:
-            await ice.add_remote_candidate(None)
+            if remote.end_of_candidates:
+                resolving.append(None)
+            self._background(self._add_resolved(driver, resolving + pending))
+        else:
+            for queued in pending:
+                if queued is None or not (queued.is_mdns or ip_literal(queued.host) is None):
+                    session.add_remote_candidate(queued, now)
+                else:
+                    self._background(self._add_resolved(driver, [queued]))
+            if remote.end_of_candidates:
+                session.add_remote_candidate(None, now)
+        driver.flush()
 
     async def _add_resolved(
-        self, ice: Connection, candidates: list[Candidate], end_of_candidates: bool
+        self, driver: SessionDriver, candidates: list[Candidate | None]
     ) -> None:
-        await asyncio.gather(*(ice.add_remote_candidate(c) for c in candidates))
-        if end_of_candidates and not self._closed:
-            await ice.add_remote_candidate(None)
+        for candidate in candidates:
+            if self._closed:
+                return
+            await driver.add_remote_candidate(candidate)
 
     def _background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _connect(self, ice: Connection) -> None:
-        try:
-            await ice.connect()
-        except ConnectionError as exc:
-            logger.info("ICE failed: %s", exc)
-
-    def _on_ice_state(self, state: IceState) -> None:
+    def _on_session_event(self, event: SessionEvent) -> None:
         if self._closed:
             return
-        self._set_state("iceConnectionState", str(state))
-        if state in (IceState.CONNECTED, IceState.COMPLETED):
-            self._on_ice_writable()
-        self._update_connection_state()
-
-    def _on_ice_writable(self) -> None:
-        """ICE can carry data (a selected pair, or before nomination a valid one): send what
-        waited, and start the DTLS handshake if we are its client."""
-        if self._closed:
-            return
-        early = [d for incoming, d in self._early if not incoming]
-        self._early = [item for item in self._early if item[0]]
-        for datagram in early:
-            self._send(datagram)
-        dtls = self._dtls
-        if dtls is not None and dtls.is_client and dtls.state is DtlsState.IDLE:
-            dtls.connect(self._loop.time())
-            self._dtls_state = "connecting"
+        if isinstance(event, IceStateChanged):
+            self._set_state("iceConnectionState", str(event.state))
             self._update_connection_state()
-            self._pump()
-
-    def _on_datagram(self, data: bytes, component: int) -> None:
-        if not data:
-            return
-        if 128 <= data[0] <= 191:  # RFC 7983 §7: SRTP/SRTCP
-            self._media.receive(data)
-            return
-        if not 20 <= data[0] <= 63:
-            return  # RFC 7983: DTLS; STUN is ICE's
-        dtls = self._dtls
-        if dtls is None:
-            if len(self._early) < _MAX_EARLY:
-                self._early.append((True, data))
-            return
-        if dtls.state is DtlsState.WAIT_HELLO and self._dtls_state == "new":
-            self._dtls_state = "connecting"
+        elif isinstance(event, DtlsStateChanged):
             self._update_connection_state()
-        dtls.receive(data, self._loop.time())
-        # Datagrams read in one loop iteration are handled by one pump on the next: SCTP
-        # answers a burst with one flush, and the timer is re-armed once.
-        self._schedule_pump()
-
-    def _send(self, datagram: bytes) -> None:
-        ice = self._ice
-        if ice is None:
-            return
-        try:
-            ice.send_datagram(datagram)
-        except ConnectionError:
-            if ice.selected_pair() is None and len(self._early) < _MAX_EARLY:
-                self._early.append((False, datagram))
+        elif not isinstance(event, CandidateGathered):
+            self._sctp.dispatch(event)  # a data channel's open, message, close, ...
 
     def _update_connection_state(self) -> None:
         if self._closed:
             return
         ice = self.iceConnectionState
-        dtls = self._dtls_state
+        session = self._session
+        dtls = session.dtls_state if session is not None else "new"
         if ice == "failed" or dtls == "failed":
             state = "failed"
         elif ice == "disconnected" or dtls == "closed":
@@ -978,137 +925,13 @@ class RTCPeerConnection(EventEmitter):
             state = "connecting"
         self._set_state("connectionState", state)
 
-    # ------------------------------------------------------------------ internals: DTLS + SCTP
 
-    def _schedule_pump(self) -> None:
-        if not self._pump_scheduled:
-            self._pump_scheduled = True
-            self._loop.call_soon(self._scheduled_pump)
+def _signalled(candidates: list[Candidate]) -> list[Candidate]:
+    """Local candidates to signal (peer-reflexive ones are learned, not signalled)."""
+    return [c for c in candidates if c.type is not CandidateType.PEER_REFLEXIVE]
 
-    def _scheduled_pump(self) -> None:
-        self._pump_scheduled = False
-        self._pump()
 
-    def _pump(self) -> None:
-        """Move everything the machines have to say: SCTP packets into DTLS, DTLS datagrams
-        onto ICE, events to their handlers; then re-arm the one timer."""
-        dtls = self._dtls
-        if dtls is None:
-            return
-        sctp = self._sctp
-        now = self._loop.time()
-        sctp.now = now
-        init_decided = False
-        while True:
-            item = dtls.poll()
-            if item is not None:
-                if type(item) is DtlsTransmit:
-                    self._send(item.data)
-                elif type(item) is ApplicationData:
-                    if self._sctp_started:
-                        sctp.receive(item.data, now)
-                elif isinstance(item, HandshakeComplete):
-                    self._on_handshake(now)
-                elif isinstance(item, ConnectionClosed):
-                    self._on_dtls_closed(item)
-                continue
-            if not self._sctp_started:
-                break
-            if self._sctp_connect_due and not init_decided:
-                init_decided = True  # once per pump: waiting means one more read
-                self._sctp_connect(dtls.is_client, now)
-            out = sctp.poll()
-            if out is None:
-                break
-            if isinstance(out, SctpTransmit):
-                if dtls.state is DtlsState.CONNECTED:
-                    dtls.send(out.data)
-                continue
-            if isinstance(out, AssociationAborted | AssociationClosed):
-                logger.debug("SCTP association ended: %s", out)
-            sctp.dispatch(out)
-        self._arm_timer()
-
-    def _on_handshake(self, now: float) -> None:
-        self._dtls_state = "connected"
-        dtls = self._dtls
-        if dtls is not None and dtls.srtp_profile is not None and not self._media.keyed:
-            self._media.start_srtp(dtls.srtp_keys())
-        if self._remote is not None and self._remote.data is not None and not self._closed:
-            self._sctp_started = True
-            # INIT once the records read with the Finished are handled: see _sctp_connect.
-            self._sctp_connect_due = True
-        self._update_connection_state()
-
-    def _sctp_connect(self, is_dtls_client: bool, now: float) -> None:
-        """Send INIT unless the peer's INIT has been answered. The DTLS server completes first
-        and sends INIT right behind its Finished, so the client has it at once or on the next
-        read (the plain asyncio loop reads one datagram per iteration: one pump later). Answering
-        it sets the association up; an INIT of ours would only collide (RFC 9260 §5.2.1) and
-        double the handshake's packets."""
-        association = self._sctp.association
-        if (
-            self._closed
-            or self._dtls_state != "connected"
-            or association.state is not SctpState.CLOSED
-            or association.init_answered
-        ):
-            self._sctp_connect_due = False
-        elif is_dtls_client and not self._sctp_connect_waited:
-            self._sctp_connect_waited = True
-            self._schedule_pump()
-        else:
-            self._sctp_connect_due = False
-            self._sctp.connect(now)
-
-    def _on_dtls_closed(self, event: ConnectionClosed) -> None:
-        if event.error is not None:
-            logger.info("DTLS failed: %s", event.error)
-        self._dtls_state = "failed" if event.error is not None else "closed"
-        if self._sctp_started and not self._closed:
-            self._sctp.association.abort("DTLS closed")
-        self._update_connection_state()
-
-    def _arm_timer(self) -> None:
-        if self._closed:
-            return
-        deadline = self._dtls.deadline() if self._dtls is not None else None
-        if self._sctp_started:
-            d = self._sctp.deadline()
-            if d is not None and (deadline is None or d < deadline):
-                deadline = d
-        d = self._media.deadline()
-        if d is not None and (deadline is None or d < deadline):
-            deadline = d
-        # The deadline is kept here: uvloop's call_at returns a plain Handle (no ``when()``)
-        # for a deadline already past.
-        if self._timer is not None:
-            if deadline == self._timer_when:
-                return
-            self._timer.cancel()
-            self._timer = None
-        if deadline is not None:
-            self._timer_when = deadline
-            self._timer = self._loop.call_at(deadline, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        # uvloop's timers have millisecond resolution and may fire up to 1 ms early: what was
-        # armed for this deadline is due now, or the timer would re-arm and spin until then.
-        now = max(self._loop.time(), self._timer_when)
-        dtls = self._dtls
-        if dtls is not None:
-            d = dtls.deadline()
-            if d is not None and d <= now:
-                dtls.tick(now)
-        if self._sctp_started:
-            d = self._sctp.deadline()
-            if d is not None and d <= now:
-                self._sctp.tick(now)
-        self._media.handle_timeout(now)
-        if dtls is None:
-            self._arm_timer()
-        self._pump()
+_IceServers = tuple[tuple[str, int] | None, tuple[str, int] | None, str | None, str | None]
 
 
 __all__ = [

@@ -23,6 +23,7 @@ from pywebrtc import (
 from pywebrtc.media import OPUS, EncodedAudioTrack, RemoteAudioTrack, create_encoder
 from pywebrtc.sdp import Direction, SessionDescription
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
+from pywebrtc.transmit import Address
 
 from .audio_helpers import ToneTrack, tone_of
 from .helpers import negotiate, reach
@@ -194,8 +195,14 @@ def test_bad_srtp_is_dropped_and_counted_and_audio_continues() -> None:
         drops = b._media.drops
         rtp_like = bytes([0x80, 111]) + bytes(range(40))  # fails SRTP authentication
         rtcp_like = bytes([0x81, 200, 0, 6]) + bytes(range(40))
+        session, driver = b._session, b._driver
+        assert session is not None and driver is not None
+        pair = session.agent.selected_pair()
+        assert pair is not None
+        now = asyncio.get_running_loop().time()
         for datagram in (rtp_like, rtcp_like, b"\x80", bytes([0x80, 111, 0, 1])):
-            b._on_datagram(datagram, 1)
+            session.receive(datagram, pair.remote.address, pair.local_base, now)
+        driver.flush()
         assert drops.srtp == 4
         heard = await tone_of(track, 0.3)
         assert abs(heard - 500) < 15, heard
@@ -244,21 +251,20 @@ def test_ten_percent_loss_audio_continues_and_nack_recovers() -> None:
         a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
         a.addTrack(ToneTrack(440))
         track_b = await next_track(b)
-        deliver = b._on_datagram
+        session = b._ensure_ice(controlling=False)  # b answers: the controlled side
+        deliver = session.receive
         rng = random.Random(7)
         lost = 0
 
-        def lossy(data: bytes, component: int) -> None:
+        def lossy(data: bytes, remote: Address, local: Address, now: float) -> None:
             nonlocal lost
             if data and 128 <= data[0] <= 191 and rng.random() < 0.10:
                 lost += 1
                 return
-            deliver(data, component)
+            deliver(data, remote, local, now)
 
-        b._on_datagram = lossy  # type: ignore[method-assign]
+        session.receive = lossy  # type: ignore[method-assign]
         await negotiate(a, b)
-        assert b._ice is not None
-        b._ice.on_datagram = lossy
         heard = await tone_of(await track_b, 1.5)
         assert abs(heard - 440) < 15, heard
         assert lost > 5
@@ -394,14 +400,16 @@ def test_audio_on_uvloop_without_timer_spin() -> None:
         heard = await tone_of(await b_track)
         assert abs(heard - 440) < 10, heard
         fired = 0
-        original = b._on_timer
+        session = b._session
+        assert session is not None
+        original = session.tick
 
-        def counting() -> None:
+        def counting(now: float) -> None:
             nonlocal fired
             fired += 1
-            original()
+            original(now)
 
-        b._on_timer = counting  # type: ignore[method-assign]
+        session.tick = counting  # type: ignore[method-assign]
         loop = asyncio.get_running_loop()
         start = loop.time()
         await tone_of(await b_track, seconds=1.0)

@@ -215,8 +215,9 @@ def test_port_range_and_ice_timeouts_reach_the_transport() -> None:
         assert offer is not None
         ports = [c.port for c in SessionDescription.parse(offer.sdp).media[0].candidates]
         assert ports and all(41000 <= p <= 41999 for p in ports)
-        assert a._ice is not None and a._ice.agent.config.failed_timeout == 9.0
-        assert a._dtls is not None and a._dtls.config.initial_timeout == 0.1
+        session = a._session
+        assert session is not None and session.agent.config.failed_timeout == 9.0
+        assert session.dtls is not None and session.dtls.config.initial_timeout == 0.1
         await pending
         await channel_event(ours, "open", "open")
         await a.close()

@@ -1,0 +1,601 @@
+"""``PeerSession``: one peer's whole transport as one sans-IO machine.
+
+A peer session owns the ICE agent (and its TURN clients), the DTLS connection, SRTP, the SCTP
+association with its data channels, and the audio sessions of one bundled WebRTC transport.
+It has the four verbs of every machine in this library:
+
+* :meth:`receive` ``(datagram, remote, local, now)``: one UDP datagram from ``remote`` that
+  arrived on the local base address ``local`` (a socket's, a UDP mux's, or a TURN allocation's
+  relayed address);
+* :meth:`tick` ``(now)``: time passed;
+* :meth:`poll` ``()``: the next :class:`~pywebrtc.transmit.Transmit` (with its source and
+  destination) or :data:`SessionEvent`, else None;
+* :meth:`deadline` ``()``: when :meth:`tick` is next due.
+
+Each datagram is classified once, here (RFC 7983 §7): STUN goes to ICE, DTLS to DTLS, SRTP and
+SRTCP are unprotected here and handed to the audio sessions as plain RTP/RTCP; what the audio
+sessions send is protected here. DTLS application data is SCTP. Datagrams from a TURN server are
+the TURN client's, which may hand back a relayed datagram, classified the same way.
+
+The session never reads a clock or touches a socket: :mod:`pywebrtc.shell` does, for all the
+sessions of an event loop. Bad input is dropped and counted (:attr:`PeerSession.drops`, the ICE
+agent's counters, the DTLS and media drop counters); nothing here raises on a datagram.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from pywebrtc.dtls import (
+    ApplicationData,
+    ConnectionClosed,
+    DtlsConnection,
+    HandshakeComplete,
+)
+from pywebrtc.dtls import State as DtlsState
+from pywebrtc.ice import turn as _turn
+from pywebrtc.ice.agent import Agent
+from pywebrtc.ice.candidate import (
+    Candidate,
+    CandidateType,
+    is_ipv6,
+    normalize_host,
+    reflexive_candidate,
+)
+from pywebrtc.ice.credentials import Credentials
+from pywebrtc.ice.events import (
+    GatherDone,
+    IceState,
+    LocalCandidateGathered,
+    PairValidated,
+    SelectedPairChanged,
+    StateChanged,
+)
+from pywebrtc.ice.events import (
+    Output as IceOutput,
+)
+from pywebrtc.ice.turn import TurnClient
+from pywebrtc.mediaplane import MediaPlane
+from pywebrtc.rtcdatachannel import ChannelManager
+from pywebrtc.rtp.rtcp import parse_rtcp
+from pywebrtc.sctp import AssociationAborted, AssociationClosed
+from pywebrtc.sctp import State as SctpState
+from pywebrtc.sctp.association import Event as AssociationEvent
+from pywebrtc.sctp.datachannel import ChannelEvent
+from pywebrtc.srtp import SrtpSession
+from pywebrtc.transmit import Address, Transmit
+
+logger = logging.getLogger(__name__)
+
+# Datagrams that arrive before DTLS exists (or go out before ICE has a pair) are kept, up to
+# this many each way: a DTLS flight is a handful of datagrams.
+MAX_EARLY = 16
+# How long gathering waits for STUN and TURN servers before going on without them.
+GATHER_TIMEOUT = 5.0
+# The DTLS client's SCTP INIT waits this long for the server's, which the server sends right
+# behind its Finished: answering it sets the association up, where an INIT of ours would only
+# collide (RFC 9260 §5.2.1) and double the handshake's packets.
+SCTP_INIT_WAIT = 0.002
+
+
+@dataclass(frozen=True, slots=True)
+class IceStateChanged:
+    state: IceState
+
+
+@dataclass(frozen=True, slots=True)
+class DtlsStateChanged:
+    """``RTCDtlsTransportState``: new, connecting, connected, closed or failed."""
+
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateGathered:
+    """A local candidate to signal; None when gathering is complete."""
+
+    candidate: Candidate | None
+
+
+SessionEvent = (
+    IceStateChanged | DtlsStateChanged | CandidateGathered | ChannelEvent | AssociationEvent
+)
+
+
+@dataclass(slots=True)
+class TransportCounters:
+    """What the transport carried (non-STUN datagrams on the ICE pair) and what it dropped."""
+
+    packets_sent: int = 0
+    bytes_sent: int = 0
+    packets_received: int = 0
+    bytes_received: int = 0
+    dropped_unknown_source: int = 0  # DTLS/SRTP from an address ICE never validated
+    dropped_unclassified: int = 0  # first byte in none of RFC 7983's ranges
+    dropped_no_pair: int = 0  # data to send with no usable pair and the early queue full
+
+
+class _Turn:
+    """One TURN allocation: its client, the socket base it talks from, and its relayed base."""
+
+    __slots__ = ("base", "client", "component", "pending", "relayed", "server")
+
+    def __init__(self, client: TurnClient, base: Address, server: Address, component: int):
+        self.client = client
+        self.base = base
+        self.server = server
+        self.component = component
+        self.relayed: Address | None = None
+        self.pending = True  # gathering waits for the allocation's outcome
+
+
+class PeerSession:
+    """One peer's transport: ICE (+TURN), DTLS, SRTP, SCTP and audio. See the module docstring.
+
+    The owner (a shell) adds local candidates as it binds sockets, calls :meth:`start` when
+    both descriptions are set, and drives the four verbs.
+    """
+
+    def __init__(self, agent: Agent, channels: ChannelManager, media: MediaPlane) -> None:
+        self.agent = agent
+        self.channels = channels
+        self.media = media
+        self.dtls: DtlsConnection | None = None
+        self.dtls_state = "new"
+        self.srtp: SrtpSession | None = None
+        self.counters = TransportCounters()
+        self.closed = False
+        self._now = 0.0
+        self._out: deque[Transmit] = deque()
+        self._events: deque[SessionEvent] = deque()
+        self._early_in: list[tuple[bytes, Address, Address]] = []
+        self._early_out: list[bytes] = []
+        self._turns: list[_Turn] = []
+        self._relayed: dict[Address, _Turn] = {}
+        self._gathering = False
+        self._gather_pending = 0  # STUN-server queries still out
+        self._gather_deadline: float | None = None
+        self._sctp_wanted = False  # the remote description has a data section
+        self._sctp_started = False
+        self._sctp_init_at: float | None = None
+
+    # ------------------------------------------------------------------ set-up
+
+    def add_local_candidate(self, candidate: Candidate, now: float) -> None:
+        """A local candidate the shell made (host, or NAT 1:1 reflexive): signal it."""
+        self._now = now
+        self.agent.add_local_candidate(candidate, now)
+        self._events.append(CandidateGathered(candidate))
+
+    def gather_reflexive(self, base: Address, server: Address, now: float) -> None:
+        """Ask the STUN server ``server`` from ``base`` for our mapped address."""
+        self._now = now
+        self._gather_pending += 1
+        self.agent.gather_server_reflexive(base, server, now)
+
+    def add_turn(
+        self, base: Address, server: Address, username: str, password: str, now: float,
+        component: int = 1,
+    ) -> None:  # fmt: skip
+        """Allocate a relayed candidate on TURN server ``server`` from the socket at ``base``."""
+        self._now = now
+        turn = _Turn(TurnClient(server, username, password), base, server, component)
+        self._turns.append(turn)
+        turn.client.allocate(now)
+
+    def gathering_started(self, now: float) -> None:
+        """The shell added every host candidate and started every server query: gathering
+        completes when the queries answer, or :data:`GATHER_TIMEOUT` from now."""
+        self._now = now
+        self._gathering = True
+        self._gather_deadline = now + GATHER_TIMEOUT
+        self._maybe_gathered()
+
+    def start(
+        self,
+        dtls: DtlsConnection | None,
+        remote_ufrag: str,
+        remote_pwd: str,
+        remote_lite: bool,
+        data: bool,
+        now: float,
+    ) -> None:
+        """Both descriptions are set: ICE starts checking, DTLS waits for a pair."""
+        self._now = now
+        self.dtls = dtls
+        self._sctp_wanted = data
+        agent = self.agent
+        agent.set_remote_lite(remote_lite)
+        agent.set_remote_credentials(remote_ufrag, remote_pwd)
+        agent.start(now)
+        early, self._early_in = self._early_in, []
+        for datagram, remote, local in early:
+            self.receive(datagram, remote, local, now)
+
+    def add_remote_candidate(self, candidate: Candidate | None, now: float) -> None:
+        """A signalled remote candidate (an IP literal), or None for end-of-candidates."""
+        self._now = now
+        if candidate is not None:
+            for turn in self._turns:
+                if turn.component == candidate.component and not is_ipv6(candidate.host):
+                    turn.client.create_permission(candidate.host, now)
+        self.agent.add_remote_candidate(candidate, now)
+
+    def restart_ice(self, credentials: Credentials, now: float) -> None:
+        """ICE restart (RFC 8445 §9): new local credentials; the old pair carries data until a
+        new one is selected. Set the remote side's with :meth:`set_remote_credentials`."""
+        self._now = now
+        self.agent.restart(credentials, now)
+
+    def set_remote_credentials(self, ufrag: str, pwd: str, now: float) -> None:
+        self._now = now
+        self.agent.set_remote_credentials(ufrag, pwd, now)
+
+    def close(self, now: float) -> None:
+        """SCTP ABORT, DTLS close_notify, TURN deallocations, then ICE closes."""
+        if self.closed:
+            return
+        self._now = now
+        self.media.close()  # BYE on every sending session, before DTLS closes
+        self._pump()
+        if self._sctp_started:
+            self.channels.association.abort("peer connection closed")
+        self._pump()
+        if self.dtls is not None:
+            self.dtls.close()
+        self._pump()
+        for turn in self._turns:
+            turn.client.close(now)
+        self._pump()
+        self.closed = True
+        self.agent.close()
+        self._gathering = False
+
+    # ------------------------------------------------------------------ the four verbs
+
+    def receive(self, data: bytes, remote: Address, local: Address, now: float) -> None:
+        """One datagram from ``remote`` on local base ``local``."""
+        self._now = now
+        if self.closed or not data:
+            return
+        agent = self.agent
+        first = data[0]
+        if first > 3:
+            pair = agent.selected_pair(1)
+            if pair is not None and pair.remote.address == remote:
+                # The fast path: DTLS or SRTP on the selected pair.
+                agent.note_data(pair, now)
+                self._data(data, first, now)
+                return
+        for turn in self._turns:
+            if local == turn.base and remote == turn.server:
+                turn.client.receive(data, now)
+                self._drain_turn(turn)
+                return
+        if agent.receive(data, remote, local, now):
+            return  # STUN (ICE's, handled or counted)
+        if not agent.is_remote_known(remote):
+            if self.dtls is None and 20 <= first <= 63 and len(self._early_in) < MAX_EARLY:
+                # The peer's ClientHello can come before its answer reaches us.
+                self._early_in.append((data, remote, local))
+            else:
+                self.counters.dropped_unknown_source += 1
+            return
+        self._data(data, first, now)
+
+    def _data(self, data: bytes, first: int, now: float) -> None:
+        counters = self.counters
+        counters.packets_received += 1
+        counters.bytes_received += len(data)
+        if 128 <= first <= 191:  # RFC 7983 §7: SRTP/SRTCP
+            self._srtp_in(data, now)
+        elif 20 <= first <= 63:  # DTLS
+            dtls = self.dtls
+            if dtls is None:
+                if len(self._early_in) < MAX_EARLY:
+                    pair = self.agent.selected_pair(1)
+                    if pair is not None:
+                        self._early_in.append((data, pair.remote.address, pair.local_base))
+                return
+            if dtls.state is DtlsState.WAIT_HELLO and self.dtls_state == "new":
+                self._set_dtls_state("connecting")
+            dtls.receive(data, now)
+        else:
+            counters.dropped_unclassified += 1
+
+    def _srtp_in(self, data: bytes, now: float) -> None:
+        media = self.media
+        srtp = self.srtp or self._ensure_srtp()
+        if srtp is None:
+            media.drops.no_srtp += 1
+            return
+        if len(data) >= 2 and 192 <= data[1] <= 223:  # RFC 5761 §4: RTCP packet types
+            try:
+                packets = parse_rtcp(srtp.inbound.unprotect_rtcp(data))
+            except ValueError:
+                media.drops.srtp += 1
+                return
+            media.receive_rtcp(packets, now)
+            return
+        try:
+            plain = srtp.inbound.unprotect_rtp(data)
+        except ValueError:
+            media.drops.srtp += 1
+            return
+        media.receive_rtp(plain, now)
+
+    def _ensure_srtp(self) -> SrtpSession | None:
+        """The libsrtp contexts hold native memory (~15 KiB a session): made when audio first
+        needs them, never for a data-only session."""
+        if self.srtp is None and self.media.keys is not None:
+            self.srtp = SrtpSession.from_dtls(self.media.keys)
+        return self.srtp
+
+    def tick(self, now: float) -> None:
+        self._now = now
+        if self.closed:
+            return
+        agent = self.agent
+        d = agent.deadline()
+        if d is not None and d <= now:
+            agent.tick(now)
+        for turn in self._turns:
+            d = turn.client.deadline()
+            if d is not None and d <= now:
+                turn.client.tick(now)
+                self._drain_turn(turn)
+        dtls = self.dtls
+        if dtls is not None:
+            d = dtls.deadline()
+            if d is not None and d <= now:
+                dtls.tick(now)
+        if self._sctp_started:
+            d = self.channels.deadline()
+            if d is not None and d <= now:
+                self.channels.tick(now)
+        if self._sctp_init_at is not None and self._sctp_init_at <= now:
+            self._sctp_init_at = None
+            association = self.channels.association
+            if association.state is SctpState.CLOSED and not association.init_answered:
+                self.channels.connect(now)
+        self.media.tick(now)
+        if self._gather_deadline is not None and self._gather_deadline <= now:
+            self._finish_gathering()
+
+    def poll(self) -> Transmit | SessionEvent | None:
+        """The next datagram to send, else the next event, else None."""
+        if not self._out and not self._events:
+            self._pump()
+        if self._out:
+            return self._out.popleft()
+        if self._events:
+            return self._events.popleft()
+        return None
+
+    def deadline(self) -> float | None:
+        best = self.agent.deadline()
+        for d in (
+            self.dtls.deadline() if self.dtls is not None else None,
+            self.channels.deadline() if self._sctp_started else None,
+            self._sctp_init_at,
+            self.media.deadline(),
+            self._gather_deadline,
+        ):
+            if d is not None and (best is None or d < best):
+                best = d
+        for turn in self._turns:
+            d = turn.client.deadline()
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
+
+    # ------------------------------------------------------------------ moving data between
+
+    def _pump(self) -> None:
+        """Move what every machine has to say until all are quiet."""
+        now = self._now
+        agent = self.agent
+        dtls = self.dtls
+        channels = self.channels
+        while True:
+            moved = False
+            while (out := agent.poll()) is not None:
+                moved = True
+                self._on_ice(out, now)
+            if dtls is not None:
+                while (item := dtls.poll()) is not None:
+                    moved = True
+                    if type(item) is ApplicationData:
+                        if self._sctp_started:
+                            channels.receive(item.data, now)
+                    elif isinstance(item, HandshakeComplete):
+                        self._on_handshake(now)
+                    elif isinstance(item, ConnectionClosed):
+                        self._on_dtls_closed(item)
+                    else:  # a DTLS record to send
+                        self._send_on_pair(item.data)
+            if self._sctp_started:
+                while (packet := channels.poll()) is not None:
+                    moved = True
+                    if isinstance(packet, Transmit):
+                        if dtls is not None and dtls.state is DtlsState.CONNECTED:
+                            dtls.send(packet.data)
+                    else:
+                        if isinstance(packet, AssociationAborted | AssociationClosed):
+                            logger.debug("SCTP association ended: %s", packet)
+                        self._events.append(packet)
+            media = self.media
+            while (rtp := media.poll()) is not None:
+                moved = True
+                self._srtp_out(rtp)
+            if not moved:
+                return
+
+    def _srtp_out(self, plain: bytes) -> None:
+        srtp = self.srtp or self._ensure_srtp()
+        if srtp is None:
+            return
+        try:
+            if len(plain) >= 2 and 192 <= plain[1] <= 223:
+                data = srtp.outbound.protect_rtcp(plain)
+            else:
+                data = srtp.outbound.protect_rtp(plain)
+        except ValueError:
+            self.media.drops.srtp += 1
+            return
+        self._send_on_pair(data)
+
+    def _send_on_pair(self, data: bytes) -> None:
+        """Send ``data`` on the selected pair (before selection, on the first valid one)."""
+        agent = self.agent
+        now = self._now
+        pair = agent.selected_pair(1)
+        if pair is None:
+            pair = agent.usable_pair(1, now)
+            if pair is None:
+                if len(self._early_out) < MAX_EARLY:
+                    self._early_out.append(data)
+                else:
+                    self.counters.dropped_no_pair += 1
+                return
+        elif not agent.consent_ok(now):
+            self.counters.dropped_no_pair += 1  # RFC 7675 §5.1: no consent, no data
+            return
+        counters = self.counters
+        counters.packets_sent += 1
+        counters.bytes_sent += len(data)
+        self._transmit(data, pair.local_base, pair.remote_address)
+
+    def _transmit(self, data: bytes, source: Address, destination: Address) -> None:
+        turn = self._relayed.get(source)
+        if turn is not None:
+            turn.client.send(destination, data, self._now)
+            self._drain_turn(turn)
+            return
+        self._out.append(Transmit(data, destination=destination, source=source))
+
+    def _on_ice(self, out: IceOutput, now: float) -> None:
+        if type(out) is Transmit:
+            assert out.source is not None and out.destination is not None
+            self._transmit(out.data, out.source, out.destination)
+        elif isinstance(out, StateChanged):
+            self._events.append(IceStateChanged(out.state))
+            if out.state in (IceState.CONNECTED, IceState.COMPLETED):
+                self._on_writable(now)
+        elif isinstance(out, PairValidated):
+            self._on_writable(now)
+        elif isinstance(out, SelectedPairChanged):
+            turn = self._relayed.get(out.pair.local_base)
+            if turn is not None:
+                turn.client.bind_channel(out.pair.remote_address, now)
+                self._drain_turn(turn)
+        elif isinstance(out, LocalCandidateGathered):
+            self._events.append(CandidateGathered(out.candidate))
+        elif isinstance(out, GatherDone):
+            self._gather_pending -= 1
+            self._maybe_gathered()
+
+    def _on_writable(self, now: float) -> None:
+        """ICE can carry data: send what waited, and start DTLS if we are its client."""
+        early, self._early_out = self._early_out, []
+        for datagram in early:
+            self._send_on_pair(datagram)
+        dtls = self.dtls
+        if dtls is not None and dtls.is_client and dtls.state is DtlsState.IDLE:
+            dtls.connect(now)
+            self._set_dtls_state("connecting")
+
+    def _drain_turn(self, turn: _Turn) -> None:
+        client = turn.client
+        now = self._now
+        while (out := client.poll()) is not None:
+            if isinstance(out, _turn.Allocated):
+                relayed = (normalize_host(out.relayed_address[0]), out.relayed_address[1])
+                turn.relayed = relayed
+                self._relayed[relayed] = turn
+                candidate = reflexive_candidate(
+                    CandidateType.RELAYED,
+                    relayed,
+                    relayed,
+                    turn.component,
+                    server=turn.server[0],
+                    related=out.mapped_address or turn.base,
+                )
+                self.agent.add_local_candidate(candidate, now)
+                self._events.append(CandidateGathered(candidate))
+                for remote in self.agent.remote_candidates:
+                    if not is_ipv6(remote.host):
+                        client.create_permission(remote.host, now)
+                turn.pending = False
+                self._maybe_gathered()
+            elif isinstance(out, _turn.AllocationFailed | _turn.AllocationLost | _turn.Closed):
+                if turn.relayed is not None:
+                    self._relayed.pop(turn.relayed, None)
+                turn.pending = False
+                self._maybe_gathered()
+            elif isinstance(out, _turn.DataReceived):
+                if turn.relayed is not None:
+                    peer = (normalize_host(out.peer[0]), out.peer[1])
+                    self.receive(out.data, peer, turn.relayed, now)
+            elif type(out) is Transmit:
+                self._out.append(Transmit(out.data, destination=out.destination, source=turn.base))
+
+    def _maybe_gathered(self) -> None:
+        if (
+            self._gathering
+            and self._gather_pending <= 0
+            and not any(t.pending for t in self._turns)
+        ):
+            self._finish_gathering()
+
+    def _finish_gathering(self) -> None:
+        self._gather_deadline = None
+        if self._gathering:
+            self._gathering = False
+            self._events.append(CandidateGathered(None))
+
+    # ------------------------------------------------------------------ DTLS and SCTP
+
+    def _set_dtls_state(self, state: str) -> None:
+        if self.dtls_state != state:
+            self.dtls_state = state
+            self._events.append(DtlsStateChanged(state))
+
+    def _on_handshake(self, now: float) -> None:
+        dtls = self.dtls
+        assert dtls is not None
+        if dtls.srtp_profile is not None and self.media.keys is None:
+            self.media.start_srtp(dtls.srtp_keys())
+        self._set_dtls_state("connected")
+        if self._sctp_wanted and not self.closed and not self._sctp_started:
+            self.start_sctp(now)
+
+    def start_sctp(self, now: float) -> None:
+        """Start the association once DTLS is up (a data section may come by renegotiation)."""
+        self._sctp_wanted = True
+        if self._sctp_started or self.dtls_state != "connected":
+            return
+        self._sctp_started = True
+        if self.dtls is not None and self.dtls.is_client:
+            self._sctp_init_at = now + SCTP_INIT_WAIT
+        else:
+            self.channels.connect(now)
+
+    def _on_dtls_closed(self, event: ConnectionClosed) -> None:
+        if event.error is not None:
+            logger.info("DTLS failed: %s", event.error)
+        self._set_dtls_state("failed" if event.error is not None else "closed")
+        if self._sctp_started and not self.closed:
+            self.channels.association.abort("DTLS closed")
+
+
+__all__ = [
+    "CandidateGathered",
+    "DtlsStateChanged",
+    "IceStateChanged",
+    "PeerSession",
+    "SessionEvent",
+    "TransportCounters",
+]
