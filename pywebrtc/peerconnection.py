@@ -1,13 +1,12 @@
-"""``RTCPeerConnection`` (W3C webrtc-pc §4.4), aiortc-shaped, over the sans-IO machines.
+"""``RTCPeerConnection`` (W3C webrtc-pc §4.4), aiortc-shaped, over one sans-IO peer session.
 
-One bundled transport: an ICE :class:`~pywebrtc.ice.Connection` (sockets or a UDP mux), a
-:class:`~pywebrtc.dtls.DtlsConnection` fed the DTLS datagrams of the selected pair (RFC 7983
-demultiplexing), and an SCTP association with data channels (:mod:`pywebrtc.rtcdatachannel`)
-on DTLS application data. This module is the asyncio shell for DTLS and SCTP: it reads
-``loop.time()``, keeps one timer for both machines, and moves bytes between them in
-:meth:`RTCPeerConnection._pump`; nothing waits on a fixed delay. The DTLS client starts when
-ICE selects a pair, SCTP sends INIT as soon as the handshake completes, and a data channel is
-usable as soon as its DCEP OPEN is queued (RFC 8832 §6).
+The transport is a :class:`~pywebrtc.session.PeerSession` (ICE, DTLS, SRTP, SCTP and the audio
+sessions of one bundled transport, sans-IO) driven by a :class:`~pywebrtc.shell.SessionDriver`
+(its sockets or UDP mux, and the event loop's one :class:`~pywebrtc.shell.LoopTimer`). This
+module keeps JSEP (offer/answer, :mod:`pywebrtc.negotiation`) and the W3C objects, and turns the
+session's events into W3C events: the DTLS client starts when ICE has a usable pair, SCTP sends
+INIT as soon as the handshake completes, and a data channel is usable as soon as its DCEP OPEN
+is queued (RFC 8832 §6).
 
 State machines (W3C): ``signalingState`` (§4.3.1), ``iceGatheringState`` (§4.3.2),
 ``iceConnectionState`` (§4.3.3, ICE's own), ``connectionState`` (§4.3.4, ICE and DTLS
