@@ -9,8 +9,8 @@ mid extension, then to the only receiving section; gives RTCP to every session; 
 audio to the receivers' tracks; and runs one task per sending transceiver that awaits
 ``track.recv()`` (the track paces: 20 ms), asking its shell (``wake``) to flush what it sent.
 
-Bad input (SRTP failures, malformed packets, packets nobody takes) is dropped and counted in
-:attr:`MediaPlane.drops`.
+Bad input (malformed packets, packets nobody takes) is dropped and counted in
+:attr:`MediaPlane.drops`; SRTP failures are the session's (``PeerSession.counters``).
 """
 
 from __future__ import annotations
@@ -76,8 +76,6 @@ _NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix), RFC 59
 class MediaDrops:
     """Datagrams the plane dropped before any session saw them."""
 
-    no_srtp: int = 0  # SRTP/SRTCP before DTLS gave keys
-    srtp: int = 0  # authentication failures, replays, other libsrtp errors
     malformed: int = 0
     unrouted: int = 0  # no transceiver takes the SSRC
 

@@ -18,7 +18,7 @@ sessions send is protected here. DTLS application data is SCTP. Datagrams from a
 the TURN client's, which may hand back a relayed datagram, classified the same way.
 
 The session never reads a clock or touches a socket: :mod:`pywebrtc.shell` does, for all the
-sessions of an event loop. Bad input is dropped and counted (:attr:`PeerSession.drops`, the ICE
+sessions of an event loop. Bad input is dropped and counted (:attr:`PeerSession.counters`, the ICE
 agent's counters, the DTLS and media drop counters); nothing here raises on a datagram.
 """
 
@@ -27,12 +27,14 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
 from pywebrtc.dtls import (
     ApplicationData,
     ConnectionClosed,
     DtlsConnection,
     HandshakeComplete,
+    SrtpKeys,
 )
 from pywebrtc.dtls import State as DtlsState
 from pywebrtc.ice import turn as _turn
@@ -57,9 +59,8 @@ from pywebrtc.ice.events import (
     Output as IceOutput,
 )
 from pywebrtc.ice.turn import TurnClient
-from pywebrtc.mediaplane import MediaPlane
 from pywebrtc.rtcdatachannel import ChannelManager
-from pywebrtc.rtp.rtcp import parse_rtcp
+from pywebrtc.rtp.rtcp import RtcpPacket, parse_rtcp
 from pywebrtc.sctp import AssociationAborted, AssociationClosed
 from pywebrtc.sctp import State as SctpState
 from pywebrtc.sctp.association import Event as AssociationEvent
@@ -115,6 +116,23 @@ class TransportCounters:
     dropped_unknown_source: int = 0  # DTLS/SRTP from an address ICE never validated
     dropped_unclassified: int = 0  # first byte in none of RFC 7983's ranges
     dropped_no_pair: int = 0  # data to send with no usable pair and the early queue full
+    dropped_no_srtp: int = 0  # SRTP/SRTCP before DTLS gave keys
+    dropped_srtp: int = 0  # authentication failures, replays, other libsrtp errors
+
+
+class MediaHandler(Protocol):
+    """The audio half a session carries (:class:`pywebrtc.mediaplane.MediaPlane`): plain RTP
+    and RTCP in, plain RTP and RTCP out; ``keys`` once DTLS has exported them."""
+
+    keys: SrtpKeys | None
+
+    def start_srtp(self, keys: SrtpKeys) -> None: ...
+    def receive_rtp(self, data: bytes, now: float) -> None: ...
+    def receive_rtcp(self, packets: list[RtcpPacket], now: float) -> None: ...
+    def tick(self, now: float) -> None: ...
+    def poll(self) -> bytes | None: ...
+    def deadline(self) -> float | None: ...
+    def close(self) -> None: ...
 
 
 class _Turn:
@@ -138,7 +156,7 @@ class PeerSession:
     both descriptions are set, and drives the four verbs.
     """
 
-    def __init__(self, agent: Agent, channels: ChannelManager, media: MediaPlane) -> None:
+    def __init__(self, agent: Agent, channels: ChannelManager, media: MediaHandler) -> None:
         self.agent = agent
         self.channels = channels
         self.media = media
@@ -309,20 +327,20 @@ class PeerSession:
         media = self.media
         srtp = self.srtp or self._ensure_srtp()
         if srtp is None:
-            media.drops.no_srtp += 1
+            self.counters.dropped_no_srtp += 1
             return
         if len(data) >= 2 and 192 <= data[1] <= 223:  # RFC 5761 §4: RTCP packet types
             try:
                 packets = parse_rtcp(srtp.inbound.unprotect_rtcp(data))
             except ValueError:
-                media.drops.srtp += 1
+                self.counters.dropped_srtp += 1
                 return
             media.receive_rtcp(packets, now)
             return
         try:
             plain = srtp.inbound.unprotect_rtp(data)
         except ValueError:
-            media.drops.srtp += 1
+            self.counters.dropped_srtp += 1
             return
         media.receive_rtp(plain, now)
 
@@ -443,7 +461,7 @@ class PeerSession:
             else:
                 data = srtp.outbound.protect_rtp(plain)
         except ValueError:
-            self.media.drops.srtp += 1
+            self.counters.dropped_srtp += 1
             return
         self._send_on_pair(data)
 

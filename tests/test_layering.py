@@ -30,3 +30,10 @@ def test_every_public_name_resolves() -> None:
     assert "RTCPeerConnection" in dir(pywebrtc)
     with pytest.raises(AttributeError):
         _ = pywebrtc.NoSuchThing
+
+
+def test_the_peer_session_loads_no_shell_and_no_codec() -> None:
+    """The sans-IO session knows its media half by a protocol: no asyncio shell, no PyAV."""
+    loaded = _loaded_after("import pywebrtc.session")
+    for shell in ("pywebrtc.shell", "pywebrtc.peerconnection", "pywebrtc.mediaplane", "av"):
+        assert shell not in loaded, f"pywebrtc.session loaded {shell}"
