@@ -3,11 +3,8 @@
 This is the only code under :class:`~pywebrtc.RTCPeerConnection` that reads ``loop.time()`` or
 touches a socket:
 
-* :class:`LoopTimer` is one timer per event loop for *every* session on it: a heap of the
-  sessions' deadlines with one ``call_at`` armed for the earliest. A session whose deadline
-  moves later keeps its heap entry and is ticked once early (cheap) rather than pushing a new
-  entry per datagram; one whose deadline moves earlier gets a new entry. Wake-ups follow the
-  deadlines, not the number of sessions.
+* :class:`~pywebrtc.timer.LoopTimer` (one timer per event loop for every session on it) calls
+  each session back at its ``deadline()``;
 * :class:`SessionDriver` moves one session's datagrams: from its sockets (or a shared
   :class:`~pywebrtc.ice.udpmux.UdpMux`, or a relay's framed mux) into ``session.receive``, and
   the session's :class:`~pywebrtc.transmit.Transmit` s out through the socket or mux of their
@@ -19,11 +16,7 @@ touches a socket:
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
-import random
-import socket
-import weakref
 from collections.abc import Callable
 from typing import Literal, cast
 
@@ -39,104 +32,14 @@ from pywebrtc.ice.candidate import (
 from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import IceState
 from pywebrtc.ice.gather import host_addresses
+from pywebrtc.ice.netio import bind_udp, resolve
 from pywebrtc.ice.udpmux import MuxSession, UdpMux
 from pywebrtc.session import CandidateGathered, IceStateChanged, PeerSession, SessionEvent
 from pywebrtc.settings import SettingEngine
+from pywebrtc.timer import LoopTimer, Timed
 from pywebrtc.transmit import Address, Transmit
 
 logger = logging.getLogger(__name__)
-
-# A burst of a full SCTP congestion window (up to its 1 MiB receive window) must fit in the
-# kernel's socket buffers: with Linux's ~208 KiB default, about 90 datagrams of 1.2 KB (2.3 KB
-# of buffer each) overflow the receiving socket before the event loop reads it, and SCTP sees
-# that as loss and halves its window. The kernel caps the request at net.core.rmem_max/wmem_max.
-SOCKET_BUFFER = 4 * 1024 * 1024
-# uvloop's timers have millisecond resolution and may fire up to 1 ms early: entries due within
-# this slack are handled by the same wake-up.
-_SLACK = 0.001
-
-
-class Timed:
-    """What :class:`LoopTimer` calls back: ``on_timer(now)`` once ``when`` has come."""
-
-    __slots__ = ("when",)
-
-    def __init__(self) -> None:
-        self.when: float | None = None  # the deadline this client's live heap entry is for
-
-    def on_timer(self, now: float) -> None:
-        raise NotImplementedError
-
-
-class LoopTimer:
-    """One ``call_at`` per event loop for all its sessions' deadlines (see the module doc)."""
-
-    _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopTimer] = (
-        weakref.WeakKeyDictionary()
-    )
-
-    @classmethod
-    def for_loop(cls, loop: asyncio.AbstractEventLoop) -> LoopTimer:
-        timer = cls._by_loop.get(loop)
-        if timer is None:
-            timer = cls._by_loop[loop] = cls(loop)
-        return timer
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self._heap: list[tuple[float, int, Timed]] = []
-        self._seq = 0
-        self._handle: asyncio.TimerHandle | None = None
-        self._armed_for = 0.0
-        self.wakeups = 0  # times the loop timer fired (for benchmarks)
-
-    def __len__(self) -> int:
-        return len(self._heap)
-
-    def schedule(self, client: Timed, when: float | None) -> None:
-        """Call ``client.on_timer`` at ``when`` (None: never). A later ``when`` than the one
-        already scheduled keeps the earlier entry: the client is called early and reschedules."""
-        current = client.when
-        if when is None:
-            client.when = None  # its heap entry, if any, is now stale
-            return
-        if current is not None and current <= when:
-            return
-        client.when = when
-        self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, client))
-        if self._handle is None or when < self._armed_for:
-            self._arm(when)
-
-    def _arm(self, when: float) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._armed_for = when
-        self._handle = self.loop.call_at(when, self._fire)
-
-    def _fire(self) -> None:
-        self._handle = None
-        self.wakeups += 1
-        now = self.loop.time()
-        heap = self._heap
-        due: list[Timed] = []
-        horizon = max(now, self._armed_for) + _SLACK
-        while heap and heap[0][0] <= horizon:
-            when, _, client = heapq.heappop(heap)
-            if client.when == when:  # else a stale entry: that client was rescheduled
-                client.when = None
-                due.append(client)
-        now = max(now, self._armed_for)
-        for client in due:
-            try:
-                client.on_timer(now)
-            except Exception:  # a bug in one session must not stop every other's timers
-                logger.exception("session timer failed")
-        while heap and heap[0][2].when != heap[0][0]:
-            heapq.heappop(heap)
-        if heap and self._handle is None:
-            self._arm(heap[0][0])
-
 
 class _Socket(asyncio.DatagramProtocol):
     """One UDP socket a session gathered a host candidate on."""
@@ -284,13 +187,13 @@ class SessionDriver(Timed):
                     self._add_host(sock.base, index, nat_ips)
                 bases.append(sock.base)
         if stun_server is not None and transport_policy == "all":
-            server = await _resolve(stun_server)
+            server = await resolve(stun_server)
             if server is not None:
                 for base in bases:
                     if is_ipv6(base[0]) == is_ipv6(server[0]):
                         session.gather_reflexive(base, server, loop.time())
         if turn_server is not None and turn_username and turn_password and not muxes:
-            server = await _resolve(turn_server)
+            server = await resolve(turn_server)
             base4 = next((b for b in bases if not is_ipv6(b[0])), None)
             if server is not None and base4 is not None:
                 sock = await self._bind(base4[0])
@@ -334,34 +237,14 @@ class SessionDriver(Timed):
         self._muxed.clear()
 
     async def _bind(self, address: str) -> _Socket | None:
-        family = socket.AF_INET6 if is_ipv6(address) else socket.AF_INET
-        ports: list[int] = [0]
-        if self.settings.port_range is not None:
-            low, high = self.settings.port_range
-            ports = random.sample(range(low, high + 1), min(64, high - low + 1))
-        for port in ports:
-            # Bind here rather than through local_addr=, which resolves the address in the
-            # loop's thread pool first (a millisecond of setup time on a busy host).
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            try:
-                sock.setblocking(False)
-                _enlarge_buffers(sock)
-                sock.bind((address, port))
-                _, protocol = await self.loop.create_datagram_endpoint(
-                    lambda: _Socket(self), sock=sock
-                )
-            except OSError:
-                sock.close()
-                continue
-            transport = protocol.transport
-            assert transport is not None
-            sockname = transport.get_extra_info("sockname")
-            protocol.base = (normalize_host(sockname[0]), sockname[1])
-            self._sockets.append(protocol)
-            self._ports[protocol.base] = transport.sendto
-            return protocol
-        logger.warning("could not bind a UDP socket on %s", address)
-        return None
+        bound = await bind_udp(address, self.settings.port_range, lambda: _Socket(self))
+        if bound is None:
+            return None
+        protocol, transport, base = bound
+        protocol.base = base
+        self._sockets.append(protocol)
+        self._ports[base] = transport.sendto
+        return protocol
 
     # ------------------------------------------------------------------ remote side, restart
 
@@ -370,15 +253,15 @@ class SessionDriver(Timed):
         first, and dropped if they do not resolve."""
         if candidate is not None:
             if candidate.is_mdns:
-                from pywebrtc.ice.mdns import resolve
+                from pywebrtc.ice.mdns import resolve as resolve_mdns
 
-                ip = await resolve(candidate.host)
+                ip = await resolve_mdns(candidate.host)
                 if ip is None:
                     logger.info("could not resolve mDNS candidate %s", candidate.host)
                     return
                 candidate = candidate.with_address(ip, candidate.port)
             elif ip_literal(candidate.host) is None:
-                resolved = await _resolve((candidate.host, candidate.port))
+                resolved = await resolve((candidate.host, candidate.port))
                 if resolved is None:
                     return
                 candidate = candidate.with_address(*resolved)
@@ -415,27 +298,4 @@ class SessionDriver(Timed):
             waiter.set_result(None)
 
 
-def _enlarge_buffers(sock: socket.socket) -> None:
-    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-        try:
-            if sock.getsockopt(socket.SOL_SOCKET, option) < SOCKET_BUFFER:
-                sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
-        except OSError:  # pragma: no cover - a platform without the option
-            pass
-
-
-async def _resolve(server: tuple[str, int]) -> Address | None:
-    host, port = server
-    if ip_literal(host) is not None:
-        return (normalize_host(host), port)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-    except OSError:
-        logger.warning("cannot resolve %s", host)
-        return None
-    infos.sort(key=lambda info: info[0] != socket.AF_INET)
-    address = infos[0][4]
-    return (normalize_host(str(address[0])), int(address[1]))
-
-
-__all__ = ["LoopTimer", "SessionDriver", "Timed"]
+__all__ = ["LoopTimer", "SessionDriver"]

@@ -7,7 +7,8 @@ This is the only ICE module that reads a clock (``loop.time()``) or touches sock
 * optionally a :class:`~pywebrtc.ice.turn.TurnClient` per component, whose relayed address is a
   local candidate base: the agent's ``Transmit(source=relayed address)`` goes out through the
   TURN client, and what the client relays in is fed to the agent as received on that base;
-* one timer, re-armed at ``agent.deadline()`` after every input.
+* no timer of its own: the event loop's one :class:`~pywebrtc.timer.LoopTimer` calls it back at
+  ``agent.deadline()`` (re-armed after every input).
 
 Non-STUN datagrams (DTLS, SRTP, ...) from the selected pair go to :meth:`Connection.recv`, or,
 if set, to the synchronous ``on_datagram`` hook; :meth:`Connection.send_datagram` sends any bytes
@@ -22,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, cast
@@ -51,7 +50,9 @@ from pywebrtc.ice.events import (
     Transmit,
 )
 from pywebrtc.ice.gather import host_addresses
+from pywebrtc.ice.netio import bind_udp, resolve
 from pywebrtc.ice.udpmux import MuxSession, UdpMux
+from pywebrtc.timer import LoopTimer, Timed
 
 if TYPE_CHECKING:
     from pywebrtc.ice.pair import CandidatePair
@@ -79,22 +80,6 @@ class ConnectionStats:
     packets_received: int = 0
     bytes_received: int = 0
     dropped_unknown_source: int = 0
-
-
-# A burst of a full SCTP congestion window (up to its 1 MiB receive window) must fit in the
-# kernel's socket buffers: with Linux's ~208 KiB default, about 90 datagrams of 1.2 KB (2.3 KB
-# of buffer each) overflow the receiving socket before the event loop reads it, and SCTP sees
-# that as loss and halves its window. The kernel caps the request at net.core.rmem_max/wmem_max.
-SOCKET_BUFFER = 4 * 1024 * 1024
-
-
-def _enlarge_buffers(sock: socket.socket) -> None:
-    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-        try:
-            if sock.getsockopt(socket.SOL_SOCKET, option) < SOCKET_BUFFER:
-                sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
-        except OSError:  # pragma: no cover - a platform without the option
-            pass
 
 
 class _Socket(asyncio.DatagramProtocol):
@@ -125,7 +110,7 @@ class _Socket(asyncio.DatagramProtocol):
         logger.debug("ICE socket %s error: %s", self.base, exc)
 
 
-class Connection:
+class Connection(Timed):
     """An ICE connection (one data stream, ``components`` components), aioice-shaped."""
 
     def __init__(
@@ -188,8 +173,7 @@ class Connection:
         self._turns: dict[Address, _TurnRelay] = {}  # relayed address -> relay
         # Local base address -> (mux, our session on it), when the SettingEngine has muxes.
         self._mux_sessions: dict[Address, tuple[UdpMux, MuxSession]] = {}
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_deadline = 0.0  # the agent's deadline the timer was armed for
+        super().__init__()
         # Made on first use: a peer connection reads through on_datagram and never needs it.
         self._recv_queue: asyncio.Queue[tuple[bytes, int] | None] | None = None
         self._state_waiters: list[asyncio.Future[None]] = []
@@ -317,7 +301,7 @@ class Connection:
         now = loop.time()
         waiters: list[asyncio.Future[None]] = []
         if self.stun_server is not None and self.transport_policy == "all":
-            server = await _resolve(self.stun_server)
+            server = await resolve(self.stun_server)
             if server is not None:
                 for base, _component in bases:
                     if is_ipv6(base[0]) == is_ipv6(server[0]):
@@ -329,7 +313,7 @@ class Connection:
             and self.turn_password is not None
             and not muxes
         ):
-            server = await _resolve(self.turn_server)
+            server = await resolve(self.turn_server)
             if server is not None:
                 for component in range(1, self.components + 1):
                     turn_base = next(
@@ -380,34 +364,14 @@ class Connection:
             self.on_local_candidate(candidate)
 
     async def _bind(self, address: str) -> _Socket | None:
-        loop = asyncio.get_running_loop()
-        family = socket.AF_INET6 if is_ipv6(address) else socket.AF_INET
-        ports: list[int] = [0]
-        if self.settings.port_range is not None:
-            low, high = self.settings.port_range
-            ports = random.sample(range(low, high + 1), min(64, high - low + 1))
-        for port in ports:
-            # Bind here rather than through local_addr=, which resolves the address in the
-            # loop's thread pool first (a millisecond of setup time on a busy host).
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            try:
-                sock.setblocking(False)
-                _enlarge_buffers(sock)
-                sock.bind((address, port))
-                _, protocol = await loop.create_datagram_endpoint(
-                    lambda: _Socket(self), sock=sock
-                )
-            except OSError:
-                sock.close()
-                continue
-            assert protocol.transport is not None
-            self._clock = loop.time
-            sockname = protocol.transport.get_extra_info("sockname")
-            protocol.base = (normalize_host(sockname[0]), sockname[1])
-            self._sockets[protocol.base] = protocol
-            return protocol
-        logger.warning("could not bind a UDP socket on %s", address)
-        return None
+        bound = await bind_udp(address, self.settings.port_range, lambda: _Socket(self))
+        if bound is None:
+            return None
+        protocol, _, base = bound
+        self._clock = asyncio.get_running_loop().time
+        protocol.base = base
+        self._sockets[base] = protocol
+        return protocol
 
     # --- remote side ------------------------------------------------------------------------------
 
@@ -425,16 +389,16 @@ class Connection:
         else:
             parsed = parse_candidate(candidate.to_sdp())
         if parsed.is_mdns:
-            from pywebrtc.ice.mdns import resolve
+            from pywebrtc.ice.mdns import resolve as resolve_mdns
 
-            ip = await resolve(parsed.host)
+            ip = await resolve_mdns(parsed.host)
             if ip is None:
                 logger.info("could not resolve mDNS candidate %s", parsed.host)
                 return
             parsed = parsed.with_address(ip, parsed.port)
         elif not _is_ip(parsed.host):
             # RFC 8839 §5.1 allows an FQDN as the connection address.
-            resolved = await _resolve((parsed.host, parsed.port))
+            resolved = await resolve((parsed.host, parsed.port))
             if resolved is None:
                 return
             parsed = parsed.with_address(*resolved)
@@ -540,9 +504,7 @@ class Connection:
         self._closed = True
         self._agent.close()
         self._drive()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        LoopTimer.for_loop(asyncio.get_running_loop()).schedule(self, None)
         self._release_mux()
         now = self._now()
         for relay in list(self._turns.values()):
@@ -681,31 +643,17 @@ class Connection:
         self._arm_timer()
 
     def _arm_timer(self) -> None:
+        """Ask the event loop's one timer to call :meth:`on_timer` at the next deadline."""
         if self._closed:
             return
-        deadlines = [d for d in (self._agent.deadline(),) if d is not None]
+        earliest = self._agent.deadline()
         for relay in self._turns.values():
             d = relay.client.deadline()
-            if d is not None:
-                deadlines.append(d)
-        if not deadlines:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            return
-        earliest = min(deadlines)
-        if self._timer is not None:
-            if earliest == self._timer_deadline:
-                return  # armed for it already: most datagrams leave the deadline as it was
-            self._timer.cancel()
-        loop = asyncio.get_running_loop()
-        self._timer_deadline = earliest
-        # Never spin: a deadline in the past still waits a fraction of a millisecond.
-        self._timer = loop.call_at(max(earliest, loop.time() + 0.0002), self._on_timer)
+            if d is not None and (earliest is None or d < earliest):
+                earliest = d
+        LoopTimer.for_loop(asyncio.get_running_loop()).schedule(self, earliest)
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        now = self._now()
+    def on_timer(self, now: float) -> None:
         for relay in list(self._turns.values()):
             d = relay.client.deadline()
             if d is not None and d <= now:
@@ -789,17 +737,3 @@ class _TurnRelay:
 
 def _is_ip(host: str) -> bool:
     return ip_literal(host) is not None
-
-
-async def _resolve(server: tuple[str, int]) -> Address | None:
-    host, port = server
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, port, type=socket.SOCK_DGRAM
-        )
-    except OSError:
-        logger.warning("cannot resolve %s", host)
-        return None
-    infos.sort(key=lambda info: info[0] != socket.AF_INET)
-    address = infos[0][4]
-    return (normalize_host(str(address[0])), int(address[1]))

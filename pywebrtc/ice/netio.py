@@ -1,0 +1,81 @@
+"""Socket and name look-ups shared by the asyncio shells (:mod:`pywebrtc.shell` and
+:class:`pywebrtc.ice.Connection`): binding a UDP socket for a host candidate, resolving a
+STUN/TURN server or an FQDN candidate. The sans-IO machines never call these."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+from collections.abc import Callable
+from typing import TypeVar
+
+from pywebrtc.ice.candidate import ip_literal, is_ipv6, normalize_host
+from pywebrtc.transmit import Address
+
+logger = logging.getLogger(__name__)
+
+# A burst of a full SCTP congestion window (up to its 1 MiB receive window) must fit in the
+# kernel's socket buffers: with Linux's ~208 KiB default, about 90 datagrams of 1.2 KB (2.3 KB
+# of buffer each) overflow the receiving socket before the event loop reads it, and SCTP sees
+# that as loss and halves its window. The kernel caps the request at net.core.rmem_max/wmem_max.
+SOCKET_BUFFER = 4 * 1024 * 1024
+
+_P = TypeVar("_P", bound=asyncio.DatagramProtocol)
+
+
+def enlarge_buffers(sock: socket.socket) -> None:
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        try:
+            if sock.getsockopt(socket.SOL_SOCKET, option) < SOCKET_BUFFER:
+                sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
+        except OSError:  # pragma: no cover - a platform without the option
+            pass
+
+
+async def bind_udp(
+    address: str, port_range: tuple[int, int] | None, factory: Callable[[], _P]
+) -> tuple[_P, asyncio.DatagramTransport, Address] | None:
+    """A UDP socket on ``address`` (a port from ``port_range``, else any) served by
+    ``factory()``; None if no port could be bound."""
+    loop = asyncio.get_running_loop()
+    family = socket.AF_INET6 if is_ipv6(address) else socket.AF_INET
+    ports: list[int] = [0]
+    if port_range is not None:
+        low, high = port_range
+        ports = random.sample(range(low, high + 1), min(64, high - low + 1))
+    for port in ports:
+        # Bind here rather than through local_addr=, which resolves the address in the loop's
+        # thread pool first (a millisecond of setup time on a busy host).
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            enlarge_buffers(sock)
+            sock.bind((address, port))
+            transport, protocol = await loop.create_datagram_endpoint(factory, sock=sock)
+        except OSError:
+            sock.close()
+            continue
+        sockname = transport.get_extra_info("sockname")
+        return protocol, transport, (normalize_host(sockname[0]), sockname[1])
+    logger.warning("could not bind a UDP socket on %s", address)
+    return None
+
+
+async def resolve(server: tuple[str, int]) -> Address | None:
+    """``(host, port)`` to an address (IPv4 preferred); None if it does not resolve."""
+    host, port = server
+    if ip_literal(host) is not None:
+        return (normalize_host(host), port)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except OSError:
+        logger.warning("cannot resolve %s", host)
+        return None
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    address = infos[0][4]
+    return (normalize_host(str(address[0])), int(address[1]))
+
+
+__all__ = ["SOCKET_BUFFER", "bind_udp", "enlarge_buffers", "resolve"]

@@ -1,0 +1,106 @@
+"""One timer per event loop for every sans-IO machine on it.
+
+:class:`LoopTimer` keeps a heap of its clients' deadlines and one ``call_at`` armed for the
+earliest. A client whose deadline moves later keeps its heap entry and is called once early
+(cheap: it ticks, finds nothing due, and reschedules) rather than pushing an entry per datagram;
+one whose deadline moves earlier gets a new entry. Wake-ups follow the deadlines, not the number
+of clients: with many sessions, deadlines that fall within a millisecond share one wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import weakref
+
+logger = logging.getLogger(__name__)
+
+# uvloop's timers have millisecond resolution and may fire up to 1 ms early: entries due within
+# this slack are handled by the same wake-up.
+_SLACK = 0.001
+
+
+class Timed:
+    """What :class:`LoopTimer` calls back: ``on_timer(now)`` once ``when`` has come."""
+
+    __slots__ = ("when",)
+
+    def __init__(self) -> None:
+        self.when: float | None = None  # the deadline this client's live heap entry is for
+
+    def on_timer(self, now: float) -> None:
+        raise NotImplementedError
+
+
+class LoopTimer:
+    """One ``call_at`` per event loop for all its sessions' deadlines (see the module doc)."""
+
+    _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopTimer] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    @classmethod
+    def for_loop(cls, loop: asyncio.AbstractEventLoop) -> LoopTimer:
+        timer = cls._by_loop.get(loop)
+        if timer is None:
+            timer = cls._by_loop[loop] = cls(loop)
+        return timer
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._heap: list[tuple[float, int, Timed]] = []
+        self._seq = 0
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_for = 0.0
+        self.wakeups = 0  # times the loop timer fired (for benchmarks)
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def schedule(self, client: Timed, when: float | None) -> None:
+        """Call ``client.on_timer`` at ``when`` (None: never). A later ``when`` than the one
+        already scheduled keeps the earlier entry: the client is called early and reschedules."""
+        current = client.when
+        if when is None:
+            client.when = None  # its heap entry, if any, is now stale
+            return
+        if current is not None and current <= when:
+            return
+        client.when = when
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, client))
+        if self._handle is None or when < self._armed_for:
+            self._arm(when)
+
+    def _arm(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._armed_for = when
+        self._handle = self.loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self.wakeups += 1
+        now = self.loop.time()
+        heap = self._heap
+        due: list[Timed] = []
+        horizon = max(now, self._armed_for) + _SLACK
+        while heap and heap[0][0] <= horizon:
+            when, _, client = heapq.heappop(heap)
+            if client.when == when:  # else a stale entry: that client was rescheduled
+                client.when = None
+                due.append(client)
+        now = max(now, self._armed_for)
+        for client in due:
+            try:
+                client.on_timer(now)
+            except Exception:  # a bug in one session must not stop every other's timers
+                logger.exception("session timer failed")
+        while heap and heap[0][2].when != heap[0][0]:
+            heapq.heappop(heap)
+        if heap and self._handle is None:
+            self._arm(heap[0][0])
+
+
+__all__ = ["LoopTimer", "Timed"]
