@@ -42,7 +42,7 @@ from pywebrtc.framing import encode_address
 from relay import batchio
 from relay.cache import RouteCache
 from relay.flows import Address, Backend, Flow
-from relay.forwarder import Drop, Forwarder, backends
+from relay.forwarder import MAX_ADDRESSES_PER_UFRAG, Drop, Forwarder, backends
 from relay.iothread import SocketThreads
 from relay.routing import UfragCodec
 
@@ -75,6 +75,7 @@ class RelayConfig:
     io: str = "auto"  # "thread", "asyncio" or "auto" (thread where batchio works)
     batch_size: int = 32
     max_flows: int = 100_000
+    max_addresses_per_ufrag: int = MAX_ADDRESSES_PER_UFRAG  # one session's client addresses
     idle_timeout: float = 30.0
     cache_ttl: float = 30.0
     cache_refresh: float = 5.0
@@ -125,6 +126,7 @@ class RelayWorker:
             cluster=config.cluster,
             peer_relays=backends(config.peer_relays, chained=True),
             max_flows=config.max_flows,
+            max_addresses_per_ufrag=config.max_addresses_per_ufrag,
             idle_timeout=config.idle_timeout,
             cache_enabled=config.redis_url is not None,
             cache_refresh=config.cache_refresh,
