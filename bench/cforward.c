@@ -4,9 +4,9 @@
  *       The peer the relay is measured against: recvmmsg/sendmmsg in batches of 32. Client
  *       datagrams on LISTEN_PORT go to 127.0.0.1:DEST_PORT from a second socket; replies on
  *       that socket go back to the last client seen (one flow: no table, no parsing).
- *   cforward burst DEST_PORT SINK_PORT FLOWS COUNT ROUNDS SIZE HELLO_HEX PID...
- *       Load generator and sink: FLOWS client sockets each send HELLO (e.g. a routable
- *       STUN Binding Request) to DEST; then SIGSTOP the forwarder PIDs, queue COUNT datagrams
+ *   cforward burst DEST_PORT SINK_PORT FLOWS COUNT ROUNDS SIZE HELLO_HEX[,HELLO_HEX...] PID...
+ *       Load generator and sink: FLOWS client sockets each send a HELLO (e.g. a routable
+ *       STUN Binding Request; flow f the (f mod n)-th of n) to DEST; then SIGSTOP the forwarder PIDs, queue COUNT datagrams
  *       in their socket buffer, SIGCONT them and let them drain it into the sink, ROUNDS
  *       times. Batches are full, so this is the forwarder's top rate whatever the generator
  *       costs; the sink is read only after each drain (no wakeups billed to the forwarder).
@@ -191,14 +191,24 @@ static int burst(int dest_port, int sink_port, int flows, int count, int rounds,
     ioctl(sink, SIOCGSTAMPNS, &enable);
     int *fds = calloc(flows, sizeof *fds);
     struct sockaddr_in dest = loopback(dest_port);
-    unsigned char hello[1024];
-    int hello_len = (int)strlen(hello_hex) / 2;
-    for (int i = 0; i < hello_len; i++)
-        hello[i] = (unsigned char)(hexval(hello_hex[2 * i]) * 16 + hexval(hello_hex[2 * i + 1]));
+    /* One hex datagram, or several separated by commas: flow f sends the (f mod n)-th (the
+       relay binds at most 16 client addresses to one ufrag, so each flow has its own). */
+    int nhello = 1;
+    for (const char *c = hello_hex; *c; c++) nhello += *c == ',';
+    unsigned char (*hello)[1024] = calloc(nhello, sizeof *hello);
+    int *hello_len = calloc(nhello, sizeof *hello_len);
+    for (int h = 0, i = 0; h < nhello; h++) {
+        int n = 0;
+        for (; hello_hex[i] && hello_hex[i] != ',' && hello_hex[i + 1]; i += 2)
+            if (n < (int)sizeof *hello)
+                hello[h][n++] = (unsigned char)(hexval(hello_hex[i]) * 16 + hexval(hello_hex[i + 1]));
+        hello_len[h] = n;
+        if (hello_hex[i] == ',') i++;
+    }
     for (int f = 0; f < flows; f++) {
         fds[f] = udp_socket(0);
         connect(fds[f], (struct sockaddr *)&dest, sizeof dest);
-        send(fds[f], hello, hello_len, 0);
+        send(fds[f], hello[f % nhello], hello_len[f % nhello], 0);
     }
     usleep(200000);
     while (recv_batch(sink) > 0) {}

@@ -7,7 +7,8 @@ Peers, run in the same session on loopback:
 * a plain uvloop ``DatagramProtocol`` forwarder (``python -m bench.relay uvforward``).
 
 The relay runs as ``pywebrtc-relay`` would (``python -m relay.cli``), routing included: every
-run opens 32 new client flows with a routable STUN Binding Request, then sends RTP-sized
+run opens 32 new client flows, each with a routable STUN Binding Request of a session of its
+own (the relay binds at most 16 client addresses to one ufrag), then sends RTP-sized
 datagrams that are framed and forwarded to a sink transceiver.
 
 Packets/s is measured at saturation: the generator (``cforward burst``) stops the forwarder
@@ -149,9 +150,9 @@ class Rig:
 
     def __init__(self) -> None:
         _compile()
-        from relay.routing import Route, RouteCodec
+        from relay.routing import RouteCodec
 
-        codec = RouteCodec({0: KEY}, active=0)
+        self.codec = RouteCodec({0: KEY}, active=0)
         self.sink = _free_port()
         self.echo_port = _free_port()
         self.processes: list[Forwarder] = []
@@ -160,8 +161,6 @@ class Rig:
         )
         keys = Path(tempfile.mkdtemp()) / "keys"
         keys.write_text(f"0 {KEY.hex()}\n")
-        self.hello_sink = _binding_request(f"{codec.encode(Route(0, 1))}:bench").hex()
-        self.hello_echo = _binding_request(f"{codec.encode(Route(0, 2))}:bench")
 
         def relay(workers: int, io: str) -> list[str]:
             return [
@@ -210,9 +209,15 @@ class Rig:
         for p in self.processes:
             p.close()
 
+    def hello(self, transceiver: int) -> bytes:
+        """A Binding Request for a new session on ``transceiver`` (a fresh ufrag)."""
+        from relay.routing import Route
+
+        return _binding_request(f"{self.codec.encode(Route(0, transceiver))}:bench")
+
     def run_burst(self, forwarder: Forwarder, relay: bool) -> tuple[float, float]:
         """(packets per CPU second of the forwarder, wall-clock packets/s while draining)."""
-        hello = self.hello_sink if relay else "00"
+        hello = ",".join(self.hello(1).hex() for _ in range(FLOWS)) if relay else "00"
         out = subprocess.run(
             [
                 str(CFORWARD),
@@ -240,7 +245,7 @@ class Rig:
         the echo, taking turns ping by ping."""
         payload = b"\x80\x6f" + bytes(SIZE - 2)
         paths = {"relay": self.relay1.port, "c": self.c_echo.port, "direct": self.echo_port}
-        hellos = {"relay": self.hello_echo, "c": payload, "direct": None}
+        hellos = {"relay": self.hello(2), "c": payload, "direct": None}
         sockets: list[tuple[str, socket.socket]] = []
         try:
             for name, port in paths.items():

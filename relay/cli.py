@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from relay import metrics
 from relay.flows import Address
+from relay.forwarder import MAX_ADDRESSES_PER_UFRAG
 from relay.routing import PlaintextRouteCodec, RoutingError, UfragCodec, load_codec
 from relay.server import RelayConfig, RelayWorker
 
@@ -153,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
         f"[{ENV_PREFIX}MAX_FLOWS]",
     )
     p.add_argument(
+        "--max-addresses-per-ufrag",
+        type=int,
+        default=int(env("MAX_ADDRESSES_PER_UFRAG") or MAX_ADDRESSES_PER_UFRAG),
+        help="client addresses bound to one ufrag (one session) at once; a Binding Request "
+        'that would bind one more is dropped (drops_total{reason="session_full"}), so one '
+        "valid ufrag sent from many spoofed addresses cannot fill the flow table "
+        f"[{ENV_PREFIX}MAX_ADDRESSES_PER_UFRAG]",
+    )
+    p.add_argument(
         "--idle-timeout",
         type=float,
         default=float(env("IDLE_TIMEOUT", "30") or 30),
@@ -209,6 +219,7 @@ def config_from_args(args: argparse.Namespace) -> RelayConfig:
         redis_url=args.redis,
         io=args.io,
         max_flows=args.max_flows,
+        max_addresses_per_ufrag=args.max_addresses_per_ufrag,
         idle_timeout=args.idle_timeout,
         cache_ttl=args.cache_ttl,
         backend_bind=args.backend_bind,

@@ -17,6 +17,10 @@ and is tested on a fake clock.
   ``cache_refresh`` seconds, consent traffic emit ``cache_writes``; a non-STUN packet from an
   unknown address asks for a ``lookups`` entry (bounded; negative answers remembered), and
   ``cache_hit`` creates the flow when the answer comes back.
+* Bounds: at most ``max_flows`` flows, and at most ``max_addresses_per_ufrag`` client
+  addresses bound to one ufrag (one session) at once, so that one valid ufrag sent from many
+  spoofed source addresses cannot fill the table. Beyond either, new bindings are dropped and
+  counted; bound addresses are never evicted, and an expired or migrated one frees its slot.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ from relay.routing import Route, UfragCodec
 
 K = TypeVar("K", bound=Hashable)
 
+# A session's client addresses: host, server-reflexive and relayed candidates (RFC 8445
+# §5.1.1) of both address families, with room to spare.
+MAX_ADDRESSES_PER_UFRAG = 16
+
 # RFC 8489 §5: message type 0x0001 is a Binding Request; the first two bytes on the wire.
 _BINDING_REQUEST = b"\x00\x01"
 _FRAME_HEADER_LENGTH = {0xC4: 7, 0xC6: 19}  # pywebrtc.framing: IPv4, IPv6
@@ -46,6 +54,7 @@ class Drop(enum.StrEnum):
     UNKNOWN_TRANSCEIVER = "unknown_transceiver"  # route names no configured transceiver
     UNKNOWN_CLUSTER = "unknown_cluster"  # route names a cluster we cannot reach
     TABLE_FULL = "table_full"  # flow table at its bound
+    SESSION_FULL = "session_full"  # ufrag already bound to max_addresses_per_ufrag addresses
     UNKNOWN_FLOW = "unknown_flow"  # backend frame for a client we have no flow for
     BAD_FRAME = "bad_frame"  # backend datagram that is not a frame
     UNTRUSTED_SOURCE = "untrusted_source"  # frame from an address that is not a backend
@@ -72,6 +81,7 @@ class Forwarder(Generic[K]):
         peer_relays: dict[int, Backend] | None = None,
         *,
         max_flows: int = 100_000,
+        max_addresses_per_ufrag: int = MAX_ADDRESSES_PER_UFRAG,
         idle_timeout: float = 30.0,
         cache_enabled: bool = False,
         cache_refresh: float = 5.0,
@@ -84,6 +94,7 @@ class Forwarder(Generic[K]):
         self.cluster = cluster
         self.peer_relays = peer_relays if peer_relays is not None else {}
         self.max_flows = max_flows
+        self.max_addresses_per_ufrag = max_addresses_per_ufrag
         self.idle_timeout = idle_timeout
         self.cache_enabled = cache_enabled
         self.cache_refresh = cache_refresh
@@ -92,6 +103,9 @@ class Forwarder(Generic[K]):
 
         self.flows: dict[K, Flow] = {}  # direct clients, by socket-layer key
         self.by_header: dict[bytes, Flow] = {}  # every flow, by client frame header
+        # How many flows of the table are bound to each ufrag (flows from the route cache
+        # have no ufrag until their first Binding Request).
+        self.per_ufrag: dict[str, int] = {}
         self.drops: Counter[str] = Counter()
         self.flows_created = 0
         self.flows_expired = 0
@@ -115,8 +129,8 @@ class Forwarder(Generic[K]):
         flow = self.flows.get(key)
         if flow is not None:
             flow.last_seen = now
-            if datagram[:2] == _BINDING_REQUEST:
-                self._binding_on_flow(flow, datagram, now)
+            if datagram[:2] == _BINDING_REQUEST and not self._binding_on_flow(flow, datagram, now):
+                return None
             return flow
         return self._new_flow(key, datagram, now)
 
@@ -130,8 +144,7 @@ class Forwarder(Generic[K]):
         if found is None:
             return None
         ufrag, route, backend = found
-        if len(self.by_header) >= self.max_flows:
-            self.drops[Drop.TABLE_FULL] += 1
+        if not self._admits(ufrag):
             return None
         flow = Flow(key, self.header_of(key), route, backend, ufrag, now)
         self._add(flow)
@@ -163,7 +176,31 @@ class Forwarder(Generic[K]):
             self.drops[Drop.UNKNOWN_CLUSTER] += 1
         return relay
 
-    def _binding_on_flow(self, flow: Flow, stun: bytes, now: float) -> None:
+    def _admits(self, ufrag: str) -> bool:
+        """Whether a new flow bound to ``ufrag`` fits in the table (if not: counted)."""
+        if len(self.by_header) >= self.max_flows:
+            self.drops[Drop.TABLE_FULL] += 1
+            return False
+        return not self._session_full(ufrag)
+
+    def _session_full(self, ufrag: str) -> bool:
+        """Whether ``ufrag`` has no slot left for another client address (if so: counted)."""
+        if self.per_ufrag.get(ufrag, 0) < self.max_addresses_per_ufrag:
+            return False
+        self.drops[Drop.SESSION_FULL] += 1
+        return True
+
+    def _bound(self, ufrag: str, change: int) -> None:
+        """One more (``change`` 1) or one fewer (-1) flow of the table bound to ``ufrag``."""
+        if ufrag:
+            count = self.per_ufrag.get(ufrag, 0) + change
+            if count:
+                self.per_ufrag[ufrag] = count
+            else:
+                del self.per_ufrag[ufrag]
+
+    def _binding_on_flow(self, flow: Flow, stun: bytes, now: float) -> bool:
+        """A Binding Request from a known flow; False if dropped (its new ufrag is full)."""
         username = read_username(stun)
         if username is not None:
             ufrag = username.partition(":")[0]
@@ -172,6 +209,10 @@ class Forwarder(Generic[K]):
                 # An undecodable ufrag on a known flow is still forwarded where the flow
                 # goes; the transceiver answers it (or not). Only a valid route moves it.
                 if route is not None:
+                    if self._session_full(ufrag):
+                        return False  # the address stays bound where it was
+                    self._bound(flow.ufrag, -1)
+                    self._bound(ufrag, 1)
                     flow.ufrag = ufrag
                     if route != flow.route:
                         backend = self._backend_for(route, chained_ok=flow.via is None)
@@ -188,6 +229,7 @@ class Forwarder(Generic[K]):
         ):
             flow.cache_refreshed = now
             self.cache_writes.append((flow.header, flow.route))
+        return True
 
     def _add(self, flow: Flow) -> None:
         replaced = self.by_header.get(flow.header)
@@ -198,6 +240,7 @@ class Forwarder(Generic[K]):
         if flow.key is not None:
             self.flows[flow.key] = flow  # type: ignore[index]
         self.by_header[flow.header] = flow
+        self._bound(flow.ufrag, 1)
         self.flows_created += 1
         if self.on_route is not None:
             self.on_route(flow)
@@ -238,8 +281,8 @@ class Forwarder(Generic[K]):
                 return None
             flow.last_seen = now
             flow.via = via
-            if payload[:2] == _BINDING_REQUEST:
-                self._binding_on_flow(flow, payload, now)
+            if payload[:2] == _BINDING_REQUEST and not self._binding_on_flow(flow, payload, now):
+                return None
             return flow
         if payload[:2] != _BINDING_REQUEST:
             self.drops[Drop.NOT_STUN] += 1
@@ -255,10 +298,7 @@ class Forwarder(Generic[K]):
             return None
         # One hop only: a chained frame must land in our own cluster.
         backend = self._backend_for(route, chained_ok=False)
-        if backend is None:
-            return None
-        if len(self.by_header) >= self.max_flows:
-            self.drops[Drop.TABLE_FULL] += 1
+        if backend is None or not self._admits(ufrag):
             return None
         flow = Flow(None, header, route, backend, ufrag, now, via=via)
         self._add(flow)
@@ -351,6 +391,7 @@ class Forwarder(Generic[K]):
     def _forget(self, flow: Flow) -> None:
         if self.by_header.get(flow.header) is flow:
             del self.by_header[flow.header]
+            self._bound(flow.ufrag, -1)
         if flow.key is not None and self.flows.get(flow.key) is flow:  # type: ignore[arg-type]
             del self.flows[flow.key]  # type: ignore[arg-type]
         if self.on_forget is not None:

@@ -40,6 +40,7 @@ def test_help_explains_every_flag() -> None:
         "--io",
         "--idle-timeout",
         "--max-flows",
+        "--max-addresses-per-ufrag",
     ]:
         assert flag in out
     assert "PYWEBRTC_RELAY_LISTEN" in out
@@ -53,8 +54,11 @@ def test_environment_mirrors_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PYWEBRTC_RELAY_TRANSCEIVERS", "1=10.0.0.1:5000, 2=[::1]:5001")
     monkeypatch.setenv("PYWEBRTC_RELAY_CLUSTER", "7")
     monkeypatch.setenv("PYWEBRTC_RELAY_WORKERS", "3")
+    assert config_from_args(build_parser().parse_args([])).max_addresses_per_ufrag == 16
+    monkeypatch.setenv("PYWEBRTC_RELAY_MAX_ADDRESSES_PER_UFRAG", "4")
     args = build_parser().parse_args([])
     config = config_from_args(args)
+    assert config.max_addresses_per_ufrag == 4
     assert config.listen == ("127.0.0.1", 4000)
     assert config.transceivers == {1: ("10.0.0.1", 5000), 2: ("::1", 5001)}
     assert config.cluster == 7 and config.reuse_port and args.workers == 3

@@ -5,6 +5,7 @@ bounded."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import tracemalloc
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pywebrtc.framing import encode_address
+from relay import metrics
 from relay.forwarder import Drop, Forwarder, backends
 from relay.routing import Route, RouteCodec
 from relay.server import RelayConfig, RelayWorker
@@ -111,6 +113,79 @@ def test_flood_of_new_addresses_on_sockets() -> None:
             assert sum(v for k, v in snapshot.items() if k.startswith("drops:")) == 1600
             assert snapshot["flows"] == 0 and transceiver.received == []
         finally:
+            await worker.stop()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("mode", ["thread", "asyncio"])
+def test_one_ufrag_from_a_thousand_addresses_binds_sixteen(mode: str) -> None:
+    # One valid routing ufrag sent from 1,000 source addresses (each its own 127.0.x.y):
+    # at most 16 of them are bound, the rest are dropped and counted, and two other
+    # sessions, one on the same transceiver and one on another, forward throughout.
+    async def scenario() -> None:
+        t1, t2 = await start_transceiver(), await start_transceiver()
+        worker = RelayWorker(
+            RelayConfig(("127.0.0.1", 0), CODEC, {1: t1.address, 2: t2.address}, io=mode)
+        )
+        await worker.start()
+        flooders: list[socket.socket] = []
+        try:
+            neighbour = await client(worker.public_address)  # same transceiver
+            elsewhere = await client(worker.public_address)  # another transceiver
+            for c, route in ((neighbour, Route(0, 1)), (elsewhere, Route(0, 2))):
+                c.send(binding_request(f"{CODEC.encode(route)}:x"))
+                assert (await c.recv()).startswith(b"echo:")
+            flooded = CODEC.encode(Route(0, 1))
+            request = binding_request(f"{flooded}:x")
+            for start in range(0, 1000, 50):
+                for i in range(start, start + 50):
+                    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    sock.setblocking(False)
+                    sock.bind((f"127.0.{1 + i // 250}.{1 + i % 250}", 0))
+                    sock.sendto(request, worker.public_address)
+                    flooders.append(sock)
+                for c in (neighbour, elsewhere):
+                    payload = b"\x80\x6f" + str(start).encode()
+                    c.send(payload)
+                    assert await c.recv() == b"echo:" + payload
+            assert len({s.getsockname() for s in flooders}) == 1000
+            # Every flood datagram is accounted for: bound, refused and counted, or lost by
+            # the kernel when the socket buffer overflowed (a loaded machine).
+            lost = _kernel_drops(worker.public_address[1])
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                snapshot = worker.snapshot()
+                if snapshot["drops:session_full"] + lost >= 1000 - 16:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, snapshot
+                await asyncio.sleep(0.05)
+            assert snapshot["drops:session_full"] + lost == 1000 - 16
+            assert worker.forwarder.per_ufrag[flooded] == 16
+            bound = [f for f in list(worker.forwarder.by_header.values()) if f.ufrag == flooded]
+            assert len(bound) == 16
+            assert snapshot["flows"] == 16 + 2
+            assert f'pywebrtc_relay_drops_total{{reason="session_full"}} {1000 - 16}' in (
+                metrics.render(snapshot)
+            )
+            # The 16 bound addresses got their answers; the others nothing.
+            answered: list[socket.socket] = []
+            while asyncio.get_running_loop().time() < deadline and len(answered) < 16:
+                await asyncio.sleep(0.01)
+                for sock in flooders:
+                    with contextlib.suppress(BlockingIOError):
+                        if sock.recv(2048).startswith(b"echo:"):
+                            answered.append(sock)
+            assert {encode_address(s.getsockname()) for s in answered} == {f.header for f in bound}
+            # And the other sessions still forward, both of them.
+            for c in (neighbour, elsewhere):
+                c.send(b"\x80\x6fafter")
+                assert await c.recv() == b"echo:\x80\x6fafter"
+            neighbour.close()
+            elsewhere.close()
+        finally:
+            for sock in flooders:
+                sock.close()
             await worker.stop()
 
     asyncio.run(scenario())

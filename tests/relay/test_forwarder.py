@@ -255,3 +255,55 @@ def test_on_forget_is_called_for_expired_flows() -> None:
     flow = fw.from_client(ALICE, request(Route(0, 1)), now=0.0)
     fw.expire(now=5.0)
     assert forgotten == [flow]
+
+
+def test_one_ufrag_binds_at_most_max_addresses_per_ufrag() -> None:
+    fw = make(idle_timeout=10.0)
+    assert fw.max_addresses_per_ufrag == 16  # the default
+    flooded = request(Route(0, 1))  # one session, from many (spoofed) addresses
+    spoofed = [("192.0.2.1", port) for port in range(1000)]
+    bound = [fw.from_client(a, flooded, now=0.0) for a in spoofed]
+    assert sum(flow is not None for flow in bound) == 16
+    assert len(fw.by_header) == 16
+    assert fw.drops[Drop.SESSION_FULL] == 1000 - 16
+    # Refused addresses got no state, not even for their next datagram.
+    assert fw.from_client(spoofed[-1], b"\x17\xfe\xfd", now=0.1) is None
+    # Other sessions, on the same transceiver or another, are unaffected.
+    assert fw.from_client(ALICE, request(Route(0, 1)), now=1.0) is not None
+    assert fw.from_client(BOB, request(Route(0, 2)), now=1.0) is not None
+    # The bound addresses keep their session: consent checks and media still flow.
+    assert fw.from_client(spoofed[0], flooded, now=2.0) is bound[0]
+    assert fw.from_client(spoofed[0], b"\x80\x6f", now=2.0) is bound[0]
+    assert fw.drops[Drop.SESSION_FULL] == 1000 - 16
+
+
+def test_an_expired_or_migrated_address_frees_its_slot() -> None:
+    fw = make(idle_timeout=10.0, max_addresses_per_ufrag=2)
+    session, other = request(Route(0, 1)), request(Route(0, 2))
+    a, b, c = (("192.0.2.1", port) for port in (1, 2, 3))
+    first = fw.from_client(a, session, now=0.0)
+    assert first is not None and fw.from_client(b, session, now=5.0) is not None
+    assert fw.from_client(c, session, now=5.0) is None
+    # a expires: its slot is c's now.
+    assert fw.expire(now=12.0) == 1
+    assert fw.from_client(c, session, now=12.0) is not None
+    assert fw.per_ufrag == {first.ufrag: 2}
+    # b migrates to another session (an ICE restart): its slot is free again.
+    moved = fw.from_client(b, other, now=13.0)
+    assert moved is not None and moved.backend.address == T2
+    assert fw.from_client(a, session, now=13.0) is not None
+    # Into a full session an address does not move: dropped, counted, still bound where it was.
+    assert fw.from_client(c, other, now=14.0) is not None  # other: b and now c
+    assert fw.from_client(a, other, now=14.0) is None
+    assert fw.flows[a].backend.address == T1 and fw.flows[a].ufrag == first.ufrag
+    assert fw.drops[Drop.SESSION_FULL] == 2
+    assert sorted(fw.per_ufrag.values()) == [1, 2]
+
+
+def test_chained_flows_count_towards_their_session() -> None:
+    fw = Forwarder(CODEC, encode_address, backends({5: T1}), cluster=1, max_addresses_per_ufrag=3)
+    upstream = Backend(("10.0.0.9", 40000), chained=True)
+    session = request(Route(1, 5))
+    for port in range(10):
+        fw.from_peer_relay(upstream, encode_address(("192.0.2.1", port)) + session, now=0.0)
+    assert len(fw.by_header) == 3 and fw.drops[Drop.SESSION_FULL] == 7

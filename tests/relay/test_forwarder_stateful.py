@@ -3,6 +3,8 @@ every step the flow table is consistent, bounded, and only ever holds routable f
 
 from __future__ import annotations
 
+from collections import Counter
+
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -16,6 +18,9 @@ CODEC = RouteCodec({0: bytes(range(16))}, active=0)
 ADDRESSES = [(f"192.0.2.{i}", 1000 + i) for i in range(1, 9)]
 MAX_FLOWS = 5
 IDLE = 10.0
+MAX_PER_UFRAG = 2
+# Two sessions per transceiver (3 is unknown), few enough that they fill up.
+UFRAGS = [CODEC.encode(Route(0, t)) for t in (1, 1, 2, 2, 3)]
 
 
 class ForwarderMachine(RuleBasedStateMachine):
@@ -27,22 +32,30 @@ class ForwarderMachine(RuleBasedStateMachine):
             encode_address,
             backends({1: ("10.0.0.1", 1), 2: ("10.0.0.2", 1)}),
             max_flows=MAX_FLOWS,
+            max_addresses_per_ufrag=MAX_PER_UFRAG,
             idle_timeout=IDLE,
             cache_enabled=True,
         )
         self.routable: set[tuple[str, int]] = set()  # addresses that ever sent a good request
 
-    @rule(address=st.sampled_from(ADDRESSES), transceiver=st.sampled_from([1, 2, 3]))
-    def binding_request(self, address: tuple[str, int], transceiver: int) -> None:
+    @rule(address=st.sampled_from(ADDRESSES), ufrag=st.sampled_from(UFRAGS))
+    def binding_request(self, address: tuple[str, int], ufrag: str) -> None:
         known = self.fw.flows.get(address)
-        flow = self.fw.from_client(
-            address, binding_request(f"{CODEC.encode(Route(0, transceiver))}:x"), self.now
-        )
-        if transceiver != 3 and flow is not None:
+        was = known.ufrag if known is not None else None
+        full = self.fw.per_ufrag.get(ufrag, 0) >= MAX_PER_UFRAG and ufrag != was
+        route = CODEC.decode(ufrag)
+        assert route is not None
+        flow = self.fw.from_client(address, binding_request(f"{ufrag}:x"), self.now)
+        if full:
+            # No slot in that session: dropped; a known flow stays bound where it was.
+            assert flow is None
+            assert self.fw.flows.get(address) is known
+            assert known is None or known.ufrag == was
+        elif known is not None:
+            assert flow is known  # a known flow is never replaced
+        if route.transceiver != 3 and flow is not None:
             self.routable.add(address)
-            assert flow.route == Route(0, transceiver)
-        if known is not None:
-            assert flow is known  # a known flow is never dropped or replaced
+            assert flow.route == route and flow.ufrag == ufrag
 
     @rule(address=st.sampled_from(ADDRESSES), data=st.binary(max_size=40))
     def other_datagram(self, address: tuple[str, int], data: bytes) -> None:
@@ -70,6 +83,10 @@ class ForwarderMachine(RuleBasedStateMachine):
             assert address in self.routable
             assert flow.backend.address in {("10.0.0.1", 1), ("10.0.0.2", 1)}
             assert self.now - flow.last_seen <= IDLE  # idle ones are gone after expire()
+        # Every flow holds one slot of its session, and only while it is in the table.
+        bound = Counter(flow.ufrag for flow in fw.by_header.values() if flow.ufrag)
+        assert fw.per_ufrag == dict(bound)
+        assert max(bound.values(), default=0) <= MAX_PER_UFRAG
 
 
 ForwarderMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=40)
