@@ -53,13 +53,13 @@ from pywebrtc.dtls import (
 )
 from pywebrtc.dtls import State as DtlsState
 from pywebrtc.dtls import Transmit as DtlsTransmit
+from pywebrtc.exceptions import InvalidDescriptionError, InvalidStateError
 from pywebrtc.ice import Candidate, Connection, IceState, parse_candidate
 from pywebrtc.ice.candidate import from_sdp_candidate
 from pywebrtc.media import MediaStreamTrack
 from pywebrtc.mediaplane import MediaPlane
 from pywebrtc.negotiation import (
     DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
-    InvalidDescriptionError,
     LocalData,
     LocalTransport,
     RemoteDescription,
@@ -76,7 +76,6 @@ from pywebrtc.sctp import (
     AssociationAborted,
     AssociationClosed,
     EventEmitter,
-    InvalidStateError,  # W3C InvalidStateError: one class for the PC and its data channels
     SctpAssociation,
     SctpConfig,
 )
@@ -101,10 +100,6 @@ _T = TypeVar("_T")
 # kept, up to this many: a DTLS flight is a handful of datagrams.
 _MAX_EARLY = 16
 _TRANSPORT_ID = "T01"
-
-
-class InvalidAccessError(Exception):
-    """W3C InvalidAccessError (e.g. a candidate for an m-section that does not exist)."""
 
 
 def _spawn(coroutine: Any) -> object:
@@ -1111,9 +1106,4 @@ class RTCPeerConnection(EventEmitter):
         self._pump()
 
 
-__all__ = [
-    "InvalidAccessError",
-    "InvalidDescriptionError",
-    "InvalidStateError",
-    "RTCPeerConnection",
-]
+__all__ = ["RTCPeerConnection"]
