@@ -12,7 +12,7 @@ usable as soon as its DCEP OPEN is queued (RFC 8832 §6).
 State machines (W3C): ``signalingState`` (§4.3.1), ``iceGatheringState`` (§4.3.2),
 ``iceConnectionState`` (§4.3.3, ICE's own), ``connectionState`` (§4.3.4, ICE and DTLS
 combined). Each change is emitted as ``<name>change`` (``signalingstatechange`` ...).
-Negotiation (SDP) is in :mod:`pywebrtc.negotiation`.
+Negotiation (SDP) is in :mod:`pywebrtc.jsep.negotiation`.
 
 Audio (``addTrack``, ``addTransceiver``, the ``track`` event, SRTP, getStats for RTP streams)
 is :mod:`pywebrtc.mediaplane` on the same transport; video sections are rejected with port 0.
@@ -56,9 +56,7 @@ from pywebrtc.dtls import Transmit as DtlsTransmit
 from pywebrtc.exceptions import InvalidDescriptionError, InvalidStateError
 from pywebrtc.ice import Candidate, Connection, IceState, parse_candidate
 from pywebrtc.ice.candidate import from_sdp_candidate
-from pywebrtc.media import MediaStreamTrack
-from pywebrtc.mediaplane import MediaPlane
-from pywebrtc.negotiation import (
+from pywebrtc.jsep.negotiation import (
     DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
     LocalData,
     LocalTransport,
@@ -68,6 +66,9 @@ from pywebrtc.negotiation import (
     new_origin,
     parse_remote,
 )
+from pywebrtc.jsep.signaling import next_signaling_state
+from pywebrtc.media import MediaStreamTrack
+from pywebrtc.mediaplane import MediaPlane
 from pywebrtc.rtcdatachannel import ChannelManager, RTCDataChannel
 from pywebrtc.rtcicecandidate import RTCIceCandidate, from_ice, to_ice
 from pywebrtc.rtcrtptransceiver import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
@@ -292,22 +293,18 @@ class RTCPeerConnection(EventEmitter):
             kind = "answer" if self.signalingState == "have-remote-offer" else "offer"
         else:
             kind = sessionDescription.type
+        if kind not in ("offer", "answer"):
+            raise InvalidStateError(f"unsupported local description type {kind!r}")
+        following = next_signaling_state(self.signalingState, "local", kind)
         if kind == "offer":
-            if self.signalingState not in ("stable", "have-local-offer"):
-                raise InvalidStateError(f"cannot set a local offer in {self.signalingState}")
             self._ensure_ice(controlling=not self._settings.ice_lite)
             self._local_type = "offer"
             self._local_setup = Setup.ACTPASS
             self._offer_mids = self._plan_offer()
             self._media.offer_applied(self._offer_mids)
-            self._set_signaling("have-local-offer")
-        elif kind == "answer":
-            if self.signalingState != "have-remote-offer":
-                raise InvalidStateError(f"cannot set a local answer in {self.signalingState}")
-            self._local_type = "answer"
-            self._set_signaling("stable")
         else:
-            raise InvalidStateError(f"unsupported local description type {kind!r}")
+            self._local_type = "answer"
+        self._set_signaling(following)
         self._origin = self._origin.next_version()  # RFC 3264 §8: a new description
         await self._gather()
         if self.signalingState == "stable":
@@ -317,16 +314,13 @@ class RTCPeerConnection(EventEmitter):
     async def _set_remote_description(self, sessionDescription: RTCSessionDescription) -> None:
         self._check_open()
         kind = sessionDescription.type
-        if kind == "offer":
-            if self.signalingState not in ("stable", "have-remote-offer"):
-                raise InvalidStateError(f"cannot set a remote offer in {self.signalingState}")
-            remote = parse_remote(sessionDescription.sdp, "offer", None)
-        elif kind == "answer":
-            if self.signalingState != "have-local-offer":
-                raise InvalidStateError(f"cannot set a remote answer in {self.signalingState}")
-            remote = parse_remote(sessionDescription.sdp, "answer", self._offer_mids)
-        else:
+        if kind not in ("offer", "answer"):
             raise InvalidDescriptionError(f"unsupported remote description type {kind!r}")
+        following = next_signaling_state(self.signalingState, "remote", kind)
+        if kind == "offer":
+            remote = parse_remote(sessionDescription.sdp, "offer", None)
+        else:
+            remote = parse_remote(sessionDescription.sdp, "answer", self._offer_mids)
         if self._started and self._remote is not None:
             # Renegotiation keeps the running transport (no ICE restart): its credentials,
             # fingerprints and candidates stay those of the first exchange.
@@ -356,9 +350,9 @@ class RTCPeerConnection(EventEmitter):
                 self._local_setup = Setup.PASSIVE
             else:
                 self._local_setup = Setup.ACTIVE
-            self._set_signaling("have-remote-offer")
+            self._set_signaling(following)
         else:
-            self._set_signaling("stable")
+            self._set_signaling(following)
             await self._start()
             self._after_stable()
 

@@ -39,17 +39,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pywebrtc.audiosection import (
-    OFFER_CODECS,
-    OFFER_EXTENSIONS,
-    NegotiatedAudio,
-    RemoteAudio,
-)
 from pywebrtc.events import EventEmitter
 from pywebrtc.exceptions import (
     InvalidCharacterError,
     InvalidModificationError,
     InvalidStateError,
+)
+from pywebrtc.jsep.audio import (
+    OFFER_CODECS,
+    OFFER_EXTENSIONS,
+    NegotiatedAudio,
+    RemoteAudio,
 )
 from pywebrtc.media import (
     AudioCodec,

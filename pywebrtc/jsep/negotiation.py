@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pywebrtc.audiosection import LocalAudio, RemoteAudio, read_audio, write_audio
 from pywebrtc.dtls import Fingerprint as DtlsFingerprint
 from pywebrtc.exceptions import InvalidDescriptionError
+from pywebrtc.jsep.audio import LocalAudio, RemoteAudio, read_audio, write_audio
 from pywebrtc.sdp import Candidate as SdpCandidate
 from pywebrtc.sdp import (
     Connection,
