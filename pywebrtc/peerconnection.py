@@ -54,8 +54,8 @@ from pywebrtc.dtls import (
 from pywebrtc.dtls import State as DtlsState
 from pywebrtc.dtls import Transmit as DtlsTransmit
 from pywebrtc.exceptions import InvalidDescriptionError, InvalidStateError
-from pywebrtc.ice import Candidate, Connection, IceState, parse_candidate
-from pywebrtc.ice.candidate import from_sdp_candidate
+from pywebrtc.ice import Candidate, Connection, IceState
+from pywebrtc.jsep.candidates import from_sdp_candidate, parse_candidate
 from pywebrtc.jsep.negotiation import (
     DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
     LocalData,

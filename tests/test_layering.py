@@ -69,3 +69,18 @@ def test_codec_modules_import_the_codec_base_not_the_factory(module: str) -> Non
     imported = _imported_modules(PACKAGE / "media" / f"{module}.py")
     assert "pywebrtc.media.codec" in imported
     assert not any(name.startswith("pywebrtc.media.codecs") for name in imported)
+
+
+# Candidates flow from SDP to ICE (pywebrtc.jsep.candidates converts), never the reverse.
+ICE_MUST_NOT_IMPORT = ("pywebrtc.sdp", "pywebrtc.jsep")
+
+
+def test_ice_sources_import_nothing_above_ice() -> None:
+    for module, imported in _imports_of("ice").items():
+        above = sorted(name for name in imported if name.startswith(ICE_MUST_NOT_IMPORT))
+        assert not above, f"pywebrtc/{module} imports {above}"
+
+
+def test_importing_ice_loads_nothing_above_ice() -> None:
+    loaded = _loaded_after("import pywebrtc.ice")
+    assert not sorted(name for name in loaded if name.startswith(ICE_MUST_NOT_IMPORT))

@@ -26,7 +26,7 @@ import random
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from pywebrtc.ice.agent import Agent
 from pywebrtc.ice.candidate import (
@@ -37,7 +37,6 @@ from pywebrtc.ice.candidate import (
     ip_literal,
     is_ipv6,
     normalize_host,
-    parse_candidate,
     reflexive_candidate,
 )
 from pywebrtc.ice.credentials import Credentials
@@ -61,13 +60,6 @@ logger = logging.getLogger(__name__)
 
 # How long gather_candidates() waits for STUN/TURN servers before going on without them.
 GATHER_TIMEOUT = 5.0
-
-
-class _HasToSdp(Protocol):
-    def to_sdp(self) -> str: ...
-
-
-RemoteCandidate = Candidate | str | _HasToSdp | None
 
 
 @dataclass(slots=True)
@@ -411,19 +403,14 @@ class Connection:
 
     # --- remote side ------------------------------------------------------------------------------
 
-    async def add_remote_candidate(self, candidate: RemoteCandidate) -> None:
-        """Add a remote candidate (ours, an ``a=candidate`` string, or anything with
-        ``to_sdp()`` such as an aioice Candidate); None means end-of-candidates."""
+    async def add_remote_candidate(self, candidate: Candidate | None) -> None:
+        """Add a remote candidate (text is read by :func:`pywebrtc.jsep.candidates.
+        parse_candidate`); None means end-of-candidates."""
         if candidate is None:
             self._agent.add_remote_candidate(None, self._now())
             self._drive()
             return
-        if isinstance(candidate, str):
-            parsed = parse_candidate(candidate)
-        elif isinstance(candidate, Candidate):
-            parsed = candidate
-        else:
-            parsed = parse_candidate(candidate.to_sdp())
+        parsed = candidate
         if parsed.is_mdns:
             from pywebrtc.ice.mdns import resolve
 

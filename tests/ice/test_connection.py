@@ -9,6 +9,7 @@ import pytest
 from pywebrtc import SettingEngine
 from pywebrtc.ice import Candidate, Connection, IceState, open_udp_mux
 from pywebrtc.ice.mdns import build_query, parse_answer
+from pywebrtc.jsep.candidates import parse_candidate
 from pywebrtc.stun import Message, binding_success
 
 
@@ -17,7 +18,7 @@ async def _pair(a: Connection, b: Connection) -> None:
     a.remote_username, a.remote_password = b.local_username, b.local_password
     b.remote_username, b.remote_password = a.local_username, a.local_password
     for c in b.local_candidates:
-        await a.add_remote_candidate(c.to_sdp())
+        await a.add_remote_candidate(parse_candidate(c.to_sdp()))
     for c in a.local_candidates:
         await b.add_remote_candidate(c)
     await a.add_remote_candidate(None)
@@ -155,7 +156,7 @@ async def _test_trickled_candidates_after_connect_started() -> None:
     await asyncio.sleep(0)  # let connect() start with no remote candidates at all
     assert a.state is IceState.CHECKING
     for c in b.local_candidates:
-        await a.add_remote_candidate(c.to_sdp())
+        await a.add_remote_candidate(parse_candidate(c.to_sdp()))
     await a.add_remote_candidate(None)
     await asyncio.wait_for(connecting, 5)
     await b.add_remote_candidate(None)
@@ -302,9 +303,10 @@ def test_remote_candidate_with_a_host_name_is_resolved() -> None:
 async def _test_remote_candidate_with_a_host_name_is_resolved() -> None:
     c = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
     await c.gather_candidates()
-    await c.add_remote_candidate("1 1 udp 2130706431 localhost 9999 typ host")
+    await c.add_remote_candidate(parse_candidate("1 1 udp 2130706431 localhost 9999 typ host"))
     assert [r.address for r in c.remote_candidates] in ([("127.0.0.1", 9999)], [("::1", 9999)])
-    await c.add_remote_candidate("2 1 udp 2130706431 no-such-host.invalid 9999 typ host")
+    unknown = parse_candidate("2 1 udp 2130706431 no-such-host.invalid 9999 typ host")
+    await c.add_remote_candidate(unknown)
     assert len(c.remote_candidates) == 1
     await c.close()
 
