@@ -715,7 +715,7 @@ class RTCPeerConnection(EventEmitter):
             turn_server=turn,
             turn_username=turn_user,
             turn_password=turn_pass,
-            settings=self._settings,
+            settings=self._settings.ice_config(),
             transport_policy=self._configuration.iceTransportPolicy,
         )
         ice.on_datagram = self._on_datagram

@@ -71,8 +71,9 @@ def test_codec_modules_import_the_codec_base_not_the_factory(module: str) -> Non
     assert not any(name.startswith("pywebrtc.media.codecs") for name in imported)
 
 
-# Candidates flow from SDP to ICE (pywebrtc.jsep.candidates converts), never the reverse.
-ICE_MUST_NOT_IMPORT = ("pywebrtc.sdp", "pywebrtc.jsep")
+# Candidates flow from SDP to ICE (pywebrtc.jsep.candidates converts), never the reverse; ICE
+# gets an IceConfig, never the SettingEngine (which also carries DTLS and Opus settings).
+ICE_MUST_NOT_IMPORT = ("pywebrtc.sdp", "pywebrtc.jsep", "pywebrtc.settings")
 
 
 def test_ice_sources_import_nothing_above_ice() -> None:

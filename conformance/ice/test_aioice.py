@@ -126,7 +126,7 @@ def test_aioice_clients_on_one_mux_socket() -> None:
             settings.set_lite(True)
             pairs.append(
                 (
-                    Connection(ice_controlling=False, settings=settings),
+                    Connection(ice_controlling=False, settings=settings.ice_config()),
                     aioice.Connection(ice_controlling=True, use_ipv6=False),
                 )
             )

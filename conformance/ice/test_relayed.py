@@ -26,7 +26,7 @@ def test_connection_over_a_turn_relay_exchanges_data_both_ways() -> None:
             )
             settings = SettingEngine()
             settings.set_include_loopback(True)
-            peer = Connection(ice_controlling=False, use_ipv6=False, settings=settings)
+            peer = Connection(ice_controlling=False, use_ipv6=False, settings=settings.ice_config())
             try:
                 await asyncio.gather(ours.gather_candidates(), peer.gather_candidates())
                 relayed = [c for c in ours.local_candidates if c.type is CandidateType.RELAYED]

@@ -2,8 +2,9 @@
 
 This is the only ICE module that reads a clock (``loop.time()``) or touches sockets. It owns:
 
-* one UDP socket per (local address, component) — or none when a :class:`UdpMux` is set in the
-  :class:`~pywebrtc.SettingEngine`, in which case all its traffic goes through the mux's socket;
+* one UDP socket per (local address, component) — or none when the
+  :class:`~pywebrtc.ice.config.IceConfig` has a :class:`UdpMux`, in which case all its traffic
+  goes through the mux's socket;
 * optionally a :class:`~pywebrtc.ice.turn.TurnClient` per component, whose relayed address is a
   local candidate base: the agent's ``Transmit(source=relayed address)`` goes out through the
   TURN client, and what the client relays in is fed to the agent as received on that base;
@@ -39,6 +40,7 @@ from pywebrtc.ice.candidate import (
     normalize_host,
     reflexive_candidate,
 )
+from pywebrtc.ice.config import IceConfig
 from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import (
     GatherDone,
@@ -54,7 +56,6 @@ from pywebrtc.ice.udpmux import MuxSession, UdpMux
 
 if TYPE_CHECKING:
     from pywebrtc.ice.pair import CandidatePair
-    from pywebrtc.settings import SettingEngine
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class Connection:
         use_ipv4: bool = True,
         use_ipv6: bool = True,
         ice_lite: bool = False,
-        settings: SettingEngine | None = None,
+        settings: IceConfig | None = None,
         local_username: str | None = None,
         local_password: str | None = None,
         include_loopback: bool | None = None,
@@ -145,17 +146,13 @@ class Connection:
             raise ValueError(f"transport_policy must be 'all' or 'relay': {transport_policy!r}")
         # W3C iceTransportPolicy: "relay" offers (and checks from) relayed candidates only.
         self.transport_policy = transport_policy
-        if settings is None:
-            from pywebrtc.settings import SettingEngine  # here: settings imports this package
-
-            settings = SettingEngine()
-        self.settings = settings
+        self.settings = IceConfig() if settings is None else settings
         if local_username is not None or local_password is not None:
             if local_username is None or local_password is None:
                 raise ValueError("give both local_username and local_password, or neither")
             credentials = Credentials(local_username, local_password)
         else:
-            credentials = self.settings.next_local_credentials()
+            credentials = self.settings.credentials or self.settings.next_local_credentials()
         self.ice_controlling = ice_controlling
         self.components = components
         self.stun_server = stun_server
@@ -404,8 +401,8 @@ class Connection:
     # --- remote side ------------------------------------------------------------------------------
 
     async def add_remote_candidate(self, candidate: Candidate | None) -> None:
-        """Add a remote candidate (text is read by :func:`pywebrtc.jsep.candidates.
-        parse_candidate`); None means end-of-candidates."""
+        """Add a remote candidate (``pywebrtc.jsep.candidates.parse_candidate`` reads text);
+        None means end-of-candidates."""
         if candidate is None:
             self._agent.add_remote_candidate(None, self._now())
             self._drive()

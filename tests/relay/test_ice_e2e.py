@@ -27,7 +27,7 @@ async def _session(index: int, mux: object, route: Route) -> tuple[Connection, a
     settings.set_lite(True)
     settings.set_udp_mux(mux)  # type: ignore[arg-type]
     settings.set_ufrag_generator(lambda: CODEC.encode(route))
-    ours = Connection(ice_controlling=False, settings=settings)
+    ours = Connection(ice_controlling=False, settings=settings.ice_config())
     theirs = aioice.Connection(ice_controlling=True, use_ipv6=False)
     await asyncio.gather(ours.gather_candidates(), theirs.gather_candidates())
     assert CODEC.decode(ours.local_username) == route
