@@ -77,6 +77,12 @@ def test_setting_engine_ice_config_carries_the_ice_settings_only() -> None:
     assert following is not None and following.ufrag == "route0000"
 
 
+def test_repr_does_not_show_the_password() -> None:
+    credentials = Credentials("abcd", "secret" * 4)
+    assert "secret" not in repr(credentials) and "abcd" in repr(credentials)
+    assert "secret" not in repr(IceConfig(credentials=credentials))
+
+
 def test_setting_engine_ufrag_generator_is_called_and_validated() -> None:
     counter = itertools.count()
     s = SettingEngine()
