@@ -18,11 +18,16 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY = {
+    "InternalError": "pywebrtc.exceptions",
+    "InvalidAccessError": "pywebrtc.exceptions",
+    "InvalidCharacterError": "pywebrtc.exceptions",
+    "InvalidDescriptionError": "pywebrtc.exceptions",
+    "InvalidModificationError": "pywebrtc.exceptions",
+    "InvalidStateError": "pywebrtc.exceptions",
+    "MediaStreamError": "pywebrtc.exceptions",
+    "OperationError": "pywebrtc.exceptions",
     "RTCConfiguration": "pywebrtc.configuration",
     "RTCIceServer": "pywebrtc.configuration",
-    "InvalidDescriptionError": "pywebrtc.negotiation",
-    "InvalidAccessError": "pywebrtc.peerconnection",
-    "InvalidStateError": "pywebrtc.peerconnection",
     "RTCPeerConnection": "pywebrtc.peerconnection",
     "RTCDataChannel": "pywebrtc.rtcdatachannel",
     "RTCIceCandidate": "pywebrtc.rtcicecandidate",
@@ -33,13 +38,11 @@ _LAZY = {
     "RTCStatsReport": "pywebrtc.stats",
     "MediaStreamTrack": "pywebrtc.media",
     "AudioStreamTrack": "pywebrtc.media",
-    "MediaStreamError": "pywebrtc.media",
     "RTCRtpTransceiver": "pywebrtc.rtcrtptransceiver",
     "RTCRtpSender": "pywebrtc.rtcrtptransceiver",
     "RTCRtpReceiver": "pywebrtc.rtcrtptransceiver",
     "RTCRtpCodecCapability": "pywebrtc.rtcrtptransceiver",
     "RTCDTMFSender": "pywebrtc.rtcrtptransceiver",
-    "InvalidModificationError": "pywebrtc.rtcrtptransceiver",
 }
 
 __all__ = [*_LAZY, "__version__"]
@@ -61,18 +64,21 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from pywebrtc.configuration import RTCConfiguration as RTCConfiguration
     from pywebrtc.configuration import RTCIceServer as RTCIceServer
+    from pywebrtc.exceptions import InternalError as InternalError
+    from pywebrtc.exceptions import InvalidAccessError as InvalidAccessError
+    from pywebrtc.exceptions import InvalidCharacterError as InvalidCharacterError
+    from pywebrtc.exceptions import InvalidDescriptionError as InvalidDescriptionError
+    from pywebrtc.exceptions import InvalidModificationError as InvalidModificationError
+    from pywebrtc.exceptions import InvalidStateError as InvalidStateError
+    from pywebrtc.exceptions import MediaStreamError as MediaStreamError
+    from pywebrtc.exceptions import OperationError as OperationError
     from pywebrtc.media import AudioStreamTrack as AudioStreamTrack
-    from pywebrtc.media import MediaStreamError as MediaStreamError
     from pywebrtc.media import MediaStreamTrack as MediaStreamTrack
-    from pywebrtc.negotiation import InvalidDescriptionError as InvalidDescriptionError
-    from pywebrtc.peerconnection import InvalidAccessError as InvalidAccessError
-    from pywebrtc.peerconnection import InvalidStateError as InvalidStateError
     from pywebrtc.peerconnection import RTCPeerConnection as RTCPeerConnection
     from pywebrtc.rtcdatachannel import RTCDataChannel as RTCDataChannel
     from pywebrtc.rtcicecandidate import RTCIceCandidate as RTCIceCandidate
     from pywebrtc.rtcicecandidate import candidate_from_sdp as candidate_from_sdp
     from pywebrtc.rtcicecandidate import candidate_to_sdp as candidate_to_sdp
-    from pywebrtc.rtcrtptransceiver import InvalidModificationError as InvalidModificationError
     from pywebrtc.rtcrtptransceiver import RTCDTMFSender as RTCDTMFSender
     from pywebrtc.rtcrtptransceiver import RTCRtpCodecCapability as RTCRtpCodecCapability
     from pywebrtc.rtcrtptransceiver import RTCRtpReceiver as RTCRtpReceiver

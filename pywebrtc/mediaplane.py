@@ -28,7 +28,8 @@ from typing import Any
 
 import av
 
-from pywebrtc.audiosection import (
+from pywebrtc.dtls import SrtpKeys
+from pywebrtc.jsep.audio import (
     OFFER_CODECS,
     LocalAudio,
     NegotiatedAudio,
@@ -37,7 +38,6 @@ from pywebrtc.audiosection import (
     make_direction,
     negotiate_audio,
 )
-from pywebrtc.dtls import SrtpKeys
 from pywebrtc.media import AudioSession, AudioSessionConfig, MediaStreamError, MediaStreamTrack
 from pywebrtc.media.dtmf import ToneChange
 from pywebrtc.media.pipeline import EncodedReceived, FrameReceived, RemoteEnded, TelephoneEvent

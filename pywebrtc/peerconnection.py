@@ -11,7 +11,7 @@ is queued (RFC 8832 §6).
 State machines (W3C): ``signalingState`` (§4.3.1), ``iceGatheringState`` (§4.3.2),
 ``iceConnectionState`` (§4.3.3, ICE's own), ``connectionState`` (§4.3.4, ICE and DTLS
 combined). Each change is emitted as ``<name>change`` (``signalingstatechange`` ...).
-Negotiation (SDP) is in :mod:`pywebrtc.negotiation`.
+Negotiation (SDP) is in :mod:`pywebrtc.jsep.negotiation`.
 
 Audio (``addTrack``, ``addTransceiver``, the ``track`` event, SRTP, getStats for RTP streams)
 is :mod:`pywebrtc.mediaplane` on the same transport; video sections are rejected with port 0.
@@ -43,14 +43,13 @@ from typing import Any, Literal, TypeVar
 
 from pywebrtc.configuration import RTCConfiguration, parse_server_url
 from pywebrtc.dtls import Certificate, DtlsConfig, DtlsConnection
-from pywebrtc.ice import Candidate, parse_candidate
+from pywebrtc.exceptions import InvalidDescriptionError, InvalidStateError
+from pywebrtc.ice import Candidate
 from pywebrtc.ice.agent import Agent
-from pywebrtc.ice.candidate import CandidateType, from_sdp_candidate, ip_literal
-from pywebrtc.media import MediaStreamTrack
-from pywebrtc.mediaplane import MediaPlane
-from pywebrtc.negotiation import (
+from pywebrtc.ice.candidate import CandidateType, ip_literal
+from pywebrtc.jsep.candidates import from_sdp_candidate, parse_candidate
+from pywebrtc.jsep.negotiation import (
     DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
-    InvalidDescriptionError,
     LocalData,
     LocalTransport,
     RemoteDescription,
@@ -60,13 +59,15 @@ from pywebrtc.negotiation import (
     new_origin,
     parse_remote,
 )
+from pywebrtc.jsep.signaling import next_signaling_state
+from pywebrtc.media import MediaStreamTrack
+from pywebrtc.mediaplane import MediaPlane
 from pywebrtc.rtcdatachannel import ChannelManager, RTCDataChannel
 from pywebrtc.rtcicecandidate import RTCIceCandidate, from_ice, to_ice
 from pywebrtc.rtcrtptransceiver import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from pywebrtc.rtcsessiondescription import RTCSessionDescription
 from pywebrtc.sctp import (
     EventEmitter,
-    InvalidStateError,  # W3C InvalidStateError: one class for the PC and its data channels
     SctpAssociation,
     SctpConfig,
 )
@@ -94,10 +95,6 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 _TRANSPORT_ID = "T01"
-
-
-class InvalidAccessError(Exception):
-    """W3C InvalidAccessError (e.g. a candidate for an m-section that does not exist)."""
 
 
 def _spawn(coroutine: Any) -> object:
@@ -283,22 +280,18 @@ class RTCPeerConnection(EventEmitter):
             kind = "answer" if self.signalingState == "have-remote-offer" else "offer"
         else:
             kind = sessionDescription.type
+        if kind not in ("offer", "answer"):
+            raise InvalidStateError(f"unsupported local description type {kind!r}")
+        following = next_signaling_state(self.signalingState, "local", kind)
         if kind == "offer":
-            if self.signalingState not in ("stable", "have-local-offer"):
-                raise InvalidStateError(f"cannot set a local offer in {self.signalingState}")
             self._ensure_ice(controlling=not self._settings.ice_lite)
             self._local_type = "offer"
             self._local_setup = Setup.ACTPASS
             self._offer_mids = self._plan_offer()
             self._media.offer_applied(self._offer_mids)
-            self._set_signaling("have-local-offer")
-        elif kind == "answer":
-            if self.signalingState != "have-remote-offer":
-                raise InvalidStateError(f"cannot set a local answer in {self.signalingState}")
-            self._local_type = "answer"
-            self._set_signaling("stable")
         else:
-            raise InvalidStateError(f"unsupported local description type {kind!r}")
+            self._local_type = "answer"
+        self._set_signaling(following)
         self._origin = self._origin.next_version()  # RFC 3264 §8: a new description
         await self._gather()
         if self.signalingState == "stable":
@@ -308,16 +301,13 @@ class RTCPeerConnection(EventEmitter):
     async def _set_remote_description(self, sessionDescription: RTCSessionDescription) -> None:
         self._check_open()
         kind = sessionDescription.type
-        if kind == "offer":
-            if self.signalingState not in ("stable", "have-remote-offer"):
-                raise InvalidStateError(f"cannot set a remote offer in {self.signalingState}")
-            remote = parse_remote(sessionDescription.sdp, "offer", None)
-        elif kind == "answer":
-            if self.signalingState != "have-local-offer":
-                raise InvalidStateError(f"cannot set a remote answer in {self.signalingState}")
-            remote = parse_remote(sessionDescription.sdp, "answer", self._offer_mids)
-        else:
+        if kind not in ("offer", "answer"):
             raise InvalidDescriptionError(f"unsupported remote description type {kind!r}")
+        following = next_signaling_state(self.signalingState, "remote", kind)
+        if kind == "offer":
+            remote = parse_remote(sessionDescription.sdp, "offer", None)
+        else:
+            remote = parse_remote(sessionDescription.sdp, "answer", self._offer_mids)
         if self._started and self._remote is not None:
             # Renegotiation keeps the running transport (no ICE restart): its credentials,
             # fingerprints and candidates stay those of the first exchange.
@@ -348,9 +338,9 @@ class RTCPeerConnection(EventEmitter):
                 self._local_setup = Setup.PASSIVE
             else:
                 self._local_setup = Setup.ACTIVE
-            self._set_signaling("have-remote-offer")
+            self._set_signaling(following)
         else:
-            self._set_signaling("stable")
+            self._set_signaling(following)
             await self._start()
             self._after_stable()
 
@@ -695,16 +685,17 @@ class RTCPeerConnection(EventEmitter):
                     turn = (host, port)
                     turn_user, turn_pass = server.username, server.credential
         self._ice_servers = (stun, turn, turn_user, turn_pass)
-        settings = self._settings
+        ice = self._settings.ice_config()
+        assert ice.credentials is not None
         agent = Agent(
             controlling,
-            settings.next_local_credentials(),
-            lite=settings.ice_lite,
-            config=settings.agent_config,
+            ice.credentials,
+            lite=ice.ice_lite,
+            config=ice.agent_config,
         )
         session = PeerSession(agent, self._sctp, self._media)
         self._session = session
-        self._driver = SessionDriver(session, self._loop, settings, self._on_session_event)
+        self._driver = SessionDriver(session, self._loop, ice, self._on_session_event)
         return session
 
     def _wake(self) -> None:
@@ -933,9 +924,4 @@ def _signalled(candidates: list[Candidate]) -> list[Candidate]:
 _IceServers = tuple[tuple[str, int] | None, tuple[str, int] | None, str | None, str | None]
 
 
-__all__ = [
-    "InvalidAccessError",
-    "InvalidDescriptionError",
-    "InvalidStateError",
-    "RTCPeerConnection",
-]
+__all__ = ["RTCPeerConnection"]

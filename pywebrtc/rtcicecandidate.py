@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pywebrtc.ice import Candidate, CandidateType, parse_candidate
+from pywebrtc.ice import Candidate, CandidateType
+from pywebrtc.jsep.candidates import parse_candidate
 
 
 @dataclass(slots=True)

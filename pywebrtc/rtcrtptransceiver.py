@@ -39,13 +39,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pywebrtc.audiosection import (
+from pywebrtc.events import EventEmitter
+from pywebrtc.exceptions import (
+    InvalidCharacterError,
+    InvalidModificationError,
+    InvalidStateError,
+)
+from pywebrtc.jsep.audio import (
     OFFER_CODECS,
     OFFER_EXTENSIONS,
     NegotiatedAudio,
     RemoteAudio,
 )
-from pywebrtc.events import EventEmitter
 from pywebrtc.media import (
     AudioCodec,
     AudioSession,
@@ -53,8 +58,7 @@ from pywebrtc.media import (
     MediaStreamTrack,
     RemoteAudioTrack,
 )
-from pywebrtc.media.dtmf import InvalidCharacterError, validate_tones
-from pywebrtc.sctp import InvalidStateError
+from pywebrtc.media.dtmf import validate_tones
 
 Direction = Literal["sendrecv", "sendonly", "recvonly", "inactive", "stopped"]
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -66,10 +70,6 @@ def sends(direction: str | None) -> bool:
 
 def receives(direction: str | None) -> bool:
     return direction in ("sendrecv", "recvonly")
-
-
-class InvalidModificationError(ValueError):
-    """W3C InvalidModificationError (setCodecPreferences with a codec we do not have)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +120,7 @@ def _parameters(line: str) -> set[str]:
 
 def _match(capability: object) -> AudioCodec:
     """The codec of ours that ``capability`` (ours, aiortc's, or a dict) names."""
+
     def get(name: str) -> object:
         if isinstance(capability, dict):
             return capability.get(name)

@@ -1,8 +1,9 @@
 """``SettingEngine``: the knobs W3C does not have (Pion's ``SettingEngine`` in Python).
 
-A SettingEngine is passed to :class:`pywebrtc.ice.Connection` (and later to
-``RTCPeerConnection``). Every setter validates its argument and raises a ``ValueError`` subclass
-on a bad value; nothing is silently replaced.
+A SettingEngine is passed to ``RTCPeerConnection``; ICE gets only its part,
+:meth:`SettingEngine.ice_config` (a :class:`pywebrtc.ice.config.IceConfig`). Every setter
+validates its argument and raises a ``ValueError`` subclass on a bad value; nothing is silently
+replaced.
 
 ICE credentials: either fixed with :meth:`set_ice_credentials` (used for the first gathering; an
 ICE restart then draws fresh ones) or drawn per session, the ufrag from the generator given to
@@ -17,7 +18,7 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
-from pywebrtc.ice.config import AgentConfig
+from pywebrtc.ice.config import AgentConfig, IceConfig
 from pywebrtc.ice.credentials import Credentials, UfragGenerator, validate_pwd, validate_ufrag
 from pywebrtc.ice.errors import IceError
 
@@ -73,6 +74,21 @@ class SettingEngine:
             self._credentials_used = True
             return self._credentials
         return Credentials.generate(self._ufrag_generator)
+
+    def ice_config(self) -> IceConfig:
+        """The ICE part of these settings for one new session, whose credentials are drawn
+        here (:meth:`next_local_credentials`): call it once per session."""
+        return IceConfig(
+            credentials=self.next_local_credentials(),
+            ufrag_generator=self._ufrag_generator,
+            ice_lite=self.ice_lite,
+            udp_muxes=self.udp_muxes,
+            nat_1to1_ips=self.nat_1to1_ips,
+            nat_1to1_candidate_type=self.nat_1to1_candidate_type,
+            port_range=self.port_range,
+            include_loopback=self.include_loopback,
+            agent_config=self.agent_config,
+        )
 
     # --- DTLS ---------------------------------------------------------------------------------
     def set_answering_dtls_role(self, role: Literal["client", "server"]) -> None:

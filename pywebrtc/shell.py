@@ -29,13 +29,13 @@ from pywebrtc.ice.candidate import (
     normalize_host,
     reflexive_candidate,
 )
+from pywebrtc.ice.config import IceConfig
 from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import IceState
 from pywebrtc.ice.gather import host_addresses
 from pywebrtc.ice.netio import bind_udp, resolve
 from pywebrtc.ice.udpmux import MuxSession, UdpMux
 from pywebrtc.session import CandidateGathered, IceStateChanged, PeerSession, SessionEvent
-from pywebrtc.settings import SettingEngine
 from pywebrtc.timer import LoopTimer, Timed
 from pywebrtc.transmit import Address, Transmit
 
@@ -90,7 +90,7 @@ class SessionDriver(Timed):
         self,
         session: PeerSession,
         loop: asyncio.AbstractEventLoop,
-        settings: SettingEngine,
+        settings: IceConfig,
         on_event: Callable[[SessionEvent], None],
     ) -> None:
         super().__init__()

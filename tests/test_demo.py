@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from pywebrtc.demo import run
+from demo.loopback import run
 
 
 def test_demo_connects_echoes_and_transfers(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ import aioice
 import pytest
 
 from pywebrtc.ice import Connection, IceState
+from pywebrtc.jsep.candidates import parse_candidate
 
 
 async def _connect(ours: Connection, theirs: aioice.Connection) -> None:
@@ -17,7 +18,7 @@ async def _connect(ours: Connection, theirs: aioice.Connection) -> None:
     theirs.remote_username = ours.local_username
     theirs.remote_password = ours.local_password
     for c in theirs.local_candidates:
-        await ours.add_remote_candidate(c.to_sdp())
+        await ours.add_remote_candidate(parse_candidate(c.to_sdp()))
     await ours.add_remote_candidate(None)
     for mine in ours.local_candidates:
         await theirs.add_remote_candidate(aioice.Candidate.from_sdp(mine.to_sdp()))
@@ -94,7 +95,7 @@ def test_trickle_with_aioice_candidates_after_connect_started(we_control: bool) 
             theirs.remote_password = ours.local_password
             connecting = asyncio.gather(ours.connect(), theirs.connect())
             for c in theirs.local_candidates:
-                await ours.add_remote_candidate(c.to_sdp())
+                await ours.add_remote_candidate(parse_candidate(c.to_sdp()))
             for mine in ours.local_candidates:
                 await theirs.add_remote_candidate(aioice.Candidate.from_sdp(mine.to_sdp()))
             await ours.add_remote_candidate(None)
@@ -125,7 +126,7 @@ def test_aioice_clients_on_one_mux_socket() -> None:
             settings.set_lite(True)
             pairs.append(
                 (
-                    Connection(ice_controlling=False, settings=settings),
+                    Connection(ice_controlling=False, settings=settings.ice_config()),
                     aioice.Connection(ice_controlling=True, use_ipv6=False),
                 )
             )

@@ -7,6 +7,7 @@ import asyncio
 from conformance.turn.coturn import running_coturn
 from pywebrtc import SettingEngine
 from pywebrtc.ice import CandidateType, Connection, IceState
+from pywebrtc.jsep.candidates import parse_candidate
 
 
 def test_connection_over_a_turn_relay_exchanges_data_both_ways() -> None:
@@ -25,7 +26,7 @@ def test_connection_over_a_turn_relay_exchanges_data_both_ways() -> None:
             )
             settings = SettingEngine()
             settings.set_include_loopback(True)
-            peer = Connection(ice_controlling=False, use_ipv6=False, settings=settings)
+            peer = Connection(ice_controlling=False, use_ipv6=False, settings=settings.ice_config())
             try:
                 await asyncio.gather(ours.gather_candidates(), peer.gather_candidates())
                 relayed = [c for c in ours.local_candidates if c.type is CandidateType.RELAYED]
@@ -37,9 +38,9 @@ def test_connection_over_a_turn_relay_exchanges_data_both_ways() -> None:
                 peer.remote_password = ours.local_password
                 for c in peer.local_candidates:
                     if c.host == "127.0.0.1":
-                        await ours.add_remote_candidate(c.to_sdp())
+                        await ours.add_remote_candidate(parse_candidate(c.to_sdp()))
                 for c in ours.local_candidates:
-                    await peer.add_remote_candidate(c.to_sdp())
+                    await peer.add_remote_candidate(parse_candidate(c.to_sdp()))
                 await ours.add_remote_candidate(None)
                 await peer.add_remote_candidate(None)
                 await asyncio.wait_for(asyncio.gather(ours.connect(), peer.connect()), 10)

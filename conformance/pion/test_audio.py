@@ -17,7 +17,7 @@ import pytest
 from conformance.pion.driver import PionPeer
 from conformance.pion.test_datachannels import loopback_settings, run
 from pywebrtc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
-from pywebrtc.media.codecs import OPUS
+from pywebrtc.media.codec import OPUS
 from pywebrtc.media.libopus import LibopusDecoder, LibopusEncoder
 from pywebrtc.sdp import SessionDescription
 from tests.media.tone import sine_frame

@@ -48,13 +48,6 @@ class Reader:
         self._pos = pos + 3
         return int.from_bytes(self._data[pos : pos + 3], "big")
 
-    def u48(self) -> int:
-        pos = self._pos
-        if pos + 6 > self._len:
-            raise self._short(6)
-        self._pos = pos + 6
-        return int.from_bytes(self._data[pos : pos + 6], "big")
-
     def u32(self) -> int:
         pos = self._pos
         if pos + 4 > self._len:

@@ -1,5 +1,11 @@
 """The DTLS 1.2 connection state machine, client and server (RFC 6347, RFC 5246 §7.3).
 
+This module holds what both sides share: the record layer (epochs, protection, replay, alerts),
+flights and their retransmission (RFC 6347 §4.2.4), the handshake transcript, key derivation,
+certificate checks and the public events. The handshake messages each side sends and accepts
+are in :mod:`pywebrtc.dtls.client` and :mod:`pywebrtc.dtls.server`; a connection drives one of
+them.
+
 Sans-IO: feed datagrams with ``receive(data, now)`` and timer expiry with ``tick(now)``;
 drain ``poll()`` until it returns None (it yields ``Transmit`` datagrams and events); sleep
 until ``deadline()``. Nothing here reads a clock or touches a socket.
@@ -18,61 +24,29 @@ its ``DtlsError`` names and emit ``ConnectionClosed(error)``.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import hmac
 import logging
-import os
 import struct
 from collections import deque
 from dataclasses import dataclass, field
-from enum import Enum
 
 from pywebrtc.dtls import prf
 from pywebrtc.dtls.alert import Alert, AlertDescription, AlertLevel, describe
-from pywebrtc.dtls.certificate import (
-    SUPPORTED_SCHEMES,
-    Certificate,
-    Fingerprint,
-    PublicKey,
-    key_type_of,
-    load_peer_key,
-    verify_signature,
-)
-from pywebrtc.dtls.cipher import (
-    DEFAULT_SUITES,
-    SUITES,
-    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
-    CipherSuite,
-    RecordProtection,
-)
+from pywebrtc.dtls.certificate import Certificate, Fingerprint, PublicKey, load_peer_key
+from pywebrtc.dtls.cipher import DEFAULT_SUITES, CipherSuite, RecordProtection
+from pywebrtc.dtls.client import ClientHandshake
 from pywebrtc.dtls.cookie import CookieVerifier
 from pywebrtc.dtls.errors import (
     BadRecordMac,
     DecodeError,
-    DecryptError,
     DtlsError,
     FingerprintMismatch,
     HandshakeFailure,
     HandshakeTimeout,
-    IllegalParameter,
     PeerAlert,
-    ProtocolVersionError,
     UnexpectedMessage,
-    UnsupportedExtension,
 )
-from pywebrtc.dtls.extensions import (
-    EcPointFormats,
-    Extension,
-    ExtensionType,
-    NamedGroup,
-    RenegotiationInfo,
-    SignatureAlgorithms,
-    SrtpProfile,
-    SupportedGroups,
-    UseSrtp,
-    find,
-)
+from pywebrtc.dtls.extensions import SrtpProfile
 from pywebrtc.dtls.flight import (
     INITIAL_TIMEOUT,
     MAX_RETRANSMISSIONS,
@@ -82,25 +56,14 @@ from pywebrtc.dtls.flight import (
     RetransmitTimer,
 )
 from pywebrtc.dtls.handshake import (
-    RANDOM_SIZE,
     CertificateMessage,
-    CertificateRequest,
-    CertificateVerify,
-    ClientHello,
-    ClientKeyExchange,
-    Finished,
     HandshakeType,
-    HelloVerifyRequest,
-    ServerHello,
-    ServerHelloDone,
-    ServerKeyExchange,
     encode_message,
     split_fragments,
 )
-from pywebrtc.dtls.keyexchange import SUPPORTED_GROUPS, KeyShare
+from pywebrtc.dtls.keyexchange import SUPPORTED_GROUPS
 from pywebrtc.dtls.reassembly import Message, Reassembler
 from pywebrtc.dtls.record import (
-    DTLS_1_0,
     DTLS_1_2,
     HEADER_SIZE,
     MAX_FRAGMENT,
@@ -110,6 +73,8 @@ from pywebrtc.dtls.record import (
     parse_datagram,
 )
 from pywebrtc.dtls.replay import ReplayWindow
+from pywebrtc.dtls.server import ServerHandshake
+from pywebrtc.dtls.state import State
 from pywebrtc.transmit import Transmit
 
 logger = logging.getLogger(__name__)
@@ -125,55 +90,7 @@ SRTP_EXPORTER_LABEL = "EXTRACTOR-dtls_srtp"  # RFC 5764 §4.2
 MAX_PLAINTEXT = 2**14  # RFC 5246 §6.2.1
 _RECORD_HEADER = struct.Struct("!BHQH")  # record.py's header with epoch‖sequence as one field
 _MAX_DEFERRED = 16
-# RFC 5246 §7.4.4 ClientCertificateType: rsa_sign, ecdsa_sign (RFC 8422 §5.5).
-_CERT_TYPES = bytes((1, 64))
-_SHARED_COOKIES = CookieVerifier()
 _TRANSCRIPT_HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
-
-
-_REQUEST_BODY = bytes(CertificateRequest(_CERT_TYPES, SUPPORTED_SCHEMES))
-_CCS = FlightMessage(0, ContentType.CHANGE_CIPHER_SPEC, b"\x01")
-# What a server answers never depends on the connection but for the SRTP profile: built once.
-_EMPTY_RENEGOTIATION_INFO = bytes(RenegotiationInfo())
-_REPLY_RENEGOTIATION_INFO = Extension(ExtensionType.RENEGOTIATION_INFO, _EMPTY_RENEGOTIATION_INFO)
-_REPLY_EMS = Extension(ExtensionType.EXTENDED_MASTER_SECRET, b"")
-_REPLY_POINT_FORMATS = Extension(ExtensionType.EC_POINT_FORMATS, bytes(EcPointFormats()))
-
-
-@functools.lru_cache(maxsize=8)
-def _use_srtp_reply(profile: int) -> Extension:
-    return Extension(ExtensionType.USE_SRTP, bytes(UseSrtp((profile,))))
-
-
-def _renegotiated(renegotiation_info: bytes) -> bool:
-    """Whether a renegotiation_info extension carries a previous Finished (RFC 5746 §3.2)."""
-    if renegotiation_info == _EMPTY_RENEGOTIATION_INFO:
-        return False
-    return bool(RenegotiationInfo.parse(renegotiation_info).renegotiated_connection)
-
-
-@functools.lru_cache(maxsize=16)
-def _certificate_body(der: bytes) -> bytes:
-    return bytes(CertificateMessage((der,)))
-
-
-@functools.lru_cache(maxsize=16)
-def _client_extensions(
-    groups: tuple[int, ...], srtp_profiles: tuple[int, ...]
-) -> tuple[Extension, ...]:
-    """What a client offers; the same for every connection with one config, so cached."""
-    extensions = [
-        Extension(ExtensionType.SUPPORTED_GROUPS, bytes(SupportedGroups(groups))),
-        Extension(ExtensionType.EC_POINT_FORMATS, bytes(EcPointFormats())),
-        Extension(
-            ExtensionType.SIGNATURE_ALGORITHMS, bytes(SignatureAlgorithms(SUPPORTED_SCHEMES))
-        ),
-    ]
-    if srtp_profiles:
-        extensions.append(Extension(ExtensionType.USE_SRTP, bytes(UseSrtp(srtp_profiles))))
-    extensions.append(Extension(ExtensionType.EXTENDED_MASTER_SECRET, b""))
-    extensions.append(Extension(ExtensionType.RENEGOTIATION_INFO, bytes(RenegotiationInfo())))
-    return tuple(extensions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,16 +160,6 @@ class DtlsStats:
     retransmissions: int = 0
 
 
-class State(Enum):
-    IDLE = "idle"
-    WAIT_HELLO = "wait-hello"  # client: ServerHello/HVR; server: ClientHello
-    WAIT_FLIGHT = "wait-flight"  # client: server's flight 4; server: client's flight 5
-    WAIT_FINISHED = "wait-finished"  # client: server's CCS + Finished
-    CONNECTED = "connected"
-    CLOSED = "closed"
-    FAILED = "failed"
-
-
 @dataclass(slots=True)
 class _Negotiated:
     suite: CipherSuite | None = None
@@ -304,30 +211,23 @@ class DtlsConnection:
         self._deferred: list[Record] = []
         self._early_data: list[bytes] = []
         self._neg = _Negotiated()
-        self._key_share: KeyShare | None = None
-        self._client_hello: ClientHello | None = None
+        # The handshake messages of our side (dtls/client.py or dtls/server.py).
+        self._side: ClientHandshake | ServerHandshake = (
+            ClientHandshake(self) if is_client else ServerHandshake(self)
+        )
         self._peer_retransmitted = False
         self._last_echo = -1e9
         self._record_seq = 0
-        self._cookies = config.cookie_verifier or _SHARED_COOKIES
-        self._client_sent_certificate = False
-        self._client_certificate_seen = False
-        self._peer_public = b""
-        self._peer_verified = False
         self.peer_fingerprint: Fingerprint | None = None
 
     # ------------------------------------------------------------------ public API
 
     def connect(self, now: float) -> None:
         """Start the handshake (client only): queue the ClientHello and arm the timer."""
-        if not self.is_client or self.state is not State.IDLE:
+        side = self._side
+        if not isinstance(side, ClientHandshake) or self.state is not State.IDLE:
             raise RuntimeError("connect() is for a fresh client connection")
-        self._neg.client_random = os.urandom(RANDOM_SIZE)
-        self._client_hello = self._make_client_hello(b"")
-        self.state = State.WAIT_HELLO
-        self._send_flight(
-            [self._handshake(HandshakeType.CLIENT_HELLO, bytes(self._client_hello))], now
-        )
+        side.start(now)
 
     def receive(self, data: bytes, now: float) -> None:
         """Process one datagram from the peer."""
@@ -651,10 +551,7 @@ class DtlsConnection:
             raise UnexpectedMessage(f"handshake message {t} after the handshake")
         if (t == HandshakeType.FINISHED) != (message.epoch > 0):
             raise UnexpectedMessage("Finished must be, and only Finished may be, encrypted")
-        if self.is_client:
-            self._client_message(message, now)
-        else:
-            self._server_message(message, now)
+        self._side.on_message(message, now)
 
     def _record_received(self, message: Message) -> None:
         self._transcript.append(encode_message(message.msg_type, message.message_seq, message.body))
@@ -723,329 +620,11 @@ class DtlsConnection:
         self._out.extend(ApplicationData(data) for data in self._early_data)
         self._early_data.clear()
 
-    # ------------------------------------------------------------------ client side
-
-    def _make_client_hello(self, cookie: bytes) -> ClientHello:
-        cfg = self.config
-        extensions = _client_extensions(cfg.groups, cfg.srtp_profiles)
-        self._neg.offered_extensions = frozenset(e.type for e in extensions)
-        suites = tuple(s for s in cfg.cipher_suites if s in SUITES)
-        return ClientHello(
-            DTLS_1_2, self._neg.client_random, b"", cookie, suites, b"\x00", extensions
-        )
-
-    def _client_message(self, message: Message, now: float) -> None:
-        t, body, neg = message.msg_type, message.body, self._neg
-        if self.state is State.WAIT_HELLO and t == HandshakeType.HELLO_VERIFY_REQUEST:
-            hvr = HelloVerifyRequest.parse(body)
-            if hvr.server_version not in (DTLS_1_0, DTLS_1_2):
-                raise ProtocolVersionError(f"HelloVerifyRequest version {hvr.server_version:#x}")
-            # RFC 6347 §4.2.1: HVR and the first ClientHello stay out of the handshake hash.
-            self._transcript.clear()
-            self._transcript_hasher = None
-            self._client_hello = self._make_client_hello(hvr.cookie)
-            self._send_flight(
-                [self._handshake(HandshakeType.CLIENT_HELLO, bytes(self._client_hello))], now
-            )
-            return
-        if self.state is State.WAIT_HELLO and t == HandshakeType.SERVER_HELLO:
-            # The ClientHello timer keeps running until the whole of flight 4 is in: if the
-            # rest is lost, retransmitting the ClientHello makes the server resend it.
-            self._on_server_hello(ServerHello.parse(body))
-            self._record_received(message)
-            self.state = State.WAIT_FLIGHT
-            return
-        if self.state is State.WAIT_FLIGHT:
-            self._record_received(message)
-            if t == HandshakeType.CERTIFICATE and neg.peer_key is None:
-                self._check_certificate(body)
-                if neg.suite is not None and key_type_of(self._peer_key()) != neg.suite.signature:
-                    raise HandshakeFailure("server certificate does not fit the cipher suite")
-            elif t == HandshakeType.SERVER_KEY_EXCHANGE and self._key_share is None:
-                self._on_server_key_exchange(ServerKeyExchange.parse(body))
-            elif (
-                t == HandshakeType.CERTIFICATE_REQUEST
-                and self._key_share is not None
-                and not neg.certificate_requested
-            ):
-                request = CertificateRequest.parse(body)
-                neg.certificate_requested = True
-                neg.request_schemes = request.signature_schemes
-            elif t == HandshakeType.SERVER_HELLO_DONE and self._key_share is not None:
-                ServerHelloDone.parse(body)
-                self._send_client_flight(now)
-            else:
-                raise UnexpectedMessage(f"unexpected handshake message {t} from server")
-            return
-        if self.state is State.WAIT_FINISHED and t == HandshakeType.FINISHED:
-            expected = self._finished(b"server finished")
-            if not hmac.compare_digest(Finished.parse(body).verify_data, expected):
-                raise DecryptError("server Finished does not verify")
-            self._record_received(message)
-            self._timer.stop()
-            self._flight = None
-            self._complete()
-            return
-        raise UnexpectedMessage(f"unexpected handshake message {t} in state {self.state.value}")
-
     def _peer_key(self) -> PublicKey:
         if self._neg.peer_key is None:
             raise UnexpectedMessage("no peer certificate yet")
         return self._neg.peer_key
 
-    def _on_server_hello(self, hello: ServerHello) -> None:
-        neg = self._neg
-        if hello.server_version != DTLS_1_2:
-            raise ProtocolVersionError(f"server chose version {hello.server_version:#x}")
-        assert self._client_hello is not None
-        if hello.cipher_suite not in self._client_hello.cipher_suites:
-            raise IllegalParameter("server chose a cipher suite we did not offer")
-        if hello.compression_method != 0:
-            raise IllegalParameter("server chose compression")
-        neg.suite = SUITES[hello.cipher_suite]
-        neg.server_random = hello.random
-        for ext in hello.extensions:
-            if ext.type not in neg.offered_extensions:
-                raise UnsupportedExtension(f"server sent extension {ext.type} we did not offer")
-        ri = find(hello.extensions, ExtensionType.RENEGOTIATION_INFO)
-        if ri is not None:
-            if _renegotiated(ri):
-                raise HandshakeFailure("non-empty renegotiation_info in an initial handshake")
-            neg.secure_renegotiation = True
-        ems = find(hello.extensions, ExtensionType.EXTENDED_MASTER_SECRET)
-        if ems is not None and ems:
-            raise DecodeError("extended_master_secret with a body")
-        neg.extended_master_secret = ems is not None
-        if self.config.require_extended_master_secret and ems is None:
-            raise HandshakeFailure("server does not support extended_master_secret")
-        srtp = find(hello.extensions, ExtensionType.USE_SRTP)
-        if srtp is not None:
-            use = UseSrtp.parse(srtp)
-            if len(use.profiles) != 1 or use.profiles[0] not in self.config.srtp_profiles:
-                raise IllegalParameter("server chose an SRTP profile we did not offer")
-            neg.srtp_profile = SrtpProfile(use.profiles[0])
-
-    def _on_server_key_exchange(self, ske: ServerKeyExchange) -> None:
-        neg = self._neg
-        if ske.named_group not in self.config.groups:
-            raise IllegalParameter("server chose a group we did not offer")
-        if ske.signature_scheme not in SUPPORTED_SCHEMES:
-            raise IllegalParameter("server used a signature scheme we did not offer")
-        signed = neg.client_random + neg.server_random + ske.params
-        verify_signature(self._peer_key(), ske.signature_scheme, signed, ske.signature)
-        neg.group = ske.named_group
-        self._key_share = KeyShare(ske.named_group)
-        self._peer_public = ske.public_key
-
-    def _send_client_flight(self, now: float) -> None:
-        neg = self._neg
-        assert self._key_share is not None
-        messages: list[FlightMessage] = []
-        cert = self.config.certificate
-        scheme: int | None = None
-        if neg.certificate_requested:
-            scheme = cert.choose_scheme(neg.request_schemes)
-            if scheme is None:
-                raise HandshakeFailure("no signature scheme in common for our certificate")
-            body = _certificate_body(cert.der)
-            messages.append(self._handshake(HandshakeType.CERTIFICATE, body))
-        pre_master = self._key_share.exchange(self._peer_public)
-        messages.append(
-            self._handshake(
-                HandshakeType.CLIENT_KEY_EXCHANGE,
-                bytes(ClientKeyExchange(self._key_share.public_key)),
-            )
-        )
-        self._derive_keys(pre_master)
-        if scheme is not None:
-            signature = cert.sign(scheme, b"".join(self._transcript))
-            messages.append(
-                self._handshake(
-                    HandshakeType.CERTIFICATE_VERIFY, bytes(CertificateVerify(scheme, signature))
-                )
-            )
-        messages.append(_CCS)
-        verify = self._finished(b"client finished")
-        messages.append(self._handshake(HandshakeType.FINISHED, verify, epoch=1))
-        self._write_epoch = 1
-        self.state = State.WAIT_FINISHED
-        self._send_flight(messages, now)
-
-    # ------------------------------------------------------------------ server side
-
-    def _server_message(self, message: Message, now: float) -> None:
-        t, body, neg = message.msg_type, message.body, self._neg
-        if self.state is State.WAIT_HELLO:
-            # Before a ClientHello is accepted the server holds no state, and nothing it
-            # receives is authenticated: junk is dropped rather than allowed to kill the
-            # connection the real client is about to make.
-            try:
-                if t != HandshakeType.CLIENT_HELLO:
-                    raise UnexpectedMessage(f"expected ClientHello, got message {t}")
-                hello = ClientHello.parse(body)
-            except DtlsError as exc:
-                logger.debug("dropping before ClientHello: %s", exc)
-                self.stats.malformed += 1
-                self._reassembler.reset(0)
-                return
-            if self.config.cookie_exchange and not self._cookies.verify(
-                hello, self.remote_address, now
-            ):
-                self._send_hello_verify_request(hello, message.message_seq, now)
-                return
-            self._send_seq = message.message_seq
-            self._record_received(message)
-            self._on_client_hello(hello, now)
-            return
-        if self.state is State.WAIT_FLIGHT:
-            if (
-                t == HandshakeType.CERTIFICATE
-                and neg.certificate_requested
-                and not self._client_certificate_seen
-                and not neg.master_secret
-            ):
-                self._client_certificate_seen = True
-                self._record_received(message)
-                self._check_certificate(body)
-                self._client_sent_certificate = neg.peer_key is not None
-                return
-            if t == HandshakeType.CLIENT_KEY_EXCHANGE and not neg.master_secret:
-                if neg.certificate_requested and not self._client_certificate_seen:
-                    raise UnexpectedMessage("client skipped the requested Certificate")
-                cke = ClientKeyExchange.parse(body)
-                self._record_received(message)
-                assert self._key_share is not None
-                self._derive_keys(self._key_share.exchange(cke.public_key))
-                return
-            if (
-                t == HandshakeType.CERTIFICATE_VERIFY
-                and neg.master_secret
-                and self._client_sent_certificate
-                and not self._peer_verified
-            ):
-                cv = CertificateVerify.parse(body)
-                if cv.signature_scheme not in SUPPORTED_SCHEMES:
-                    raise IllegalParameter("client used a signature scheme we did not offer")
-                verify_signature(
-                    self._peer_key(), cv.signature_scheme, b"".join(self._transcript), cv.signature
-                )
-                self._peer_verified = True
-                self._record_received(message)
-                return
-            if (
-                t == HandshakeType.FINISHED
-                and neg.master_secret
-                and (self._peer_verified or not self._client_sent_certificate)
-            ):
-                expected = self._finished(b"client finished")
-                if not hmac.compare_digest(Finished.parse(body).verify_data, expected):
-                    raise DecryptError("client Finished does not verify")
-                self._record_received(message)
-                ccs = _CCS
-                finished = self._handshake(
-                    HandshakeType.FINISHED, self._finished(b"server finished"), epoch=1
-                )
-                self._write_epoch = 1
-                self._send_flight([ccs, finished], None)
-                self._complete()
-                return
-        raise UnexpectedMessage(f"unexpected handshake message {t} in state {self.state.value}")
-
-    def _send_hello_verify_request(self, hello: ClientHello, message_seq: int, now: float) -> None:
-        if hello.client_version > DTLS_1_2:
-            raise ProtocolVersionError(f"client version {hello.client_version:#x}")
-        cookie = self._cookies.make(hello, self.remote_address, now)
-        body = bytes(HelloVerifyRequest(DTLS_1_0, cookie))
-        # RFC 6347 §4.2.1: reuse the ClientHello's record sequence number; keep no state.
-        record_seq = self._record_seq
-        message = encode_message(HandshakeType.HELLO_VERIFY_REQUEST, message_seq, body)
-        self._emit(header(ContentType.HANDSHAKE, DTLS_1_0, 0, record_seq, len(message)) + message)
-        self._write_seq[0] = max(self._write_seq[0], record_seq + 1)
-        self._reassembler.reset(0)
-
-    def _on_client_hello(self, hello: ClientHello, now: float) -> None:
-        cfg, neg = self.config, self._neg
-        # DTLS versions count down: 0xFEFD (1.2) is newer than 0xFEFF (1.0).
-        if hello.client_version > DTLS_1_2:
-            raise ProtocolVersionError(f"client offers only version {hello.client_version:#x}")
-        if 0 not in hello.compression_methods:
-            raise IllegalParameter("client does not offer null compression")
-        exts = hello.extensions
-        cert = cfg.certificate
-        suite_id = next(
-            (
-                s
-                for s in cfg.cipher_suites
-                if s in hello.cipher_suites and s in SUITES and SUITES[s].signature == cert.key_type
-            ),
-            None,
-        )
-        if suite_id is None:
-            raise HandshakeFailure("no cipher suite in common")
-        neg.suite = SUITES[suite_id]
-        groups_data = find(exts, ExtensionType.SUPPORTED_GROUPS)
-        offered_groups: tuple[int, ...] = (
-            SupportedGroups.parse(groups_data).groups
-            if groups_data is not None
-            else (NamedGroup.SECP256R1,)
-        )
-        group = next((g for g in cfg.groups if g in offered_groups), None)
-        if group is None:
-            raise HandshakeFailure("no ECDHE group in common")
-        formats_data = find(exts, ExtensionType.EC_POINT_FORMATS)
-        if formats_data is not None and 0 not in EcPointFormats.parse(formats_data).formats:
-            raise IllegalParameter("client does not accept uncompressed points")
-        sigalgs = find(exts, ExtensionType.SIGNATURE_ALGORITHMS)
-        # RFC 5246 §7.4.1.4.1: without the extension, SHA-1 is implied; we take SHA-256.
-        offered_schemes = (
-            SignatureAlgorithms.parse(sigalgs).schemes if sigalgs is not None else cert.schemes[:1]
-        )
-        scheme = cert.choose_scheme(offered_schemes)
-        if scheme is None:
-            raise HandshakeFailure("no signature scheme in common")
-        reply: list[Extension] = []
-        ri = find(exts, ExtensionType.RENEGOTIATION_INFO)
-        if ri is not None and _renegotiated(ri):
-            raise HandshakeFailure("non-empty renegotiation_info in an initial handshake")
-        if ri is not None or TLS_EMPTY_RENEGOTIATION_INFO_SCSV in hello.cipher_suites:
-            neg.secure_renegotiation = True
-            reply.append(_REPLY_RENEGOTIATION_INFO)
-        ems = find(exts, ExtensionType.EXTENDED_MASTER_SECRET)
-        if ems is not None:
-            if ems:
-                raise DecodeError("extended_master_secret with a body")
-            neg.extended_master_secret = True
-            reply.append(_REPLY_EMS)
-        elif cfg.require_extended_master_secret:
-            raise HandshakeFailure("client does not support extended_master_secret")
-        srtp = find(exts, ExtensionType.USE_SRTP)
-        if srtp is not None:
-            offered = UseSrtp.parse(srtp).profiles
-            profile = next((p for p in cfg.srtp_profiles if p in offered), None)
-            if profile is not None:
-                neg.srtp_profile = SrtpProfile(profile)
-                reply.append(_use_srtp_reply(profile))
-        if formats_data is not None:
-            reply.append(_REPLY_POINT_FORMATS)
-        neg.client_random = hello.random
-        neg.server_random = os.urandom(RANDOM_SIZE)
-        neg.group = group
-        self._key_share = KeyShare(group)
-        server_hello = ServerHello(DTLS_1_2, neg.server_random, b"", suite_id, 0, tuple(reply))
-        params = ServerKeyExchange(group, self._key_share.public_key, scheme, b"")
-        signature = cert.sign(scheme, neg.client_random + neg.server_random + params.params)
-        ske = ServerKeyExchange(group, self._key_share.public_key, scheme, signature)
-        messages = [
-            self._handshake(HandshakeType.SERVER_HELLO, bytes(server_hello)),
-            self._handshake(HandshakeType.CERTIFICATE, _certificate_body(cert.der)),
-            self._handshake(HandshakeType.SERVER_KEY_EXCHANGE, bytes(ske)),
-        ]
-        if cfg.require_client_certificate:
-            neg.certificate_requested = True
-            messages.append(self._handshake(HandshakeType.CERTIFICATE_REQUEST, _REQUEST_BODY))
-        messages.append(self._handshake(HandshakeType.SERVER_HELLO_DONE, b""))
-        self.state = State.WAIT_FLIGHT
-        self._send_flight(messages, now)
 
 
 __all__ = [

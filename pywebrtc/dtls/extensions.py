@@ -213,3 +213,13 @@ class RenegotiationInfo:
 
     def __bytes__(self) -> bytes:
         return vec8(self.renegotiated_connection)
+
+
+EMPTY_RENEGOTIATION_INFO = bytes(RenegotiationInfo())
+
+
+def renegotiated(renegotiation_info: bytes) -> bool:
+    """Whether a renegotiation_info extension carries a previous Finished (RFC 5746 §3.2)."""
+    if renegotiation_info == EMPTY_RENEGOTIATION_INFO:
+        return False
+    return bool(RenegotiationInfo.parse(renegotiation_info).renegotiated_connection)

@@ -31,6 +31,10 @@ class FlightMessage:
     data: bytes  # a whole handshake message (header + body) or the CCS byte
 
 
+# The ChangeCipherSpec both sides put before their Finished (RFC 5246 §7.1), sent in epoch 0.
+CHANGE_CIPHER_SPEC = FlightMessage(0, ContentType.CHANGE_CIPHER_SPEC, b"\x01")
+
+
 @dataclass(slots=True)
 class Flight:
     messages: list[FlightMessage]

@@ -11,6 +11,7 @@ no PSK, no session resumption.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -253,6 +254,12 @@ class CertificateMessage:
 
     def __bytes__(self) -> bytes:
         return vec24(b"".join(vec24(c) for c in self.certificates))
+
+
+@functools.lru_cache(maxsize=16)
+def certificate_body(der: bytes) -> bytes:
+    """The Certificate message body for our one certificate (the same bytes every handshake)."""
+    return bytes(CertificateMessage((der,)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@
 * :class:`UdpMux` — one socket serving many agents (ufrag on first contact, then address).
 * :class:`Connection` — aioice-shaped asyncio API over an agent, its sockets (or a mux), a
   STUN server for server-reflexive candidates and a TURN client for relayed ones.
-* Credentials and their validation (:class:`Credentials`), candidate text (``to_sdp()``,
-  :func:`parse_candidate`).
+* Credentials and their validation (:class:`Credentials`), candidate text (``to_sdp()``; reading
+  it is :func:`pywebrtc.jsep.candidates.parse_candidate`: ICE imports nothing from SDP).
 """
 
 from pywebrtc.ice.agent import Agent, IceCounters
@@ -18,7 +18,6 @@ from pywebrtc.ice.candidate import (
     CandidateType,
     candidate_priority,
     host_candidate,
-    parse_candidate,
 )
 from pywebrtc.ice.checklist import Checklist
 from pywebrtc.ice.config import AgentConfig
@@ -65,7 +64,6 @@ __all__ = [
     "candidate_priority",
     "host_candidate",
     "open_udp_mux",
-    "parse_candidate",
     "validate_pwd",
     "validate_ufrag",
 ]

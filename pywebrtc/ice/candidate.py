@@ -4,8 +4,10 @@ RFC 8445 §5.1.2 (priority), §5.1.1.3 (foundation), RFC 8839 §5.1 (the attribu
 RFC 8421 (local preference on dual-stack hosts). Only UDP candidates take part in checks; TCP
 candidates parse (and round-trip) but are ignored by the agent.
 
-Text parsing is behind :func:`parse_candidate` so that it can move to ``pywebrtc.sdp`` in one
-place.
+This module does not read SDP: candidates flow from SDP to ICE, parsed once by
+:class:`pywebrtc.sdp.Candidate` and turned into this :class:`Candidate` by
+:mod:`pywebrtc.jsep.candidates`. :meth:`Candidate.to_sdp` writes the attribute value (the form
+aioice's ``Candidate.to_sdp`` gives).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import ipaddress
 import zlib
 from dataclasses import dataclass, field, replace
 
-from pywebrtc.ice.errors import CandidateParseError
-from pywebrtc.sdp import Candidate as SdpCandidate
 from pywebrtc.transmit import Address as Address
 
 
@@ -120,10 +120,6 @@ class Candidate:
     def is_mdns(self) -> bool:
         return self.host.endswith(".local")
 
-    @classmethod
-    def from_sdp(cls, value: str) -> Candidate:
-        return parse_candidate(value)
-
     def to_sdp(self) -> str:
         """The ``a=candidate`` value without the ``candidate:`` prefix (as aioice gives it)."""
         parts = [
@@ -149,47 +145,6 @@ class Candidate:
 
     def __str__(self) -> str:
         return f"{self.type} {self.host}:{self.port}/{self.component}"
-
-
-def parse_candidate(value: str) -> Candidate:
-    """Parse an ``a=candidate`` value, with or without the ``candidate:`` / ``a=`` prefix.
-
-    The grammar is :class:`pywebrtc.sdp.Candidate`'s; this adds the ICE view (a known
-    candidate type, a normalised address). ``.local`` (mDNS) names are kept as strings.
-    Raises :class:`CandidateParseError`.
-    """
-    text = value.strip()
-    if text.startswith("a="):
-        text = text[2:]
-    try:
-        parsed = SdpCandidate.parse(text)
-    except ValueError as exc:
-        raise CandidateParseError(f"not an ICE candidate: {value[:80]!r}: {exc}") from exc
-    return from_sdp_candidate(parsed)
-
-
-def from_sdp_candidate(parsed: SdpCandidate) -> Candidate:
-    """The ICE view of an ``a=candidate`` the SDP parser has already read (a known candidate
-    type, a normalised address). Raises :class:`CandidateParseError`."""
-    try:
-        typ = CandidateType(parsed.type.lower())
-    except ValueError as exc:
-        raise CandidateParseError(f"not an ICE candidate: {str(parsed)[:80]!r}: {exc}") from exc
-    return Candidate(
-        foundation=parsed.foundation,
-        component=parsed.component,
-        transport=parsed.transport.lower(),
-        priority=parsed.priority,
-        host=normalize_host(parsed.address),
-        port=parsed.port,
-        type=typ,
-        related_address=normalize_host(parsed.related_address)
-        if parsed.related_address is not None
-        else None,
-        related_port=parsed.related_port,
-        tcptype=None if parsed.tcptype is None else str(parsed.tcptype),
-        extensions=parsed.extensions,
-    )
 
 
 def host_candidate(

@@ -1,15 +1,23 @@
-"""Timing and policy knobs of one ICE agent, with their RFC sources.
+"""The configuration of ICE: :class:`AgentConfig` (timing and policy knobs of one agent, with
+their RFC sources; all times are seconds) and :class:`IceConfig` (everything the ICE
+:class:`~pywebrtc.ice.Connection` reads: credentials, lite, muxes, NAT 1:1, ports, interfaces,
+and the agent's config).
 
-:class:`AgentConfig` is what :class:`pywebrtc.ice.Agent` reads; :class:`pywebrtc.SettingEngine`
-builds one from its setters. All times are seconds.
+:meth:`pywebrtc.SettingEngine.ice_config` builds an :class:`IceConfig` from its setters; ICE
+never sees the SettingEngine (which also carries DTLS and Opus settings) and does not import it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
+from pywebrtc.ice.credentials import Credentials, UfragGenerator
 from pywebrtc.ice.errors import IceError
+
+if TYPE_CHECKING:
+    from pywebrtc.ice.udpmux import UdpMux
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +65,30 @@ class AgentConfig:
 
     def replace(self, **changes: float) -> AgentConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class IceConfig:
+    """What one ICE session (a :class:`~pywebrtc.ice.Connection`) is configured with."""
+
+    # The session's first credentials; None draws them from ``ufrag_generator``. An ICE restart
+    # always draws fresh ones (RFC 8445 §9).
+    credentials: Credentials | None = None
+    # Returns each local ufrag; 4-256 ICE characters and at least 24 random bits (RFC 8445 §5.3).
+    ufrag_generator: UfragGenerator | None = None
+    # RFC 8445 §2.5: answer checks, never send them.
+    ice_lite: bool = False
+    # One socket for many sessions (one mux per address family), instead of a socket each.
+    udp_muxes: tuple[UdpMux, ...] = ()
+    # Public addresses advertised for the host candidates, as host or extra srflx candidates.
+    nat_1to1_ips: tuple[str, ...] = ()
+    nat_1to1_candidate_type: Literal["host", "srflx"] = "host"
+    # Bind local sockets in [low, high].
+    port_range: tuple[int, int] | None = None
+    # Gather loopback host candidates too.
+    include_loopback: bool = False
+    agent_config: AgentConfig = field(default_factory=AgentConfig)
+
+    def next_local_credentials(self) -> Credentials:
+        """Fresh credentials (an ICE restart) from the ufrag generator."""
+        return Credentials.generate(self.ufrag_generator)

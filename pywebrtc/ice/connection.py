@@ -2,8 +2,9 @@
 
 This is the only ICE module that reads a clock (``loop.time()``) or touches sockets. It owns:
 
-* one UDP socket per (local address, component) — or none when a :class:`UdpMux` is set in the
-  :class:`~pywebrtc.SettingEngine`, in which case all its traffic goes through the mux's socket;
+* one UDP socket per (local address, component) — or none when the
+  :class:`~pywebrtc.ice.config.IceConfig` has a :class:`UdpMux`, in which case all its traffic
+  goes through the mux's socket;
 * optionally a :class:`~pywebrtc.ice.turn.TurnClient` per component, whose relayed address is a
   local candidate base: the agent's ``Transmit(source=relayed address)`` goes out through the
   TURN client, and what the client relays in is fed to the agent as received on that base;
@@ -25,7 +26,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from pywebrtc.ice.agent import Agent
 from pywebrtc.ice.candidate import (
@@ -36,9 +37,9 @@ from pywebrtc.ice.candidate import (
     ip_literal,
     is_ipv6,
     normalize_host,
-    parse_candidate,
     reflexive_candidate,
 )
+from pywebrtc.ice.config import IceConfig
 from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import (
     GatherDone,
@@ -56,19 +57,11 @@ from pywebrtc.timer import LoopTimer, Timed
 
 if TYPE_CHECKING:
     from pywebrtc.ice.pair import CandidatePair
-    from pywebrtc.settings import SettingEngine
 
 logger = logging.getLogger(__name__)
 
 # How long gather_candidates() waits for STUN/TURN servers before going on without them.
 GATHER_TIMEOUT = 5.0
-
-
-class _HasToSdp(Protocol):
-    def to_sdp(self) -> str: ...
-
-
-RemoteCandidate = Candidate | str | _HasToSdp | None
 
 
 @dataclass(slots=True)
@@ -126,7 +119,7 @@ class Connection(Timed):
         use_ipv4: bool = True,
         use_ipv6: bool = True,
         ice_lite: bool = False,
-        settings: SettingEngine | None = None,
+        settings: IceConfig | None = None,
         local_username: str | None = None,
         local_password: str | None = None,
         include_loopback: bool | None = None,
@@ -138,17 +131,13 @@ class Connection(Timed):
             raise ValueError(f"transport_policy must be 'all' or 'relay': {transport_policy!r}")
         # W3C iceTransportPolicy: "relay" offers (and checks from) relayed candidates only.
         self.transport_policy = transport_policy
-        if settings is None:
-            from pywebrtc.settings import SettingEngine  # here: settings imports this package
-
-            settings = SettingEngine()
-        self.settings = settings
+        self.settings = IceConfig() if settings is None else settings
         if local_username is not None or local_password is not None:
             if local_username is None or local_password is None:
                 raise ValueError("give both local_username and local_password, or neither")
             credentials = Credentials(local_username, local_password)
         else:
-            credentials = self.settings.next_local_credentials()
+            credentials = self.settings.credentials or self.settings.next_local_credentials()
         self.ice_controlling = ice_controlling
         self.components = components
         self.stun_server = stun_server
@@ -375,19 +364,14 @@ class Connection(Timed):
 
     # --- remote side ------------------------------------------------------------------------------
 
-    async def add_remote_candidate(self, candidate: RemoteCandidate) -> None:
-        """Add a remote candidate (ours, an ``a=candidate`` string, or anything with
-        ``to_sdp()`` such as an aioice Candidate); None means end-of-candidates."""
+    async def add_remote_candidate(self, candidate: Candidate | None) -> None:
+        """Add a remote candidate (``pywebrtc.jsep.candidates.parse_candidate`` reads text);
+        None means end-of-candidates."""
         if candidate is None:
             self._agent.add_remote_candidate(None, self._now())
             self._drive()
             return
-        if isinstance(candidate, str):
-            parsed = parse_candidate(candidate)
-        elif isinstance(candidate, Candidate):
-            parsed = candidate
-        else:
-            parsed = parse_candidate(candidate.to_sdp())
+        parsed = candidate
         if parsed.is_mdns:
             from pywebrtc.ice.mdns import resolve as resolve_mdns
 

@@ -13,7 +13,7 @@ import base64
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pywebrtc.ice.errors import InvalidCredentialError
 
@@ -65,10 +65,11 @@ def random_ice_string(length: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """One side's ufrag and password; validated on construction."""
+    """One side's ufrag and password; validated on construction. The password stays out of
+    ``repr`` (and so of an :class:`~pywebrtc.ice.config.IceConfig`'s) so no log line carries it."""
 
     ufrag: str
-    pwd: str
+    pwd: str = field(repr=False)
 
     def __post_init__(self) -> None:
         validate_ufrag(self.ufrag)

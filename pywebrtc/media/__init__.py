@@ -4,17 +4,8 @@ send/receive pipeline (:class:`AudioSession`).
 Everything except :class:`AudioStreamTrack`'s pacer and the track queues is sans-IO.
 """
 
-from .codecs import (
-    OPUS,
-    PCMA,
-    PCMU,
-    AudioCodec,
-    AudioDecoder,
-    AudioEncoder,
-    EncodedPacket,
-    create_decoder,
-    create_encoder,
-)
+from .codec import OPUS, PCMA, PCMU, AudioCodec, AudioDecoder, AudioEncoder, EncodedPacket
+from .codecs import create_decoder, create_encoder
 from .dtmf import DtmfPlayout, InvalidCharacterError, ToneChange
 from .passthrough import PassThroughSession
 from .pipeline import (

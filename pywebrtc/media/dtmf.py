@@ -19,6 +19,8 @@ import struct
 from collections import deque
 from dataclasses import dataclass
 
+from pywebrtc.exceptions import InvalidCharacterError
+
 __all__ = [
     "DTMF_EVENTS",
     "DtmfPacket",
@@ -37,10 +39,6 @@ VOLUME = 10  # -dBm0 (RFC 4733 §2.3.4); libwebrtc's level
 MAX_DURATION = 0xFFFF  # the 16-bit duration field (RFC 4733 §2.5.1.3)
 # W3C §7.2 insertDTMF: duration 40-6000 ms, interToneGap 30-6000 ms.
 MIN_TONE_MS, MAX_TONE_MS, MIN_GAP_MS, MAX_GAP_MS = 40, 6000, 30, 6000
-
-
-class InvalidCharacterError(ValueError):
-    """W3C InvalidCharacterError: a tone that is not 0-9, A-D, #, * or ','."""
 
 
 @dataclass(frozen=True, slots=True)

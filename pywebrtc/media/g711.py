@@ -12,7 +12,7 @@ from array import array
 
 import av
 
-from .codecs import AudioCodec, EncodedPacket
+from .codec import AudioCodec, EncodedPacket
 from .frames import FrameConverter, pcm_frame, scale_pcm
 
 __all__ = [

@@ -27,7 +27,7 @@ import os
 
 import av
 
-from .codecs import AudioCodec, EncodedPacket
+from .codec import AudioCodec, EncodedPacket
 from .frames import FrameConverter, pcm_frame
 
 __all__ = ["LibopusDecoder", "LibopusEncoder", "load_libopus", "opus_mode"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import av
 from av.codec.context import ThreadType
 
-from .codecs import AudioCodec, EncodedPacket
+from .codec import AudioCodec, EncodedPacket
 from .frames import FrameConverter, pcm_frame, scale_pcm, time_base
 
 __all__ = ["OpusDecoder", "OpusEncoder"]

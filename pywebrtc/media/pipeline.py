@@ -59,14 +59,8 @@ from pywebrtc.rtp.twcc_feedback import TwccFeedback
 from pywebrtc.srtp import SrtpError, SrtpSession
 from pywebrtc.transmit import Transmit
 
-from .codecs import (
-    AudioCodec,
-    AudioDecoder,
-    AudioEncoder,
-    create_decoder,
-    create_encoder,
-    create_opus_encoder,
-)
+from .codec import AudioCodec, AudioDecoder, AudioEncoder
+from .codecs import create_decoder, create_encoder, create_opus_encoder
 from .dtmf import DtmfPlayout, ToneChange
 from .frames import time_base
 

@@ -24,6 +24,7 @@ import av
 from av.stream import Stream
 
 from pywebrtc.events import EventEmitter
+from pywebrtc.exceptions import MediaStreamError
 
 from .frames import pcm_frame, time_base
 
@@ -38,10 +39,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 AUDIO_PTIME = 0.02  # seconds per frame (RFC 7587 §4.2 default packetization)
-
-
-class MediaStreamError(Exception):
-    """``recv()`` on a track that has ended (aiortc raises the same name)."""
 
 
 class MediaStreamTrack(EventEmitter):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# W3C InvalidStateError (a send on a channel that is not open): one class for the whole API.
+from pywebrtc.exceptions import InvalidStateError as InvalidStateError
+
 
 class SctpError(ValueError):
     """Malformed or unacceptable SCTP input."""
@@ -17,7 +20,3 @@ class DcepError(SctpError):
 
 class MessageTooLarge(SctpError):
     """A message larger than the negotiated max-message-size (RFC 8841)."""
-
-
-class InvalidStateError(RuntimeError):
-    """An API call that the current state does not allow (a caller bug, not bad input)."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from pywebrtc.ice.agent import Agent
-from pywebrtc.ice.candidate import host_candidate, parse_candidate
+from pywebrtc.ice.candidate import host_candidate
 from pywebrtc.ice.config import AgentConfig
 from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import IceState, PairValidated, StateChanged
+from pywebrtc.jsep.candidates import parse_candidate
 from pywebrtc.stun import binding_request, new_transaction_id
 from pywebrtc.stun.constants import MessageClass
 from pywebrtc.stun.message import Message

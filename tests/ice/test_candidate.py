@@ -14,10 +14,10 @@ from pywebrtc.ice.candidate import (
     candidate_priority,
     compute_foundation,
     host_candidate,
-    parse_candidate,
 )
 from pywebrtc.ice.errors import CandidateParseError
 from pywebrtc.ice.pair import pair_priority
+from pywebrtc.jsep.candidates import parse_candidate
 
 CHROME = (
     "candidate:842163049 1 udp 1677729535 198.51.100.7 61665 typ srflx raddr 192.168.1.5 "

@@ -9,6 +9,7 @@ import pytest
 from pywebrtc import SettingEngine
 from pywebrtc.ice import Candidate, Connection, IceState, open_udp_mux
 from pywebrtc.ice.mdns import build_query, parse_answer
+from pywebrtc.jsep.candidates import parse_candidate
 from pywebrtc.stun import Message, binding_success
 
 
@@ -17,7 +18,7 @@ async def _pair(a: Connection, b: Connection) -> None:
     a.remote_username, a.remote_password = b.local_username, b.local_password
     b.remote_username, b.remote_password = a.local_username, a.local_password
     for c in b.local_candidates:
-        await a.add_remote_candidate(c.to_sdp())
+        await a.add_remote_candidate(parse_candidate(c.to_sdp()))
     for c in a.local_candidates:
         await b.add_remote_candidate(c)
     await a.add_remote_candidate(None)
@@ -36,8 +37,10 @@ def test_two_connections_exchange_datagrams() -> None:
 
 
 async def _test_two_connections_exchange_datagrams() -> None:
-    a = Connection(ice_controlling=True, use_ipv6=False, settings=_loopback_settings())
-    b = Connection(ice_controlling=False, use_ipv6=False, settings=_loopback_settings())
+    a = Connection(ice_controlling=True, use_ipv6=False, settings=_loopback_settings().ice_config())
+    b = Connection(
+        ice_controlling=False, use_ipv6=False, settings=_loopback_settings().ice_config()
+    )
     await _pair(a, b)
     assert a.state in (IceState.CONNECTED, IceState.COMPLETED)
     await a.send(b"\x17hello")
@@ -73,7 +76,9 @@ def test_candidates_and_credentials_are_aioice_shaped() -> None:
 async def _test_candidates_and_credentials_are_aioice_shaped() -> None:
     s = SettingEngine()
     s.set_ice_credentials("routeABCD", "p" * 22)
-    c = Connection(ice_controlling=True, settings=s, include_loopback=True, use_ipv6=False)
+    c = Connection(
+        ice_controlling=True, settings=s.ice_config(), include_loopback=True, use_ipv6=False
+    )
     assert c.local_username == "routeABCD" and c.local_password == "p" * 22
     await c.gather_candidates()
     assert c.local_candidates
@@ -100,9 +105,11 @@ async def _test_connections_share_one_mux_socket() -> None:
         s = SettingEngine()
         s.set_udp_mux(mux)
         s.set_lite(True)
-        servers.append(Connection(ice_controlling=False, settings=s))
+        servers.append(Connection(ice_controlling=False, settings=s.ice_config()))
         clients.append(
-            Connection(ice_controlling=True, use_ipv6=False, settings=_loopback_settings())
+            Connection(
+                ice_controlling=True, use_ipv6=False, settings=_loopback_settings().ice_config()
+            )
         )
     for client, server in zip(clients, servers, strict=True):
         client.remote_is_lite = True
@@ -146,8 +153,8 @@ def test_trickled_candidates_after_connect_started() -> None:
 
 
 async def _test_trickled_candidates_after_connect_started() -> None:
-    a = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
-    b = Connection(ice_controlling=False, use_ipv6=False, settings=_settings())
+    a = Connection(ice_controlling=True, use_ipv6=False, settings=_settings().ice_config())
+    b = Connection(ice_controlling=False, use_ipv6=False, settings=_settings().ice_config())
     await asyncio.gather(a.gather_candidates(), b.gather_candidates())
     a.remote_username, a.remote_password = b.local_username, b.local_password
     b.remote_username, b.remote_password = a.local_username, a.local_password
@@ -155,7 +162,7 @@ async def _test_trickled_candidates_after_connect_started() -> None:
     await asyncio.sleep(0)  # let connect() start with no remote candidates at all
     assert a.state is IceState.CHECKING
     for c in b.local_candidates:
-        await a.add_remote_candidate(c.to_sdp())
+        await a.add_remote_candidate(parse_candidate(c.to_sdp()))
     await a.add_remote_candidate(None)
     await asyncio.wait_for(connecting, 5)
     await b.add_remote_candidate(None)
@@ -170,8 +177,8 @@ def test_ice_restart_selects_a_new_pair() -> None:
 
 
 async def _test_ice_restart_selects_a_new_pair() -> None:
-    a = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
-    b = Connection(ice_controlling=False, use_ipv6=False, settings=_settings())
+    a = Connection(ice_controlling=True, use_ipv6=False, settings=_settings().ice_config())
+    b = Connection(ice_controlling=False, use_ipv6=False, settings=_settings().ice_config())
     await _pair(a, b)
     old_ufrag = a.local_username
     old_pair = a.agent.selected_pair()
@@ -204,10 +211,10 @@ async def _test_mux_session_released_when_consent_fails() -> None:
     s = _settings(disconnected=0.5, consent_timeout=1.5, consent_interval=0.1)
     s.set_udp_mux(mux)
     s.set_lite(True)
-    server = Connection(ice_controlling=False, settings=s)
+    server = Connection(ice_controlling=False, settings=s.ice_config())
     # The client's consent checks are what keep the lite server's session alive.
     client = Connection(
-        ice_controlling=True, use_ipv6=False, settings=_settings(consent_interval=0.05)
+        ice_controlling=True, use_ipv6=False, settings=_settings(consent_interval=0.05).ice_config()
     )
     client.remote_is_lite = True
     await _pair(client, server)
@@ -236,8 +243,8 @@ async def _test_one_mux_per_address_family() -> None:
     mux6, t6 = await open_udp_mux("::1", 0)
     s = SettingEngine()
     s.set_udp_mux([mux4, mux6])
-    server = Connection(ice_controlling=False, settings=s)
-    client = Connection(ice_controlling=True, settings=_settings())
+    server = Connection(ice_controlling=False, settings=s.ice_config())
+    client = Connection(ice_controlling=True, settings=_settings().ice_config())
     await _pair(client, server)
     hosts = {c.host for c in server.local_candidates}
     assert hosts == {"127.0.0.1", "::1"}
@@ -264,7 +271,7 @@ async def _test_nat_1to1_address_is_advertised_with_the_real_base() -> None:
     s = SettingEngine()
     s.set_udp_mux(mux)
     s.set_nat_1to1_ips(["203.0.113.9"])
-    host_only = Connection(ice_controlling=False, settings=s)
+    host_only = Connection(ice_controlling=False, settings=s.ice_config())
     await host_only.gather_candidates()
     [cand] = host_only.local_candidates
     assert (cand.host, cand.port, cand.type) == ("203.0.113.9", mux.local_address[1], "host")
@@ -273,7 +280,7 @@ async def _test_nat_1to1_address_is_advertised_with_the_real_base() -> None:
     s2 = SettingEngine()
     s2.set_udp_mux(mux)
     s2.set_nat_1to1_ips(["203.0.113.9"], candidate_type="srflx")
-    both = Connection(ice_controlling=False, settings=s2)
+    both = Connection(ice_controlling=False, settings=s2.ice_config())
     await both.gather_candidates()
     kinds = sorted((c.type.value, c.host) for c in both.local_candidates)
     assert kinds == [("host", "127.0.0.1"), ("srflx", "203.0.113.9")]
@@ -288,7 +295,7 @@ def test_sockets_bind_in_the_configured_port_range() -> None:
 async def _test_sockets_bind_in_the_configured_port_range() -> None:
     s = _settings()
     s.set_ephemeral_udp_port_range(47000, 47999)
-    c = Connection(ice_controlling=True, use_ipv6=False, settings=s)
+    c = Connection(ice_controlling=True, use_ipv6=False, settings=s.ice_config())
     await c.gather_candidates()
     assert c.local_candidates
     assert all(47000 <= cand.port <= 47999 for cand in c.local_candidates)
@@ -300,11 +307,12 @@ def test_remote_candidate_with_a_host_name_is_resolved() -> None:
 
 
 async def _test_remote_candidate_with_a_host_name_is_resolved() -> None:
-    c = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
+    c = Connection(ice_controlling=True, use_ipv6=False, settings=_settings().ice_config())
     await c.gather_candidates()
-    await c.add_remote_candidate("1 1 udp 2130706431 localhost 9999 typ host")
+    await c.add_remote_candidate(parse_candidate("1 1 udp 2130706431 localhost 9999 typ host"))
     assert [r.address for r in c.remote_candidates] in ([("127.0.0.1", 9999)], [("::1", 9999)])
-    await c.add_remote_candidate("2 1 udp 2130706431 no-such-host.invalid 9999 typ host")
+    unknown = parse_candidate("2 1 udp 2130706431 no-such-host.invalid 9999 typ host")
+    await c.add_remote_candidate(unknown)
     assert len(c.remote_candidates) == 1
     await c.close()
 
@@ -338,7 +346,7 @@ async def _test_server_reflexive_candidate_from_a_stun_server() -> None:
     c = Connection(
         ice_controlling=True,
         use_ipv6=False,
-        settings=_settings(),
+        settings=_settings().ice_config(),
         stun_server=(address[0], address[1]),
     )
     trickled: list[Candidate | None] = []
@@ -363,8 +371,8 @@ async def _test_fifty_sessions_connect_concurrently_through_one_mux_socket() -> 
         s = SettingEngine()
         s.set_udp_mux(mux)
         s.set_lite(True)
-        server = Connection(ice_controlling=False, settings=s)
-        client = Connection(ice_controlling=True, use_ipv6=False, settings=_settings())
+        server = Connection(ice_controlling=False, settings=s.ice_config())
+        client = Connection(ice_controlling=True, use_ipv6=False, settings=_settings().ice_config())
         client.remote_is_lite = True
         pairs.append((client, server))
     await asyncio.wait_for(asyncio.gather(*(_pair(c, s) for c, s in pairs)), 20)

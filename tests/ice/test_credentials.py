@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pywebrtc.ice.config import AgentConfig
+from pywebrtc.ice.config import AgentConfig, IceConfig
 from pywebrtc.ice.credentials import ICE_CHARS, Credentials, validate_pwd, validate_ufrag
 from pywebrtc.ice.errors import IceError, InvalidCredentialError
 from pywebrtc.settings import SettingEngine, SettingError
@@ -52,6 +52,35 @@ def test_setting_engine_fixed_credentials_are_used_once_then_fresh_ones() -> Non
     first = s.next_local_credentials()
     assert (first.ufrag, first.pwd) == ("abcd", "p" * 22)
     assert s.next_local_credentials().ufrag != "abcd"
+
+
+def test_setting_engine_ice_config_carries_the_ice_settings_only() -> None:
+    s = SettingEngine()
+    s.set_ice_credentials("abcd", "p" * 22)
+    s.set_lite(True)
+    s.set_nat_1to1_ips(["203.0.113.5"], candidate_type="srflx")
+    s.set_ephemeral_udp_port_range(40000, 40100)
+    s.set_include_loopback(True)
+    s.set_ice_timeouts(consent_interval=2)
+    s.set_ufrag_generator(lambda: "route0000")
+    config = s.ice_config()
+    assert isinstance(config, IceConfig)
+    assert config.credentials == Credentials("abcd", "p" * 22)
+    assert config.ice_lite and config.include_loopback
+    assert config.nat_1to1_ips == ("203.0.113.5",) and config.nat_1to1_candidate_type == "srflx"
+    assert config.port_range == (40000, 40100)
+    assert config.agent_config == AgentConfig(consent_interval=2)
+    assert not hasattr(config, "dtls_initial_timeout") and not hasattr(config, "opus_bitrate")
+    # An ICE restart, and the next session, draw fresh credentials from the generator.
+    assert config.next_local_credentials().ufrag == "route0000"
+    following = s.ice_config().credentials
+    assert following is not None and following.ufrag == "route0000"
+
+
+def test_repr_does_not_show_the_password() -> None:
+    credentials = Credentials("abcd", "secret" * 4)
+    assert "secret" not in repr(credentials) and "abcd" in repr(credentials)
+    assert "secret" not in repr(IceConfig(credentials=credentials))
 
 
 def test_setting_engine_ufrag_generator_is_called_and_validated() -> None:

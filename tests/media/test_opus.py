@@ -8,7 +8,7 @@ from pywebrtc.media.opus import OpusDecoder, OpusEncoder
 from .tone import mono_samples, sine_frame, zero_crossing_frequency
 
 if TYPE_CHECKING:
-    from pywebrtc.media.codecs import EncodedPacket
+    from pywebrtc.media.codec import EncodedPacket
     from pywebrtc.media.libopus import LibopusEncoder
 
 

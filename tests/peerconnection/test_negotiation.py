@@ -18,7 +18,7 @@ from pywebrtc import (
     RTCSessionDescription,
     SettingEngine,
 )
-from pywebrtc.negotiation import parse_remote
+from pywebrtc.jsep.negotiation import parse_remote
 from pywebrtc.sdp import Direction, SessionDescription, Setup
 from tests.peerconnection.helpers import Inbox, channel_event, incoming, negotiate
 

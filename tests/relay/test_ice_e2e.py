@@ -12,6 +12,7 @@ import pytest
 
 from pywebrtc.ice import Connection, IceState
 from pywebrtc.ice.framed import open_framed_udp_mux
+from pywebrtc.jsep.candidates import parse_candidate
 from pywebrtc.settings import SettingEngine
 from relay.routing import Route, RouteCodec
 from relay.server import RelayConfig, RelayWorker
@@ -26,7 +27,7 @@ async def _session(index: int, mux: object, route: Route) -> tuple[Connection, a
     settings.set_lite(True)
     settings.set_udp_mux(mux)  # type: ignore[arg-type]
     settings.set_ufrag_generator(lambda: CODEC.encode(route))
-    ours = Connection(ice_controlling=False, settings=settings)
+    ours = Connection(ice_controlling=False, settings=settings.ice_config())
     theirs = aioice.Connection(ice_controlling=True, use_ipv6=False)
     await asyncio.gather(ours.gather_candidates(), theirs.gather_candidates())
     assert CODEC.decode(ours.local_username) == route
@@ -36,7 +37,7 @@ async def _session(index: int, mux: object, route: Route) -> tuple[Connection, a
     theirs.remote_password = ours.local_password
     theirs.remote_is_lite = True
     for c in theirs.local_candidates:
-        await ours.add_remote_candidate(c.to_sdp())
+        await ours.add_remote_candidate(parse_candidate(c.to_sdp()))
     await ours.add_remote_candidate(None)
     for mine in ours.local_candidates:
         await theirs.add_remote_candidate(aioice.Candidate.from_sdp(mine.to_sdp()))

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pywebrtc.media.codecs import AudioCodec
+from pywebrtc.media.codec import AudioCodec
 from pywebrtc.rtp.extensions import (
     ABS_SEND_TIME_URI,
     AUDIO_LEVEL_URI,

@@ -25,8 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pywebrtc.audiosection import LocalAudio, RemoteAudio, read_audio, write_audio
 from pywebrtc.dtls import Fingerprint as DtlsFingerprint
+from pywebrtc.exceptions import InvalidDescriptionError
+from pywebrtc.jsep.audio import LocalAudio, RemoteAudio, read_audio, write_audio
 from pywebrtc.sdp import Candidate as SdpCandidate
 from pywebrtc.sdp import (
     Connection,
@@ -46,10 +47,6 @@ DEFAULT_SCTP_PORT = 5000
 # RFC 8841 §6.1: without a=max-message-size the peer accepts 64 KiB.
 DEFAULT_REMOTE_MAX_MESSAGE_SIZE = 65536
 DescriptionType = Literal["offer", "answer", "pranswer", "rollback"]
-
-
-class InvalidDescriptionError(ValueError):
-    """A remote session description that cannot be applied (bad SDP or bad JSEP content)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""``pywebrtc-demo``: the main job of the repository, growing with the stack.
+"""``pywebrtc-demo`` (:mod:`demo.loopback`): the main job of the repository, growing with the
+stack.
 
 Today it runs two pywebrtc peers in one process over real loopback UDP: offer/answer, ICE,
 DTLS 1.2, SCTP and a data channel, then an echo round trip and a bulk transfer, printing what
