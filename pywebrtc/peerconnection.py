@@ -24,8 +24,12 @@ while offer/answer operations are pending: createOffer, createAnswer, setLocalDe
 setRemoteDescription and addIceCandidate are chained (W3C §4.4.1.2), one at a time in call
 order, and the flag is updated once the chain is empty.
 
-Left out: rollback, pranswer, ICE restart through
-``createOffer(iceRestart)``, and SDP munging: ``setLocalDescription`` applies
+ICE restart (RFC 8445 §9, W3C ``restartIce()`` or ``createOffer(iceRestart=True)``, and a
+remote description with new ICE credentials) keeps DTLS, SRTP and SCTP: only the agent's
+credentials, candidates and checks are new, and the old pair carries data until a new one is
+selected.
+
+Left out: rollback, pranswer, and SDP munging: ``setLocalDescription`` applies
 the type of the description it is given and our own parameters, not edited text. ``sctp`` is
 the :class:`~pywebrtc.sctp.SctpAssociation` (aiortc has an ``RTCSctpTransport`` there), and
 stats timestamps are W3C milliseconds (aiortc uses ``datetime``).
@@ -47,6 +51,7 @@ from pywebrtc.exceptions import InvalidDescriptionError, InvalidStateError
 from pywebrtc.ice import Candidate
 from pywebrtc.ice.agent import Agent
 from pywebrtc.ice.candidate import CandidateType, ip_literal
+from pywebrtc.ice.config import IceConfig
 from pywebrtc.jsep.candidates import from_sdp_candidate, parse_candidate
 from pywebrtc.jsep.negotiation import (
     DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
@@ -131,6 +136,8 @@ class RTCPeerConnection(EventEmitter):
         self._session: PeerSession | None = None
         self._driver: SessionDriver | None = None
         self._ice_servers: _IceServers = (None, None, None, None)
+        self._ice: IceConfig | None = None
+        self._ice_restart = False  # W3C [[LocalIceCredentialsToReplace]] is set
         self._sctp = ChannelManager(
             SctpAssociation(SctpConfig()),
             is_dtls_client=False,
@@ -218,8 +225,22 @@ class RTCPeerConnection(EventEmitter):
 
     # ------------------------------------------------------------------ offer/answer
 
-    async def createOffer(self) -> RTCSessionDescription:
+    async def createOffer(
+        self, options: Mapping[str, object] | None = None, *, iceRestart: bool = False
+    ) -> RTCSessionDescription:
+        """An offer; ``iceRestart=True`` (or W3C's ``{"iceRestart": True}``) gives it new ICE
+        credentials, as :meth:`restartIce` does."""
+        if iceRestart or (options is not None and options.get("iceRestart")):
+            self._ice_restart = True
         return await self._chain(self._create_offer)
+
+    def restartIce(self) -> None:
+        """W3C §4.4.1.6: the next offer carries new ICE credentials (RFC 8445 §9); fires
+        ``negotiationneeded``. Data keeps flowing on the old pair until the new one is chosen."""
+        if self._closed:
+            return
+        self._ice_restart = True
+        self._update_negotiation_needed()
 
     async def createAnswer(self) -> RTCSessionDescription:
         return await self._chain(self._create_answer)
@@ -263,6 +284,7 @@ class RTCPeerConnection(EventEmitter):
         if self.signalingState not in ("stable", "have-local-offer"):
             raise InvalidStateError(f"cannot create an offer in {self.signalingState}")
         self._ensure_ice(controlling=not self._settings.ice_lite)
+        self._restart_local_ice()
         self._offer_mids = self._plan_offer()
         return RTCSessionDescription(sdp=self._render("offer", candidates=False), type="offer")
 
@@ -308,10 +330,14 @@ class RTCPeerConnection(EventEmitter):
             remote = parse_remote(sessionDescription.sdp, "offer", None)
         else:
             remote = parse_remote(sessionDescription.sdp, "answer", self._offer_mids)
-        if self._started and self._remote is not None:
-            # Renegotiation keeps the running transport (no ICE restart): its credentials,
-            # fingerprints and candidates stay those of the first exchange.
-            remote.ice_ufrag, remote.ice_pwd = self._remote.ice_ufrag, self._remote.ice_pwd
+        previous = self._remote if self._started else None
+        restarted = previous is not None and (remote.ice_ufrag, remote.ice_pwd) != (
+            previous.ice_ufrag,
+            previous.ice_pwd,
+        )
+        if previous is not None and not restarted:
+            # Renegotiation keeps the running transport: its credentials, fingerprints and
+            # candidates stay those of the last ICE generation.
             remote.candidates = []
         self._remote = remote
         self._remote_description = RTCSessionDescription(
@@ -321,6 +347,14 @@ class RTCPeerConnection(EventEmitter):
             {m.mid: (None if m.rejected else m.audio) for m in remote.media if m.kind == "audio"},
             offer=kind == "offer",
         )
+        if restarted:
+            # The peer restarted ICE (RFC 8445 §9; JSEP §5.10): to its offer we answer with new
+            # credentials too; its answer to our restart carries its new ones. DTLS, SRTP and
+            # SCTP go on over whichever pair the new checks select.
+            if kind == "offer":
+                self._ice_restart = True
+                self._restart_local_ice()
+            self._apply_remote_ice(remote)
         if kind == "offer":
             if remote.data is not None:
                 self._data_mid = remote.data.mid
@@ -521,6 +555,8 @@ class RTCPeerConnection(EventEmitter):
         remote = self._remote
         if self._data_wanted and (remote is None or remote.data is None):
             return True
+        if self._ice_restart and self._started:
+            return True
         rejected = {m.mid for m in remote.media if m.rejected} if remote is not None else set()
         return self._media.negotiation_needed(
             self._local_type == "offer", set(self._section_order), rejected
@@ -685,7 +721,7 @@ class RTCPeerConnection(EventEmitter):
                     turn = (host, port)
                     turn_user, turn_pass = server.username, server.credential
         self._ice_servers = (stun, turn, turn_user, turn_pass)
-        ice = self._settings.ice_config()
+        ice = self._ice = self._settings.ice_config()
         assert ice.credentials is not None
         agent = Agent(
             controlling,
@@ -842,6 +878,17 @@ class RTCPeerConnection(EventEmitter):
             remote.data is not None,
             now,
         )
+        self._apply_remote_ice(remote, pending=True)
+
+    def _apply_remote_ice(self, remote: RemoteDescription, pending: bool = False) -> None:
+        """Hand the remote description's ICE to the session: credentials (after a restart),
+        then its candidates; mDNS and FQDN ones are resolved in the background."""
+        session, driver = self._session, self._driver
+        assert session is not None and driver is not None
+        now = self._loop.time()
+        if not pending:  # a restart: the first credentials went in with session.start
+            assert remote.ice_ufrag and remote.ice_pwd
+            session.set_remote_credentials(remote.ice_ufrag, remote.ice_pwd, now)
         signalled, remote.candidates = remote.candidates, []  # kept by ICE from here on
         resolving: list[Candidate | None] = []
         for sdp_candidate in signalled:
@@ -858,20 +905,30 @@ class RTCPeerConnection(EventEmitter):
                 resolving.append(candidate)
             else:
                 session.add_remote_candidate(candidate, now)
-        pending, self._pending_remote_candidates = self._pending_remote_candidates, []
-        if resolving:
+        queued: list[Candidate | None] = []
+        if pending:
+            queued, self._pending_remote_candidates = self._pending_remote_candidates, []
+        if resolving or any(c is not None and not _literal(c) for c in queued):
+            later = resolving + queued
             if remote.end_of_candidates:
-                resolving.append(None)
-            self._background(self._add_resolved(driver, resolving + pending))
+                later.append(None)
+            self._background(self._add_resolved(driver, later))
         else:
-            for queued in pending:
-                if queued is None or not (queued.is_mdns or ip_literal(queued.host) is None):
-                    session.add_remote_candidate(queued, now)
-                else:
-                    self._background(self._add_resolved(driver, [queued]))
+            for item in queued:
+                session.add_remote_candidate(item, now)
             if remote.end_of_candidates:
                 session.add_remote_candidate(None, now)
         driver.flush()
+
+    def _restart_local_ice(self) -> None:
+        """New local ICE credentials if a restart was asked for and ICE is running."""
+        if not self._ice_restart:
+            return
+        self._ice_restart = False
+        driver, ice = self._driver, self._ice
+        if driver is None or ice is None or not self._started:
+            return  # nothing to restart yet: the first offer has fresh credentials anyway
+        driver.restart_ice(ice.next_local_credentials())
 
     async def _add_resolved(
         self, driver: SessionDriver, candidates: list[Candidate | None]
@@ -914,6 +971,10 @@ class RTCPeerConnection(EventEmitter):
         else:
             state = "connecting"
         self._set_state("connectionState", state)
+
+
+def _literal(candidate: Candidate) -> bool:
+    return not candidate.is_mdns and ip_literal(candidate.host) is not None
 
 
 def _signalled(candidates: list[Candidate]) -> list[Candidate]:
