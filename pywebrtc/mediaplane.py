@@ -34,7 +34,6 @@ from pywebrtc.audiosection import (
     NegotiatedAudio,
     RemoteAudio,
     intersect_direction,
-    make_direction,
     negotiate_audio,
 )
 from pywebrtc.dtls import SrtpKeys
@@ -603,10 +602,6 @@ def _build(
     if "transportId" in names:
         values["transportId"] = transport_id
     return cls(ts, str(entry["type"]), id_, **values)
-
-
-def direction_of(send: bool, recv: bool) -> str:
-    return str(make_direction(send, recv))
 
 
 __all__ = ["MediaDrops", "MediaPlane"]

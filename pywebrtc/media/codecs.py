@@ -56,10 +56,6 @@ class AudioCodec:
         """An fmtp boolean (``useinbandfec=1``)."""
         return self.parameters.get(name, "0").strip() == "1"
 
-    @property
-    def samples_per_frame(self) -> int:
-        return self.clock_rate // 50  # 20 ms
-
 
 OPUS = AudioCodec("opus", 111, 48000, 2, {"minptime": "10", "useinbandfec": "1"})
 PCMU = AudioCodec("PCMU", 0, 8000)

@@ -50,10 +50,6 @@ def check_text(text: str, what: str) -> str:
     return text
 
 
-def is_token(text: str) -> bool:
-    return _TOKEN.fullmatch(text) is not None
-
-
 _BLANKS = re.compile(r"[ \t]+")
 
 

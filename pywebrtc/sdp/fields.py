@@ -85,11 +85,6 @@ class Connection:
     count: int | None = None
 
     @classmethod
-    def for_address(cls, address: str) -> Connection:
-        """A unicast ``IN IP4`` or ``IN IP6`` line, by whether the address contains ``:``."""
-        return cls(address, "IP6" if ":" in address else "IP4")
-
-    @classmethod
     def parse(cls, value: str) -> Connection:
         nettype, addrtype, address = split_fields(value, "c=", 3)
         check_token(nettype, "c= nettype")

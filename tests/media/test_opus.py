@@ -221,9 +221,7 @@ def test_libopus_encoder_settings_are_validated() -> None:
         LibopusEncoder(OPUS, application="music")
     with pytest.raises(ValueError):
         opus_mode(b"")
-    capped = LibopusEncoder(AudioCodec("opus", 111, 48000, 2, {"maxaveragebitrate": "16000"}))
-    assert capped.bitrate == 16000
-    capped.set_bitrate(64000)
-    assert capped.bitrate == 16000
-    capped.set_bitrate(1000)
-    assert capped.bitrate == 6000
+    capped_codec = AudioCodec("opus", 111, 48000, 2, {"maxaveragebitrate": "16000"})
+    assert LibopusEncoder(capped_codec).bitrate == 16000
+    assert LibopusEncoder(capped_codec, bitrate=64000).bitrate == 16000
+    assert LibopusEncoder(OPUS, bitrate=1000).bitrate == 6000
