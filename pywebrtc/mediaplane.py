@@ -313,10 +313,6 @@ class MediaPlane:
         self.keys = keys
         self._configure_sessions()
 
-    @property
-    def keyed(self) -> bool:
-        return self.keys is not None
-
     def _config(self, t: RTCRtpTransceiver, n: NegotiatedAudio, twcc: bool) -> AudioSessionConfig:
         send_codec = n.send_codec if sends(str(n.direction)) else None
         opus = self._settings
