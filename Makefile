@@ -1,5 +1,6 @@
 # The two commands of README.md:  `make demo`  and  `make test`.
-# Both create .venv and install what they need on a fresh Debian 12 machine.
+# Both create .venv and install what they need on a fresh Debian 12 machine (whose python3
+# has no venv: scripts/install-python-venv adds python3-venv and python3-pip first).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,8 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint typecheck unit bench clean sysdeps
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	bash scripts/install-python-venv $(PY)
+	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)

@@ -35,7 +35,6 @@ from pywebrtc.jsep.audio import (
     NegotiatedAudio,
     RemoteAudio,
     intersect_direction,
-    make_direction,
     negotiate_audio,
 )
 from pywebrtc.media import AudioSession, AudioSessionConfig, MediaStreamError, MediaStreamTrack
@@ -311,10 +310,6 @@ class MediaPlane:
         they are made only once audio needs them: a data-only connection never does."""
         self.keys = keys
         self._configure_sessions()
-
-    @property
-    def keyed(self) -> bool:
-        return self.keys is not None
 
     def _config(self, t: RTCRtpTransceiver, n: NegotiatedAudio, twcc: bool) -> AudioSessionConfig:
         send_codec = n.send_codec if sends(str(n.direction)) else None
@@ -601,10 +596,6 @@ def _build(
     if "transportId" in names:
         values["transportId"] = transport_id
     return cls(ts, str(entry["type"]), id_, **values)
-
-
-def direction_of(send: bool, recv: bool) -> str:
-    return str(make_direction(send, recv))
 
 
 __all__ = ["MediaDrops", "MediaPlane"]

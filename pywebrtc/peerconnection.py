@@ -573,8 +573,8 @@ class RTCPeerConnection(EventEmitter):
                 ts,
                 "peer-connection",
                 "P01",
-                dataChannelsOpened=sum(1 for c in channels if c.readyState == "open"),
-                dataChannelsClosed=sum(1 for c in channels if c.readyState == "closed"),
+                dataChannelsOpened=self._sctp.channels_opened,
+                dataChannelsClosed=self._sctp.channels_closed,
             )
         )
         local_cert = RTCCertificateStats(

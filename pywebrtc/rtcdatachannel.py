@@ -47,8 +47,6 @@ class ChannelManager(DataChannelManager):
         self._clock = clock
         self._wake = wake
         self.counters: dict[DataChannel, ChannelCounters] = {}
-        self.opened = 0
-        self.closed = 0
 
     def _send(self, channel: DataChannel, data: str | bytes | bytearray | memoryview) -> None:
         self.now = self._clock()

@@ -155,11 +155,6 @@ class SettingEngine:
         else:
             self.udp_muxes = (mux,)
 
-    @property
-    def udp_mux(self) -> UdpMux | None:
-        """The first mux, if any."""
-        return self.udp_muxes[0] if self.udp_muxes else None
-
     def set_nat_1to1_ips(
         self, ips: Sequence[str], candidate_type: Literal["host", "srflx"] = "host"
     ) -> None:

@@ -48,7 +48,6 @@ class Flow:
         "backend",
         "cache_refreshed",
         "client_address",
-        "client_namelen",
         "client_ptr",
         "client_sockaddr",
         "header",
@@ -81,7 +80,6 @@ class Flow:
         # Socket-layer scratch: where to send replies to the client, filled once.
         self.client_sockaddr: object = None
         self.client_ptr = 0
-        self.client_namelen = 0
         # The client's address as the socket module spells it, once a datagram from it was
         # read that way (the relay's one-datagram path sends replies with it).
         self.client_address: tuple[str | int, ...] | None = None

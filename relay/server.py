@@ -532,7 +532,6 @@ def _pin_client(flow: Flow) -> None:
     buffer = ctypes.create_string_buffer(raw, len(raw))
     flow.client_sockaddr = buffer
     flow.client_ptr = ctypes.addressof(buffer)
-    flow.client_namelen = len(raw)
 
 
 def _address_of(name: bytes) -> Address:

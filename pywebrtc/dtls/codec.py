@@ -7,7 +7,6 @@ import struct
 from pywebrtc.dtls.errors import DecodeError
 
 _U16 = struct.Struct("!H")
-_U32 = struct.Struct("!I")
 
 
 class Reader:
@@ -47,14 +46,6 @@ class Reader:
             raise self._short(3)
         self._pos = pos + 3
         return int.from_bytes(self._data[pos : pos + 3], "big")
-
-    def u32(self) -> int:
-        pos = self._pos
-        if pos + 4 > self._len:
-            raise self._short(4)
-        self._pos = pos + 4
-        value: int = _U32.unpack_from(self._data, pos)[0]
-        return value
 
     def take(self, n: int) -> bytes:
         pos = self._pos

@@ -209,7 +209,6 @@ class Agent:
         self._last_progress = 0.0
         self._now = 0.0  # the latest time we were given
         self._authenticated_from: Address | None = None
-        self._prflx_serial = 0
 
     # --- configuration and signalling --------------------------------------------------------
 
@@ -587,7 +586,6 @@ class Agent:
     ) -> Candidate | None:
         if len(self.remote_candidates) >= self.config.max_remote_candidates and not self._evict():
             return None
-        self._prflx_serial += 1
         candidate = Candidate(
             foundation=f"p{zlib.crc32(address[0].encode())}",
             component=component,

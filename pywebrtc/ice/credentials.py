@@ -35,14 +35,15 @@ def _check(kind: str, value: object, low: int, high: int) -> str:
     if not isinstance(value, str):
         raise InvalidCredentialError(f"ICE {kind} must be a str, not {type(value).__name__}")
     if not low <= len(value) <= high:
+        # A password is a secret: say how long it is, never what it is.
+        shown = f": {value[:40]!r}" if kind == "ufrag" else ""
         raise InvalidCredentialError(
-            f"ICE {kind} must be {low}-{high} characters, got {len(value)}: {value[:40]!r}"
+            f"ICE {kind} must be {low}-{high} characters, got {len(value)}{shown}"
         )
     if not _ICE_CHARS_RE.fullmatch(value):
         bad = sorted({c for c in value if c not in ICE_CHARS})
-        raise InvalidCredentialError(
-            f"ICE {kind} may only hold A-Z a-z 0-9 + /, found {''.join(bad)!r}"
-        )
+        found = f", found {''.join(bad)!r}" if kind == "ufrag" else ""
+        raise InvalidCredentialError(f"ICE {kind} may only hold A-Z a-z 0-9 + /{found}")
     return value
 
 
@@ -65,8 +66,11 @@ def random_ice_string(length: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """One side's ufrag and password; validated on construction. The password stays out of
-    ``repr`` (and so of an :class:`~pywebrtc.ice.config.IceConfig`'s) so no log line carries it."""
+    """One side's ufrag and password; validated on construction.
+
+    The password is the STUN short-term key (RFC 8489 §9.1): it is left out of ``repr`` so that
+    logs and tracebacks that print credentials do not leak it.
+    """
 
     ufrag: str
     pwd: str = field(repr=False)

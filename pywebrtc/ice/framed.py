@@ -22,7 +22,7 @@ import socket
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from pywebrtc.framing import FrameError, decode_address, encode_address, header_length
+from pywebrtc.framing import FrameError, decode_address, header_length
 from pywebrtc.ice.candidate import Address, normalize_host
 from pywebrtc.ice.udpmux import UdpMux
 
@@ -90,10 +90,6 @@ class FramedMuxProtocol(asyncio.DatagramProtocol):
         self.counters.sent += 1
         self.transport.sendto(header + data, relay)
 
-    def forget(self, client: Address) -> None:
-        """Drop the return route of a client (e.g. when its session closes)."""
-        self._routes.pop(client, None)
-
     def error_received(self, exc: Exception) -> None:
         logger.debug("framed mux socket error: %s", exc)
 
@@ -121,8 +117,3 @@ async def open_framed_udp_mux(
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, option, 4 << 20)
     return protocol.mux, protocol, transport
-
-
-def framed(remote: Address, payload: bytes) -> bytes:
-    """``payload`` framed for ``remote`` (a convenience for tests and tools)."""
-    return encode_address(remote) + payload

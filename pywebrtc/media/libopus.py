@@ -260,11 +260,6 @@ class LibopusEncoder:
             bitrate = min(bitrate, int(cap))
         return max(6000, min(bitrate, 510000))
 
-    def set_bitrate(self, bitrate: int) -> None:
-        """Target bitrate in bit/s (6000-510000; kept under the peer's maxaveragebitrate)."""
-        self.bitrate = self._capped(bitrate)
-        self._ctl(_SET_BITRATE, self.bitrate)
-
     def set_packet_loss(self, fraction: float) -> None:
         """Feed one loss report (0.0-1.0, the RTCP fraction lost for our stream). Rises at
         once, decays by half per report, and moves libopus's expected loss between a few

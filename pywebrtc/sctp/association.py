@@ -338,7 +338,6 @@ class SctpAssociation:
         self._peer_forward_tsn = False
         self._peer_reconfig = False
         self._peer_in_streams = MAX_STREAMS
-        self._peer_out_streams = MAX_STREAMS
 
         # Sender.
         self._pending: deque[_OutChunk] = deque()
@@ -762,7 +761,6 @@ class SctpAssociation:
         self._peer_rwnd = peer_rwnd
         self._ssthresh = peer_rwnd
         self._peer_in_streams = peer_in
-        self._peer_out_streams = peer_out
         self._peer_forward_tsn = fwd
         self._peer_reconfig = reconf
         self._peer_reconfig_seq = (peer_tsn - 1) & 0xFFFFFFFF

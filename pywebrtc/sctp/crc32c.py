@@ -2,9 +2,9 @@
 
 The pure-Python path processes four bytes per step with two 65536-entry tables (the
 "slicing" idea with 16-bit indexes): about 4x fewer interpreter steps than the classic
-byte-at-a-time table. When the ``google_crc32c`` C extension happens to be importable (it is
-installed alongside aiortc, a test-only peer) it is used instead; it is not a dependency of
-pywebrtc. ``PURE_PYTHON`` says which path is active.
+byte-at-a-time table. The ``google_crc32c`` C extension (a dependency in pyproject.toml) is
+used when it imports with its C implementation; the pure path is the fallback for a platform
+without a wheel. ``PURE_PYTHON`` says which path is active.
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ class DataChannel(EventEmitter):
         self.protocol = protocol
         self.negotiated = negotiated
         self.priority = priority
-        self.readyState = "connecting"
+        self._state = "connecting"
+        self._was_open = False
         self._threshold = 0
         self._acked = negotiated  # RFC 8832 §6: ordered sends until the ACK arrives
         self._out_reset = False
@@ -83,6 +84,25 @@ class DataChannel(EventEmitter):
 
     def __repr__(self) -> str:
         return f"DataChannel(label={self.label!r}, id={self.id}, readyState={self.readyState})"
+
+    @property
+    def readyState(self) -> str:
+        return self._state
+
+    @readyState.setter
+    def readyState(self, state: str) -> None:
+        # The manager's lifetime totals (W3C RTCPeerConnectionStats dataChannelsOpened/Closed)
+        # count here, the one place every state change passes: a channel counts once as opened
+        # when it first becomes open, and once as closed when it ends closed after being open
+        # (one that never opened counts in neither).
+        if state == self._state:
+            return
+        if state == "open" and not self._was_open:
+            self._was_open = True
+            self._manager.channels_opened += 1
+        elif state == "closed" and self._was_open:
+            self._manager.channels_closed += 1
+        self._state = state
 
     @property
     def bufferedAmount(self) -> int:
@@ -178,6 +198,10 @@ class DataChannelManager(EventEmitter):
         self._unassigned: list[DataChannel] = []
         self._ready: list[ChannelEvent | AssociationEvent] = []
         self.dropped_messages = 0
+        # Lifetime totals, ours and the peer's channels alike (W3C RTCPeerConnectionStats): a
+        # closed channel leaves ``channels`` but stays counted.
+        self.channels_opened = 0
+        self.channels_closed = 0
 
     # ------------------------------------------------------------------ driving
 

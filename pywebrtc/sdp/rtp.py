@@ -12,7 +12,7 @@ codec's parameters, and ``rtcp-fb`` parameters beyond the subtype, which stay te
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -127,18 +127,6 @@ class Fmtp:
 
     def as_dict(self) -> dict[str, str | None]:
         return dict(self.parameters)
-
-    def with_parameters(self, parameters: Iterable[tuple[str, str | None]]) -> Fmtp:
-        """A copy with ``parameters`` set: existing keys replaced in place, new ones appended."""
-        updated = list(self.parameters)
-        for key, value in parameters:
-            for index, (name, _) in enumerate(updated):
-                if name.lower() == key.lower():
-                    updated[index] = (name, value)
-                    break
-            else:
-                updated.append((key, value))
-        return Fmtp(self.payload_type, tuple(updated))
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,9 +133,3 @@ class Rid:
         params += [k if v is None else f"{k}={v}" for k, v in self.restrictions]
         text = f"{self.id} {self.direction}"
         return f"{text} {';'.join(params)}" if params else text
-
-    def restriction(self, name: str) -> str | None:
-        for key, value in self.restrictions:
-            if key == name:
-                return value
-        return None

@@ -151,3 +151,21 @@ def test_ufrag_generator_output_is_used_verbatim_or_rejected(value: object) -> N
         assert not valid
     else:
         assert creds.ufrag == value
+
+
+def test_repr_shows_the_ufrag_but_never_the_password() -> None:
+    pwd = "SecretPasswordValue0123"
+    creds = Credentials("abcd", pwd)
+    for text in (repr(creds), str(creds), f"{creds}", repr([creds]), repr({"c": creds})):
+        assert "abcd" in text
+        assert pwd not in text and "pwd" not in text
+    generated = Credentials.generate()
+    assert generated.pwd not in repr(generated)
+    assert creds == Credentials("abcd", pwd) and creds != Credentials("abcd", pwd[::-1])
+
+
+@pytest.mark.parametrize("pwd", ["Secret pwd with spaces xx", "Secret" * 50, "Secret!"])
+def test_a_rejected_password_is_not_echoed_in_the_error(pwd: str) -> None:
+    with pytest.raises(InvalidCredentialError) as caught:
+        Credentials("abcd", pwd)
+    assert "Secret" not in str(caught.value)

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import random
 
-import pytest
+import aiortc.codecs.opus as aiortc_opus
+import aiortc.rtcrtpparameters as aiortc_params
+import aiortc.rtp as aiortc_rtp
+import av
+from aiortc.jitterbuffer import JitterFrame
 
 from pywebrtc.demux import PacketKind, classify
 from pywebrtc.media import AudioSession, FrameReceived, Transmit
@@ -18,17 +22,13 @@ from pywebrtc.rtp.sender import ExtensionIds
 from .netsim import Link, Network, config
 from .tone import mono_samples, sine_frame, zero_crossing_frequency
 
-aiortc_rtp = pytest.importorskip("aiortc.rtp")
-aiortc_opus = pytest.importorskip("aiortc.codecs.opus")
-aiortc_params = pytest.importorskip("aiortc.rtcrtpparameters")
-
 MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 AST = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 TWCC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
 
-def aiortc_ext_map() -> object:
+def aiortc_ext_map() -> aiortc_rtp.HeaderExtensionsMap:
     ext = aiortc_rtp.HeaderExtensionsMap()
     p = aiortc_params
     ext.configure(
@@ -63,16 +63,18 @@ def test_aiortc_reads_our_rtp_extensions_rtcp_and_opus() -> None:
         assert packet.extensions.audio_level is not None
         assert packet.extensions.abs_send_time is not None
         assert packet.extensions.transport_sequence_number is not None
-        jitter_frame = aiortc_opus.JitterFrame(data=packet.payload, timestamp=packet.timestamp)
-        frames.extend(decoder.decode(jitter_frame))
+        for frame in decoder.decode(JitterFrame(data=packet.payload, timestamp=packet.timestamp)):
+            assert isinstance(frame, av.AudioFrame)
+            frames.append(frame)
     assert abs(zero_crossing_frequency(mono_samples(frames[10:]), 48000) - 440) < 5
     # Our compound SR + SDES, and a NACK.
     report = serialize_rtcp(a.reporter.build_report(net.now))
-    parsed = aiortc_rtp.RtcpPacket.parse(report)
-    assert type(parsed[0]).__name__ == "RtcpSrPacket" and parsed[0].ssrc == 0xA1
-    assert parsed[0].reports[0].ssrc == 0xB2
-    assert type(parsed[1]).__name__ == "RtcpSdesPacket"
+    sr, sdes = aiortc_rtp.RtcpPacket.parse(report)
+    assert isinstance(sr, aiortc_rtp.RtcpSrPacket) and sr.ssrc == 0xA1
+    assert sr.reports[0].ssrc == 0xB2
+    assert isinstance(sdes, aiortc_rtp.RtcpSdesPacket)
     nack = aiortc_rtp.RtcpPacket.parse(serialize_rtcp([Nack.from_lost(1, 2, [10, 12, 40])]))[0]
+    assert isinstance(nack, aiortc_rtp.RtcpRtpfbPacket)
     assert nack.lost == [10, 12, 40] and nack.media_ssrc == 2
 
 

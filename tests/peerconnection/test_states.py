@@ -250,3 +250,50 @@ def test_unreachable_peer_fails_ice_and_the_connection() -> None:
         await a.close()
 
     run(body)
+
+
+def test_data_channels_opened_and_closed_are_lifetime_totals() -> None:
+    async def counts(pc: RTCPeerConnection) -> tuple[int, int]:
+        (stats,) = (await pc.getStats()).of_type("peer-connection")
+        return stats.dataChannelsOpened, stats.dataChannelsClosed  # type: ignore[attr-defined]
+
+    async def body() -> None:
+        a, b = RTCPeerConnection(), RTCPeerConnection()
+        first_in = asyncio.ensure_future(incoming(b))
+        closed_by_a = a.createDataChannel("closed by a")
+        await negotiate(a, b)
+        closed_by_a_at_b = await first_in
+        await channel_event(closed_by_a, "open", "open")
+        second_in = asyncio.ensure_future(incoming(b))
+        kept = a.createDataChannel("kept")
+        kept_at_b = await second_in
+        await channel_event(kept, "open", "open")
+        third_in = asyncio.ensure_future(incoming(a))
+        closed_by_b = b.createDataChannel("closed by b")
+        closed_by_b_at_a = await third_in
+        await channel_event(closed_by_b, "open", "open")
+        assert await counts(a) == (3, 0) and await counts(b) == (3, 0)
+
+        closed_by_a.close()
+        closed_by_b.close()
+        for channel in (closed_by_a, closed_by_a_at_b, closed_by_b, closed_by_b_at_a):
+            await channel_event(channel, "close", "closed")
+        assert await counts(a) == (3, 2) and await counts(b) == (3, 2)
+
+        # Time passes and traffic flows on the channel left open; the totals stay.
+        inbox_a, inbox_b = Inbox(kept), Inbox(kept_at_b)
+        for n in range(1, 21):
+            kept.send(f"ping {n}")
+            await inbox_b.wait(n)
+            kept_at_b.send(f"pong {n}")
+            await inbox_a.wait(n)
+        assert await counts(a) == (3, 2) and await counts(b) == (3, 2)
+        (channel_stats,) = (await a.getStats()).of_type("data-channel")
+        assert channel_stats.label == "kept"  # type: ignore[attr-defined]
+
+        await a.close()
+        await channel_event(kept_at_b, "close", "closed")
+        assert await counts(a) == (3, 3) and await counts(b) == (3, 3)
+        await b.close()
+
+    run(body)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pywebrtc.sctp import chunk as c
-from pywebrtc.sctp.crc32c import crc32c, crc32c_pure
+from pywebrtc.sctp.crc32c import PURE_PYTHON, crc32c, crc32c_pure
 from pywebrtc.sctp.errors import SctpError
 from pywebrtc.sctp.packet import Packet, encode_packet
 
@@ -24,6 +24,12 @@ def test_crc32c_check_value() -> None:
     assert crc32c_pure(b"123456789") == 0xE3069283
     assert crc32c(b"123456789") == 0xE3069283
     assert crc32c_pure(bytes(32)) == 0x8A9136AA
+
+
+def test_the_c_crc32c_is_the_one_in_use() -> None:
+    # google-crc32c is a declared dependency: without its C path every test below compares the
+    # pure path with itself, and each packet's checksum costs ~500x more. A broken install fails.
+    assert not PURE_PYTHON
 
 
 @given(st.binary(max_size=2000))

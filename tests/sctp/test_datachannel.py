@@ -204,3 +204,29 @@ def test_association_abort_closes_every_channel() -> None:
     sim.run_until(lambda: remote.readyState == "closed")
     assert local.readyState == "closed"
     assert any(isinstance(e, ChannelClosed) for e in sim.events_b)
+
+
+def test_opened_and_closed_are_lifetime_totals_of_both_sides_channels() -> None:
+    idle = DataChannelManager(SctpAssociation(is_client=True), is_dtls_client=True)
+    never = idle.create_channel("closed before the association was up")
+    never.close()
+    assert never.readyState == "closed"
+    assert (idle.channels_opened, idle.channels_closed) == (0, 0)  # W3C: never open, not counted
+    sim, client, server = connected()
+    ours, theirs_of_ours = open_pair(sim, client, server)
+    theirs, ours_of_theirs = open_pair(sim, server, client)
+    kept, _ = open_pair(sim, client, server)
+    assert (client.channels_opened, client.channels_closed) == (3, 0)
+    assert (server.channels_opened, server.channels_closed) == (3, 0)
+    ours.close()  # closed by us
+    theirs.close()  # closed by the peer
+    sim.run_until(lambda: ours_of_theirs.readyState == theirs_of_ours.readyState == "closed")
+    sim.run_until(lambda: ours.readyState == theirs.readyState == "closed")
+    assert ours.id not in client.channels and theirs.id not in server.channels
+    assert (client.channels_opened, client.channels_closed) == (3, 2)
+    assert (server.channels_opened, server.channels_closed) == (3, 2)
+    client.association.abort("gone")  # the last one closes with the association
+    sim.run_until(lambda: not server.channels)
+    assert kept.readyState == "closed"
+    assert (client.channels_opened, client.channels_closed) == (3, 3)
+    assert (server.channels_opened, server.channels_closed) == (3, 3)
