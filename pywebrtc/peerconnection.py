@@ -38,10 +38,8 @@ stats timestamps are W3C milliseconds (aiortc uses ``datetime``).
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -64,6 +62,7 @@ from pywebrtc.jsep.negotiation import (
     new_origin,
     parse_remote,
 )
+from pywebrtc.jsep.operations import OperationsChain
 from pywebrtc.jsep.signaling import next_signaling_state
 from pywebrtc.media import MediaStreamTrack
 from pywebrtc.mediaplane import MediaPlane
@@ -86,20 +85,11 @@ from pywebrtc.session import (
 )
 from pywebrtc.settings import SettingEngine
 from pywebrtc.shell import SessionDriver
-from pywebrtc.stats import (
-    RTCCertificateStats,
-    RTCDataChannelStats,
-    RTCIceCandidatePairStats,
-    RTCIceCandidateStats,
-    RTCPeerConnectionStats,
-    RTCStatsReport,
-    RTCTransportStats,
-)
+from pywebrtc.stats import RTCStatsReport
+from pywebrtc.statsreport import build_report
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
-
-_TRANSPORT_ID = "T01"
 
 
 def _spawn(coroutine: Any) -> object:
@@ -168,11 +158,8 @@ class RTCPeerConnection(EventEmitter):
             negotiation_needed=self._update_negotiation_needed,
         )
         self._negotiation_needed = False  # W3C [[NegotiationNeeded]]
-        # W3C [[Operations]] (its length; the lock keeps them one at a time, in call order)
-        # and [[UpdateNegotiationNeededFlagOnEmptyChain]].
-        self._operations = 0
-        self._operations_lock = asyncio.Lock()
-        self._update_on_empty_chain = False
+        # W3C [[Operations]] and [[UpdateNegotiationNeededFlagOnEmptyChain]].
+        self._operations = OperationsChain(self._on_empty_chain)
         self._data_mid: str | None = None  # the data section's mid once offered or answered
         self._section_order: list[str] = []  # m-line mids of the last applied offer
         # The last rendered description and what it was rendered from: localDescription is
@@ -269,15 +256,11 @@ class RTCPeerConnection(EventEmitter):
         """W3C §4.4.1.2 "chain an operation": the five methods above run one at a time, in
         the order they were called; an operation with none ahead starts at once."""
         self._check_open()
-        self._operations += 1
-        try:
-            async with self._operations_lock:
-                return await operation()
-        finally:
-            self._operations -= 1
-            if not self._operations and self._update_on_empty_chain and not self._closed:
-                self._update_on_empty_chain = False
-                self._update_negotiation_needed()
+        return await self._operations.run(operation)
+
+    def _on_empty_chain(self) -> None:
+        if not self._closed:
+            self._update_negotiation_needed()
 
     async def _create_offer(self) -> RTCSessionDescription:
         self._check_open()
@@ -529,16 +512,16 @@ class RTCPeerConnection(EventEmitter):
     def _update_negotiation_needed(self) -> None:
         """W3C §4.7.3 "update the negotiation-needed flag": the check runs in a queued task,
         or, while operations are chained, once the chain is empty."""
-        if self._operations:
-            self._update_on_empty_chain = True
+        if self._operations.busy:
+            self._operations.update_on_empty = True
             return
         self._loop.call_soon(self._negotiation_needed_task)
 
     def _negotiation_needed_task(self) -> None:
         if self._closed:
             return
-        if self._operations:
-            self._update_on_empty_chain = True
+        if self._operations.busy:
+            self._operations.update_on_empty = True
             return
         if self.signalingState != "stable":
             return
@@ -565,117 +548,9 @@ class RTCPeerConnection(EventEmitter):
     # ------------------------------------------------------------------ stats and close
 
     async def getStats(self) -> RTCStatsReport:
-        report = RTCStatsReport()
-        ts = time.time() * 1000.0
-        channels = list(self._sctp.channels.values())
-        report.add(
-            RTCPeerConnectionStats(
-                ts,
-                "peer-connection",
-                "P01",
-                dataChannelsOpened=self._sctp.channels_opened,
-                dataChannelsClosed=self._sctp.channels_closed,
-            )
-        )
-        local_cert = RTCCertificateStats(
-            ts, "certificate", "CL", *self._cert_fields(self._certificate.der)
-        )
-        report.add(local_cert)
-        transport = RTCTransportStats(ts, "transport", _TRANSPORT_ID)
-        transport.localCertificateId = local_cert.id
-        session = self._session
-        transport.dtlsState = session.dtls_state if session is not None else "new"
-        dtls = session.dtls if session is not None else None
-        if dtls is not None:
-            transport.dtlsRole = "client" if dtls.is_client else "server"
-            if dtls.cipher_suite is not None:
-                transport.tlsVersion = "FEFD"
-                transport.dtlsCipher = dtls.cipher_suite.name
-            peer = dtls.peer_certificate
-            if peer is not None:
-                remote_cert = RTCCertificateStats(ts, "certificate", "CR", *self._cert_fields(peer))
-                report.add(remote_cert)
-                transport.remoteCertificateId = remote_cert.id
-        if session is not None:
-            agent = session.agent
-            transport.iceRole = "controlling" if agent.controlling else "controlled"
-            transport.iceLocalUsernameFragment = agent.local_ufrag
-            carried = session.counters
-            transport.packetsSent = carried.packets_sent
-            transport.packetsReceived = carried.packets_received
-            transport.bytesSent = carried.bytes_sent
-            transport.bytesReceived = carried.bytes_received
-            transport.iceState = str(agent.state)
-            ids: dict[int, str] = {}
-            for prefix, kind, candidates in (
-                ("IL", "local-candidate", agent.local_candidates),
-                ("IR", "remote-candidate", agent.remote_candidates),
-            ):
-                for n, c in enumerate(candidates):
-                    cid = f"{prefix}{n}"
-                    ids[id(c)] = cid
-                    report.add(
-                        RTCIceCandidateStats(
-                            ts,
-                            kind,
-                            cid,
-                            _TRANSPORT_ID,
-                            c.host,
-                            c.port,
-                            c.transport,
-                            str(c.type),
-                            c.priority,
-                            c.foundation,
-                            c.related_address,
-                            c.related_port,
-                        )
-                    )
-            selected = agent.selected_pair()
-            for n, pair in enumerate(agent.checklist):
-                pid = f"CP{n}"
-                report.add(
-                    RTCIceCandidatePairStats(
-                        ts,
-                        "candidate-pair",
-                        pid,
-                        _TRANSPORT_ID,
-                        ids.get(id(pair.local), ""),
-                        ids.get(id(pair.remote), ""),
-                        pair.state.name.lower().replace("_", "-"),
-                        pair.nominated,
-                        pair.priority,
-                        None if pair.last_received is None else ts,
-                    )
-                )
-                if pair is selected:
-                    transport.selectedCandidatePairId = pid
-        report.add(transport)
-        for channel in channels:
-            counters = self._sctp.counters.get(channel)
-            report.add(
-                RTCDataChannelStats(
-                    ts,
-                    "data-channel",
-                    f"D{channel.id}",
-                    channel.label,
-                    channel.protocol,
-                    channel.id,
-                    channel.readyState,
-                    counters.messages_sent if counters else 0,
-                    counters.bytes_sent if counters else 0,
-                    counters.messages_received if counters else 0,
-                    counters.bytes_received if counters else 0,
-                )
-            )
-        self._media.add_stats(report, ts, _TRANSPORT_ID)
-        return report
-
-    @staticmethod
-    def _cert_fields(der: bytes) -> tuple[str, str, str]:
-        from pywebrtc.dtls import Fingerprint
-
-        fp = Fingerprint.of(der)
-        return fp.value, fp.algorithm, base64.b64encode(der).decode()
+        """W3C webrtc-stats: the transport, candidates and pairs, certificates, data channels
+        and RTP streams (:func:`pywebrtc.statsreport.build_report`)."""
+        return build_report(self._certificate, self._session, self._sctp, self._media)
 
     async def close(self) -> None:
         """Close channels (SCTP ABORT), DTLS (close_notify) and ICE; states become closed."""
