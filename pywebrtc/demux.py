@@ -22,7 +22,7 @@ class PacketKind(enum.Enum):
 
 
 # RFC 7983 §7: the ranges of the first byte.
-_KIND_BY_FIRST_BYTE: tuple[PacketKind, ...] = tuple(
+KIND_BY_FIRST_BYTE: tuple[PacketKind, ...] = tuple(
     PacketKind.STUN
     if b <= 3
     else PacketKind.ZRTP
@@ -38,14 +38,19 @@ _KIND_BY_FIRST_BYTE: tuple[PacketKind, ...] = tuple(
 )
 
 
+def is_rtcp(datagram: bytes) -> bool:
+    """Of an RTP-range datagram (first byte 128-191): RTCP rather than RTP (RFC 5761 §4)."""
+    return len(datagram) >= 2 and 192 <= datagram[1] <= 223
+
+
 def classify(datagram: bytes | bytearray | memoryview) -> PacketKind:
     """Return the kind of ``datagram``; ``UNKNOWN`` for empty or unassigned first bytes."""
     if not datagram:
         return PacketKind.UNKNOWN
-    kind = _KIND_BY_FIRST_BYTE[datagram[0]]
+    kind = KIND_BY_FIRST_BYTE[datagram[0]]
     if kind is PacketKind.RTP:
         if len(datagram) < 2:
             return PacketKind.UNKNOWN
-        if 192 <= datagram[1] <= 223:
+        if is_rtcp(bytes(datagram[:2])):
             return PacketKind.RTCP
     return kind

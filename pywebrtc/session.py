@@ -12,10 +12,11 @@ It has the four verbs of every machine in this library:
   destination) or :data:`SessionEvent`, else None;
 * :meth:`deadline` ``()``: when :meth:`tick` is next due.
 
-Each datagram is classified once, here (RFC 7983 §7): STUN goes to ICE, DTLS to DTLS, SRTP and
-SRTCP are unprotected here and handed to the audio sessions as plain RTP/RTCP; what the audio
-sessions send is protected here. DTLS application data is SCTP. Datagrams from a TURN server are
-the TURN client's, which may hand back a relayed datagram, classified the same way.
+Each datagram is classified once, here, by its first byte (RFC 7983 §7, :mod:`pywebrtc.demux`):
+STUN goes to ICE, DTLS to DTLS; SRTP and SRTCP are unprotected here and handed to the audio
+sessions as plain RTP/RTCP, and what the audio sessions send is protected here. DTLS application
+data is SCTP. Datagrams from a TURN server are the TURN client's, which may hand back a relayed
+datagram, classified the same way.
 
 The session never reads a clock or touches a socket: :mod:`pywebrtc.shell` does, for all the
 sessions of an event loop. Bad input is dropped and counted (:attr:`PeerSession.counters`, the ICE
@@ -29,6 +30,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
+from pywebrtc.demux import KIND_BY_FIRST_BYTE, PacketKind, is_rtcp
 from pywebrtc.dtls import (
     ApplicationData,
     ConnectionClosed,
@@ -69,6 +71,8 @@ from pywebrtc.srtp import SrtpSession
 from pywebrtc.transmit import Address, Transmit
 
 logger = logging.getLogger(__name__)
+
+_STUN, _DTLS, _RTP = PacketKind.STUN, PacketKind.DTLS, PacketKind.RTP
 
 # Datagrams that arrive before DTLS exists (or go out before ICE has a pair) are kept, up to
 # this many each way: a DTLS flight is a handful of datagrams.
@@ -114,7 +118,7 @@ class TransportCounters:
     packets_received: int = 0
     bytes_received: int = 0
     dropped_unknown_source: int = 0  # DTLS/SRTP from an address ICE never validated
-    dropped_unclassified: int = 0  # first byte in none of RFC 7983's ranges
+    dropped_unclassified: int = 0  # ZRTP, TURN ChannelData off a TURN flow, unassigned
     dropped_no_pair: int = 0  # data to send with no usable pair and the early queue full
     dropped_no_srtp: int = 0  # SRTP/SRTCP before DTLS gave keys
     dropped_srtp: int = 0  # authentication failures, replays, other libsrtp errors
@@ -279,13 +283,13 @@ class PeerSession:
         if self.closed or not data:
             return
         agent = self.agent
-        first = data[0]
-        if first > 3:
+        kind = KIND_BY_FIRST_BYTE[data[0]]
+        if kind is not _STUN:
             pair = agent.selected_pair(1)
             if pair is not None and pair.remote.address == remote:
                 # The fast path: DTLS or SRTP on the selected pair.
                 agent.note_data(pair, now)
-                self._data(data, first, now)
+                self._data(data, kind, now)
                 return
         for turn in self._turns:
             if local == turn.base and remote == turn.server:
@@ -295,21 +299,21 @@ class PeerSession:
         if agent.receive(data, remote, local, now):
             return  # STUN (ICE's, handled or counted)
         if not agent.is_remote_known(remote):
-            if self.dtls is None and 20 <= first <= 63 and len(self._early_in) < MAX_EARLY:
+            if self.dtls is None and kind is _DTLS and len(self._early_in) < MAX_EARLY:
                 # The peer's ClientHello can come before its answer reaches us.
                 self._early_in.append((data, remote, local))
             else:
                 self.counters.dropped_unknown_source += 1
             return
-        self._data(data, first, now)
+        self._data(data, kind, now)
 
-    def _data(self, data: bytes, first: int, now: float) -> None:
+    def _data(self, data: bytes, kind: PacketKind, now: float) -> None:
         counters = self.counters
         counters.packets_received += 1
         counters.bytes_received += len(data)
-        if 128 <= first <= 191:  # RFC 7983 §7: SRTP/SRTCP
+        if kind is _RTP:  # SRTP or SRTCP
             self._srtp_in(data, now)
-        elif 20 <= first <= 63:  # DTLS
+        elif kind is _DTLS:
             dtls = self.dtls
             if dtls is None:
                 if len(self._early_in) < MAX_EARLY:
@@ -329,7 +333,7 @@ class PeerSession:
         if srtp is None:
             self.counters.dropped_no_srtp += 1
             return
-        if len(data) >= 2 and 192 <= data[1] <= 223:  # RFC 5761 §4: RTCP packet types
+        if is_rtcp(data):
             try:
                 packets = parse_rtcp(srtp.inbound.unprotect_rtcp(data))
             except ValueError:
@@ -456,7 +460,7 @@ class PeerSession:
         if srtp is None:
             return
         try:
-            if len(plain) >= 2 and 192 <= plain[1] <= 223:
+            if is_rtcp(plain):
                 data = srtp.outbound.protect_rtcp(plain)
             else:
                 data = srtp.outbound.protect_rtp(plain)
