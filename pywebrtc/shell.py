@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Literal, cast
+from typing import Literal
 
 from pywebrtc.ice.candidate import (
     Candidate,
@@ -26,49 +26,19 @@ from pywebrtc.ice.candidate import (
     host_candidate,
     ip_literal,
     is_ipv6,
-    normalize_host,
     reflexive_candidate,
 )
 from pywebrtc.ice.config import IceConfig
 from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import IceState
 from pywebrtc.ice.gather import host_addresses
-from pywebrtc.ice.netio import bind_udp, resolve
+from pywebrtc.ice.netio import HostSocket, bind_udp, resolve
 from pywebrtc.ice.udpmux import MuxSession, UdpMux
 from pywebrtc.session import CandidateGathered, IceStateChanged, PeerSession, SessionEvent
 from pywebrtc.timer import LoopTimer, Timed
 from pywebrtc.transmit import Address, Transmit
 
 logger = logging.getLogger(__name__)
-
-class _Socket(asyncio.DatagramProtocol):
-    """One UDP socket a session gathered a host candidate on."""
-
-    def __init__(self, driver: SessionDriver) -> None:
-        self.driver = driver
-        self.transport: asyncio.DatagramTransport | None = None
-        self.base: Address = ("", 0)
-        # The last sender as the loop reported it, normalized: a data flow has one peer.
-        self._last_addr: tuple[str | object, ...] = ()
-        self._last_remote: Address = ("", 0)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # (3.11's selector transport is not a registered DatagramTransport subclass.)
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        if addr == self._last_addr:
-            remote = self._last_remote
-        else:
-            host, port = addr[0], addr[1]
-            assert isinstance(host, str) and isinstance(port, int)
-            remote = (normalize_host(host), port)
-            self._last_addr, self._last_remote = addr, remote
-        self.driver.datagram(data, remote, self.base)
-
-    def error_received(self, exc: Exception) -> None:
-        logger.debug("socket %s error: %s", self.base, exc)
-
 
 class SessionDriver(Timed):
     """Drives one :class:`PeerSession` on an event loop. See the module docstring."""
@@ -102,7 +72,7 @@ class SessionDriver(Timed):
         self._flush_scheduled = False
         # Local base address -> how to send from it (a socket's sendto, a mux's send).
         self._ports: dict[Address, Callable[[bytes, Address], object]] = {}
-        self._sockets: list[_Socket] = []
+        self._sockets: list[HostSocket] = []
         self._muxed: list[tuple[UdpMux, MuxSession, Address]] = []
         self._gathered: asyncio.Future[None] | None = None
 
@@ -236,8 +206,8 @@ class SessionDriver(Timed):
             mux.unregister(muxed)
         self._muxed.clear()
 
-    async def _bind(self, address: str) -> _Socket | None:
-        bound = await bind_udp(address, self.settings.port_range, lambda: _Socket(self))
+    async def _bind(self, address: str) -> HostSocket | None:
+        bound = await bind_udp(address, self.settings.port_range, lambda: HostSocket(self.datagram))
         if bound is None:
             return None
         protocol, transport, base = bound

@@ -26,7 +26,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
 from pywebrtc.ice.agent import Agent
 from pywebrtc.ice.candidate import (
@@ -51,7 +51,7 @@ from pywebrtc.ice.events import (
     Transmit,
 )
 from pywebrtc.ice.gather import host_addresses
-from pywebrtc.ice.netio import bind_udp, resolve
+from pywebrtc.ice.netio import HostSocket, bind_udp, resolve
 from pywebrtc.ice.udpmux import MuxSession, UdpMux
 from pywebrtc.timer import LoopTimer, Timed
 
@@ -75,32 +75,12 @@ class ConnectionStats:
     dropped_unknown_source: int = 0
 
 
-class _Socket(asyncio.DatagramProtocol):
+class _Socket(HostSocket):
+    """A host socket, and the TURN allocation made from it, if any."""
+
     def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.transport: asyncio.DatagramTransport | None = None
-        self.base: Address = ("", 0)
+        super().__init__(connection._on_datagram)
         self.relay: _TurnRelay | None = None
-        # The last sender as the loop reported it and normalized: a data flow has one peer.
-        self._last_addr: tuple[str | object, ...] = ()
-        self._last_remote: Address = ("", 0)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # (3.11's selector transport is not a registered DatagramTransport subclass.)
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        if addr == self._last_addr:
-            remote = self._last_remote
-        else:
-            host, port = addr[0], addr[1]
-            assert isinstance(host, str) and isinstance(port, int)
-            remote = (normalize_host(host), port)
-            self._last_addr, self._last_remote = addr, remote
-        self.connection._on_datagram(data, remote, self.base)
-
-    def error_received(self, exc: Exception) -> None:
-        logger.debug("ICE socket %s error: %s", self.base, exc)
 
 
 class Connection(Timed):

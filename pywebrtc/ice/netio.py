@@ -9,7 +9,7 @@ import logging
 import random
 import socket
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from pywebrtc.ice.candidate import ip_literal, is_ipv6, normalize_host
 from pywebrtc.transmit import Address
@@ -25,6 +25,36 @@ SOCKET_BUFFER = 4 * 1024 * 1024
 _P = TypeVar("_P", bound=asyncio.DatagramProtocol)
 
 
+class HostSocket(asyncio.DatagramProtocol):
+    """A UDP socket a host candidate lives on: each datagram goes to
+    ``on_datagram(data, remote, base)`` with the sender's address normalized."""
+
+    def __init__(self, on_datagram: Callable[[bytes, Address, Address], object]) -> None:
+        self.on_datagram = on_datagram
+        self.transport: asyncio.DatagramTransport | None = None
+        self.base: Address = ("", 0)
+        # The last sender as the loop reported it, normalized: a data flow has one peer.
+        self._last_addr: tuple[str | object, ...] = ()
+        self._last_remote: Address = ("", 0)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # (3.11's selector transport is not a registered DatagramTransport subclass.)
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        if addr == self._last_addr:
+            remote = self._last_remote
+        else:
+            host, port = addr[0], addr[1]
+            assert isinstance(host, str) and isinstance(port, int)
+            remote = (normalize_host(host), port)
+            self._last_addr, self._last_remote = addr, remote
+        self.on_datagram(data, remote, self.base)
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("socket %s error: %s", self.base, exc)
+
+
 def enlarge_buffers(sock: socket.socket) -> None:
     for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
         try:
@@ -38,7 +68,7 @@ async def bind_udp(
     address: str, port_range: tuple[int, int] | None, factory: Callable[[], _P]
 ) -> tuple[_P, asyncio.DatagramTransport, Address] | None:
     """A UDP socket on ``address`` (a port from ``port_range``, else any) served by
-    ``factory()``; None if no port could be bound."""
+    ``factory()``, and its normalized address; None if no port could be bound."""
     loop = asyncio.get_running_loop()
     family = socket.AF_INET6 if is_ipv6(address) else socket.AF_INET
     ports: list[int] = [0]
@@ -78,4 +108,4 @@ async def resolve(server: tuple[str, int]) -> Address | None:
     return (normalize_host(str(address[0])), int(address[1]))
 
 
-__all__ = ["SOCKET_BUFFER", "bind_udp", "enlarge_buffers", "resolve"]
+__all__ = ["SOCKET_BUFFER", "HostSocket", "bind_udp", "enlarge_buffers", "resolve"]

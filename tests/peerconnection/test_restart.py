@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from pywebrtc import RTCPeerConnection, RTCSessionDescription
+from pywebrtc import RTCPeerConnection
 
 from .audio_helpers import ToneTrack, tone_of
 from .helpers import Inbox, channel_event, incoming, negotiate
@@ -33,17 +33,6 @@ def _once(pc: RTCPeerConnection, event: str) -> asyncio.Future[None]:
     return fired
 
 
-async def _renegotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
-    await offerer.setLocalDescription(await offerer.createOffer())
-    offer = offerer.localDescription
-    assert offer is not None
-    await answerer.setRemoteDescription(RTCSessionDescription(offer.sdp, offer.type))
-    await answerer.setLocalDescription(await answerer.createAnswer())
-    answer = answerer.localDescription
-    assert answer is not None
-    await offerer.setRemoteDescription(RTCSessionDescription(answer.sdp, answer.type))
-
-
 def test_each_side_restarts_and_the_channel_carries_on() -> None:
     async def body() -> None:
         a, b = RTCPeerConnection(), RTCPeerConnection()
@@ -57,7 +46,7 @@ def test_each_side_restarts_and_the_channel_carries_on() -> None:
             needed = _once(restarter, "negotiationneeded")
             restarter.restartIce()
             await asyncio.wait_for(needed, 5)
-            await _renegotiate(restarter, other)
+            await negotiate(restarter, other)
             after = (_local_ufrag(restarter), _local_ufrag(other))
             assert after[0] != before[0] and after[1] != before[1]
             for pc, peer in ((restarter, other), (other, restarter)):
@@ -93,7 +82,7 @@ def test_audio_flows_across_a_restart() -> None:
         track = await track_b
         assert abs(await tone_of(track, 0.3) - 600) < 15
         a.restartIce()
-        await _renegotiate(a, b)
+        await negotiate(a, b)
         assert abs(await tone_of(track, 0.5) - 600) < 15
         stats = await b.getStats()
         assert any(s.type == "inbound-rtp" and s.packetsReceived > 40 for s in stats.values())  # type: ignore[attr-defined]
