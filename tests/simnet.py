@@ -209,6 +209,11 @@ class Network:
         self.hosts.append(host)
         return host
 
+    @property
+    def in_flight(self) -> int:
+        """Datagrams on the wire, not yet delivered."""
+        return len(self._queue)
+
     def host(self, name: str) -> Host:
         return next(h for h in self.hosts if h.name == name)
 

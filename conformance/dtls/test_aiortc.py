@@ -20,7 +20,7 @@ from aiortc.rtcdtlstransport import (
 
 from pywebrtc.dtls import Certificate, DtlsConfig, Fingerprint
 from pywebrtc.dtls.aio import DtlsSession
-from tests.dtls.simnet import load_certificate
+from tests.dtls.peers import load_certificate
 
 LABEL = "EXTRACTOR-dtls_srtp"
 

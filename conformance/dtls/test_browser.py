@@ -31,7 +31,7 @@ from pywebrtc.dtls import (
     HandshakeComplete,
     Transmit,
 )
-from tests.dtls.simnet import load_certificate
+from tests.dtls.peers import load_certificate
 
 PAGE = b"""<!doctype html><meta charset=utf-8><pre id=log></pre><script>
 const role = new URLSearchParams(location.search).get("role");

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -43,7 +44,8 @@ from pywebrtc.dtls.handshake import (
     ServerKeyExchange,
 )
 from pywebrtc.dtls.record import Record
-from tests.dtls.simnet import FIXTURES, load_certificate, pair
+from tests.dtls.peers import FIXTURES, load_certificate, pair
+from tests.simnet import Datagram
 
 PARSERS: list[Callable[[bytes], object]] = [
     Record.parse,
@@ -141,28 +143,18 @@ def test_random_datagrams_to_a_fresh_server_and_client(grams: list[bytes]) -> No
 def test_a_corrupted_handshake_datagram_is_dropped_or_fatal(
     side: str, index: int, pos: int, xor: int
 ) -> None:
-    net = pair(client_config={"initial_timeout": 0.1}, server_config={"initial_timeout": 0.1})
-    real_drain = net._drain
+    def corrupt(d: Datagram, rng: object) -> list[Datagram]:
+        if d.sender == side and d.index == index and pos < len(d.data):
+            data = bytearray(d.data)
+            data[pos] ^= xor
+            return [replace(d, data=bytes(data))]
+        return [d]
 
-    def corrupting_drain(ep: object) -> None:
-        conn = getattr(ep, "conn")  # noqa: B009
-        name = getattr(ep, "name")  # noqa: B009
-        if name == side:
-            items: list[object] = []
-            while (item := conn.poll()) is not None:
-                items.append(item)
-            count = net.sent_count[name]
-            for item in items:
-                if isinstance(item, Transmit) and count == index and pos < len(item.data):
-                    data = bytearray(item.data)
-                    data[pos] ^= xor
-                    item = Transmit(bytes(data))
-                if isinstance(item, Transmit):
-                    count += 1
-                conn._out.append(item)
-        real_drain(ep)  # type: ignore[arg-type]
-
-    net._drain = corrupting_drain  # type: ignore[method-assign]
+    net = pair(
+        client_config={"initial_timeout": 0.1},
+        server_config={"initial_timeout": 0.1},
+        impairments=(corrupt,),
+    )
     net.handshake(until=60)
     for ep in (net.client, net.server):
         closed = ep.closed

@@ -20,7 +20,7 @@ from pywebrtc.dtls.handshake import (
 )
 from pywebrtc.dtls.reassembly import Reassembler
 from pywebrtc.dtls.record import DTLS_1_2, ContentType, Record, parse_datagram
-from tests.dtls.simnet import FIXTURES, load_certificate
+from tests.dtls.peers import FIXTURES, load_certificate
 
 BROWSERS = ["chrome", "firefox"]
 

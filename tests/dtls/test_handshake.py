@@ -14,7 +14,7 @@ from pywebrtc.dtls import (
     State,
 )
 from pywebrtc.dtls.certificate import Fingerprint
-from tests.dtls.simnet import load_certificate, pair
+from tests.dtls.peers import load_certificate, pair
 
 
 def test_handshake_completes_with_defaults_and_agrees_on_keys() -> None:

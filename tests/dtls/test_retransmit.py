@@ -14,7 +14,8 @@ from pywebrtc.dtls import (
     Transmit,
 )
 from pywebrtc.dtls.record import parse_datagram
-from tests.dtls.simnet import pair
+from tests.dtls.peers import pair
+from tests.simnet import Datagram
 
 # With cookies: client CH, CH+cookie, flight 5; server HVR, flight 4, flight 6.
 FLIGHTS = [("client", 0), ("client", 1), ("client", 2), ("server", 0), ("server", 1), ("server", 2)]
@@ -22,7 +23,7 @@ FLIGHTS = [("client", 0), ("client", 1), ("client", 2), ("server", 0), ("server"
 
 @pytest.mark.parametrize(("side", "index"), FLIGHTS)
 def test_each_flight_lost_once(side: str, index: int) -> None:
-    net = pair(drop=lambda s, i, _: s == side and i == index)
+    net = pair(drop=lambda d: d.sender == side and d.index == index)
     net.handshake()
     assert net.both_connected()
     # One timeout at the RFC's 1 s initial value is enough to recover.
@@ -32,7 +33,8 @@ def test_each_flight_lost_once(side: str, index: int) -> None:
 def test_every_datagram_of_the_handshake_lost_once() -> None:
     seen: set[bytes] = set()
 
-    def first_copy_lost(side: str, index: int, data: bytes) -> bool:
+    def first_copy_lost(d: Datagram) -> bool:
+        side, data = d.sender, d.data
         # The first record's type and, for handshake records, its handshake header (which
         # stays the same across retransmissions, unlike the record sequence number).
         key = bytes(side, "ascii") + data[:1] + (data[13:25] if data[0] == 22 else b"")
@@ -47,7 +49,7 @@ def test_every_datagram_of_the_handshake_lost_once() -> None:
 
 
 def test_backoff_doubles_up_to_the_limit_then_times_out() -> None:
-    net = pair(drop=lambda s, i, _: s == "client", client_config={"max_retransmissions": 4})
+    net = pair(drop=lambda d: d.sender == "client", client_config={"max_retransmissions": 4})
     net.handshake(until=600)
     closed = net.client.closed
     assert closed is not None and isinstance(closed.error, HandshakeTimeout)
@@ -60,7 +62,7 @@ def test_backoff_doubles_up_to_the_limit_then_times_out() -> None:
 def test_peer_that_vanishes_mid_handshake_times_out_cleanly() -> None:
     # The server answers the first two flights, then disappears.
     net = pair(
-        drop=lambda s, i, _: s == "server" and i >= 2,
+        drop=lambda d: d.sender == "server" and d.index >= 2,
         client_config={"initial_timeout": 0.1, "max_retransmissions": 5},
     )
     net.handshake(until=60)
@@ -71,7 +73,7 @@ def test_peer_that_vanishes_mid_handshake_times_out_cleanly() -> None:
 
 def test_configurable_initial_timeout() -> None:
     net = pair(
-        drop=lambda s, i, _: s == "server" and i == 1,
+        drop=lambda d: d.sender == "server" and d.index == 1,
         client_config={"initial_timeout": 0.1},
         server_config={"initial_timeout": 0.1},
     )
@@ -93,8 +95,8 @@ def test_reordering_and_duplication(seed: int) -> None:
 def test_small_mtu_fragments_flights_and_fragment_loss_recovers() -> None:
     lost = {"n": 0}
 
-    def drop_third_fragment(side: str, index: int, data: bytes) -> bool:
-        if side == "server" and index == 3:
+    def drop_third_fragment(d: Datagram) -> bool:
+        if d.sender == "server" and d.index == 3:
             lost["n"] += 1
             return True
         return False
@@ -128,7 +130,7 @@ def test_handshake_at_30_percent_loss_completes(seed: int) -> None:
 
 def test_server_retransmits_final_flight_when_client_repeats_its_own() -> None:
     # Lose the server's last flight (CCS + Finished): only the client's timer recovers it.
-    net = pair(drop=lambda s, i, _: s == "server" and i == 2)
+    net = pair(drop=lambda d: d.sender == "server" and d.index == 2)
     net.handshake()
     assert net.both_connected()
     assert net.client.conn.stats.retransmissions == 1  # its timer fired once
