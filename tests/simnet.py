@@ -8,9 +8,10 @@ point-to-point ones (DTLS, SCTP, an audio session: ``receive(data, now)``, no ad
 attached with a ``peer`` address their datagrams go to.
 
 Every datagram takes ``delay`` seconds, then goes through the sender's impairments and the
-network's: small pieces (:class:`Loss`, :class:`Duplicate`, :class:`Jitter`,
-:class:`Reorder`, :class:`Drop`) that each map one datagram to the copies that go on (none,
-one, or more), drawing from the network's seeded RNG, so a seed replays a scenario exactly.
+network's: small pieces (:class:`Loss`, :class:`Duplicate`, :class:`Jitter`, :class:`Reorder`)
+that each map one datagram to the copies that go on (none, one, or more), drawing from the
+network's seeded RNG, so a seed replays a scenario exactly. Scripted loss is
+:attr:`Network.drop`, a rule that sees each datagram as it leaves (it may be replaced mid-run).
 Datagrams over the ``mtu`` are dropped; every drop is counted in :attr:`Network.drops` by
 reason. NATs rewrite addresses on the way: :meth:`Network.nat` (one public address per host
 address), :meth:`Network.symmetric_nat` (a public port per destination, replies only from that
@@ -99,16 +100,6 @@ class Reorder:
         return (d,)
 
 
-@dataclass(frozen=True, slots=True)
-class Drop:
-    """Scripted loss: drop the datagrams ``rule`` picks."""
-
-    rule: Callable[[Datagram], bool]
-
-    def __call__(self, d: Datagram, rng: random.Random) -> Iterable[Datagram]:
-        return () if self.rule(d) else (d,)
-
-
 @dataclass(eq=False)
 class Host:
     """What is attached at some addresses. ``events`` are the machine's non-datagram outputs;
@@ -141,6 +132,7 @@ class Network:
         self.impairments = impairments
         self.rng = random.Random(seed)
         self.hosts: list[Host] = []
+        self.drop: Callable[[Datagram], bool] | None = None  # scripted loss
         self.sent: list[Datagram] = []  # every datagram a host sent, at its departure time
         self.delivered = 0
         self.drops: Counter[str] = Counter()
@@ -262,7 +254,11 @@ class Network:
         """``host`` sends ``data`` from its address ``source``."""
         index = len(host.sent)
         host.sent.append(data)
-        self.sent.append(Datagram(data, source, destination, self.now, host.name, index))
+        leaving = Datagram(data, source, destination, self.now, host.name, index)
+        self.sent.append(leaving)
+        if self.drop is not None and self.drop(leaving):
+            self.drops["scripted"] += 1
+            return
         if len(data) > self.mtu:
             self.drops["mtu"] += 1
             return
@@ -463,7 +459,6 @@ def _name(address: Address) -> str:
 
 __all__ = [
     "Datagram",
-    "Drop",
     "Duplicate",
     "Host",
     "Impairment",

@@ -16,7 +16,7 @@ from pywebrtc.dtls import (
     Event,
     HandshakeComplete,
 )
-from tests.simnet import Datagram, Drop, Duplicate, Host, Impairment, Loss, Network, Reorder
+from tests.simnet import Datagram, Duplicate, Host, Impairment, Loss, Network, Reorder
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dtls"
 CLIENT, SERVER = ("192.0.2.1", 5000), ("192.0.2.2", 5000)
@@ -115,12 +115,9 @@ def pair(
     cfg_s = DtlsConfig(scert, **opts_s)  # type: ignore[arg-type]
     client = DtlsConnection(cfg_c, is_client=True, remote_address=b"server")
     server = DtlsConnection(cfg_s, is_client=False, remote_address=b"client")
-    pieces: list[Impairment] = [
-        *impairments,
-        Loss(loss),
-        Duplicate(duplicate),
-        Reorder(reorder, 3 * latency),
-    ]
-    if drop is not None:
-        pieces.insert(0, Drop(drop))
-    return Pair(Network(*pieces, delay=latency, seed=seed), client, server)
+    net = Network(
+        *impairments, Loss(loss), Duplicate(duplicate), Reorder(reorder, 3 * latency),
+        delay=latency, seed=seed,
+    )  # fmt: skip
+    net.drop = drop
+    return Pair(net, client, server)

@@ -1,4 +1,4 @@
-"""Association scenarios on a fake clock over a scripted network (tests/sctp/simnet.py)."""
+"""Association scenarios on a fake clock over the simulated network (tests/sctp/peers.py)."""
 
 from __future__ import annotations
 
@@ -25,19 +25,20 @@ from pywebrtc.sctp.association import (
 )
 from pywebrtc.sctp.errors import MessageTooLarge
 from pywebrtc.sctp.packet import Packet, encode_packet
-from tests.sctp.simnet import SimNet
+from tests.sctp.peers import Link
+from tests.simnet import Datagram
 
 
-def pair(config: SctpConfig | None = None, **net: float) -> SimNet:
+def pair(config: SctpConfig | None = None, **net: float) -> Link:
     a = SctpAssociation(config, is_client=True)
     b = SctpAssociation(config, is_client=False)
-    sim = SimNet(a, b, **net)  # type: ignore[arg-type]
+    sim = Link(a, b, **net)  # type: ignore[arg-type]
     a.connect(sim.now)
     sim.run_until(lambda: a.is_established and b.is_established)
     return sim
 
 
-def assoc(sim: SimNet, side: str) -> SctpAssociation:
+def assoc(sim: Link, side: str) -> SctpAssociation:
     ep = sim.a if side == "a" else sim.b
     assert isinstance(ep, SctpAssociation)
     return ep
@@ -75,7 +76,7 @@ def test_listener_keeps_no_state_before_cookie_echo() -> None:
 def test_simultaneous_init_collision_establishes() -> None:
     a = SctpAssociation(is_client=True)
     b = SctpAssociation(is_client=False)
-    sim = SimNet(a, b)
+    sim = Link(a, b)
     a.connect(0.0)
     b.connect(0.0)
     sim.run_until(lambda: a.is_established and b.is_established)
@@ -87,8 +88,8 @@ def test_simultaneous_init_collision_establishes() -> None:
 def test_setup_survives_lost_init_and_cookie() -> None:
     dropped: list[str] = []
 
-    def drop(direction: str, data: bytes) -> bool:
-        kind = data[12]
+    def drop(d: Datagram) -> bool:
+        kind = d.data[12]
         if kind in (c.INIT, c.COOKIE_ECHO) and kind not in [int(x) for x in dropped]:
             dropped.append(str(kind))
             return True
@@ -96,7 +97,7 @@ def test_setup_survives_lost_init_and_cookie() -> None:
 
     a = SctpAssociation(is_client=True)
     b = SctpAssociation(is_client=False)
-    sim = SimNet(a, b, drop=drop)
+    sim = Link(a, b, drop=drop)
     a.connect(0.0)
     sim.run_until(lambda: a.is_established and b.is_established)
     assert len(dropped) == 2 and sim.now >= 2.0  # T1 fired twice (1 s, then backed off)
@@ -104,7 +105,7 @@ def test_setup_survives_lost_init_and_cookie() -> None:
 
 def test_setup_times_out_without_peer() -> None:
     a = SctpAssociation(SctpConfig(max_init_retransmits=2), is_client=True)
-    sim = SimNet(a, SctpAssociation(is_client=False), drop=lambda d, p: True)
+    sim = Link(a, SctpAssociation(is_client=False), drop=lambda d: True)
     a.connect(0.0)
     sim.run_until(lambda: any(isinstance(e, AssociationAborted) for e in sim.events_a))
     assert a.deadline() is None
@@ -158,7 +159,7 @@ def test_oversized_send_is_refused_and_association_unaffected() -> None:
 def test_oversized_incoming_message_is_discarded_on_its_stream_only() -> None:
     a = SctpAssociation(SctpConfig(remote_max_message_size=100_000), is_client=True)
     b = SctpAssociation(SctpConfig(max_message_size=10_000), is_client=False)
-    sim = SimNet(a, b)
+    sim = Link(a, b)
     a.connect(0.0)
     sim.run_until(lambda: a.is_established and b.is_established)
     a.send(1, 53, bytes(50_000), sim.now)
@@ -173,9 +174,9 @@ def test_oversized_incoming_message_is_discarded_on_its_stream_only() -> None:
 def test_fast_retransmit_recovers_a_single_loss() -> None:
     lost: list[int] = []
 
-    def drop(direction: str, data: bytes) -> bool:
-        if direction == "a->b" and data[12] == c.DATA and not lost:
-            tsn = struct.unpack_from("!I", data, 16)[0]
+    def drop(d: Datagram) -> bool:
+        if d.sender == "a" and d.data[12] == c.DATA and not lost:
+            tsn = struct.unpack_from("!I", d.data, 16)[0]
             if tsn % 7 == 3:
                 lost.append(tsn)
                 return True
@@ -193,7 +194,7 @@ def test_fast_retransmit_recovers_a_single_loss() -> None:
 def test_rto_retransmits_when_everything_is_lost_for_a_while() -> None:
     sim = pair()
     a = assoc(sim, "a")
-    sim.drop = lambda d, p: d == "a->b" and sim.now < 3.0
+    sim.drop = lambda d: d.sender == "a" and sim.now < 3.0
     a.send(1, 53, b"x" * 3000, sim.now)
     sim.run_until(lambda: bool(messages(sim.events_b)))
     assert a.stats.t3_expirations >= 2
@@ -225,7 +226,7 @@ def test_max_retransmits_zero_abandons_with_forward_tsn() -> None:
 def test_lifetime_abandons_unordered_messages() -> None:
     sim = pair(delay=0.05)
     a, b = assoc(sim, "a"), assoc(sim, "b")
-    sim.drop = lambda d, p: d == "a->b" and p[12] == c.DATA and sim.now < 1.0
+    sim.drop = lambda d: d.sender == "a" and d.data[12] == c.DATA and sim.now < 1.0
     for i in range(10):
         a.send(1, 53, bytes([i]) * 2000, sim.now, ordered=False, lifetime=0.3)
     sim.run_until(lambda: a.stats.abandoned_messages == 10 and not a._inflight)
@@ -256,7 +257,7 @@ def test_stream_reset_both_directions() -> None:
 def test_stream_reset_waits_for_missing_data() -> None:
     sim = pair()
     a = assoc(sim, "a")
-    sim.drop = lambda d, p: d == "a->b" and p[12] == c.DATA and sim.now < 0.5
+    sim.drop = lambda d: d.sender == "a" and d.data[12] == c.DATA and sim.now < 0.5
     a.send(5, 53, b"late", sim.now)
     a.reset_streams([5], sim.now)
     sim.run_until(lambda: StreamsReset((5,), outgoing=True) in sim.events_a)
@@ -291,7 +292,7 @@ def test_heartbeats_keep_an_idle_association_and_detect_a_dead_peer() -> None:
     start = sim.now
     sim.run_until(lambda: sim.now > start + 30)
     assert a.is_established and a._srtt is not None
-    sim.drop = lambda d, p: True
+    sim.drop = lambda d: True
     sim.run_until(lambda: any(isinstance(e, AssociationAborted) for e in sim.events_a))
 
 
@@ -329,7 +330,7 @@ def test_data_without_payload_aborts_with_protocol_violation() -> None:
     b = assoc(sim, "b")
     bad = c.DataChunk(3, assoc(sim, "a")._next_tsn & 0xFFFFFFFF, 1, 0, 53, b"")
     b.receive(encode_packet(5000, 5000, b._my_tag, bytes(bad)), sim.now)
-    sim.pump()
+    sim.net.drain()
     assert any(isinstance(e, AssociationAborted) and "violation" in e.reason for e in sim.events_b)
     sim.run_until(lambda: any(isinstance(e, AssociationAborted) for e in sim.events_a))
 
@@ -412,8 +413,10 @@ def test_partially_sent_abandoned_message_does_not_stall_its_ordered_stream() ->
     # queued behind a small cwnd: it is abandoned, its unsent tail gets one abandoned TSN,
     # and FORWARD TSN tells the receiver to drop the partial message and move on.
     first = a._next_tsn
-    sim.drop = lambda d, p: (
-        d == "a->b" and p[12] == c.DATA and struct.unpack_from("!I", p, 16)[0] == first + 1
+    sim.drop = lambda d: (
+        d.sender == "a"
+        and d.data[12] == c.DATA
+        and struct.unpack_from("!I", d.data, 16)[0] == first + 1
     )
     a._cwnd = 3 * 1200
     a.send(3, 53, bytes(50_000), sim.now, max_retransmits=0)
@@ -466,8 +469,8 @@ def test_reset_request_numbers_start_at_initial_tsn_and_bad_ones_are_refused() -
     a, b = assoc(sim, "a"), assoc(sim, "b")
     seen: list[c.OutgoingResetRequest] = []
 
-    def spy(direction: str, data: bytes) -> bool:
-        for chunk in Packet.parse(data).chunks:
+    def spy(d: Datagram) -> bool:
+        for chunk in Packet.parse(d.data).chunks:
             if isinstance(chunk, c.ReconfigChunk):
                 seen.extend(p for p in chunk.params if isinstance(p, c.OutgoingResetRequest))
         return False

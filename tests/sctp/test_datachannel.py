@@ -17,15 +17,15 @@ from pywebrtc.sctp import (
     Transmit,
 )
 from pywebrtc.sctp.dcep import Ppid
-from tests.sctp.simnet import SimNet
+from tests.sctp.peers import Link
 
 
 def connected(
     config: SctpConfig | None = None, **net: float
-) -> tuple[SimNet, DataChannelManager, DataChannelManager]:
+) -> tuple[Link, DataChannelManager, DataChannelManager]:
     client = DataChannelManager(SctpAssociation(config, is_client=True), is_dtls_client=True)
     server = DataChannelManager(SctpAssociation(config, is_client=False), is_dtls_client=False)
-    sim = SimNet(client, server, **net)  # type: ignore[arg-type]
+    sim = Link(client, server, **net)  # type: ignore[arg-type]
     client.connect(0.0)
     sim.run_until(lambda: client.association.is_established and server.association.is_established)
     return sim, client, server
@@ -40,7 +40,7 @@ def received(events: list[object], channel: DataChannel | None = None) -> list[s
 
 
 def open_pair(
-    sim: SimNet, opener: DataChannelManager, other: DataChannelManager, **kw: object
+    sim: Link, opener: DataChannelManager, other: DataChannelManager, **kw: object
 ) -> tuple[DataChannel, DataChannel]:
     incoming: list[DataChannel] = []
     other.on("datachannel", incoming.append)
@@ -127,7 +127,7 @@ def test_channels_created_before_connect_open_after() -> None:
     ch = client.create_channel("early")
     opened: list[bool] = []
     ch.on("open", lambda: opened.append(True))
-    sim = SimNet(client, server)
+    sim = Link(client, server)
     client.connect(0.0)
     sim.run_until(lambda: bool(opened))
     ch.close()
