@@ -23,7 +23,7 @@ from pywebrtc.media import (
 from pywebrtc.media.dtmf import DtmfPacket
 from pywebrtc.rtp import RtpPacket
 
-from .netsim import Link, Network, config, srtp_pair
+from .peers import Call, config, srtp_pair
 from .tone import sine_frame
 
 TE_8K = AudioCodec("telephone-event", 126, 8000, 1, {"0-15": ""})
@@ -215,7 +215,7 @@ def test_the_receiving_session_reports_each_digit_once() -> None:
     sa, sb = srtp_pair()
     a = AudioSession(config(1, receive_codecs=(), dtmf_codec=TE_48K), srtp=sa)
     b = AudioSession(config(2, send_codec=None, receive_codecs=(OPUS, TE_48K)), srtp=sb)
-    net = Network(a, b, Link(), Link())
+    net = Call(a, b)
     net.run(0.3)
     a.insert_dtmf("159#", 100, 70, net.now)
     net.run(1.2)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pywebrtc.media import AudioSession
 from pywebrtc.rtp import RtpPacket
 
-from .netsim import config, srtp_pair
+from .peers import config, srtp_pair
 
 PLAIN = AudioSession(config(1))
 KEYED = AudioSession(config(2), srtp=srtp_pair()[1])

@@ -19,7 +19,7 @@ from pywebrtc.media import AudioSession, FrameReceived, Transmit
 from pywebrtc.rtp import Nack, SenderReport, parse_rtcp, serialize_rtcp
 from pywebrtc.rtp.sender import ExtensionIds
 
-from .netsim import Link, Network, config
+from .peers import Call, config
 from .tone import mono_samples, sine_frame, zero_crossing_frequency
 
 MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -48,7 +48,7 @@ def test_aiortc_reads_our_rtp_extensions_rtcp_and_opus() -> None:
     ids = ExtensionIds(mid=1, audio_level=2, abs_send_time=3, transport_cc=4)
     a = AudioSession(config(0xA1, extension_ids=ids), rng=random.Random(1))
     b = AudioSession(config(0xB2), rng=random.Random(2))
-    net = Network(a, b, Link(), Link())
+    net = Call(a, b)
     net.run(3.0, b_sends=True)
     ext_map = aiortc_ext_map()
     decoder = aiortc_opus.OpusDecoder()

@@ -7,7 +7,7 @@ from pywebrtc.media.passthrough import PassThroughSession
 from pywebrtc.rtp import ReceiverReport, ReportBlock, SenderReport, parse_rtcp, serialize_rtcp
 from pywebrtc.srtp import SrtpContext
 
-from .netsim import srtp_pair
+from .peers import srtp_pair
 
 
 def test_forwards_with_our_ssrc_counts_and_reports() -> None:

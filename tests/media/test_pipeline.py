@@ -17,18 +17,23 @@ from pywebrtc.media import (
 from pywebrtc.rtp import RtpPacket, parse_rtcp, serialize_rtcp
 from pywebrtc.rtp.rtcp import ReceiverReport
 from pywebrtc.rtp.sender import ExtensionIds
+from tests.simnet import Duplicate, Impairment, Jitter, Loss
 
-from .netsim import Link, Network, config, srtp_pair
+from .peers import Call, config, srtp_pair
 from .tone import mono_samples, sine_frame, zero_crossing_frequency
 
 
 def pair(
-    ab: Link | None = None, ba: Link | None = None, **kwargs: object
-) -> tuple[Network, AudioSession, AudioSession]:
+    ab: tuple[Impairment, ...] = (),
+    ba: tuple[Impairment, ...] = (),
+    delay: float = 0.03,
+    seed: int = 1,
+    **kwargs: object,
+) -> tuple[Call, AudioSession, AudioSession]:
     sa, sb = srtp_pair()
     a = AudioSession(config(0xA1, **kwargs), srtp=sa, rng=random.Random(1))
     b = AudioSession(config(0xB2, **kwargs), srtp=sb, rng=random.Random(2))
-    return Network(a, b, ab or Link(), ba or Link()), a, b
+    return Call(a, b, ab, ba, delay, seed), a, b
 
 
 def test_tone_keeps_its_frequency_through_send_and_receive_pipelines() -> None:
@@ -47,12 +52,12 @@ def test_tone_keeps_its_frequency_through_send_and_receive_pipelines() -> None:
     assert inbound["packetsLost"] == 0 and isinstance(inbound["packetsReceived"], int)
     assert inbound["packetsReceived"] >= 145
     rtt = next(s for s in a.stats() if s["type"] == "remote-inbound-rtp")["roundTripTime"]
-    # 2 x 30 ms, plus up to one 5 ms simulation step each way.
+    # 2 x 30 ms.
     assert isinstance(rtt, float) and 0.059 < rtt < 0.071
 
 
 def test_ten_percent_loss_audio_continues_and_nack_recovers_packets() -> None:
-    net, a, b = pair(Link(loss=0.1, rng=random.Random(3)), Link(loss=0.1), nack=True)
+    net, a, b = pair((Loss(0.1),), (Loss(0.1),), seed=3, nack=True)
     net.run(6.0)
     frames = net.b.frames
     assert len(frames) >= 280  # playout never stops
@@ -68,7 +73,7 @@ def test_ten_percent_loss_audio_continues_and_nack_recovers_packets() -> None:
 def test_ten_percent_loss_without_nack_is_repaired_by_fec_or_concealed() -> None:
     from pywebrtc.media.libopus import LibopusDecoder, LibopusEncoder
 
-    net, a, b = pair(Link(loss=0.1, rng=random.Random(4)))
+    net, a, b = pair((Loss(0.1),), seed=4)
     net.run(4.0)
     assert len(net.b.frames) >= 180
     if isinstance(a.encoder, LibopusEncoder):
@@ -83,7 +88,7 @@ def test_ten_percent_loss_without_nack_is_repaired_by_fec_or_concealed() -> None
 
 
 def test_reordering_and_duplication() -> None:
-    net, _, b = pair(Link(jitter=0.05, duplicate=0.1, rng=random.Random(5)))
+    net, _, b = pair((Jitter(0.05), Duplicate(0.1)), seed=5)
     net.run(4.0)
     assert len(net.b.frames) >= 170
     # Duplicates are SRTP replays (libsrtp drops them first) and never reach the decoder.
@@ -132,7 +137,7 @@ def test_bye_ends_the_remote_stream() -> None:
 
 
 def test_raw_mode_hands_encoded_packets_through_in_order() -> None:
-    net, a, b = pair(Link(loss=0.05, rng=random.Random(9)), decode=False)
+    net, a, b = pair((Loss(0.05),), seed=9, decode=False)
     net.run(2.0)
     raw = [e for e in net.b.events if isinstance(e, EncodedReceived)]
     assert len(raw) >= 85
@@ -192,7 +197,7 @@ def test_sendonly_and_recvonly_sessions() -> None:
     sa, sb = srtp_pair()
     a = AudioSession(config(1, receive_codecs=()), srtp=sa)
     b = AudioSession(config(2, send_codec=None), srtp=sb)
-    net = Network(a, b, Link(), Link())
+    net = Call(a, b)
     net.run(1.0, b_sends=True)
     assert len(net.b.frames) >= 40 and b.sender is None and not net.a.frames
 
@@ -200,7 +205,7 @@ def test_sendonly_and_recvonly_sessions() -> None:
 def test_plain_rtp_without_srtp_contexts() -> None:
     a = AudioSession(config(1))
     b = AudioSession(config(2))
-    net = Network(a, b, Link(), Link())
+    net = Call(a, b)
     net.run(1.0)
     assert len(net.b.frames) >= 40
     assert struct.unpack_from("!B", b"\x80")[0] == 0x80
@@ -214,7 +219,7 @@ def test_telephone_events_are_reported_once_and_audio_keeps_playing() -> None:
     sa, sb = srtp_pair()
     b = AudioSession(config(2, send_codec=None, receive_codecs=(OPUS, dtmf)), srtp=sb)
     a = AudioSession(config(1, receive_codecs=()), srtp=sa)
-    net = Network(a, b, Link(), Link())
+    net = Call(a, b)
     net.run(0.6)
     assert a.sender is not None
     # Replace three 20 ms audio packets by a "5" event (RFC 4733: end sent three times).
@@ -238,7 +243,7 @@ def test_a_codec_without_decoder_is_concealed_not_fatal() -> None:
     sa, sb = srtp_pair()
     a = AudioSession(config(1, send_codec=PCMU, receive_codecs=()), srtp=sa)
     b = AudioSession(config(2, send_codec=None, receive_codecs=(g722, PCMU)), srtp=sb)
-    net = Network(a, b, Link(), Link())
+    net = Call(a, b)
     net.run(1.0)
     assert len(net.b.frames) >= 40  # PCMU decodes; G722 would be concealed
 
@@ -247,14 +252,14 @@ def test_learned_source_is_replaced_after_bye_but_a_signaled_one_is_not() -> Non
     sa, sb = srtp_pair()
     b = AudioSession(config(2, send_codec=None), srtp=sb)
     a = AudioSession(config(1, receive_codecs=()), srtp=sa)
-    net = Network(a, b, Link(), Link())
+    net = Call(a, b)
     net.run(0.5)
     a.close(net.now)
     net.run(0.1, a_sends=False)
     # The peer restarts its sender with a new SSRC (new keys are not needed: same transport).
     a2 = AudioSession(config(7, receive_codecs=()), srtp=sa, rng=random.Random(7))
-    net2 = Network(a2, b, Link(), Link())
-    net2.now = net.now
+    net2 = Call(a2, b)
+    net2.net.now = net.now
     before = len(net.b.frames)
     net2.run(1.0)
     assert b.remote_ssrc == 7 and len(net2.b.frames) >= 40 and before >= 15
@@ -323,10 +328,10 @@ def test_audio_level_follows_rfc6464(with_audioop: bool, monkeypatch: pytest.Mon
 
 
 def test_nack_waits_for_retransmissions_only_on_short_paths() -> None:
-    short, _, b = pair(Link(delay=0.03), Link(delay=0.03), nack=True)
+    short, _, b = pair(delay=0.03, nack=True)
     short.run(3.0, b_sends=True)
     assert 0.09 < b.jitter.min_delay < 0.13  # RTT 60 ms + 2 frames
-    long, _, d = pair(Link(delay=0.15), Link(delay=0.15), nack=True)
+    long, _, d = pair(delay=0.15, nack=True)
     long.run(3.0, b_sends=True)
     assert d.nack is not None and d.nack.rtt > 0.25
     assert d.jitter.min_delay == 0.02  # 300 ms RTT: do not hold playout for NACK
