@@ -9,8 +9,7 @@ from pywebrtc.ice.candidate import Address, host_candidate
 from pywebrtc.ice.config import AgentConfig
 from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import IceState, SelectedPairChanged
-
-from .netsim import FakeNetwork
+from tests.simnet import Network
 
 A_ADDR: Address = ("10.0.0.1", 5000)
 B_ADDR: Address = ("10.0.0.2", 6000)
@@ -38,7 +37,7 @@ def make_agent(
 
 
 def connect_pair(
-    net: FakeNetwork,
+    net: Network,
     a: Agent,
     b: Agent,
     a_addr: Address = A_ADDR,
@@ -70,5 +69,5 @@ def connected(*agents: Agent) -> bool:
     return all(x.state in (IceState.CONNECTED, IceState.COMPLETED) for x in agents)
 
 
-def selected_events(net: FakeNetwork, agent: Agent) -> list[SelectedPairChanged]:
+def selected_events(net: Network, agent: Agent) -> list[SelectedPairChanged]:
     return [e for e in net.events_of(agent) if isinstance(e, SelectedPairChanged)]

@@ -13,14 +13,14 @@ from pywebrtc.jsep.candidates import parse_candidate
 from pywebrtc.stun import binding_request, new_transaction_id
 from pywebrtc.stun.constants import MessageClass
 from pywebrtc.stun.message import Message
+from tests.simnet import Datagram, Network
 
-from .netsim import FakeNetwork
 from .scenarios import A_ADDR, B_ADDR, connect_pair, connected, make_agent, selected_events
 
 
 @pytest.mark.parametrize("a_controls", [True, False])
 def test_full_agents_connect_in_both_roles_within_a_few_round_trips(a_controls: bool) -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(a_controls, 1), make_agent(not a_controls, 2)
     connect_pair(net, a, b)
     t = net.run(5.0, stop=lambda: connected(a, b))
@@ -40,7 +40,7 @@ def test_full_agents_connect_in_both_roles_within_a_few_round_trips(a_controls: 
 def test_the_first_valid_pair_carries_data_until_a_pair_is_selected(controlling: bool) -> None:
     # RFC 8445 §15.1: once a check succeeds the agent "can now send and receive data on the
     # pair": DTLS need not wait for the nomination round trip.
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     agent = a if controlling else b
     connect_pair(net, a, b)
@@ -56,7 +56,7 @@ def test_the_first_valid_pair_carries_data_until_a_pair_is_selected(controlling:
 
 
 def test_states_follow_w3c_order() -> None:
-    net = FakeNetwork()
+    net = Network(delay=0.001)
     a, b = make_agent(True, 1), make_agent(False, 2)
     connect_pair(net, a, b)
     net.run(1.0)
@@ -67,7 +67,7 @@ def test_states_follow_w3c_order() -> None:
 
 
 def test_full_controlling_agent_connects_to_lite_peer() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     full, lite = make_agent(False, 1), make_agent(False, 2, lite=True)
     full.set_remote_lite(True)
     assert full.controlling
@@ -83,8 +83,8 @@ def test_full_controlling_agent_connects_to_lite_peer() -> None:
     assert connected(full, lite)
     assert full.counters.checks_sent > 15
     indications = [
-        t
-        for t, tx in net.sent
+        tx.at
+        for tx in net.sent
         if tx.source == B_ADDR
         and Message.parse(tx.data).message_class is MessageClass.INDICATION
     ]
@@ -95,7 +95,7 @@ def test_full_controlling_agent_connects_to_lite_peer() -> None:
 
 @pytest.mark.parametrize("controlling", [True, False])
 def test_role_conflict_is_resolved_by_tie_breaker(controlling: bool) -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a = make_agent(controlling, 1, tie_breaker=100)
     b = make_agent(controlling, 2, tie_breaker=200)
     connect_pair(net, a, b)
@@ -109,13 +109,13 @@ def test_role_conflict_is_resolved_by_tie_breaker(controlling: bool) -> None:
 
 
 def test_a_lost_first_check_is_replaced_by_a_triggered_check_within_a_round_trip() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     lost: list[bytes] = []
 
-    def drop(data: bytes, src: object, dst: object, now: float) -> bool:
-        if src == A_ADDR and not lost:
-            lost.append(data)
+    def drop(d: Datagram) -> bool:
+        if d.source == A_ADDR and not lost:
+            lost.append(d.data)
             return True
         return False
 
@@ -130,11 +130,11 @@ def test_a_lost_first_check_is_replaced_by_a_triggered_check_within_a_round_trip
 
 
 def test_lost_checks_are_retransmitted() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     lost: list[int] = []
 
-    def drop(data: bytes, src: object, dst: object, now: float) -> bool:
+    def drop(d: Datagram) -> bool:
         if len(lost) < 4:
             lost.append(1)
             return True
@@ -149,10 +149,10 @@ def test_lost_checks_are_retransmitted() -> None:
 
 
 def test_nat_rewriting_yields_peer_reflexive_candidates() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     public = ("203.0.113.7", 40000)
-    net.add_nat(A_ADDR, public)
+    net.nat(A_ADDR, public)
     connect_pair(net, a, b)
     net.run(5.0, stop=lambda: connected(a, b))
     assert connected(a, b)
@@ -165,9 +165,9 @@ def test_nat_rewriting_yields_peer_reflexive_candidates() -> None:
 
 
 def test_checks_without_a_response_fail_the_pair_then_the_agent_after_end_of_candidates() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
-    net.drop = lambda data, src, dst, now: True
+    net.drop = lambda d: True
     connect_pair(net, a, b)
     t = net.run(120.0, stop=lambda: a.state is IceState.FAILED)
     assert a.state is IceState.FAILED
@@ -176,7 +176,7 @@ def test_checks_without_a_response_fail_the_pair_then_the_agent_after_end_of_can
 
 
 def test_late_trickle_connects_and_end_of_candidates_completes() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     net.attach(a, A_ADDR)
     net.attach(b, B_ADDR)
@@ -205,7 +205,7 @@ def test_late_trickle_connects_and_end_of_candidates_completes() -> None:
 
 
 def test_end_of_candidates_with_nothing_reachable_fails() -> None:
-    net = FakeNetwork()
+    net = Network(delay=0.001)
     a = make_agent(True, 1)
     net.attach(a, A_ADDR)
     a.add_local_candidate(host_candidate(*A_ADDR))
@@ -217,7 +217,7 @@ def test_end_of_candidates_with_nothing_reachable_fails() -> None:
 
 
 def test_consent_checks_keep_the_pair_for_minutes() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     connect_pair(net, a, b)
     net.run(300.0)
@@ -226,8 +226,8 @@ def test_consent_checks_keep_the_pair_for_minutes() -> None:
     consent_a = a.counters.checks_sent
     assert 300 / 6 - 2 <= consent_a <= 300 / 4 + 5
     times = [
-        t
-        for t, tx in net.sent
+        tx.at
+        for tx in net.sent
         if tx.source == A_ADDR and Message.parse(tx.data).message_class is MessageClass.REQUEST
     ]
     gaps = [y - x for x, y in zip(times[3:], times[4:], strict=False)]
@@ -235,13 +235,13 @@ def test_consent_checks_keep_the_pair_for_minutes() -> None:
 
 
 def test_consent_expiry_fails_the_connection_after_30_seconds() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     connect_pair(net, a, b)
     net.run(1.0)
     assert connected(a, b)
     cut = net.now
-    net.drop = lambda data, src, dst, now: src == B_ADDR  # b's replies vanish
+    net.drop = lambda d: d.source == B_ADDR  # b's replies vanish
     net.run(100.0, stop=lambda: a.state is IceState.FAILED)
     assert a.state is IceState.FAILED
     assert 29.0 <= net.now - cut <= 31.5
@@ -252,7 +252,7 @@ def test_consent_expiry_fails_the_connection_after_30_seconds() -> None:
 
 
 def test_ice_restart_selects_a_new_pair_and_keeps_the_old_meanwhile() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     connect_pair(net, a, b)
     net.run(1.0)
@@ -275,14 +275,14 @@ def test_ice_restart_selects_a_new_pair_and_keeps_the_old_meanwhile() -> None:
 
 
 def test_ice_restart_recovers_a_failed_session() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     connect_pair(net, a, b)
     net.run(1.0)
-    net.drop = lambda data, src, dst, now: True
+    net.drop = lambda d: True
     net.run(100.0, stop=lambda: a.state is IceState.FAILED and b.state is IceState.FAILED)
     assert a.state is IceState.FAILED and b.state is IceState.FAILED
-    net.drop = lambda data, src, dst, now: False
+    net.drop = lambda d: False
     a.restart(Credentials("againA", "r" * 22), net.now)
     b.restart(Credentials("againB", "s" * 22), net.now)
     assert a.state.value == "checking" and a.selected_pair() is None
@@ -309,11 +309,11 @@ def test_agent_never_reads_a_clock_deadline_is_none_when_idle() -> None:
 
 
 def test_checks_carry_the_rfc_8445_attributes() -> None:
-    net = FakeNetwork()
+    net = Network(delay=0.001)
     a, b = make_agent(True, 1, tie_breaker=7), make_agent(False, 2)
     connect_pair(net, a, b)
-    net._drain()
-    first = next(tx for _, tx in net.sent if tx.source == A_ADDR)
+    net.drain()
+    first = next(tx for tx in net.sent if tx.source == A_ADDR)
     msg = Message.parse(first.data)
     assert msg.username == f"{b.local_ufrag}:{a.local_ufrag}"
     assert msg.ice_controlling == 7
@@ -370,14 +370,14 @@ def test_uncheckable_remote_candidates_are_ignored() -> None:
 
 
 def test_disconnected_recovers_when_traffic_returns() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     connect_pair(net, a, b)
     net.run(1.0)
-    net.drop = lambda data, src, dst, now: True
+    net.drop = lambda d: True
     net.run(20.0, stop=lambda: a.state is IceState.DISCONNECTED)
     assert a.state is IceState.DISCONNECTED and a.consent_ok(net.now)
-    net.drop = lambda data, src, dst, now: False
+    net.drop = lambda d: False
     net.run(40.0, stop=lambda: connected(a, b))
     assert connected(a, b) and net.now < 29.0
     states = [e.state for e in net.events_of(a) if isinstance(e, StateChanged)]

@@ -19,15 +19,15 @@ from pywebrtc.stun import (
     binding_success,
     new_transaction_id,
 )
+from tests.simnet import Network
 
-from .netsim import FakeNetwork
 from .scenarios import A_ADDR, B_ADDR, connect_pair, connected, make_agent
 
 ATTACKER = ("10.66.0.1", 4444)
 
 
-def _connected_pair() -> tuple[FakeNetwork, Agent, Agent]:
-    net = FakeNetwork(latency=0.01)
+def _connected_pair() -> tuple[Network, Agent, Agent]:
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     connect_pair(net, a, b)
     net.run(1.0)
@@ -79,18 +79,18 @@ def test_each_kind_of_bad_packet_is_dropped_and_counted() -> None:
 
 
 def test_response_with_wrong_integrity_does_not_complete_the_check() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
-    net.drop = lambda data, src, dst, now: src == B_ADDR
+    net.drop = lambda d: d.source == B_ADDR
     connect_pair(net, a, b)
     net.run(0.005)
-    request = next(tx for _, tx in net.sent if tx.source == A_ADDR)
+    request = next(tx for tx in net.sent if tx.source == A_ADDR)
     tid = StunMessage.parse(request.data).transaction_id
     forged = binding_success(tid, A_ADDR, b"not-the-password-at-all")
     a.receive(forged, B_ADDR, A_ADDR, net.now)
     assert a.counters.dropped_bad_integrity == 1
     assert a.selected_pair() is None
-    net.drop = lambda data, src, dst, now: False
+    net.drop = lambda d: False
     net.run(5.0, stop=lambda: connected(a, b))
     assert connected(a, b)
 

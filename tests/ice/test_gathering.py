@@ -7,8 +7,8 @@ from collections import deque
 from pywebrtc.ice.candidate import Address, CandidateType, host_candidate, reflexive_candidate
 from pywebrtc.ice.events import GatherDone, LocalCandidateGathered, Output, Transmit
 from pywebrtc.stun import Message, MessageClass, Method, binding_success
+from tests.simnet import Network
 
-from .netsim import FakeNetwork
 from .scenarios import A_ADDR, B_ADDR, connected, make_agent
 
 STUN: Address = ("198.51.100.1", 3478)
@@ -40,15 +40,15 @@ class FakeStunServer:
 
 
 def test_server_reflexive_candidate_behind_nat_connects_when_host_is_unreachable() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     server = FakeStunServer(STUN)
     net.attach(a, A_ADDR)
     net.attach(b, B_ADDR)
     net.attach(server, STUN)
-    net.add_nat(A_ADDR, PUBLIC_A)
+    net.nat(A_ADDR, PUBLIC_A)
     # A's private address is not routable from B.
-    net.drop = lambda data, src, dst, now: dst == A_ADDR
+    net.drop = lambda d: d.destination == A_ADDR
     a.add_local_candidate(host_candidate(*A_ADDR))
     a.gather_server_reflexive(A_ADDR, STUN, 0.0)
     net.run(1.0)
@@ -79,7 +79,7 @@ def test_server_reflexive_candidate_behind_nat_connects_when_host_is_unreachable
 
 
 def test_stun_server_timeout_reports_gather_done_without_candidate() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a = make_agent(True, 1)
     net.attach(a, A_ADDR)
     a.add_local_candidate(host_candidate(*A_ADDR))
@@ -90,7 +90,7 @@ def test_stun_server_timeout_reports_gather_done_without_candidate() -> None:
 
 
 def test_two_components_each_get_a_nominated_pair() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a = make_agent(True, 1, components=2)
     b = make_agent(False, 2, components=2)
     a_rtcp, b_rtcp = (A_ADDR[0], A_ADDR[1] + 1), (B_ADDR[0], B_ADDR[1] + 1)
@@ -118,7 +118,7 @@ def test_two_components_each_get_a_nominated_pair() -> None:
 
 
 def test_dual_stack_pairs_only_same_family_and_prefers_ipv6() -> None:
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     a6, b6 = ("2001:db8::1", 5000), ("2001:db8::2", 6000)
     net.attach(a, A_ADDR, a6)
@@ -143,7 +143,7 @@ def test_dual_stack_pairs_only_same_family_and_prefers_ipv6() -> None:
 def test_relayed_local_candidate_sends_and_receives_on_its_relayed_base() -> None:
     """The TURN seam: a relayed candidate's base is the relayed address, so the agent's
     Transmit(source=relayed) is what the I/O layer hands to the TURN client."""
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     relayed: Address = ("198.51.100.50", 60000)
     # The network delivers to A whatever reaches its relayed address, as a TURN relay would.
@@ -165,21 +165,21 @@ def test_relayed_local_candidate_sends_and_receives_on_its_relayed_base() -> Non
     pa = a.selected_pair()
     assert pa is not None and pa.local.type is CandidateType.RELAYED
     assert pa.local_base == relayed
-    assert all(tx.source == relayed for _, tx in net.sent if tx.destination == B_ADDR)
+    assert all(tx.source == relayed for tx in net.sent if tx.destination == B_ADDR)
     assert relay_candidate.to_sdp().endswith(f"typ relay raddr {PUBLIC_A[0]} rport {PUBLIC_A[1]}")
 
 
 def test_symmetric_nat_connects_through_peer_reflexive_candidates() -> None:
     """A behind an address- and port-dependent NAT: its server-reflexive mapping is useless to
     B, but A's own checks open a mapping that both sides learn as peer-reflexive."""
-    net = FakeNetwork(latency=0.01)
+    net = Network(delay=0.01)
     a, b = make_agent(True, 1), make_agent(False, 2)
     server = FakeStunServer(STUN)
     net.attach(a, A_ADDR)
     net.attach(b, B_ADDR)
     net.attach(server, STUN)
-    net.add_symmetric_nat(A_ADDR, "203.0.113.99")
-    net.drop = lambda data, src, dst, now: dst == A_ADDR  # private address: unroutable
+    net.symmetric_nat(A_ADDR, "203.0.113.99")
+    net.drop = lambda d: d.destination == A_ADDR  # private address: unroutable
     a.add_local_candidate(host_candidate(*A_ADDR))
     a.gather_server_reflexive(A_ADDR, STUN, 0.0)
     net.run(1.0)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import random
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pywebrtc.ice.events import IceState
+from tests.simnet import Duplicate, Jitter, Loss, Network
 
-from .netsim import FakeNetwork
 from .scenarios import A_ADDR, B_ADDR, connect_pair, connected, make_agent
 
 
@@ -23,13 +21,11 @@ from .scenarios import A_ADDR, B_ADDR, connect_pair, connected, make_agent
 def test_lossy_network_still_converges_on_one_pair(
     seed: int, loss: float, a_controls: bool, lite: bool
 ) -> None:
-    rng = random.Random(seed)
-    net = FakeNetwork(latency=0.02)
+    net = Network(Loss(loss), delay=0.02, seed=seed)
     a = make_agent(a_controls or lite, 1)
     b = make_agent(not a_controls, 2, lite=lite)
     if lite:
         a.set_remote_lite(True)
-    net.drop = lambda data, src, dst, now: rng.random() < loss
     connect_pair(net, a, b)
     net.run(60.0, stop=lambda: connected(a, b))
     if connected(a, b):
@@ -46,19 +42,9 @@ def test_lossy_network_still_converges_on_one_pair(
 @settings(max_examples=40)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_duplicated_and_reordered_packets_are_harmless(seed: int) -> None:
-    rng = random.Random(seed)
-    net = FakeNetwork(latency=0.01)
+    # One, two or three copies of each datagram, each 1 to 50 ms late.
+    net = Network(Duplicate(0.5), Duplicate(0.3), Jitter(0.049), delay=0.001, seed=seed)
     a, b = make_agent(True, 1), make_agent(False, 2)
-    original_inject = net.inject
-
-    def jittery_inject(data: bytes, source: tuple[str, int], destination: tuple[str, int]) -> None:
-        for _ in range(rng.choice((1, 1, 2, 3))):
-            saved = net.latency
-            net.latency = rng.uniform(0.001, 0.05)
-            original_inject(data, source, destination)
-            net.latency = saved
-
-    net.inject = jittery_inject  # type: ignore[method-assign]
     connect_pair(net, a, b)
     net.run(10.0, stop=lambda: connected(a, b))
     assert connected(a, b)

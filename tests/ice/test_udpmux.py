@@ -15,15 +15,15 @@ from pywebrtc.ice.udpmux import UdpMux
 from pywebrtc.stun.attributes import IceControlling, Priority, Username
 from pywebrtc.stun.constants import MessageClass, Method
 from pywebrtc.stun.message import Message
+from tests.simnet import Network
 
 from .muxhost import MuxHost
-from .netsim import FakeNetwork
 from .scenarios import connected, make_agent
 
 SERVER: Address = ("192.0.2.1", 3478)
 
 
-def client_for(host: MuxHost, net: FakeNetwork, i: int) -> tuple[Agent, Agent]:
+def client_for(host: MuxHost, net: Network, i: int) -> tuple[Agent, Agent]:
     """A browser-like full controlling client and its lite server agent on the mux."""
     server = make_agent(False, 100_000 + i, lite=True)
     client = make_agent(True, i)
@@ -52,7 +52,7 @@ def binding_request(ufrag: str, pwd: str, tie: int = 1) -> bytes:
 
 
 def test_mux_serves_1000_agents_on_one_socket() -> None:
-    net = FakeNetwork(latency=0.005)
+    net = Network(delay=0.005)
     host = MuxHost(SERVER)
     net.attach(host, SERVER)
     pairs = [client_for(host, net, i) for i in range(1000)]
@@ -98,7 +98,7 @@ def test_unknown_ufrag_malformed_and_non_stun_traffic_is_dropped_and_counted() -
 
 
 def test_flood_of_binding_requests_from_many_addresses_keeps_memory_bounded() -> None:
-    net = FakeNetwork(latency=0.005)
+    net = Network(delay=0.005)
     host = MuxHost(SERVER)
     net.attach(host, SERVER)
     pairs = [client_for(host, net, i) for i in range(3)]
@@ -133,13 +133,13 @@ def test_flood_of_binding_requests_from_many_addresses_keeps_memory_bounded() ->
 
 
 def test_session_released_after_consent_failure() -> None:
-    net = FakeNetwork(latency=0.005)
+    net = Network(delay=0.005)
     host = MuxHost(SERVER)
     net.attach(host, SERVER)
     client, server = client_for(host, net, 7)
     net.run(1.0)
     assert connected(client, server)
-    net.drop = lambda data, src, dst, now: True
+    net.drop = lambda d: True
     net.run(60.0, stop=lambda: server.state is IceState.FAILED)
     assert server.state is IceState.FAILED
     host.remove(server)
