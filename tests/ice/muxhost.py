@@ -1,4 +1,4 @@
-"""A UDP mux and its server-side agents, shaped like one endpoint for :class:`FakeNetwork`."""
+"""A UDP mux and its server-side agents, as one machine on :class:`tests.simnet.Network`."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class MuxHost:
         self.mux.unregister(self.sessions.pop(id(agent)))
         self.agents.remove(agent)
 
-    # The agent's shape, for FakeNetwork.
+    # The agent's shape, for the simulated network.
     def receive(self, data: bytes, source: Address, destination: Address, now: float) -> bool:
         self.now = now
         self.mux.receive(data, source)
