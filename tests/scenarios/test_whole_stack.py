@@ -274,3 +274,99 @@ def test_the_call_survives_a_nat_rebinding(loss: float, seed: int) -> None:
         assert caller.connectionState == callee.connectionState == "connected"
 
     simulate(scenario, Loss(loss), seed=seed)
+
+
+def local_ufrag(pc: RTCPeerConnection) -> str:
+    description = pc.localDescription
+    assert description is not None
+    return next(
+        line.split(":", 1)[1]
+        for line in description.sdp.splitlines()
+        if line.startswith("a=ice-ufrag:")
+    )
+
+
+async def chat(
+    caller: RTCPeerConnection, callee: RTCPeerConnection
+) -> tuple[RTCDataChannel, list[str | bytes], list[str | bytes]]:
+    """Connect with one reliable channel; returns it, what the callee received on it and the
+    callee's echoes the caller received."""
+    channel = caller.createDataChannel("chat")
+    received: list[str | bytes] = []
+    echoes: list[str | bytes] = []
+
+    def on_channel(theirs: RTCDataChannel) -> None:
+        def on_message(message: str | bytes) -> None:
+            assert isinstance(message, str)
+            received.append(message)
+            theirs.send(f"re: {message}")
+
+        theirs.on("message", on_message)
+
+    callee.on("datachannel", on_channel)
+    channel.on("message", echoes.append)
+    await negotiate(caller, callee)
+    await until(connected(caller, callee))
+    await until(lambda: channel.readyState == "open")
+    return channel, received, echoes
+
+
+@pytest.mark.parametrize("restarter", ["caller", "callee"])
+@impaired
+def test_an_ice_restart_by_either_side_loses_no_message(
+    restarter: str, loss: float, seed: int
+) -> None:
+    async def scenario(net: Network, caller: RTCPeerConnection, callee: RTCPeerConnection) -> None:
+        channel, received, echoes = await chat(caller, callee)
+        sent = [f"m{n}" for n in range(40)]
+        first, other = (caller, callee) if restarter == "caller" else (callee, caller)
+        before = local_ufrag(first), local_ufrag(other)
+        for n, message in enumerate(sent):
+            channel.send(message)
+            if n == 10:  # messages keep going out while the restart runs
+                first.restartIce()
+                await negotiate(first, other)
+                assert local_ufrag(first) != before[0] and local_ufrag(other) != before[1]
+            await asyncio.sleep(0.02)
+        await until(lambda: len(echoes) == len(sent))
+        assert received == sent
+        assert echoes == [f"re: {m}" for m in sent]
+        for pc, peer in ((first, other), (other, first)):
+            agent = pc._session.agent  # type: ignore[union-attr]
+            await until(lambda agent=agent: agent.nominated)  # type: ignore[misc]
+            assert agent.remote_credentials is not None
+            assert agent.remote_credentials[0] == local_ufrag(peer)
+        assert caller.connectionState == callee.connectionState == "connected"
+
+    simulate(scenario, Loss(loss), seed=seed)
+
+
+@impaired
+def test_a_caller_whose_address_changes_recovers_through_an_ice_restart(
+    loss: float, seed: int
+) -> None:
+    """Wi-Fi to mobile: the caller's traffic now leaves from another public address. Its
+    checks and data reach the callee from there; the restart it then signals gives the callee
+    a pair to that address, and what was sent in between arrives."""
+    moved = ("198.18.0.9", 41000)
+
+    async def scenario(net: Network, caller: RTCPeerConnection, callee: RTCPeerConnection) -> None:
+        channel, received, echoes = await chat(caller, callee)
+        channel.send("before")
+        await until(lambda: echoes == ["re: before"])
+        net.nat(CALLER, moved)
+        channel.send("while moving")
+        await asyncio.sleep(0.5)
+        assert received == ["before"]  # the callee drops what comes from an unknown address
+        caller.restartIce()
+        await negotiate(caller, callee)
+        channel.send("after")
+        await until(lambda: len(echoes) == 3)
+        assert received == ["before", "while moving", "after"]
+        assert echoes == ["re: before", "re: while moving", "re: after"]
+        pair = callee._session.agent.selected_pair(1)  # type: ignore[union-attr]
+        assert pair is not None and pair.remote.address == moved
+        await asyncio.sleep(60.0)  # consent holds on the new pair
+        assert caller.connectionState == callee.connectionState == "connected"
+
+    simulate(scenario, Loss(loss), seed=seed)
