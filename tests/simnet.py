@@ -206,9 +206,6 @@ class Network:
         """Datagrams on the wire, not yet delivered."""
         return len(self._queue)
 
-    def host(self, name: str) -> Host:
-        return next(h for h in self.hosts if h.name == name)
-
     def events_of(self, machine: object) -> list[Any]:
         return next(h for h in self.hosts if h.machine is machine).events
 
@@ -283,16 +280,6 @@ class Network:
     def call_at(self, when: float, callback: Callable[[], object]) -> None:
         heapq.heappush(self._timers, (when, next(self._seq), callback))
 
-    def every(self, interval: float, callback: Callable[[], object], until: float) -> None:
-        """Call ``callback`` now and every ``interval`` seconds before ``until``."""
-
-        def again(when: float) -> None:
-            if when < until - 1e-9:
-                callback()
-                self.call_at(when + interval, lambda: again(when + interval))
-
-        again(self.now)
-
     def _outbound(self, source: Address, destination: Address) -> Address:
         public_ip = self._symmetric.get(source)
         if public_ip is not None:
@@ -303,7 +290,7 @@ class Network:
             return public
         return self._public.get(source, source)
 
-    def _inbound(self, d: Datagram) -> Host | None:
+    def _deliver(self, d: Datagram) -> Host | None:
         destination = d.destination
         mapping = self._sym_in.get(destination)
         if mapping is not None:
@@ -360,7 +347,7 @@ class Network:
         """Move the clock to ``now`` and deliver what has arrived (no machine ticks)."""
         self.now = max(self.now, now)
         while self._queue and self._queue[0][0] <= self.now:
-            host = self._inbound(heapq.heappop(self._queue)[2])
+            host = self._deliver(heapq.heappop(self._queue)[2])
             if host is not None and host.machine is not None:
                 self.drain()
         while self._timers and self._timers[0][0] <= self.now:
