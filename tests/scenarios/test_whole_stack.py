@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from pywebrtc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from pywebrtc.ice.candidate import CandidateType
 from pywebrtc.ice.udpmux import UdpMux
 from pywebrtc.settings import SettingEngine
 from tests.peerconnection.audio_helpers import ToneTrack, tone_of
@@ -28,6 +29,7 @@ CALLER = ("192.168.1.10", 5000)  # behind a NAT
 CALLER_PUBLIC = ("203.0.113.7", 40000)
 CALLEE = ("198.51.100.2", 3478)
 DELAY = 0.025  # one way
+MTU = 1280  # IPv6's minimum: what a WebRTC stack must fit its datagrams in
 LOSSES = [0.0, 0.1, 0.3]
 SEEDS = range(5)
 WITHIN = 300.0  # virtual seconds any one wait may take (30 % loss backs timers off a lot)
@@ -40,7 +42,7 @@ def simulate(
 ) -> Network:
     """Run ``scenario(net, caller, callee)`` to the end on the network's clock."""
     random.seed(seed)  # the stack's own jitter (consent checks, pacing) replays too
-    net = Network(*impairments, delay=DELAY, seed=seed)
+    net = Network(*impairments, delay=DELAY, seed=seed, mtu=MTU)
     net.nat(CALLER, CALLER_PUBLIC)
     loop = VirtualTimeLoop(net)
 
@@ -124,8 +126,14 @@ def test_peers_connect_and_a_channel_opens(loss: float, seed: int) -> None:
         await until(lambda: channel.readyState == "open")
         channel.send("hello")
         await until(lambda: "chat" in inboxes and inboxes["chat"].items == ["hello"])
+        # The callee reaches the caller at the address its NAT gave it, learnt from its checks.
+        pair = callee._session.agent.selected_pair(1)  # type: ignore[union-attr]
+        assert pair is not None and pair.remote.address == CALLER_PUBLIC
+        assert pair.remote.type is CandidateType.PEER_REFLEXIVE
 
-    simulate(scenario, Loss(loss), seed=seed)
+    net = simulate(scenario, Loss(loss), seed=seed)
+    assert net.drops["nat"] > 0  # the callee's checks to the caller's private address
+    assert net.drops["mtu"] == 0
 
 
 KINDS: dict[str, dict[str, Any]] = {
