@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from pywebrtc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from pywebrtc import RTCConfiguration, RTCDataChannel, RTCPeerConnection
 from pywebrtc.ice.candidate import CandidateType
 from pywebrtc.ice.udpmux import UdpMux
 from pywebrtc.settings import SettingEngine
 from tests.peerconnection.audio_helpers import ToneTrack, tone_of
+from tests.peerconnection.helpers import Inbox, negotiate
 from tests.simnet import Duplicate, Impairment, Loss, Network, Reorder, VirtualTimeLoop
 
 CALLER = ("192.168.1.10", 5000)  # behind a NAT
@@ -41,6 +42,7 @@ def simulate(
     seed: int,
 ) -> Network:
     """Run ``scenario(net, caller, callee)`` to the end on the network's clock."""
+    state = random.getstate()
     random.seed(seed)  # the stack's own jitter (consent checks, pacing) replays too
     net = Network(*impairments, delay=DELAY, seed=seed, mtu=MTU)
     net.nat(CALLER, CALLER_PUBLIC)
@@ -58,6 +60,7 @@ def simulate(
         loop.run_until_complete(main())
     finally:
         loop.close()
+        random.setstate(state)
     return net
 
 
@@ -74,17 +77,6 @@ def peer(net: Network, address: tuple[str, int]) -> RTCPeerConnection:
     return RTCPeerConnection(RTCConfiguration(iceServers=[]), settings)
 
 
-async def negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
-    await offerer.setLocalDescription(await offerer.createOffer())
-    offer = offerer.localDescription
-    assert offer is not None
-    await answerer.setRemoteDescription(RTCSessionDescription(offer.sdp, offer.type))
-    await answerer.setLocalDescription(await answerer.createAnswer())
-    answer = answerer.localDescription
-    assert answer is not None
-    await offerer.setRemoteDescription(RTCSessionDescription(answer.sdp, answer.type))
-
-
 async def until(condition: Callable[[], bool], within: float = WITHIN) -> None:
     """Wait (on virtual time, checking every 10 ms) until ``condition()`` holds."""
 
@@ -99,18 +91,45 @@ def connected(*pcs: RTCPeerConnection) -> Callable[[], bool]:
     return lambda: all(pc.connectionState == "connected" for pc in pcs)
 
 
-class Inbox:
-    """Messages a channel received, in arrival order."""
-
-    def __init__(self, channel: RTCDataChannel) -> None:
-        self.items: list[str | bytes] = []
-        channel.on("message", self.items.append)
-
-
 def channels_by_label(pc: RTCPeerConnection) -> dict[str, Inbox]:
     inboxes: dict[str, Inbox] = {}
     pc.on("datachannel", lambda channel: inboxes.setdefault(channel.label, Inbox(channel)))
     return inboxes
+
+
+def local_ufrag(pc: RTCPeerConnection) -> str:
+    description = pc.localDescription
+    assert description is not None
+    return next(
+        line.split(":", 1)[1]
+        for line in description.sdp.splitlines()
+        if line.startswith("a=ice-ufrag:")
+    )
+
+
+async def chat(
+    caller: RTCPeerConnection, callee: RTCPeerConnection
+) -> tuple[RTCDataChannel, list[str | bytes], list[str | bytes]]:
+    """Connect with one reliable channel; returns it, what the callee received on it and the
+    callee's echoes the caller received."""
+    channel = caller.createDataChannel("chat")
+    received: list[str | bytes] = []
+    echoes: list[str | bytes] = []
+
+    def on_channel(theirs: RTCDataChannel) -> None:
+        def on_message(message: str | bytes) -> None:
+            assert isinstance(message, str)
+            received.append(message)
+            theirs.send(f"re: {message}")
+
+        theirs.on("message", on_message)
+
+    callee.on("datachannel", on_channel)
+    channel.on("message", echoes.append)
+    await negotiate(caller, callee)
+    await until(connected(caller, callee))
+    await until(lambda: channel.readyState == "open")
+    return channel, received, echoes
 
 
 impaired = pytest.mark.parametrize(("loss", "seed"), [(x, s) for x in LOSSES for s in SEEDS])
@@ -148,7 +167,7 @@ MESSAGES = 60
 
 
 async def exchange_on_every_kind(
-    net: Network, caller: RTCPeerConnection, callee: RTCPeerConnection
+    caller: RTCPeerConnection, callee: RTCPeerConnection
 ) -> tuple[dict[str, list[str | bytes]], dict[str, list[str | bytes]]]:
     """Open one channel of each kind, send ``MESSAGES`` each way on each, wait until every
     reliable message arrived (and then a few seconds for the others). Returns what each side
@@ -202,7 +221,7 @@ def test_every_kind_of_channel_carries_messages_both_ways(loss: float, seed: int
     result: list[tuple[dict[str, list[str | bytes]], dict[str, list[str | bytes]]]] = []
 
     async def scenario(net: Network, caller: RTCPeerConnection, callee: RTCPeerConnection) -> None:
-        result.append(await exchange_on_every_kind(net, caller, callee))
+        result.append(await exchange_on_every_kind(caller, callee))
 
     simulate(scenario, Loss(loss), seed=seed)
     to_callee, to_caller = result[0]
@@ -217,7 +236,7 @@ def test_reordered_and_duplicated_datagrams_deliver_each_message_once_in_order(
     result: list[tuple[dict[str, list[str | bytes]], dict[str, list[str | bytes]]]] = []
 
     async def scenario(net: Network, caller: RTCPeerConnection, callee: RTCPeerConnection) -> None:
-        result.append(await exchange_on_every_kind(net, caller, callee))
+        result.append(await exchange_on_every_kind(caller, callee))
 
     net = simulate(scenario, Reorder(0.3, 0.1), Duplicate(0.2), seed=seed)
     to_callee, to_caller = result[0]
@@ -260,63 +279,22 @@ def test_audio_flows_both_ways_and_decodes_to_the_tone_sent(loss: float, seed: i
 @impaired
 def test_the_call_survives_a_nat_rebinding(loss: float, seed: int) -> None:
     async def scenario(net: Network, caller: RTCPeerConnection, callee: RTCPeerConnection) -> None:
-        channel = caller.createDataChannel("chat")
-        inboxes = channels_by_label(callee)
-        replies: list[str | bytes] = []
-        callee.on("datachannel", lambda c: c.on("message", lambda m: c.send(f"re: {m}")))
-        channel.on("message", replies.append)
-        await negotiate(caller, callee)
-        await until(connected(caller, callee))
-        await until(lambda: channel.readyState == "open")
+        channel, received, echoes = await chat(caller, callee)
         channel.send("before")
-        await until(lambda: replies == ["re: before"])
+        await until(lambda: echoes == ["re: before"])
         new = net.rebind(CALLER)
         await asyncio.sleep(1.0)
         channel.send("after")
         # Longer than consent freshness (30 s, RFC 7675) on the old address.
-        await until(lambda: replies == ["re: before", "re: after"], within=45.0)
-        assert inboxes["chat"].items == ["before", "after"]
+        await until(lambda: len(echoes) == 2, within=45.0)
+        assert received == ["before", "after"]
+        assert echoes == ["re: before", "re: after"]
         pair = callee._session.agent.selected_pair(1)  # type: ignore[union-attr]
         assert pair is not None and pair.remote.address == new
         await asyncio.sleep(60.0)  # consent freshness (RFC 7675) holds on the new address
         assert caller.connectionState == callee.connectionState == "connected"
 
     simulate(scenario, Loss(loss), seed=seed)
-
-
-def local_ufrag(pc: RTCPeerConnection) -> str:
-    description = pc.localDescription
-    assert description is not None
-    return next(
-        line.split(":", 1)[1]
-        for line in description.sdp.splitlines()
-        if line.startswith("a=ice-ufrag:")
-    )
-
-
-async def chat(
-    caller: RTCPeerConnection, callee: RTCPeerConnection
-) -> tuple[RTCDataChannel, list[str | bytes], list[str | bytes]]:
-    """Connect with one reliable channel; returns it, what the callee received on it and the
-    callee's echoes the caller received."""
-    channel = caller.createDataChannel("chat")
-    received: list[str | bytes] = []
-    echoes: list[str | bytes] = []
-
-    def on_channel(theirs: RTCDataChannel) -> None:
-        def on_message(message: str | bytes) -> None:
-            assert isinstance(message, str)
-            received.append(message)
-            theirs.send(f"re: {message}")
-
-        theirs.on("message", on_message)
-
-    callee.on("datachannel", on_channel)
-    channel.on("message", echoes.append)
-    await negotiate(caller, callee)
-    await until(connected(caller, callee))
-    await until(lambda: channel.readyState == "open")
-    return channel, received, echoes
 
 
 @pytest.mark.parametrize("restarter", ["caller", "callee"])
