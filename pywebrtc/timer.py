@@ -99,7 +99,9 @@ class LoopTimer:
                 logger.exception("session timer failed")
         while heap and heap[0][2].when != heap[0][0]:
             heapq.heappop(heap)
-        if heap and self._handle is None:
+        # A callback above may have armed the timer for its own, later, deadline: the earliest
+        # entry left must not wait for that one.
+        if heap and (self._handle is None or heap[0][0] < self._armed_for):
             self._arm(heap[0][0])
 
 
