@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -23,6 +24,7 @@ from pywebrtc import RTCConfiguration, RTCDataChannel, RTCPeerConnection
 from pywebrtc.ice import agent as ice_agent
 from pywebrtc.ice.candidate import CandidateType
 from pywebrtc.ice.udpmux import UdpMux
+from pywebrtc.media import pipeline as audio_pipeline
 from pywebrtc.settings import SettingEngine
 from tests.peerconnection.audio_helpers import ToneTrack, tone_of
 from tests.peerconnection.helpers import Inbox, negotiate
@@ -56,9 +58,15 @@ def simulate(
             await caller.close()
             await callee.close()
 
-    # The ICE agents' jitter (check pacing, consent intervals) replays with the seed too.
+    # The stack's own jitter (ICE pacing and consent intervals, RTCP report intervals) replays
+    # with the seed too: a failing seed fails every time.
+    stack = random.Random(seed)
+    seeded = SimpleNamespace(Random=lambda: random.Random(stack.getrandbits(64)))
     try:
-        with mock.patch.object(ice_agent, "_SYSTEM_RANDOM", random.Random(seed)):
+        with (
+            mock.patch.object(ice_agent, "_SYSTEM_RANDOM", stack),
+            mock.patch.object(audio_pipeline, "random", seeded),
+        ):
             loop.run_until_complete(main())
     finally:
         loop.close()
@@ -166,7 +174,7 @@ def test_peers_connect_and_a_channel_opens(loss: float, seed: int) -> None:
         assert pair.remote.type is CandidateType.PEER_REFLEXIVE
 
     net = simulate(scenario, Loss(loss), seed=seed)
-    assert net.drops["nat"] > 0  # the callee's checks to the caller's private address
+    assert any(d.destination == CALLER for d in net.sent)  # it tried the private address too
     assert net.drops["mtu"] == 0
 
 
@@ -178,6 +186,9 @@ KINDS: dict[str, dict[str, Any]] = {
     "negotiated": {"negotiated": True, "id": 7},
 }
 RELIABLE = ("ordered", "unordered", "negotiated")
+# After the reliable messages are in: lost partially reliable ones are abandoned on a T3
+# expiry, and FORWARD TSN (RFC 3758) then lets the later ones through.
+PARTIAL_GRACE = 30.0
 MESSAGES = 60
 
 
@@ -205,7 +216,7 @@ async def exchange_on_every_kind(
     await until(lambda: all(
         len(inbox.items) == MESSAGES for box in (to_callee, to_caller)
         for label, inbox in box.items() if label in RELIABLE))  # fmt: skip
-    await asyncio.sleep(5.0)  # what partial reliability will still deliver
+    await asyncio.sleep(PARTIAL_GRACE)  # what partial reliability will still deliver
     return (
         {label: inbox.items for label, inbox in to_callee.items()},
         {label: inbox.items for label, inbox in to_caller.items()},
