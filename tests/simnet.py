@@ -272,9 +272,9 @@ class Network:
         for d in copies:
             heapq.heappush(self._queue, (d.at, next(self._seq), d))
 
-    def inject(self, data: bytes, source: Address, destination: Address, at: float = -1) -> None:
+    def inject(self, data: bytes, source: Address, destination: Address) -> None:
         """Put a datagram on the wire as an attacker would: no NAT, no impairment."""
-        d = Datagram(data, source, destination, self.now + self.delay if at < 0 else at)
+        d = Datagram(data, source, destination, self.now + self.delay)
         heapq.heappush(self._queue, (d.at, next(self._seq), d))
 
     def call_at(self, when: float, callback: Callable[[], object]) -> None:
