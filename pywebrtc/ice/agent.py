@@ -956,7 +956,10 @@ class Agent:
                 continue
             comp.consent_in_flight = True
             comp.next_consent = now + self._consent_delay()
-            self._send_check(pair, now, kind="consent")
+            # The controlling side keeps USE-CANDIDATE on its consent checks of the nominated
+            # pair (as libwebrtc does): after a NAT rebinding they reach the controlled side
+            # from a new address, and this is what lets it move its selected pair there.
+            self._send_check(pair, now, use_candidate=self.controlling, kind="consent")
 
     def _all_selected(self) -> bool:
         return all(c.selected is not None for c in self._components.values())

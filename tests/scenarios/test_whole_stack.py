@@ -294,14 +294,6 @@ def test_audio_flows_both_ways_and_decodes_to_the_tone_sent(loss: float, seed: i
     assert heard["at caller"] == pytest.approx(660.0, abs=15)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="defect: after the caller's NAT rebinds, the callee (ICE controlled) answers the "
-    "caller's consent checks from the new address but keeps its selected pair on the old one "
-    "(the caller, controlling, sees no change and never nominates again), so the callee's "
-    "consent expires after 30 s and the call fails",
-)
 @impaired
 def test_the_call_survives_a_nat_rebinding(loss: float, seed: int) -> None:
     async def scenario(net: Network, caller: RTCPeerConnection, callee: RTCPeerConnection) -> None:
