@@ -47,6 +47,18 @@ function collectCandidates(s) {
     candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid,
     sdpMLineIndex: e.candidate.sdpMLineIndex } : null);
 }
+function endOfGathering(pc) {
+  // The null icecandidate of the next gathering (a restart gathers anew: the state may still
+  // read "complete" from the last one when setLocalDescription resolves).
+  return new Promise((resolve, reject) => {
+    const previous = pc.onicecandidate;
+    const timer = setTimeout(() => reject(new Error("timeout waiting for gathering")), 20000);
+    pc.onicecandidate = e => {
+      if (previous) previous(e);
+      if (!e.candidate) { clearTimeout(timer); pc.onicecandidate = previous; resolve(); }
+    };
+  });
+}
 async function take(s, label, count, what) {
   await until(() => s.inbox[label] && s.inbox[label].length >= count, count + " " + what);
   return s.inbox[label].splice(0, count);
@@ -111,6 +123,38 @@ const H = {
     const ch = pcs[id].ch[label];
     ch.addEventListener("open", () => ch.send(text));
     return true;
+  },
+  async restartOffer(id) {
+    // W3C restartIce(): negotiationneeded fires, and the next offer carries new ICE
+    // credentials and the candidates gathered for them. Returns [sdp, how it restarted].
+    const pc = pcs[id].pc;
+    let how = "iceRestart option";
+    if (typeof pc.restartIce === "function") {
+      let needed = false;
+      const previous = pc.onnegotiationneeded;
+      pc.onnegotiationneeded = () => { needed = true; };
+      pc.restartIce();
+      await until(() => needed, "negotiationneeded after restartIce()", 5000);
+      pc.onnegotiationneeded = previous;
+      how = "restartIce";
+    }
+    const done = endOfGathering(pc);
+    await pc.setLocalDescription(await pc.createOffer({ iceRestart: how !== "restartIce" }));
+    await done;
+    return [pc.localDescription.sdp, how];
+  },
+  async answerRestart(id, sdp) {
+    // Answer an ICE restart offer: new credentials, the new candidates in the answer.
+    const pc = pcs[id].pc;
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    const done = endOfGathering(pc);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await done;
+    return pc.localDescription.sdp;
+  },
+  async iceState(id) {
+    const pc = pcs[id].pc;
+    return [pc.iceConnectionState, pc.connectionState];
   },
   async setAnswer(id, sdp) {
     await pcs[id].pc.setRemoteDescription({ type: "answer", sdp });
@@ -183,7 +227,7 @@ async function reply(cmd) {
   try {
     return { id: cmd.id, result: await H[cmd.op](...cmd.args) };
   } catch (e) {
-    return { id: cmd.id, error: String(e && e.stack || e) };
+    return { id: cmd.id, error: String(e) + (e && e.stack ? "\n" + e.stack : "") };
   }
 }
 

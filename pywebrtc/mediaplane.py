@@ -36,6 +36,7 @@ from pywebrtc.jsep.audio import (
     RemoteAudio,
     intersect_direction,
     negotiate_audio,
+    offer_extensions,
 )
 from pywebrtc.media import AudioSession, AudioSessionConfig, MediaStreamError, MediaStreamTrack
 from pywebrtc.media.dtmf import ToneChange
@@ -194,6 +195,7 @@ class MediaPlane:
             stopped=transceiver.stopped,
             negotiated=negotiated if answer else None,
             codecs=transceiver.codec_preferences or OFFER_CODECS,
+            extensions=offer_extensions(negotiated),
         )
 
     def offer_applied(self, mids: list[str]) -> None:

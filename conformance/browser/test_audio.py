@@ -6,7 +6,10 @@ browser's getStats counts about 50 packets/s from us (headless ``audioLevel`` st
 packets and bytes are what is checked). DTMF: the browser's RTCDTMFSender to our receiver, ours
 to the browser (its stats see the stream continue). Audio added to a data session, then
 stopped. Codec preferences (Chromium): PCMU first in our offer or answer, and Chrome sends and
-receives PCMU. One launch per browser."""
+receives PCMU. ICE restart, either offer direction: the browser's restartIce() and its new
+offer, or ours towards it; new credentials both sides, then data-channel messages both ways and
+audio both ways (the browser's inbound packets still rising at ~50/s, its tone still decoded
+here) over the same DTLS association. One launch per browser."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from conformance.browser.audio_scenario import (
     capability,
     connect_audio,
     dtmf_both_ways,
+    ice_restart_keeps_audio_and_data,
     pcmu_both_ways,
     renegotiate_audio_into_data_session,
     write_tone_wav,
@@ -98,3 +102,15 @@ def test_chrome_follows_our_codec_preferences(browser: Browser, we_offer: bool) 
 
 def test_audio_added_to_a_data_session_then_stopped(browser: Browser) -> None:
     browser.session.run(renegotiate_audio_into_data_session(browser.session.page, browser.tone))
+
+
+@OFFERS
+@pytest.mark.parametrize("restarter", ["browser", "pywebrtc"])
+def test_ice_restart_keeps_audio_and_data_flowing(
+    browser: Browser, we_offer: bool, restarter: str
+) -> None:
+    over_audio(
+        browser,
+        we_offer,
+        lambda link: ice_restart_keeps_audio_and_data(link, browser.tone, restarter == "browser"),
+    )

@@ -3,7 +3,8 @@ Playwright) and Firefox ESR (no WebDriver: the page fetches its commands from th
 both offer directions: ordered, unordered, maxRetransmits=0 and negotiated channels with
 messages both ways; 1 MiB as 16 KiB messages intact and in order both ways; a channel closed
 from each side, the close seen on both, the other channels still working. Chromium also offers
-to an ICE-lite answerer on a UDP mux (the transceiver's setup). One launch per browser."""
+to an ICE-lite answerer on a UDP mux (the transceiver's setup), and restarts ICE towards one
+(restartIce()), every channel working after it. One launch per browser."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from conformance.browser.driver import BrowserSession, launch_chromium, launch_f
 from conformance.browser.scenario import connect, echo_both_ways
 from conformance.channels import IN_BAND, NEGOTIATED, close_each_way, mebibyte_both_ways
 from conformance.ice_lite import assert_lite_answer_on, lite_settings
+from conformance.restart import ice_ufrag, peer_restarts
 from pywebrtc.ice import open_udp_mux
 
 
@@ -52,6 +54,37 @@ def test_chrome_offers_to_an_ice_lite_answerer_on_a_udp_mux(browser: BrowserSess
             link = await connect(browser.page, False, {**IN_BAND, **NEGOTIATED}, lite_settings(mux))
             try:
                 assert_lite_answer_on(link.pc, mux)
+                for label in [*IN_BAND, *NEGOTIATED]:
+                    await echo_both_ways(link, label, count=3)
+            finally:
+                await link.close()
+        finally:
+            socket.close()
+
+    browser.run(body())
+
+
+@pytest.mark.parametrize("browser", ["chromium"], indirect=True)
+def test_browser_restarts_ice_towards_an_ice_lite_answerer_on_a_udp_mux(
+    browser: BrowserSession,
+) -> None:
+    """The transceiver's shape again: Chrome calls restartIce() and offers; our lite session
+    answers with new credentials on the same mux socket (re-keyed, still one session), and
+    every channel carries messages after it. (libwebrtc keeps its selected connection to an
+    ICE-lite peer whose address did not change, pinging it with our previous ufrag: the
+    agent and the mux keep answering that one.)"""
+
+    async def body() -> None:
+        mux, socket = await open_udp_mux("127.0.0.1")
+        try:
+            link = await connect(browser.page, False, {**IN_BAND, **NEGOTIATED}, lite_settings(mux))
+            try:
+                await echo_both_ways(link, "ordered", count=3)
+                assert await peer_restarts(link.pc, link.call) == "restartIce"
+                assert_lite_answer_on(link.pc, mux)
+                answer = link.pc.localDescription
+                assert answer is not None and len(mux) == 1  # the one session, re-keyed
+                assert ice_ufrag(answer.sdp) in mux._by_ufrag
                 for label in [*IN_BAND, *NEGOTIATED]:
                     await echo_both_ways(link, label, count=3)
             finally:

@@ -5,7 +5,8 @@ channels carry text, binary and empty messages both ways and libwebrtc echoes ou
 as 16 KiB messages each way, intact (sha256); a channel closed from each side and a peer
 connection closed from each side, the close seen on both; trickle ICE both ways; libwebrtc
 offering to our ICE-lite answerers on a UDP mux (the transceiver's deployment shape), two
-sessions on one socket.
+sessions on one socket. ICE restart from either side in either offer direction (libwebrtc's
+restartIce(), or ours towards it), every channel carrying messages after it.
 
 libwebrtc runs in a node child process (``driver.py``); a test fails when it is missing.
 """
@@ -31,6 +32,7 @@ from conformance.libwebrtc.link import (
     new_link,
     wait_open,
 )
+from conformance.restart import peer_restarts, we_restart
 from pywebrtc.ice import open_udp_mux
 
 DIRECTIONS = pytest.mark.parametrize(
@@ -166,5 +168,33 @@ def test_libwebrtc_offers_to_ice_lite_answerers_sharing_one_udp_mux() -> None:
             for link in links:
                 await link.close()
             socket.close()
+
+    run(body)
+
+
+@DIRECTIONS
+@pytest.mark.parametrize("restarter", ["libwebrtc", "pywebrtc"])
+def test_ice_restart_keeps_the_channels(we_offer: bool, restarter: str) -> None:
+    """libwebrtc's restartIce() and its new offer, or ours towards it: new credentials both
+    sides, the same SCTP association, and every channel carries messages both ways after."""
+
+    async def body(node: NodePeer) -> None:
+        link = await connect(node, we_offer, ALL_KINDS)
+        try:
+            await messages_both_ways(link, "ordered", count=3)
+            association = link.pc.sctp
+            if restarter == "libwebrtc":
+                assert await peer_restarts(link.pc, link.call) == "restartIce"
+            else:
+                await we_restart(link.pc, link.call)
+            assert link.pc.sctp is association
+            assert tuple(await link.call("iceState")) in (
+                ("connected", "connected"),
+                ("completed", "connected"),
+            )
+            for label in ALL_KINDS:
+                await messages_both_ways(link, label, count=3)
+        finally:
+            await link.close()
 
     run(body)

@@ -4,7 +4,9 @@ unordered, maxRetransmits=0 and negotiated (id 9) channels with string, binary a
 messages both ways; 1 MiB as 16 KiB messages both ways (sha256); a channel closed from each
 side, the close seen on both; either side closing its peer connection closes the other's
 channels; and Pion offering to an ICE-lite answerer on a UDP mux (the transceiver's
-deployment shape). Signaling is non-trickle."""
+deployment shape); an ICE restart from either side (Pion's iceRestart offer, or our
+restartIce() towards it), every channel carrying messages after it. Signaling is
+non-trickle."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from conformance.channels import (
 )
 from conformance.ice_lite import assert_lite_answer_on, lite_settings
 from conformance.pion.driver import PionPeer, decode, encode
+from conformance.restart import peer_restarts, we_restart
 from pywebrtc import RTCPeerConnection, RTCSessionDescription, SettingEngine
 from pywebrtc.ice import open_udp_mux
 
@@ -207,5 +210,45 @@ def test_pion_offers_to_an_ice_lite_answerer_on_a_udp_mux(pion: None) -> None:
                 await link.close()
         finally:
             socket.close()
+
+    run(body)
+
+
+class _PionCommands:
+    """Pion's side of conformance.restart's commands (its own command names)."""
+
+    def __init__(self, pion: PionPeer) -> None:
+        self.pion = pion
+
+    async def __call__(self, op: str, *args: Any) -> Any:
+        if op == "restartOffer":
+            return (await self.pion.call("restart_offer"))["sdp"], "iceRestart option"
+        if op == "setAnswer":
+            return await self.pion.call("accept", sdp=args[0])
+        if op == "answerRestart":
+            return (await self.pion.call("answer", sdp=args[0]))["sdp"]
+        raise AssertionError(op)
+
+
+@pytest.mark.parametrize("restarter", ["pion", "pywebrtc"])
+@pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "pion-offers"])
+def test_ice_restart_keeps_the_channels(pion: None, we_offer: bool, restarter: str) -> None:
+    async def body() -> None:
+        link = await connect(we_offer, "ours")
+        try:
+            await messages_both_ways(link, "ordered", count=3)
+            association = link.pc.sctp
+            call = _PionCommands(link.pion)
+            if restarter == "pion":
+                await peer_restarts(link.pc, call)
+            else:
+                await we_restart(link.pc, call)
+            assert link.pc.sctp is association
+            state = await link.pion.call("state")
+            assert state["connection"] == "connected", state
+            for label in KINDS:
+                await messages_both_ways(link, label, count=3)
+        finally:
+            await link.close()
 
     run(body)

@@ -162,6 +162,11 @@ class _ComponentState:
     consent_in_flight: bool = False
     # After an ICE restart the old pair keeps carrying data until a new one is nominated.
     restarting: bool = False
+    # Controlling side: the selected pair was nominated before the peer had checked it, so
+    # perhaps before it had our credentials (our answer to its restart offer still on its
+    # way): an agent may answer that check without taking the nomination (Firefox does).
+    # The peer's first check on the pair then gets the nomination once more.
+    renominate: bool = False
     # A lite agent sends no consent checks, so it keeps NAT bindings open with Binding
     # indications (RFC 8445 §11).
     next_keepalive: float = 0.0
@@ -191,6 +196,12 @@ class Agent:
             tie_breaker if tie_breaker is not None else self._rng.getrandbits(64)
         )
         self.local_credentials = local_credentials or Credentials.generate()
+        # A lite agent's local credentials before the last restart: checks naming them are
+        # still answered. libwebrtc keeps pinging its selected connection to an ICE-lite peer
+        # with them and creates no connection to the new candidate at the same address. (A
+        # full agent drops them: libwebrtc then checks the new generation, and answering its
+        # old ports would pair them with our new checks, which they answer under the old key.)
+        self._previous_key: tuple[str, bytes] | None = None
         self.remote_credentials: tuple[str, str] | None = None
         self.remote_lite = False
         self.local_candidates: list[Candidate] = []
@@ -294,9 +305,26 @@ class Agent:
             self._set_state(IceState.CHECKING)
         self._run(now)
 
-    def restart(self, local_credentials: Credentials, now: float) -> None:
+    def restart(
+        self,
+        local_credentials: Credentials,
+        now: float,
+        *,
+        keep_local_candidates: bool = True,
+    ) -> None:
         """ICE restart (RFC 8445 §9): new local credentials, forget the remote side's candidates
-        and checks; the selected pair keeps carrying data until a new one is selected."""
+        and checks; the selected pair keeps carrying data until a new one is selected.
+
+        The roles stay: libwebrtc and Pion keep the initial offerer controlling, and a role
+        conflict costs round trips (two controlled Pion and pywebrtc agents never resolved
+        theirs in conformance/pion). With ``keep_local_candidates=False`` the local
+        candidates are forgotten too, for the caller to gather new ones (a new interface or
+        port); the selected pair's base still answers checks until the new pair takes over.
+        W3C states: completed becomes connected (checks run again), and a session whose pair
+        has gone quiet or failed is checking until the new pair is selected.
+        """
+        if self.lite and local_credentials != self.local_credentials:
+            self._previous_key = (self.local_credentials.ufrag, self._local_key)
         self.local_credentials = local_credentials
         self.remote_credentials = None
         self.remote_end_of_candidates = False
@@ -306,6 +334,14 @@ class Agent:
         self._transactions = {
             t: tx for t, tx in self._transactions.items() if tx.kind == "gather"
         }
+        if not keep_local_candidates:
+            kept = {
+                (c.selected.local_base, n)
+                for n, c in self._components.items()
+                if c.selected is not None
+            }
+            self.local_candidates = []
+            self._local_by_base = {k: v for k, v in self._local_by_base.items() if k in kept}
         for comp in self._components.values():
             comp.nominating = None
             comp.usable = None
@@ -321,8 +357,11 @@ class Agent:
             for comp in self._components.values():
                 comp.selected = None
                 comp.restarting = False
-        if self._started and self.state is not IceState.CLOSED and not self._all_selected():
-            self._set_state(IceState.CHECKING)
+        if self._started and self.state is not IceState.CLOSED:
+            if not self._all_selected() or self.state is IceState.DISCONNECTED:
+                self._set_state(IceState.CHECKING)
+            elif self.state is IceState.COMPLETED:
+                self._set_state(IceState.CONNECTED)
 
     def close(self) -> None:
         self._transactions.clear()
@@ -412,7 +451,11 @@ class Agent:
                 times.append(comp.next_consent)
             if self.lite:
                 times.append(comp.next_keepalive)
-            if sel.last_received is not None and self.state is not IceState.DISCONNECTED:
+            if (
+                sel.last_received is not None
+                and self.state is not IceState.DISCONNECTED
+                and not (comp.restarting and self.state is IceState.CHECKING)
+            ):
                 times.append(sel.last_received + cfg.disconnected_timeout)
         failed_at = self._last_progress + cfg.failed_timeout
         # Once passed, the failure timer only matters again when nothing is pending any more,
@@ -481,10 +524,14 @@ class Agent:
             counters.dropped_unknown_ufrag += 1
             return
         local_ufrag, _, _ = username.partition(":")
+        key = self._local_key
         if local_ufrag != self.local_credentials.ufrag:
-            counters.dropped_unknown_ufrag += 1
-            return
-        if not msg.verify_integrity(self._local_key):
+            previous = self._previous_key
+            if previous is None or local_ufrag != previous[0]:
+                counters.dropped_unknown_ufrag += 1
+                return
+            key = previous[1]
+        if not msg.verify_integrity(key):
             counters.dropped_bad_integrity += 1
             return
         counters.requests_received += 1
@@ -497,7 +544,7 @@ class Agent:
             self._outputs.append(
                 Transmit(
                     binding_error(
-                        msg.transaction_id, 420, key=self._local_key, unknown_attributes=unknown
+                        msg.transaction_id, 420, key=key, unknown_attributes=unknown
                     ),
                     destination=source,
                     source=destination,
@@ -511,14 +558,14 @@ class Agent:
             theirs_controlled = msg.ice_controlled
             if self.controlling and theirs_controlling is not None:
                 if self.tie_breaker >= theirs_controlling:
-                    self._send_error(msg, _ROLE_CONFLICT, source, destination)
+                    self._send_error(msg, _ROLE_CONFLICT, source, destination, key)
                     return
                 self._switch_role(False)
             elif not self.controlling and theirs_controlled is not None:
                 if self.tie_breaker >= theirs_controlled:
                     self._switch_role(True)
                 else:
-                    self._send_error(msg, _ROLE_CONFLICT, source, destination)
+                    self._send_error(msg, _ROLE_CONFLICT, source, destination, key)
                     return
 
         # Find the local candidate (by the base it arrived on) before answering, so that traffic
@@ -530,7 +577,7 @@ class Agent:
 
         self._outputs.append(
             Transmit(
-                binding_success(msg.transaction_id, source, self._local_key),
+                binding_success(msg.transaction_id, source, key),
                 destination=source,
                 source=destination,
             )
@@ -556,6 +603,16 @@ class Agent:
         comp = self._components[pair.component]
         if comp.selected is pair and self.lite:
             comp.consent_expires = now + self.config.consent_timeout
+        pair.peer_checked = True
+        if (
+            comp.renominate
+            and comp.selected is pair
+            and not comp.restarting
+            and self.controlling
+            and self._checking_allowed()
+        ):
+            comp.renominate = False
+            self._send_check(pair, now, use_candidate=True)
 
         use_candidate = msg.use_candidate and not self.controlling
         if self.lite:
@@ -622,11 +679,13 @@ class Agent:
                 return local
         return None
 
-    def _send_error(self, msg: Message, code: int, source: Address, destination: Address) -> None:
+    def _send_error(
+        self, msg: Message, code: int, source: Address, destination: Address, key: bytes
+    ) -> None:
         self.counters.role_conflicts_sent += 1
         self._outputs.append(
             Transmit(
-                binding_error(msg.transaction_id, code, key=self._local_key),
+                binding_error(msg.transaction_id, code, key=key),
                 destination=source,
                 source=destination,
             )
@@ -785,6 +844,7 @@ class Agent:
             return
         comp.restarting = False
         comp.selected = pair
+        comp.renominate = self.controlling and not self.lite and not pair.peer_checked
         comp.usable = None
         comp.consent_expires = now + self.config.consent_timeout
         comp.next_consent = now + self._consent_delay()
@@ -999,13 +1059,18 @@ class Agent:
                 self._set_state(IceState.FAILED)
                 return
             cfg = self.config
+            restarting = any(c.restarting for c in comps)
             if any(
                 c.selected is not None
                 and c.selected.last_received is not None
                 and now >= c.selected.last_received + cfg.disconnected_timeout
                 for c in comps
             ):
-                self._set_state(IceState.DISCONNECTED)
+                # W3C: during a restart a quiet pair is "checking" (the new checks may save
+                # it), not "disconnected".
+                self._set_state(IceState.CHECKING if restarting else IceState.DISCONNECTED)
+            elif restarting:
+                self._set_state(IceState.CONNECTED)  # the old pair carries data meanwhile
             elif self.remote_end_of_candidates and not self.checklist.pending():
                 if state is IceState.CHECKING:
                     self._set_state(IceState.CONNECTED)  # W3C: connected comes first

@@ -50,6 +50,8 @@ class CandidatePair:
     last_received: float | None = None
     # Controlling side: nomination checks of this (valid) pair that went unanswered.
     nomination_failures: int = 0
+    # An authenticated check from the peer arrived on this pair: it has our credentials.
+    peer_checked: bool = False
 
     @property
     def local_base(self) -> Address:

@@ -67,6 +67,9 @@ class MuxSession:
     deliver: Callable[[bytes, Address], object]
     accepts: Callable[[Address], bool]
     addresses: OrderedDict[Address, None] = field(default_factory=OrderedDict)
+    # The ufrag before the last rekey (ICE restart), still served: the peer may check the old
+    # pair with it (libwebrtc keeps doing so with an ICE-lite agent, which answers).
+    previous_ufrag: str | None = None
 
 
 class UdpMux:
@@ -85,9 +88,10 @@ class UdpMux:
         self.counters = MuxCounters()
         self._by_ufrag: dict[str, MuxSession] = {}
         self._by_address: dict[Address, MuxSession] = {}
+        self._sessions = 0
 
     def __len__(self) -> int:
-        return len(self._by_ufrag)
+        return self._sessions
 
     @property
     def address_count(self) -> int:
@@ -104,14 +108,19 @@ class UdpMux:
             raise ValueError(f"ufrag {ufrag!r} is already registered on this mux")
         session = MuxSession(ufrag, deliver, accepts)
         self._by_ufrag[ufrag] = session
+        self._sessions += 1
         return session
 
     def rekey(self, session: MuxSession, ufrag: str) -> None:
-        """Move ``session`` to a new local ufrag (ICE restart); its addresses stay bound."""
-        if self._by_ufrag.get(session.ufrag) is session:
-            del self._by_ufrag[session.ufrag]
-        if ufrag in self._by_ufrag:
+        """Move ``session`` to a new local ufrag (ICE restart); its addresses stay bound, and
+        its current ufrag stays served as the previous one (the one before is released)."""
+        if self._by_ufrag.get(ufrag, session) is not session:
             raise ValueError(f"ufrag {ufrag!r} is already registered on this mux")
+        old = session.previous_ufrag
+        if old is not None and old != ufrag and self._by_ufrag.get(old) is session:
+            del self._by_ufrag[old]
+        if session.ufrag != ufrag:
+            session.previous_ufrag = session.ufrag
         session.ufrag = ufrag
         self._by_ufrag[ufrag] = session
 
@@ -119,6 +128,10 @@ class UdpMux:
         """Release the session and every address bound to it."""
         if self._by_ufrag.get(session.ufrag) is session:
             del self._by_ufrag[session.ufrag]
+            self._sessions -= 1
+        previous = session.previous_ufrag
+        if previous is not None and self._by_ufrag.get(previous) is session:
+            del self._by_ufrag[previous]
         for address in session.addresses:
             if self._by_address.get(address) is session:
                 del self._by_address[address]
@@ -140,7 +153,8 @@ class UdpMux:
             # client restarting behind the same NAT mapping) moves to that session.
             if data[:2] != b"\x00\x01" or (
                 (username := read_username(data)) is None
-                or username.partition(":")[0] == session.ufrag
+                or (named := username.partition(":")[0]) == session.ufrag
+                or named == session.previous_ufrag
             ):
                 self.counters.delivered += 1
                 session.deliver(data, remote)
@@ -208,7 +222,8 @@ async def open_udp_mux(host: str, port: int = 0) -> tuple[UdpMux, asyncio.Datagr
     sockname = transport.get_extra_info("sockname")
 
     def send(data: bytes, remote: Address) -> None:
-        transport.sendto(data, remote)
+        if not transport.is_closing():  # closed under its sessions (an interface gone)
+            transport.sendto(data, remote)
 
     holder.append(UdpMux((sockname[0], sockname[1]), send))
     return holder[0], transport

@@ -64,6 +64,26 @@ _SUPPORTED = frozenset({"opus", "pcmu", "pcma", "telephone-event"})
 _SUPPORTED_URIS = frozenset(uri for _, uri in OFFER_EXTENSIONS)
 
 
+def offer_extensions(negotiated: NegotiatedAudio | None) -> tuple[tuple[int, str], ...]:
+    """Our offer's extmaps. A subsequent offer keeps the ids the last exchange settled (RFC
+    8285 §6, JSEP §5.2.2: Firefox refuses a remapping); our other extensions take their
+    default ids, or the lowest free ones."""
+    if negotiated is None:
+        return OFFER_EXTENSIONS
+    kept = {uri: ext_id for ext_id, uri in negotiated.extensions}
+    taken = set(kept.values())
+    chosen: list[tuple[int, str]] = []
+    for ext_id, uri in OFFER_EXTENSIONS:
+        if uri in kept:
+            chosen.append((kept[uri], uri))
+            continue
+        if ext_id in taken:
+            ext_id = next(i for i in range(1, 15) if i not in taken)  # one-byte ids 1-14
+        taken.add(ext_id)
+        chosen.append((ext_id, uri))
+    return tuple(sorted(chosen))
+
+
 def same_codec(a: AudioCodec, b: AudioCodec) -> bool:
     """The same format whatever its payload type and fmtp (name, clock rate, channels)."""
     return a.key == b.key and a.clock_rate == b.clock_rate and (
@@ -93,8 +113,9 @@ class LocalAudio:
     stopped: bool = False
     # Answer: the negotiated codecs/extensions/feedback; offer: None (our defaults).
     negotiated: NegotiatedAudio | None = None
-    # Offer: the codecs, in order (the transceiver's codec preferences).
+    # Offer: the codecs, in order (the transceiver's codec preferences), and the extmaps.
     codecs: tuple[AudioCodec, ...] = OFFER_CODECS
+    extensions: tuple[tuple[int, str], ...] = OFFER_EXTENSIONS
 
 
 @dataclass(slots=True)
@@ -271,7 +292,7 @@ def write_audio(local: LocalAudio, proto: str = "UDP/TLS/RTP/SAVPF") -> MediaDes
         media.connections.append(Connection())
         media.mid = local.mid
         return media
-    extensions = negotiated.extensions if negotiated is not None else OFFER_EXTENSIONS
+    extensions = negotiated.extensions if negotiated is not None else local.extensions
     nack = negotiated.nack if negotiated is not None else True
     transport_cc = negotiated.transport_cc if negotiated is not None else True
     media = MediaDescription("audio", 9, proto, [str(c.payload_type) for c in codecs])
@@ -304,6 +325,7 @@ def write_audio(local: LocalAudio, proto: str = "UDP/TLS/RTP/SAVPF") -> MediaDes
 __all__ = [
     "OFFER_CODECS",
     "OFFER_EXTENSIONS",
+    "offer_extensions",
     "RTP_PROTOS",
     "LocalAudio",
     "NegotiatedAudio",

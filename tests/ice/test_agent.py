@@ -8,7 +8,7 @@ from pywebrtc.ice.agent import Agent
 from pywebrtc.ice.candidate import host_candidate
 from pywebrtc.ice.config import AgentConfig
 from pywebrtc.ice.credentials import Credentials
-from pywebrtc.ice.events import IceState, PairValidated, StateChanged
+from pywebrtc.ice.events import IceState, PairValidated, StateChanged, Transmit
 from pywebrtc.jsep.candidates import parse_candidate
 from pywebrtc.stun import binding_request, new_transaction_id
 from pywebrtc.stun.constants import MessageClass
@@ -293,6 +293,117 @@ def test_ice_restart_recovers_a_failed_session() -> None:
     start = net.now
     net.run(net.now + 5.0, stop=lambda: connected(a, b))
     assert connected(a, b) and net.now - start < 0.1
+
+
+def _restart_both(net: FakeNetwork, a: Agent, b: Agent) -> None:
+    a.restart(Credentials("restartA", "r" * 22), net.now)
+    b.restart(Credentials("restartB", "s" * 22), net.now)
+    a.set_remote_credentials(b.local_ufrag, b.local_credentials.pwd)
+    b.set_remote_credentials(a.local_ufrag, a.local_credentials.pwd)
+
+
+def test_ice_restart_of_a_working_pair_goes_connected_then_completed() -> None:
+    # W3C (and browsers): the checks run again, so completed becomes connected; the old pair
+    # carries data meanwhile, so never checking.
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net.run(1.0)
+    assert a.state is IceState.COMPLETED
+    seen = len(net.events_of(a))
+    _restart_both(net, a, b)
+    net.run(net.now + 0.001)
+    assert a.state.value == "connected" and not a.nominated
+    for agent, remote in ((a, B_ADDR), (b, A_ADDR)):
+        agent.add_remote_candidate(host_candidate(*remote), net.now)
+        agent.add_remote_candidate(None, net.now)
+    net.run(net.now + 5.0)
+    states = [e.state for e in net.events_of(a)[seen:] if isinstance(e, StateChanged)]
+    assert states == [IceState.CONNECTED, IceState.COMPLETED]
+    assert a.nominated and b.nominated
+
+
+def test_a_client_that_moved_is_checking_then_connected_after_a_restart() -> None:
+    # The old pair went quiet (b's address is gone): disconnected; the restart, from b's new
+    # address with its local candidates gathered again, is checking until the new pair.
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net.run(1.0)
+    net.drop = lambda data, src, dst, now: B_ADDR in (src, dst)
+    net.run(net.now + 60.0, stop=lambda: a.state is IceState.DISCONNECTED)
+    moved = ("10.0.0.3", 7000)
+    net.attach(b, moved)
+    a.restart(Credentials("restartA", "r" * 22), net.now)
+    b.restart(Credentials("restartB", "s" * 22), net.now, keep_local_candidates=False)
+    assert b.local_candidates == []
+    b.add_local_candidate(host_candidate(*moved))
+    a.set_remote_credentials(b.local_ufrag, b.local_credentials.pwd)
+    b.set_remote_credentials(a.local_ufrag, a.local_credentials.pwd)
+    a.add_remote_candidate(host_candidate(*moved), net.now)
+    b.add_remote_candidate(host_candidate(*A_ADDR), net.now)
+    net.run(net.now + 5.0, stop=lambda: a.nominated and b.nominated)
+    states = [e.state for e in net.events_of(a) if isinstance(e, StateChanged)]
+    assert states[-3:] == [IceState.DISCONNECTED, IceState.CHECKING, IceState.CONNECTED]
+    pair = a.selected_pair()
+    assert pair is not None and pair.remote.address == moved
+
+
+def test_a_nomination_sent_before_the_peer_had_our_credentials_is_sent_again() -> None:
+    # b offered the restart; a (controlling) has b's credentials and nominates before b has
+    # a's answer. An agent may answer that check without taking the nomination (Firefox
+    # does), so a nominates once more on b's first check of the pair.
+    net = FakeNetwork(latency=0.01)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net.run(1.0)
+    a.restart(Credentials("restartA", "r" * 22), net.now)
+    b.restart(Credentials("restartB", "s" * 22), net.now)
+    a.set_remote_credentials(b.local_ufrag, b.local_credentials.pwd)
+    a.add_remote_candidate(host_candidate(*B_ADDR), net.now)
+    nominations: list[float] = []
+
+    def sniff(data: bytes, src: object, dst: object, now: float) -> bool:
+        if src == A_ADDR and data[:2] == b"\x00\x01" and Message.parse(data).use_candidate:
+            nominations.append(now)
+        return False
+
+    net.drop = sniff
+    net.run(net.now + 2.0, stop=lambda: a.nominated)
+    assert a.nominated and len(nominations) == 1
+    b.set_remote_credentials(a.local_ufrag, a.local_credentials.pwd)
+    b.add_remote_candidate(host_candidate(*A_ADDR), net.now)
+    net.run(net.now + 2.0)
+    assert len(nominations) == 2 and connected(a, b) and b.nominated
+    net.run(net.now + 30.0)
+    assert len(nominations) == 2  # once
+
+
+def test_checks_naming_the_previous_credentials_are_answered_after_a_restart() -> None:
+    # libwebrtc keeps pinging its selected connection with our previous ufrag (it does not
+    # replace it when an ICE-lite peer keeps its address): answered with the previous key;
+    # the credentials before those are forgotten.
+    agent = make_agent(False, 1, lite=True)
+    agent.add_local_candidate(host_candidate(*A_ADDR))
+    agent.set_remote_credentials("peer", "p" * 22)
+    agent.start(0.0)
+    old = agent.local_credentials
+    agent.restart(Credentials("second", "s" * 22), 1.0)
+    agent.restart(Credentials("third1", "t" * 22), 2.0)
+    for creds, answered in ((old, False), (Credentials("second", "s" * 22), True)):
+        request = binding_request(
+            new_transaction_id(), f"{creds.ufrag}:peer", creds.pwd.encode(), priority=1,
+            controlling=True, tie_breaker=1,
+        )  # fmt: skip
+        assert agent.receive(request, B_ADDR, A_ADDR, 3.0)
+        sent = [out for out in iter(agent.poll, None) if isinstance(out, Transmit)]
+        if not answered:
+            assert sent == []
+            continue
+        response = Message.parse(sent[0].data)
+        assert response.message_class is MessageClass.SUCCESS_RESPONSE
+        assert response.verify_integrity(creds.pwd.encode())
+    assert agent.counters.dropped_unknown_ufrag == 1
 
 
 def test_agent_config_rejects_bad_values() -> None:

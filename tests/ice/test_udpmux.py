@@ -184,3 +184,23 @@ def test_an_address_reused_by_a_new_session_moves_to_it() -> None:
     mux.receive(binding_request(old.local_ufrag, "w" * 22), client)
     session = mux.session_for(client)
     assert session is not None and session.ufrag == new.local_ufrag
+
+
+def test_rekey_keeps_serving_the_previous_ufrag_and_releases_the_one_before() -> None:
+    # An ICE restart re-keys the session; the peer may keep checking the old pair with the
+    # old ufrag (libwebrtc does with an ICE-lite agent), so that one stays served until the
+    # next restart; unregister releases both.
+    mux = UdpMux(SERVER, lambda data, remote: None)
+    got: list[bytes] = []
+    session = mux.register("first", lambda data, remote: got.append(data), lambda a: True)
+    mux.rekey(session, "second")
+    assert len(mux) == 1 and set(mux._by_ufrag) == {"first", "second"}
+    for ufrag in ("first", "second"):
+        mux.receive(binding_request(ufrag, "x" * 22), (f"10.0.0.{len(got) + 1}", 5000))
+    assert len(got) == 2 and mux.counters.dropped_unknown_ufrag == 0
+    mux.rekey(session, "third")
+    assert set(mux._by_ufrag) == {"second", "third"}
+    mux.receive(binding_request("first", "x" * 22), ("10.0.0.9", 5000))
+    assert mux.counters.dropped_unknown_ufrag == 1
+    mux.unregister(session)
+    assert len(mux) == 0 and mux._by_ufrag == {}

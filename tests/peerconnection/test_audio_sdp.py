@@ -46,6 +46,29 @@ def test_answer_to_firefox_keeps_its_numbers_and_drops_g722() -> None:
     assert audio.msids
 
 
+def test_our_next_offer_keeps_the_extension_ids_firefox_offered() -> None:
+    """RFC 8285 §6, JSEP §5.2.2: a subsequent offer keeps the negotiated ids (Firefox rejects
+    an offer that remaps one, e.g. an ICE restart we offer after answering it)."""
+
+    async def body() -> SessionDescription:
+        pc = RTCPeerConnection()
+        text = (FIXTURES / "firefox-offer-audio.sdp").read_text()
+        await pc.setRemoteDescription(RTCSessionDescription(text, "offer"))
+        pc.addTrack(ToneTrack(440))
+        await pc.setLocalDescription(await pc.createAnswer())
+        offer = await pc.createOffer()
+        await pc.close()
+        return SessionDescription.parse(offer.sdp)
+
+    (audio,) = asyncio.run(body()).media
+    assert {e.uri: e.id for e in audio.extmaps} == {
+        "urn:ietf:params:rtp-hdrext:ssrc-audio-level": 1,
+        "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time": 2,  # ours, id free
+        "urn:ietf:params:rtp-hdrext:sdes:mid": 3,
+        "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01": 7,
+    }
+
+
 @pytest.mark.parametrize(
     "name", ["chrome-offer-audio.sdp", "libwebrtc-offer-audio.sdp", "firefox-offer-audio.sdp"]
 )

@@ -217,6 +217,17 @@ func (p *peer) handle(r request) (interface{}, error) {
 			return nil, err
 		}
 		return p.localDescription()
+	case "restart_offer":
+		// ICE restart (Pion has no restartIce(): the W3C iceRestart offer option): new
+		// credentials, candidates gathered again.
+		offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+		if err == nil {
+			err = p.pc.SetLocalDescription(offer)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return p.localDescription()
 	case "answer":
 		err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: r.SDP})
 		if err != nil {
