@@ -128,6 +128,7 @@ class RTCPeerConnection(EventEmitter):
         self._ice_servers: _IceServers = (None, None, None, None)
         self._ice: IceConfig | None = None
         self._ice_restart = False  # W3C [[LocalIceCredentialsToReplace]] is set
+        self._awaiting_remote_ice = False  # our restart offer is out: its answer restarts too
         self._sctp = ChannelManager(
             SctpAssociation(SctpConfig()),
             is_dtls_client=False,
@@ -267,7 +268,7 @@ class RTCPeerConnection(EventEmitter):
         if self.signalingState not in ("stable", "have-local-offer"):
             raise InvalidStateError(f"cannot create an offer in {self.signalingState}")
         self._ensure_ice(controlling=not self._settings.ice_lite)
-        self._restart_local_ice()
+        await self._restart_local_ice(offering=True)
         self._offer_mids = self._plan_offer()
         return RTCSessionDescription(sdp=self._render("offer", candidates=False), type="offer")
 
@@ -290,6 +291,7 @@ class RTCPeerConnection(EventEmitter):
         following = next_signaling_state(self.signalingState, "local", kind)
         if kind == "offer":
             self._ensure_ice(controlling=not self._settings.ice_lite)
+            await self._restart_local_ice(offering=True)  # (createOffer did, if it ran)
             self._local_type = "offer"
             self._local_setup = Setup.ACTPASS
             self._offer_mids = self._plan_offer()
@@ -318,7 +320,9 @@ class RTCPeerConnection(EventEmitter):
             previous.ice_ufrag,
             previous.ice_pwd,
         )
-        if previous is not None and not restarted:
+        # Our restart offer's answer carries the remote side's new credentials (JSEP §5.10).
+        awaited = kind == "answer" and self._awaiting_remote_ice
+        if previous is not None and not (restarted or awaited):
             # Renegotiation keeps the running transport: its credentials, fingerprints and
             # candidates stay those of the last ICE generation.
             remote.candidates = []
@@ -330,14 +334,22 @@ class RTCPeerConnection(EventEmitter):
             {m.mid: (None if m.rejected else m.audio) for m in remote.media if m.kind == "audio"},
             offer=kind == "offer",
         )
-        if restarted:
-            # The peer restarted ICE (RFC 8445 §9; JSEP §5.10): to its offer we answer with new
-            # credentials too; its answer to our restart carries its new ones. DTLS, SRTP and
-            # SCTP go on over whichever pair the new checks select.
-            if kind == "offer":
-                self._ice_restart = True
-                self._restart_local_ice()
+        if restarted and kind == "offer":
+            # The peer restarts ICE (RFC 8445 §9, JSEP §5.10): our answer carries new
+            # credentials and candidates too. DTLS, SRTP and SCTP go on over whichever pair
+            # the new checks select.
+            self._ice_restart = True
+            await self._restart_local_ice(offering=False)
+        elif restarted and not awaited and self._session is not None:
+            # The answerer restarted on its own: our side keeps its credentials and candidates.
+            agent = self._session.agent
+            self._session.restart_ice(
+                agent.local_credentials, self._loop.time(), keep_local_candidates=True
+            )
+        if restarted or awaited:
             self._apply_remote_ice(remote)
+        if kind == "answer":
+            self._awaiting_remote_ice = False
         if kind == "offer":
             if remote.data is not None:
                 self._data_mid = remote.data.mid
@@ -695,8 +707,13 @@ class RTCPeerConnection(EventEmitter):
         await driver.gather(
             stun, turn, turn_user, turn_pass, self._configuration.iceTransportPolicy
         )
-        if self._closed:
-            return
+        if not self._closed:
+            self._announce_candidates()
+
+    def _announce_candidates(self) -> None:
+        """``icecandidate`` for each local candidate, then None; gathering is complete."""
+        driver = self._driver
+        assert driver is not None
         mid, index = ("0", 0)
         if self._remote is not None:
             accepted = [(i, m) for i, m in enumerate(self._remote.media) if not m.rejected]
@@ -795,15 +812,22 @@ class RTCPeerConnection(EventEmitter):
                 session.add_remote_candidate(None, now)
         driver.flush()
 
-    def _restart_local_ice(self) -> None:
-        """New local ICE credentials if a restart was asked for and ICE is running."""
+    async def _restart_local_ice(self, offering: bool) -> None:
+        """If a restart was asked for and ICE runs: new local credentials, drawn from the
+        settings as they are now (its ufrag generator, its muxes: a new network), and
+        candidates gathered again and announced."""
         if not self._ice_restart:
             return
         self._ice_restart = False
-        driver, ice = self._driver, self._ice
-        if driver is None or ice is None or not self._started:
+        driver = self._driver
+        if driver is None or not self._started:
             return  # nothing to restart yet: the first offer has fresh credentials anyway
-        driver.restart_ice(ice.next_local_credentials())
+        ice = self._ice = self._settings.ice_config()
+        self._awaiting_remote_ice = offering
+        self._set_state("iceGatheringState", "gathering")
+        await driver.restart_ice(ice)
+        if not self._closed:
+            self._announce_candidates()
 
     async def _add_resolved(
         self, driver: SessionDriver, candidates: list[Candidate | None]

@@ -182,6 +182,11 @@ class PeerSession:
         self._sctp_wanted = False  # the remote description has a data section
         self._sctp_started = False
         self._sctp_init_at: float | None = None
+        # Before an ICE restart: the old pair's remote address (the peer may send on it until
+        # it has switched too) and TURN allocations; kept until forget_retired().
+        self.retiring = False
+        self._retired_remotes: set[Address] = set()
+        self._retired_turns: list[_Turn] = []
 
     # ------------------------------------------------------------------ set-up
 
@@ -245,11 +250,41 @@ class PeerSession:
                     turn.client.create_permission(candidate.host, now)
         self.agent.add_remote_candidate(candidate, now)
 
-    def restart_ice(self, credentials: Credentials, now: float) -> None:
-        """ICE restart (RFC 8445 §9): new local credentials; the old pair carries data until a
-        new one is selected. Set the remote side's with :meth:`set_remote_credentials`."""
+    def restart_ice(
+        self, credentials: Credentials, now: float, *, keep_local_candidates: bool = False
+    ) -> None:
+        """ICE restart (RFC 8445 §9): new local credentials (the shell gathers new candidates
+        unless ``keep_local_candidates``); the old pair carries data until a new one is
+        selected, and DTLS or SRTP from its remote address is taken until the shell says the
+        peer has moved (:meth:`forget_retired`). Set the remote side's credentials with
+        :meth:`set_remote_credentials`."""
         self._now = now
-        self.agent.restart(credentials, now)
+        agent = self.agent
+        pair = agent.selected_pair(1)
+        if pair is not None:
+            self._retired_remotes.add(pair.remote.address)
+        self._retired_turns.extend(self._turns)
+        self._turns = []
+        self.retiring = True
+        agent.restart(credentials, now, keep_local_candidates=keep_local_candidates)
+
+    def forget_retired(self, now: float) -> None:
+        """The peer sends on the pair selected after a restart: stop taking data from the old
+        pair's address, and release the TURN allocations nothing uses any more."""
+        self._now = now
+        pair = self.agent.selected_pair(1)
+        in_use = pair.local_base if pair is not None else None
+        for turn in self._retired_turns:
+            if turn.relayed is not None and turn.relayed == in_use:
+                self._turns.append(turn)
+            else:
+                if turn.relayed is not None:
+                    self._relayed.pop(turn.relayed, None)
+                turn.client.close(now)
+                self._drain_turn(turn)
+        self._retired_turns = []
+        self._retired_remotes.clear()
+        self.retiring = False
 
     def set_remote_credentials(self, ufrag: str, pwd: str, now: float) -> None:
         self._now = now
@@ -268,7 +303,7 @@ class PeerSession:
         if self.dtls is not None:
             self.dtls.close()
         self._pump()
-        for turn in self._turns:
+        for turn in self._all_turns():
             turn.client.close(now)
         self._pump()
         self.closed = True
@@ -291,14 +326,14 @@ class PeerSession:
                 agent.note_data(pair, now)
                 self._data(data, kind, now)
                 return
-        for turn in self._turns:
+        for turn in self._all_turns():
             if local == turn.base and remote == turn.server:
                 turn.client.receive(data, now)
                 self._drain_turn(turn)
                 return
         if agent.receive(data, remote, local, now):
             return  # STUN (ICE's, handled or counted)
-        if not agent.is_remote_known(remote):
+        if not agent.is_remote_known(remote) and remote not in self._retired_remotes:
             if self.dtls is None and kind is _DTLS and len(self._early_in) < MAX_EARLY:
                 # The peer's ClientHello can come before its answer reaches us.
                 self._early_in.append((data, remote, local))
@@ -363,7 +398,7 @@ class PeerSession:
         d = agent.deadline()
         if d is not None and d <= now:
             agent.tick(now)
-        for turn in self._turns:
+        for turn in self._all_turns():
             d = turn.client.deadline()
             if d is not None and d <= now:
                 turn.client.tick(now)
@@ -407,7 +442,7 @@ class PeerSession:
         ):
             if d is not None and (best is None or d < best):
                 best = d
-        for turn in self._turns:
+        for turn in self._all_turns():
             d = turn.client.deadline()
             if d is not None and (best is None or d < best):
                 best = d
@@ -563,6 +598,9 @@ class PeerSession:
                     self.receive(out.data, peer, turn.relayed, now)
             elif type(out) is Transmit:
                 self._out.append(Transmit(out.data, destination=out.destination, source=turn.base))
+
+    def _all_turns(self) -> list[_Turn]:
+        return self._turns + self._retired_turns if self._retired_turns else self._turns
 
     def _maybe_gathered(self) -> None:
         if (

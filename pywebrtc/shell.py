@@ -29,7 +29,6 @@ from pywebrtc.ice.candidate import (
     reflexive_candidate,
 )
 from pywebrtc.ice.config import IceConfig
-from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import IceState
 from pywebrtc.ice.gather import host_addresses
 from pywebrtc.ice.netio import HostSocket, bind_udp, resolve
@@ -49,6 +48,9 @@ class SessionDriver(Timed):
         "_muxed",
         "_on_event",
         "_ports",
+        "_retired_muxed",
+        "_retired_sockets",
+        "_servers",
         "_sockets",
         "loop",
         "session",
@@ -75,12 +77,26 @@ class SessionDriver(Timed):
         self._sockets: list[HostSocket] = []
         self._muxed: list[tuple[UdpMux, MuxSession, Address]] = []
         self._gathered: asyncio.Future[None] | None = None
+        self._servers: _Servers = (None, None, None, None, "all")
+        # What served before an ICE restart, until the peer sends on the new pair.
+        self._retired_sockets: list[HostSocket] = []
+        self._retired_muxed: list[tuple[UdpMux, MuxSession, Address]] = []
 
     # ------------------------------------------------------------------ I/O
 
     def datagram(self, data: bytes, remote: Address, local: Address) -> None:
         """A datagram arrived (socket or mux): the session takes it; a flush follows."""
-        self.session.receive(data, remote, local, self.loop.time())
+        session = self.session
+        session.receive(data, remote, local, self.loop.time())
+        if session.retiring:
+            pair = session.agent.selected_pair(1)
+            if (
+                pair is not None
+                and session.agent.nominated
+                and pair.remote.address == remote
+                and pair.local_base == local
+            ):
+                self._retire()
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self.flush)
@@ -134,17 +150,24 @@ class SessionDriver(Timed):
         if self._gathered is not None:
             await self._gathered
             return
+        self._servers = (stun_server, turn_server, turn_username, turn_password, transport_policy)
+        await self._gather()
+
+    async def _gather(self) -> None:
         loop = self.loop
-        self._gathered = loop.create_future()
+        self._gathered = gathered = loop.create_future()
+        stun_server, turn_server, turn_username, turn_password, policy = self._servers
         settings = self.settings
         session = self.session
         nat_ips = settings.nat_1to1_ips
         bases: list[Address] = []
         muxes = settings.udp_muxes
         if muxes:
+            registered = {mux for mux, _, _ in self._muxed}
             for index, mux in enumerate(muxes):
                 base = mux.local_address
-                self._register(mux, base)
+                if mux not in registered:
+                    self._register(mux, base)
                 self._add_host(base, index, nat_ips)
                 bases.append(base)
         else:
@@ -153,10 +176,10 @@ class SessionDriver(Timed):
                 sock = await self._bind(address)
                 if sock is None:
                     continue
-                if transport_policy == "all":
+                if policy == "all":
                     self._add_host(sock.base, index, nat_ips)
                 bases.append(sock.base)
-        if stun_server is not None and transport_policy == "all":
+        if stun_server is not None and policy == "all":
             server = await resolve(stun_server)
             if server is not None:
                 for base in bases:
@@ -171,7 +194,7 @@ class SessionDriver(Timed):
                     session.add_turn(sock.base, server, turn_username, turn_password, loop.time())
         session.gathering_started(loop.time())
         self.flush()
-        await self._gathered
+        await gathered
 
     def _add_host(self, base: Address, index: int, nat_ips: tuple[str, ...]) -> None:
         session = self.session
@@ -240,17 +263,49 @@ class SessionDriver(Timed):
         self.session.add_remote_candidate(candidate, self.loop.time())
         self.flush()
 
-    def restart_ice(self, credentials: Credentials) -> None:
-        """ICE restart: the session takes new local credentials; the muxes route the new
-        ufrag to it (re-registering if a failure had released them)."""
+    async def restart_ice(self, settings: IceConfig) -> None:
+        """ICE restart (RFC 8445 §9) with ``settings.credentials``: candidates are gathered
+        again, on new sockets or on the muxes ``settings`` holds now (a mux kept from before
+        serves the new ufrag), so a client whose network changed recovers. What served before
+        is kept until the peer sends on the new pair (see :meth:`datagram`), then closed."""
+        credentials = settings.credentials
+        assert credentials is not None
         self.session.restart_ice(credentials, self.loop.time())
-        if self._muxed:
-            for mux, muxed, _ in self._muxed:
+        self.settings = settings
+        kept: list[tuple[UdpMux, MuxSession, Address]] = []
+        for entry in self._muxed:
+            mux, muxed, _ = entry
+            if mux in settings.udp_muxes:
                 mux.rekey(muxed, credentials.ufrag)
-        else:
-            for mux in self.settings.udp_muxes:
-                self._register(mux, mux.local_address)
-        self.flush()
+                kept.append(entry)
+            else:
+                self._retired_muxed.append(entry)
+        self._muxed = kept
+        self._retired_sockets.extend(self._sockets)
+        self._sockets = []
+        await self._gather()
+
+    def _retire(self) -> None:
+        """The peer sends on the pair selected after a restart: close what served before,
+        except what that pair runs on."""
+        session = self.session
+        pair = session.agent.selected_pair(1)
+        in_use = pair.local_base if pair is not None else None
+        for sock in self._retired_sockets:
+            if sock.base == in_use:
+                self._sockets.append(sock)
+            else:
+                self._ports.pop(sock.base, None)
+                if sock.transport is not None:
+                    sock.transport.close()
+        for entry in self._retired_muxed:
+            mux, muxed, base = entry
+            if base == in_use:
+                self._muxed.append(entry)
+            else:
+                mux.unregister(muxed)
+        self._retired_sockets, self._retired_muxed = [], []
+        session.forget_retired(self.loop.time())
 
     def close(self) -> None:
         """Close the session (SCTP ABORT, DTLS close_notify go out), then the sockets."""
@@ -258,14 +313,22 @@ class SessionDriver(Timed):
         self.flush()
         self.timer.schedule(self, None)
         self._release_mux()
-        for sock in self._sockets:
+        for mux, muxed, _ in self._retired_muxed:
+            mux.unregister(muxed)
+        for sock in [*self._sockets, *self._retired_sockets]:
             if sock.transport is not None:
                 sock.transport.close()
         self._sockets.clear()
+        self._retired_sockets.clear()
+        self._retired_muxed.clear()
         self._ports.clear()
         waiter = self._gathered
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+
+_Servers = tuple[
+    tuple[str, int] | None, tuple[str, int] | None, str | None, str | None, Literal["all", "relay"]
+]
 
 __all__ = ["LoopTimer", "SessionDriver"]
