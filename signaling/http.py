@@ -84,7 +84,8 @@ def require_content_type(request: web.Request, *types: str) -> None:
 
 
 def _text(status: int, reason: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, text=reason + "\n", headers=headers)
+    line = " ".join(reason.split())[:300] or "error"
+    return web.Response(status=status, text=line + "\n", headers=headers)
 
 
 @web.middleware
@@ -105,6 +106,9 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as error:  # routing (404, 405) and aiohttp's own (413)
         headers = {k: v for k, v in error.headers.items() if k in ("Allow",)}
         response = _text(error.status, error.reason, headers)
+    except Exception:
+        logger.exception("%s %s failed", request.method, request.path)
+        response = _text(500, "internal error")
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = EXPOSED
     service.metrics.http_requests.labels(request.method, str(response.status)).inc()

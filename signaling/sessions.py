@@ -198,8 +198,11 @@ class SessionManager:
                 if directions.get(transceiver.mid or "") == "sendrecv":
                     transceiver.direction = "sendrecv"
             await self.app(session)
-            answer = await pc.createAnswer()
-            await pc.setLocalDescription(answer)
+            try:
+                await pc.setLocalDescription(await pc.createAnswer())
+            except Exception as error:
+                logger.warning("cannot answer an offer", exc_info=True)
+                raise OfferError(400, f"cannot answer this offer: {error}") from None
             local = pc.localDescription
             assert local is not None
             _check_answer(local.sdp)

@@ -4,7 +4,6 @@ a 5xx either; a full service says 503 + Retry-After and /readyz agrees."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 
@@ -12,33 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pywebrtc import RTCPeerConnection
+from tests.signaling.bad_offers import NO_CODEC, OFFER, VIDEO
 from tests.signaling.service import SignalingProcess, request
 
 AUTH = {"Authorization": "Bearer secret"}
 SDP = {"Content-Type": "application/sdp", **AUTH}
 FRAG = {"Content-Type": "application/trickle-ice-sdpfrag", **AUTH}
-
-
-def make_offer(audio: bool = True, channel: bool = True) -> str:
-    async def body() -> str:
-        pc = RTCPeerConnection()
-        if audio:
-            pc.addTransceiver("audio", "sendrecv")
-        if channel:
-            pc.createDataChannel("x")
-        offer = await pc.createOffer()
-        await pc.close()
-        return offer.sdp
-
-    return asyncio.run(body())
-
-
-OFFER = make_offer()
-VIDEO = OFFER.replace("m=audio", "m=video")
-NO_CODEC = make_offer(channel=False)
-for _line in [line for line in NO_CODEC.splitlines() if line.startswith("m=audio")]:
-    NO_CODEC = NO_CODEC.replace(_line, "m=audio 9 UDP/TLS/RTP/SAVPF 120")
 
 
 @pytest.fixture(scope="module")

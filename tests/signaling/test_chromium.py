@@ -48,6 +48,7 @@ async def _publish(service: SignalingProcess, advertised: tuple[str, int], wav: 
     from playwright.async_api import async_playwright
 
     pages = web.Application()
+
     async def index(_: web.Request) -> web.Response:
         return web.Response(body=PAGE, content_type="text/html")
 
