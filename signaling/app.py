@@ -87,8 +87,10 @@ class Session:
         await self._end(self, reason)
 
     def _cancel_tasks(self) -> None:
+        current = asyncio.current_task()  # an app task may be what is ending the session
         for task in list(self._tasks):
-            task.cancel()
+            if task is not current:
+                task.cancel()
         self._tasks.clear()
 
 

@@ -1,7 +1,7 @@
 """OpenAI Realtime-compatible WebRTC endpoints.
 
 * ``POST /v1/realtime/calls``: the offer as ``application/sdp``, or ``multipart/form-data``
-  with the fields ``sdp`` and ``session`` (JSON) → ``201``, ``Location:
+  (or a urlencoded form) with the fields ``sdp`` and ``session`` (JSON) → ``201``, ``Location:
   /v1/realtime/calls/{call_id}``, the SDP answer. The ``session`` JSON (or, without one, the
   session the ephemeral key was minted with) is handed to the app as ``Session.config``.
 * ``POST /v1/realtime/calls/{call_id}/hangup``: ends the call (``200``).
@@ -24,6 +24,8 @@ from signaling.auth import (
 )
 from signaling.http import SDP, SERVICE, HttpError, read_text, require_content_type
 
+FORM = "application/x-www-form-urlencoded"  # accepted too: a form without files
+
 
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/realtime/calls", post_call)
@@ -44,7 +46,7 @@ def _json_object(text: str, what: str) -> dict[str, object]:
 async def post_call(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     key = service.authorize(request)
-    require_content_type(request, SDP, "multipart/form-data")
+    require_content_type(request, SDP, "multipart/form-data", FORM)
     config: dict[str, object] | None = key.session if isinstance(key, EphemeralKey) else None
     if request.content_type == SDP:
         offer = await read_text(request, "offer")
