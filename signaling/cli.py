@@ -204,6 +204,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
         transceiver_id=args.id,
         max_sessions=args.max_sessions,
         drain_timeout=args.drain_timeout,
+        relayed=bool(relays),
     )
     return config, app, Auth(tokens)
 

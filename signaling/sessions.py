@@ -66,6 +66,7 @@ class ServiceConfig:
     max_sessions: int = 1000
     drain_timeout: float = 30.0
     setup_timeout: float = 30.0
+    relayed: bool = False  # relays in front: the socket takes their frames
 
 
 @dataclass(eq=False, slots=True)
@@ -110,7 +111,7 @@ class SessionManager:
         # generation stays off the per-offer path and off the event loop.
         self._certificate = await loop.run_in_executor(None, Certificate.generate)
         self.socket, self._transport = await open_transceiver_socket(
-            *self.config.udp, self.config.advertised
+            *self.config.udp, self.config.advertised, framed=self.config.relayed
         )
         settings = self._settings
         settings.set_lite(True)
@@ -356,6 +357,9 @@ class SessionManager:
         if socket is not None:
             out["pywebrtc_udp_mux_addresses"] = socket.mux.address_count
             out["pywebrtc_udp_mux_sessions"] = len(socket.mux)
+            out["pywebrtc_udp_frames_dropped"] = (
+                socket.counters.dropped_bad_frame + socket.counters.dropped_not_a_relay
+            )
         return out
 
 

@@ -12,6 +12,12 @@ The sessions' candidates are the mux local addresses: one :class:`~pywebrtc.ice.
 per advertised address (each relay's public address, or ``--public``, or the socket's own).
 Every session registers on all of them; incoming datagrams are routed by the first mux (the
 ufrag and address tables live there), and any mux sends through this socket.
+
+Frames are taken only when relays are configured (a frame names the client it speaks for, and
+replies to that client go to whoever sent the frame); in direct mode they are dropped and
+counted. Frames are not checked against the relays' source addresses (a relay's public address,
+which ``--relay`` gives, is not the address its frames come from): keep the socket unreachable
+from clients in relay mode.
 """
 
 from __future__ import annotations
@@ -32,16 +38,20 @@ _FRAMED = frozenset((IPV4, IPV6))
 class TransceiverSocket(FramedMuxProtocol):
     """A :class:`FramedMuxProtocol` that also takes plain datagrams (direct clients)."""
 
-    def __init__(self, advertised: Sequence[Address]) -> None:
+    def __init__(self, advertised: Sequence[Address], framed: bool = True) -> None:
         super().__init__(advertised[0])
         self.muxes: tuple[UdpMux, ...] = (self.mux,) + tuple(
             UdpMux(address, self._send) for address in advertised[1:]
         )
+        self.framed = framed
         self.plain_received = 0
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         if data and data[0] in _FRAMED:
-            super().datagram_received(data, addr)
+            if self.framed:
+                super().datagram_received(data, addr)
+            else:
+                self.counters.dropped_not_a_relay += 1
             return
         host, port = addr[0], addr[1]
         assert isinstance(host, str) and isinstance(port, int)
@@ -56,9 +66,11 @@ class TransceiverSocket(FramedMuxProtocol):
 
 
 async def open_transceiver_socket(
-    host: str, port: int, advertised: Sequence[Address]
+    host: str, port: int, advertised: Sequence[Address], framed: bool = True
 ) -> tuple[TransceiverSocket, asyncio.DatagramTransport]:
-    """Bind ``(host, port)``; the muxes advertise ``advertised`` (default: the bound address)."""
+    """Bind ``(host, port)``; the muxes advertise ``advertised`` (default: the bound address).
+    ``framed=False`` (direct mode, no relay in front) drops every frame: a frame names the
+    client it speaks for, so only relays may send them."""
     loop = asyncio.get_running_loop()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -73,6 +85,6 @@ async def open_transceiver_socket(
         raise
     addresses = list(advertised) or [(bound[0], bound[1])]
     transport, protocol = await loop.create_datagram_endpoint(
-        lambda: TransceiverSocket(addresses), sock=sock
+        lambda: TransceiverSocket(addresses, framed), sock=sock
     )
     return protocol, transport

@@ -5,12 +5,15 @@ a 5xx either; a full service says 503 + Retry-After and /readyz agrees."""
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pywebrtc.framing import frame
 from tests.signaling.bad_offers import NO_CODEC, OFFER, VIDEO
 from tests.signaling.service import SignalingProcess, request
 
@@ -310,3 +313,17 @@ def test_full_service_says_503_and_readyz_agrees() -> None:
     finally:
         assert process.terminate() == 0
         process.close()
+
+
+def test_direct_mode_drops_frames(service: SignalingProcess) -> None:
+    """Without --relay nobody may speak for another address: frames are dropped, counted."""
+    before = service.metric("pywebrtc_udp_frames_dropped")
+    framed = frame(("192.0.2.1", 4000), b"\x00\x01\x00\x00" + bytes(16))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(3):
+            sock.sendto(framed, ("127.0.0.1", service.udp_port))
+    for _ in range(100):
+        if service.metric("pywebrtc_udp_frames_dropped") == before + 3:
+            return
+        time.sleep(0.02)
+    raise AssertionError("frames were not dropped")
