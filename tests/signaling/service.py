@@ -69,8 +69,9 @@ class SignalingProcess:
     def output(self) -> str:
         return Path(self.log.name).read_text()
 
-    def metric(self, name: str, labels: str = "") -> float:
-        """One sample of ``GET /metrics`` (``labels`` as printed, e.g. 'state="connected"')."""
+    def metric(self, name: str, labels: str = "", default: float | None = None) -> float:
+        """One sample of ``GET /metrics`` (``labels`` as printed, e.g. 'state="connected"');
+        ``default`` if there is no such sample (a labelled counter never incremented)."""
         with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
             text = response.read().decode()
         wanted = f"{name}{{{labels}}}" if labels else name
@@ -78,6 +79,8 @@ class SignalingProcess:
             key, _, value = line.rpartition(" ")
             if key == wanted:
                 return float(value)
+        if default is not None:
+            return default
         raise KeyError(wanted)
 
     def terminate(self, timeout: float = 20.0) -> int:
