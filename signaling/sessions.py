@@ -206,7 +206,7 @@ class SessionManager:
                 raise OfferError(400, f"cannot answer this offer: {error}") from None
             local = pc.localDescription
             assert local is not None
-            _check_answer(local.sdp)
+            _check_answer(parsed, local.sdp)
         except BaseException:
             await self.end(session, "rejected")
             raise
@@ -387,11 +387,12 @@ def check_offer(text: str) -> SessionDescription:
     return parsed
 
 
-def _check_answer(sdp: str) -> None:
+def _check_answer(offer: SessionDescription, sdp: str) -> None:
+    """Every section the offer opened is open in the answer (else 422: no partial answers)."""
     answer = SessionDescription.parse(sdp)
-    for media in answer.media:
-        if media.rejected:
-            raise OfferError(422, f"no codec in common for the {media.media} section")
+    for offered, answered in zip(offer.media, answer.media, strict=False):
+        if answered.rejected and not offered.rejected:
+            raise OfferError(422, f"no codec in common for the {offered.media} section")
 
 
 def _remote_ufrag(parsed: SessionDescription) -> str:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pywebrtc.framing import frame
-from tests.signaling.bad_offers import NO_CODEC, OFFER, VIDEO
+from tests.signaling.bad_offers import NO_CODEC, OFFER, VIDEO, make_offer
 from tests.signaling.service import SignalingProcess, request
 
 AUTH = {"Authorization": "Bearer secret"}
@@ -327,3 +327,22 @@ def test_direct_mode_drops_frames(service: SignalingProcess) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("frames were not dropped")
+
+
+def test_a_section_the_offer_rejects_stays_rejected_without_a_422(
+    service: SignalingProcess,
+) -> None:
+    offer = make_offer(audio=True, channel=False)
+    audio = next(line for line in offer.splitlines() if line.startswith("m=audio"))
+    rejected = offer.replace(audio, "m=audio 0" + audio[len("m=audio 9") :], 1)
+    with_data = make_offer(audio=True, channel=True)
+    data_line = next(line for line in with_data.splitlines() if line.startswith("m=application"))
+    closed_data = with_data.replace(
+        data_line, "m=application 0" + data_line[len("m=application 9") :]
+    )
+    response = request("POST", service.url + "/whip", SDP, rejected)
+    assert response.status_code == 422, response.text  # nothing left open
+    response = request("POST", service.url + "/whip", SDP, closed_data)
+    assert response.status_code == 201, response.text
+    assert "m=application 0 " in response.text
+    assert request("DELETE", service.url + response.headers["Location"], AUTH).ok
