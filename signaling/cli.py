@@ -21,7 +21,7 @@ from aiohttp import web
 from relay.routing import RoutingError, load_codec
 from signaling.app import AppError, Application, load_application
 from signaling.auth import Auth
-from signaling.http import Service, build_app
+from signaling.http import Service, build_app, ice_server_link
 from signaling.metrics import Metrics
 from signaling.sessions import ServiceConfig, SessionManager
 
@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
             "GET /livez, /readyz, /metrics for operations."
         ),
         epilog=f"Environment variables ({ENV_PREFIX}<NAME>) give defaults for every flag; "
-        "lists (RELAYS, TOKENS) are comma- or space-separated. SIGTERM drains: readiness off, "
+        "lists (RELAYS, TOKENS) are comma- or space-separated, ICE_SERVERS space-separated. "
+        "SIGTERM drains: readiness off, "
         "new offers 503, live sessions continue until they end or --drain-timeout, exit 0.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -133,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"Ephemeral ek_ keys minted with a token are accepted too [{ENV_PREFIX}TOKENS]",
     )
     p.add_argument(
+        "--ice-server",
+        action="append",
+        metavar="URL[|USER|CREDENTIAL]",
+        help='a STUN/TURN server for WHIP clients, sent as a Link: rel="ice-server" header '
+        "(RFC 9725 §4.4) on POST /whip and OPTIONS /whip; repeat for several "
+        f"[{ENV_PREFIX}ICE_SERVERS]",
+    )
+    p.add_argument(
         "--max-sessions",
         type=int,
         default=int(_env("MAX_SESSIONS", "1000") or 1000),
@@ -159,6 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"logging level [{ENV_PREFIX}LOG_LEVEL]",
     )
     return p
+
+
+def ice_links(args: argparse.Namespace) -> tuple[str, ...]:
+    """The ``Link`` header values of ``--ice-server`` (or ``PYWEBRTC_SIGNALING_ICE_SERVERS``)."""
+    try:
+        return tuple(
+            ice_server_link(s) for s in args.ice_server or (_env("ICE_SERVERS") or "").split()
+        )
+    except ValueError as error:
+        raise SystemExit(f"pywebrtc-signaling: --ice-server: {error}") from None
 
 
 def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Application, Auth]:
@@ -216,13 +235,19 @@ def _unspecified(host: str) -> bool:
         return False  # a name: resolved by whoever uses it
 
 
-async def serve(config: ServiceConfig, app: Application, auth: Auth, http: Address) -> None:
+async def serve(
+    config: ServiceConfig,
+    app: Application,
+    auth: Auth,
+    http: Address,
+    links: tuple[str, ...] = (),
+) -> None:
     loop = asyncio.get_running_loop()
     metrics = Metrics()
     manager = SessionManager(config, app, metrics)
     await manager.start()
     runner = web.AppRunner(
-        build_app(Service(manager, auth, metrics)), access_log=None, shutdown_timeout=2.0
+        build_app(Service(manager, auth, metrics, links)), access_log=None, shutdown_timeout=2.0
     )
     await runner.setup()
     site = web.TCPSite(runner, http[0], http[1])
@@ -256,12 +281,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         level=args.log_level.upper(), format="%(asctime)s %(process)d %(name)s %(message)s"
     )
     config, app, auth = config_from_args(args)
+    links = ice_links(args)
     if args.redis:
         log.warning("--redis is not implemented yet: ignored (no transceiver registry)")
     loop = _new_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(serve(config, app, auth, args.http))
+        loop.run_until_complete(serve(config, app, auth, args.http, links))
     except OSError as error:
         raise SystemExit(f"pywebrtc-signaling: {error}") from None
     finally:

@@ -2,7 +2,8 @@
 
 Every response carries CORS headers (``Access-Control-Allow-Origin: *`` and the response
 headers a WHIP or Realtime client reads, exposed), every ``OPTIONS`` is a preflight answer
-(``Accept-Post: application/sdp`` on WHIP), and every error is a 4xx (or 503) with a one-line
+(``Accept-Post: application/sdp`` and the ``Link: rel="ice-server"`` headers on WHIP), and
+every error is a 4xx (or 503) with a one-line
 ``text/plain`` reason: bad input never becomes a 5xx. The endpoints themselves are in
 :mod:`signaling.whip` (``/whip``, ``/offer``) and :mod:`signaling.realtime`
 (``/v1/realtime/...``).
@@ -11,6 +12,7 @@ headers a WHIP or Realtime client reads, exposed), every ``OPTIONS`` is a prefli
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -46,6 +48,7 @@ class Service:
     manager: SessionManager
     auth: Auth
     metrics: Metrics
+    ice_links: tuple[str, ...] = ()  # Link header values (RFC 9725 §4.4), see ice_server_link
 
     def authorize(self, request: web.Request) -> EphemeralKey | bool:
         """Check the Bearer token (a configured one or a live ephemeral key): 401 otherwise."""
@@ -65,6 +68,22 @@ class Service:
 
 
 SERVICE = web.AppKey("service", Service)
+
+
+def ice_server_link(spec: str) -> str:
+    """``URL`` or ``URL|USERNAME|CREDENTIAL`` → a ``Link: <URL>; rel="ice-server"`` value
+    (RFC 9725 §4.4, RFC 8288). ValueError on a URL that is not stun:/stuns:/turn:/turns:."""
+    url, _, rest = spec.strip().partition("|")
+    if not re.fullmatch(r"(stuns?|turns?):[^\s<>\"]+", url):
+        raise ValueError(f"not a STUN or TURN URL: {url!r}")
+    link = f'<{url}>; rel="ice-server"'
+    if rest:
+        username, sep, credential = rest.partition("|")
+        if not sep or '"' in username or '"' in credential:
+            raise ValueError("expected URL|USERNAME|CREDENTIAL")
+        link += f'; username="{username}"; credential="{credential}"; credential-type="password"'
+    return link
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -127,6 +146,12 @@ def _preflight(request: web.Request) -> web.Response:
     }
     if request.path.rstrip("/") == "/whip":
         headers["Accept-Post"] = SDP
+        links = request.app[SERVICE].ice_links
+        if links:
+            response = web.Response(status=204, headers=headers)
+            for link in links:
+                response.headers.add("Link", link)
+            return response
     elif request.path.startswith("/whip/"):
         headers["Accept-Patch"] = SDPFRAG
     return web.Response(status=204, headers=headers)

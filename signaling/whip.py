@@ -4,7 +4,8 @@ WHIP, server side:
 
 * ``POST /whip`` with ``Content-Type: application/sdp`` (else 415) and the offer: ``201`` with
   ``Location: /whip/<id>``, ``Content-Type: application/sdp``, the answer, a strong ``ETag``
-  naming the ICE session (§4.3.1) and ``Accept-Patch: application/trickle-ice-sdpfrag``.
+  naming the ICE session (§4.3.1), ``Accept-Patch: application/trickle-ice-sdpfrag`` and a
+  ``Link: <url>; rel="ice-server"`` header per ``--ice-server`` (§4.4; on ``OPTIONS`` too).
   Offers without candidates are fine: the ICE-lite session learns the client's address from
   its checks. Answers are ``sendrecv`` to ``sendrecv`` sections (this server's extension: the
   session talks back), ``recvonly`` to ``sendonly`` ones.
@@ -51,7 +52,7 @@ async def post_whip(request: web.Request) -> web.Response:
     require_content_type(request, SDP)
     offer = await read_text(request, "offer")
     session, answer = await service.manager.create(offer, "whip")
-    return web.Response(
+    response = web.Response(
         status=201,
         text=answer,
         headers={
@@ -61,6 +62,9 @@ async def post_whip(request: web.Request) -> web.Response:
             "Accept-Patch": SDPFRAG,
         },
     )
+    for link in service.ice_links:
+        response.headers.add("Link", link)
+    return response
 
 
 def _session(request: web.Request) -> Session:

@@ -104,11 +104,18 @@ class SignalingProcess:
 
 
 class Response:
-    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+    def __init__(
+        self, status: int, headers: dict[str, str], body: bytes, raw: list[tuple[str, str]]
+    ) -> None:
         self.status_code = status
         self.headers = headers
+        self.raw_headers = raw
         self.content = body
         self.text = body.decode("utf-8", "replace")
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a repeated header (``Link``), in order."""
+        return [v for k, v in self.raw_headers if k.lower() == name.lower()]
 
     @property
     def ok(self) -> bool:
@@ -149,7 +156,8 @@ def request(
         connection.request(method, parts.path or "/", body=body, headers=headers or {})
         response = connection.getresponse()
         content = response.read()
-        received = _CaseInsensitive({k.lower(): v for k, v in response.getheaders()})
-        return Response(response.status, received, content)
+        raw = response.getheaders()
+        received = _CaseInsensitive({k.lower(): v for k, v in raw})
+        return Response(response.status, received, content, raw)
     finally:
         connection.close()

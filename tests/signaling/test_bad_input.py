@@ -297,12 +297,23 @@ def test_mutated_offers_never_get_a_5xx(service: SignalingProcess, sdp: str) -> 
         assert request("DELETE", location, headers=AUTH, timeout=10).status_code == 200
 
 
-def test_full_service_says_503_and_readyz_agrees() -> None:
-    process = SignalingProcess("--max-sessions", "1", "--drain-timeout", "0.5")
+def test_full_service_says_503_and_readyz_agrees_and_links_ice_servers() -> None:
+    process = SignalingProcess(
+        "--max-sessions", "1", "--drain-timeout", "0.5",
+        "--ice-server", "stun:127.0.0.1:3478",
+        "--ice-server", "turn:127.0.0.1:3478?transport=udp|user|pass",
+    )  # fmt: skip
+    links = [
+        '<stun:127.0.0.1:3478>; rel="ice-server"',
+        '<turn:127.0.0.1:3478?transport=udp>; rel="ice-server"; username="user"; '
+        'credential="pass"; credential-type="password"',
+    ]
     try:
         headers = {"Content-Type": "application/sdp"}
         first = request("POST", process.url + "/whip", data=OFFER, headers=headers, timeout=10)
         assert first.status_code == 201
+        assert first.header_values("Link") == links  # RFC 9725 §4.4
+        assert request("OPTIONS", process.url + "/whip").header_values("Link") == links
         full = request("POST", process.url + "/whip", data=OFFER, headers=headers, timeout=10)
         assert full.status_code == 503 and full.headers["Retry-After"]
         assert request("GET", process.url + "/readyz", timeout=10).status_code == 503

@@ -20,6 +20,7 @@ FLAGS = {
     "--id": "ID",
     "--app": "APP",
     "--token": "TOKENS",
+    "--ice-server": "ICE_SERVERS",
     "--max-sessions": "MAX_SESSIONS",
     "--drain-timeout": "DRAIN_TIMEOUT",
     "--redis": "REDIS",
@@ -65,6 +66,8 @@ def test_environment_mirrors_flags_and_flags_win(
         (["--udp", "0.0.0.0:3479"], "--public"),
         (["--max-sessions", "0"], "--max-sessions"),
         (["--keys", "/nonexistent/keys"], "--keys"),
+        (["--ice-server", "http://example.com"], "--ice-server"),
+        (["--ice-server", "stun:x|user"], "--ice-server"),
     ],
 )
 def test_bad_flags_exit_with_a_reason(args: list[str], message: str) -> None:
