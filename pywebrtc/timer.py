@@ -5,6 +5,9 @@ earliest. A client whose deadline moves later keeps its heap entry and is called
 (cheap: it ticks, finds nothing due, and reschedules) rather than pushing an entry per datagram;
 one whose deadline moves earlier gets a new entry. Wake-ups follow the deadlines, not the number
 of clients: with many sessions, deadlines that fall within a millisecond share one wake-up.
+
+Only a client's live entry refers to it: a new entry or ``schedule(client, None)`` empties the
+previous one, so a closed session is freed at once rather than when its old deadline comes.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ _SLACK = 0.001
 class Timed:
     """What :class:`LoopTimer` calls back: ``on_timer(now)`` once ``when`` has come."""
 
-    __slots__ = ("when",)
+    __slots__ = ("_entry", "when")
 
     def __init__(self) -> None:
         self.when: float | None = None  # the deadline this client's live heap entry is for
+        self._entry: list[object] | None = None  # that entry: [when, seq, client or None]
 
     def on_timer(self, now: float) -> None:
         raise NotImplementedError
@@ -49,7 +53,7 @@ class LoopTimer:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._heap: list[tuple[float, int, Timed]] = []
+        self._heap: list[list[object]] = []  # [when, seq, client or None (stale)]
         self._seq = 0
         self._handle: asyncio.TimerHandle | None = None
         self._armed_for = 0.0
@@ -64,12 +68,16 @@ class LoopTimer:
         current = client.when
         if when is None:
             client.when = None  # its heap entry, if any, is now stale
+            _release(client)
             return
         if current is not None and current <= when:
             return
+        _release(client)
         client.when = when
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, client))
+        entry: list[object] = [when, self._seq, client]
+        client._entry = entry
+        heapq.heappush(self._heap, entry)
         if self._handle is None or when < self._armed_for:
             self._arm(when)
 
@@ -86,10 +94,11 @@ class LoopTimer:
         heap = self._heap
         due: list[Timed] = []
         horizon = max(now, self._armed_for) + _SLACK
-        while heap and heap[0][0] <= horizon:
+        while heap and heap[0][0] <= horizon:  # type: ignore[operator]
             when, _, client = heapq.heappop(heap)
-            if client.when == when:  # else a stale entry: that client was rescheduled
+            if isinstance(client, Timed) and client.when == when:  # else stale
                 client.when = None
+                client._entry = None
                 due.append(client)
         now = max(now, self._armed_for)
         for client in due:
@@ -97,12 +106,20 @@ class LoopTimer:
                 client.on_timer(now)
             except Exception:  # a bug in one session must not stop every other's timers
                 logger.exception("session timer failed")
-        while heap and heap[0][2].when != heap[0][0]:
+        while heap and heap[0][2] is None:
             heapq.heappop(heap)
         # A callback above may have armed the timer for its own, later, deadline: the earliest
         # entry left must not wait for that one.
         if heap and (self._handle is None or heap[0][0] < self._armed_for):
-            self._arm(heap[0][0])
+            self._arm(heap[0][0])  # type: ignore[arg-type]
+
+
+def _release(client: Timed) -> None:
+    """The client's heap entry, if any, becomes stale and lets go of the client."""
+    entry = client._entry
+    if entry is not None:
+        entry[2] = None
+        client._entry = None
 
 
 __all__ = ["LoopTimer", "Timed"]

@@ -1,0 +1,1 @@
+"""Example applications for ``pywebrtc-signaling --app signaling.examples.MODULE:CALLABLE``."""

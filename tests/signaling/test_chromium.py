@@ -1,0 +1,139 @@
+"""Headless Chromium (Debian's, through Playwright) publishing to ``pywebrtc-signaling --app
+echo`` over WHIP from a page on another origin (so every request is CORS): the offer is POSTed
+before any candidate is gathered, candidates follow in trickle PATCHes (204), a data channel and
+the microphone (a WAV tone) come back echoed, ``restartIce()`` goes through a PATCH with
+``If-Match: *`` (200, new credentials and ETag) and the session carries on over the new ICE
+credentials, DELETE ends it and the service's gauges return to zero. Directly, and through a
+real ``pywebrtc-relay`` whose address is then the answer's only candidate."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from conformance.browser.audio_scenario import write_tone_wav
+from conformance.browser.driver import CHROMIUM, CHROMIUM_ARGS
+from tests.relay.relayproc import RelayProcess
+from tests.signaling.service import SignalingProcess, free_port
+
+PAGE = (
+    b"<!doctype html><meta charset=utf-8><title>whip</title><script>"
+    + (Path(__file__).parent / "whip_page.js").read_bytes()
+    + b"</script>"
+)
+KEYS = "# test fleet key\n1 000102030405060708090a0b0c0d0e0f\n"
+STATES = ("new", "connecting", "connected", "disconnected", "failed", "closed")
+
+
+async def _until(
+    probe: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool], what: str, timeout: float = 15
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if ok(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: {value}")
+        await asyncio.sleep(0.1)
+
+
+async def _publish(service: SignalingProcess, advertised: tuple[str, int], wav: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    pages = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        return web.Response(body=PAGE, content_type="text/html")
+
+    pages.router.add_get("/", index)
+    runner = web.AppRunner(pages, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    playwright = await async_playwright().start()
+    browser = await playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"],
+    )
+    try:
+        page = await browser.new_page()
+        await page.goto(f"http://127.0.0.1:{port}/")
+        published = await page.evaluate("base => W.publish(base)", service.url)
+        assert not published["offerHadCandidates"]
+        answer = published["answer"]
+        assert "a=ice-lite" in answer and "a=sendrecv" in answer
+        ports = {int(line.split()[5]) for line in answer.splitlines() if "a=candidate" in line}
+        assert ports == {advertised[1]}, answer
+        assert await page.evaluate("W.connected()") == "connected"
+        assert await page.evaluate("t => W.echo(t)", "hello") == ["hello", "bytes:1,2,3"]
+        # The tone comes back: the echo passes the browser's own Opus packets through.
+        audio = await _until(
+            lambda: page.evaluate("W.audio()"), lambda a: a["received"] >= 50, "no audio back"
+        )
+        assert audio["remote"] == f"{advertised[0]}:{advertised[1]}"
+        assert audio["bytesReceived"] > 50 * 20
+        trickled = await page.evaluate("W.trickled")
+        assert trickled and set(trickled) == {204}, trickled
+        # ICE restart through a PATCH; the session goes on over the new credentials.
+        restart = await page.evaluate("W.restart()")
+        assert restart["newUfrag"] != restart["oldUfrag"] and restart["etagChanged"]
+        assert "a=ice-lite" in restart["fragment"]
+        restarted = await _until(
+            lambda: page.evaluate("W.audio()"),
+            lambda a: a["localUfrag"] == a["currentLocalUfrag"] and a["iceState"] == "connected",
+            "the browser never connected with its new ICE credentials",
+        )
+        assert await page.evaluate("t => W.echo(t)", "again") == ["again", "bytes:1,2,3"]
+        await _until(
+            lambda: page.evaluate("W.audio()"),
+            lambda a: a["received"] >= restarted["received"] + 25,
+            "audio stopped after the restart",
+        )
+        assert set(await page.evaluate("W.trickled")) == {204}
+        assert service.metric("pywebrtc_sessions", 'state="connected"') == 1
+        assert await page.evaluate("W.remove()") == 200
+        assert sum(service.metric("pywebrtc_sessions", f'state="{s}"') for s in STATES) == 0
+    finally:
+        await browser.close()
+        await playwright.stop()
+        await runner.cleanup()
+
+
+def test_chromium_whip_direct(tmp_path: Path) -> None:
+    wav = write_tone_wav(tmp_path / "tone.wav", 660.0)
+    service = SignalingProcess("--app", "echo")
+    try:
+        asyncio.run(asyncio.wait_for(_publish(service, ("127.0.0.1", service.udp_port), wav), 90))
+    finally:
+        assert service.terminate() == 0, service.output()
+        service.close()
+
+
+def test_chromium_whip_through_a_relay(tmp_path: Path) -> None:
+    wav = write_tone_wav(tmp_path / "tone.wav", 660.0)
+    keys = tmp_path / "keys"
+    keys.write_text(KEYS)
+    relay_port = free_port(socket.SOCK_DGRAM)
+    service = SignalingProcess(
+        "--app", "echo", "--keys", str(keys), "--cluster", "3", "--id", "7",
+        "--relay", f"127.0.0.1:{relay_port}",
+    )  # fmt: skip
+    relay = RelayProcess(
+        "--listen", f"127.0.0.1:{relay_port}", "--keys", str(keys), "--cluster", "3",
+        "--transceiver", f"7=127.0.0.1:{service.udp_port}",
+    )  # fmt: skip
+    try:
+        asyncio.run(asyncio.wait_for(_publish(service, ("127.0.0.1", relay_port), wav), 90))
+    finally:
+        relay.terminate()
+        relay.close()
+        assert service.terminate() == 0, service.output()
+        service.close()
