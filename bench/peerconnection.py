@@ -17,11 +17,13 @@
   this process is warm too). Pion v3.1 reads a message into a 65535-byte buffer, so its
   messages are 64 KiB - 1 byte.
 * **libwebrtc** (node + ``@roamhq/wrtc`` from ``PYWEBRTC_WRTC_DIR``, else from ``build/node``
-  where ``make test`` installs it) and **Chromium ↔ pywebrtc** setup (Playwright, if
-  importable) where practical.
+  where ``make test`` installs it; one warm-up run first in the same node process) and
+  **Chromium ↔ pywebrtc** setup (Playwright, if importable) where practical.
 
-pywebrtc and aiortc run on uvloop when it is installed (the harness runs each sample in a
-fresh event loop). The host is a shared 2-core machine: numbers are noisy.
+aiortc gets ``RTCConfiguration(iceServers=[])``: its default is a public STUN server, which
+ours does not use (and no traffic may leave the machine). pywebrtc and aiortc run on uvloop
+when it is installed (the harness runs each sample in a fresh event loop).
+The host is a shared 2-core machine: numbers are noisy.
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ class Aiortc(Stack):
     def pc(self) -> Any:
         import aiortc
 
-        return aiortc.RTCPeerConnection()
+        # No STUN server: aiortc's default is a public one (a DNS lookup and a server-reflexive
+        # candidate ours does not gather, and traffic off this machine).
+        return aiortc.RTCPeerConnection(aiortc.RTCConfiguration(iceServers=[]))
 
     def description(self, sdp: str, type_: str) -> Any:
         import aiortc
@@ -279,7 +283,8 @@ async function once() {
   a.close(); b.close();
   return mode === "setup" ? end - t0 : TOTAL * 8 / ((end - t0) / 1000) / 1e6;
 }
-once().then(v => { console.log(JSON.stringify(v)); process.exit(0); });
+// One warm-up run first, as Pion's program and this Python process are warm.
+once().then(once).then(v => { console.log(JSON.stringify(v)); process.exit(0); });
 """
 
 
