@@ -43,8 +43,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar
 
-from pywebrtc.configuration import RTCConfiguration, parse_server_url
-from pywebrtc.dtls import Certificate, DtlsConfig, DtlsConnection
+from pywebrtc.configuration import RTCConfiguration, default_certificate, parse_server_url
+from pywebrtc.dtls import DtlsConfig, DtlsConnection
 from pywebrtc.exceptions import InvalidDescriptionError, InvalidStateError
 from pywebrtc.ice import Candidate
 from pywebrtc.ice.agent import Agent
@@ -109,7 +109,7 @@ class RTCPeerConnection(EventEmitter):
         self._configuration = configuration or RTCConfiguration()
         self._settings = settings or SettingEngine()
         certificates = self._configuration.certificates
-        self._certificate = certificates[0] if certificates else Certificate.generate()
+        self._certificate = certificates[0] if certificates else default_certificate()
         self._origin = new_origin()
         try:
             self._loop = asyncio.get_running_loop()
