@@ -713,11 +713,14 @@ class RTCPeerConnection(EventEmitter):
 
     def _configure_sctp(self, data: RemoteMedia) -> None:
         association = self._sctp.association
-        association.config = dataclasses.replace(
-            association.config,
-            remote_port=data.sctp_port or 5000,
-            remote_max_message_size=data.max_message_size or DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
-        )
+        config = association.config
+        port = data.sctp_port or 5000
+        size = data.max_message_size or DEFAULT_REMOTE_MAX_MESSAGE_SIZE
+        if config.remote_port != port or config.remote_max_message_size != size:
+            # (dataclasses.replace is slow; the second call, once stable, changes nothing)
+            association.config = dataclasses.replace(
+                config, remote_port=port, remote_max_message_size=size
+            )
 
     async def _start(self) -> None:
         """Both descriptions are set: start ICE, and create DTLS with the remote fingerprints."""
