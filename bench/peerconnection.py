@@ -188,7 +188,9 @@ def _warm_setup_ms(stack: Stack) -> float:
 
 
 def _cpu_ms(stack: Stack) -> float:
-    """CPU time (both peers, this process) of one setup: robust to other load on the host."""
+    """CPU time (both peers, this process) of one whole setup (constructors, setup, close),
+    after one untimed setup as the Pion and node programs do: robust to other load."""
+    _run(lambda: _setup_ms(stack))
     start = time.process_time()
     _run(lambda: _setup_ms(stack))
     return (time.process_time() - start) * 1000.0
@@ -258,6 +260,7 @@ def _memory_kib(stack_name: str, n: int) -> float:
 _WRTC_SCRIPT = r"""
 const { RTCPeerConnection } = require("@roamhq/wrtc");
 const mode = process.argv[2];
+const setup = mode !== "throughput";  // setup or setup-cpu
 async function once() {
   const a = new RTCPeerConnection(), b = new RTCPeerConnection();
   a.onicecandidate = e => e.candidate && b.addIceCandidate(e.candidate);
@@ -267,14 +270,14 @@ async function once() {
   const done = new Promise(resolve => {
     b.ondatachannel = e => { e.channel.onmessage = () => {
       got++;
-      if (mode === "setup" || got === COUNT) resolve(performance.now());
+      if (setup || got === COUNT) resolve(performance.now());
     }; };
   });
   t0 = performance.now();
   const ch = a.createDataChannel(mode);
   ch.binaryType = "arraybuffer";
   ch.onopen = async () => {
-    if (mode === "setup") { ch.send("first"); return; }
+    if (setup) { ch.send("first"); return; }
     const payload = new Uint8Array(MESSAGE);
     t0 = performance.now();
     for (let i = 0; i < COUNT; i++) {
@@ -289,10 +292,19 @@ async function once() {
   await a.setRemoteDescription(b.localDescription);
   const end = await done;
   a.close(); b.close();
-  return mode === "setup" ? end - t0 : TOTAL * 8 / ((end - t0) / 1000) / 1e6;
+  return setup ? end - t0 : TOTAL * 8 / ((end - t0) / 1000) / 1e6;
+}
+// setup-cpu: CPU ms of this process (every thread: libwebrtc's network, signaling and worker
+// threads too) for one whole setup, constructors to close.
+async function cpu() {
+  const before = process.cpuUsage();
+  await once();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
 }
 // One warm-up run first, as Pion's program and this Python process are warm.
-once().then(once).then(v => { console.log(JSON.stringify(v)); process.exit(0); });
+const timed = mode === "setup-cpu" ? cpu : once;
+once().then(timed).then(v => { console.log(JSON.stringify(v)); process.exit(0); });
 """
 
 
@@ -450,6 +462,14 @@ def scenario() -> Scenario:
                 lambda: run("setup"),
                 peer_name=peer,
                 unit="ms",
+                higher_is_better=False,
+            ),
+            Case(
+                f"CPU per setup vs {peer}, both peers, whole setup (constructors to close)",
+                lambda: _cpu_ms(ours),
+                lambda: run("setup-cpu"),
+                peer_name=peer,
+                unit="CPU ms",
                 higher_is_better=False,
             ),
             Case(
