@@ -153,7 +153,7 @@ async def _theirs(pairs: int = 1) -> float:
     drains: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
     for _ in range(2 * pairs):
-        pc = aiortc.RTCPeerConnection()
+        pc = aiortc.RTCPeerConnection(aiortc.RTCConfiguration(iceServers=[]))  # no public STUN
         first: asyncio.Future[None] = loop.create_future()
         pc.on("track", lambda t, f=first: drains.append(asyncio.ensure_future(_drain(t, f))))
         pc.addTrack(_TheirTone())

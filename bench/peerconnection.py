@@ -2,8 +2,9 @@
 
 * **setup**: ``createOffer()`` → first message delivered on the answerer, two peer connections
   in one process and one event loop, non-trickle signaling handed over in-process (ICE, DTLS,
-  SCTP, DCEP all real, over real UDP sockets). Certificates are made in the constructors, as
-  both stacks do, outside the timed part.
+  SCTP, DCEP all real, over real UDP sockets). Constructors are outside the timed part: aiortc
+  makes a certificate in each, pywebrtc reuses its process-wide default certificate
+  (``pywebrtc.configuration.default_certificate``), Pion makes one in each.
 * **throughput**: one ordered, reliable channel; 64 KiB binary messages (aiortc's default
   max-message-size), the sender keeps ``bufferedAmount`` under 1 MiB with the
   ``bufferedamountlow`` event; Mbit/s of payload from first send to last message received.
@@ -14,14 +15,16 @@
 * **Pion** (Go, Debian's Pion WebRTC v3.1, built from ``conformance/pion/peer``): the same
   setup and throughput cases between two Pion peer connections in one Go process
   (``bench.go`` there mirrors ``_setup_ms`` and ``_throughput_mbps``; one warm-up run first, as
-  this process is warm too). Pion v3.1 reads a message into a 65535-byte buffer, so its
-  messages are 64 KiB - 1 byte.
+  each setup sample of ours and aiortc is: ``_warm_setup_ms``). Pion v3.1 reads a message into
+  a 65535-byte buffer, so its messages are 64 KiB - 1 byte.
 * **libwebrtc** (node + ``@roamhq/wrtc`` from ``PYWEBRTC_WRTC_DIR``, else from ``build/node``
-  where ``make test`` installs it) and **Chromium ↔ pywebrtc** setup (Playwright, if
-  importable) where practical.
+  where ``make test`` installs it; one warm-up run first in the same node process) and
+  **Chromium ↔ pywebrtc** setup (Playwright, if importable) where practical.
 
-pywebrtc and aiortc run on uvloop when it is installed (the harness runs each sample in a
-fresh event loop). The host is a shared 2-core machine: numbers are noisy.
+aiortc gets ``RTCConfiguration(iceServers=[])``: its default is a public STUN server, which
+ours does not use (and no traffic may leave the machine). pywebrtc and aiortc run on uvloop
+when it is installed (the harness runs each sample in a fresh event loop).
+The host is a shared 2-core machine: numbers are noisy.
 """
 
 from __future__ import annotations
@@ -99,7 +102,9 @@ class Aiortc(Stack):
     def pc(self) -> Any:
         import aiortc
 
-        return aiortc.RTCPeerConnection()
+        # No STUN server: aiortc's default is a public one (a DNS lookup and a server-reflexive
+        # candidate ours does not gather, and traffic off this machine).
+        return aiortc.RTCPeerConnection(aiortc.RTCConfiguration(iceServers=[]))
 
     def description(self, sdp: str, type_: str) -> Any:
         import aiortc
@@ -175,8 +180,17 @@ async def _throughput_mbps(stack: Stack, total: int = TOTAL) -> float:
     return count * MESSAGE * 8 / (end - start) / 1e6
 
 
+def _warm_setup_ms(stack: Stack) -> float:
+    """One untimed setup, then a timed one: each sample is warm the way the Pion and node
+    programs warm themselves (a run right before the timed one), whatever ran in between."""
+    _run(lambda: _setup_ms(stack))
+    return _run(lambda: _setup_ms(stack))
+
+
 def _cpu_ms(stack: Stack) -> float:
-    """CPU time (both peers, this process) of one setup: robust to other load on the host."""
+    """CPU time (both peers, this process) of one whole setup (constructors, setup, close),
+    after one untimed setup as the Pion and node programs do: robust to other load."""
+    _run(lambda: _setup_ms(stack))
     start = time.process_time()
     _run(lambda: _setup_ms(stack))
     return (time.process_time() - start) * 1000.0
@@ -246,6 +260,7 @@ def _memory_kib(stack_name: str, n: int) -> float:
 _WRTC_SCRIPT = r"""
 const { RTCPeerConnection } = require("@roamhq/wrtc");
 const mode = process.argv[2];
+const setup = mode !== "throughput";  // setup or setup-cpu
 async function once() {
   const a = new RTCPeerConnection(), b = new RTCPeerConnection();
   a.onicecandidate = e => e.candidate && b.addIceCandidate(e.candidate);
@@ -255,14 +270,14 @@ async function once() {
   const done = new Promise(resolve => {
     b.ondatachannel = e => { e.channel.onmessage = () => {
       got++;
-      if (mode === "setup" || got === COUNT) resolve(performance.now());
+      if (setup || got === COUNT) resolve(performance.now());
     }; };
   });
   t0 = performance.now();
   const ch = a.createDataChannel(mode);
   ch.binaryType = "arraybuffer";
   ch.onopen = async () => {
-    if (mode === "setup") { ch.send("first"); return; }
+    if (setup) { ch.send("first"); return; }
     const payload = new Uint8Array(MESSAGE);
     t0 = performance.now();
     for (let i = 0; i < COUNT; i++) {
@@ -277,9 +292,19 @@ async function once() {
   await a.setRemoteDescription(b.localDescription);
   const end = await done;
   a.close(); b.close();
-  return mode === "setup" ? end - t0 : TOTAL * 8 / ((end - t0) / 1000) / 1e6;
+  return setup ? end - t0 : TOTAL * 8 / ((end - t0) / 1000) / 1e6;
 }
-once().then(v => { console.log(JSON.stringify(v)); process.exit(0); });
+// setup-cpu: CPU ms of this process (every thread: libwebrtc's network, signaling and worker
+// threads too) for one whole setup, constructors to close.
+async function cpu() {
+  const before = process.cpuUsage();
+  await once();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
+}
+// One warm-up run first, as Pion's program and this Python process are warm.
+const timed = mode === "setup-cpu" ? cpu : once;
+once().then(timed).then(v => { console.log(JSON.stringify(v)); process.exit(0); });
 """
 
 
@@ -395,8 +420,8 @@ def scenario() -> Scenario:
     cases = [
         Case(
             "setup: createOffer → first message (loopback)",
-            lambda: _run(lambda: _setup_ms(ours)),
-            lambda: _run(lambda: _setup_ms(theirs)),
+            lambda: _warm_setup_ms(ours),
+            lambda: _warm_setup_ms(theirs),
             unit="ms",
             higher_is_better=False,
         ),
@@ -409,7 +434,8 @@ def scenario() -> Scenario:
     ]
     cases += [
         Case(
-            "CPU per setup, both peers (constructors and certificates, ICE, DTLS, SCTP, close)",
+            "CPU per setup, both peers (constructors, ICE, DTLS, SCTP, close; "
+            "aiortc makes a certificate per connection, pywebrtc reuses one)",
             lambda: _cpu_ms(ours),
             lambda: _cpu_ms(theirs),
             unit="CPU ms",
@@ -432,10 +458,18 @@ def scenario() -> Scenario:
         return [
             Case(
                 f"setup vs {peer} ({setup})",
-                lambda: _run(lambda: _setup_ms(ours)),
+                lambda: _warm_setup_ms(ours),
                 lambda: run("setup"),
                 peer_name=peer,
                 unit="ms",
+                higher_is_better=False,
+            ),
+            Case(
+                f"CPU per setup vs {peer}, both peers, whole setup (constructors to close)",
+                lambda: _cpu_ms(ours),
+                lambda: run("setup-cpu"),
+                peer_name=peer,
+                unit="CPU ms",
                 higher_is_better=False,
             ),
             Case(

@@ -3,10 +3,21 @@
 Only what the stack uses is read: the first STUN and the first TURN (UDP) server of
 ``iceServers``, ``iceTransportPolicy``, ``bundlePolicy`` (BUNDLE is always offered) and
 ``certificates``. Everything non-standard goes through :class:`pywebrtc.SettingEngine`.
+
+Without ``certificates``, a peer connection uses :func:`default_certificate`: one ECDSA P-256
+certificate for every peer connection of the process, made by the first that needs it and
+replaced once a day (it is valid for 30 days, so a connection outlives its certificate's reuse
+by far). That saves generating a key and signing a certificate per connection (about 0.2 ms of
+CPU each), as a server presenting one identity would; the price is that a remote peer seeing
+two connections of this process can tell they share it by the ``a=fingerprint``. An
+application that must not be linkable passes its own: ``RTCConfiguration(certificates=
+[Certificate.generate()])`` for each connection (W3C webrtc-pc §4.4.1.4: the application's
+certificates are used, else the user agent provides one).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -34,6 +45,21 @@ class RTCConfiguration:
     iceTransportPolicy: Literal["all", "relay"] = "all"
     bundlePolicy: Literal["balanced", "max-compat", "max-bundle"] = "max-bundle"
     certificates: list[Certificate] = field(default_factory=list)
+
+
+# How long the process-wide default certificate is reused before a new one is made.
+DEFAULT_CERTIFICATE_REUSE = 24 * 3600.0
+_default: tuple[float, Certificate] | None = None
+
+
+def default_certificate() -> Certificate:
+    """The certificate of every peer connection made without ``certificates`` (see the module
+    docstring): made once, replaced after :data:`DEFAULT_CERTIFICATE_REUSE` seconds."""
+    global _default
+    now = time.monotonic()
+    if _default is None or now - _default[0] >= DEFAULT_CERTIFICATE_REUSE:
+        _default = (now, Certificate.generate())
+    return _default[1]
 
 
 def parse_server_url(url: str) -> tuple[str, str, int, str]:

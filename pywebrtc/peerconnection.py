@@ -43,8 +43,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar
 
-from pywebrtc.configuration import RTCConfiguration, parse_server_url
-from pywebrtc.dtls import Certificate, DtlsConfig, DtlsConnection
+from pywebrtc.configuration import RTCConfiguration, default_certificate, parse_server_url
+from pywebrtc.dtls import DtlsConfig, DtlsConnection
 from pywebrtc.exceptions import InvalidDescriptionError, InvalidStateError
 from pywebrtc.ice import Candidate
 from pywebrtc.ice.agent import Agent
@@ -109,7 +109,7 @@ class RTCPeerConnection(EventEmitter):
         self._configuration = configuration or RTCConfiguration()
         self._settings = settings or SettingEngine()
         certificates = self._configuration.certificates
-        self._certificate = certificates[0] if certificates else Certificate.generate()
+        self._certificate = certificates[0] if certificates else default_certificate()
         self._origin = new_origin()
         try:
             self._loop = asyncio.get_running_loop()
@@ -730,11 +730,14 @@ class RTCPeerConnection(EventEmitter):
 
     def _configure_sctp(self, data: RemoteMedia) -> None:
         association = self._sctp.association
-        association.config = dataclasses.replace(
-            association.config,
-            remote_port=data.sctp_port or 5000,
-            remote_max_message_size=data.max_message_size or DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
-        )
+        config = association.config
+        port = data.sctp_port or 5000
+        size = data.max_message_size or DEFAULT_REMOTE_MAX_MESSAGE_SIZE
+        if config.remote_port != port or config.remote_max_message_size != size:
+            # (dataclasses.replace is slow; the second call, once stable, changes nothing)
+            association.config = dataclasses.replace(
+                config, remote_port=port, remote_max_message_size=size
+            )
 
     async def _start(self) -> None:
         """Both descriptions are set: start ICE, and create DTLS with the remote fingerprints."""

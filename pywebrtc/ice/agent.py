@@ -426,11 +426,8 @@ class Agent:
             return None
         times = [tx.next_time for tx in self._transactions.values()]
         checking = self._checking_allowed()
-        if (
-            checking
-            and not self._all_nominated()
-            and self.checklist.next_ordinary() is not None
-        ):
+        all_nominated = self._all_nominated()
+        if checking and not all_nominated and self.checklist.next_ordinary() is not None:
             times.append(self._next_check_time)
         cfg = self.config
         for c, comp in self._components.items():
@@ -460,7 +457,7 @@ class Agent:
         failed_at = self._last_progress + cfg.failed_timeout
         # Once passed, the failure timer only matters again when nothing is pending any more,
         # which some other input or timer will tell us: do not return a deadline in the past.
-        if self._started and not self._all_nominated() and failed_at > self._now:
+        if self._started and not all_nominated and failed_at > self._now:
             times.append(failed_at)
         return min(times) if times else None
 
@@ -1021,13 +1018,19 @@ class Agent:
             # from a new address, and this is what lets it move its selected pair there.
             self._send_check(pair, now, use_candidate=self.controlling, kind="consent")
 
+    # Loops, not all(<generator>): these are asked several times per datagram and per
+    # deadline, and a generator costs more than the one or two components it looks at.
     def _all_selected(self) -> bool:
-        return all(c.selected is not None for c in self._components.values())
+        for c in self._components.values():  # noqa: SIM110
+            if c.selected is None:
+                return False
+        return True
 
     def _all_nominated(self) -> bool:
-        return all(
-            c.selected is not None and not c.restarting for c in self._components.values()
-        )
+        for c in self._components.values():  # noqa: SIM110
+            if c.selected is None or c.restarting:
+                return False
+        return True
 
     def note_data(self, pair: CandidatePair, now: float) -> None:
         """What :meth:`receive` does with a non-STUN datagram from the selected ``pair``'s

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pywebrtc.ice.candidate import Candidate, CandidateType, is_ipv6
 from pywebrtc.ice.pair import CandidatePair, PairKey, PairState, pair_priority
 
+_PENDING = frozenset((PairState.FROZEN, PairState.WAITING, PairState.IN_PROGRESS))
+
 
 class ChecklistState(enum.Enum):
     RUNNING = "running"
@@ -129,10 +131,11 @@ class Checklist:
 
     def pending(self) -> bool:
         """Whether any pair may still become valid."""
-        return any(
-            p.state in (PairState.FROZEN, PairState.WAITING, PairState.IN_PROGRESS)
-            for p in self.pairs
-        )
+        # A loop, not any(<generator>): asked on every step of the agent.
+        for p in self.pairs:  # noqa: SIM110
+            if p.state in _PENDING:
+                return True
+        return False
 
     def valid_pairs(self, component: int | None = None) -> list[CandidatePair]:
         return [

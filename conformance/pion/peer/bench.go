@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/pion/webrtc/v3"
@@ -27,10 +28,12 @@ func bench(mode string) error {
 	switch mode {
 	case "setup":
 		run = setupMs
+	case "setup-cpu":
+		run = setupCPUMs
 	case "throughput":
 		run = throughputMbps
 	default:
-		return fmt.Errorf("bench setup|throughput, not %q", mode)
+		return fmt.Errorf("bench setup|setup-cpu|throughput, not %q", mode)
 	}
 	if _, err := run(); err != nil { // warm up, as the Python process is warm
 		return err
@@ -110,6 +113,25 @@ func setupMs() (float64, error) {
 	}
 	end, err := await(delivered, 30*time.Second)
 	return float64(end.Sub(start).Microseconds()) / 1000, err
+}
+
+// cpuSeconds is this process's user + system CPU time (all threads, the Go runtime's too).
+func cpuSeconds() float64 {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		return 0
+	}
+	return float64(usage.Utime.Nano()+usage.Stime.Nano()) / 1e9
+}
+
+// setupCPUMs is the CPU time of one whole setupMs (both constructors, the setup, both
+// closes), as bench/peerconnection.py's _cpu_ms measures its own with time.process_time.
+func setupCPUMs() (float64, error) {
+	before := cpuSeconds()
+	if _, err := setupMs(); err != nil {
+		return 0, err
+	}
+	return (cpuSeconds() - before) * 1000, nil
 }
 
 func throughputMbps() (float64, error) {

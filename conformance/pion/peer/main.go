@@ -3,6 +3,7 @@
 //
 //	peer [-loopback] [-lite]   one peer connection driven by JSON lines on stdin/stdout
 //	peer bench setup           Pion to Pion in this process: createOffer -> first message, ms
+//	peer bench setup-cpu       the same, CPU ms of this process for one whole setup
 //	peer bench throughput      Pion to Pion: 32 MiB as 64 KiB messages, Mbit/s of payload
 //
 // Each request is {"id": n, "cmd": "...", ...} and gets exactly one reply line,
