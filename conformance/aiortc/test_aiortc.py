@@ -28,6 +28,11 @@ CHANNEL_CASES: dict[str, dict[str, Any]] = {
 }
 
 
+def aiortc_peer() -> aiortc.RTCPeerConnection:
+    """aiortc without its default public STUN server: no traffic leaves this machine."""
+    return aiortc.RTCPeerConnection(aiortc.RTCConfiguration(iceServers=[]))
+
+
 def run(test: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(test(), 60))
 
@@ -95,7 +100,7 @@ async def open_pair(
 ) -> tuple[RTCPeerConnection, aiortc.RTCPeerConnection, Any, Any]:
     """Connect; ``opener`` ("ours"/"theirs") creates the channel in-band before negotiation.
     Returns both peer connections and (our channel, aiortc's channel), both open."""
-    ours, theirs = RTCPeerConnection(), aiortc.RTCPeerConnection()
+    ours, theirs = RTCPeerConnection(), aiortc_peer()
     if opener == "ours":
         arrived = asyncio.ensure_future(event(theirs, "datachannel"))
         mine = ours.createDataChannel("from-pywebrtc", **options)
@@ -157,7 +162,7 @@ def test_channels_carry_messages_both_ways(we_offer: bool, opener: str, case: st
 @pytest.mark.parametrize("we_offer", [True, False], ids=["we-offer", "aiortc-offers"])
 def test_negotiated_channel(we_offer: bool) -> None:
     async def body() -> None:
-        ours, theirs = RTCPeerConnection(), aiortc.RTCPeerConnection()
+        ours, theirs = RTCPeerConnection(), aiortc_peer()
         mine = ours.createDataChannel("neg", negotiated=True, id=3)
         their_channel = theirs.createDataChannel("neg", negotiated=True, id=3)
         await negotiate(ours, theirs, we_offer)
@@ -231,7 +236,7 @@ def test_aiortc_candidate_objects_trickled_into_our_connection() -> None:
     from aiortc.sdp import candidate_from_sdp
 
     async def body() -> None:
-        ours, theirs = RTCPeerConnection(), aiortc.RTCPeerConnection()
+        ours, theirs = RTCPeerConnection(), aiortc_peer()
         arrived = asyncio.ensure_future(event(theirs, "datachannel"))
         mine = ours.createDataChannel("trickled")
         await ours.setLocalDescription(await ours.createOffer())

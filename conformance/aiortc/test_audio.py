@@ -77,7 +77,7 @@ def test_tone_both_ways_with_a_data_channel(we_offer: bool) -> None:
         settings = SettingEngine()
         settings.include_loopback = True
         ours = RTCPeerConnection(settings=settings)
-        theirs = aiortc.RTCPeerConnection()
+        theirs = aiortc.RTCPeerConnection(aiortc.RTCConfiguration(iceServers=[]))
         loop = asyncio.get_running_loop()
         our_track: asyncio.Future[MediaStreamTrack] = loop.create_future()
         their_track: asyncio.Future[Any] = loop.create_future()
@@ -134,7 +134,7 @@ def test_aiortc_offers_pcmu_only_without_bundle(with_data: bool) -> None:
         settings.include_loopback = True
         ours = RTCPeerConnection(settings=settings)
         theirs = aiortc.RTCPeerConnection(
-            aiortc.RTCConfiguration(bundlePolicy=aiortc.RTCBundlePolicy.MAX_COMPAT)
+            aiortc.RTCConfiguration(iceServers=[], bundlePolicy=aiortc.RTCBundlePolicy.MAX_COMPAT)
         )
         loop = asyncio.get_running_loop()
         our_track: asyncio.Future[Any] = loop.create_future()

@@ -107,7 +107,7 @@ def test_unknown_codecs_and_a_list_without_audio_codec_are_refused() -> None:
 
 def test_an_aiortc_offer_is_answered_in_preference_order_with_its_payload_types() -> None:
     async def body() -> None:
-        theirs = aiortc.RTCPeerConnection()
+        theirs = aiortc.RTCPeerConnection(aiortc.RTCConfiguration(iceServers=[]))
         theirs.addTransceiver("audio", direction="sendrecv")
         await theirs.setLocalDescription(await theirs.createOffer())
         offered = audio_formats(theirs.localDescription.sdp)
