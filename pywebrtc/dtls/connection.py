@@ -24,7 +24,6 @@ import hmac
 import logging
 import os
 import struct
-from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -284,7 +283,7 @@ class DtlsConnection:
         self.remote_fingerprints: tuple[Fingerprint, ...] = config.remote_fingerprints
         self.state = State.IDLE if is_client else State.WAIT_HELLO
         self.stats = DtlsStats()
-        self._out: deque[Transmit | Event] = deque()
+        self._out: list[Transmit | Event] = []  # (a deque costs 760 bytes empty)
         self._timer = RetransmitTimer(
             config.initial_timeout, config.max_timeout, config.max_retransmissions
         )
@@ -384,7 +383,7 @@ class DtlsConnection:
             self._fail(HandshakeTimeout("peer stopped answering"), send_alert=False)
 
     def poll(self) -> Transmit | Event | None:
-        return self._out.popleft() if self._out else None
+        return self._out.pop(0) if self._out else None
 
     def deadline(self) -> float | None:
         return self._timer.deadline
