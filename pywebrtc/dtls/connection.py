@@ -276,6 +276,43 @@ class DtlsConnection:
     binds its cookies to it.
     """
 
+    # Slots, not a __dict__: one per peer connection; a dict this size costs ~1.6 KiB.
+    __slots__ = (
+        "_client_certificate_seen",
+        "_client_hello",
+        "_client_sent_certificate",
+        "_cookies",
+        "_deferred",
+        "_early_data",
+        "_flight",
+        "_hashed",
+        "_key_share",
+        "_last_echo",
+        "_neg",
+        "_out",
+        "_peer_public",
+        "_peer_retransmitted",
+        "_peer_verified",
+        "_read_prot",
+        "_reassembler",
+        "_record_seq",
+        "_replay",
+        "_send_seq",
+        "_timer",
+        "_transcript",
+        "_transcript_hasher",
+        "_write_epoch",
+        "_write_prot",
+        "_write_seq",
+        "config",
+        "is_client",
+        "peer_fingerprint",
+        "remote_address",
+        "remote_fingerprints",
+        "state",
+        "stats",
+    )
+
     def __init__(self, config: DtlsConfig, *, is_client: bool, remote_address: bytes = b"") -> None:
         self.config = config
         self.is_client = is_client
