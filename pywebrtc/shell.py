@@ -5,9 +5,10 @@ touches a socket:
 
 * :class:`LoopTimer` is one timer per event loop for *every* session on it: a heap of the
   sessions' deadlines with one ``call_at`` armed for the earliest. A session whose deadline
-  moves later keeps its heap entry and is ticked once early (cheap) rather than pushing a new
-  entry per datagram; one whose deadline moves earlier gets a new entry. Wake-ups follow the
-  deadlines, not the number of sessions.
+  moves later keeps its heap entry rather than pushing a new one per datagram; when that entry
+  comes due it is filed again at the later deadline, without calling the session (an idle
+  session's deadline moves later with every consent check it receives). One whose deadline
+  moves earlier gets a new entry. Wake-ups follow the deadlines, not the number of sessions.
 * :class:`SessionDriver` moves one session's datagrams: from its sockets (or a shared
   :class:`~pywebrtc.ice.udpmux.UdpMux`, or a relay's framed mux) into ``session.receive``, and
   the session's :class:`~pywebrtc.transmit.Transmit` s out through the socket or mux of their
@@ -59,10 +60,11 @@ _SLACK = 0.001
 class Timed:
     """What :class:`LoopTimer` calls back: ``on_timer(now)`` once ``when`` has come."""
 
-    __slots__ = ("when",)
+    __slots__ = ("wanted", "when")
 
     def __init__(self) -> None:
         self.when: float | None = None  # the deadline this client's live heap entry is for
+        self.wanted: float | None = None  # the deadline it last asked for (may be later)
 
     def on_timer(self, now: float) -> None:
         raise NotImplementedError
@@ -89,14 +91,16 @@ class LoopTimer:
         self._handle: asyncio.TimerHandle | None = None
         self._armed_for = 0.0
         self.wakeups = 0  # times the loop timer fired (for benchmarks)
+        self.calls = 0  # clients called back by those wake-ups
 
     def __len__(self) -> int:
         return len(self._heap)
 
     def schedule(self, client: Timed, when: float | None) -> None:
         """Call ``client.on_timer`` at ``when`` (None: never). A later ``when`` than the one
-        already scheduled keeps the earlier entry: the client is called early and reschedules."""
+        already scheduled keeps the earlier entry, which moves to ``when`` once it is due."""
         current = client.when
+        client.wanted = when
         if when is None:
             client.when = None  # its heap entry, if any, is now stale
             return
@@ -123,10 +127,19 @@ class LoopTimer:
         horizon = max(now, self._armed_for) + _SLACK
         while heap and heap[0][0] <= horizon:
             when, _, client = heapq.heappop(heap)
-            if client.when == when:  # else a stale entry: that client was rescheduled
-                client.when = None
-                due.append(client)
+            if client.when != when:
+                continue  # a stale entry: that client was rescheduled earlier, or to never
+            wanted = client.wanted
+            if wanted is not None and wanted > horizon:
+                # Its deadline moved later since: file it there, no call.
+                client.when = wanted
+                self._seq += 1
+                heapq.heappush(heap, (wanted, self._seq, client))
+                continue
+            client.when = None
+            due.append(client)
         now = max(now, self._armed_for)
+        self.calls += len(due)
         for client in due:
             try:
                 client.on_timer(now)
