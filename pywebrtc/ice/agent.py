@@ -91,6 +91,9 @@ def _checkable(candidate: Candidate) -> bool:
 
 # Shared: each SystemRandom() instance carries an unused 2.5 KiB Mersenne Twister state.
 _SYSTEM_RANDOM = random.SystemRandom()
+# Consent-check jitter (RFC 7675 §5.1) need not be unpredictable, and SystemRandom costs a
+# getrandom() system call per draw: thousands a second on a server with thousands of sessions.
+_JITTER = random.Random()
 
 
 @dataclass(slots=True)
@@ -180,14 +183,14 @@ class Agent:
         tie_breaker: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._rng = rng or _SYSTEM_RANDOM
+        self._rng = rng or _JITTER
         self.config = config or AgentConfig()
         self.lite = lite
         # RFC 8445 §6.1.1: a lite agent is always controlled.
         self.controlling = controlling and not lite
         self.components = components
         self.tie_breaker = (
-            tie_breaker if tie_breaker is not None else self._rng.getrandbits(64)
+            tie_breaker if tie_breaker is not None else (rng or _SYSTEM_RANDOM).getrandbits(64)
         )
         self.local_credentials = local_credentials or Credentials.generate()
         self.remote_credentials: tuple[str, str] | None = None
