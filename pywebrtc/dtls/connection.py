@@ -760,14 +760,17 @@ class DtlsConnection:
         self._early_data.clear()
         # The handshake's working state is done with (memory per idle connection, ~2.4 KiB):
         # the transcript and its hash, the ECDHE key share, our ClientHello and the set of
-        # extensions it offered. What stays: the record keys, the master secret (RFC 5705
-        # exporter), our last flight (resent if the peer retransmits its own) and the peer's
-        # certificate.
+        # extensions it offered, the peer's public key (a native OpenSSL key) and ECDHE share.
+        # What stays: the record keys, the master secret (RFC 5705 exporter), our last flight
+        # (resent if the peer retransmits its own) and the peer's certificate.
         self._transcript.clear()
         self._transcript_hasher = None
         self._key_share = None
         self._client_hello = None
-        self._neg.offered_extensions = frozenset()
+        self._peer_public = b""
+        neg = self._neg
+        neg.offered_extensions = frozenset()
+        neg.peer_key = None
 
     # ------------------------------------------------------------------ client side
 
