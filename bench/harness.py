@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -95,8 +95,15 @@ def machine() -> str:
 
 
 def run(scenario: Scenario, write: bool = True) -> list[tuple[Case, Stats, Stats | None]]:
-    """Run every case of ``scenario``, print a table, and append it to docs/benchmarks.md."""
+    """Run every case of ``scenario`` (or those whose name contains ``$PYWEBRTC_BENCH_CASES``),
+    print a table, and append it to docs/benchmarks.md."""
     results: list[tuple[Case, Stats, Stats | None]] = []
+    only = os.environ.get("PYWEBRTC_BENCH_CASES")
+    if only:
+        cases = [case for case in scenario.cases if only in case.name]
+        scenario = replace(
+            scenario, cases=cases, notes=[*scenario.notes, f"only the cases named *{only}*"]
+        )
     for case in scenario.cases:
         ours: list[float] = []
         peer: list[float] = []

@@ -10,8 +10,10 @@
   ``bufferedamountlow`` event; Mbit/s of payload from first send to last message received.
 * **CPU** per setup and Mbit per CPU-second (``time.process_time``, both peers): the
   load-independent view of the two cases above.
-* **memory**: RSS growth per connected, idle peer connection, N pairs in a fresh process
-  (both ends counted: delta / 2N).
+* **memory**: RSS growth per idle connected session of a server process that holds N of them
+  (:func:`bench.idle.measure`): pywebrtc's on one shared UDP socket (a ``UdpMux``) with one
+  certificate for all, aiortc's with a socket and a certificate each (it can share neither);
+  the clients are in another process.
 * **Pion** (Go, Debian's Pion WebRTC v3.1, built from ``conformance/pion/peer``): the same
   setup and throughput cases between two Pion peer connections in one Go process
   (``bench.go`` there mirrors ``_setup_ms`` and ``_throughput_mbps``; one warm-up run first, as
@@ -31,12 +33,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
-import resource
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -203,56 +202,13 @@ def _throughput_per_cpu(stack: Stack) -> float:
     return (TOTAL // 4) * 8 / (time.process_time() - start) / 1e6
 
 
-# --- memory: N connected idle pairs in a fresh process ---------------------------------------
-
-
-def _rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-async def _memory_child(stack: Stack, n: int) -> float:
-    # Warm up imports and one connection so that per-process overhead is not counted.
-    warm = [stack.pc(), stack.pc()]
-    await _connect_pair(stack, *warm)
-    before = _rss_kib()
-    pcs: list[Any] = []
-    batch = 25
-    for start in range(0, n, batch):
-        pairs = [(stack.pc(), stack.pc()) for _ in range(min(batch, n - start))]
-        await asyncio.gather(*(_connect_pair(stack, a, b) for a, b in pairs))
-        for pair in pairs:
-            pcs.extend(pair)
-    await asyncio.sleep(1.0)  # idle: let setup garbage go and timers settle
-    after = _rss_kib()
-    return (after - before) / len(pcs)
-
-
-async def _connect_pair(stack: Stack, a: Any, b: Any) -> None:
-    loop = asyncio.get_running_loop()
-    opened: asyncio.Future[None] = loop.create_future()
-    b.on("datachannel", lambda ch: _resolve(opened, None))
-    a.createDataChannel("idle")
-    await _negotiate(stack, a, b)
-    await asyncio.wait_for(opened, 60)
+# --- memory: N idle connected sessions in a server process (bench/idle.py) -----------------
 
 
 def _memory_kib(stack_name: str, n: int) -> float:
-    code = (
-        "import asyncio, sys, json\n"
-        "from bench.peerconnection import _memory_child, Ours, Aiortc, _run\n"
-        f"stack = {'Ours' if stack_name == 'pywebrtc' else 'Aiortc'}()\n"
-        f"print(json.dumps(_run(lambda: _memory_child(stack, {n}))))\n"
-    )
-    root = Path(__file__).resolve().parent.parent
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=900
-    )
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-2000:])
-    return float(json.loads(out.stdout.strip().splitlines()[-1]))
+    from bench.idle import measure
+
+    return measure(stack_name, n, idle=2.0)["rss_kib_per_session"]
 
 
 # --- libwebrtc through node-webrtc ------------------------------------------------------------
@@ -506,8 +462,8 @@ def scenario() -> Scenario:
     if MEMORY_SESSIONS > 0:
         cases.append(
             Case(
-                f"memory per idle connected peer connection ({MEMORY_SESSIONS} pairs; "
-                f"aiortc {AIORTC_MEMORY_SESSIONS} pairs)",
+                f"memory per idle connected session, server process ({MEMORY_SESSIONS} on one "
+                f"socket; aiortc {AIORTC_MEMORY_SESSIONS}, a socket each)",
                 lambda: _memory_kib("pywebrtc", MEMORY_SESSIONS),
                 lambda: _memory_kib("aiortc", AIORTC_MEMORY_SESSIONS),
                 unit="KiB",

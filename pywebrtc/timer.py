@@ -1,9 +1,10 @@
 """One timer per event loop for every sans-IO machine on it.
 
 :class:`LoopTimer` keeps a heap of its clients' deadlines and one ``call_at`` armed for the
-earliest. A client whose deadline moves later keeps its heap entry and is called once early
-(cheap: it ticks, finds nothing due, and reschedules) rather than pushing an entry per datagram;
-one whose deadline moves earlier gets a new entry. Wake-ups follow the deadlines, not the number
+earliest. A client whose deadline moves later keeps its heap entry rather than pushing an entry per
+datagram; when that entry comes due it is filed again at the later deadline, without calling
+the client (an idle session's deadline moves later with every consent check it receives). One
+whose deadline moves earlier gets a new entry. Wake-ups follow the deadlines, not the number
 of clients: with many sessions, deadlines that fall within a millisecond share one wake-up.
 
 Only a client's live entry refers to it: a new entry or ``schedule(client, None)`` empties the
@@ -27,10 +28,11 @@ _SLACK = 0.001
 class Timed:
     """What :class:`LoopTimer` calls back: ``on_timer(now)`` once ``when`` has come."""
 
-    __slots__ = ("_entry", "when")
+    __slots__ = ("_entry", "wanted", "when")
 
     def __init__(self) -> None:
         self.when: float | None = None  # the deadline this client's live heap entry is for
+        self.wanted: float | None = None  # the deadline it last asked for (may be later)
         self._entry: list[object] | None = None  # that entry: [when, seq, client or None]
 
     def on_timer(self, now: float) -> None:
@@ -58,14 +60,16 @@ class LoopTimer:
         self._handle: asyncio.TimerHandle | None = None
         self._armed_for = 0.0
         self.wakeups = 0  # times the loop timer fired (for benchmarks)
+        self.calls = 0  # clients called back by those wake-ups
 
     def __len__(self) -> int:
         return len(self._heap)
 
     def schedule(self, client: Timed, when: float | None) -> None:
         """Call ``client.on_timer`` at ``when`` (None: never). A later ``when`` than the one
-        already scheduled keeps the earlier entry: the client is called early and reschedules."""
+        already scheduled keeps the earlier entry, which moves to ``when`` once it is due."""
         current = client.when
+        client.wanted = when
         if when is None:
             client.when = None  # its heap entry, if any, is now stale
             _release(client)
@@ -95,12 +99,24 @@ class LoopTimer:
         due: list[Timed] = []
         horizon = max(now, self._armed_for) + _SLACK
         while heap and heap[0][0] <= horizon:  # type: ignore[operator]
-            when, _, client = heapq.heappop(heap)
-            if isinstance(client, Timed) and client.when == when:  # else stale
-                client.when = None
-                client._entry = None
-                due.append(client)
+            entry = heapq.heappop(heap)
+            when, client = entry[0], entry[2]
+            if not isinstance(client, Timed) or client.when != when:
+                continue  # a stale entry: that client was rescheduled earlier, or to never
+            wanted = client.wanted
+            if wanted is not None and wanted > horizon:
+                # Its deadline moved later since: file it there, no call.
+                client.when = wanted
+                self._seq += 1
+                entry = [wanted, self._seq, client]
+                client._entry = entry
+                heapq.heappush(heap, entry)
+                continue
+            client.when = None
+            client._entry = None
+            due.append(client)
         now = max(now, self._armed_for)
+        self.calls += len(due)
         for client in due:
             try:
                 client.on_timer(now)

@@ -90,6 +90,13 @@ class ClientHandshake:
         self.key_share: KeyShare | None = None
         self.peer_public = b""
 
+    def release(self) -> None:
+        """The handshake is complete: drop its working state (our ClientHello, the ECDHE
+        share, the peer's public share)."""
+        self.hello = None
+        self.key_share = None
+        self.peer_public = b""
+
     def start(self, now: float) -> None:
         """Send the first ClientHello (flight 1)."""
         conn = self.connection
@@ -119,9 +126,7 @@ class ClientHandshake:
             conn._transcript.clear()
             conn._transcript_hasher = None
             self.hello = self._make_client_hello(hvr.cookie)
-            conn._send_flight(
-                [conn._handshake(HandshakeType.CLIENT_HELLO, bytes(self.hello))], now
-            )
+            conn._send_flight([conn._handshake(HandshakeType.CLIENT_HELLO, bytes(self.hello))], now)
             return
         if conn.state is State.WAIT_HELLO and t == HandshakeType.SERVER_HELLO:
             # The ClientHello timer keeps running until the whole of flight 4 is in: if the

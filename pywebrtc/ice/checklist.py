@@ -9,7 +9,6 @@ redundant pairs are pruned by key, and the list is capped (§6.1.2.5).
 from __future__ import annotations
 
 import enum
-from collections import deque
 from collections.abc import Iterator
 
 from pywebrtc.ice.candidate import Candidate, CandidateType, is_ipv6
@@ -42,7 +41,7 @@ class Checklist:
         self.max_pairs = max_pairs
         self.pairs: list[CandidatePair] = []
         self.by_key: dict[PairKey, CandidatePair] = {}
-        self.triggered: deque[CandidatePair] = deque()
+        self.triggered: list[CandidatePair] = []  # (a deque costs 760 bytes empty)
         self.state = ChecklistState.RUNNING
 
     def __iter__(self) -> Iterator[CandidatePair]:

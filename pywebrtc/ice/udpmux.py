@@ -24,6 +24,7 @@ a plain asyncio socket to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections import OrderedDict
@@ -36,6 +37,7 @@ from pywebrtc.stun import read_username
 logger = logging.getLogger(__name__)
 
 SendFunction = Callable[[bytes, Address], None]
+MUX_SOCKET_BUFFER = 4 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -51,9 +53,7 @@ class MuxCounters:
     @property
     def dropped(self) -> int:
         return (
-            self.dropped_unknown_address
-            + self.dropped_unknown_ufrag
-            + self.dropped_unauthenticated
+            self.dropped_unknown_address + self.dropped_unknown_ufrag + self.dropped_unauthenticated
         )
 
 
@@ -219,6 +219,15 @@ async def open_udp_mux(host: str, port: int = 0) -> tuple[UdpMux, asyncio.Datagr
     transport, _ = await loop.create_datagram_endpoint(
         lambda: _MuxProtocol(holder), local_addr=(host, port), family=family
     )
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        # One socket carries every session's datagrams: with the kernel's ~208 KiB default
+        # receive buffer, a busy event loop drops them in bursts (consent checks of thousands
+        # of idle sessions included). Ask for 4 MiB (the kernel caps it at rmem_max/wmem_max).
+        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+            with contextlib.suppress(OSError):
+                if sock.getsockopt(socket.SOL_SOCKET, option) < MUX_SOCKET_BUFFER:
+                    sock.setsockopt(socket.SOL_SOCKET, option, MUX_SOCKET_BUFFER)
     sockname = transport.get_extra_info("sockname")
 
     def send(data: bytes, remote: Address) -> None:

@@ -306,6 +306,77 @@ class _Deferred:
 class SctpAssociation:
     """One SCTP association over one DTLS connection."""
 
+    # Slots, not a __dict__: one per peer connection; a dict this size costs ~1.6 KiB.
+    __slots__ = (
+        "_ack_timer",
+        "_advanced_ack_point",
+        "_buffered",
+        "_cookie_echo",
+        "_cum_acked",
+        "_cwnd",
+        "_dirty",
+        "_duplicates",
+        "_error_count",
+        "_events",
+        "_fast_recovery_exit",
+        "_flight_size",
+        "_forward_tsn_due",
+        "_hb_outstanding",
+        "_hb_timer",
+        "_highest_received",
+        "_idle_ssn",
+        "_inflight",
+        "_init_bytes",
+        "_init_tsn",
+        "_last_reconfig_response",
+        "_last_rwnd_sent",
+        "_low_threshold",
+        "_max_payload",
+        "_mtu",
+        "_my_tag",
+        "_next_ssn",
+        "_next_tsn",
+        "_now",
+        "_packets_unacked",
+        "_partial_bytes_acked",
+        "_peer_cum",
+        "_peer_forward_tsn",
+        "_peer_in_streams",
+        "_peer_out_streams",
+        "_peer_reconfig",
+        "_peer_reconfig_seq",
+        "_peer_rwnd",
+        "_peer_tag",
+        "_pending",
+        "_received",
+        "_reconfig_seq",
+        "_reconfig_timer",
+        "_reset_deferred",
+        "_reset_outstanding",
+        "_reset_wanted",
+        "_rto",
+        "_rtt_probe",
+        "_rttvar",
+        "_rtx_count",
+        "_rx_cost",
+        "_sack_due",
+        "_secret",
+        "_srtt",
+        "_ssthresh",
+        "_streams",
+        "_t1",
+        "_t2",
+        "_t3",
+        "_terminated",
+        "_tx",
+        "config",
+        "init_answered",
+        "is_client",
+        "reading",
+        "state",
+        "stats",
+    )
+
     def __init__(self, config: SctpConfig | None = None, *, is_client: bool = True) -> None:
         self.config = cfg = config or SctpConfig()
         if cfg.receive_window < cfg.max_message_size + 4 * cfg.mtu:
@@ -320,7 +391,9 @@ class SctpAssociation:
         # An INIT was answered while CLOSED: the peer is setting the association up.
         self.init_answered = False
         self._secret = cfg.cookie_secret or os.urandom(32)
-        self._tx: deque[Transmit] = deque()
+        # A list: an empty deque costs 760 bytes, an empty list 56 (memory per idle session).
+        # The events stay a deque: they pile up while ``reading`` is False.
+        self._tx: list[Transmit] = []
         self._events: deque[Event] = deque()
         self._dirty = False
         self.reading = True  # False holds messages back: the receive window then fills
@@ -604,7 +677,7 @@ class SctpAssociation:
         if self._dirty and not self._terminated:
             self._after_input(self._now)
         if self._tx:
-            return self._tx.popleft()
+            return self._tx.pop(0)
         if self._events and self.reading:
             item = self._events.popleft()
             if type(item) is MessageReceived:
