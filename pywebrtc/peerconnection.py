@@ -99,13 +99,25 @@ def _spawn(coroutine: Any) -> object:
 class RTCPeerConnection(EventEmitter):
     """A WebRTC peer connection (data channels). See the module docstring."""
 
+    # Rarely changed state lives here until an instance sets its own: a session that never
+    # restarts ICE, offers a channel, queues trickled candidates or runs background tasks does
+    # not carry these names. CPython 3.11 shares an instance's dict keys with its class only
+    # up to 30 names; past that every instance gets a dict of its own (1.6 KB each).
+    run_coroutine = staticmethod(_spawn)
+    _ice_restart = False  # W3C [[LocalIceCredentialsToReplace]] is set
+    _awaiting_remote_ice = False  # our restart offer is out: its answer restarts too
+    _data_wanted = False  # a channel exists: offer a data section (W3C)
+    _offer_mids: list[str] | None = None  # our pending/current offer's sections
+    _pending_remote_candidates: list[Candidate | None] | None = None  # before ICE starts
+    _closed = False
+    _tasks: set[asyncio.Future[None]] | None = None  # made by the first background task
+
     def __init__(
         self,
         configuration: RTCConfiguration | None = None,
         settings: SettingEngine | None = None,
     ) -> None:
         super().__init__()
-        self.run_coroutine = _spawn
         self._configuration = configuration or RTCConfiguration()
         self._settings = settings or SettingEngine()
         certificates = self._configuration.certificates
@@ -127,8 +139,6 @@ class RTCPeerConnection(EventEmitter):
         self._driver: SessionDriver | None = None
         self._ice_servers: _IceServers = (None, None, None, None)
         self._ice: IceConfig | None = None
-        self._ice_restart = False  # W3C [[LocalIceCredentialsToReplace]] is set
-        self._awaiting_remote_ice = False  # our restart offer is out: its answer restarts too
         self._sctp = ChannelManager(
             SctpAssociation(SctpConfig()),
             is_dtls_client=False,
@@ -137,17 +147,12 @@ class RTCPeerConnection(EventEmitter):
         )
         self._sctp.run_coroutine = _spawn
         self._sctp.on("datachannel", self._on_incoming_channel)
-        self._data_wanted = False  # a channel exists: offer a data section (W3C)
 
         self._local_type: Literal["offer", "answer"] | None = None
         self._local_setup = Setup.ACTPASS
-        self._offer_mids: list[str] | None = None  # our pending/current offer's sections
         self._remote: RemoteDescription | None = None
         self._remote_description: RTCSessionDescription | None = None
-        self._pending_remote_candidates: list[Candidate | None] = []
         self._started = False
-        self._closed = False
-        self._tasks: set[asyncio.Future[None]] = set()
         # Audio (pywebrtc.mediaplane): transceivers, SRTP, sessions. Raw mode (encoded Opus
         # handed through, no decoding) for every remote track: settings.set_audio_decode(False).
         self._media = MediaPlane(
@@ -163,11 +168,11 @@ class RTCPeerConnection(EventEmitter):
         self._operations = OperationsChain(self._on_empty_chain)
         self._data_mid: str | None = None  # the data section's mid once offered or answered
         self._section_order: list[str] = []  # m-line mids of the last applied offer
-        # The last rendered description and what it was rendered from: localDescription is
-        # read after every setLocalDescription (and by signalling code, often more than once),
-        # and the inputs are cheap to compare where the SDP is not cheap to write.
-        self._rendered: tuple[tuple[object, ...], str] | None = None
-        self._rendered_remote: RemoteDescription | None = None  # keeps id() in the key unique
+        # The last rendered description, what it was rendered from and the remote description
+        # it answered (which keeps id() in the key unique): localDescription is read after
+        # every setLocalDescription (and by signalling code, often more than once), and the
+        # inputs are cheap to compare where the SDP is not cheap to write.
+        self._rendered: tuple[tuple[object, ...], str, RemoteDescription | None] | None = None
 
     # ------------------------------------------------------------------ W3C attributes
 
@@ -348,7 +353,7 @@ class RTCPeerConnection(EventEmitter):
             )
         if restarted or awaited:
             self._apply_remote_ice(remote)
-        if kind == "answer":
+        if awaited:
             self._awaiting_remote_ice = False
         if kind == "offer":
             if remote.data is not None:
@@ -397,6 +402,8 @@ class RTCPeerConnection(EventEmitter):
         if parsed is not None and parsed.transport != "udp":
             return  # TCP candidates take no part in checks
         if not self._started:
+            if self._pending_remote_candidates is None:
+                self._pending_remote_candidates = []
             self._pending_remote_candidates.append(parsed)
             return
         assert self._driver is not None
@@ -577,7 +584,7 @@ class RTCPeerConnection(EventEmitter):
             if channel.readyState != "closed":
                 channel.readyState = "closed"
                 channel.emit("close")
-        for task in list(self._tasks):
+        for task in list(self._tasks or ()):
             task.cancel()
         self._set_signaling("closed")
         self._set_state("iceConnectionState", "closed")
@@ -677,13 +684,14 @@ class RTCPeerConnection(EventEmitter):
             key = (kind, self._origin, id(remote), transport, self._local_setup, data,
                    tuple(answers.items()))  # fmt: skip
             cached = self._rendered
-            if cached is not None and cached[0] == key and self._rendered_remote is remote:
+            if cached is not None and cached[0] == key and cached[2] is remote:
                 return cached[1]
             sdp = str(
                 build_answer(self._origin, remote, transport, self._local_setup, data, answers)
             )
-            self._rendered_remote = remote
-        self._rendered = (key, sdp)
+            self._rendered = (key, sdp, remote)
+            return sdp
+        self._rendered = (key, sdp, None)
         return sdp
 
     def _set_signaling(self, state: str) -> None:
@@ -801,8 +809,8 @@ class RTCPeerConnection(EventEmitter):
             else:
                 session.add_remote_candidate(candidate, now)
         queued: list[Candidate | None] = []
-        if pending:
-            queued, self._pending_remote_candidates = self._pending_remote_candidates, []
+        if pending and self._pending_remote_candidates is not None:
+            queued, self._pending_remote_candidates = self._pending_remote_candidates, None
         if resolving or any(c is not None and not _literal(c) for c in queued):
             later = resolving + queued
             if remote.end_of_candidates:
@@ -842,8 +850,11 @@ class RTCPeerConnection(EventEmitter):
 
     def _background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks = self._tasks
+        if tasks is None:
+            tasks = self._tasks = set()
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     def _on_session_event(self, event: SessionEvent) -> None:
         if self._closed:
