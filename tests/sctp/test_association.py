@@ -125,6 +125,19 @@ def test_messages_both_ways(ordered: bool) -> None:
     assert all(m.unordered is not ordered for m in messages(sim.events_b))
 
 
+def test_an_idle_association_gives_its_queues_back_and_makes_them_again() -> None:
+    # An empty deque keeps a 760-byte block: a drained association shares one empty queue
+    # (memory per idle session), and the next message and event make their own again.
+    sim = pair()
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    for sent in (1, 2):
+        a.send(3, 53, b"x" * 3000, sim.now)
+        sim.run_until(lambda n=sent: len(messages(sim.events_b)) == n and not a._inflight)
+        for ep in (a, b):
+            assert ep._events is ep._pending is ep._inflight
+    assert [m.data for m in messages(sim.events_b)] == [b"x" * 3000] * 2
+
+
 def test_one_mebibyte_in_order_through_ten_percent_loss() -> None:
     sim = pair(loss=0.1, reorder=0.1, duplicate=0.02, seed=7)
     a = assoc(sim, "a")
