@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from pywebrtc.sctp import chunk as c
 from pywebrtc.sctp.association import (
+    _NO_ITEMS,
     AssociationAborted,
     AssociationClosed,
     AssociationEstablished,
@@ -132,9 +133,10 @@ def test_an_idle_association_gives_its_queues_back_and_makes_them_again() -> Non
     a, b = assoc(sim, "a"), assoc(sim, "b")
     for sent in (1, 2):
         a.send(3, 53, b"x" * 3000, sim.now)
-        sim.run_until(lambda n=sent: len(messages(sim.events_b)) == n and not a._inflight)
+        sim.run_until(lambda: len(messages(sim.events_b)) == sent and not a._inflight)  # noqa: B023
         for ep in (a, b):
-            assert ep._events is ep._pending is ep._inflight
+            queues: list[object] = [ep._events, ep._pending, ep._inflight]
+            assert all(q is _NO_ITEMS for q in queues)
     assert [m.data for m in messages(sim.events_b)] == [b"x" * 3000] * 2
 
 
