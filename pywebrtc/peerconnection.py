@@ -883,6 +883,10 @@ class RTCPeerConnection(EventEmitter):
             state = "new"
         else:
             state = "connecting"
+        if state == "connected" and self.signalingState == "stable":
+            # Signalling is over for now: the rendered description is not kept (memory per
+            # idle session); reading localDescription again renders it again.
+            self._rendered = None
         self._set_state("connectionState", state)
 
 

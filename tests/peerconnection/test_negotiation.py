@@ -20,7 +20,7 @@ from pywebrtc import (
 )
 from pywebrtc.jsep.negotiation import parse_remote
 from pywebrtc.sdp import Direction, SessionDescription, Setup
-from tests.peerconnection.helpers import Inbox, channel_event, incoming, negotiate
+from tests.peerconnection.helpers import Inbox, channel_event, incoming, negotiate, reach
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sdp"
 OFFERS = sorted(p.name for p in FIXTURES.glob("*offer*.sdp"))
@@ -113,6 +113,26 @@ def test_offer_shape() -> None:
         gathered = SessionDescription.parse(local.sdp).media[0]
         assert gathered.candidates and gathered.end_of_candidates
         await pc.close()
+
+    run(body)
+
+
+def test_a_connected_session_renders_its_description_again_when_read() -> None:
+    # Once connected with signalling stable the rendered SDP is not kept (memory per idle
+    # session): a later read renders the same description again.
+    async def body() -> None:
+        a, b = RTCPeerConnection(), RTCPeerConnection()
+        a.createDataChannel("x")
+        await negotiate(a, b)
+        before = b.localDescription
+        assert before is not None
+        await reach(a, "connectionState", "connected")
+        await reach(b, "connectionState", "connected")
+        assert b._rendered is None
+        after = b.localDescription
+        assert after is not None and after.sdp == before.sdp and after.type == "answer"
+        await a.close()
+        await b.close()
 
     run(body)
 
