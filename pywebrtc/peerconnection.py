@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import zlib
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -96,8 +97,64 @@ def _spawn(coroutine: Any) -> object:
     return asyncio.ensure_future(coroutine)
 
 
+# A zlib preset dictionary of what SDP from browsers, libwebrtc, aiortc and us repeats: with
+# it a description compresses to a third of its text (a browser's audio, video and data offer
+# to a sixth), without it to a half.
+_SDP_WORDS = (
+    b"v=0\r\no=- 0 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1 2\r\n"
+    b"a=extmap-allow-mixed\r\na=msid-semantic: WMS\r\n"
+    b"m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\n"
+    b"m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 100 101 102\r\n"
+    b"a=rtcp-fb:96 goog-remb\r\na=rtcp-fb:96 transport-cc\r\na=rtcp-fb:96 ccm fir\r\n"
+    b"a=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\na=rtpmap:111 opus/48000/2\r\n"
+    b"a=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:96 VP8/90000\r\n"
+    b"a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+    b"a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+    b"a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"
+    b"a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+    b"a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\na=sendrecv\r\na=recvonly\r\n"
+    b"a=ssrc-group:FID \r\na=ssrc: cname:\r\na=msid:\r\na=rtcp-mux\r\na=rtcp-rsize\r\n"
+    b"a=rtcp:9 IN IP4 0.0.0.0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+    b"c=IN IP4 0.0.0.0\r\na=ice-options:trickle\r\na=setup:actpass\r\na=setup:active\r\n"
+    b"a=mid:0\r\na=sctp-port:5000\r\na=max-message-size:262144\r\na=end-of-candidates\r\n"
+    b"a=ice-ufrag:\r\na=ice-pwd:\r\na=fingerprint:sha-256 \r\n"
+    b"a=candidate:1 1 udp 2130706431 127.0.0.1  typ host generation 0 network-id 1\r\n"
+    b"a=candidate:2 1 UDP 2122260223 192.168.1.1  typ srflx raddr  rport \r\n"
+)
+
+
+class _PackedDescription:
+    """A remote description kept compressed while the session is connected and signalling is
+    stable: it is read again seldom if ever (memory per idle session)."""
+
+    __slots__ = ("data", "type")
+
+    def __init__(self, description: RTCSessionDescription) -> None:
+        self.type = description.type
+        packer = zlib.compressobj(zdict=_SDP_WORDS)
+        self.data = packer.compress(description.sdp.encode()) + packer.flush()
+
+    def unpack(self) -> RTCSessionDescription:
+        unpacker = zlib.decompressobj(zdict=_SDP_WORDS)
+        sdp = (unpacker.decompress(self.data) + unpacker.flush()).decode()
+        return RTCSessionDescription(sdp=sdp, type=self.type)
+
+
 class RTCPeerConnection(EventEmitter):
     """A WebRTC peer connection (data channels). See the module docstring."""
+
+    # Rarely changed state lives here until an instance sets its own: a session that never
+    # restarts ICE, offers a channel, queues trickled candidates or runs background tasks does
+    # not carry these names. CPython 3.11 shares an instance's dict keys with its class only
+    # up to 30 names; past that every instance gets a dict of its own (1.6 KB each).
+    run_coroutine = staticmethod(_spawn)
+    _ice_restart = False  # W3C [[LocalIceCredentialsToReplace]] is set
+    _awaiting_remote_ice = False  # our restart offer is out: its answer restarts too
+    _data_wanted = False  # a channel exists: offer a data section (W3C)
+    _offer_mids: list[str] | None = None  # our pending/current offer's sections
+    _pending_remote_candidates: list[Candidate | None] | None = None  # before ICE starts
+    _closed = False
+    _tasks: set[asyncio.Future[None]] | None = None  # made by the first background task
 
     def __init__(
         self,
@@ -105,7 +162,6 @@ class RTCPeerConnection(EventEmitter):
         settings: SettingEngine | None = None,
     ) -> None:
         super().__init__()
-        self.run_coroutine = _spawn
         self._configuration = configuration or RTCConfiguration()
         self._settings = settings or SettingEngine()
         certificates = self._configuration.certificates
@@ -127,8 +183,6 @@ class RTCPeerConnection(EventEmitter):
         self._driver: SessionDriver | None = None
         self._ice_servers: _IceServers = (None, None, None, None)
         self._ice: IceConfig | None = None
-        self._ice_restart = False  # W3C [[LocalIceCredentialsToReplace]] is set
-        self._awaiting_remote_ice = False  # our restart offer is out: its answer restarts too
         self._sctp = ChannelManager(
             SctpAssociation(SctpConfig()),
             is_dtls_client=False,
@@ -137,17 +191,12 @@ class RTCPeerConnection(EventEmitter):
         )
         self._sctp.run_coroutine = _spawn
         self._sctp.on("datachannel", self._on_incoming_channel)
-        self._data_wanted = False  # a channel exists: offer a data section (W3C)
 
         self._local_type: Literal["offer", "answer"] | None = None
         self._local_setup = Setup.ACTPASS
-        self._offer_mids: list[str] | None = None  # our pending/current offer's sections
         self._remote: RemoteDescription | None = None
-        self._remote_description: RTCSessionDescription | None = None
-        self._pending_remote_candidates: list[Candidate | None] = []
+        self._remote_description: RTCSessionDescription | _PackedDescription | None = None
         self._started = False
-        self._closed = False
-        self._tasks: set[asyncio.Future[None]] = set()
         # Audio (pywebrtc.mediaplane): transceivers, SRTP, sessions. Raw mode (encoded Opus
         # handed through, no decoding) for every remote track: settings.set_audio_decode(False).
         self._media = MediaPlane(
@@ -163,11 +212,11 @@ class RTCPeerConnection(EventEmitter):
         self._operations = OperationsChain(self._on_empty_chain)
         self._data_mid: str | None = None  # the data section's mid once offered or answered
         self._section_order: list[str] = []  # m-line mids of the last applied offer
-        # The last rendered description and what it was rendered from: localDescription is
-        # read after every setLocalDescription (and by signalling code, often more than once),
-        # and the inputs are cheap to compare where the SDP is not cheap to write.
-        self._rendered: tuple[tuple[object, ...], str] | None = None
-        self._rendered_remote: RemoteDescription | None = None  # keeps id() in the key unique
+        # The last rendered description, what it was rendered from and the remote description
+        # it answered (which keeps id() in the key unique): localDescription is read after
+        # every setLocalDescription (and by signalling code, often more than once), and the
+        # inputs are cheap to compare where the SDP is not cheap to write.
+        self._rendered: tuple[tuple[object, ...], str, RemoteDescription | None] | None = None
 
     # ------------------------------------------------------------------ W3C attributes
 
@@ -181,7 +230,8 @@ class RTCPeerConnection(EventEmitter):
 
     @property
     def remoteDescription(self) -> RTCSessionDescription | None:
-        return self._remote_description
+        remote = self._remote_description
+        return remote.unpack() if isinstance(remote, _PackedDescription) else remote
 
     @property
     def currentLocalDescription(self) -> RTCSessionDescription | None:
@@ -189,7 +239,7 @@ class RTCPeerConnection(EventEmitter):
 
     @property
     def currentRemoteDescription(self) -> RTCSessionDescription | None:
-        return self._remote_description if self.signalingState == "stable" else None
+        return self.remoteDescription if self.signalingState == "stable" else None
 
     @property
     def pendingLocalDescription(self) -> RTCSessionDescription | None:
@@ -197,7 +247,7 @@ class RTCPeerConnection(EventEmitter):
 
     @property
     def pendingRemoteDescription(self) -> RTCSessionDescription | None:
-        return self._remote_description if self.signalingState == "have-remote-offer" else None
+        return self.remoteDescription if self.signalingState == "have-remote-offer" else None
 
     @property
     def canTrickleIceCandidates(self) -> bool | None:
@@ -348,7 +398,7 @@ class RTCPeerConnection(EventEmitter):
             )
         if restarted or awaited:
             self._apply_remote_ice(remote)
-        if kind == "answer":
+        if awaited:
             self._awaiting_remote_ice = False
         if kind == "offer":
             if remote.data is not None:
@@ -397,6 +447,8 @@ class RTCPeerConnection(EventEmitter):
         if parsed is not None and parsed.transport != "udp":
             return  # TCP candidates take no part in checks
         if not self._started:
+            if self._pending_remote_candidates is None:
+                self._pending_remote_candidates = []
             self._pending_remote_candidates.append(parsed)
             return
         assert self._driver is not None
@@ -577,7 +629,7 @@ class RTCPeerConnection(EventEmitter):
             if channel.readyState != "closed":
                 channel.readyState = "closed"
                 channel.emit("close")
-        for task in list(self._tasks):
+        for task in list(self._tasks or ()):
             task.cancel()
         self._set_signaling("closed")
         self._set_state("iceConnectionState", "closed")
@@ -677,13 +729,14 @@ class RTCPeerConnection(EventEmitter):
             key = (kind, self._origin, id(remote), transport, self._local_setup, data,
                    tuple(answers.items()))  # fmt: skip
             cached = self._rendered
-            if cached is not None and cached[0] == key and self._rendered_remote is remote:
+            if cached is not None and cached[0] == key and cached[2] is remote:
                 return cached[1]
             sdp = str(
                 build_answer(self._origin, remote, transport, self._local_setup, data, answers)
             )
-            self._rendered_remote = remote
-        self._rendered = (key, sdp)
+            self._rendered = (key, sdp, remote)
+            return sdp
+        self._rendered = (key, sdp, None)
         return sdp
 
     def _set_signaling(self, state: str) -> None:
@@ -801,8 +854,8 @@ class RTCPeerConnection(EventEmitter):
             else:
                 session.add_remote_candidate(candidate, now)
         queued: list[Candidate | None] = []
-        if pending:
-            queued, self._pending_remote_candidates = self._pending_remote_candidates, []
+        if pending and self._pending_remote_candidates is not None:
+            queued, self._pending_remote_candidates = self._pending_remote_candidates, None
         if resolving or any(c is not None and not _literal(c) for c in queued):
             later = resolving + queued
             if remote.end_of_candidates:
@@ -842,8 +895,11 @@ class RTCPeerConnection(EventEmitter):
 
     def _background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks = self._tasks
+        if tasks is None:
+            tasks = self._tasks = set()
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     def _on_session_event(self, event: SessionEvent) -> None:
         if self._closed:
@@ -872,6 +928,14 @@ class RTCPeerConnection(EventEmitter):
             state = "new"
         else:
             state = "connecting"
+        if state == "connected" and self.signalingState == "stable":
+            # Signalling is over for now: the rendered description is not kept (memory per
+            # idle session); reading localDescription again renders it again. The remote one
+            # is kept compressed.
+            self._rendered = None
+            remote = self._remote_description
+            if type(remote) is RTCSessionDescription:
+                self._remote_description = _PackedDescription(remote)
         self._set_state("connectionState", state)
 
 

@@ -112,7 +112,7 @@ class Fingerprint:
 class Certificate:
     """A private key and its self-signed X.509 certificate."""
 
-    __slots__ = ("_schemes", "certificate", "der", "key_type", "private_key")
+    __slots__ = ("_schemes", "_sha256", "certificate", "der", "key_type", "private_key")
 
     def __init__(self, private_key: PrivateKey, certificate: x509.Certificate) -> None:
         self.private_key = private_key
@@ -120,6 +120,9 @@ class Certificate:
         self.der = certificate.public_bytes(serialization.Encoding.DER)
         self.key_type: KeyType = "rsa" if isinstance(private_key, rsa.RSAPrivateKey) else "ecdsa"
         self._schemes = self._preferred_schemes()
+        # Made once: every peer connection sharing the certificate renders it into its SDP
+        # and keeps it (memory per idle session).
+        self._sha256 = Fingerprint.of(self.der)
 
     @classmethod
     def generate(
@@ -166,6 +169,8 @@ class Certificate:
         )
 
     def fingerprint(self, algorithm: str = "sha-256") -> Fingerprint:
+        if algorithm == "sha-256":
+            return self._sha256
         return Fingerprint.of(self.der, algorithm)
 
     @property

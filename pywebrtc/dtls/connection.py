@@ -602,7 +602,8 @@ class DtlsConnection:
             raise FingerprintMismatch("peer certificate does not match the expected fingerprint")
         self._neg.peer_key = key
         self._neg.peer_certificate = leaf
-        self.peer_fingerprint = sha256
+        # The signalled one when it is the same: one copy kept, not two (memory per session).
+        self.peer_fingerprint = next((fp for fp in expected if fp == sha256), sha256)
 
     def _derive_keys(self, pre_master: bytes) -> None:
         neg = self._neg
@@ -660,6 +661,7 @@ class DtlsConnection:
         neg = self._neg
         neg.offered_extensions = frozenset()
         neg.peer_key = None
+        neg.request_schemes = ()  # the server's CertificateRequest: our CertificateVerify is out
 
     def _peer_key(self) -> PublicKey:
         if self._neg.peer_key is None:

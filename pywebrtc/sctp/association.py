@@ -36,6 +36,7 @@ import os
 import struct
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from pywebrtc.sctp import chunk as c
 from pywebrtc.sctp.chunk import parse_chunks
@@ -65,6 +66,13 @@ MAX_ACTIVE_STREAMS = 256  # incoming stream objects before idle ones are compact
 # SACKs to build and process, while a peer in slow start (cwnd grows per SACK, §7.2.1) still
 # gets one per few packets. A gap or a duplicate is reported at once.
 MAX_PACKETS_PER_SACK = 8
+# The queue of an association that holds nothing: a deque keeps a 760-byte block however few
+# it holds, so an idle association shares this one (never appended to: a queue is made again
+# before anything goes in) instead of keeping three of its own (memory per idle session).
+_NO_ITEMS: deque[Any] = deque()
+# Likewise the out-of-order TSNs received (216 bytes for an empty set): an association that
+# receives in order, as most do, shares this one (never added to).
+_NO_TSNS: set[int] = set()
 _DATA_HEADER = struct.Struct("!BBHIHHI")
 _PLAIN_SACK = struct.Struct("!BBHIIHH")
 _COMMON_HEADER = struct.Struct("!HHII")
@@ -392,9 +400,10 @@ class SctpAssociation:
         self.init_answered = False
         self._secret = cfg.cookie_secret or os.urandom(32)
         # A list: an empty deque costs 760 bytes, an empty list 56 (memory per idle session).
-        # The events stay a deque: they pile up while ``reading`` is False.
+        # The events stay a deque, made on the first one (_event) and given back once they are
+        # all polled: they pile up while ``reading`` is False.
         self._tx: list[Transmit] = []
-        self._events: deque[Event] = deque()
+        self._events: deque[Event] = _NO_ITEMS
         self._dirty = False
         self.reading = True  # False holds messages back: the receive window then fills
         self._now = 0.0
@@ -413,8 +422,9 @@ class SctpAssociation:
         self._peer_in_streams = MAX_STREAMS
 
         # Sender.
-        self._pending: deque[_OutChunk] = deque()
-        self._inflight: deque[_OutChunk] = deque()  # TSN order, index 0 is cum_acked + 1
+        # Made on first use like the events and given back once drained (poll).
+        self._pending: deque[_OutChunk] = _NO_ITEMS
+        self._inflight: deque[_OutChunk] = _NO_ITEMS  # TSN order, index 0 is cum_acked + 1
         self._rtx_count = 0
         self._flight_size = 0
         self._peer_rwnd = 0
@@ -435,7 +445,7 @@ class SctpAssociation:
 
         # Receiver.
         self._peer_cum = 0  # highest TSN received in sequence from the peer
-        self._received: set[int] = set()
+        self._received: set[int] = _NO_TSNS  # out of order, above _peer_cum
         self._highest_received = 0
         self._duplicates: list[int] = []
         self._streams: dict[int, InboundStream] = {}
@@ -538,9 +548,12 @@ class SctpAssociation:
         size = self._max_payload
         n = len(data)
         view = memoryview(data)
+        pending = self._pending
+        if pending is _NO_ITEMS:
+            pending = self._pending = deque()
         for offset in range(0, n, size):
             flags = base | (2 if offset == 0 else 0) | (1 if offset + size >= n else 0)
-            self._pending.append(
+            pending.append(
                 _OutChunk(message, flags, ppid, bytes(view[offset : offset + size]))
             )
         self._buffered[stream_id] = self._buffered.get(stream_id, 0) + n
@@ -683,7 +696,20 @@ class SctpAssociation:
             if type(item) is MessageReceived:
                 self._release(item)  # may queue a window-update SACK for the next poll
             return item
+        # Nothing more to hand out: give back the queues that are drained.
+        if not self._events:
+            self._events = _NO_ITEMS
+        if not self._pending:
+            self._pending = _NO_ITEMS
+        if not self._inflight:
+            self._inflight = _NO_ITEMS
         return None
+
+    def _event(self, event: Event) -> None:
+        events = self._events
+        if events is _NO_ITEMS:
+            events = self._events = deque()
+        events.append(event)
 
     def deadline(self) -> float | None:
         if self._terminated:
@@ -750,7 +776,7 @@ class SctpAssociation:
             self._reconfig_timer,
         ):
             timer.stop()
-        self._events.append(event)
+        self._event(event)
 
     def _violation(self, reason: str) -> None:
         log.info("SCTP protocol violation, aborting: %s", reason)
@@ -843,7 +869,7 @@ class SctpAssociation:
         self._reconfig_seq = self._init_tsn & 0xFFFFFFFF
         self._state(State.ESTABLISHED)
         self._hb_timer.start(now + self.config.heartbeat_interval + self._rto)
-        self._events.append(AssociationEstablished())
+        self._event(AssociationEstablished())
 
     # ------------------------------------------------------------------ receive
 
@@ -1055,8 +1081,12 @@ class SctpAssociation:
                 while cum + 1 in received:
                     cum += 1
                     received.discard(cum)
+                if not received:
+                    self._received = _NO_TSNS
             self._peer_cum = cum
         else:
+            if received is _NO_TSNS:
+                received = self._received = set()
             received.add(tsn)
         self._rx_cost += cost
         stream = self._streams.get(chunk.stream_id)
@@ -1083,13 +1113,13 @@ class SctpAssociation:
         self._rx_cost -= outcome.freed
         for message in outcome.messages:
             self.stats.messages_received += 1
-            self._events.append(
+            self._event(
                 MessageReceived(
                     stream_id, message.ppid, message.data, message.unordered, message.cost
                 )
             )
         if outcome.error is not None:
-            self._events.append(StreamError(stream_id, outcome.error))
+            self._event(StreamError(stream_id, outcome.error))
 
     def _sack_bytes(self) -> bytes:
         cum = self._peer_cum
@@ -1276,6 +1306,8 @@ class SctpAssociation:
                 tail = _OutChunk(message, (0 if message.ordered else 4) | 1, message.ppid, b"")
                 tail.tsn = self._next_tsn
                 self._next_tsn += 1
+                if self._inflight is _NO_ITEMS:
+                    self._inflight = deque()
                 self._inflight.append(tail)
             keep = [ch for ch in self._pending if ch.message is not message]
             # In place: _flush may be iterating this very deque.
@@ -1504,7 +1536,7 @@ class SctpAssociation:
             stream = self._streams.pop(sid, None)
             if stream is not None:
                 self._rx_cost -= stream.reset()
-        self._events.append(StreamsReset(tuple(targets), outgoing=False))
+        self._event(StreamsReset(tuple(targets), outgoing=False))
 
     def _check_deferred_reset(self) -> None:
         deferred = self._reset_deferred
@@ -1529,10 +1561,10 @@ class SctpAssociation:
         if resp.result in (c.RESULT_SUCCESS_PERFORMED, c.RESULT_SUCCESS_NOTHING):
             for sid in req.streams:
                 self._next_ssn.pop(sid, None)
-            self._events.append(StreamsReset(req.streams, outgoing=True))
+            self._event(StreamsReset(req.streams, outgoing=True))
         else:
             log.info("SCTP peer refused stream reset %s: result %d", req.streams, resp.result)
-            self._events.append(StreamsReset(req.streams, outgoing=True))
+            self._event(StreamsReset(req.streams, outgoing=True))
 
     def _maybe_send_reset(self, now: float) -> None:
         if self._reset_outstanding is not None or not self._reset_wanted:
@@ -1541,7 +1573,7 @@ class SctpAssociation:
             # Without RE-CONFIG support the stream simply stops being used.
             streams = tuple(self._reset_wanted)
             self._reset_wanted.clear()
-            self._events.append(StreamsReset(streams, outgoing=True))
+            self._event(StreamsReset(streams, outgoing=True))
             return
         busy = {ch.message.stream_id for ch in self._pending}
         ready = tuple(s for s in self._reset_wanted if s not in busy)
@@ -1585,7 +1617,7 @@ class SctpAssociation:
         self._buffered[stream_id] = after
         threshold = self._low_threshold.get(stream_id, 0)
         if before > threshold >= after:
-            self._events.append(BufferedAmountLow(stream_id))
+            self._event(BufferedAmountLow(stream_id))
 
     def flush(self, now: float) -> None:
         """Packetize queued messages now (``poll`` does it too; call after ``send``)."""
@@ -1669,6 +1701,8 @@ class SctpAssociation:
             if self._forward_tsn_due and self._advanced_ack_point > self._cum_acked:
                 add(self._forward_tsn_bytes())
         pending = self._pending
+        if pending and self._inflight is _NO_ITEMS:
+            self._inflight = deque()
         drained: dict[int, int] = {}  # stream -> bytes handed to the network in this pass
         while pending and (
             self._flight_size < self._cwnd

@@ -19,8 +19,9 @@ from pywebrtc import (
     SettingEngine,
 )
 from pywebrtc.jsep.negotiation import parse_remote
+from pywebrtc.peerconnection import _PackedDescription
 from pywebrtc.sdp import Direction, SessionDescription, Setup
-from tests.peerconnection.helpers import Inbox, channel_event, incoming, negotiate
+from tests.peerconnection.helpers import Inbox, channel_event, incoming, negotiate, reach
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sdp"
 OFFERS = sorted(p.name for p in FIXTURES.glob("*offer*.sdp"))
@@ -115,6 +116,38 @@ def test_offer_shape() -> None:
         await pc.close()
 
     run(body)
+
+
+def test_a_connected_session_reads_its_descriptions_back_unchanged() -> None:
+    # Once connected with signalling stable the rendered SDP is not kept and the remote one is
+    # kept compressed (memory per idle session): later reads give the same descriptions.
+    async def body() -> None:
+        a, b = RTCPeerConnection(), RTCPeerConnection()
+        a.createDataChannel("x")
+        await negotiate(a, b)
+        before, offer = b.localDescription, b.remoteDescription
+        assert before is not None and offer is not None
+        await reach(a, "connectionState", "connected")
+        await reach(b, "connectionState", "connected")
+        assert b._rendered is None
+        after = b.localDescription
+        assert after is not None and after.sdp == before.sdp and after.type == "answer"
+        # The remote description, kept compressed meanwhile, reads back as it was set.
+        for read in (b.remoteDescription, b.currentRemoteDescription):
+            assert read is not None and (read.sdp, read.type) == (offer.sdp, "offer")
+        assert b.pendingRemoteDescription is None
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.sdp")))
+def test_a_packed_remote_description_is_smaller_and_unpacks_to_the_same_text(name: str) -> None:
+    text = (FIXTURES / name).read_text()
+    packed = _PackedDescription(RTCSessionDescription(text, "offer"))
+    assert len(packed.data) < len(text) // 2
+    assert packed.unpack() == RTCSessionDescription(text, "offer")
 
 
 def test_local_description_is_rendered_once_and_follows_each_new_description() -> None:
