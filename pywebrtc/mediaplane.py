@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import random
 import time
@@ -98,13 +99,23 @@ class MediaPlane:
         self._settings = settings or SettingEngine()
         self.transceivers: list[RTCRtpTransceiver] = []
         self.keys: SrtpKeys | None = None
-        self.cname = str(uuid.uuid4())
-        self.stream_id = str(uuid.uuid4())
-        self.transport_sequence = TransportSequence(random.randint(1, 0xFFFF))
         self.ntp_offset = time.time() + _NTP_EPOCH_OFFSET - clock()
         self.drops = MediaDrops()
         self._routes: dict[int, RTCRtpTransceiver] = {}
         self.closed = False
+
+    # Made when audio first needs them: a data-only session never does (memory per session).
+    @functools.cached_property
+    def cname(self) -> str:
+        return str(uuid.uuid4())
+
+    @functools.cached_property
+    def stream_id(self) -> str:
+        return str(uuid.uuid4())
+
+    @functools.cached_property
+    def transport_sequence(self) -> TransportSequence:
+        return TransportSequence(random.randint(1, 0xFFFF))
 
     # ------------------------------------------------------------------ W3C API
 
