@@ -65,6 +65,7 @@ def simulate(
     try:
         with (
             mock.patch.object(ice_agent, "_SYSTEM_RANDOM", stack),
+            mock.patch.object(ice_agent, "_JITTER", stack),
             mock.patch.object(audio_pipeline, "random", seeded),
         ):
             loop.run_until_complete(main())
