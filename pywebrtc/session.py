@@ -433,20 +433,25 @@ class PeerSession:
         return None
 
     def deadline(self) -> float | None:
+        # No tuple of candidates, no list of TURN clients: asked after every datagram.
         best = self.agent.deadline()
-        for d in (
-            self.dtls.deadline() if self.dtls is not None else None,
-            self.channels.deadline() if self._sctp_started else None,
-            self._sctp_init_at,
-            self.media.deadline(),
-            self._gather_deadline,
+        dtls = self.dtls
+        if dtls is not None and (d := dtls.deadline()) is not None and (best is None or d < best):
+            best = d
+        if (
+            self._sctp_started
+            and (d := self.channels.deadline()) is not None
+            and (best is None or d < best)
         ):
+            best = d
+        for d in (self._sctp_init_at, self.media.deadline(), self._gather_deadline):
             if d is not None and (best is None or d < best):
                 best = d
-        for turn in self._all_turns():
-            d = turn.client.deadline()
-            if d is not None and (best is None or d < best):
-                best = d
+        if self._turns or self._retired_turns:
+            for turn in self._all_turns():
+                d = turn.client.deadline()
+                if d is not None and (best is None or d < best):
+                    best = d
         return best
 
     # ------------------------------------------------------------------ moving data between
