@@ -432,6 +432,18 @@ class PeerSession:
             return self._events.pop(0)
         return None
 
+    def drain(self) -> tuple[list[Transmit], list[SessionEvent]]:
+        """Everything :meth:`poll` would return until None, in one call: the datagrams to send
+        (in order), then the events. One pass over the machines instead of one per item plus a
+        last one to find them quiet."""
+        self._pump()
+        out, events = self._out, self._events
+        if out:
+            self._out = []
+        if events:
+            self._events = []
+        return out, events
+
     def deadline(self) -> float | None:
         # No tuple of candidates, no list of TURN clients: asked after every datagram.
         best = self.agent.deadline()
