@@ -1078,20 +1078,28 @@ class Agent:
             return
         comps = self._components.values()
         if self._all_selected():
-            if any(now >= c.consent_expires for c in comps):
+            # One loop, not three any(<generator>): this runs for every check received.
+            expired = restarting = quiet = False
+            timeout = self.config.disconnected_timeout
+            for c in comps:
+                if now >= c.consent_expires:
+                    expired = True
+                if c.restarting:
+                    restarting = True
+                sel = c.selected
+                if (
+                    sel is not None
+                    and (last := sel.last_received) is not None
+                    and now >= last + timeout
+                ):
+                    quiet = True
+            if expired:
                 # RFC 7675 §5.1: consent lost; stop sending.
                 logger.info("ICE consent expired")
                 self._transactions.clear()
                 self._set_state(IceState.FAILED)
                 return
-            cfg = self.config
-            restarting = any(c.restarting for c in comps)
-            if any(
-                c.selected is not None
-                and c.selected.last_received is not None
-                and now >= c.selected.last_received + cfg.disconnected_timeout
-                for c in comps
-            ):
+            if quiet:
                 # W3C: during a restart a quiet pair is "checking" (the new checks may save
                 # it), not "disconnected".
                 self._set_state(IceState.CHECKING if restarting else IceState.DISCONNECTED)
