@@ -432,21 +432,38 @@ class PeerSession:
             return self._events.pop(0)
         return None
 
+    def drain(self) -> tuple[list[Transmit], list[SessionEvent]]:
+        """Everything :meth:`poll` would return until None, in one call: the datagrams to send
+        (in order), then the events. One pass over the machines instead of one per item plus a
+        last one to find them quiet."""
+        self._pump()
+        out, events = self._out, self._events
+        if out:
+            self._out = []
+        if events:
+            self._events = []
+        return out, events
+
     def deadline(self) -> float | None:
+        # No tuple of candidates, no list of TURN clients: asked after every datagram.
         best = self.agent.deadline()
-        for d in (
-            self.dtls.deadline() if self.dtls is not None else None,
-            self.channels.deadline() if self._sctp_started else None,
-            self._sctp_init_at,
-            self.media.deadline(),
-            self._gather_deadline,
+        dtls = self.dtls
+        if dtls is not None and (d := dtls.deadline()) is not None and (best is None or d < best):
+            best = d
+        if (
+            self._sctp_started
+            and (d := self.channels.deadline()) is not None
+            and (best is None or d < best)
         ):
+            best = d
+        for d in (self._sctp_init_at, self.media.deadline(), self._gather_deadline):
             if d is not None and (best is None or d < best):
                 best = d
-        for turn in self._all_turns():
-            d = turn.client.deadline()
-            if d is not None and (best is None or d < best):
-                best = d
+        if self._turns or self._retired_turns:
+            for turn in self._all_turns():
+                d = turn.client.deadline()
+                if d is not None and (best is None or d < best):
+                    best = d
         return best
 
     # ------------------------------------------------------------------ moving data between

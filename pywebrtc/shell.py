@@ -35,7 +35,7 @@ from pywebrtc.ice.netio import HostSocket, bind_udp, resolve
 from pywebrtc.ice.udpmux import MuxSession, UdpMux
 from pywebrtc.session import CandidateGathered, IceStateChanged, PeerSession, SessionEvent
 from pywebrtc.timer import LoopTimer, Timed
-from pywebrtc.transmit import Address, Transmit
+from pywebrtc.transmit import Address
 
 logger = logging.getLogger(__name__)
 
@@ -112,14 +112,17 @@ class SessionDriver(Timed):
         self._flush_scheduled = False
         session = self.session
         ports = self._ports
-        while (out := session.poll()) is not None:
-            if type(out) is Transmit:
+        while True:
+            transmits, events = session.drain()
+            for out in transmits:
                 assert out.source is not None and out.destination is not None
                 send = ports.get(out.source)
                 if send is not None:
                     send(out.data, out.destination)
-            else:
-                self._event(out)  # type: ignore[arg-type]
+            if not events:
+                break
+            for event in events:  # the owner may act on one (send, close): drain again
+                self._event(event)
         self.timer.schedule(self, session.deadline())
 
     def _event(self, event: SessionEvent) -> None:

@@ -424,14 +424,23 @@ class Agent:
         return self._outputs.pop(0) if self._outputs else None
 
     def deadline(self) -> float | None:
-        if self.state in (IceState.CLOSED, IceState.FAILED):
+        # Asked after every datagram and timer call of every session: a running minimum, no
+        # list, and the checks that only matter while checking behind ``checking``.
+        state = self.state
+        if state is IceState.CLOSED or state is IceState.FAILED:
             return None
-        times = [tx.next_time for tx in self._transactions.values()]
-        checking = self._checking_allowed()
+        best: float | None = None
+        for tx in self._transactions.values():
+            if best is None or tx.next_time < best:
+                best = tx.next_time
+        checking = self._started and not self.lite and self.remote_credentials is not None
         all_nominated = self._all_nominated()
         if checking and not all_nominated and self.checklist.next_ordinary() is not None:
-            times.append(self._next_check_time)
+            t = self._next_check_time
+            if best is None or t < best:
+                best = t
         cfg = self.config
+        lite = self.lite
         for c, comp in self._components.items():
             sel = comp.selected
             if (
@@ -442,26 +451,38 @@ class Agent:
                 and comp.nominating is None
                 and self.checklist.valid_pairs(c)
             ):
-                times.append(comp.first_valid_at + cfg.nomination_settle)
+                t = comp.first_valid_at + cfg.nomination_settle
+                if best is None or t < best:
+                    best = t
             if sel is None:
                 continue
-            times.append(comp.consent_expires)
+            t = comp.consent_expires
+            if best is None or t < best:
+                best = t
             if checking and not comp.consent_in_flight:
-                times.append(comp.next_consent)
-            if self.lite:
-                times.append(comp.next_keepalive)
+                t = comp.next_consent
+                if t < best:
+                    best = t
+            if lite:
+                t = comp.next_keepalive
+                if t < best:
+                    best = t
+            last = sel.last_received
             if (
-                sel.last_received is not None
-                and self.state is not IceState.DISCONNECTED
-                and not (comp.restarting and self.state is IceState.CHECKING)
+                last is not None
+                and state is not IceState.DISCONNECTED
+                and not (comp.restarting and state is IceState.CHECKING)
             ):
-                times.append(sel.last_received + cfg.disconnected_timeout)
-        failed_at = self._last_progress + cfg.failed_timeout
-        # Once passed, the failure timer only matters again when nothing is pending any more,
-        # which some other input or timer will tell us: do not return a deadline in the past.
-        if self._started and not all_nominated and failed_at > self._now:
-            times.append(failed_at)
-        return min(times) if times else None
+                t = last + cfg.disconnected_timeout
+                if t < best:
+                    best = t
+        if self._started and not all_nominated:
+            # Once passed, the failure timer only matters again when nothing is pending any
+            # more, which some other input or timer will tell us: no deadline in the past.
+            t = self._last_progress + cfg.failed_timeout
+            if t > self._now and (best is None or t < best):
+                best = t
+        return best
 
     def tick(self, now: float) -> None:
         if self.state is IceState.CLOSED:
@@ -1057,20 +1078,28 @@ class Agent:
             return
         comps = self._components.values()
         if self._all_selected():
-            if any(now >= c.consent_expires for c in comps):
+            # One loop, not three any(<generator>): this runs for every check received.
+            expired = restarting = quiet = False
+            timeout = self.config.disconnected_timeout
+            for c in comps:
+                if now >= c.consent_expires:
+                    expired = True
+                if c.restarting:
+                    restarting = True
+                sel = c.selected
+                if (
+                    sel is not None
+                    and (last := sel.last_received) is not None
+                    and now >= last + timeout
+                ):
+                    quiet = True
+            if expired:
                 # RFC 7675 §5.1: consent lost; stop sending.
                 logger.info("ICE consent expired")
                 self._transactions.clear()
                 self._set_state(IceState.FAILED)
                 return
-            cfg = self.config
-            restarting = any(c.restarting for c in comps)
-            if any(
-                c.selected is not None
-                and c.selected.last_received is not None
-                and now >= c.selected.last_received + cfg.disconnected_timeout
-                for c in comps
-            ):
+            if quiet:
                 # W3C: during a restart a quiet pair is "checking" (the new checks may save
                 # it), not "disconnected".
                 self._set_state(IceState.CHECKING if restarting else IceState.DISCONNECTED)
