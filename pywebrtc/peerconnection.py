@@ -838,34 +838,34 @@ class RTCPeerConnection(EventEmitter):
             assert remote.ice_ufrag and remote.ice_pwd
             session.set_remote_credentials(remote.ice_ufrag, remote.ice_pwd, now)
         signalled, remote.candidates = remote.candidates, []  # kept by ICE from here on
-        resolving: list[Candidate | None] = []
+        candidates: list[Candidate | None] = []
         for sdp_candidate in signalled:
             try:
-                candidate = from_sdp_candidate(sdp_candidate)
+                candidates.append(from_sdp_candidate(sdp_candidate))
             except ValueError:
                 logger.info("ignoring remote candidate %r", str(sdp_candidate))
-                continue
-            if candidate.transport != "udp":
-                continue
-            if candidate.is_mdns or ip_literal(candidate.host) is None:
-                # Resolving a .local name (RFC 8828) takes up to a second: not on this call's
-                # path. ICE keeps checking the other pairs meanwhile.
-                resolving.append(candidate)
-            else:
-                session.add_remote_candidate(candidate, now)
-        queued: list[Candidate | None] = []
         if pending and self._pending_remote_candidates is not None:
-            queued, self._pending_remote_candidates = self._pending_remote_candidates, None
-        if resolving or any(c is not None and not _literal(c) for c in queued):
-            later = resolving + queued
-            if remote.end_of_candidates:
-                later.append(None)
-            self._background(self._add_resolved(driver, later))
-        else:
-            for item in queued:
-                session.add_remote_candidate(item, now)
-            if remote.end_of_candidates:
-                session.add_remote_candidate(None, now)
+            candidates += self._pending_remote_candidates
+            self._pending_remote_candidates = None
+        end = remote.end_of_candidates
+        resolving: list[Candidate | None] = []
+        for candidate in candidates:
+            if candidate is None:
+                end = True
+            elif candidate.transport != "udp":
+                continue
+            elif _literal(candidate):
+                session.add_remote_candidate(candidate, now)
+            else:
+                # Resolving a .local (RFC 8828) or DNS name takes up to a second: not on this
+                # call's path. ICE keeps checking the other pairs meanwhile.
+                resolving.append(candidate)
+        if resolving:
+            if end:
+                resolving.append(None)
+            self._background(self._add_resolved(driver, resolving))
+        elif end:
+            session.add_remote_candidate(None, now)
         driver.flush()
 
     async def _restart_local_ice(self, offering: bool) -> None:

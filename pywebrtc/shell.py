@@ -97,9 +97,7 @@ class SessionDriver(Timed):
                 and pair.local_base == local
             ):
                 self._retire()
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self.loop.call_soon(self.flush)
+        self.wake()
 
     def wake(self) -> None:
         """The owner queued work (a data-channel message, an audio frame): flush soon."""

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from pywebrtc.transmit import Address
+from relay.cli import parse_address
 from relay.routing import RoutingError, load_codec
 from signaling.app import AppError, Application, load_application
 from signaling.auth import Auth
@@ -28,15 +30,6 @@ from signaling.sessions import ServiceConfig, SessionManager
 log = logging.getLogger("signaling")
 
 ENV_PREFIX = "PYWEBRTC_SIGNALING_"
-Address = tuple[str, int]
-
-
-def parse_address(text: str) -> Address:
-    """``HOST:PORT``, ``[V6]:PORT`` or ``V6:PORT`` (split at the last colon)."""
-    host, sep, port = text.strip().rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]"), int(port)
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -24,7 +24,6 @@ a plain asyncio socket to it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from collections import OrderedDict
@@ -32,12 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pywebrtc.ice.candidate import Address, normalize_host
+from pywebrtc.ice.netio import enlarge_buffers
 from pywebrtc.stun import read_username
 
 logger = logging.getLogger(__name__)
 
 SendFunction = Callable[[bytes, Address], None]
-MUX_SOCKET_BUFFER = 4 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -223,11 +222,8 @@ async def open_udp_mux(host: str, port: int = 0) -> tuple[UdpMux, asyncio.Datagr
     if sock is not None:
         # One socket carries every session's datagrams: with the kernel's ~208 KiB default
         # receive buffer, a busy event loop drops them in bursts (consent checks of thousands
-        # of idle sessions included). Ask for 4 MiB (the kernel caps it at rmem_max/wmem_max).
-        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-            with contextlib.suppress(OSError):
-                if sock.getsockopt(socket.SOL_SOCKET, option) < MUX_SOCKET_BUFFER:
-                    sock.setsockopt(socket.SOL_SOCKET, option, MUX_SOCKET_BUFFER)
+        # of idle sessions included).
+        enlarge_buffers(sock)
     sockname = transport.get_extra_info("sockname")
 
     def send(data: bytes, remote: Address) -> None:
