@@ -67,3 +67,63 @@ def test_a_cancelled_client_is_freed_before_its_old_deadline() -> None:
     finally:
         loop.close()
 
+
+
+def _run_until(loop: VirtualTimeLoop, end: float) -> None:
+    loop.run_until_complete(asyncio.sleep(end - loop.time()))
+
+
+def _timer_on_virtual_time() -> tuple[VirtualTimeLoop, LoopTimer]:
+    loop = VirtualTimeLoop(Network())
+    return loop, LoopTimer(loop)
+
+
+def test_a_deadline_moved_later_is_not_called_early() -> None:
+    loop, timer = _timer_on_virtual_time()
+    client = Recorder()
+    try:
+        timer.schedule(client, 1.0)
+        timer.schedule(client, 5.0)  # e.g. a datagram pushed the session's deadline back
+        _run_until(loop, 4.9)
+        assert client.fired == []
+        _run_until(loop, 6.0)
+        assert client.fired == [5.0]
+    finally:
+        loop.close()
+
+
+def test_a_deadline_moved_earlier_is_called_then() -> None:
+    loop, timer = _timer_on_virtual_time()
+    client = Recorder()
+    try:
+        timer.schedule(client, 5.0)
+        timer.schedule(client, 2.0)
+        _run_until(loop, 10.0)
+        assert client.fired == [2.0]  # the stale 5.0 entry calls nobody
+    finally:
+        loop.close()
+
+
+def test_none_cancels() -> None:
+    loop, timer = _timer_on_virtual_time()
+    client = Recorder()
+    try:
+        timer.schedule(client, 1.0)
+        timer.schedule(client, None)
+        _run_until(loop, 10.0)
+        assert client.fired == []
+    finally:
+        loop.close()
+
+
+def test_clients_due_together_share_one_wakeup() -> None:
+    loop, timer = _timer_on_virtual_time()
+    clients = [Recorder() for _ in range(100)]
+    try:
+        for i, client in enumerate(clients):
+            timer.schedule(client, 1.0 + i * 0.000005)  # within the timer's slack of each other
+        _run_until(loop, 2.0)
+        assert all(len(c.fired) == 1 for c in clients)
+        assert timer.wakeups == 1 and timer.calls == 100
+    finally:
+        loop.close()
