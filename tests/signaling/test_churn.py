@@ -1,4 +1,4 @@
-"""Sessions created and ended in bulk leave nothing behind: 2,000 WHIP sessions (20 at a time)
+"""Sessions created and ended in bulk leave nothing behind: 10,000 WHIP sessions (50 at a time)
 POSTed and DELETEd, then the session gauges, the mux's ufrag and address tables are all zero,
 and the process's resident memory has not grown with the second half of the sessions."""
 
@@ -12,7 +12,7 @@ import aiohttp
 from tests.signaling.bad_offers import OFFER
 from tests.signaling.service import SignalingProcess
 
-SESSIONS = 2000
+SESSIONS = 10_000
 STATES = ("new", "connecting", "connected", "disconnected", "failed", "closed")
 
 
@@ -25,7 +25,7 @@ def _rss_kib(pid: int) -> int:
 
 async def _churn(url: str, count: int) -> None:
     async with aiohttp.ClientSession() as http:
-        semaphore = asyncio.Semaphore(20)
+        semaphore = asyncio.Semaphore(50)
 
         async def one() -> None:
             async with semaphore:
