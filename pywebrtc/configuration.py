@@ -31,7 +31,7 @@ class RTCIceServer:
 
     urls: str | list[str]
     username: str | None = None
-    credential: str | None = None
+    credential: str | None = field(default=None, repr=False)  # a secret: not in logs
     credentialType: str = "password"
 
     @property

@@ -54,7 +54,7 @@ class LocalTransport:
     """What our description says about the one bundled transport."""
 
     ice_ufrag: str
-    ice_pwd: str
+    ice_pwd: str = field(repr=False)  # a secret: not in logs
     fingerprints: tuple[DtlsFingerprint, ...]
     ice_lite: bool = False
     candidates: tuple[str, ...] = ()  # a=candidate values
@@ -90,7 +90,7 @@ class RemoteDescription:
     type: Literal["offer", "answer"]
     media: list[RemoteMedia]
     ice_ufrag: str | None = None
-    ice_pwd: str | None = None
+    ice_pwd: str | None = field(default=None, repr=False)
     ice_lite: bool = False
     fingerprints: tuple[DtlsFingerprint, ...] = ()
     setup: Setup | None = None

@@ -48,3 +48,14 @@ def test_candidate_round_trips_through_sdp_and_json() -> None:
     assert RTCIceCandidate.from_json({"candidate": "", "sdpMid": "0"}) is None
     with pytest.raises(ValueError):
         RTCIceCandidate.from_json({"candidate": "candidate:garbage"})
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    """TURN credentials and ICE passwords end up in logs through reprs; they must not."""
+    from pywebrtc import RTCIceServer
+    from pywebrtc.jsep.negotiation import LocalTransport
+
+    server = RTCIceServer("turn:127.0.0.1:3478", username="alice", credential="hunter2-secret")
+    transport = LocalTransport(ice_ufrag="ufrag", ice_pwd="the-ice-password-xyz", fingerprints=())
+    assert "alice" in repr(server) and "hunter2-secret" not in repr(server)
+    assert "ufrag" in repr(transport) and "the-ice-password-xyz" not in repr(transport)
