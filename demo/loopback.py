@@ -53,8 +53,10 @@ async def run(megabytes: int) -> None:
 
     stats = await offerer.getStats()
     transport = next(s for s in stats.values() if isinstance(s, RTCTransportStats))
-    print(f"connected: ICE {offerer.iceConnectionState}, DTLS {transport.dtlsState} "
-          f"({transport.dtlsCipher}, DTLS role {transport.dtlsRole})")
+    print(
+        f"connected: ICE {offerer.iceConnectionState}, DTLS {transport.dtlsState} "
+        f"({transport.dtlsCipher}, DTLS role {transport.dtlsRole})"
+    )
     print(f"offer -> first echoed message ({reply!r}): {setup_ms:.1f} ms")
 
     chunk = bytes(64 * 1024)
@@ -69,8 +71,10 @@ async def run(megabytes: int) -> None:
             await drained.wait()
     await asyncio.wait_for(done.wait(), 60)
     seconds = time.perf_counter() - start
-    print(f"sent {megabytes} MiB over the data channel in {seconds * 1000:.0f} ms "
-          f"({total * 8 / seconds / 1e6:.0f} Mbit/s)")
+    print(
+        f"sent {megabytes} MiB over the data channel in {seconds * 1000:.0f} ms "
+        f"({total * 8 / seconds / 1e6:.0f} Mbit/s)"
+    )
     await offerer.close()
     await answerer.close()
     print(f"closed: {offerer.connectionState}, {answerer.connectionState}")

@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 
@@ -156,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"relay's transceiver registry and publishing load [{ENV_PREFIX}REDIS]",
     )
     p.add_argument(
+        "--web",
+        metavar="DIR",
+        type=Path,
+        default=_env("WEB"),
+        help="serve a web page: DIR/index.html at / and DIR's files under /web/ (the demo "
+        f"uses it for its page) [{ENV_PREFIX}WEB]",
+    )
+    p.add_argument(
         "--log-level",
         default=_env("LOG_LEVEL", "INFO"),
         help=f"logging level [{ENV_PREFIX}LOG_LEVEL]",
@@ -234,13 +243,16 @@ async def serve(
     auth: Auth,
     http: Address,
     links: tuple[str, ...] = (),
+    web_root: Path | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     metrics = Metrics()
     manager = SessionManager(config, app, metrics)
     await manager.start()
     runner = web.AppRunner(
-        build_app(Service(manager, auth, metrics, links)), access_log=None, shutdown_timeout=2.0
+        build_app(Service(manager, auth, metrics, links, web_root)),
+        access_log=None,
+        shutdown_timeout=2.0,
     )
     await runner.setup()
     site = web.TCPSite(runner, http[0], http[1])
@@ -275,12 +287,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     config, app, auth = config_from_args(args)
     links = ice_links(args)
+    if args.web is not None and not (args.web / "index.html").is_file():
+        raise SystemExit(f"pywebrtc-signaling: --web {args.web}: no index.html there")
     if args.redis:
         log.warning("--redis is not implemented yet: ignored (no transceiver registry)")
     loop = _new_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(serve(config, app, auth, args.http, links))
+        loop.run_until_complete(serve(config, app, auth, args.http, links, args.web))
     except OSError as error:
         raise SystemExit(f"pywebrtc-signaling: {error}") from None
     finally:

@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
@@ -49,6 +50,7 @@ class Service:
     auth: Auth
     metrics: Metrics
     ice_links: tuple[str, ...] = ()  # Link header values (RFC 9725 §4.4), see ice_server_link
+    web_root: Path | None = None  # --web: a page at / and its files under /web/
 
     def authorize(self, request: web.Request) -> EphemeralKey | bool:
         """Check the Bearer token (a configured one or a live ephemeral key): 401 otherwise."""
@@ -185,4 +187,12 @@ def build_app(service: Service) -> web.Application:
     app.router.add_get("/metrics", _metrics)
     whip.add_routes(app)
     realtime.add_routes(app)
+    if service.web_root is not None:
+        index = service.web_root / "index.html"
+
+        async def page(_: web.Request) -> web.FileResponse:
+            return web.FileResponse(index)
+
+        app.router.add_get("/", page)
+        app.router.add_static("/web/", service.web_root)
     return app
