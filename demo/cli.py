@@ -13,6 +13,7 @@ import argparse
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -68,14 +69,34 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def machine_address() -> str:
+    """The IPv4 address this machine's default route leaves from, else 127.0.0.1.
+
+    The browser's candidate must not be a loopback address: Firefox pairs only its
+    non-loopback host candidates, and skips a loopback remote one. Nothing is sent: a UDP
+    ``connect`` only asks the routing table."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: any routable address will do
+            address: str = probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+    return address
+
+
 def commands(args: argparse.Namespace, keys: Path) -> list[list[str]]:
     """The relay's (unless --no-relay) and the transceiver's command lines."""
+    here = machine_address() if args.udp is None or args.relay_listen is None else ""
+    if args.relay_listen is None:
+        args.relay_listen = (here, 3478)
+    if args.udp is None:
+        args.udp = (here, 3479) if args.no_relay else ("127.0.0.1", 3479)
     http, udp, listen = (f"{h}:{p}" for h, p in (args.http, args.udp, args.relay_listen))
     python = sys.executable
     redis = ["--redis", args.redis] if args.redis else []
     signaling = [
         python, "-m", "signaling", "--http", http, "--udp", udp, "--app", args.app,
-        "--web", str(WEB), "--log-level", args.log_level, *redis,
+        "--web", str(WEB), "--drain-timeout", "2", "--log-level", args.log_level, *redis,
     ]  # fmt: skip
     if args.no_relay:
         return [signaling]

@@ -145,7 +145,7 @@ async def launch_chromium(url: str, extra_args: tuple[str, ...] = ()) -> Closer:
     return close
 
 
-async def launch_firefox(url: str, prefs: Mapping[str, bool | str] | None = None) -> Closer:
+async def launch_firefox(url: str, prefs: Mapping[str, bool | str | int] | None = None) -> Closer:
     """Firefox ESR with a throw-away profile holding FIREFOX_PREFS updated by ``prefs``."""
     profile = tempfile.TemporaryDirectory(prefix="pywebrtc-firefox-")
     merged = {**FIREFOX_PREFS, **(prefs or {})}

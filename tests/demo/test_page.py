@@ -7,6 +7,7 @@ With ``--app echo`` the page's own microphone is what comes back."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -17,9 +18,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from conformance.browser.audio_scenario import write_tone_wav
-from conformance.browser.driver import CHROMIUM, CHROMIUM_ARGS
+from conformance.browser.driver import CHROMIUM, CHROMIUM_ARGS, launch_firefox
+from conformance.netns import isolated_network
 from tests.signaling.service import REPO, free_port
+
+# The page starts the call itself (?auto=1): no user gesture in a test.
+FIREFOX_AUTOPLAY = {"media.autoplay.default": 0, "media.autoplay.block-webaudio": False}
 
 
 def _metric(url: str, name: str) -> float:
@@ -79,38 +86,99 @@ async def _talk(url: str, wav: Path, relay_port: int) -> dict[str, Any]:
         await playwright.stop()
 
 
-def test_demo_serves_the_page_and_a_call_goes_through_the_relay(tmp_path: Path) -> None:
+class DemoProcess:
+    """``python -m demo.cli --app APP`` on free loopback ports, as a user starts it."""
+
+    def __init__(self, app: str, *extra: str, host: str = "127.0.0.1") -> None:
+        self.http = free_port()
+        self.relay = free_port(socket.SOCK_DGRAM)
+        udp = free_port(socket.SOCK_DGRAM)
+        self.url = f"http://127.0.0.1:{self.http}/"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "demo.cli",
+                "--app",
+                app,
+                "--http",
+                f"127.0.0.1:{self.http}",
+                "--udp",
+                f"127.0.0.1:{udp}",
+                "--relay-listen",
+                f"{host}:{self.relay}",
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, PYTHONPATH=str(REPO)),
+            cwd=REPO,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().decode()
+        assert self.url in line, line + self.process.stdout.read().decode()
+
+    def stop(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGTERM)
+        out = self.process.communicate(timeout=30)[0].decode()
+        return self.process.returncode, out
+
+
+def test_demo_in_chromium_through_the_relay(tmp_path: Path) -> None:
     wav = write_tone_wav(tmp_path / "tone.wav", 440.0)
-    http, udp, relay = free_port(), free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
-    demo = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "demo.cli",
-            "--app",
-            "echo",
-            "--http",
-            f"127.0.0.1:{http}",
-            "--udp",
-            f"127.0.0.1:{udp}",
-            "--relay-listen",
-            f"127.0.0.1:{relay}",
-        ],  # fmt: skip
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-        cwd=REPO,
-    )
+    demo = DemoProcess("echo")
     try:
-        assert demo.stdout is not None
-        line = demo.stdout.readline().decode()
-        url = f"http://127.0.0.1:{http}/"
-        assert url in line, line
-        result = asyncio.run(asyncio.wait_for(_talk(url, wav, relay), 90))
+        result = asyncio.run(asyncio.wait_for(_talk(demo.url, wav, demo.relay), 90))
         assert result["codec"].startswith("audio/opus"), result
         assert result["rtt"].endswith("ms"), result
         assert not result["errors"], result
     finally:
-        demo.send_signal(signal.SIGTERM)
-        out = demo.communicate(timeout=20)[0].decode()
-    assert demo.returncode == 0, out
+        code, out = demo.stop()
+    assert code == 0, out
+
+
+async def _firefox(demo: DemoProcess) -> dict[str, Any]:
+    reports: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def report(request: web.Request) -> web.Response:
+        reports.put_nowait(json.loads(await request.text()))
+        return web.Response()
+
+    collector = web.Application()
+    collector.router.add_post("/report", report)
+    runner = web.AppRunner(collector, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    page = f"{demo.url}?auto=1&report=http://127.0.0.1:{port}/report"
+    close = await launch_firefox(page, FIREFOX_AUTOPLAY)
+    try:
+        state: dict[str, Any] = {}
+        deadline = time.monotonic() + 60
+        # Headless Firefox here has no audio output, so its AudioContext stays suspended: the
+        # audio coming back is counted in getStats instead of measured with WebAudio.
+        while state.get("packetsReceived", 0) < 50:
+            assert time.monotonic() < deadline, f"no audio back in Firefox: {state}"
+            try:
+                state = await asyncio.wait_for(reports.get(), max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                continue
+        return state
+    finally:
+        await close()
+        await runner.cleanup()
+
+
+def test_demo_in_firefox_through_the_relay() -> None:
+    # Firefox pairs only non-loopback host candidates: the relay listens on a veth address
+    # inside a network namespace made for the test, with Firefox and the demo in it.
+    with isolated_network() as host:
+        demo = DemoProcess("echo", host=host)
+        try:
+            state = asyncio.run(asyncio.wait_for(_firefox(demo), 90))
+            assert state["remoteCandidate"] == f"{host}:{demo.relay}", state
+            assert state["figures"][4].startswith("audio/opus"), state
+            assert not state["errors"], state
+        finally:
+            code, out = demo.stop()
+    assert code == 0, out
