@@ -124,13 +124,13 @@ def say_number(value: Fraction, places: int = 2) -> str:
 
 # -- reading ------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)?|[^\sa-z\d]")
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)?|[^\sa-z\d]", re.ASCII)
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-case words, digit runs (``1,000`` → ``1000``) and single symbols."""
     text = text.lower()
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text, flags=re.ASCII)
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)  # thirty-four
     return _TOKEN.findall(text)
 
@@ -161,7 +161,7 @@ class _Reader:
                 self.words += 1
                 return True
             return False
-        if token[0].isdigit():
+        if "0" <= token[0] <= "9":
             if self.words:
                 return False
             whole, _, decimals = token.partition(".")
