@@ -209,7 +209,8 @@ class VoicePipeline:
         self._speech_item: str | None = None  # set while VAD hears a turn
         self._silence_ms = 0.0
         self._silence_start: int | None = None  # audio ms
-        self._transcribing: dict[int, tuple[str, TurnTiming, bool]] = {}
+        # job id -> (item id, timing, whether a response follows, seconds of audio)
+        self._transcribing: dict[int, tuple[str, TurnTiming, bool, float]] = {}
         self._requested: ResponseCreate | None = None  # waits for transcripts
         self._reply: _Reply | None = None
         self._flush_events()
@@ -236,7 +237,17 @@ class VoicePipeline:
         if isinstance(event, SessionUpdate) and event.sets_turn_detection:
             self._reset_turn()
         elif isinstance(event, AudioCommit):
-            self._commit(event.event_id, now, respond=False)
+            if len(self._input) < 2 * int(_MIN_COMMIT_SECONDS * self.recognizer_rate):
+                self.realtime.error(
+                    EventError(
+                        "input_audio_buffer_commit_empty",
+                        f"the input audio buffer holds less than "
+                        f"{_MIN_COMMIT_SECONDS * 1000:.0f} ms of audio",
+                        event_id=event.event_id,
+                    )
+                )
+            else:
+                self._commit(now, respond=False)
         elif isinstance(event, AudioClear):
             self._reset_turn()
             self.realtime.input_cleared()
@@ -256,7 +267,6 @@ class VoicePipeline:
 
     def receive_audio(self, pcm: bytes, now: float) -> None:
         """Decoded microphone audio: mono s16 at 48 kHz, any whole number of samples."""
-        pcm = bytes(pcm)
         asr_pcm = self._asr_in.push(pcm)
         self._asr_samples += len(asr_pcm) // 2
         turn_detection = self.realtime.turn_detection
@@ -297,10 +307,10 @@ class VoicePipeline:
     def job_done(self, job_id: int, result: str | None, now: float) -> None:
         """A job finished; ``result`` is the transcript of a :class:`Transcribe`."""
         if job_id in self._transcribing:
-            item_id, timing, respond = self._transcribing.pop(job_id)
+            item_id, timing, respond, seconds = self._transcribing.pop(job_id)
             transcript = (result or "").strip()
             timing.transcript = now
-            self.realtime.transcribed(item_id, transcript)
+            self.realtime.transcribed(item_id, transcript, seconds)
             self._after_transcript(timing, respond and bool(transcript), now)
         elif self._reply is not None and job_id == self._reply.think_job:
             self._think_done(now)
@@ -317,7 +327,7 @@ class VoicePipeline:
         """A job raised; the turn goes on without its result."""
         logger.warning("session %s: job %d failed: %s", self.realtime.id, job_id, message)
         if job_id in self._transcribing:
-            item_id, timing, _respond = self._transcribing.pop(job_id)
+            item_id, timing, _respond, _seconds = self._transcribing.pop(job_id)
             self.realtime.transcription_failed(item_id, message)
             self._after_transcript(timing, False, now)
         elif self._reply is not None and job_id == self._reply.think_job:
@@ -338,7 +348,7 @@ class VoicePipeline:
         self._vad_samples += self.detector.frame_samples
         chunk_ms = self.detector.frame_samples * 1000 / self.detector.sample_rate
         if self._speech_item is None:
-            if probability < turn_detection.threshold:
+            if not probability >= turn_detection.threshold:  # NaN is not speech
                 return
             audio_start_ms = max(0, start_ms - turn_detection.prefix_padding_ms)
             self._speech_item = self.realtime.speech_started(audio_start_ms)
@@ -363,7 +373,7 @@ class VoicePipeline:
         if self._silence_ms >= turn_detection.silence_duration_ms:
             self.realtime.speech_stopped(self._silence_start, self._speech_item)
             speech_end = now - self._silence_ms / 1000  # the clock when the silence began
-            self._commit(None, now, respond=turn_detection.create_response, speech_end=speech_end)
+            self._commit(now, respond=turn_detection.create_response, speech_end=speech_end)
 
     def _append_input(self, pcm: bytes) -> None:
         self._input += pcm
@@ -379,18 +389,8 @@ class VoicePipeline:
         self._silence_start = None
         self.detector.reset()
 
-    def _commit(
-        self, event_id: str | None, now: float, respond: bool, speech_end: float | None = None
-    ) -> None:
-        if len(self._input) < 2 * int(_MIN_COMMIT_SECONDS * self.recognizer_rate):
-            self.realtime.error(
-                EventError(
-                    "input_audio_buffer_commit_empty",
-                    f"the input audio buffer holds less than {_MIN_COMMIT_SECONDS * 1000:.0f} ms",
-                    event_id=event_id,
-                )
-            )
-            return
+    def _commit(self, now: float, respond: bool, speech_end: float | None = None) -> None:
+        """The input buffer becomes a user item, and its transcription is asked for."""
         pcm = bytes(self._input) + self._asr_in.flush()
         item_id = self.realtime.committed(self._speech_item)
         self._reset_turn()
@@ -399,7 +399,8 @@ class VoicePipeline:
         )
         self.timings.append(timing)
         job = Transcribe(self._new_job(), pcm)
-        self._transcribing[job.job_id] = (item_id, timing, respond)
+        seconds = len(pcm) / 2 / self.recognizer_rate
+        self._transcribing[job.job_id] = (item_id, timing, respond, seconds)
         self._emit(job)
 
     def _after_transcript(self, timing: TurnTiming, respond: bool, now: float) -> None:

@@ -274,7 +274,8 @@ class RealtimeSession:
     def input_cleared(self) -> None:
         self._send("input_audio_buffer.cleared")
 
-    def transcribed(self, item_id: str, transcript: str) -> None:
+    def transcribed(self, item_id: str, transcript: str, seconds: float) -> None:
+        """``seconds``: the length of the audio transcribed (reported as its ``usage``)."""
         for item in self.items:
             if item.id == item_id:
                 item.text = transcript
@@ -283,7 +284,7 @@ class RealtimeSession:
             item_id=item_id,
             content_index=0,
             transcript=transcript,
-            usage={"type": "duration", "seconds": 0},
+            usage={"type": "duration", "seconds": round(seconds, 3)},
         )
 
     def transcription_failed(self, item_id: str, message: str) -> None:

@@ -89,7 +89,7 @@ def test_server_event_shapes() -> None:
     item_id = session.speech_started(120)
     session.speech_stopped(900, item_id)
     session.committed(item_id)
-    session.transcribed(item_id, "hello")
+    session.transcribed(item_id, "hello", 0.78)
     session.begin_response()
     session.reply_text("Hi.")
     session.reply_text_done()
@@ -106,7 +106,9 @@ def test_server_event_shapes() -> None:
         "item_id": item_id,
     }
     assert by_type["input_audio_buffer.speech_stopped"]["audio_end_ms"] == 900
-    assert by_type["conversation.item.input_audio_transcription.completed"]["content_index"] == 0
+    transcription = by_type["conversation.item.input_audio_transcription.completed"]
+    assert transcription["content_index"] == 0 and transcription["transcript"] == "hello"
+    assert transcription["usage"] == {"type": "duration", "seconds": 0.78}
     user_item = next(e for e in out if e["type"] == "conversation.item.added")["item"]
     assert user_item["object"] == "realtime.item" and user_item["role"] == "user"
     assert user_item["content"] == [{"type": "input_audio", "transcript": None}]
