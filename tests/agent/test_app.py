@@ -162,6 +162,39 @@ def test_spoken_and_typed_questions_are_answered_over_webrtc() -> None:
         await asyncio.sleep(0.3)
         assert client.loud_between(started, loop.time()) >= 20
 
+        # barge-in: speaking over a long reply cuts its audio
+        words = " ".join(f"word{i}" for i in range(60))
+        channel.send(
+            json.dumps(
+                {
+                    "type": "conversation.item.create",
+                    "item": {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": f"repeat after me {words}"}],
+                    },
+                }
+            )
+        )
+        channel.send(json.dumps({"type": "response.create"}))
+        await client.expect("output_audio_buffer.started")
+        await asyncio.sleep(1.0)
+        microphone.speak(0.6)
+        spoke = loop.time()
+        await client.expect("input_audio_buffer.speech_started")
+        await client.expect("output_audio_buffer.cleared")
+        done = await client.expect("response.done")
+        assert done["response"]["status"] == "cancelled"
+        assert done["response"]["status_details"]["reason"] == "turn_detected"
+        await client.expect("response.done")  # the interruption is answered in turn
+        next_reply = max(at for at, event in client.seen if event["type"] == "response.created")
+        assert client.loud_between(spoke - 0.5, spoke) >= 20  # the reply was playing
+        assert next_reply - spoke > 1.0
+        # then it stops: the server cuts it at the onset (tests/agent/test_pipeline.py); here
+        # the margin covers both ways' transport and jitter buffers on a loaded host
+        last = max(at for at, level in client.heard if level > 500 and at < next_reply)
+        assert last - spoke < 0.5, last - spoke
+
         # a bad event, then the session still answers
         channel.send("{oops")
         error = await client.expect("error")
