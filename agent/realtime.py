@@ -118,6 +118,8 @@ class RealtimeSession:
         self.last_response_id: str | None = None
         startup_error: EventError | None = None
         if config is not None:
+            if isinstance(config.get("model"), str):  # the client's name for us, echoed
+                self.model = str(config["model"])
             try:
                 self._apply(parse_session(config))
             except EventError as error:

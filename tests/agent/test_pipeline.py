@@ -522,12 +522,13 @@ def test_bad_events_get_an_error_and_the_session_goes_on() -> None:
 def test_a_session_config_from_the_call_applies_from_the_start() -> None:
     config = {
         "type": "realtime",
+        "model": "gpt-realtime",
         "instructions": "Be kind.",
         "audio": {"input": {"turn_detection": None}, "output": {"voice": "marin"}},
     }
     driver = Driver(config=config)
     session = driver.of_type("session.created")[0]["session"]
-    assert session["instructions"] == "Be kind."
+    assert session["instructions"] == "Be kind." and session["model"] == "gpt-realtime"
     assert session["audio"]["input"]["turn_detection"] is None
     assert session["audio"]["output"]["voice"] == "marin"
     driver = Driver(config={"turn_detection": {"type": "server_vad", "threshold": "high"}})
