@@ -8,11 +8,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit bench clean sysdeps
 
-$(STAMP): pyproject.toml
+# The voice agent's engines and models (the `agent` extra) come from a hash-pinned lock file,
+# wheels only: two of them are single-author re-uploads of model files (docs/agent.md).
+$(STAMP): pyproject.toml agent/requirements.lock
 	bash scripts/install-python-venv $(PY)
 	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --require-hashes --only-binary :all: --no-deps -r agent/requirements.lock
+	$(BIN)/pip check
 	touch $(STAMP)
 
 demo: $(STAMP)
