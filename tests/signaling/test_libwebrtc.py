@@ -6,8 +6,8 @@ data channel and a microphone track (a 440 Hz tone) and POSTs it at once, before
 is gathered, with Bearer ``ek_…``, as ``multipart/form-data`` (fields ``sdp`` and ``session``,
 node's own FormData) or as ``application/sdp``. The call connects, the channel's messages come
 back with their type, the tone comes back (inbound-rtp packets keep arriving and decode to
-440 Hz), and ``POST …/hangup`` ends it: the session gauges return to zero. An unknown or expired
-``ek_`` gets 401."""
+440 Hz), and ``POST …/hangup`` ends it: the session gauges return to zero and the client's
+channel closes. An unknown or expired ``ek_`` gets 401."""
 
 from __future__ import annotations
 
@@ -128,6 +128,8 @@ def test_realtime_call_with_an_ephemeral_key(service: Service, form: bool) -> No
                 {"Authorization": f"Bearer {key}"},
             )
             assert again.status_code == 404, again.text
+            # The client hears of it: the service closed the association.
+            assert await node.call("waitClosed", pc, "oai-events") == "closed"
             await node.call("closePc", pc)
 
     run(body)

@@ -4,7 +4,7 @@ publishing to ``pywebrtc-signaling --app echo`` over WHIP: the offer is POSTed a
 follow in one trickle PATCH with ``If-Match`` (204), the data channel's text and binary messages
 come back with their type, and Pion's Opus tone (1000 Hz, encoded here with libopus: Pion has no
 encoder) comes back at about 50 packets a second and decodes to the same tone. DELETE (200) ends
-the session and the gauges return to zero."""
+the session: the gauges return to zero and Pion's channel closes."""
 
 from __future__ import annotations
 
@@ -83,6 +83,8 @@ def test_pion_whip_echo(service: SignalingProcess, tmp_path: Path) -> None:
             deleted = await pion.call("whip_delete")
             assert deleted["status"] == 200
             assert sum(service.metric("pywebrtc_sessions", f'state="{s}"') for s in STATES) == 0
+            closed = await pion.call("wait_closed", label="echo")  # the association went too
+            assert closed["state"] == "closed"
         heard = decoded_frequency(read_opus_payloads(record))
         assert abs(heard - TONE_HZ) < 10, heard
 
