@@ -40,7 +40,12 @@ class Service:
             "POST",
             self.process.url + "/v1/realtime/client_secrets",
             {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            json.dumps({"expires_after": {"anchor": "created_at", "seconds": seconds}}),
+            json.dumps(
+                {
+                    "expires_after": {"anchor": "created_at", "seconds": seconds},
+                    "session": {"type": "realtime", "model": "gpt-realtime"},
+                }
+            ),
         )
         assert response.status_code == 200, response.text
         key = response.json()
@@ -86,7 +91,8 @@ def test_realtime_call_with_an_ephemeral_key(service: Service, form: bool) -> No
             pc = await node.call("newPc")
             await node.call("createChannel", pc, "oai-events", {})
             await node.call("addTone", pc, TONE_HZ)
-            url = service.process.url + "/v1/realtime/calls"
+            # As the example: the model in the query string (the service ignores it).
+            url = service.process.url + "/v1/realtime/calls?model=gpt-realtime"
             call = await node.call("realtimeCall", pc, url, key, session if form else None)
             assert call["status"] == 201, call
             assert not call["offerHadCandidates"]
