@@ -3,8 +3,11 @@ publishing to ``pywebrtc-signaling --app echo`` over WHIP: the offer is POSTed a
 ``application/sdp`` before any candidate is gathered (201, Location, ETag), Pion's candidates
 follow in one trickle PATCH with ``If-Match`` (204), the data channel's text and binary messages
 come back with their type, and Pion's Opus tone (1000 Hz, encoded here with libopus: Pion has no
-encoder) comes back at about 50 packets a second and decodes to the same tone. DELETE (200) ends
-the session: the gauges return to zero and Pion's channel closes."""
+encoder) comes back at about 50 packets a second and decodes to the same tone. An ICE restart
+(Pion's iceRestart offer, its credentials PATCHed with ``If-Match: *``: 200, the service's new
+credentials and a new ETag; its new candidates trickled under that ETag: 204) keeps the channel
+and the audio going. DELETE (200) ends the session: the gauges return to zero and Pion's channel
+closes."""
 
 from __future__ import annotations
 
@@ -78,6 +81,16 @@ def test_pion_whip_echo(service: SignalingProcess, tmp_path: Path) -> None:
             later = await _until_packets(pion, int(first["packets"]) + 50)
             rate = (later["packets"] - 1) / later["seconds"]
             assert 40 < rate < 60, later
+            # ICE restart through a PATCH with If-Match: * (new credentials and ETag).
+            restart = await pion.call("whip_restart")
+            assert restart["newUfrag"] != restart["oldUfrag"], restart
+            assert restart["etag"] != restart["oldEtag"] and "a=ice-lite" in restart["fragment"]
+            assert restart["trickled"] >= 1 and restart["patch"] == 204, restart  # new ETag
+            await pion.call("send", label="echo", messages=encode(["after the restart"]))
+            taken = await pion.call("take", label="echo", count=1)
+            assert decode(taken["messages"]) == ["after the restart"]
+            await _until_packets(pion, int(later["packets"]) + 50)
+            assert (await pion.call("state"))["ice"] == "connected"
             assert service.metric("pywebrtc_sessions", 'state="connected"') == 1
             assert service.metric("pywebrtc_datachannel_messages_received_total") >= 2
             deleted = await pion.call("whip_delete")

@@ -83,6 +83,7 @@ type peer struct {
 	audio    audioStats
 	// whipSession: the resource of the "whip" command (whip.go), for "whip_delete".
 	whipSession *whipSession
+	gather      *gathering
 }
 
 type audioStats struct {
@@ -320,6 +321,8 @@ func (p *peer) handle(r request) (interface{}, error) {
 		return stats, nil
 	case "whip":
 		return p.whip(r.URL, r.Token)
+	case "whip_restart":
+		return p.whipRestart()
 	case "whip_delete":
 		return p.whipDelete()
 	case "close_pc":
