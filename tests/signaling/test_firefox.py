@@ -5,14 +5,17 @@ opened from the command line with a throw-away profile (conformance/browser/driv
 page fetches each step from the test server and POSTs its result back. The offer is POSTed
 before any candidate is gathered, Firefox's candidates follow in trickle PATCHes (204), the data
 channel's text and binary messages come back with their type, Firefox's own audio comes back
-(inbound-rtp packets keep arriving from the service's address; headless Firefox has no audio
+(inbound-rtp packets keep arriving from the advertised address; headless Firefox has no audio
 device, so its AudioContext stays suspended and WebAudio cannot measure the sound),
 ``restartIce()`` goes through a PATCH with ``If-Match: *`` (200, new credentials and ETag) and
 the session carries on, and DELETE (200) ends the session: the service's gauges return to zero.
+Directly, and through a real ``pywebrtc-relay`` whose address is then the answer's only
+candidate.
 
-Firefox gathers no loopback candidate (``media.peerconnection.ice.loopback`` makes no
-difference in this ESR) and pairs none of its host candidates with a loopback one, so the test
-runs in a network namespace of its own (conformance/netns.py) with the service's UDP socket on
+Firefox gathers no loopback candidate (``media.peerconnection.ice.loopback`` and
+``…force_interface`` make no difference in this ESR) and fails to connect from its eth0
+candidates to a 127.0.0.1 one, so the test runs in a network namespace of its own
+(conformance/netns.py) with the advertised address (the service's UDP socket, or the relay) on
 the namespace's veth address: every packet stays inside it."""
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from aiohttp import web
 
 from conformance.browser.driver import RemotePage, launch_firefox
 from conformance.netns import HOST_ADDRESS, isolated_network
+from tests.relay.relayproc import RelayProcess
 from tests.signaling.service import SignalingProcess, free_port
+from tests.signaling.test_chromium import KEYS
 
 HERE = Path(__file__).parent
 # The page: the WHIP client W of whip_page.js, and a loop that runs the test's steps on it.
@@ -126,7 +131,7 @@ async def _publish(service: SignalingProcess, media: str) -> None:
         await page.stop()
 
 
-def test_firefox_whip_echo() -> None:
+def test_firefox_whip_direct() -> None:
     with isolated_network() as address:
         assert address == HOST_ADDRESS
         # The one UDP socket on the namespace's veth address, where Firefox's candidates are.
@@ -135,5 +140,28 @@ def test_firefox_whip_echo() -> None:
         try:
             asyncio.run(asyncio.wait_for(_publish(service, media), 60))
         finally:
+            assert service.terminate() == 0, service.output()
+            service.close()
+
+
+def test_firefox_whip_through_a_relay(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(KEYS)
+    with isolated_network() as address:
+        # The relay on the veth address (the answer's only candidate); the service behind it
+        # on the namespace's loopback.
+        media = f"{address}:{free_port(SOCK_DGRAM)}"
+        service = SignalingProcess(
+            "--app", "echo", "--keys", str(keys), "--cluster", "3", "--id", "7", "--relay", media
+        )  # fmt: skip
+        relay = RelayProcess(
+            "--listen", media, "--keys", str(keys), "--cluster", "3",
+            "--transceiver", f"7=127.0.0.1:{service.udp_port}",
+        )  # fmt: skip
+        try:
+            asyncio.run(asyncio.wait_for(_publish(service, media), 60))
+        finally:
+            relay.terminate()
+            relay.close()
             assert service.terminate() == 0, service.output()
             service.close()
