@@ -83,6 +83,29 @@ Object.assign(H, {
     return { rate: h.rate, frames: h.frames,
              samples: toB64(new Int16Array(h.samples.slice(0, n)).buffer) };
   },
+  async realtimeCall(id, url, key, session) {
+    // The OpenAI Realtime WebRTC example's shape: the offer POSTed right after createOffer (no
+    // candidates), Bearer the ephemeral key; with ``session`` (JSON text) as multipart/form-data
+    // fields sdp and session (node's own FormData), else as application/sdp. The answer is set.
+    const pc = pcs[id].pc;
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    let body = offer.sdp;
+    const headers = { Authorization: "Bearer " + key };
+    if (session === null) {
+      headers["Content-Type"] = "application/sdp";
+    } else {
+      body = new FormData();
+      body.set("sdp", offer.sdp);
+      body.set("session", session);
+    }
+    const response = await fetch(url, { method: "POST", headers, body });
+    const text = await response.text();
+    if (response.status === 201) await pc.setRemoteDescription({ type: "answer", sdp: text });
+    return { status: response.status, location: response.headers.get("Location"),
+             contentType: response.headers.get("Content-Type"), answer: text,
+             offerHadCandidates: offer.sdp.includes("a=candidate") };
+  },
   async audioStats(id) {
     // The audio inbound-rtp and outbound-rtp entries of getStats(), with the codec names.
     const report = await pcs[id].pc.getStats();

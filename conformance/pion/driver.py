@@ -49,6 +49,8 @@ def build() -> Path:
     gopath = BUILD / "gopath"
     link = gopath / "src" / "pionpeer"
     link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() and link.resolve() != SOURCE:
+        link.unlink()  # a build/ copied from another checkout points at that one's sources
     if not link.is_symlink():
         link.symlink_to(SOURCE, target_is_directory=True)
     env = {

@@ -44,6 +44,9 @@ window.W = {
     return text;
   },
   async trickle(candidate) {
+    // Firefox marks the end of each m-section's gathering with an empty candidate; the null
+    // that ends the whole gathering follows and is sent as end-of-candidates.
+    if (candidate && !candidate.candidate) return;
     if (!this.resource || this.restarting) {
       this.pending.push(candidate);
       return;

@@ -10,7 +10,8 @@
 // {"id": n, "ok": {...}} or {"id": n, "error": "..."}. Requests run concurrently (one
 // goroutine each), so a waiting request ("take", "wait_open") does not hold up the others.
 // Messages travel in JSON as {"t": "text"} or {"b": "base64"}. Signaling is non-trickle:
-// every SDP carries all candidates.
+// every SDP carries all candidates, except for the WHIP client of whip.go ("whip", "whip_delete"),
+// which trickles.
 //
 // Opus: Pion has no encoder, so "audio" sends packets pre-encoded by the Python side, read
 // from a file of (2-byte big-endian length, payload) records, one per 20 ms; received Opus
@@ -58,6 +59,8 @@ type request struct {
 	Send           string            `json:"send"`
 	Record         string            `json:"record"`
 	On             bool              `json:"on"`
+	URL            string            `json:"url"`
+	Token          string            `json:"token"`
 }
 
 type message struct {
@@ -78,6 +81,9 @@ type peer struct {
 	echo     bool
 	record   *os.File
 	audio    audioStats
+	// whipSession: the resource of the "whip" command (whip.go), for "whip_delete".
+	whipSession *whipSession
+	gather      *gathering
 }
 
 type audioStats struct {
@@ -313,6 +319,12 @@ func (p *peer) handle(r request) (interface{}, error) {
 			stats.Seconds = stats.last.Sub(stats.first).Seconds()
 		}
 		return stats, nil
+	case "whip":
+		return p.whip(r.URL, r.Token)
+	case "whip_restart":
+		return p.whipRestart()
+	case "whip_delete":
+		return p.whipDelete()
 	case "close_pc":
 		return nil, p.pc.Close()
 	case "state":
