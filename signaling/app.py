@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Literal
 
 from pywebrtc.media import MediaStreamTrack
@@ -94,14 +94,25 @@ class Session:
         self._tasks.clear()
 
 
-def load_application(spec: str) -> Application:
-    """``echo`` or ``MODULE:CALLABLE``; ``agent`` is not built yet (issue 14)."""
+def load_application(
+    spec: str,
+    engines: Sequence[str] = (),
+    llm_url: str | None = None,
+    llm_model: str | None = None,
+) -> Application:
+    """``echo``, ``agent`` (the voice agent: ``engines`` names preferred engines, ``llm_url``
+    and ``llm_model`` switch its brain to a chat-completions endpoint) or ``MODULE:CALLABLE``."""
     if spec == "echo":
         from signaling.echo import echo
 
         return echo
     if spec == "agent":
-        raise AppError("--app agent: the voice agent is not built yet; use echo or MODULE:CALLABLE")
+        try:
+            from agent.service import build
+
+            return build(engines, llm_url=llm_url, llm_model=llm_model)
+        except ValueError as error:  # an unknown engine name, or no engine for a seam
+            raise AppError(f"--app agent: {error}") from None
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
         raise AppError(f"--app: expected echo or MODULE:CALLABLE, got {spec!r}")

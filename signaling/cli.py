@@ -114,11 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--app",
         default=_env("APP", "echo"),
-        metavar="echo|MODULE:CALLABLE",
+        metavar="echo|agent|MODULE:CALLABLE",
         help="the application each session is handed to: echo (audio tracks and data-channel "
-        "messages sent back) or MODULE:CALLABLE, an async callable taking a "
-        "signaling.app.Session (see docs/signaling.md); 'agent' is not built yet "
-        f"[{ENV_PREFIX}APP]",
+        "messages sent back), agent (the voice agent, OpenAI Realtime events on the "
+        "oai-events channel; docs/agent.md) or MODULE:CALLABLE, an async callable taking a "
+        f"signaling.app.Session (see docs/signaling.md) [{ENV_PREFIX}APP]",
     )
     p.add_argument(
         "--token",
@@ -155,6 +155,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("REDIS"),
         help="NOT IMPLEMENTED YET (accepted and ignored with a warning): registering in the "
         f"relay's transceiver registry and publishing load [{ENV_PREFIX}REDIS]",
+    )
+    p.add_argument(
+        "--engines",
+        metavar="NAMES",
+        default=_env("ENGINES", "") or "",
+        help="with --app agent: engines to prefer, comma-separated (silero, energy, whisper, "
+        "pocketsphinx, piper, espeak); the best installed is used for the rest "
+        f"[{ENV_PREFIX}ENGINES]",
+    )
+    p.add_argument(
+        "--llm-url",
+        metavar="URL",
+        default=_env("LLM_URL"),
+        help="with --app agent: answer with an OpenAI-compatible chat-completions endpoint "
+        "(base URL, e.g. http://127.0.0.1:8000/v1; key from PYWEBRTC_LLM_API_KEY or "
+        f"OPENAI_API_KEY) instead of the offline brain [{ENV_PREFIX}LLM_URL]",
+    )
+    p.add_argument(
+        "--llm-model",
+        metavar="NAME",
+        default=_env("LLM_MODEL"),
+        help=f"with --llm-url: the model name [{ENV_PREFIX}LLM_MODEL]",
     )
     p.add_argument(
         "--web",
@@ -214,7 +236,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
         if _unspecified(host):
             raise fail(f"cannot advertise the wildcard address {host}")
     try:
-        app = load_application(args.app)
+        engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+        app = load_application(args.app, engines, args.llm_url, args.llm_model)
     except AppError as error:
         raise fail(str(error)) from None
     config = ServiceConfig(

@@ -60,7 +60,7 @@ def test_environment_mirrors_flags_and_flags_win(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--app", "agent"], "not built yet"),
+        (["--app", "agent", "--engines", "nosuchengine"], "unknown engine"),
         (["--app", "nosuchmodule:app"], "cannot import"),
         (["--relay", "127.0.0.1:3478"], "--relay needs --keys"),
         (["--udp", "0.0.0.0:3479"], "--public"),
