@@ -184,6 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
         f"registry [{ENV_PREFIX}ADVERTISE_HTTP]",
     )
     p.add_argument(
+        "--rebalance",
+        type=float,
+        metavar="F",
+        default=float(_env("REBALANCE", "0") or 0),
+        help="with --redis: placement by load while there is room too: redirect (307) a new "
+        "offer when the least loaded transceiver of the cluster has a utilization "
+        "(sessions/capacity) lower than this one's by more than F (0..1); 0 = only when full "
+        f"or draining [{ENV_PREFIX}REBALANCE]",
+    )
+    p.add_argument(
         "--rate-limit",
         type=float,
         metavar="N",
@@ -306,6 +316,7 @@ class FleetConfig:
     advertise_http: str | None = None  # None: derived from --http unless that is a wildcard
     rate_limit: float = 0.0
     rate_burst: float = 0.0
+    rebalance: float = 0.0
 
     def limiter(self) -> RateLimiter | None:
         if self.rate_limit <= 0:
@@ -333,7 +344,11 @@ def fleet_from_args(args: argparse.Namespace) -> FleetConfig:
             "--redis with a wildcard --udp needs --advertise-http (its host names the UDP "
             "socket in the registry)"
         )
-    return FleetConfig(args.redis, args.heartbeat, advertise, args.rate_limit, args.rate_burst)
+    if not 0 <= args.rebalance <= 1:
+        raise fail("--rebalance must be 0..1")
+    return FleetConfig(
+        args.redis, args.heartbeat, advertise, args.rate_limit, args.rate_burst, args.rebalance
+    )
 
 
 def http_url(http: Address, fleet: FleetConfig) -> str | None:
@@ -384,7 +399,7 @@ async def serve(
 
         registry = Registry(
             fleet.redis, config.cluster, config.transceiver_id, (udp_host, udp_port), load,
-            fleet.heartbeat,
+            fleet.heartbeat, fleet.rebalance,
         )  # fmt: skip
         await registry.start()
     service = Service(

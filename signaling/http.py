@@ -14,7 +14,9 @@ authentication. One this transceiver cannot take (full or draining) is redirecte
 (method and body kept) to the same path on the least loaded transceiver of the cluster with room
 (:mod:`signaling.registry`), with ``redirected=1`` added to the query: a redirected request is
 never redirected again (503 instead), so stale loads cannot bounce an offer around. Without a
-registry, or with no transceiver to send it to, it gets ``503`` + ``Retry-After``.
+registry, or with no transceiver to send it to, it gets ``503`` + ``Retry-After``. With
+``--rebalance``, an offer it could take is redirected the same way when another transceiver is
+much less loaded.
 """
 
 from __future__ import annotations
@@ -79,20 +81,25 @@ class Service:
                 {"Retry-After": str(max(1, math.ceil(wait)))},
             )
 
-    def admit(self) -> None:
+    def admit(self, request: web.Request) -> None:
         """Before reading an offer: refuse at once if no session can be made here (Unavailable,
-        which the middleware turns into a redirect or a 503)."""
+        which the middleware turns into a redirect or a 503), or redirect it if another
+        transceiver is much less loaded (``--rebalance``)."""
         manager = self.manager
         if manager.draining:
             raise Unavailable("draining")
         if not manager.ready:
             raise Unavailable("full")
+        location = self.redirect(request, rebalance=True)
+        if location is not None:
+            raise HttpError(307, f"placed by load: try {location}", {"Location": location})
 
-    def redirect(self, request: web.Request) -> str | None:
-        """Where to send an offer this transceiver cannot take (an absolute URL), or None."""
+    def redirect(self, request: web.Request, rebalance: bool = False) -> str | None:
+        """Where to send an offer this transceiver cannot take (an absolute URL), or None;
+        with ``rebalance``, where to send one it can take but another should."""
         if self.registry is None or "redirected" in request.query:
             return None
-        base = self.registry.target()
+        base = self.registry.target(rebalance)
         if base is None:
             return None
         url = URL(base.rstrip("/") + request.path)

@@ -48,7 +48,7 @@ async def post_call(request: web.Request) -> web.Response:
     service.limit(request)
     key = service.authorize(request)
     require_content_type(request, SDP, "multipart/form-data", FORM)
-    service.admit()
+    service.admit(request)
     config: dict[str, object] | None = key.session if isinstance(key, EphemeralKey) else None
     if request.content_type == SDP:
         offer = await read_text(request, "offer")

@@ -12,7 +12,9 @@ intervals, through :meth:`relay.cache.RouteCache.heartbeat`:
 
 and reads the cluster's load entries back. When it is full or draining, a new offer is
 redirected (``307``) to :func:`choose`'s pick from that snapshot: the least loaded other live
-transceiver of the cluster that is not draining and has room. The snapshot is used only while
+transceiver of the cluster that is not draining and has room. With ``--rebalance F`` an offer
+is also redirected while this transceiver has room, when that pick's utilization
+(sessions/capacity) is lower than this one's by more than F. The snapshot is used only while
 younger than the TTL, and each redirect counts one session against its target until the next
 read, so a burst of redirects spreads instead of piling onto one transceiver. On clean shutdown
 (after the drain) both entries are deleted; after a kill they expire with the TTL.
@@ -108,6 +110,7 @@ class Registry:
         udp: Address,
         load: Callable[[], Load],
         interval: float = 2.0,
+        rebalance: float = 0.0,
     ) -> None:
         self.cache = RouteCache(
             url,
@@ -119,6 +122,7 @@ class Registry:
         self.udp = udp
         self.interval = interval
         self.ttl = interval * TTL_INTERVALS
+        self.rebalance = rebalance  # > 0: placement by load while there is room (--rebalance)
         self._load = load
         self._loads: dict[int, Load] = {}
         self._read_at = float("-inf")
@@ -136,8 +140,10 @@ class Registry:
         """Heartbeat now (the load changed in a way others must see soon: draining)."""
         self._wake.set()
 
-    def target(self) -> str | None:
-        """The base URL to redirect a new offer to, or None (no live transceiver has room)."""
+    def target(self, rebalance: bool = False) -> str | None:
+        """The base URL to redirect a new offer to, or None (no live transceiver has room).
+        With ``rebalance`` (this transceiver has room itself), only a transceiver whose
+        utilization is lower than this one's by more than the ``rebalance`` margin."""
         loop = asyncio.get_running_loop()
         if loop.time() - self._read_at > self.ttl:
             return None
@@ -145,6 +151,8 @@ class Registry:
         if pick is None:
             return None
         ident, load = pick
+        if rebalance and not (0 < self.rebalance < self._load().utilization - load.utilization):
+            return None
         self._loads[ident] = replace(load, sessions=load.sessions + 1)
         return load.http
 

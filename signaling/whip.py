@@ -51,7 +51,7 @@ async def post_whip(request: web.Request) -> web.Response:
     service.limit(request)
     service.authorize(request)
     require_content_type(request, SDP)
-    service.admit()
+    service.admit(request)
     offer = await read_text(request, "offer")
     session, answer = await service.manager.create(offer, "whip")
     response = web.Response(
@@ -115,7 +115,7 @@ async def post_offer(request: web.Request) -> web.Response:
     service.limit(request)
     service.authorize(request)
     require_content_type(request, "application/json")
-    service.admit()
+    service.admit(request)
     try:
         body = json.loads(await read_text(request))
     except json.JSONDecodeError:

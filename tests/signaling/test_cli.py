@@ -26,6 +26,7 @@ FLAGS = {
     "--redis": "REDIS",
     "--heartbeat": "HEARTBEAT",
     "--advertise-http": "ADVERTISE_HTTP",
+    "--rebalance": "REBALANCE",
     "--rate-limit": "RATE_LIMIT",
     "--rate-burst": "RATE_BURST",
     "--log-level": "LOG_LEVEL",
@@ -65,10 +66,11 @@ def test_fleet_flags_and_their_environment(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("PYWEBRTC_SIGNALING_REDIS", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("PYWEBRTC_SIGNALING_HEARTBEAT", "0.5")
     monkeypatch.setenv("PYWEBRTC_SIGNALING_RATE_LIMIT", "4")
+    monkeypatch.setenv("PYWEBRTC_SIGNALING_REBALANCE", "0.25")
     monkeypatch.setenv("PYWEBRTC_SIGNALING_ADVERTISE_HTTP", "http://10.0.0.5:8080/")
     args = build_parser().parse_args(["--http", "0.0.0.0:8080"])
     fleet = fleet_from_args(args)
-    assert (fleet.redis, fleet.heartbeat) == ("redis://127.0.0.1:1/0", 0.5)
+    assert (fleet.redis, fleet.heartbeat, fleet.rebalance) == ("redis://127.0.0.1:1/0", 0.5, 0.25)
     limiter = fleet.limiter()
     assert limiter is not None and (limiter.rate, limiter.burst) == (4, 8)
     assert http_url(args.http, fleet) == "http://10.0.0.5:8080"
@@ -92,6 +94,7 @@ def test_fleet_flags_and_their_environment(monkeypatch: pytest.MonkeyPatch) -> N
         (["--ice-server", "http://example.com"], "--ice-server"),
         (["--ice-server", "stun:x|user"], "--ice-server"),
         (["--heartbeat", "0"], "--heartbeat"),
+        (["--rebalance", "1.5"], "--rebalance"),
         (["--rate-limit", "-1"], "--rate-limit"),
         (["--advertise-http", "ftp://x"], "--advertise-http"),
         (["--advertise-http", "http://0.0.0.0:80"], "wildcard"),

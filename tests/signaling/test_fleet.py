@@ -4,7 +4,8 @@ learn the transceivers from the Redis registry only (no ``--transceiver`` flags)
 aiortc peers whose data-channel messages the echo app sends back.
 
 * both transceivers register (``pywebrtc:transceiver:…`` and ``pywebrtc:load:…``) and either
-  relay routes a session to the transceiver its answer's ufrag names;
+  relay routes a session to the transceiver its answer's ufrag names; with ``--rebalance`` a
+  transceiver that has room still sends an offer to a much less loaded one;
 * a full transceiver answers a new offer with ``307`` to the other one, and following it
   connects; a redirected offer is not redirected again;
 * SIGTERM: readiness off, new offers redirected, the live session echoes every message until
@@ -206,8 +207,8 @@ async def connect(url: str, relay: int, redirect_to: str | None = None) -> Clien
     return Client(pc, channel, answer)
 
 
-def test_both_transceivers_register_and_both_relays_route_to_them(fleet: Fleet) -> None:
-    one, two = fleet.transceivers((11, ()), (12, ()))
+def test_both_transceivers_register_both_relays_route_to_them_and_load_places(fleet: Fleet) -> None:
+    one, two = fleet.transceivers((11, ("--max-sessions", "4", "--rebalance", "0.2")), (12, ()))
     relay_a, relay_b = fleet.relays
 
     async def body() -> None:
@@ -224,6 +225,11 @@ def test_both_transceivers_register_and_both_relays_route_to_them(fleet: Fleet) 
         assert through_b.route(fleet.keys) == 11
         await through_a.echo(5, "a")
         await through_b.echo(5, "b")
+        # Placement by load: transceiver 11 (1 of 4 sessions) has room, but 12 (1 of 1000) is
+        # less loaded by more than --rebalance 0.2: the next offer goes there.
+        placed = await _post(one.url + "/whip", "v=0")
+        assert placed.status_code == 307, placed.text
+        assert placed.headers["Location"] == two.url + "/whip?redirected=1"
         assert two.metric("pywebrtc_sessions", 'state="connected"') == 1
         assert one.metric("pywebrtc_sessions", 'state="connected"') == 1
         await asyncio.to_thread(
