@@ -402,6 +402,11 @@ async def serve(
             fleet.heartbeat, fleet.rebalance,
         )  # fmt: skip
         await registry.start()
+        metrics.value(
+            "pywebrtc_registry_registered",
+            "1 while the last heartbeat reached the transceiver registry (--redis)",
+            lambda: float(registry is not None and registry.registered),
+        )
     service = Service(
         manager, auth, metrics, links, web_root, registry=registry, limiter=fleet.limiter()
     )

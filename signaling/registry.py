@@ -157,6 +157,11 @@ class Registry:
         return load.http
 
     @property
+    def registered(self) -> bool:
+        """True while the last heartbeat was written."""
+        return self._registered
+
+    @property
     def loads(self) -> dict[int, Load]:
         """The cluster's loads as last read (this transceiver's own included)."""
         return dict(self._loads)

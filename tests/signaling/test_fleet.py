@@ -232,6 +232,7 @@ def test_both_transceivers_register_both_relays_route_to_them_and_load_places(fl
         assert placed.headers["Location"] == two.url + "/whip?redirected=1"
         assert two.metric("pywebrtc_sessions", 'state="connected"') == 1
         assert one.metric("pywebrtc_sessions", 'state="connected"') == 1
+        assert one.metric("pywebrtc_registry_registered") == 1
         await asyncio.to_thread(
             _until, lambda: (fleet.load(12) or {}).get("sessions") == 1, "load published"
         )
@@ -374,6 +375,9 @@ def test_redis_down_is_not_an_outage_and_registration_comes_back() -> None:
         server = RedisServer(port)
         await asyncio.to_thread(_until, registered, "registered once Redis is up")
         server.stop()
+        await asyncio.to_thread(
+            _until, lambda: service.metric("pywebrtc_registry_registered") == 0, "unregistered"
+        )
         second = await direct()
         await first.echo(3, "redis gone")
         await second.echo(3, "redis gone")
