@@ -161,11 +161,6 @@ class Registry:
         """True while the last heartbeat was written."""
         return self._registered
 
-    @property
-    def loads(self) -> dict[int, Load]:
-        """The cluster's loads as last read (this transceiver's own included)."""
-        return dict(self._loads)
-
     async def close(self) -> None:
         """Stop the heartbeat and delete this transceiver's entries."""
         # The loop is asked to stop, not cancelled: redis-py (8.2) can swallow a cancel that
@@ -186,7 +181,10 @@ class Registry:
             if self._closing:
                 return
             self._wake.clear()
-            await self._beat()
+            try:
+                await self._beat()
+            except Exception:  # a bug here must not stop the heartbeat (relays would lose us)
+                logger.exception("registry heartbeat failed")
 
     async def _beat(self) -> None:
         ok = await self.cache.heartbeat(
