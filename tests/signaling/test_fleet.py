@@ -45,6 +45,7 @@ CLUSTER = 5
 HEARTBEAT = 0.5  # TTL 1.5 s
 REGISTRY_INTERVAL = 0.2  # the relays' reads of the registry
 TIMEOUT = 20.0
+STARTUP = 60.0  # a loaded 2-core host has taken over 20 s to start two transceivers at once
 SDP = {"Content-Type": "application/sdp"}
 
 
@@ -70,7 +71,7 @@ class Fleet:
                 "--app", "echo", "--keys", str(self.keys), "--cluster", str(CLUSTER),
                 "--id", str(ident), "--redis", self.server.url, "--heartbeat", str(HEARTBEAT),
                 *(arg for port in self.relays for arg in ("--relay", f"127.0.0.1:{port}")),
-                *extra,
+                *extra, timeout=STARTUP,
             )  # fmt: skip
 
         with ThreadPoolExecutor(len(specs)) as pool:
@@ -353,7 +354,9 @@ def test_redis_down_is_not_an_outage_and_registration_comes_back() -> None:
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     key = "pywebrtc:transceiver:0:51"
-    service = SignalingProcess("--app", "echo", "--id", "51", "--redis", url, "--heartbeat", "0.2")
+    service = SignalingProcess(
+        "--app", "echo", "--id", "51", "--redis", url, "--heartbeat", "0.2", timeout=STARTUP
+    )
     server: RedisServer | None = None
 
     def registered() -> bool:
