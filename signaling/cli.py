@@ -1,8 +1,9 @@
 """``pywebrtc-signaling``: the transceiver service (HTTP signaling + one UDP media socket).
 
 Every flag has an environment variable ``PYWEBRTC_SIGNALING_<NAME>`` (shown in ``--help``);
-flags win over the environment. SIGTERM (or ^C) drains: readiness goes off, new offers get 503,
-sessions continue until they end or ``--drain-timeout`` passes; then the process exits 0.
+flags win over the environment. SIGTERM (or ^C) drains: readiness goes off, new offers are
+redirected to another transceiver of the cluster (``--redis``) or get 503, sessions continue
+until they end or ``--drain-timeout`` passes; then the process leaves the registry and exits 0.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+from yarl import URL
 
 from pywebrtc.transmit import Address
 from relay.cli import parse_address
@@ -26,6 +29,8 @@ from signaling.app import AppError, Application, load_application
 from signaling.auth import Auth
 from signaling.http import Service, build_app, ice_server_link
 from signaling.metrics import Metrics
+from signaling.ratelimit import RateLimiter
+from signaling.registry import Load, Registry
 from signaling.sessions import ServiceConfig, SessionManager
 
 log = logging.getLogger("signaling")
@@ -53,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=f"Environment variables ({ENV_PREFIX}<NAME>) give defaults for every flag; "
         "lists (RELAYS, TOKENS) are comma- or space-separated, ICE_SERVERS space-separated. "
-        "SIGTERM drains: readiness off, "
-        "new offers 503, live sessions continue until they end or --drain-timeout, exit 0.",
+        "SIGTERM drains: readiness off, new offers redirected (307, with --redis) or 503, "
+        "live sessions continue until they end or --drain-timeout, the registry entries are "
+        "deleted, exit 0.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument(
@@ -139,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-sessions",
         type=int,
         default=int(_env("MAX_SESSIONS", "1000") or 1000),
-        help="sessions at once; beyond it offers get 503 + Retry-After and /readyz is 503 "
+        help="sessions at once; beyond it offers are redirected (307, with --redis) or get "
+        "503 + Retry-After, and /readyz is 503; also the capacity published in the registry "
         f"[{ENV_PREFIX}MAX_SESSIONS]",
     )
     p.add_argument(
@@ -153,8 +160,55 @@ def build_parser() -> argparse.ArgumentParser:
         "--redis",
         metavar="URL",
         default=_env("REDIS"),
-        help="NOT IMPLEMENTED YET (accepted and ignored with a warning): registering in the "
-        f"relay's transceiver registry and publishing load [{ENV_PREFIX}REDIS]",
+        help="Redis of the transceiver registry: every --heartbeat seconds, with a TTL of "
+        "three, write pywebrtc:transceiver:<cluster>:<id> = the --udp HOST:PORT (what "
+        "pywebrtc-relay --redis routes to) and pywebrtc:load:<cluster>:<id> = JSON sessions, "
+        "capacity, draining, HTTP URL; when full or draining, new offers get 307 to the least "
+        "loaded transceiver of the cluster with room. Both deleted on clean exit. Redis down: "
+        f"a warning, serving goes on [{ENV_PREFIX}REDIS]",
+    )
+    p.add_argument(
+        "--heartbeat",
+        type=float,
+        metavar="S",
+        default=float(_env("HEARTBEAT", "2") or 2),
+        help=f"with --redis: seconds between registry writes (TTL 3x) [{ENV_PREFIX}HEARTBEAT]",
+    )
+    p.add_argument(
+        "--advertise-http",
+        metavar="URL",
+        default=_env("ADVERTISE_HTTP"),
+        help="with --redis: the base URL other transceivers redirect offers to (e.g. "
+        "http://10.0.0.5:8080), when the --http address is not reachable as it is (a wildcard "
+        "or a private address behind a proxy); its host also names a wildcard --udp in the "
+        f"registry [{ENV_PREFIX}ADVERTISE_HTTP]",
+    )
+    p.add_argument(
+        "--rebalance",
+        type=float,
+        metavar="F",
+        default=float(_env("REBALANCE", "0") or 0),
+        help="with --redis: placement by load while there is room too: redirect (307) a new "
+        "offer when the least loaded transceiver of the cluster has a utilization "
+        "(sessions/capacity) lower than this one's by more than F (0..1); 0 = only when full "
+        f"or draining [{ENV_PREFIX}REBALANCE]",
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        metavar="N",
+        default=float(_env("RATE_LIMIT", "0") or 0),
+        help="new sessions (POST /whip, /v1/realtime/calls, /offer) per second per client IP "
+        "address, beyond which 429 + Retry-After; 0 = no limit. Behind an HTTP proxy every "
+        f"client has the proxy's address [{ENV_PREFIX}RATE_LIMIT]",
+    )
+    p.add_argument(
+        "--rate-burst",
+        type=float,
+        metavar="N",
+        default=float(_env("RATE_BURST", "0") or 0),
+        help="with --rate-limit: requests a client may make at once before the rate applies; "
+        f"0 = max(1, 2 x --rate-limit) [{ENV_PREFIX}RATE_BURST]",
     )
     p.add_argument(
         "--engines",
@@ -253,6 +307,61 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
     return config, app, Auth(tokens)
 
 
+@dataclass(frozen=True, slots=True)
+class FleetConfig:
+    """The flags about the fleet around this transceiver: registry and rate limit."""
+
+    redis: str | None = None
+    heartbeat: float = 2.0
+    advertise_http: str | None = None  # None: derived from --http unless that is a wildcard
+    rate_limit: float = 0.0
+    rate_burst: float = 0.0
+    rebalance: float = 0.0
+
+    def limiter(self) -> RateLimiter | None:
+        if self.rate_limit <= 0:
+            return None
+        return RateLimiter(self.rate_limit, self.rate_burst or max(1.0, 2 * self.rate_limit))
+
+
+def fleet_from_args(args: argparse.Namespace) -> FleetConfig:
+    def fail(message: str) -> SystemExit:
+        return SystemExit(f"pywebrtc-signaling: {message}")
+
+    if args.heartbeat <= 0:
+        raise fail("--heartbeat must be positive")
+    if args.rate_limit < 0 or args.rate_burst < 0:
+        raise fail("--rate-limit and --rate-burst must not be negative")
+    advertise = args.advertise_http
+    if advertise is not None:
+        url = URL(advertise)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise fail(f"--advertise-http needs an http:// or https:// URL, got {advertise!r}")
+        if _unspecified(url.host):
+            raise fail("--advertise-http cannot name a wildcard address")
+    if args.redis and _unspecified(args.udp[0]) and advertise is None:
+        raise fail(
+            "--redis with a wildcard --udp needs --advertise-http (its host names the UDP "
+            "socket in the registry)"
+        )
+    if not 0 <= args.rebalance <= 1:
+        raise fail("--rebalance must be 0..1")
+    return FleetConfig(
+        args.redis, args.heartbeat, advertise, args.rate_limit, args.rate_burst, args.rebalance
+    )
+
+
+def http_url(http: Address, fleet: FleetConfig) -> str | None:
+    """The base URL other transceivers redirect to: --advertise-http, or --http unless it is a
+    wildcard address."""
+    if fleet.advertise_http is not None:
+        return fleet.advertise_http.rstrip("/")
+    host, port = http
+    if _unspecified(host):
+        return None
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _unspecified(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_unspecified
@@ -267,16 +376,41 @@ async def serve(
     http: Address,
     links: tuple[str, ...] = (),
     web_root: Path | None = None,
+    fleet: FleetConfig = FleetConfig(),
 ) -> None:
     loop = asyncio.get_running_loop()
     metrics = Metrics()
     manager = SessionManager(config, app, metrics)
     await manager.start()
-    runner = web.AppRunner(
-        build_app(Service(manager, auth, metrics, links, web_root)),
-        access_log=None,
-        shutdown_timeout=2.0,
+    registry = None
+    if fleet.redis:
+        base = http_url(http, fleet)
+        if base is None:
+            log.warning(
+                "--http binds a wildcard address and no --advertise-http is given: other "
+                "transceivers cannot redirect offers here"
+            )
+        udp_host, udp_port = manager.udp_address
+        if _unspecified(udp_host):
+            udp_host = URL(base or "").host or udp_host
+
+        def load() -> Load:
+            return Load(len(manager), config.max_sessions, manager.draining, base)
+
+        registry = Registry(
+            fleet.redis, config.cluster, config.transceiver_id, (udp_host, udp_port), load,
+            fleet.heartbeat, fleet.rebalance,
+        )  # fmt: skip
+        await registry.start()
+        metrics.value(
+            "pywebrtc_registry_registered",
+            "1 while the last heartbeat reached the transceiver registry (--redis)",
+            lambda: float(registry is not None and registry.registered),
+        )
+    service = Service(
+        manager, auth, metrics, links, web_root, registry=registry, limiter=fleet.limiter()
     )
+    runner = web.AppRunner(build_app(service), access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, http[0], http[1])
     await site.start()
@@ -289,7 +423,12 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("signal received: draining")
+    manager.draining = True
+    if registry is not None:
+        registry.poke()  # others stop redirecting here at once
     await manager.drain()
+    if registry is not None:
+        await registry.close()
     await runner.cleanup()
     log.info("drained; exiting")
 
@@ -312,12 +451,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     links = ice_links(args)
     if args.web is not None and not (args.web / "index.html").is_file():
         raise SystemExit(f"pywebrtc-signaling: --web {args.web}: no index.html there")
-    if args.redis:
-        log.warning("--redis is not implemented yet: ignored (no transceiver registry)")
+    fleet = fleet_from_args(args)
     loop = _new_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(serve(config, app, auth, args.http, links, args.web))
+        loop.run_until_complete(serve(config, app, auth, args.http, links, args.web, fleet))
     except OSError as error:
         raise SystemExit(f"pywebrtc-signaling: {error}") from None
     finally:

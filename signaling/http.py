@@ -7,20 +7,35 @@ every error is a 4xx (or 503) with a one-line
 ``text/plain`` reason: bad input never becomes a 5xx. The endpoints themselves are in
 :mod:`signaling.whip` (``/whip``, ``/offer``) and :mod:`signaling.realtime`
 (``/v1/realtime/...``).
+
+Session-creating requests (``POST /whip``, ``POST /v1/realtime/calls``, ``POST /offer``) pass
+the per-client rate limit first (:mod:`signaling.ratelimit`, 429 + ``Retry-After``), then
+authentication. One this transceiver cannot take (full or draining) is redirected with ``307``
+(method and body kept) to the same path on the least loaded transceiver of the cluster with room
+(:mod:`signaling.registry`), with ``redirected=1`` added to the query: a redirected request is
+never redirected again (503 instead), so stale loads cannot bounce an offer around. Without a
+registry, or with no transceiver to send it to, it gets ``503`` + ``Retry-After``. With
+``--rebalance``, an offer it could take is redirected the same way when another transceiver is
+much less loaded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+from yarl import URL
 
 from signaling.auth import Auth, EphemeralKey
 from signaling.metrics import CONTENT_TYPE, Metrics
+from signaling.ratelimit import RateLimiter
+from signaling.registry import Registry
 from signaling.sessions import OfferError, SessionManager, Unavailable
 
 logger = logging.getLogger(__name__)
@@ -51,6 +66,44 @@ class Service:
     metrics: Metrics
     ice_links: tuple[str, ...] = ()  # Link header values (RFC 9725 §4.4), see ice_server_link
     web_root: Path | None = None  # --web: a page at / and its files under /web/
+    registry: Registry | None = None  # --redis: redirect targets when full or draining
+    limiter: RateLimiter | None = None  # --rate-limit on the session-creating endpoints
+
+    def limit(self, request: web.Request) -> None:
+        """Take a token of the client's rate limit (a session-creating request): 429 if none."""
+        if self.limiter is None:
+            return
+        wait = self.limiter.take(request.remote or "", asyncio.get_running_loop().time())
+        if wait > 0:
+            raise HttpError(
+                429,
+                f"rate limit: {self.limiter.rate:g} new sessions per second per client address",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+
+    def admit(self, request: web.Request) -> None:
+        """Before reading an offer: refuse at once if no session can be made here (Unavailable,
+        which the middleware turns into a redirect or a 503), or redirect it if another
+        transceiver is much less loaded (``--rebalance``)."""
+        manager = self.manager
+        if manager.draining:
+            raise Unavailable("draining")
+        if not manager.ready:
+            raise Unavailable("full")
+        location = self.redirect(request, rebalance=True)
+        if location is not None:
+            raise HttpError(307, f"placed by load: try {location}", {"Location": location})
+
+    def redirect(self, request: web.Request, rebalance: bool = False) -> str | None:
+        """Where to send an offer this transceiver cannot take (an absolute URL), or None;
+        with ``rebalance``, where to send one it can take but another should."""
+        if self.registry is None or "redirected" in request.query:
+            return None
+        base = self.registry.target(rebalance)
+        if base is None:
+            return None
+        url = URL(base.rstrip("/") + request.path)
+        return str(url.with_query({**request.query, "redirected": "1"}))
 
     def authorize(self, request: web.Request) -> EphemeralKey | bool:
         """Check the Bearer token (a configured one or a live ephemeral key): 401 otherwise."""
@@ -123,7 +176,11 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     except OfferError as error:
         response = _text(error.status, str(error))
     except Unavailable as error:
-        response = _text(503, f"unavailable: {error}", {"Retry-After": RETRY_AFTER})
+        location = service.redirect(request)
+        if location is None:
+            response = _text(503, f"unavailable: {error}", {"Retry-After": RETRY_AFTER})
+        else:
+            response = _text(307, f"{error}: try {location}", {"Location": location})
     except web.HTTPException as error:  # routing (404, 405) and aiohttp's own (413)
         headers = {k: v for k, v in error.headers.items() if k in ("Allow",)}
         response = _text(error.status, error.reason, headers)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -86,6 +86,10 @@ class Metrics:
     ) -> None:
         """Register the scrape-time series (once)."""
         self.registry.register(_Live(states, rtp, extra))
+
+    def value(self, name: str, documentation: str, read: Callable[[], float]) -> None:
+        """A gauge read from ``read()`` at scrape time."""
+        Gauge(name, documentation, registry=self.registry).set_function(read)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -45,8 +45,10 @@ def _json_object(text: str, what: str) -> dict[str, object]:
 
 async def post_call(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
+    service.limit(request)
     key = service.authorize(request)
     require_content_type(request, SDP, "multipart/form-data", FORM)
+    service.admit(request)
     config: dict[str, object] | None = key.session if isinstance(key, EphemeralKey) else None
     if request.content_type == SDP:
         offer = await read_text(request, "offer")

@@ -48,8 +48,10 @@ def add_routes(app: web.Application) -> None:
 
 async def post_whip(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
+    service.limit(request)
     service.authorize(request)
     require_content_type(request, SDP)
+    service.admit(request)
     offer = await read_text(request, "offer")
     session, answer = await service.manager.create(offer, "whip")
     response = web.Response(
@@ -110,8 +112,10 @@ async def delete_whip(request: web.Request) -> web.Response:
 
 async def post_offer(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
+    service.limit(request)
     service.authorize(request)
     require_content_type(request, "application/json")
+    service.admit(request)
     try:
         body = json.loads(await read_text(request))
     except json.JSONDecodeError:

@@ -153,7 +153,8 @@ def request(
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
     body = data.encode() if isinstance(data, str) else data
     try:
-        connection.request(method, parts.path or "/", body=body, headers=headers or {})
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request(method, target, body=body, headers=headers or {})
         response = connection.getresponse()
         content = response.read()
         raw = response.getheaders()

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from signaling.cli import build_parser, config_from_args
+from signaling.cli import build_parser, config_from_args, fleet_from_args, http_url
 from tests.signaling.service import SCRIPT
 
 FLAGS = {
@@ -24,6 +24,11 @@ FLAGS = {
     "--max-sessions": "MAX_SESSIONS",
     "--drain-timeout": "DRAIN_TIMEOUT",
     "--redis": "REDIS",
+    "--heartbeat": "HEARTBEAT",
+    "--advertise-http": "ADVERTISE_HTTP",
+    "--rebalance": "REBALANCE",
+    "--rate-limit": "RATE_LIMIT",
+    "--rate-burst": "RATE_BURST",
     "--log-level": "LOG_LEVEL",
 }
 
@@ -36,7 +41,7 @@ def test_help_names_every_flag_and_its_environment_variable() -> None:
     for flag, env in FLAGS.items():
         assert flag in text, flag
         assert f"PYWEBRTC_SIGNALING_{env}" in flat, env
-    assert "NOT IMPLEMENTED YET" in flat  # --redis says it is not there yet
+    assert "NOT IMPLEMENTED" not in flat
 
 
 def test_environment_mirrors_flags_and_flags_win(
@@ -57,6 +62,26 @@ def test_environment_mirrors_flags_and_flags_win(
     assert config.max_sessions == 9 and auth.tokens == ("c",)
 
 
+def test_fleet_flags_and_their_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYWEBRTC_SIGNALING_REDIS", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("PYWEBRTC_SIGNALING_HEARTBEAT", "0.5")
+    monkeypatch.setenv("PYWEBRTC_SIGNALING_RATE_LIMIT", "4")
+    monkeypatch.setenv("PYWEBRTC_SIGNALING_REBALANCE", "0.25")
+    monkeypatch.setenv("PYWEBRTC_SIGNALING_ADVERTISE_HTTP", "http://10.0.0.5:8080/")
+    args = build_parser().parse_args(["--http", "0.0.0.0:8080"])
+    fleet = fleet_from_args(args)
+    assert (fleet.redis, fleet.heartbeat, fleet.rebalance) == ("redis://127.0.0.1:1/0", 0.5, 0.25)
+    limiter = fleet.limiter()
+    assert limiter is not None and (limiter.rate, limiter.burst) == (4, 8)
+    assert http_url(args.http, fleet) == "http://10.0.0.5:8080"
+    fleet = fleet_from_args(build_parser().parse_args(["--rate-limit", "0", "--rate-burst", "3"]))
+    assert fleet.limiter() is None
+    monkeypatch.delenv("PYWEBRTC_SIGNALING_ADVERTISE_HTTP")
+    fleet = fleet_from_args(build_parser().parse_args(["--http", "0.0.0.0:8080"]))
+    assert http_url(("0.0.0.0", 8080), fleet) is None  # not a redirect target (logged)
+    assert http_url(("::1", 8080), fleet) == "http://[::1]:8080"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -68,6 +93,15 @@ def test_environment_mirrors_flags_and_flags_win(
         (["--keys", "/nonexistent/keys"], "--keys"),
         (["--ice-server", "http://example.com"], "--ice-server"),
         (["--ice-server", "stun:x|user"], "--ice-server"),
+        (["--heartbeat", "0"], "--heartbeat"),
+        (["--rebalance", "1.5"], "--rebalance"),
+        (["--rate-limit", "-1"], "--rate-limit"),
+        (["--advertise-http", "ftp://x"], "--advertise-http"),
+        (["--advertise-http", "http://0.0.0.0:80"], "wildcard"),
+        (
+            ["--redis", "redis://127.0.0.1:1", "--udp", "0.0.0.0:3479", "--public", "192.0.2.1:1"],
+            "--advertise-http",
+        ),
     ],
 )
 def test_bad_flags_exit_with_a_reason(args: list[str], message: str) -> None:
