@@ -263,13 +263,11 @@ async def serve(
 
 def _tune_gc() -> None:
     """What start-up made (modules, aiohttp's app, the certificate) lives as long as the
-    process: frozen out of the cyclic collector's reach. A session setup allocates thousands of
-    objects, most freed by reference counting within milliseconds; with the default threshold
-    (700) the young generation was collected several times per setup and every session's
-    objects were scanned again in the older generations: 6-7 % of the process's CPU per setup,
-    about half of it saved here (``python -m bench.setupcpu``)."""
+    process: frozen out of the cyclic collector's reach, so that the full collections the
+    sessions' garbage triggers do not walk it again each time (GC time per 1,000 echo setups
+    194-202 -> 132-140 ms, ``gc.callbacks`` in the server; a higher young-generation
+    threshold saved little more and kept more garbage alive)."""
     gc.freeze()
-    gc.set_threshold(10_000, 50, 20)
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
