@@ -485,6 +485,8 @@ class PeerSession:
                     if type(item) is ApplicationData:
                         if self._sctp_started:
                             channels.receive(item.data, now)
+                            if self._sctp_init_at is not None:
+                                self._init_answered()
                     elif isinstance(item, HandshakeComplete):
                         self._on_handshake(now)
                     elif isinstance(item, ConnectionClosed):
@@ -660,6 +662,12 @@ class PeerSession:
             self._sctp_init_at = now + SCTP_INIT_WAIT
         else:
             self.channels.connect(now)
+
+    def _init_answered(self) -> None:
+        """The peer's INIT came (or more): our own INIT is not wanted, nor its timer's wake-up."""
+        association = self.channels.association
+        if association.state is not SctpState.CLOSED or association.init_answered:
+            self._sctp_init_at = None
 
     def _on_dtls_closed(self, event: ConnectionClosed) -> None:
         if event.error is not None:

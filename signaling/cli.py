@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import ipaddress
 import logging
 import os
@@ -418,6 +419,7 @@ async def serve(
         "serving HTTP on %s:%d, UDP on %s:%d, advertising %s",
         *http, *manager.udp_address, manager.advertised,
     )  # fmt: skip
+    _tune_gc()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -431,6 +433,15 @@ async def serve(
         await registry.close()
     await runner.cleanup()
     log.info("drained; exiting")
+
+
+def _tune_gc() -> None:
+    """What start-up made (modules, aiohttp's app, the certificate) lives as long as the
+    process: frozen out of the cyclic collector's reach, so that the full collections the
+    sessions' garbage triggers do not walk it again each time (GC time per 1,000 echo setups
+    194-202 -> 132-140 ms, ``gc.callbacks`` in the server; a higher young-generation
+    threshold saved little more and kept more garbage alive)."""
+    gc.freeze()
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:

@@ -200,11 +200,13 @@ class SessionManager:
                     transceiver.direction = "sendrecv"
             await self.app(session)
             try:
-                await pc.setLocalDescription(await pc.createAnswer())
+                # The implicit answer (W3C setLocalDescription()): createAnswer's SDP, which
+                # has no candidates yet, would be written only to be thrown away.
+                await pc.setLocalDescription()
+                local = pc.localDescription
             except Exception as error:
                 logger.warning("cannot answer an offer", exc_info=True)
                 raise OfferError(400, f"cannot answer this offer: {error}") from None
-            local = pc.localDescription
             assert local is not None
             _check_answer(parsed, local.sdp)
         except BaseException:
@@ -388,10 +390,11 @@ def check_offer(text: str) -> SessionDescription:
 
 
 def _check_answer(offer: SessionDescription, sdp: str) -> None:
-    """Every section the offer opened is open in the answer (else 422: no partial answers)."""
-    answer = SessionDescription.parse(sdp)
-    for offered, answered in zip(offer.media, answer.media, strict=False):
-        if answered.rejected and not offered.rejected:
+    """Every section the offer opened is open in the answer (else 422: no partial answers).
+    The answer is our own SDP: its ``m=`` lines are read, not the whole of it parsed again."""
+    ports = [line.split(" ", 2)[1] for line in sdp.split("\r\n") if line.startswith("m=")]
+    for offered, port in zip(offer.media, ports, strict=False):
+        if port.partition("/")[0] == "0" and not offered.rejected:
             raise OfferError(422, f"no codec in common for the {offered.media} section")
 
 

@@ -1641,12 +1641,10 @@ class SctpAssociation:
             # No SACKs in this state; drop the request so an expired ack timer cannot spin.
             self._sack_due = False
             self._ack_timer.stop()
-        if not (
-            self._sack_due
-            or self._rtx_count
-            or self._forward_tsn_due
-            or (self._pending and sending and self._flight_size < self._cwnd)
-        ):
+        sending_data = sending and bool(
+            self._rtx_count or (self._pending and self._flight_size < self._cwnd)
+        )
+        if not (self._sack_due or self._forward_tsn_due or sending_data):
             return  # the common case on the receiving side: nothing to send now
         limit = self._mtu - HEADER_SIZE
         parts: list[bytes] = []
@@ -1666,7 +1664,11 @@ class SctpAssociation:
             parts.append(blob)
             size += len(blob)
 
-        if self._sack_due and state in (
+        # A SACK the delayed-ack timer holds back rides on the DATA that leaves now (§6.2)
+        # instead of going alone later: a message answered at once (a DCEP ACK, an echo)
+        # costs the peer one packet, not two, and the next packet is not a second unacked one.
+        owed = self._sack_due or (sending_data and self._ack_timer.deadline is not None)
+        if owed and state in (
             State.ESTABLISHED,
             State.SHUTDOWN_PENDING,
             State.SHUTDOWN_SENT,

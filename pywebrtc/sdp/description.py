@@ -97,17 +97,13 @@ class AttributeSection:
         """Make ``a=<name>[:<value>]`` the only one of its name: it takes the place of the
         first existing one, or is appended."""
         new = Attribute(check_token(name, "attribute name"), value)
-        kept: list[Attribute] = []
-        placed = False
-        for attribute in self.attributes:
-            if attribute.name != name:
-                kept.append(attribute)
-            elif not placed:
-                kept.append(new)
-                placed = True
-        if not placed:
-            kept.append(new)
-        self.attributes[:] = kept
+        attributes = self.attributes
+        for i, attribute in enumerate(attributes):
+            if attribute.name == name:
+                attributes[i] = new
+                attributes[i + 1 :] = [a for a in attributes[i + 1 :] if a.name != name]
+                return
+        attributes.append(new)  # the usual case when a description is being built
 
     def remove_attributes(self, name: str) -> int:
         """Remove every attribute called ``name``; return how many there were."""
