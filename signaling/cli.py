@@ -25,9 +25,9 @@ from yarl import URL
 
 from pywebrtc.transmit import Address
 from relay.cli import parse_address
-from relay.routing import RoutingError, load_codec
+from relay.routing import RouteCodec, RoutingError, parse_keys
 from signaling.app import AppError, Application, load_application
-from signaling.auth import Auth
+from signaling.auth import Auth, fleet_secrets
 from signaling.http import Service, build_app, ice_server_link
 from signaling.metrics import Metrics
 from signaling.ratelimit import RateLimiter
@@ -269,9 +269,14 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
         raise fail(f"{ENV_PREFIX}RELAYS: {error}") from None
     tokens = args.token or _env_list("TOKENS")
     codec = None
+    signing: list[bytes] = []
     if args.keys:
         try:
-            codec = load_codec(args.keys)
+            keys, active = parse_keys(Path(args.keys).read_text())
+            codec = RouteCodec(keys, active)
+            # Ephemeral keys are signed with secrets from the fleet keys: any transceiver of
+            # the fleet accepts them (the active key's signs; all of them verify).
+            signing = fleet_secrets([keys[active], *(k for i, k in keys.items() if i != active)])
         except (RoutingError, OSError) as error:
             raise fail(f"--keys: {error}") from None
     elif relays:
@@ -305,7 +310,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
         drain_timeout=args.drain_timeout,
         relayed=bool(relays),
     )
-    return config, app, Auth(tokens)
+    return config, app, Auth(tokens, signing_secrets=signing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from signaling.auth import (
     MAX_EPHEMERAL_SECONDS,
     MIN_EPHEMERAL_SECONDS,
     EphemeralKey,
+    EphemeralKeyTooLarge,
 )
 from signaling.http import SDP, SERVICE, HttpError, read_text, require_content_type
 
@@ -111,7 +112,10 @@ async def client_secret(request: web.Request) -> web.Response:
     session = body.get("session")
     if session is not None and not isinstance(session, dict):
         raise HttpError(400, "session must be an object")
-    key = service.auth.mint(seconds, session)
+    try:
+        key = service.auth.mint(seconds, session)
+    except EphemeralKeyTooLarge as error:
+        raise HttpError(413, str(error)) from None
     return web.json_response(
         {"value": key.value, "expires_at": key.expires_at, "session": key.session or {}}
     )
