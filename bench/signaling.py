@@ -571,15 +571,17 @@ def _level(
         have = 0
         server.drained()
     if target > have:
+        wait, start = run_queue_wait(server.pid), time.monotonic()
         added = load.ask(f"add {target - have}")
         if added["failed"]:
+            wait = (run_queue_wait(server.pid) - wait) / (time.monotonic() - start)
             return {
                 "sessions": target,
                 "connected": added["sessions"],
                 "passed": False,
                 "why": f"setups failed: {added}",
                 "client_bound": False,
-                "starved": False,
+                "starved": wait > MAX_WAIT,
             }
     elif target < have:
         load.ask(f"drop {have - target}")
