@@ -748,7 +748,7 @@ def top_frames(path: str, count: int = 15) -> str:
     working = idle = 0
     for line in Path(path).read_text().splitlines():
         stack, _, number = line.rpartition(" ")
-        if not stack:
+        if not stack or not number.isdigit():  # a frame name with a line break in it
             continue
         frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
         if frames[-1] in _IDLE_LEAVES:
