@@ -1,0 +1,3 @@
+module siggen
+
+go 1.19
