@@ -375,6 +375,7 @@ class PeerSession:
             except ValueError:
                 self.counters.dropped_srtp += 1
                 return
+            self.agent.note_authenticated(now)
             media.receive_rtcp(packets, now)
             return
         try:
@@ -382,6 +383,7 @@ class PeerSession:
         except ValueError:
             self.counters.dropped_srtp += 1
             return
+        self.agent.note_authenticated(now)
         media.receive_rtp(plain, now)
 
     def _ensure_srtp(self) -> SrtpSession | None:

@@ -1063,6 +1063,18 @@ class Agent:
         if self.state is IceState.DISCONNECTED:
             self._update_state(now)
 
+    def note_authenticated(self, now: float, component: int = 1) -> None:
+        """Authenticated data (SRTP or SRTCP that decrypted) arrived on the selected pair.
+
+        For a lite agent this renews consent as a check would: a lite agent only answers
+        checks, and some full agents send none while media flows (Pion before ice v4.0.8),
+        which would otherwise end a live call after ``consent_timeout``. A full agent's
+        consent stays RFC 7675's: its own checks' responses only."""
+        if self.lite:
+            comp = self._components.get(component)
+            if comp is not None and comp.selected is not None:
+                comp.consent_expires = now + self.config.consent_timeout
+
     def _note_data(self, source: Address, destination: Address, now: float) -> None:
         for comp in self._components.values():
             sel = comp.selected

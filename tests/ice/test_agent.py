@@ -497,3 +497,28 @@ def test_disconnected_recovers_when_traffic_returns() -> None:
     assert connected(a, b) and net.now < 29.0
     states = [e.state for e in net.events_of(a) if isinstance(e, StateChanged)]
     assert states[-2:] == [IceState.DISCONNECTED, IceState.COMPLETED]
+
+
+@pytest.mark.parametrize("media_flows", [True, False])
+def test_a_lite_agent_takes_authenticated_media_as_consent(media_flows: bool) -> None:
+    """A full peer that stops sending checks while its media flows (Pion before ice v4.0.8)
+    keeps the lite side's consent as long as its SRTP authenticates; with nothing arriving the
+    lite side still fails after the consent timeout."""
+    net = Network(delay=0.01)
+    full, lite = make_agent(False, 1), make_agent(False, 2, lite=True)
+    full.set_remote_lite(True)
+    connect_pair(net, full, lite)
+    net.run(5.0, stop=lambda: connected(full, lite))
+    assert connected(full, lite)
+    net.drop = lambda d: d.source == A_ADDR  # no more checks reach the lite agent
+    for _ in range(90):
+        net.run(net.now + 1.0)
+        pair = lite.selected_pair()
+        if media_flows and pair is not None:
+            lite.note_data(pair, net.now)  # what the session does for SRTP that decrypted
+            lite.note_authenticated(net.now)
+    if media_flows:
+        assert lite.state in (IceState.CONNECTED, IceState.COMPLETED), lite.state
+        assert lite.consent_ok(net.now)
+    else:
+        assert lite.state is IceState.FAILED
