@@ -9,8 +9,9 @@ and the server process is measured:
   N connected and idle for a second", divided by N (the warm-up sessions keep per-process
   costs, imports and the first certificate, out of it).
 * **CPU**: the server's user + system CPU time over the idle window divided by its length (%
-  of one core). What remains is consent freshness (RFC 7675: a check every 4-6 s each way on
-  every session, 30 s expiry) and the timers.
+  of one core), less the ``gc.collect()`` the benchmark runs at its start (for the RSS). What
+  remains is consent freshness (RFC 7675: a check every 4-6 s each way on every session, 30 s
+  expiry), SCTP heartbeats and the timers.
 * **timer wake-ups per second**: :attr:`pywebrtc.shell.LoopTimer.wakeups` over the window.
 * **mux datagrams per second** received by the server over the window: consent kept both ways
   shows as about 2 × 2N / 5 s (the clients' checks and the responses to the server's own), and
@@ -49,7 +50,7 @@ SMALL_SESSIONS = 1000
 AIORTC_SESSIONS = int(os.environ.get("PYWEBRTC_BENCH_IDLE_AIORTC_SESSIONS", "500"))
 IDLE_SECONDS = float(os.environ.get("PYWEBRTC_BENCH_IDLE_SECONDS", "40"))
 # PYWEBRTC_BENCH_IDLE_LITE=1: the server is ICE-lite (RFC 8445 §2.5): it answers the clients'
-# consent checks and sends none of its own (a Binding indication every 15 s instead).
+# consent checks (at the mux, Agent.answer_consent_check) and sends none of its own.
 LITE = os.environ.get("PYWEBRTC_BENCH_IDLE_LITE") == "1"
 # Offers in flight per client process while connecting.
 CONCURRENCY = 64
@@ -495,8 +496,8 @@ def scenario() -> Scenario:
     notes = [
         "server: pywebrtc sessions on one UdpMux (127.0.0.1), "
         + (
-            "ICE-lite: it answers the clients' consent checks and sends none (a Binding "
-            "indication every 15 s); "
+            "ICE-lite: it answers the clients' consent checks at the mux and sends none (a "
+            "Binding indication only after 15 s without an answer sent, RFC 8445 §11); "
             if LITE
             else "full ICE (controlled) so that it sends consent checks as well as answering them; "
         )
