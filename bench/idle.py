@@ -9,8 +9,9 @@ and the server process is measured:
   N connected and idle for a second", divided by N (the warm-up sessions keep per-process
   costs, imports and the first certificate, out of it).
 * **CPU**: the server's user + system CPU time over the idle window divided by its length (%
-  of one core). What remains is consent freshness (RFC 7675: a check every 4-6 s each way on
-  every session, 30 s expiry) and the timers.
+  of one core), less the ``gc.collect()`` the benchmark runs at its start (for the RSS). What
+  remains is consent freshness (RFC 7675: a check every 4-6 s each way on every session, 30 s
+  expiry), SCTP heartbeats and the timers.
 * **timer wake-ups per second**: :attr:`pywebrtc.shell.LoopTimer.wakeups` over the window.
 * **mux datagrams per second** received by the server over the window: consent kept both ways
   shows as about 2 × 2N / 5 s (the clients' checks and the responses to the server's own), and
@@ -37,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,7 @@ SMALL_SESSIONS = 1000
 AIORTC_SESSIONS = int(os.environ.get("PYWEBRTC_BENCH_IDLE_AIORTC_SESSIONS", "500"))
 IDLE_SECONDS = float(os.environ.get("PYWEBRTC_BENCH_IDLE_SECONDS", "40"))
 # PYWEBRTC_BENCH_IDLE_LITE=1: the server is ICE-lite (RFC 8445 §2.5): it answers the clients'
-# consent checks and sends none of its own (a Binding indication every 15 s instead).
+# consent checks (at the mux, Agent.answer_consent_check) and sends none of its own.
 LITE = os.environ.get("PYWEBRTC_BENCH_IDLE_LITE") == "1"
 # Offers in flight per client process while connecting.
 CONCURRENCY = 64
@@ -154,19 +156,24 @@ async def _server(stack: str, path: str) -> None:
     while line := await commands.readline():
         command = line.decode().strip()
         if command == "stats":
-            # CPU first: the collection below (for a steady RSS) is the benchmark's own work,
-            # not the idle sessions' (0.2 s of CPU with 2,000 sessions: 1 % of a 20 s window).
+            # The collection (for a steady RSS) is the benchmark's own work, not the idle
+            # sessions': the CPU before it ends a window, the CPU after it starts the next one
+            # (it costs about a second with 10,000 sessions: 2.5 % of a 40 s window).
             cpu = os.times()
             gc.collect()
+            after = os.times()
             _say(
                 rss_kib=_rss_kib(),
                 cpu_s=cpu.user + cpu.system,
+                cpu_after_gc_s=after.user + after.system,
+                timer_entries=len(timer) if timer is not None else None,
                 wall_s=time.monotonic(),
                 wakeups=timer.wakeups if timer is not None else None,
                 timer_calls=timer.calls if timer is not None else None,
                 mux_received=mux_counters.received if mux_counters is not None else None,
                 sessions=len(pcs),
                 connected=sum(1 for pc in pcs if pc.connectionState == "connected"),
+                states=dict(Counter(pc.connectionState for pc in pcs)),
             )
         elif command == "trace":  # tracemalloc, for profiling: start, then the top growth
             _trace(len(pcs))
@@ -372,7 +379,7 @@ def measure(stack: str, sessions: int, idle: float, clients: int = 1) -> dict[st
         "setup_s": setup,
         "rss_kib_per_session": (start["rss_kib"] - before["rss_kib"]) / sessions,
         "rss_mib": end["rss_kib"] / 1024,
-        "cpu_pct": 100 * (end["cpu_s"] - start["cpu_s"]) / wall,
+        "cpu_pct": 100 * (end["cpu_s"] - start["cpu_after_gc_s"]) / wall,
         "wakeups_per_s": (
             (end["wakeups"] - start["wakeups"]) / wall if end["wakeups"] is not None else -1
         ),
@@ -489,8 +496,8 @@ def scenario() -> Scenario:
     notes = [
         "server: pywebrtc sessions on one UdpMux (127.0.0.1), "
         + (
-            "ICE-lite: it answers the clients' consent checks and sends none (a Binding "
-            "indication every 15 s); "
+            "ICE-lite: it answers the clients' consent checks at the mux and sends none (a "
+            "Binding indication only after 15 s without an answer sent, RFC 8445 §11); "
             if LITE
             else "full ICE (controlled) so that it sends consent checks as well as answering them; "
         )

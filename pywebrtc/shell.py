@@ -133,7 +133,13 @@ class SessionDriver(Timed):
         self._on_event(event)
 
     def on_timer(self, now: float) -> None:
-        self.session.tick(now)
+        session = self.session
+        deadline = session.deadline()
+        if deadline is not None and deadline > now:
+            # Moved later since it was filed (consent checks answered at the mux): nothing due.
+            self.timer.schedule(self, deadline)
+            return
+        session.tick(now)
         self.flush()
 
     # ------------------------------------------------------------------ gathering
@@ -221,7 +227,16 @@ class SessionDriver(Timed):
         def deliver(data: bytes, remote: Address) -> None:
             self.datagram(data, remote, base)
 
-        muxed = mux.register(agent.local_ufrag, deliver, agent.authenticated_from)
+        def answer(data: bytes, remote: Address) -> bytes | None:
+            # A consent check answered at once: no flush, no timer re-arm (the deadline only
+            # moved later, which on_timer finds out when the old one comes).
+            if self.session.retiring:
+                return None  # the general path tells when the peer has moved (datagram)
+            return agent.answer_consent_check(data, remote, base, self.loop.time())
+
+        muxed = mux.register(
+            agent.local_ufrag, deliver, agent.authenticated_from, answer if agent.lite else None
+        )
         self._muxed.append((mux, muxed, base))
         self._ports[base] = mux.send
 

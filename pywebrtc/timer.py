@@ -59,6 +59,7 @@ class LoopTimer:
         self._seq = 0
         self._handle: asyncio.TimerHandle | None = None
         self._armed_for = 0.0
+        self._firing = False  # in _fire, which arms the loop timer once when it is done
         self.wakeups = 0  # times the loop timer fired (for benchmarks)
         self.calls = 0  # clients called back by those wake-ups
 
@@ -82,7 +83,7 @@ class LoopTimer:
         entry: list[object] = [when, self._seq, client]
         client._entry = entry
         heapq.heappush(self._heap, entry)
-        if self._handle is None or when < self._armed_for:
+        if not self._firing and (self._handle is None or when < self._armed_for):
             self._arm(when)
 
     def _arm(self, when: float) -> None:
@@ -117,16 +118,20 @@ class LoopTimer:
             due.append(client)
         now = max(now, self._armed_for)
         self.calls += len(due)
-        for client in due:
-            try:
-                client.on_timer(now)
-            except Exception:  # a bug in one session must not stop every other's timers
-                logger.exception("session timer failed")
+        # The callbacks file their next deadlines without arming the loop timer (a call_at
+        # each): it is armed once below, for the earliest entry.
+        self._firing = True
+        try:
+            for client in due:
+                try:
+                    client.on_timer(now)
+                except Exception:  # a bug in one session must not stop every other's timers
+                    logger.exception("session timer failed")
+        finally:
+            self._firing = False
         while heap and heap[0][2] is None:
             heapq.heappop(heap)
-        # A callback above may have armed the timer for its own, later, deadline: the earliest
-        # entry left must not wait for that one.
-        if heap and (self._handle is None or heap[0][0] < self._armed_for):
+        if heap:
             self._arm(heap[0][0])  # type: ignore[arg-type]
 
 

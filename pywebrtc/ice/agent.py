@@ -15,7 +15,9 @@ response; a lite agent, which sends no checks, uses the peer's checks instead), 
 gathering from a STUN server (§5.1.1.2) and the W3C connection states.
 
 Keepalives (RFC 8445 §11): a full agent's consent checks every ~5 s keep NAT bindings open; a
-lite agent sends a Binding indication every 15 s on its selected pair. The first valid pair may
+lite agent sends a Binding indication on its selected pair when it has answered no check there
+for 15 s. A lite agent answers a consent check on its selected pair in one call
+(:meth:`Agent.answer_consent_check`, for a UDP mux to send at once). The first valid pair may
 be nominated before lower-priority checks finish (see ``AgentConfig.nomination_settle``), and a
 controlled agent follows a later nomination once its selected pair has gone quiet (a browser
 changing networks). Until a pair is selected, data may use the component's first valid pair
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import random
+import struct
 import zlib
 from dataclasses import dataclass
 from typing import Literal
@@ -63,6 +66,7 @@ from pywebrtc.ice.events import (
 )
 from pywebrtc.ice.pair import CandidatePair, PairState
 from pywebrtc.stun import (
+    FINGERPRINT_XOR,
     Message,
     MessageClass,
     Method,
@@ -71,7 +75,9 @@ from pywebrtc.stun import (
     binding_request,
     binding_success,
     new_transaction_id,
+    read_check,
 )
+from pywebrtc.stun.integrity import compare_digest, sha1_pads
 from pywebrtc.transmit import Transmit
 
 logger = logging.getLogger(__name__)
@@ -79,6 +85,8 @@ logger = logging.getLogger(__name__)
 _ROLE_CONFLICT = 487  # RFC 8445 §7.3.1.1
 # Unanswered nomination checks (each one a full STUN transaction) before a valid pair is failed.
 _NOMINATION_ATTEMPTS = 3
+_unpack_i = struct.Struct("!I").unpack_from
+_pack_h = struct.Struct("!H").pack
 
 
 def _checkable(candidate: Candidate) -> bool:
@@ -501,6 +509,79 @@ class Agent:
             self._outputs.append(Transmit(tx.data, destination=tx.destination, source=tx.source))
         self._run(now)
 
+    def answer_consent_check(
+        self, data: bytes, source: Address, destination: Address, now: float
+    ) -> bytes | None:
+        """A lite agent's answer to a Binding request on its selected pair (a consent check,
+        RFC 7675 §5.1), without :meth:`receive`'s general path; the caller sends it from
+        ``destination`` to ``source`` at once. It does what that path would: checks
+        FINGERPRINT and MESSAGE-INTEGRITY, renews consent and the pair's last-received time,
+        answers with XOR-MAPPED-ADDRESS; it queues nothing for :meth:`poll`, and
+        :meth:`deadline` only moves later.
+
+        None when the request needs the general path: not a lite agent, no selected pair (or
+        an ICE restart under way), another source or base than the selected pair's, a state
+        the request would change (disconnected, connected before completed), another local
+        ufrag, an attribute layout :func:`pywebrtc.stun.read_check` leaves to
+        :meth:`Message.parse`. USE-CANDIDATE on the selected pair is answered here: nominating
+        the selected pair again changes nothing (§7.3.1.5). An empty answer: the request
+        failed FINGERPRINT or MESSAGE-INTEGRITY and was dropped and counted."""
+        state = self.state
+        if not self.lite or not (
+            state is IceState.COMPLETED
+            or (state is IceState.CONNECTED and not self.remote_end_of_candidates)
+        ):
+            return None
+        components = self._components
+        if len(components) != 1:
+            return None
+        comp = components[1]
+        pair = comp.selected
+        if (
+            pair is None
+            or comp.restarting
+            or not pair.nominated
+            or pair.remote.address != source
+            or pair.local.base != destination
+        ):
+            return None
+        check = read_check(data)
+        if check is None:
+            return None
+        username, _use_candidate = check
+        try:
+            local_ufrag = str(username, "utf-8").partition(":")[0]
+        except UnicodeDecodeError:
+            return None
+        if local_ufrag != self._local_credentials.ufrag:
+            return None
+        counters = self.counters
+        fingerprint = len(data) - 8
+        if zlib.crc32(data[:fingerprint]) ^ FINGERPRINT_XOR != _unpack_i(data, fingerprint + 4)[0]:
+            counters.dropped_bad_fingerprint += 1
+            return b""
+        # HMAC-SHA1 inlined (RFC 8489 §14.5): the length field ends just after the attribute.
+        key = self._local_key
+        inner, outer = sha1_pads(key)
+        integrity = fingerprint - 24
+        h = inner.copy()
+        h.update(data[:2] + _pack_h(integrity + 4) + data[4:integrity])
+        o = outer.copy()
+        o.update(h.digest())
+        if not compare_digest(o.digest(), data[integrity + 4 : fingerprint]):
+            counters.dropped_bad_integrity += 1
+            return b""
+        counters.requests_received += 1
+        counters.responses_sent += 1
+        self._authenticated_from = source
+        if now > self._now:
+            self._now = now
+        pair.last_received = now
+        pair.peer_checked = True
+        comp.consent_expires = now + self.config.consent_timeout
+        comp.next_keepalive = now + self.config.keepalive_interval  # as in _on_request
+        return binding_success(data[8:20], source, key)
+
     def receive(self, data: bytes, source: Address, destination: Address, now: float) -> bool:
         """Handle one datagram that arrived from ``source`` on local base ``destination``.
 
@@ -623,6 +704,9 @@ class Agent:
         comp = self._components[pair.component]
         if comp.selected is pair and self.lite:
             comp.consent_expires = now + self.config.consent_timeout
+            # RFC 8445 §11: a keepalive is due only after Tr seconds with nothing sent on the
+            # pair, and the response just queued is sent on it.
+            comp.next_keepalive = now + self.config.keepalive_interval
         pair.peer_checked = True
         if (
             comp.renominate
@@ -1019,8 +1103,8 @@ class Agent:
     def _keepalives(self, now: float) -> None:
         for comp in self._components.values():
             pair = comp.selected
-            if pair is None or now < comp.next_keepalive:
-                continue
+            if pair is None or now < comp.next_keepalive or now >= comp.consent_expires:
+                continue  # (RFC 7675 §5.1: no consent, nothing sent)
             comp.next_keepalive = now + self.config.keepalive_interval
             data = Message.create(Method.BINDING, MessageClass.INDICATION).encode(
                 fingerprint=True

@@ -7,7 +7,10 @@ session, which gets the datagram. The address is bound to that session only if t
 binds nothing, even from an address the session already knows. From then on every datagram from
 that address (STUN, DTLS, SRTP) goes to that session without parsing — except a Binding request
 naming another session's ufrag, which moves the address to that session if it authenticates
-(a client restarting behind the same NAT mapping).
+(a client restarting behind the same NAT mapping). A session may answer a Binding request from
+one of its addresses itself (``answer``: an ICE-lite agent's consent check on its selected
+pair, :meth:`pywebrtc.ice.Agent.answer_consent_check`): the mux sends the answer at once, and
+the datagram goes no further; a request it does not answer goes the way above.
 
 Bounded memory: at most ``max_addresses_per_session`` addresses per session (the oldest is
 forgotten first) and ``max_addresses`` in all (beyond that a new address is still served by its
@@ -43,6 +46,7 @@ SendFunction = Callable[[bytes, Address], None]
 class MuxCounters:
     received: int = 0
     delivered: int = 0
+    answered: int = 0  # Binding requests the session answered at once (counted in delivered)
     dropped_unknown_address: int = 0  # not a Binding request, from an address we do not know
     dropped_unknown_ufrag: int = 0
     dropped_unauthenticated: int = 0  # the session did not accept the address
@@ -60,11 +64,15 @@ class MuxCounters:
 class MuxSession:
     """A session on the mux: ``deliver(data, remote)`` hands it a datagram; ``accepts(remote)``
     says whether that datagram was an authenticated request from ``remote`` (for an agent:
-    :meth:`pywebrtc.ice.Agent.authenticated_from`), which is when the address gets bound."""
+    :meth:`pywebrtc.ice.Agent.authenticated_from`), which is when the address gets bound;
+    ``answer``, if given, may answer a Binding request from a bound address at once."""
 
     ufrag: str
     deliver: Callable[[bytes, Address], object]
     accepts: Callable[[Address], bool]
+    # A Binding request from a bound address: the response to send, b"" (consumed, nothing to
+    # send), or None (deliver it).
+    answer: Callable[[bytes, Address], bytes | None] | None = None
     addresses: OrderedDict[Address, None] = field(default_factory=OrderedDict)
     # The ufrag before the last rekey (ICE restart), still served: the peer may check the old
     # pair with it (libwebrtc keeps doing so with an ICE-lite agent, which answers).
@@ -101,11 +109,12 @@ class UdpMux:
         ufrag: str,
         deliver: Callable[[bytes, Address], object],
         accepts: Callable[[Address], bool],
+        answer: Callable[[bytes, Address], bytes | None] | None = None,
     ) -> MuxSession:
         """Serve the session whose local ufrag is ``ufrag``."""
         if ufrag in self._by_ufrag:
             raise ValueError(f"ufrag {ufrag!r} is already registered on this mux")
-        session = MuxSession(ufrag, deliver, accepts)
+        session = MuxSession(ufrag, deliver, accepts, answer)
         self._by_ufrag[ufrag] = session
         self._sessions += 1
         return session
@@ -148,6 +157,15 @@ class UdpMux:
         session = self._by_address.get(remote)
         username: str | None = None
         if session is not None:
+            if data[:2] == b"\x00\x01" and (answer := session.answer) is not None:
+                response = answer(data, remote)
+                if response is not None:
+                    counters = self.counters
+                    counters.delivered += 1
+                    if response:
+                        counters.answered += 1
+                        self._send(response, remote)
+                    return
             # A Binding request names its session: an address reused by a new session (a
             # client restarting behind the same NAT mapping) moves to that session.
             if data[:2] != b"\x00\x01" or (

@@ -39,7 +39,8 @@ value, ``msg.get_raw(0xC057)`` for the raw bytes of any attribute, ``msg.attribu
 ``(type, value)`` pairs.
 
 The relay's fast path: ``stun.read_username(datagram)`` returns the USERNAME of a Binding
-request without building a message, or None.
+request without building a message, or None; ``stun.read_check(datagram)`` does the same for
+an ICE agent answering consent checks (USERNAME, USE-CANDIDATE, nothing it would have to refuse).
 """
 
 from .attributes import (
@@ -106,7 +107,7 @@ from .constants import (
 from .credentials import long_term_key, short_term_key, userhash
 from .errors import StunParseError
 from .message import IntegrityAlgorithm, Message, new_transaction_id
-from .peek import is_stun, read_username
+from .peek import is_stun, read_check, read_username
 
 __all__ = [
     "ATTRIBUTE_VALUE_TYPES",
@@ -173,6 +174,7 @@ __all__ = [
     "long_term_key",
     "message_type",
     "new_transaction_id",
+    "read_check",
     "read_username",
     "short_term_key",
     "split_message_type",

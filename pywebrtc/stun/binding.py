@@ -12,17 +12,21 @@ credentials, FINGERPRINT always).
 
 from __future__ import annotations
 
+import socket
 import struct
 from collections.abc import Sequence
 
 from .attributes import Address, encode_tlv, encode_xor_address
-from .constants import DEFAULT_REASONS, MAGIC_COOKIE_BYTES
+from .constants import DEFAULT_REASONS, MAGIC_COOKIE, MAGIC_COOKIE_BYTES
 from .integrity import fingerprint as _crc
 from .integrity import hmac_sha1
 
 _pack_hh = struct.Struct("!HH").pack
 _pack_hhi = struct.Struct("!HHI").pack
 _pack_hhq = struct.Struct("!HHQ").pack
+# A success response's header (length up to MESSAGE-INTEGRITY) and IPv4 XOR-MAPPED-ADDRESS.
+_pack_success_v4 = struct.Struct("!HH4s12sHHHHI").pack
+_pack_i = struct.Struct("!I").pack
 
 _BINDING_REQUEST = 0x0001  # RFC 8489 §5
 _BINDING_SUCCESS = 0x0101
@@ -38,6 +42,7 @@ _UNKNOWN_ATTRIBUTES = 0x000A
 _SOFTWARE = 0x8022
 _MI_HEADER = b"\x00\x08\x00\x14"
 _FP_HEADER = b"\x80\x28\x00\x04"
+_XOR_PORT = MAGIC_COOKIE >> 16
 
 
 _tlv = encode_tlv
@@ -103,6 +108,28 @@ def binding_success(
 ) -> bytes:
     """A Binding success response with XOR-MAPPED-ADDRESS (RFC 8445 §7.3.1.4): the source
     address of the request; ``key`` is the local password."""
+    host, port = mapped_address
+    if (
+        key is not None
+        and fingerprint
+        and software is None
+        and len(transaction_id) == 12
+        and ":" not in host
+        and 0 <= port <= 0xFFFF
+    ):
+        # The answer to every consent check (RFC 7675 §5.1): one pack for the header and
+        # XOR-MAPPED-ADDRESS (RFC 8489 §14.2; 12 bytes, so MESSAGE-INTEGRITY ends at 36).
+        try:
+            packed = socket.inet_pton(socket.AF_INET, host)
+        except (OSError, UnicodeError) as exc:
+            raise ValueError(f"not an IP address: {host!r}") from exc
+        signed = _pack_success_v4(
+            _BINDING_SUCCESS, 36, MAGIC_COOKIE_BYTES, transaction_id,
+            _XOR_MAPPED_ADDRESS, 8, 1, port ^ _XOR_PORT,
+            int.from_bytes(packed, "big") ^ MAGIC_COOKIE,
+        )  # fmt: skip
+        data = signed[:2] + b"\x00\x2c" + signed[4:] + _MI_HEADER + hmac_sha1(key, signed)
+        return data + _FP_HEADER + _pack_i(_crc(data))
     body = _tlv(_XOR_MAPPED_ADDRESS, encode_xor_address(mapped_address, transaction_id))
     if software is not None:
         body += _tlv(_SOFTWARE, software.encode("utf-8"))

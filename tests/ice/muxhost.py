@@ -1,4 +1,5 @@
-"""A UDP mux and its server-side agents, as one machine on :class:`tests.simnet.Network`."""
+"""A UDP mux and its server-side agents, as one machine on :class:`tests.simnet.Network`; lite
+agents answer consent checks at the mux (as :class:`pywebrtc.shell.SessionDriver` has them do)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,12 @@ class MuxHost:
         def deliver(data: bytes, remote: Address) -> None:
             agent.receive(data, remote, local, self.now)
 
-        session = self.mux.register(agent.local_ufrag, deliver, agent.authenticated_from)
+        def answer(data: bytes, remote: Address) -> bytes | None:
+            return agent.answer_consent_check(data, remote, local, self.now)
+
+        session = self.mux.register(
+            agent.local_ufrag, deliver, agent.authenticated_from, answer if agent.lite else None
+        )
         self.agents.append(agent)
         self.sessions[id(agent)] = session
         return session

@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 
 from pywebrtc.ice.agent import Agent
 from pywebrtc.ice.candidate import Address, host_candidate
-from pywebrtc.ice.events import IceState
+from pywebrtc.ice.credentials import Credentials
+from pywebrtc.ice.events import IceState, Transmit
 from pywebrtc.ice.udpmux import UdpMux
 from pywebrtc.stun.attributes import IceControlling, Priority, Username
+from pywebrtc.stun.binding import binding_request as stun_binding_request
 from pywebrtc.stun.constants import MessageClass, Method
-from pywebrtc.stun.message import Message
+from pywebrtc.stun.message import Message, new_transaction_id
 from tests.simnet import Network
 
 from .muxhost import MuxHost
@@ -204,3 +206,126 @@ def test_rekey_keeps_serving_the_previous_ufrag_and_releases_the_one_before() ->
     assert mux.counters.dropped_unknown_ufrag == 1
     mux.unregister(session)
     assert len(mux) == 0 and mux._by_ufrag == {}
+
+
+# --- consent checks answered at the mux (Agent.answer_consent_check) --------------------------
+
+
+def consent_check(client: Agent, server: Agent, key: bytes | None = None) -> bytes:
+    """A check as the client sends it on the selected pair (USE-CANDIDATE included: a
+    controlling agent keeps it on its consent checks)."""
+    return stun_binding_request(
+        new_transaction_id(),
+        f"{server.local_ufrag}:{client.local_ufrag}",
+        key if key is not None else server.local_credentials.pwd.encode(),
+        priority=1853824767,
+        controlling=True,
+        tie_breaker=client.tie_breaker,
+        use_candidate=True,
+    )
+
+
+def idle_pair(seconds: float) -> tuple[Network, MuxHost, Agent, Agent]:
+    net = Network(delay=0.005)
+    host = MuxHost(SERVER)
+    net.attach(host, SERVER)
+    client, server = client_for(host, net, 9)
+    net.run(seconds)
+    return net, host, client, server
+
+
+def test_consent_checks_are_answered_at_the_mux_and_keep_an_idle_session_alive() -> None:
+    net, host, client, server = idle_pair(300.0)  # ten consent timeouts (RFC 7675)
+    assert connected(client, server)
+    assert server.state is IceState.COMPLETED
+    counters = host.mux.counters
+    # Every check after the first few (the nomination, the move to "completed") is answered
+    # at the mux: one answer each, nothing dropped, and the lite agent sends no keepalive.
+    checks = client.counters.checks_sent
+    assert checks > 50
+    assert counters.answered >= checks - 3
+    assert server.counters.requests_received == server.counters.responses_sent == checks
+    assert server.counters.dropped == 0 and client.counters.dropped == 0
+    from_server = [Message.parse(d.data) for d in net.sent if d.source == SERVER]
+    assert all(m.message_class is MessageClass.SUCCESS_RESPONSE for m in from_server)
+    # The answers renew consent as the general path does: the session outlives its timeouts.
+    sel = server.selected_pair()
+    assert sel is not None and sel.last_received is not None
+    assert net.now - sel.last_received < 6.5
+    assert server.consent_ok(net.now)
+
+
+def test_a_consent_check_failing_integrity_or_fingerprint_is_dropped_and_counted() -> None:
+    net, host, client, server = idle_pair(20.0)
+    counters = host.mux.counters
+    answered, responses = counters.answered, server.counters.responses_sent
+    sel = server.selected_pair()
+    assert sel is not None
+    heard = sel.last_received
+    forged = consent_check(client, server, key=b"not the password")
+    broken = bytearray(consent_check(client, server))
+    broken[-1] ^= 1  # FINGERPRINT
+    before = len(host.sent_by_mux)
+    host.mux.receive(forged, sel.remote.address)
+    host.mux.receive(bytes(broken), sel.remote.address)
+    assert server.counters.dropped_bad_integrity == 1
+    assert server.counters.dropped_bad_fingerprint == 1
+    assert counters.answered == answered and server.counters.responses_sent == responses
+    assert len(host.sent_by_mux) == before  # nothing answered
+    assert sel.last_received == heard  # and nothing renewed
+    # A good one is answered at once.
+    host.mux.receive(consent_check(client, server), sel.remote.address)
+    assert counters.answered == answered + 1 and len(host.sent_by_mux) == before + 1
+    response = Message.parse(host.sent_by_mux[-1][0])
+    assert response.message_class is MessageClass.SUCCESS_RESPONSE
+    assert response.verify_integrity(server.local_credentials.pwd.encode())
+    assert response.verify_fingerprint()
+    assert response.xor_mapped_address == sel.remote.address
+
+
+def test_a_check_from_a_new_address_takes_the_general_path() -> None:
+    # A NAT rebinding: the same client, a new address, its consent check (USE-CANDIDATE
+    # included) must reach the agent, which learns the address and may move its pair there.
+    net, host, client, server = idle_pair(20.0)
+    sel = server.selected_pair()
+    assert sel is not None
+    old = sel.remote.address
+    new = (old[0], old[1] + 1)
+    check = consent_check(client, server)
+    assert server.answer_consent_check(check, new, SERVER, net.now) is None
+    answered, requests = host.mux.counters.answered, server.counters.requests_received
+    host.now = net.now
+    host.mux.receive(check, new)
+    assert host.mux.counters.answered == answered
+    assert server.counters.requests_received == requests + 1
+    out = server.poll()  # the general path's answer, queued by the agent
+    assert isinstance(out, Transmit) and out.destination == new
+    muxed = host.mux.session_for(new)
+    assert muxed is not None and muxed.ufrag == server.local_ufrag
+    assert server.is_remote_known(new)
+
+
+def test_only_a_lite_agent_with_a_settled_selected_pair_answers_at_the_mux() -> None:
+    net, host, client, server = idle_pair(20.0)
+    sel = server.selected_pair()
+    assert sel is not None
+    remote, now = sel.remote.address, net.now
+    check = consent_check(client, server)
+    assert server.answer_consent_check(check, remote, SERVER, now) is not None
+    # Another base, another ufrag, a comprehension-required attribute we do not know (420
+    # from the general path), a full agent, an ICE restart under way: the general path.
+    assert server.answer_consent_check(check, remote, ("192.0.2.9", 3478), now) is None
+    other = stun_binding_request(
+        new_transaction_id(), f"zzzz:{client.local_ufrag}", b"k" * 22,
+        priority=1, controlling=True, tie_breaker=1,
+    )  # fmt: skip
+    assert server.answer_consent_check(other, remote, SERVER, now) is None
+    unknown = Message.create(
+        Method.BINDING,
+        MessageClass.REQUEST,
+        [Username(f"{server.local_ufrag}:{client.local_ufrag}"), (0x7FFF, b"x")],
+    ).encode(server.local_credentials.pwd.encode(), fingerprint=True)
+    assert server.answer_consent_check(unknown, remote, SERVER, now) is None
+    assert client.answer_consent_check(check, SERVER, remote, now) is None
+    server.restart(Credentials("uf9999", "pw9999" + "y" * 20), now)
+    assert server.answer_consent_check(check, remote, SERVER, now) is None
