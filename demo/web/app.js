@@ -177,6 +177,7 @@ async function talk() {
       const stream = (remoteStream = e.streams[0] || new MediaStream([e.track]));
       $("remote").srcObject = stream;
       remoteAnalyser = audioContext.createAnalyser();
+      remoteAnalyser.fftSize = 512;  // a 10 ms window: the level follows the voice closely
       audioContext.createMediaStreamSource(stream).connect(remoteAnalyser);
     };
     pc.onconnectionstatechange = () => {
