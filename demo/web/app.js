@@ -96,6 +96,8 @@ async function pollStats() {
       if (codec) $("codec").textContent = `${codec.mimeType} ${codec.clockRate / 1000} kHz`;
       demo.packetsReceived = s.packetsReceived;
       demo.bytesReceived = s.bytesReceived;
+      if (s.jitterBufferEmittedCount)  // the mean time audio waited in the jitter buffer
+        demo.jitterBufferMs = Math.round((1000 * s.jitterBufferDelay) / s.jitterBufferEmittedCount);
     }
     if (s.type === "remote-candidate") demo.remoteCandidate = `${s.address}:${s.port}`;
   });

@@ -188,12 +188,16 @@ def test_spoken_questions_are_answered_by_voice_in_chromium(
     back = words(whisper.transcribe(decode16k(result["recording"])))
     expected = words(" ".join(text for _, text in replies))
     overlap = sum((Counter(back) & Counter(expected)).values()) / len(expected)
+    print(f"the answers heard back by whisper: {overlap:.0%} of their words")
     assert overlap >= 0.8, (back, expected)
 
 
 def test_speech_over_a_long_answer_cuts_it_off_in_chromium(
     demo: DemoProcess, tmp_path: Path
 ) -> None:
+    """The onset as the server saw it is the second ``speech_started``'s arrival at the page;
+    from there to ``output_audio_buffer.cleared``'s arrival, and to the last moment the page
+    heard the agent (WebAudio level on the remote track) less the browser's jitter buffer."""
     # The second question starts while the (long) answer to the first plays.
     questions = speech(LEAD, "what can you do", 6.0, "please spell the word cat", 20.0)
     wav = write_wav(tmp_path / "barge-in.wav", questions)
@@ -221,10 +225,14 @@ def test_speech_over_a_long_answer_cuts_it_off_in_chromium(
     assert all(start > next_audio for start, end in spans if start > onset), (spans, log)
     print(
         f"barge-in: output_audio_buffer.cleared {cleared[0] - onset:.0f} ms and the last "
-        f"agent audio heard {stopped - onset:.0f} ms after speech_started arrived"
+        f"agent audio heard {stopped - onset:.0f} ms after speech_started arrived "
+        f"(jitter buffer {result.get('jitterBufferMs')} ms)"
     )
-    assert cleared[0] - onset < 200
-    assert stopped - onset < 200
+    # The server cuts the reply in the step that hears the onset: both events come together.
+    # What the page last heard of it left the server by then, and waited in the browser's
+    # jitter buffer (it grows with the host's load): that wait is Chromium's, not ours.
+    assert cleared[0] - onset < 50
+    assert stopped - onset - result["jitterBufferMs"] < 200
 
 
 def test_typed_input_in_chromium(demo: DemoProcess, tmp_path: Path) -> None:
