@@ -51,7 +51,9 @@ from .pipeline import (
 logger = logging.getLogger(__name__)
 
 EVENTS_LABEL = "oai-events"  # the channel OpenAI's WebRTC clients open
-_QUEUED_FRAMES = 3  # reply frames held by the track: the pipeline paces, this absorbs jitter
+# Reply frames the track holds. The pipeline paces them, but a tick up to 100 ms late
+# (pipeline._LATE_TICK) releases every frame due by then at once: hold those, plus jitter.
+_QUEUED_FRAMES = 8
 
 
 @dataclass(frozen=True, slots=True)

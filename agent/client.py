@@ -173,10 +173,10 @@ class RealtimeCall:
         except MediaStreamError:
             return
 
-    def send(self, event: dict[str, Any]) -> None:
-        """Send a client event on the ``oai-events`` channel."""
+    def send(self, event: dict[str, Any] | str) -> None:
+        """Send a client event on the ``oai-events`` channel (a string is sent as it is)."""
         assert self._channel is not None
-        self._channel.send(json.dumps(event))
+        self._channel.send(event if isinstance(event, str) else json.dumps(event))
 
     def type_text(self, text: str) -> None:
         """A typed user message and a request for a (spoken) response."""

@@ -7,11 +7,12 @@ const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 const demo = (window.demo = {
   state: "idle", events: [], user: [], agent: [], latencies: [], errors: [], callId: null,
+  remoteVoice: [],  // [start, end] spans (performance.now() ms) when the agent was heard
 });
 
 let pc = null, channel = null, local = null, statsTimer = null, levelTimer = null;
 let agentItem = null, agentText = "", lastLocalVoice = 0, turnStart = null, heard = false;
-let audioContext = null, remoteAnalyser = null, localAnalyser = null;
+let audioContext = null, remoteAnalyser = null, localAnalyser = null, remoteStream = null;
 
 function setState(state) {
   demo.state = state;
@@ -57,6 +58,11 @@ function watchLevels() {
     if (remoteAnalyser) {
       const remote = level(remoteAnalyser);
       demo.remoteLevel = Math.max(demo.remoteLevel || 0, remote);
+      if (remote > 0.005) {
+        const last = demo.remoteVoice[demo.remoteVoice.length - 1];
+        if (last && now - last[1] < 250) last[1] = now;
+        else demo.remoteVoice.push([now, now]);
+      }
       if (turnStart !== null && !heard && remote > 0.005) {
         heard = true;
         const ms = Math.round(now - turnStart);
@@ -89,6 +95,9 @@ async function pollStats() {
       const codec = codecs.get(s.codecId);
       if (codec) $("codec").textContent = `${codec.mimeType} ${codec.clockRate / 1000} kHz`;
       demo.packetsReceived = s.packetsReceived;
+      demo.bytesReceived = s.bytesReceived;
+      if (s.jitterBufferEmittedCount)  // the mean time audio waited in the jitter buffer
+        demo.jitterBufferMs = Math.round((1000 * s.jitterBufferDelay) / s.jitterBufferEmittedCount);
     }
     if (s.type === "remote-candidate") demo.remoteCandidate = `${s.address}:${s.port}`;
   });
@@ -167,9 +176,10 @@ async function talk() {
     pc = new RTCPeerConnection();
     pc.addTransceiver(local.getAudioTracks()[0], { direction: "sendrecv" });
     pc.ontrack = (e) => {
-      const stream = e.streams[0] || new MediaStream([e.track]);
+      const stream = (remoteStream = e.streams[0] || new MediaStream([e.track]));
       $("remote").srcObject = stream;
       remoteAnalyser = audioContext.createAnalyser();
+      remoteAnalyser.fftSize = 512;  // a 10 ms window: the level follows the voice closely
       audioContext.createMediaStreamSource(stream).connect(remoteAnalyser);
     };
     pc.onconnectionstatechange = () => {
@@ -184,6 +194,7 @@ async function talk() {
       $("text").disabled = $("send").disabled = false;
       const voice = params.get("voice");
       if (voice) send({ type: "session.update", session: { voice } });
+      if (params.get("say")) say(params.get("say"));  // typed input for test harnesses
     };
     await pc.setLocalDescription(await pc.createOffer());
     const headers = { "Content-Type": "application/sdp" };
@@ -213,11 +224,37 @@ async function hangup(reason = "idle") {
   pc?.close();
   local?.getTracks().forEach((t) => t.stop());
   audioContext?.close();
-  pc = channel = local = audioContext = remoteAnalyser = localAnalyser = null;
+  pc = channel = local = audioContext = remoteAnalyser = localAnalyser = remoteStream = null;
   $("talk").disabled = false;
   $("hangup").disabled = $("text").disabled = $("send").disabled = true;
   setState(reason);
 }
+
+function say(text) {
+  demo.user.push(text);
+  addLine("user", text);
+  send({ type: "conversation.item.create", item: { type: "message", role: "user", content: [{ type: "input_text", text }] } });
+  send({ type: "response.create" });
+  turnStart = performance.now();
+  heard = false;
+}
+
+// Records the agent's voice as received, for tests that transcribe it back: then
+// demo.stopRecording() resolves to the recording (webm/opus) in base64.
+demo.recordRemote = () => {
+  const recorder = new MediaRecorder(remoteStream);
+  const chunks = [];
+  recorder.ondataavailable = (e) => chunks.push(e.data);
+  recorder.start();
+  demo.stopRecording = () => new Promise((resolve) => {
+    recorder.onstop = () => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result.split(",", 2)[1]);
+      reader.readAsDataURL(new Blob(chunks));
+    };
+    recorder.stop();
+  });
+};
 
 $("talk").addEventListener("click", talk);
 $("hangup").addEventListener("click", () => hangup());
@@ -226,11 +263,6 @@ $("typed").addEventListener("submit", (e) => {
   const text = $("text").value.trim();
   if (!text) return;
   $("text").value = "";
-  demo.user.push(text);
-  addLine("user", text);
-  send({ type: "conversation.item.create", item: { type: "message", role: "user", content: [{ type: "input_text", text }] } });
-  send({ type: "response.create" });
-  turnStart = performance.now();
-  heard = false;
+  say(text);
 });
 if (params.get("auto")) talk();

@@ -211,3 +211,26 @@ def test_spoken_and_typed_questions_are_answered_over_webrtc() -> None:
     finally:
         assert service.terminate() == 0, service.output()
         service.close()
+
+
+def test_the_reply_track_keeps_a_late_ticks_burst() -> None:
+    """A pipeline tick up to 100 ms late (its ``_LATE_TICK``) hands over all the frames due by
+    then at once; the track plays them all, in order, rather than dropping the oldest."""
+    from agent.app import ReplyTrack
+    from agent.pipeline import FRAME_BYTES
+    from tests.simnet import Network, VirtualTimeLoop
+
+    async def body() -> list[bytes]:
+        track = ReplyTrack()
+        await track.recv()  # the sender's schedule starts
+        burst = [bytes([k]) * FRAME_BYTES for k in range(1, 6)]  # 100 ms of frames
+        for pcm in burst:
+            track.play(pcm)
+        return [bytes((await track.recv()).planes[0])[:FRAME_BYTES] for _ in range(6)]
+
+    loop = VirtualTimeLoop(Network())
+    try:
+        played = loop.run_until_complete(body())
+    finally:
+        loop.close()
+    assert [pcm[0] for pcm in played] == [1, 2, 3, 4, 5, 0]
