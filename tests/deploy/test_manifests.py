@@ -12,8 +12,12 @@ import base64
 import os
 import re
 import shlex
+import shutil
+import signal
 import subprocess
+import time
 import tomllib
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,11 +42,13 @@ from tests.deploy.manifests import (
     without_hashes,
     workloads,
 )
+from tests.signaling.service import SCRIPT, free_port
 
 # The oldest Kubernetes release still common in managed clusters, and the newest bundled.
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
 POD_IP, NODE_IP = "10.244.1.7", "10.0.0.4"  # stand-ins for the downward API's fields
 TEST_KEY = "5 000102030405060708090a0b0c0d0e0f\n"
+PRE_STOP = ["/bin/sh", "-c", "kill -TERM 1"]  # checked in the manifests, run for real below
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
@@ -262,8 +268,7 @@ def test_transceiver_flags_match_the_fleet(
     # the drain: SIGTERM from the preStop hook to the service, which is PID 1 (exec)
     script = container["command"][2]
     assert script.startswith("exec pywebrtc-signaling ")
-    pre_stop = " ".join(container["lifecycle"]["preStop"]["exec"]["command"])
-    assert "kill -TERM 1" in pre_stop and "kill -0 1" in pre_stop
+    assert container["lifecycle"]["preStop"]["exec"]["command"] == PRE_STOP
     grace = pod["terminationGracePeriodSeconds"]
     assert args.drain_timeout > 0
     assert grace >= args.drain_timeout + 10, (grace, args.drain_timeout)
@@ -431,3 +436,43 @@ def test_dockerfile_is_debian_12_slim_and_copies_every_package() -> None:
     for package in packages:
         assert package in sources, f"the image misses package {package}"
     assert re.search(r"^USER 10001", dockerfile, re.M)
+
+
+def test_the_pre_stop_hook_drains_the_service_running_as_pid_1(tmp_path: Path) -> None:
+    """In a container the service is PID 1, to which Linux delivers only the signals it has a
+    handler for: run it so, in a PID namespace of its own, and run the preStop hook there."""
+    unshare, nsenter = shutil.which("unshare"), shutil.which("nsenter")
+    assert unshare and nsenter, "util-linux's unshare and nsenter are needed"
+    port = free_port()
+    script = f"exec {SCRIPT} --http 127.0.0.1:{port} --udp 127.0.0.1:0 --drain-timeout 30"
+    log = tmp_path / "service.log"
+    with log.open("wb") as out:
+        outer = subprocess.Popen(
+            [unshare, "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", script],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until the service answers (it is PID 1 of the namespace by then)
+            assert outer.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        children = Path(f"/proc/{outer.pid}/task/{outer.pid}/children").read_text().split()
+        (service_pid,) = children
+        status = Path(f"/proc/{service_pid}/status").read_text()
+        assert re.search(r"^NSpid:\s+\d+\s+1$", status, re.M), "the service is not PID 1"
+        hook = subprocess.run(
+            [nsenter, "--target", service_pid, "--pid", "--mount", *PRE_STOP], timeout=30
+        )
+        # the hook's shell may be killed with PID 1 if the drain (no sessions) wins the race
+        assert hook.returncode in (0, -signal.SIGKILL, 128 + signal.SIGKILL)
+        assert outer.wait(timeout=40) == 0  # drained and exited 0, well within the grace
+        assert "drained; exiting" in log.read_text()
+    finally:
+        if outer.poll() is None:
+            outer.kill()
+            outer.wait()
