@@ -320,7 +320,7 @@ def test_relay_flags_ports_and_probes(
     assert not config.transceivers and config.registry_interval > 0
     assert config.redis_url is not None
     _service_address(objects, config.redis_url)
-    assert _port(container, "turn", "UDP") == args.listen[1] == 3478
+    assert _port(container, "ice-udp", "UDP") == args.listen[1] == 3478
     assert args.metrics is not None
     assert _port(container, "metrics") == args.metrics[1]
     if name == "hostnetwork":
