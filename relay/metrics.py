@@ -75,12 +75,15 @@ class SharedCounters:
 
 
 async def serve(host: str, port: int, snapshot: Callable[[], Mapping[str, int]]) -> asyncio.Server:
-    """A minimal HTTP/1.0 server answering every GET with the metrics text."""
+    """A minimal HTTP/1.0 server: ``GET /livez`` answers ``ok`` (the liveness probe of
+    deploy/k8s, without rendering the counters), every other GET the metrics text."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
-            if request.startswith(b"GET "):
+            if request.startswith(b"GET /livez ") or request.startswith(b"GET /livez?"):
+                body, status, ctype = b"ok\n", "200 OK", "text/plain"
+            elif request.startswith(b"GET "):
                 body = render(snapshot()).encode()
                 status, ctype = "200 OK", "text/plain; version=0.0.4"
             else:
