@@ -8,7 +8,14 @@ and to tell flows apart on its one socket). So each datagram between a relay and
     IPv4 (7 bytes):   0xC4 | port (2) | address (4)  | payload …
     IPv6 (19 bytes):  0xC6 | port (2) | address (16) | payload …
 
-Port and address are in network order. The transceiver answers with the same header (the
+    TCP-borne client, IPv4:  0xD4 | port (2) | address (4)  | payload …
+    TCP-borne client, IPv6:  0xD6 | port (2) | address (16) | payload …
+
+Port and address are in network order. 0xD4/0xD6 mark a client that reached the relay over
+TCP (ICE-TCP, RFC 6544: its datagrams arrive RFC 4571-framed on one TCP connection); the
+address is that connection's remote address, and the payload is one RFC 4571 frame's body
+(no length prefix). The transceiver answers with the header it received, so its replies go
+back on the same connection. The transceiver answers with the same header (the
 client's address) followed by its payload, and the relay sends that payload to the client.
 The first byte, 0xC4 or 0xC6, lies in 192–255, a range RFC 7983 §7 leaves unassigned, so a
 framed datagram is never mistaken for STUN, DTLS, RTP/RTCP or TURN. An IPv4-mapped IPv6
@@ -25,6 +32,10 @@ import struct
 
 IPV4 = 0xC4
 IPV6 = 0xC6
+TCP_IPV4 = 0xD4  # a client on a TCP connection to the relay (ICE-TCP, RFC 6544)
+TCP_IPV6 = 0xD6
+KINDS = frozenset((IPV4, IPV6, TCP_IPV4, TCP_IPV6))
+_TCP = 0x10  # TCP_IPV4 == IPV4 | 0x10
 HEADER_LENGTH_IPV4 = 7
 HEADER_LENGTH_IPV6 = 19
 MAX_HEADER_LENGTH = HEADER_LENGTH_IPV6
@@ -43,20 +54,24 @@ def header_length(datagram: bytes | bytearray | memoryview) -> int:
     """Length of the frame header that starts ``datagram``; raises :class:`FrameError`."""
     if datagram:
         kind = datagram[0]
-        if kind == IPV4 and len(datagram) >= HEADER_LENGTH_IPV4:
+        if kind in (IPV4, TCP_IPV4) and len(datagram) >= HEADER_LENGTH_IPV4:
             return HEADER_LENGTH_IPV4
-        if kind == IPV6 and len(datagram) >= HEADER_LENGTH_IPV6:
+        if kind in (IPV6, TCP_IPV6) and len(datagram) >= HEADER_LENGTH_IPV6:
             return HEADER_LENGTH_IPV6
     raise FrameError("not a frame (bad first byte or truncated header)")
 
 
-def encode_address(address: tuple[str, int] | tuple[str, int, int, int]) -> bytes:
-    """The frame header for a client address as asyncio reports it (2- or 4-tuple)."""
+def encode_address(
+    address: tuple[str, int] | tuple[str, int, int, int], tcp: bool = False
+) -> bytes:
+    """The frame header for a client address as asyncio reports it (2- or 4-tuple);
+    ``tcp`` marks a client on a TCP connection to the relay (0xD4/0xD6)."""
     host, port = address[0], address[1]
     if not 0 <= port <= 0xFFFF:
         raise FrameError(f"port {port} out of range")
+    mark = _TCP if tcp else 0
     try:
-        return bytes((IPV4,)) + _PORT.pack(port) + socket.inet_pton(socket.AF_INET, host)
+        return bytes((IPV4 | mark,)) + _PORT.pack(port) + socket.inet_pton(socket.AF_INET, host)
     except OSError:
         pass
     try:
@@ -64,8 +79,13 @@ def encode_address(address: tuple[str, int] | tuple[str, int, int, int]) -> byte
     except OSError:
         raise FrameError(f"not an IP address: {host!r}") from None
     if packed.startswith(_V4_MAPPED):
-        return bytes((IPV4,)) + _PORT.pack(port) + packed[12:]
-    return bytes((IPV6,)) + _PORT.pack(port) + packed
+        return bytes((IPV4 | mark,)) + _PORT.pack(port) + packed[12:]
+    return bytes((IPV6 | mark,)) + _PORT.pack(port) + packed
+
+
+def is_tcp(datagram: bytes | bytearray | memoryview) -> bool:
+    """Whether the frame at the start of ``datagram`` is for a TCP-borne client."""
+    return bool(datagram) and datagram[0] in (TCP_IPV4, TCP_IPV6)
 
 
 def decode_address(datagram: bytes | bytearray | memoryview) -> Address:

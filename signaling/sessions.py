@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pywebrtc.configuration import RTCConfiguration
@@ -67,6 +68,7 @@ class ServiceConfig:
     drain_timeout: float = 30.0
     setup_timeout: float = 30.0
     relayed: bool = False  # relays in front: the socket takes their frames
+    relays_tcp: tuple[Address, ...] = ()  # relays' ICE-TCP addresses: passive TCP candidates
 
 
 @dataclass(eq=False, slots=True)
@@ -213,7 +215,7 @@ class SessionManager:
             await self.end(session, "rejected")
             raise
         entry.timer = loop.call_later(self.config.setup_timeout, self._setup_timeout, entry)
-        return session, local.sdp
+        return session, with_tcp_candidates(local.sdp, self.config.relays_tcp)
 
     async def end(self, session: Session, reason: str) -> None:
         """End ``session`` (idempotent): close its peer connection, free what it held."""
@@ -286,7 +288,7 @@ class SessionManager:
         entry.etag = _new_etag()
         local = pc.localDescription
         assert local is not None
-        return answer_fragment(local.sdp)
+        return answer_fragment(with_tcp_candidates(local.sdp, self.config.relays_tcp))
 
     def _certificate_or_fail(self) -> Certificate:
         assert self._certificate is not None, "SessionManager.start() first"
@@ -423,6 +425,34 @@ def _fragment_credentials(fragment: SdpFragment) -> tuple[str | None, str | None
         ufrag = ufrag or media.ice_ufrag
         pwd = pwd or media.ice_pwd
     return ufrag, pwd
+
+
+def with_tcp_candidates(sdp: str, relays_tcp: Sequence[Address]) -> str:
+    """``sdp`` with one RFC 6544 §4.5 ``tcptype passive`` host candidate per relay ICE-TCP
+    address after the last candidate of each media section that has candidates.
+
+    The priority follows RFC 8445 §5.1.2.1 with the RFC 6544 §4.2 local preference
+    (direction-pref 4, passive host; other-pref 8191) and a type preference of 90, below
+    UDP host candidates (126), so that a client that can use UDP prefers it.
+    """
+    if not relays_tcp:
+        return sdp
+    lines = sdp.split("\r\n")
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        out.append(line)
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if line.startswith("a=candidate:") and not following.startswith("a=candidate:"):
+            out += [
+                f"a=candidate:tcp{n} 1 tcp {TCP_PASSIVE_PRIORITY} {host} {port} typ host "
+                "tcptype passive"
+                for n, (host, port) in enumerate(relays_tcp, 1)
+            ]
+    return "\r\n".join(out)
+
+
+# RFC 8445 §5.1.2.1: 2^24 type pref + 2^8 local pref (RFC 6544 §4.2) + (256 - component 1).
+TCP_PASSIVE_PRIORITY = (90 << 24) | (((4 << 13) | 8191) << 8) | 255
 
 
 def answer_fragment(answer_sdp: str) -> str:
