@@ -24,6 +24,7 @@ import contextlib
 import logging
 import socket
 from collections import Counter
+from typing import cast
 
 from pywebrtc.framing import FrameError, encode_address, header_length
 from pywebrtc.ice.candidate import normalize_host
@@ -164,13 +165,12 @@ class _Connection(asyncio.Protocol):
         self.backend: Backend | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         relay = self.relay
         peer = transport.get_extra_info("peername")
         if len(relay.connections) >= relay.max_connections or peer is None:
             relay.counters["refused_connections"] += 1
-            transport.abort()
+            self.transport.abort()
             return
         self.header = encode_address((normalize_host(peer[0]), peer[1]), tcp=True)
         relay.connections[self.header] = self
