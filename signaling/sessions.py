@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from pywebrtc.configuration import RTCConfiguration
 from pywebrtc.dtls.certificate import Certificate
+from pywebrtc.ice.candidate import CandidateType, tcp_candidate_priority
 from pywebrtc.peerconnection import RTCPeerConnection
 from pywebrtc.rtcdatachannel import RTCDataChannel
 from pywebrtc.rtcsessiondescription import RTCSessionDescription
@@ -431,9 +432,8 @@ def with_tcp_candidates(sdp: str, relays_tcp: Sequence[Address]) -> str:
     """``sdp`` with one RFC 6544 §4.5 ``tcptype passive`` host candidate per relay ICE-TCP
     address after the last candidate of each media section that has candidates.
 
-    The priority follows RFC 8445 §5.1.2.1 with the RFC 6544 §4.2 local preference
-    (direction-pref 4, passive host; other-pref 8191) and a type preference of 90, below
-    UDP host candidates (126), so that a client that can use UDP prefers it.
+    The priority is :func:`~pywebrtc.ice.candidate.tcp_candidate_priority`'s (RFC 6544 §4.2),
+    below the UDP candidates', so that a client that can use UDP prefers it.
     """
     if not relays_tcp:
         return sdp
@@ -451,8 +451,7 @@ def with_tcp_candidates(sdp: str, relays_tcp: Sequence[Address]) -> str:
     return "\r\n".join(out)
 
 
-# RFC 8445 §5.1.2.1: 2^24 type pref + 2^8 local pref (RFC 6544 §4.2) + (256 - component 1).
-TCP_PASSIVE_PRIORITY = (90 << 24) | (((4 << 13) | 8191) << 8) | 255
+TCP_PASSIVE_PRIORITY = tcp_candidate_priority(CandidateType.HOST, "passive")
 
 
 def answer_fragment(answer_sdp: str) -> str:
