@@ -26,9 +26,7 @@ import socket
 from collections import Counter
 from typing import cast
 
-from pywebrtc.framing import FrameError, encode_address, header_length
-from pywebrtc.ice.candidate import normalize_host
-from pywebrtc.ice.rfc4571 import Deframer, frame
+from pywebrtc.framing import Deframer, FrameError, encode_address, header_length, stream_frame
 from pywebrtc.stun import read_username
 from relay.flows import Address, Backend
 from relay.routing import UfragCodec
@@ -144,11 +142,7 @@ class TcpRelay:
             self.counters["dropped_no_connection"] += 1
             return
         backend = connection.backend
-        if (
-            backend is None
-            or normalize_host(addr[0]) != normalize_host(backend.address[0])
-            or (addr[1] != backend.address[1])
-        ):
+        if backend is None or not _same(addr, backend.address):
             self.counters["dropped_not_the_backend"] += 1
             return
         connection.send(datagram[length:])
@@ -172,7 +166,7 @@ class _Connection(asyncio.Protocol):
             relay.counters["refused_connections"] += 1
             self.transport.abort()
             return
-        self.header = encode_address((normalize_host(peer[0]), peer[1]), tcp=True)
+        self.header = encode_address(peer, tcp=True)
         relay.connections[self.header] = self
         relay.counters["connections_accepted"] += 1
 
@@ -198,7 +192,7 @@ class _Connection(asyncio.Protocol):
             self.relay.counters["dropped_slow_reader"] += 1
             return
         self.relay.counters["frames_to_client"] += 1
-        transport.write(frame(payload))
+        transport.write(stream_frame(payload))
 
     def close(self) -> None:
         if self.transport is not None:
@@ -210,6 +204,16 @@ class _Connection(asyncio.Protocol):
             self.relay.counters["dropped_truncated"] += 1
         if self.relay.connections.get(self.header) is self:
             del self.relay.connections[self.header]
+
+
+def _same(a: Address, b: Address) -> bool:
+    """Whether two socket addresses are one (``::ffff:a.b.c.d`` is a.b.c.d; IPv6 text forms)."""
+    if a[1] != b[1]:
+        return False
+    try:
+        return encode_address(a) == encode_address(b)
+    except FrameError:
+        return a[0] == b[0]
 
 
 class _Replies(asyncio.DatagramProtocol):

@@ -288,7 +288,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
         except (RoutingError, OSError) as error:
             raise fail(f"--keys: {error}") from None
     elif relays or relays_tcp:
-        raise fail("--relay and --relay-tcp need --keys (the relay routes by the encrypted ufrag)")
+        flag = "--relay" if relays else "--relay-tcp"
+        raise fail(f"{flag} needs --keys (the relay routes by the ufrag's encrypted route)")
     if not 0 <= args.cluster <= 0xFFFF:
         raise fail("--cluster must be 0..65535")
     if not 0 <= args.id <= 0xFFFF_FFFF:

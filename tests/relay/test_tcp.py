@@ -8,8 +8,15 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from pywebrtc.framing import TCP_IPV4, decode_address, encode_address, header_length, is_tcp
-from pywebrtc.ice.rfc4571 import Deframer, frame
+from pywebrtc.framing import (
+    TCP_IPV4,
+    Deframer,
+    decode_address,
+    encode_address,
+    header_length,
+    is_tcp,
+)
+from pywebrtc.framing import stream_frame as frame
 from relay.routing import PlaintextRouteCodec, Route
 from relay.server import RelayConfig, RelayWorker
 from tests.relay.stunmsg import binding_request

@@ -1,4 +1,4 @@
-"""RFC 4571 framing (pywebrtc.ice.rfc4571): frames survive any split of the stream; oversized,
+"""RFC 4571 framing (pywebrtc.framing): frames survive any split of the stream; oversized,
 empty and truncated frames are dropped and counted, and the frames after them still arrive."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pywebrtc.ice.rfc4571 import MAX_FRAME, Deframer, FramingError, frame
+from pywebrtc.framing import MAX_STREAM_FRAME, Deframer, FrameError
+from pywebrtc.framing import stream_frame as frame
 
 payloads = st.lists(st.binary(min_size=1, max_size=300), max_size=12)
 
@@ -60,8 +61,8 @@ def test_empty_frames_are_skipped() -> None:
 
 
 def test_limits() -> None:
-    with pytest.raises(FramingError):
-        frame(bytes(MAX_FRAME + 1))
-    with pytest.raises(FramingError):
+    with pytest.raises(FrameError):
+        frame(bytes(MAX_STREAM_FRAME + 1))
+    with pytest.raises(FrameError):
         Deframer(max_length=0)
     assert frame(b"ab") == b"\x00\x02ab"
