@@ -2,9 +2,10 @@
 
 RFC 8445 §5.1.2 (priority), §5.1.1.3 (foundation), RFC 8839 §5.1 (the attribute grammar),
 RFC 8421 (local preference on dual-stack hosts), RFC 6544 §4.2 and §6.2 (TCP candidates'
-priority and which TCP candidates pair). The agent gathers and checks UDP candidates only: TCP
-candidates parse, round-trip and pair by RFC 6544's rules, but it has no local TCP candidate
-to pair them with (ICE-TCP is served by ``pywebrtc-relay --listen-tcp``, see docs/relay.md).
+priority and which TCP candidates pair). TCP candidates pair by RFC 6544's rules: with
+``SettingEngine.set_ice_tcp(True)`` the shell gathers ``tcptype active`` host candidates
+(:func:`tcp_active_candidate`, connections in :class:`pywebrtc.ice.netio.TcpActive`) that pair
+with remote passive ones; the passive side is ``pywebrtc-relay --listen-tcp`` (docs/relay.md).
 
 This module does not read SDP: candidates flow from SDP to ICE, parsed once by
 :class:`pywebrtc.sdp.Candidate` and turned into this :class:`Candidate` by
@@ -213,6 +214,25 @@ def host_candidate(
         port=port,
         type=CandidateType.HOST,
         base=(host, port),
+    )
+
+
+def tcp_active_candidate(host: str, component: int = 1, index: int = 0) -> Candidate:
+    """A local ``tcptype active`` host candidate on ``host`` (RFC 6544 §4.5: port 9, the
+    connections' own ports are whatever ``connect`` picks); its base is ``(host, 9)``."""
+    host = normalize_host(host)
+    return Candidate(
+        foundation=compute_foundation(CandidateType.HOST, host, transport="tcp"),
+        component=component,
+        transport="tcp",
+        priority=tcp_candidate_priority(
+            CandidateType.HOST, "active", component, max(0, _MAX_OTHER_PREFERENCE - index)
+        ),
+        host=host,
+        port=9,
+        type=CandidateType.HOST,
+        tcptype="active",
+        base=(host, 9),
     )
 
 

@@ -12,6 +12,7 @@ from pywebrtc.ice.candidate import (
     CandidateType,
     candidate_priority,
     host_candidate,
+    tcp_active_candidate,
     tcp_candidate_priority,
     transports_pair,
 )
@@ -77,3 +78,14 @@ def test_answers_get_a_passive_candidate_per_relay() -> None:
     assert out.index(tcp[0]) == out.index("a=end-of-candidates") - 1
     assert parse_candidate(tcp[0][len("a=candidate:") :]).tcptype == "passive"
     assert with_tcp_candidates(sdp, []) == sdp
+
+
+def test_local_active_candidate() -> None:
+    candidate = tcp_active_candidate("10.0.0.1", index=1)
+    assert candidate.to_sdp().endswith("10.0.0.1 9 typ host tcptype active")
+    assert candidate.base == ("10.0.0.1", 9) and candidate.transport == "tcp"
+    assert candidate.priority == tcp_candidate_priority(
+        CandidateType.HOST, "active", other_preference=8190
+    )
+    assert candidate.foundation != host_candidate("10.0.0.1", 9).foundation
+    assert can_pair(candidate, parse_candidate("1 1 tcp 1 10.0.0.2 443 typ host tcptype passive"))

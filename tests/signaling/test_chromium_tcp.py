@@ -4,20 +4,29 @@ over WHIP to ``pywebrtc-signaling --app echo --relay-tcp`` behind a real ``pyweb
 --listen-tcp``. The answer offers the relay's UDP address and its ``tcptype passive`` TCP
 address; UDP checks fail (EACCES), so Chromium's ``tcptype active`` candidate connects to the
 relay, which routes the connection by its first STUN request's ufrag: the selected pair is TCP,
-and audio and data-channel messages go both ways over it."""
+and audio and data-channel messages go both ways over it. Then the same with a pywebrtc
+``RTCPeerConnection`` whose ``SettingEngine.set_ice_tcp(True)`` gathers ``tcptype active``
+candidates (``POST /offer``)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from conformance.browser.audio_scenario import write_tone_wav
 from conformance.browser.driver import CHROMIUM, CHROMIUM_ARGS
 from conformance.netns import isolated_network
+from pywebrtc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from pywebrtc.settings import SettingEngine
+from pywebrtc.transmit import Address
+from tests.peerconnection.audio_helpers import ToneTrack, tone_of
 from tests.relay.relayproc import RelayProcess
 from tests.signaling.service import SignalingProcess, free_port
 from tests.signaling.test_chromium import KEYS, PAGE, STATES, _until
@@ -81,8 +90,51 @@ async def _publish(service: SignalingProcess, tcp: tuple[str, int], wav: Path) -
         await runner.cleanup()
 
 
-def test_chromium_over_ice_tcp_when_udp_is_dropped(tmp_path: Path) -> None:
-    wav = write_tone_wav(tmp_path / "tone.wav", 660.0)
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+async def _pywebrtc_client(service: SignalingProcess, tcp: tuple[str, int]) -> None:
+    """A pywebrtc RTCPeerConnection with ICE-TCP on (``set_ice_tcp``) through ``POST /offer``."""
+    settings = SettingEngine()
+    settings.set_ice_tcp(True)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]), settings=settings)
+    channel = pc.createDataChannel("echo")
+    pc.addTrack(ToneTrack(1000))
+    loop = asyncio.get_running_loop()
+    track: asyncio.Future[Any] = loop.create_future()
+    pc.on("track", lambda t: _settle(track, t))
+    opened: asyncio.Future[None] = loop.create_future()
+    channel.on("open", lambda: _settle(opened, None))
+    messages: asyncio.Queue[Any] = asyncio.Queue()
+    channel.on("message", messages.put_nowait)
+    try:
+        await pc.setLocalDescription(await pc.createOffer())
+        assert pc.localDescription is not None
+        assert "tcptype active" in pc.localDescription.sdp
+        async with aiohttp.ClientSession() as http:
+            offer = {"type": "offer", "sdp": pc.localDescription.sdp}
+            async with http.post(service.url + "/offer", json=offer) as response:
+                assert response.status == 200, await response.text()
+                answer = await response.json()
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        await asyncio.wait_for(opened, 20)
+        channel.send("hello over tcp")
+        channel.send(b"\x00\x01binary")
+        assert await asyncio.wait_for(messages.get(), 10) == "hello over tcp"
+        assert await asyncio.wait_for(messages.get(), 10) == b"\x00\x01binary"
+        frequency = await tone_of(await asyncio.wait_for(track, 10))
+        assert abs(frequency - 1000) < 30, frequency
+        assert pc._session is not None
+        pair = pc._session.agent.selected_pair(1)
+        assert pair is not None and pair.local.transport == "tcp", pair
+        assert pair.local.tcptype == "active" and pair.remote.address == tcp
+    finally:
+        await pc.close()
+
+
+def _through_tcp_relay(tmp_path: Path, client: Callable[[SignalingProcess, Address], Any]) -> None:
     keys = tmp_path / "keys"
     keys.write_text(KEYS)
     with isolated_network() as host:
@@ -100,10 +152,19 @@ def test_chromium_over_ice_tcp_when_udp_is_dropped(tmp_path: Path) -> None:
                 "--keys", str(keys), "--cluster", "3",
                 "--transceiver", f"7=127.0.0.1:{service.udp_port}",
             )  # fmt: skip
-            asyncio.run(asyncio.wait_for(_publish(service, relay_tcp, wav), 60))
+            asyncio.run(asyncio.wait_for(client(service, relay_tcp), 60))
         finally:
             if relay is not None:
                 relay.terminate()
                 relay.close()
             assert service.terminate() == 0, service.output()
             service.close()
+
+
+def test_chromium_over_ice_tcp_when_udp_is_dropped(tmp_path: Path) -> None:
+    wav = write_tone_wav(tmp_path / "tone.wav", 660.0)
+    _through_tcp_relay(tmp_path, lambda service, tcp: _publish(service, tcp, wav))
+
+
+def test_pywebrtc_over_ice_tcp_when_udp_is_dropped(tmp_path: Path) -> None:
+    _through_tcp_relay(tmp_path, _pywebrtc_client)
