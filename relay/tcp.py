@@ -36,6 +36,20 @@ log = logging.getLogger(__name__)
 _BINDING_REQUEST = b"\x00\x01"
 MAX_FRAME = 8192  # far above any DTLS record or RTP packet a browser sends
 MAX_BUFFER = 256 << 10
+# Frames (or connections) dropped, by reason: the relay's tcp_drops_total{reason=...}.
+DROP_REASONS = (
+    "not_stun",  # a connection's first frame is not a Binding Request (it is closed)
+    "no_username",
+    "bad_ufrag",
+    "unknown_transceiver",  # another cluster's, or a transceiver id we do not know
+    "oversized",  # a frame over max_frame, skipped
+    "truncated",  # a connection ended mid-frame
+    "bad_frame",  # a datagram on the backend socket that is not a frame
+    "no_connection",  # a reply for a connection that is gone
+    "not_the_backend",  # a reply from another address than the connection's transceiver
+    "slow_reader",  # a reply that would overfill the connection's send buffer
+    "too_many_connections",  # a connection refused at max_connections
+)
 
 
 class TcpRelay:
@@ -101,8 +115,17 @@ class TcpRelay:
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
 
     def snapshot(self) -> dict[str, int]:
-        values = {"tcp_" + name: count for name, count in self.counters.items()}
-        values["tcp_connections"] = len(self.connections)
+        """Counters under the names relay.metrics renders (``tcp_…``, ``tcp_drops:<reason>``)."""
+        counters = self.counters
+        values = {
+            "tcp_connections": len(self.connections),
+            "tcp_connections_accepted_total": counters["connections_accepted"],
+            "tcp_closed_unroutable_total": counters["closed_unroutable"],
+            "tcp_frames_to_backend_total": counters["frames_to_backend"],
+            "tcp_frames_to_client_total": counters["frames_to_client"],
+        }
+        for reason in DROP_REASONS:
+            values["tcp_drops:" + reason] = counters["drop:" + reason]
         return values
 
     # -- routing -----------------------------------------------------------------------
@@ -110,19 +133,19 @@ class TcpRelay:
     def route(self, stun: bytes) -> Backend | None:
         """The transceiver that owns the session a connection's first frame checks."""
         if stun[:2] != _BINDING_REQUEST:
-            self.counters["dropped_not_stun"] += 1
+            self.counters["drop:not_stun"] += 1
             return None
         username = read_username(stun)
         if username is None:
-            self.counters["dropped_no_username"] += 1
+            self.counters["drop:no_username"] += 1
             return None
         route = self.codec.decode(username.partition(":")[0])
         if route is None:
-            self.counters["dropped_bad_ufrag"] += 1
+            self.counters["drop:bad_ufrag"] += 1
             return None
         backend = self.transceivers.get(route.transceiver)
         if route.cluster != self.cluster or backend is None:
-            self.counters["dropped_unknown_transceiver"] += 1
+            self.counters["drop:unknown_transceiver"] += 1
             return None
         return backend
 
@@ -135,15 +158,15 @@ class TcpRelay:
         try:
             length = header_length(datagram)
         except FrameError:
-            self.counters["dropped_bad_frame"] += 1
+            self.counters["drop:bad_frame"] += 1
             return
         connection = self.connections.get(datagram[:length])
         if connection is None:
-            self.counters["dropped_no_connection"] += 1
+            self.counters["drop:no_connection"] += 1
             return
         backend = connection.backend
         if backend is None or not _same(addr, backend.address):
-            self.counters["dropped_not_the_backend"] += 1
+            self.counters["drop:not_the_backend"] += 1
             return
         connection.send(datagram[length:])
 
@@ -163,7 +186,7 @@ class _Connection(asyncio.Protocol):
         relay = self.relay
         peer = transport.get_extra_info("peername")
         if len(relay.connections) >= relay.max_connections or peer is None:
-            relay.counters["refused_connections"] += 1
+            relay.counters["drop:too_many_connections"] += 1
             self.transport.abort()
             return
         self.header = encode_address(peer, tcp=True)
@@ -174,7 +197,7 @@ class _Connection(asyncio.Protocol):
         relay = self.relay
         before = self.deframer.counters.dropped_oversized
         frames = self.deframer.feed(data)
-        relay.counters["dropped_oversized"] += self.deframer.counters.dropped_oversized - before
+        relay.counters["drop:oversized"] += self.deframer.counters.dropped_oversized - before
         for payload in frames:
             if self.backend is None:
                 self.backend = relay.route(payload)
@@ -189,7 +212,7 @@ class _Connection(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return
         if transport.get_write_buffer_size() > self.relay.max_buffer:
-            self.relay.counters["dropped_slow_reader"] += 1
+            self.relay.counters["drop:slow_reader"] += 1
             return
         self.relay.counters["frames_to_client"] += 1
         transport.write(stream_frame(payload))
@@ -201,7 +224,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.deframer.close()
         if self.deframer.counters.dropped_truncated:
-            self.relay.counters["dropped_truncated"] += 1
+            self.relay.counters["drop:truncated"] += 1
         if self.relay.connections.get(self.header) is self:
             del self.relay.connections[self.header]
 

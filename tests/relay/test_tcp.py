@@ -17,6 +17,7 @@ from pywebrtc.framing import (
     is_tcp,
 )
 from pywebrtc.framing import stream_frame as frame
+from relay.metrics import render
 from relay.routing import PlaintextRouteCodec, Route
 from relay.server import RelayConfig, RelayWorker
 from tests.relay.stunmsg import binding_request
@@ -89,15 +90,18 @@ async def _scenario() -> None:
         data_after, _ = await asyncio.wait_for(loop.sock_recvfrom(transceiver, 2048), 5)
         assert data_after == header + b"\x17after"
         counters = worker.snapshot()
-        assert counters["tcp_connections_accepted"] == 3
-        assert counters["tcp_dropped_unknown_transceiver"] == 1
-        assert counters["tcp_dropped_not_stun"] == 1
-        assert counters["tcp_closed_unroutable"] == 2
-        assert counters["tcp_dropped_oversized"] == 1
-        assert counters["tcp_frames_to_client"] == 2
-        assert counters["tcp_dropped_not_the_backend"] == 1
-        assert counters["tcp_dropped_no_connection"] == 1
-        assert counters["tcp_frames_to_backend"] == 3
+        assert counters["tcp_connections_accepted_total"] == 3
+        assert counters["tcp_drops:unknown_transceiver"] == 1
+        assert counters["tcp_drops:not_stun"] == 1
+        assert counters["tcp_closed_unroutable_total"] == 2
+        assert counters["tcp_drops:oversized"] == 1
+        assert counters["tcp_frames_to_client_total"] == 2
+        assert counters["tcp_drops:not_the_backend"] == 1
+        assert counters["tcp_drops:no_connection"] == 1
+        assert counters["tcp_frames_to_backend_total"] == 3
+        text = render(counters)
+        assert "pywebrtc_relay_tcp_frames_to_backend_total 3" in text
+        assert 'pywebrtc_relay_tcp_drops_total{reason="oversized"} 1' in text
         writer.close()
         await writer.wait_closed()
     finally:
