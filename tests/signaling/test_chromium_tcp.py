@@ -126,10 +126,13 @@ async def _pywebrtc_client(service: SignalingProcess, tcp: tuple[str, int]) -> N
         assert await asyncio.wait_for(messages.get(), 10) == b"\x00\x01binary"
         frequency = await tone_of(await asyncio.wait_for(track, 10))
         assert abs(frequency - 1000) < 30, frequency
-        assert pc._session is not None
-        pair = pc._session.agent.selected_pair(1)
-        assert pair is not None and pair.local.transport == "tcp", pair
-        assert pair.local.tcptype == "active" and pair.remote.address == tcp
+        stats: dict[str, Any] = {s.id: s for s in (await pc.getStats()).values()}
+        transport = next(s for s in stats.values() if s.type == "transport")
+        pair = stats[transport.selectedCandidatePairId]
+        local, remote = stats[pair.localCandidateId], stats[pair.remoteCandidateId]
+        assert (local.protocol, local.tcpType) == ("tcp", "active"), local
+        assert (remote.protocol, remote.tcpType) == ("tcp", "passive"), remote
+        assert (remote.address, remote.port) == tcp
     finally:
         await pc.close()
 
