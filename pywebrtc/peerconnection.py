@@ -444,8 +444,8 @@ class RTCPeerConnection(EventEmitter):
                 parsed = to_ice(RTCIceCandidate.from_fields(candidate))
         except ValueError as exc:
             raise InvalidDescriptionError(f"bad ICE candidate: {exc}") from exc
-        if parsed is not None and parsed.transport != "udp":
-            return  # TCP candidates take no part in checks
+        if parsed is not None and parsed.transport not in ("udp", "tcp"):
+            return
         if not self._started:
             if self._pending_remote_candidates is None:
                 self._pending_remote_candidates = []
@@ -852,7 +852,7 @@ class RTCPeerConnection(EventEmitter):
         for candidate in candidates:
             if candidate is None:
                 end = True
-            elif candidate.transport != "udp":
+            elif candidate.transport not in ("udp", "tcp"):
                 continue
             elif _literal(candidate):
                 session.add_remote_candidate(candidate, now)

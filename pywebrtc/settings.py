@@ -43,6 +43,7 @@ class SettingEngine:
         self.nat_1to1_candidate_type: Literal["host", "srflx"] = "host"
         self.port_range: tuple[int, int] | None = None
         self.include_loopback = False
+        self.ice_tcp = False
         self.agent_config = AgentConfig()
         # DTLS (used by RTCPeerConnection): our role when we answer, and the first
         # retransmission timeout of a handshake flight (seconds).
@@ -87,6 +88,7 @@ class SettingEngine:
             nat_1to1_candidate_type=self.nat_1to1_candidate_type,
             port_range=self.port_range,
             include_loopback=self.include_loopback,
+            ice_tcp=self.ice_tcp,
             agent_config=self.agent_config,
         )
 
@@ -180,6 +182,11 @@ class SettingEngine:
     def set_include_loopback(self, include: bool) -> None:
         """Gather loopback host candidates too (tests, single-machine demos)."""
         self.include_loopback = bool(include)
+
+    def set_ice_tcp(self, enabled: bool) -> None:
+        """Also gather ``tcptype active`` host candidates (RFC 6544), which connect to a remote
+        ``tcptype passive`` candidate (``pywebrtc-relay --listen-tcp``) where UDP is blocked."""
+        self.ice_tcp = bool(enabled)
 
     def set_ice_timeouts(
         self,

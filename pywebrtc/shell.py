@@ -27,17 +27,19 @@ from pywebrtc.ice.candidate import (
     ip_literal,
     is_ipv6,
     reflexive_candidate,
+    tcp_active_candidate,
 )
 from pywebrtc.ice.config import IceConfig
 from pywebrtc.ice.events import IceState
 from pywebrtc.ice.gather import host_addresses
-from pywebrtc.ice.netio import HostSocket, bind_udp, resolve
+from pywebrtc.ice.netio import HostSocket, TcpActive, bind_udp, resolve
 from pywebrtc.ice.udpmux import MuxSession, UdpMux
 from pywebrtc.session import CandidateGathered, IceStateChanged, PeerSession, SessionEvent
 from pywebrtc.timer import LoopTimer, Timed
 from pywebrtc.transmit import Address
 
 logger = logging.getLogger(__name__)
+
 
 class SessionDriver(Timed):
     """Drives one :class:`PeerSession` on an event loop. See the module docstring."""
@@ -52,6 +54,7 @@ class SessionDriver(Timed):
         "_retired_sockets",
         "_servers",
         "_sockets",
+        "_tcp",
         "loop",
         "session",
         "settings",
@@ -75,6 +78,7 @@ class SessionDriver(Timed):
         # Local base address -> how to send from it (a socket's sendto, a mux's send).
         self._ports: dict[Address, Callable[[bytes, Address], object]] = {}
         self._sockets: list[HostSocket] = []
+        self._tcp: list[TcpActive] = []  # tcptype active candidates' connections
         self._muxed: list[tuple[UdpMux, MuxSession, Address]] = []
         self._gathered: asyncio.Future[None] | None = None
         self._servers: _Servers = (None, None, None, None, "all")
@@ -185,6 +189,8 @@ class SessionDriver(Timed):
                     continue
                 if policy == "all":
                     self._add_host(sock.base, index, nat_ips)
+                    if settings.ice_tcp:
+                        self._add_tcp_active(address, index)
                 bases.append(sock.base)
         if stun_server is not None and policy == "all":
             server = await resolve(stun_server)
@@ -220,6 +226,13 @@ class SessionDriver(Timed):
                 ),
                 now,
             )
+
+    def _add_tcp_active(self, address: str, index: int) -> None:
+        candidate = tcp_active_candidate(address, 1, index)
+        tcp = TcpActive(candidate.host, self.datagram)
+        self._tcp.append(tcp)
+        self._ports[tcp.base] = tcp.send
+        self.session.add_local_candidate(candidate, self.loop.time())
 
     def _register(self, mux: UdpMux, base: Address) -> None:
         agent = self.session.agent
@@ -336,6 +349,9 @@ class SessionDriver(Timed):
                 sock.transport.close()
         self._sockets.clear()
         self._retired_sockets.clear()
+        for tcp in self._tcp:
+            tcp.close()
+        self._tcp.clear()
         self._retired_muxed.clear()
         self._ports.clear()
         waiter = self._gathered

@@ -57,6 +57,7 @@ class RTCIceCandidateStats(RTCStats):
     relatedAddress: str | None = None
     relatedPort: int | None = None
     usernameFragment: str | None = None
+    tcpType: str | None = None  # "active", "passive" or "so" for TCP candidates (RFC 6544)
 
 
 @dataclass(slots=True)

@@ -97,6 +97,7 @@ def build_report(
                         c.foundation,
                         c.related_address,
                         c.related_port,
+                        tcpType=c.tcptype,
                     )
                 )
         selected = agent.selected_pair()

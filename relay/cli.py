@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument(
+        "--listen-tcp",
+        type=parse_address,
+        metavar="HOST:PORT",
+        default=env("LISTEN_TCP"),
+        help="also accept ICE-TCP clients (RFC 6544, RFC 4571 framing; e.g. 0.0.0.0:443): a "
+        "connection is routed by the ufrag of its first STUN Binding Request, like a UDP flow "
+        f"[{ENV_PREFIX}LISTEN_TCP]",
+    )
+    p.add_argument(
         "--listen",
         type=parse_address,
         metavar="HOST:PORT",
@@ -225,6 +234,7 @@ def config_from_args(args: argparse.Namespace) -> RelayConfig:
         backend_bind=args.backend_bind,
         reuse_port=args.workers > 1,
         registry_interval=args.registry_interval,
+        listen_tcp=args.listen_tcp,
     )
 
 

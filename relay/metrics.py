@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable, Mapping
 
 from relay.forwarder import Drop
+from relay.tcp import DROP_REASONS as TCP_DROP_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,22 @@ COUNTERS: list[tuple[str, str, str]] = [
     ("bytes_to_clients_total", "counter", "Payload bytes forwarded to clients."),
     ("route_cache_hits_total", "counter", "Flows created from the Redis route cache."),
     ("route_cache_errors_total", "counter", "Failed Redis route cache calls."),
+    ("tcp_connections", "gauge", "ICE-TCP client connections open now (--listen-tcp)."),
+    ("tcp_connections_accepted_total", "counter", "ICE-TCP connections accepted."),
+    (
+        "tcp_closed_unroutable_total",
+        "counter",
+        "ICE-TCP connections closed: first frame unroutable.",
+    ),
+    ("tcp_frames_to_backend_total", "counter", "RFC 4571 frames forwarded from TCP clients."),
+    ("tcp_frames_to_client_total", "counter", "Frames written back to TCP clients."),
 ]
 DROP_REASONS = [reason.value for reason in Drop]
-NAMES = [name for name, _, _ in COUNTERS] + [f"drops:{r}" for r in DROP_REASONS]
+NAMES = (
+    [name for name, _, _ in COUNTERS]
+    + [f"drops:{r}" for r in DROP_REASONS]
+    + [f"tcp_drops:{r}" for r in TCP_DROP_REASONS]
+)
 _ROW = struct.Struct(f"={len(NAMES)}q")
 
 
@@ -50,6 +64,13 @@ def render(values: Mapping[str, int], prefix: str = "pywebrtc_relay_") -> str:
     ]
     for reason in DROP_REASONS:
         lines.append(f'{prefix}drops_total{{reason="{reason}"}} {values.get("drops:" + reason, 0)}')
+    lines += [
+        f"# HELP {prefix}tcp_drops_total ICE-TCP frames or connections dropped, by reason.",
+        f"# TYPE {prefix}tcp_drops_total counter",
+    ]
+    for reason in TCP_DROP_REASONS:
+        count = values.get("tcp_drops:" + reason, 0)
+        lines.append(f'{prefix}tcp_drops_total{{reason="{reason}"}} {count}')
     return "\n".join(lines) + "\n"
 
 

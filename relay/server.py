@@ -42,6 +42,7 @@ from relay.flows import Address, Backend, Flow
 from relay.forwarder import MAX_ADDRESSES_PER_UFRAG, Drop, Forwarder, backends
 from relay.iothread import SocketThreads
 from relay.routing import UfragCodec
+from relay.tcp import TcpRelay
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class RelayConfig:
     backend_bind: str | None = None  # host for the backend socket; default from listen
     reuse_port: bool = False
     registry_interval: float = 0.0  # > 0 with redis_url: poll the transceiver registry
+    listen_tcp: Address | None = None  # ICE-TCP clients (relay.tcp)
 
 
 def _family(host: str) -> int:
@@ -118,6 +120,18 @@ class RelayWorker:
             cache_refresh=config.cache_refresh,
         )
         self.cache = RouteCache(config.redis_url, config.cache_ttl) if config.redis_url else None
+        self.tcp = (
+            TcpRelay(
+                config.listen_tcp,
+                config.codec,
+                config.cluster,
+                self.forwarder.transceivers,
+                backend_host,
+                reuse_port=config.reuse_port,
+            )
+            if config.listen_tcp is not None
+            else None
+        )
         self.counters = dict.fromkeys(
             (
                 "packets_from_clients_total",
@@ -195,6 +209,8 @@ class RelayWorker:
             )
             self._pub_transport, self._priv_transport = public, private
             self._transports = [public, private]
+        if self.tcp is not None:
+            await self.tcp.start()
         self._housekeeping = loop.create_task(self._tick())
         if self.cache is not None and self.config.registry_interval > 0:
             task = loop.create_task(self._poll_registry())
@@ -215,6 +231,8 @@ class RelayWorker:
             return
         if self._threads is not None:
             self._threads.stop()  # after the datagrams in hand (µs)
+        if self.tcp is not None:
+            await self.tcp.stop()
         for link in self._links.values():
             link.close()
         self._links.clear()
@@ -274,6 +292,8 @@ class RelayWorker:
         values["route_cache_errors_total"] = self.cache.errors if self.cache else 0
         for reason, count in dict(fw.drops).items():
             values["drops:" + reason] = count
+        if self.tcp is not None:
+            values.update(self.tcp.snapshot())
         return values
 
     # -- housekeeping and the route cache ------------------------------------------------

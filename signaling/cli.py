@@ -90,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
         f"carry this transceiver's route) [{ENV_PREFIX}RELAYS]",
     )
     p.add_argument(
+        "--relay-tcp",
+        action="append",
+        type=parse_address,
+        metavar="HOST:PORT",
+        help="ICE-TCP address of a pywebrtc-relay (its --listen-tcp, e.g. on port 443); every "
+        "answer gets it as an RFC 6544 'tcptype passive' candidate beside the UDP ones, for "
+        f"clients whose network drops UDP (needs --keys) [{ENV_PREFIX}RELAY_TCP]",
+    )
+    p.add_argument(
         "--public",
         type=parse_address,
         metavar="HOST:PORT",
@@ -267,6 +276,10 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
         relays = args.relay or [parse_address(item) for item in _env_list("RELAYS")]
     except argparse.ArgumentTypeError as error:
         raise fail(f"{ENV_PREFIX}RELAYS: {error}") from None
+    try:
+        relays_tcp = args.relay_tcp or [parse_address(i) for i in _env_list("RELAY_TCP")]
+    except argparse.ArgumentTypeError as error:
+        raise fail(f"{ENV_PREFIX}RELAY_TCP: {error}") from None
     tokens = args.token or _env_list("TOKENS")
     codec = None
     signing: list[bytes] = []
@@ -279,8 +292,9 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
             signing = fleet_secrets([keys[active], *(k for i, k in keys.items() if i != active)])
         except (RoutingError, OSError) as error:
             raise fail(f"--keys: {error}") from None
-    elif relays:
-        raise fail("--relay needs --keys (the relay routes by the ufrag's encrypted route)")
+    elif relays or relays_tcp:
+        flag = "--relay" if relays else "--relay-tcp"
+        raise fail(f"{flag} needs --keys (the relay routes by the ufrag's encrypted route)")
     if not 0 <= args.cluster <= 0xFFFF:
         raise fail("--cluster must be 0..65535")
     if not 0 <= args.id <= 0xFFFF_FFFF:
@@ -292,7 +306,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
     advertised: list[Address] = list(relays) or ([args.public] if args.public else [])
     if not advertised and _unspecified(args.udp[0]):
         raise fail("--udp binds a wildcard address: give --public (or --relay) to advertise")
-    for host, _ in advertised:
+    for host, _ in [*advertised, *relays_tcp]:
         if _unspecified(host):
             raise fail(f"cannot advertise the wildcard address {host}")
     try:
@@ -308,7 +322,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
         transceiver_id=args.id,
         max_sessions=args.max_sessions,
         drain_timeout=args.drain_timeout,
-        relayed=bool(relays),
+        relayed=bool(relays or relays_tcp),
+        relays_tcp=tuple(relays_tcp),
     )
     return config, app, Auth(tokens, signing_secrets=signing)
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pywebrtc.configuration import RTCConfiguration
 from pywebrtc.dtls.certificate import Certificate
+from pywebrtc.ice.candidate import CandidateType, tcp_candidate_priority
 from pywebrtc.peerconnection import RTCPeerConnection
 from pywebrtc.rtcdatachannel import RTCDataChannel
 from pywebrtc.rtcsessiondescription import RTCSessionDescription
@@ -67,6 +69,7 @@ class ServiceConfig:
     drain_timeout: float = 30.0
     setup_timeout: float = 30.0
     relayed: bool = False  # relays in front: the socket takes their frames
+    relays_tcp: tuple[Address, ...] = ()  # relays' ICE-TCP addresses: passive TCP candidates
 
 
 @dataclass(eq=False, slots=True)
@@ -213,7 +216,7 @@ class SessionManager:
             await self.end(session, "rejected")
             raise
         entry.timer = loop.call_later(self.config.setup_timeout, self._setup_timeout, entry)
-        return session, local.sdp
+        return session, with_tcp_candidates(local.sdp, self.config.relays_tcp)
 
     async def end(self, session: Session, reason: str) -> None:
         """End ``session`` (idempotent): close its peer connection, free what it held."""
@@ -286,7 +289,7 @@ class SessionManager:
         entry.etag = _new_etag()
         local = pc.localDescription
         assert local is not None
-        return answer_fragment(local.sdp)
+        return answer_fragment(with_tcp_candidates(local.sdp, self.config.relays_tcp))
 
     def _certificate_or_fail(self) -> Certificate:
         assert self._certificate is not None, "SessionManager.start() first"
@@ -423,6 +426,32 @@ def _fragment_credentials(fragment: SdpFragment) -> tuple[str | None, str | None
         ufrag = ufrag or media.ice_ufrag
         pwd = pwd or media.ice_pwd
     return ufrag, pwd
+
+
+def with_tcp_candidates(sdp: str, relays_tcp: Sequence[Address]) -> str:
+    """``sdp`` with one RFC 6544 §4.5 ``tcptype passive`` host candidate per relay ICE-TCP
+    address after the last candidate of each media section that has candidates.
+
+    The priority is :func:`~pywebrtc.ice.candidate.tcp_candidate_priority`'s (RFC 6544 §4.2),
+    below the UDP candidates', so that a client that can use UDP prefers it.
+    """
+    if not relays_tcp:
+        return sdp
+    lines = sdp.split("\r\n")
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        out.append(line)
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if line.startswith("a=candidate:") and not following.startswith("a=candidate:"):
+            out += [
+                f"a=candidate:tcp{n} 1 tcp {TCP_PASSIVE_PRIORITY} {host} {port} typ host "
+                "tcptype passive"
+                for n, (host, port) in enumerate(relays_tcp, 1)
+            ]
+    return "\r\n".join(out)
+
+
+TCP_PASSIVE_PRIORITY = tcp_candidate_priority(CandidateType.HOST, "passive")
 
 
 def answer_fragment(answer_sdp: str) -> str:

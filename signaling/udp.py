@@ -1,7 +1,8 @@
 """The transceiver's one UDP socket: framed datagrams from relays and plain ones from clients.
 
 Behind ``pywebrtc-relay`` every datagram carries the client's address in a header whose first
-byte is 0xC4 or 0xC6 (:mod:`pywebrtc.framing`); a client talking to us directly sends plain
+byte is 0xC4 or 0xC6, or 0xD4/0xD6 for a client on a TCP connection to the relay (ICE-TCP,
+RFC 6544; :mod:`pywebrtc.framing`); a client talking to us directly sends plain
 STUN (0-3), DTLS (20-63) or SRTP (128-191) (RFC 7983 §7). The first byte tells them apart, so
 one socket serves both: framed datagrams are handled as
 :class:`pywebrtc.ice.framed.FramedMuxProtocol` handles them (the payload goes to the mux as if
@@ -12,6 +13,9 @@ The sessions' candidates are the mux local addresses: one :class:`~pywebrtc.ice.
 per advertised address (each relay's public address, or ``--public``, or the socket's own).
 Every session registers on all of them; incoming datagrams are routed by the first mux (the
 ufrag and address tables live there), and any mux sends through this socket.
+
+A TCP-borne client is seen by its session at the address of its TCP connection; the frame
+header kept for it marks it TCP, so replies go back on that connection through the relay.
 
 Frames are taken only when relays are configured (a frame names the client it speaks for, and
 replies to that client go to whoever sent the frame); in direct mode they are dropped and
@@ -27,12 +31,12 @@ import contextlib
 import socket
 from collections.abc import Sequence
 
-from pywebrtc.framing import IPV4, IPV6
+from pywebrtc.framing import KINDS
 from pywebrtc.ice.candidate import Address, normalize_host
 from pywebrtc.ice.framed import FramedMuxProtocol
 from pywebrtc.ice.udpmux import UdpMux
 
-_FRAMED = frozenset((IPV4, IPV6))
+_FRAMED = KINDS  # UDP- and TCP-borne clients (ICE-TCP through the relay)
 
 
 class TransceiverSocket(FramedMuxProtocol):

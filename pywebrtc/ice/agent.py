@@ -89,6 +89,14 @@ _unpack_i = struct.Struct("!I").unpack_from
 _pack_h = struct.Struct("!H").pack
 
 
+def _usable_transport(candidate: Candidate) -> bool:
+    """UDP, or a TCP candidate we could connect to (RFC 6544: ``passive``, or ``so``); an
+    ``active`` one would need a listening local candidate, which this agent never has."""
+    return candidate.transport == "udp" or (
+        candidate.transport == "tcp" and candidate.tcptype in ("passive", "so")
+    )
+
+
 def _checkable(candidate: Candidate) -> bool:
     """An IP literal we could send a check to (names go through the I/O layer's resolver)."""
     if candidate.port == 0:
@@ -277,7 +285,7 @@ class Agent:
         """Add a signalled remote candidate; None means end-of-candidates (RFC 8838 §8.2)."""
         if candidate is None:
             self.remote_end_of_candidates = True
-        elif candidate.transport == "udp" and _checkable(candidate):
+        elif _usable_transport(candidate) and _checkable(candidate):
             key = (candidate.address, candidate.component)
             known = self._remote_by_address.get(key)
             if known is not None:

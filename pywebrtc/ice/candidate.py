@@ -1,8 +1,11 @@
 """ICE candidates: fields, priority, foundation, and the ``a=candidate`` text form.
 
 RFC 8445 §5.1.2 (priority), §5.1.1.3 (foundation), RFC 8839 §5.1 (the attribute grammar),
-RFC 8421 (local preference on dual-stack hosts). Only UDP candidates take part in checks; TCP
-candidates parse (and round-trip) but are ignored by the agent.
+RFC 8421 (local preference on dual-stack hosts), RFC 6544 §4.2 and §6.2 (TCP candidates'
+priority and which TCP candidates pair). TCP candidates pair by RFC 6544's rules: with
+``SettingEngine.set_ice_tcp(True)`` the shell gathers ``tcptype active`` host candidates
+(:func:`tcp_active_candidate`, connections in :class:`pywebrtc.ice.netio.TcpActive`) that pair
+with remote passive ones; the passive side is ``pywebrtc-relay --listen-tcp`` (docs/relay.md).
 
 This module does not read SDP: candidates flow from SDP to ICE, parsed once by
 :class:`pywebrtc.sdp.Candidate` and turned into this :class:`Candidate` by
@@ -42,9 +45,58 @@ def candidate_priority(
     candidate_type: CandidateType, component: int = 1, local_preference: int = MAX_LOCAL_PREFERENCE
 ) -> int:
     """RFC 8445 §5.1.2.1: ``2^24 * type pref + 2^8 * local pref + (256 - component id)``."""
-    return (
-        (TYPE_PREFERENCE[candidate_type] << 24) + (local_preference << 8) + (256 - component)
+    return (TYPE_PREFERENCE[candidate_type] << 24) + (local_preference << 8) + (256 - component)
+
+
+# RFC 6544 §4.2: direction preference (3 bits) by tcptype, for host (and UDP-tunneled) candidates;
+# reflexive and relayed ones prefer S-O, then active, then passive.
+_DIRECTION_PREFERENCE = {"active": 6, "passive": 4, "so": 2}
+_DIRECTION_PREFERENCE_NATED = {"so": 6, "active": 4, "passive": 2}
+# Type preference of TCP candidates: below every UDP type that a client can use directly, so a
+# controlling agent ranking pairs by priority tries UDP first (RFC 6544 §4.2 leaves the value
+# to the agent; 90 for host is libwebrtc's choice too).
+TCP_TYPE_PREFERENCE: dict[CandidateType, int] = {
+    CandidateType.HOST: 90,
+    CandidateType.PEER_REFLEXIVE: 80,
+    CandidateType.SERVER_REFLEXIVE: 70,
+    CandidateType.RELAYED: 0,
+}
+_MAX_OTHER_PREFERENCE = (1 << 13) - 1
+
+
+def tcp_candidate_priority(
+    candidate_type: CandidateType,
+    tcptype: str,
+    component: int = 1,
+    other_preference: int = _MAX_OTHER_PREFERENCE,
+) -> int:
+    """RFC 8445 §5.1.2.1 priority of a TCP candidate, with RFC 6544 §4.2's local preference
+    ``2^13 * direction-pref + other-pref``; raises ValueError for an unknown ``tcptype``."""
+    table = (
+        _DIRECTION_PREFERENCE
+        if candidate_type is CandidateType.HOST
+        else _DIRECTION_PREFERENCE_NATED
     )
+    if tcptype not in table:
+        raise ValueError(f"unknown tcptype {tcptype!r}")
+    if not 0 <= other_preference <= _MAX_OTHER_PREFERENCE:
+        raise ValueError(f"other-pref {other_preference} out of range 0..8191")
+    preference = (table[tcptype] << 13) + other_preference
+    return (TCP_TYPE_PREFERENCE[candidate_type] << 24) + (preference << 8) + (256 - component)
+
+
+# RFC 6544 §6.2: an active candidate pairs with a passive one (and back), S-O with S-O.
+_TCP_PARTNER = {"active": "passive", "passive": "active", "so": "so"}
+
+
+def transports_pair(local: Candidate, remote: Candidate) -> bool:
+    """Whether two candidates' transports may form a pair: both UDP, or both TCP with tcptypes
+    that RFC 6544 §6.2 pairs (active with passive, S-O with S-O)."""
+    if local.transport != remote.transport:
+        return False
+    if local.transport != "tcp":
+        return local.transport == "udp"
+    return local.tcptype is not None and _TCP_PARTNER.get(local.tcptype) == remote.tcptype
 
 
 def local_preference(host: str, index: int = 0) -> int:
@@ -162,6 +214,25 @@ def host_candidate(
         port=port,
         type=CandidateType.HOST,
         base=(host, port),
+    )
+
+
+def tcp_active_candidate(host: str, component: int = 1, index: int = 0) -> Candidate:
+    """A local ``tcptype active`` host candidate on ``host`` (RFC 6544 §4.5: port 9, the
+    connections' own ports are whatever ``connect`` picks); its base is ``(host, 9)``."""
+    host = normalize_host(host)
+    return Candidate(
+        foundation=compute_foundation(CandidateType.HOST, host, transport="tcp"),
+        component=component,
+        transport="tcp",
+        priority=tcp_candidate_priority(
+            CandidateType.HOST, "active", component, max(0, _MAX_OTHER_PREFERENCE - index)
+        ),
+        host=host,
+        port=9,
+        type=CandidateType.HOST,
+        tcptype="active",
+        base=(host, 9),
     )
 
 

@@ -1,7 +1,8 @@
 """The checklist of one data stream (RFC 8445 §6.1.2, §6.1.4, §7.2.5.3.3).
 
 Holds the candidate pairs in priority order, the triggered-check queue, and answers "which pair
-is checked next". Pairing follows §6.1.2.2 (same component, same address family; only UDP),
+is checked next". Pairing follows §6.1.2.2 (same component, same address family; UDP with UDP,
+TCP by RFC 6544 §6.2's tcptype rules, :func:`~pywebrtc.ice.candidate.transports_pair`),
 server-reflexive local candidates are replaced by their base (§6.1.2.4, so they pair nothing new),
 redundant pairs are pruned by key, and the list is capped (§6.1.2.5).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 
-from pywebrtc.ice.candidate import Candidate, CandidateType, is_ipv6
+from pywebrtc.ice.candidate import Candidate, CandidateType, is_ipv6, transports_pair
 from pywebrtc.ice.pair import CandidatePair, PairKey, PairState, pair_priority
 
 _PENDING = frozenset((PairState.FROZEN, PairState.WAITING, PairState.IN_PROGRESS))
@@ -27,8 +28,7 @@ def can_pair(local: Candidate, remote: Candidate) -> bool:
     assert local.base is not None
     return (
         local.component == remote.component
-        and local.transport == "udp"
-        and remote.transport == "udp"
+        and transports_pair(local, remote)
         and local.type is not CandidateType.SERVER_REFLEXIVE
         and local.type is not CandidateType.PEER_REFLEXIVE
         and not remote.is_mdns

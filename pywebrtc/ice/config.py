@@ -87,6 +87,8 @@ class IceConfig:
     port_range: tuple[int, int] | None = None
     # Gather loopback host candidates too.
     include_loopback: bool = False
+    # Gather tcptype active host candidates too (RFC 6544; the shell's TcpActive).
+    ice_tcp: bool = False
     agent_config: AgentConfig = field(default_factory=AgentConfig)
 
     def next_local_credentials(self) -> Credentials:

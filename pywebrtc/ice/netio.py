@@ -1,6 +1,7 @@
 """Socket and name look-ups shared by the asyncio shells (:mod:`pywebrtc.shell` and
 :class:`pywebrtc.ice.Connection`): binding a UDP socket for a host candidate, resolving a
-STUN/TURN server or an FQDN candidate. The sans-IO machines never call these."""
+STUN/TURN server or an FQDN candidate, and the TCP connections of an ICE-TCP active candidate
+(:class:`TcpActive`). The sans-IO machines never call these."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import socket
 from collections.abc import Callable
 from typing import TypeVar, cast
 
+from pywebrtc.framing import Deframer, stream_frame
 from pywebrtc.ice.candidate import ip_literal, is_ipv6, normalize_host
 from pywebrtc.transmit import Address
 
@@ -109,3 +111,86 @@ async def resolve(server: tuple[str, int]) -> Address | None:
 
 
 __all__ = ["SOCKET_BUFFER", "HostSocket", "bind_udp", "enlarge_buffers", "resolve"]
+
+
+class TcpActive:
+    """The sockets of one local ``tcptype active`` candidate (RFC 6544 §5.1): one TCP connection
+    per remote passive candidate, opened by the first packet the session sends it; every packet
+    goes out as an RFC 4571 frame, and the frames that come back go to
+    ``on_datagram(data, remote, base)`` as datagrams would. ``base`` is the candidate's
+    (address, 9) (RFC 6544 §4.5: an active candidate's port is 9), a base no UDP socket has.
+    A connection that fails or closes is forgotten (its checks time out; a later packet opens
+    a new one); packets queued before it connects are bounded."""
+
+    MAX_QUEUED = 64
+
+    def __init__(self, host: str, on_datagram: Callable[[bytes, Address, Address], object]):
+        self.host = host
+        self.base: Address = (host, 9)
+        self.on_datagram = on_datagram
+        self._links: dict[Address, _TcpLink] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def send(self, data: bytes, remote: Address) -> None:
+        link = self._links.get(remote)
+        if link is None:
+            link = self._links[remote] = _TcpLink(self, remote)
+            task = asyncio.get_running_loop().create_task(link.open())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        link.send(data)
+
+    def forget(self, link: _TcpLink) -> None:
+        if self._links.get(link.remote) is link:
+            del self._links[link.remote]
+
+    def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for link in list(self._links.values()):
+            link.close()
+        self._links.clear()
+
+
+class _TcpLink(asyncio.Protocol):
+    def __init__(self, owner: TcpActive, remote: Address) -> None:
+        self.owner = owner
+        self.remote = remote
+        self.transport: asyncio.Transport | None = None
+        self.queued: list[bytes] = []
+        self.deframer = Deframer()
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.create_connection(
+                lambda: self, self.remote[0], self.remote[1], local_addr=(self.owner.host, 0)
+            )
+        except OSError as error:
+            logger.debug("ICE-TCP connection to %s failed: %s", self.remote, error)
+            self.owner.forget(self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        for data in self.queued:
+            self.transport.write(stream_frame(data))
+        self.queued.clear()
+
+    def send(self, data: bytes) -> None:
+        if self.transport is not None:
+            if not self.transport.is_closing():
+                self.transport.write(stream_frame(data))
+        elif len(self.queued) < TcpActive.MAX_QUEUED:
+            self.queued.append(data)
+
+    def data_received(self, data: bytes) -> None:
+        owner = self.owner
+        for frame in self.deframer.feed(data):
+            owner.on_datagram(frame, self.remote, owner.base)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.owner.forget(self)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()

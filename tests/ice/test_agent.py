@@ -488,10 +488,13 @@ def test_uncheckable_remote_candidates_are_ignored() -> None:
         "1 1 udp 100 224.0.0.1 9 typ host",
         "1 1 udp 100 abc.local 9 typ host",
         "1 1 udp 100 example.com 9 typ host",
-        "1 1 tcp 100 10.0.0.2 9 typ host tcptype passive",
+        "1 1 tcp 100 10.0.0.2 9 typ host tcptype active",  # RFC 6544: we never listen
     ):
         a.add_remote_candidate(parse_candidate(text))
     assert a.remote_candidates == [] and len(a.checklist) == 0
+    # A passive TCP candidate is kept, but pairs with no UDP local candidate (RFC 6544 §6.2).
+    a.add_remote_candidate(parse_candidate("1 1 tcp 100 10.0.0.2 443 typ host tcptype passive"))
+    assert len(a.remote_candidates) == 1 and len(a.checklist) == 0
 
 
 def test_disconnected_recovers_when_traffic_returns() -> None:

@@ -41,9 +41,11 @@ def test_help_explains_every_flag() -> None:
         "--idle-timeout",
         "--max-flows",
         "--max-addresses-per-ufrag",
+        "--listen-tcp",
     ]:
         assert flag in out
     assert "PYWEBRTC_RELAY_LISTEN" in out
+    assert "PYWEBRTC_RELAY_LISTEN_TCP" in " ".join(out.split())
 
 
 def test_environment_mirrors_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,6 +64,9 @@ def test_environment_mirrors_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert config.listen == ("127.0.0.1", 4000)
     assert config.transceivers == {1: ("10.0.0.1", 5000), 2: ("::1", 5001)}
     assert config.cluster == 7 and config.reuse_port and args.workers == 3
+    assert config.listen_tcp is None
+    monkeypatch.setenv("PYWEBRTC_RELAY_LISTEN_TCP", "0.0.0.0:443")
+    assert config_from_args(build_parser().parse_args([])).listen_tcp == ("0.0.0.0", 443)
     # A flag beats the environment.
     args = build_parser().parse_args(["--cluster", "9", "--transceiver", "4=1.2.3.4:5"])
     assert args.cluster == 9

@@ -29,4 +29,4 @@ def test_relay_imports_only_stun_and_framing_from_pywebrtc() -> None:
 
 def test_framing_imports_only_the_standard_library() -> None:
     names = _imports(ROOT / "pywebrtc" / "framing.py")
-    assert names <= {"__future__", "socket", "struct"}, names
+    assert names <= {"__future__", "dataclasses", "socket", "struct"}, names

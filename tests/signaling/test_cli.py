@@ -4,6 +4,7 @@ bad combinations exit with a one-line reason."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ FLAGS = {
     "--http": "HTTP",
     "--udp": "UDP",
     "--relay": "RELAYS",
+    "--relay-tcp": "RELAY_TCP",
     "--public": "PUBLIC",
     "--keys": "KEYS",
     "--cluster": "CLUSTER",
@@ -60,6 +62,18 @@ def test_environment_mirrors_flags_and_flags_win(
         build_parser().parse_args(["--max-sessions", "9", "--token", "c"])
     )
     assert config.max_sessions == 9 and auth.tokens == ("c",)
+    assert config.relays_tcp == () and not config.relayed
+
+
+def test_relay_tcp_flag_and_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("1 000102030405060708090a0b0c0d0e0f\n")
+    monkeypatch.setenv("PYWEBRTC_SIGNALING_RELAY_TCP", "192.0.2.1:443, 192.0.2.2:443")
+    config, _, _ = config_from_args(build_parser().parse_args(["--keys", str(keys)]))
+    assert config.relays_tcp == (("192.0.2.1", 443), ("192.0.2.2", 443)) and config.relayed
+    args = ["--keys", str(keys), "--relay-tcp", "198.51.100.1:8443"]
+    config, _, _ = config_from_args(build_parser().parse_args(args))
+    assert config.relays_tcp == (("198.51.100.1", 8443),)
 
 
 def test_fleet_flags_and_their_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,6 +102,7 @@ def test_fleet_flags_and_their_environment(monkeypatch: pytest.MonkeyPatch) -> N
         (["--app", "agent", "--engines", "nosuchengine"], "unknown engine"),
         (["--app", "nosuchmodule:app"], "cannot import"),
         (["--relay", "127.0.0.1:3478"], "--relay needs --keys"),
+        (["--relay-tcp", "127.0.0.1:443"], "--relay-tcp needs --keys"),
         (["--udp", "0.0.0.0:3479"], "--public"),
         (["--max-sessions", "0"], "--max-sessions"),
         (["--keys", "/nonexistent/keys"], "--keys"),

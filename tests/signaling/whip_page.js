@@ -97,6 +97,8 @@ window.W = {
       sent: outbound ? outbound.packetsSent : 0,
       bytesSent: outbound ? outbound.bytesSent : 0,
       remote: remote ? remote.address + ":" + remote.port : null,
+      remoteProtocol: remote ? remote.protocol : null,
+      remoteTcpType: remote ? remote.tcpType : null,
       localUfrag: transport ? transport.iceLocalUsernameFragment : null,
       iceState: transport ? transport.iceState : null,
       pairChanges: transport ? transport.selectedCandidatePairChanges : null,
