@@ -19,9 +19,17 @@ messages, calls :meth:`~VoicePipeline.tick` at :meth:`~VoicePipeline.deadline`, 
 Audio is resampled once on the way in (48 kHz → the detector's and the recogniser's rates) and
 once on the way out (the synthesiser's rate → 48 kHz). Turns end by server VAD (threshold,
 prefix padding, silence duration) or, with ``turn_detection: null``, by the client's
-``input_audio_buffer.commit``. The brain's reply is cut into sentences; each is synthesised
-while the one before plays. Speech onset during a response (``interrupt_response``) cuts the
-reply audio at once: no frame leaves after the chunk in which the detector heard the onset.
+``input_audio_buffer.commit``. The brain's reply is cut into sentences (the first at its first
+clause); each is synthesised while the one before plays. Speech onset during a response
+(``interrupt_response``) cuts the reply audio at once: no frame leaves after the chunk in which
+the detector heard the onset.
+
+Latency: under server VAD the turn's work starts before its end. 200 ms into the closing
+silence the recogniser gets the turn so far; with its transcript the brain and the first
+piece's synthesis run unannounced while the turn waits for the rest of
+``silence_duration_ms``. At the turn's end the same transcript is reported, and if the
+response would begin from the same conversation it is that reply (its audio often ready);
+speech resuming first cancels the early jobs and nothing of them is seen.
 """
 
 from __future__ import annotations
@@ -62,6 +70,11 @@ _LATE_TICK = 0.1  # a tick this late re-anchors the frame clock instead of burst
 # Playout (re)starts once this much reply audio is buffered, or the sentence is all made: a
 # synthesiser that streams barely faster than real time does not starve the first frames.
 _PREBUFFER_BYTES = 3 * FRAME_BYTES
+# Under server VAD the recogniser starts this far into the closing silence, while the turn
+# waits for the rest of silence_duration_ms: by the turn's end the transcript is (nearly) made.
+# Speech resuming cancels the early job; a pause shorter than this starts none.
+_EARLY_ASR_MS = 200
+_QUIET = 100  # s16 amplitude of a reply's lead-in silence (-50 dBFS)
 
 
 # -- what poll() returns ------------------------------------------------------------------------
@@ -122,20 +135,28 @@ class TurnTiming:
 
 
 class SentenceSplitter:
-    """Cuts streamed text into sentences (and over-long sentences at a clause or a space)."""
+    """Cuts streamed text into sentences (and over-long sentences at a clause or a space).
+    With ``first_clause``, the first piece ends at the first clause (", ", "; ", ": ") if one
+    comes before the first sentence's end: the synthesiser makes a sentence whole, so a short
+    first piece is heard sooner."""
 
     _END = re.compile(r"[.!?…]+[\"')\]]*\s+")
+    _CLAUSE = re.compile(r"[,;:]\s+")
     LONGEST = 160
 
-    def __init__(self) -> None:
+    def __init__(self, first_clause: bool = False) -> None:
         self._text = ""
+        self._first_clause = first_clause
 
     def push(self, piece: str) -> list[str]:
         self._text += piece
         sentences = []
         while True:
             match = self._END.search(self._text)
-            if match is not None:
+            clause = self._CLAUSE.search(self._text) if self._first_clause else None
+            if clause is not None and (match is None or clause.end() < match.end()):
+                cut = clause.end()
+            elif match is not None:
                 cut = match.end()
             elif len(self._text) > self.LONGEST:
                 head = self._text[: self.LONGEST]
@@ -149,6 +170,7 @@ class SentenceSplitter:
             sentence, self._text = self._text[:cut].strip(), self._text[cut:]
             if sentence:
                 sentences.append(sentence)
+                self._first_clause = False
         return sentences
 
     def flush(self) -> list[str]:
@@ -169,10 +191,27 @@ class _Reply:
     audio: bytearray | None = None
     next_frame_at: float | None = None  # None: playout not started
     playing: bool = False  # False before the first frame and while the synthesiser is behind
+    # A speculative reply (made from the early transcript while the turn waits for the rest
+    # of its silence) is not announced: its text waits in ``unsent`` and it does not play
+    # until the turn ends and it becomes the response, or is dropped if speech resumes.
+    history: tuple[Message, ...] | None = None  # set while speculative
+    unsent: list[str] | None = None
+    text_done: bool = False
 
     @property
     def generating(self) -> bool:
         return self.think_job is not None or self.synth_job is not None or bool(self.sentences)
+
+
+def _trim_leading_quiet(pcm: bytes) -> bytes:
+    """``pcm`` (s16) from its first sample above -50 dBFS: a reply's first chunk starts with
+    the synthesiser's lead-in silence (piper's: 15-60 ms), which would only delay it. A chunk
+    that is all quiet is kept whole."""
+    samples = memoryview(pcm[: len(pcm) - len(pcm) % 2]).cast("h")
+    for index, sample in enumerate(samples):
+        if not -_QUIET <= sample <= _QUIET:
+            return pcm[2 * index :]
+    return pcm
 
 
 class VoicePipeline:
@@ -209,10 +248,13 @@ class VoicePipeline:
         self._speech_item: str | None = None  # set while VAD hears a turn
         self._silence_ms = 0.0
         self._silence_start: int | None = None  # audio ms
+        # the early transcription of the turn so far: job id, and its result once it is in
+        self._early: tuple[int, str | None] | None = None
         # job id -> (item id, timing, whether a response follows, seconds of audio)
         self._transcribing: dict[int, tuple[str, TurnTiming, bool, float]] = {}
         self._requested: ResponseCreate | None = None  # waits for transcripts
         self._reply: _Reply | None = None
+        self._speculative: _Reply | None = None  # see _Reply.history
         self._flush_events()
 
     # -- the shell's side -----------------------------------------------------------------------
@@ -290,15 +332,18 @@ class VoicePipeline:
     def job_piece(self, job_id: int, piece: str | bytes, now: float) -> None:
         """A piece of a streaming job's output: reply text (:class:`Think`) or PCM at the
         synthesiser's rate (:class:`Synthesize`)."""
-        reply = self._reply
+        reply = self._owner(job_id)
         if reply is None:
             return
         if job_id == reply.think_job and isinstance(piece, str) and piece:
-            if reply.timing.first_text is None:
-                reply.timing.first_text = now
-            self.realtime.reply_text(piece)
+            if reply.unsent is not None:
+                reply.unsent.append(piece)
+            else:
+                if reply.timing.first_text is None:
+                    reply.timing.first_text = now
+                self.realtime.reply_text(piece)
             reply.sentences.extend(reply.splitter.push(piece))
-            self._synthesize_next()
+            self._synthesize_next(reply)
         elif job_id == reply.synth_job and isinstance(piece, bytes) and reply.resampler:
             self._queue_audio(reply, reply.resampler.push(piece), now)
             self._start_playout(reply, now)
@@ -306,36 +351,40 @@ class VoicePipeline:
 
     def job_done(self, job_id: int, result: str | None, now: float) -> None:
         """A job finished; ``result`` is the transcript of a :class:`Transcribe`."""
-        if job_id in self._transcribing:
+        if self._early is not None and job_id == self._early[0]:
+            self._early = (job_id, result or "")  # kept until the turn ends
+            self._speculate(result or "")
+        elif job_id in self._transcribing:
             item_id, timing, respond, seconds = self._transcribing.pop(job_id)
             transcript = (result or "").strip()
             timing.transcript = now
             self.realtime.transcribed(item_id, transcript, seconds)
             self._after_transcript(timing, respond and bool(transcript), now)
-        elif self._reply is not None and job_id == self._reply.think_job:
-            self._think_done(now)
-        elif self._reply is not None and job_id == self._reply.synth_job:
-            reply = self._reply
+        elif (reply := self._owner(job_id)) is not None and job_id == reply.think_job:
+            self._think_done(reply)
+        elif reply is not None and job_id == reply.synth_job:
             if reply.resampler is not None:
                 self._queue_audio(reply, reply.resampler.flush(), now)
             reply.synth_job = reply.resampler = None
             self._start_playout(reply, now)
-            self._synthesize_next()
+            self._synthesize_next(reply)
         self._pump(now)
 
     def job_failed(self, job_id: int, message: str, now: float) -> None:
         """A job raised; the turn goes on without its result."""
         logger.warning("session %s: job %d failed: %s", self.realtime.id, job_id, message)
-        if job_id in self._transcribing:
+        if self._early is not None and job_id == self._early[0]:
+            self._early = None  # the turn's end asks again
+        elif job_id in self._transcribing:
             item_id, timing, _respond, _seconds = self._transcribing.pop(job_id)
             self.realtime.transcription_failed(item_id, message)
             self._after_transcript(timing, False, now)
-        elif self._reply is not None and job_id == self._reply.think_job:
-            self._think_done(now)
-        elif self._reply is not None and job_id == self._reply.synth_job:
-            self._reply.synth_job = self._reply.resampler = None
-            self._start_playout(self._reply, now)
-            self._synthesize_next()
+        elif (reply := self._owner(job_id)) is not None and job_id == reply.think_job:
+            self._think_done(reply)
+        elif reply is not None and job_id == reply.synth_job:
+            reply.synth_job = reply.resampler = None
+            self._start_playout(reply, now)
+            self._synthesize_next(reply)
         self._pump(now)
 
     # -- turns ----------------------------------------------------------------------------------
@@ -366,11 +415,17 @@ class VoicePipeline:
         if probability >= max(turn_detection.threshold - _HYSTERESIS, 0.0):
             self._silence_ms = 0.0
             self._silence_start = None
+            self._drop_early()
             return
         if self._silence_start is None:
             self._silence_start = start_ms
         self._silence_ms += chunk_ms
-        if self._silence_ms >= turn_detection.silence_duration_ms:
+        if self._silence_ms < turn_detection.silence_duration_ms:
+            if self._early is None and self._silence_ms >= _EARLY_ASR_MS:
+                job = Transcribe(self._new_job(), bytes(self._input))
+                self._early = (job.job_id, None)
+                self._emit(job)
+        else:
             self.realtime.speech_stopped(self._silence_start, self._speech_item)
             speech_end = now - self._silence_ms / 1000  # the clock when the silence began
             self._commit(now, respond=turn_detection.create_response, speech_end=speech_end)
@@ -381,7 +436,41 @@ class VoicePipeline:
         if len(self._input) > limit:
             del self._input[: len(self._input) - limit]
 
+    def _drop_early(self) -> None:
+        if self._early is not None:
+            self._emit(CancelJob(self._early[0]))
+            self._early = None
+        self._drop_speculative()
+
+    def _drop_speculative(self) -> None:
+        reply, self._speculative = self._speculative, None
+        if reply is not None:
+            for job_id in (reply.think_job, reply.synth_job):
+                if job_id is not None:
+                    self._emit(CancelJob(job_id))
+
+    def _speculate(self, transcript: str) -> None:
+        """The early transcript is in while the turn waits: think and synthesise the reply's
+        first sentence now, unannounced, if the turn's end would start a response."""
+        turn_detection = self.realtime.turn_detection
+        if (
+            not transcript.strip()
+            or turn_detection is None
+            or not turn_detection.create_response
+            or self._reply is not None
+            or self._transcribing
+            or self._requested is not None
+        ):
+            return
+        history = (*self.realtime.history(), Message("user", transcript.strip()))
+        job = Think(self._new_job(), history)
+        self._speculative = _Reply(
+            job.job_id, TurnTiming(), SentenceSplitter(first_clause=True), deque(),
+            history=history, unsent=[],
+        )
+        self._emit(job)
     def _reset_turn(self) -> None:
+        self._drop_early()
         self._input = bytearray()
         self._prefix = bytearray()
         self._speech_item = None
@@ -393,15 +482,23 @@ class VoicePipeline:
         """The input buffer becomes a user item, and its transcription is asked for."""
         pcm = bytes(self._input) + self._asr_in.flush()
         item_id = self.realtime.committed(self._speech_item)
+        early, self._early = self._early, None  # the same speech: its transcript will do
+        speculative, self._speculative = self._speculative, None
         self._reset_turn()
+        self._speculative = speculative
         timing = TurnTiming(
             item_id, speech_end=now if speech_end is None else speech_end, turn_end=now
         )
         self.timings.append(timing)
-        job = Transcribe(self._new_job(), pcm)
         seconds = len(pcm) / 2 / self.recognizer_rate
-        self._transcribing[job.job_id] = (item_id, timing, respond, seconds)
-        self._emit(job)
+        if early is None:
+            job = Transcribe(self._new_job(), pcm)
+            self._transcribing[job.job_id] = (item_id, timing, respond, seconds)
+            self._emit(job)
+            return
+        self._transcribing[early[0]] = (item_id, timing, respond, seconds)
+        if early[1] is not None:
+            self.job_done(early[0], early[1], now)
 
     def _after_transcript(self, timing: TurnTiming, respond: bool, now: float) -> None:
         if self._transcribing:
@@ -411,6 +508,7 @@ class VoicePipeline:
             self._start_response(requested.instructions, timing, now)
         elif respond and self._reply is None and self._speech_item is None:
             self._start_response(None, timing, now)
+        self._drop_speculative()  # not taken up by _start_response
 
     # -- the response ---------------------------------------------------------------------------
 
@@ -425,21 +523,50 @@ class VoicePipeline:
         if timing not in self.timings:
             self.timings.append(timing)
         timing.response_id = response.id
-        job = Think(self._new_job(), self.realtime.history(instructions))
-        self._reply = _Reply(job.job_id, timing, SentenceSplitter(), deque())
+        history = self.realtime.history(instructions)
+        speculative, self._speculative = self._speculative, None
+        if speculative is not None and speculative.history == history:
+            self._adopt(speculative, timing, now)
+            return
+        if speculative is not None:
+            self._speculative = speculative  # dropped by the caller
+        job = Think(self._new_job(), history)
+        self._reply = _Reply(job.job_id, timing, SentenceSplitter(first_clause=True), deque())
         self._emit(job)
 
-    def _think_done(self, now: float) -> None:
-        reply = self._reply
-        assert reply is not None
+    def _adopt(self, reply: _Reply, timing: TurnTiming, now: float) -> None:
+        """The speculative reply becomes the response: its text is announced, it may play."""
+        unsent = reply.unsent or []
+        reply.timing, reply.history, reply.unsent = timing, None, None
+        self._reply = reply
+        for piece in unsent:
+            self.realtime.reply_text(piece)
+        if unsent:
+            timing.first_text = now
+        if reply.text_done:
+            self.realtime.reply_text_done()
+        if reply.audio is not None:
+            timing.first_audio = now
+            self._start_playout(reply, now)
+
+    def _owner(self, job_id: int) -> _Reply | None:
+        """The reply (the response's or the speculative one) that ``job_id`` works for."""
+        for reply in (self._reply, self._speculative):
+            if reply is not None and job_id in (reply.think_job, reply.synth_job):
+                return reply
+        return None
+
+    def _think_done(self, reply: _Reply) -> None:
         reply.think_job = None
         reply.sentences.extend(reply.splitter.flush())
-        self.realtime.reply_text_done()
-        self._synthesize_next()
+        if reply.unsent is not None:
+            reply.text_done = True
+        else:
+            self.realtime.reply_text_done()
+        self._synthesize_next(reply)
 
-    def _synthesize_next(self) -> None:
-        reply = self._reply
-        if reply is None or reply.synth_job is not None or not reply.sentences:
+    def _synthesize_next(self, reply: _Reply) -> None:
+        if reply.synth_job is not None or not reply.sentences:
             return
         job = Synthesize(self._new_job(), reply.sentences.popleft())
         reply.synth_job = job.job_id
@@ -447,9 +574,11 @@ class VoicePipeline:
         self._emit(job)
 
     def _queue_audio(self, reply: _Reply, pcm: bytes, now: float) -> None:
+        if reply.audio is None:
+            pcm = _trim_leading_quiet(pcm)
         if not pcm:
             return
-        if reply.timing.first_audio is None:
+        if reply.timing.first_audio is None and reply.unsent is None:
             reply.timing.first_audio = now
         if reply.audio is None:
             reply.audio = bytearray()
@@ -457,7 +586,7 @@ class VoicePipeline:
 
     def _start_playout(self, reply: _Reply, now: float) -> None:
         """Starts the frame clock (or restarts it after the synthesiser fell behind)."""
-        if reply.playing or reply.audio is None:
+        if reply.playing or reply.audio is None or reply.unsent is not None:
             return
         if len(reply.audio) >= _PREBUFFER_BYTES or reply.synth_job is None:
             reply.playing = True

@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from agent.app import AgentApp, Engines
 from agent.brain import OfflineBrain
 from agent.engines import DETECTORS, default_engines
-from agent.interfaces import Brain
+from agent.interfaces import Brain, Recognizer, Synthesizer
 from agent.llm import ChatBrain
+from agent.resample import Resampler
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def build(
             "the voice agent needs a recogniser and a synthesiser: install the agent extra "
             "(make demo does) or espeak-ng and pocketsphinx"
         )
+    warm_up(chosen.recognizer, chosen.synthesizer)
     make_detector = DETECTORS[chosen.names["detector"]]
     brain: Brain = OfflineBrain()
     if llm_url:
@@ -47,3 +49,11 @@ def build(
     logger.info("voice agent: %s, brain %s", chosen.names, type(brain).__name__)
     engines = Engines(lambda: make_detector(threads), chosen.recognizer, brain, chosen.synthesizer)
     return AgentApp(engines)
+
+
+def warm_up(recognizer: Recognizer, synthesizer: Synthesizer) -> None:
+    """One synthesis and one recognition before the first session: an engine's first call
+    allocates and plans (whisper's is ~30% slower), and the first caller should not pay it."""
+    resampler = Resampler(synthesizer.sample_rate, recognizer.sample_rate)
+    pcm = b"".join(resampler.push(chunk) for chunk in synthesizer.synthesize("Hello there."))
+    recognizer.transcribe(pcm + resampler.flush())

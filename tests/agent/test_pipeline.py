@@ -90,9 +90,10 @@ def test_a_spoken_turn_is_heard_answered_and_played_in_real_time() -> None:
     # every server event has an id and a type; ids are unique
     ids = [event["event_id"] for _, event in driver.events]
     assert len(set(ids)) == len(ids)
-    # the recogniser got the speech and the closing silence, at its own rate
+    # the recogniser got the speech and the first 200 ms of the closing silence, at its own
+    # rate: it starts then, while the turn waits for the rest of silence_duration_ms
     heard = driver.recognizer.heard[0]
-    assert 1.4 <= len(heard) / 2 / 16000 <= 1.7
+    assert 1.15 <= len(heard) / 2 / 16000 <= 1.35
     # the audio: every word synthesised, resampled to 48 kHz, 20 ms frames, 50 a second
     words = len(ANSWER.split())
     synthesized = round(words * driver.synthesizer.word_seconds * 22050) * RATE / 22050
@@ -603,3 +604,95 @@ def test_sentence_splitter() -> None:
     pieces = SentenceSplitter().push(long)
     assert pieces and all(len(p) <= SentenceSplitter.LONGEST for p in pieces)
     assert json.dumps(pieces)
+
+
+def test_the_transcript_is_made_while_the_turn_waits_for_its_silence() -> None:
+    driver = Driver([QUESTION], asr_delay=0.2)
+    spoken_turn(driver, 1.0)
+    driver.run(3.0)
+    (timing,) = driver.pipeline.timings
+    assert timing.turn_end is not None and timing.speech_end is not None
+    # the recogniser started 200 ms into the silence and took 200 ms: done before the turn
+    # ended (500 ms), so the transcript and the response follow the commit at once
+    assert timing.transcript == timing.turn_end
+    committed = driver.time_of("input_audio_buffer.committed")
+    assert driver.time_of("conversation.item.input_audio_transcription.completed") == committed
+    assert driver.time_of("response.created") == committed
+    assert driver.of_type("conversation.item.input_audio_transcription.completed")[0][
+        "transcript"
+    ] == QUESTION
+    assert len([job for _, job in driver.jobs if isinstance(job, Transcribe)]) == 1
+
+
+def test_speech_resuming_cancels_the_early_transcript() -> None:
+    driver = Driver(["what is", QUESTION])
+    driver.say(tone(0.6) + bytes(2 * int(0.35 * RATE)) + tone(0.6))  # a 350 ms pause
+    driver.run(4.0)
+    transcribes = [job for _, job in driver.jobs if isinstance(job, Transcribe)]
+    cancelled = [job.job_id for _, job in driver.jobs if isinstance(job, CancelJob)]
+    assert len(transcribes) == 2 and cancelled == [transcribes[0].job_id]
+    # one turn, transcribed as a whole (the second job heard both halves)
+    completed = driver.of_type("conversation.item.input_audio_transcription.completed")
+    assert [event["transcript"] for event in completed] == [QUESTION]
+    assert len(driver.recognizer.heard[1]) / 2 / 16000 > 1.5
+    assert len(driver.of_type("response.created")) == 1
+
+
+def test_the_first_piece_of_a_reply_ends_at_its_first_clause() -> None:
+    splitter = SentenceSplitter(first_clause=True)
+    assert splitter.push("Today is Monday") == []
+    assert splitter.push(", the 7th of December, 2026. Then") == [
+        "Today is Monday,",
+        "the 7th of December, 2026.",
+    ]
+    # only the first piece: later clauses stay in their sentence; "1,000" is no clause
+    assert SentenceSplitter(first_clause=True).push("It is 1,000. Yes, ") == ["It is 1,000."]
+    assert SentenceSplitter().push("Yes, it is. ") == ["Yes, it is."]
+
+
+def test_the_reply_starts_without_the_synthesisers_lead_in_silence() -> None:
+    from agent.pipeline import _trim_leading_quiet
+
+    lead = bytes(2 * 500)
+    assert _trim_leading_quiet(lead + b"\x00\x10\x00\x00") == b"\x00\x10\x00\x00"
+    assert _trim_leading_quiet(lead) == lead  # all quiet: kept
+
+
+def test_the_reply_is_made_while_the_turn_waits_and_plays_when_it_ends() -> None:
+    driver = Driver([QUESTION], asr_delay=0.1, brain_delay=0.02, synth_delay=0.03)
+    spoken_turn(driver, 1.0)
+    driver.run(3.0)
+    (timing,) = driver.pipeline.timings
+    # transcript at 1.3 s, the first sentence made by ~1.4 s; nothing announced or played
+    # before the turn ends at 1.5 s, then all of it at once
+    thinks = [at for at, job in driver.jobs if isinstance(job, Think)]
+    assert len(thinks) == 1 and thinks[0] < timing.turn_end  # type: ignore[operator]
+    assert timing.first_frame == timing.transcript == timing.turn_end
+    committed = driver.time_of("input_audio_buffer.committed")
+    assert driver.time_of("response.created") == committed
+    assert driver.time_of("output_audio_buffer.started") == committed
+    assert all(at >= committed for at, _ in driver.frames)
+    types = driver.types()
+    assert types.index("response.created") > types.index(
+        "conversation.item.input_audio_transcription.completed"
+    )
+    deltas = driver.of_type("response.output_audio_transcript.delta")
+    assert "".join(str(d["delta"]) for d in deltas).strip() == ANSWER
+    assert driver.of_type("response.done")[0]["response"]["status"] == "completed"
+
+
+def test_speech_resuming_drops_the_speculative_reply_unannounced() -> None:
+    driver = Driver(["what is", QUESTION], asr_delay=0.05, brain_delay=0.02)
+    driver.say(tone(0.6) + bytes(2 * int(0.4 * RATE)) + tone(0.6))  # a 400 ms pause
+    driver.run(4.0)
+    thinks = [job for _, job in driver.jobs if isinstance(job, Think)]
+    cancelled = {job.job_id for _, job in driver.jobs if isinstance(job, CancelJob)}
+    synths = [job for _, job in driver.jobs if isinstance(job, Synthesize)]
+    # the early transcript's reply was thought and its synthesis begun, then cancelled
+    assert len(thinks) == 2 and thinks[0].history[-1].text == "what is"
+    assert any(job.job_id in cancelled for job in synths if job.job_id < thinks[1].job_id)
+    assert all(at >= driver.time_of("response.created") for at, _ in driver.frames)
+    assert "Sorry" not in "".join(job.text for job in synths if job.job_id > thinks[1].job_id)
+    assert len(driver.of_type("response.created")) == 1
+    deltas = driver.of_type("response.output_audio_transcript.delta")
+    assert "".join(str(d["delta"]) for d in deltas).strip() == ANSWER
