@@ -87,12 +87,14 @@ class Fleet:
             self.redis_process.kill()
             self.redis_process.wait()
 
-    def start_relay(self, name: str) -> RelayProcess:
+    def start_relay(self, name: str, static: tuple[str, ...] = ()) -> RelayProcess:
+        """The relay on ``name``: with Redis (registry and route cache), or with only the
+        ``static`` flags (``--transceiver ID=HOST:PORT``) when they are given."""
         host = self.topology[name]
+        redis = ("--redis", self.redis_url, "--registry-interval", str(REGISTRY_INTERVAL))
         relay = RelayProcess(
             "--listen", self.relay_address(name), "--keys", str(self.keys),
-            "--cluster", str(CLUSTER), "--redis", self.redis_url,
-            "--registry-interval", str(REGISTRY_INTERVAL), prefix=host.prefix,
+            "--cluster", str(CLUSTER), *(static or redis), prefix=host.prefix,
         )  # fmt: skip
         self.relays[name] = relay
         return relay
