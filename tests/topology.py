@@ -5,7 +5,8 @@ collide) gets one veth pair: ``eth0`` inside the host, the other end in a dedica
 namespace where it is a port of the bridge ``br0``. Every address is a ``10.77.0.0/16`` address
 on those ``eth0`` links; nothing is attached to the real host's interfaces and there is no
 default route, so no packet can leave the machine. :meth:`Topology.close` (also run when
-building fails half way) deletes every namespace, which takes the veths with it.
+building fails half way) deletes every namespace, which takes the veths with it; namespaces
+left by a run that was killed are swept when the next one starts.
 
 Processes run in a host with ``ip netns exec`` (:meth:`Host.popen`; ``ip`` execs the command,
 so the Popen's pid is the process itself and ``kill -9`` reaches it). The calling thread can
@@ -23,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -129,10 +131,21 @@ class Host:
         _ip("-n", self.netns, "addr", "add", f"{address}/{PREFIX_LENGTH}", "dev", "eth0")
 
 
+def sweep_stale() -> None:
+    """Delete the namespaces of earlier runs that died without closing (kill -9 of pytest)."""
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for line in listing.splitlines():
+        name = line.split()[0] if line.strip() else ""
+        match = re.fullmatch(r"pwtopo(\d+)-[\w-]+", name)
+        if match and not os.path.exists(f"/proc/{match.group(1)}"):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
 class Topology:
     """The switch namespace plus one :class:`Host` per ``name: "a.b"`` (address 10.77.a.b)."""
 
     def __init__(self, hosts: dict[str, str] | None = None) -> None:
+        sweep_stale()
         self.tag = f"pwtopo{os.getpid()}"
         self.switch = f"{self.tag}-switch"
         self.hosts: dict[str, Host] = {}

@@ -1,6 +1,7 @@
 """A client's address changes mid-call (NAT rebinding, Wi-Fi → mobile): the client sits behind
-the userspace NAT of ``tests/impair.py`` on the ``nat`` host, which takes a new source port for
-it (SIGUSR1); the relay sees the same session from a new address and the session continues."""
+the userspace NAT of ``tests/impair.py`` on the ``nat`` host (an impaired path: delay, jitter,
+reordering, duplication), which takes a new source port for it (SIGUSR1); the relay sees the
+same session from a new address and the session continues."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ NAT_PORT = 3478
 # for SCTP's retransmission timer too, which backs off while the path is down.
 RESUME = 6.5
 SCTP_BACKOFF = 4.0
+# A mobile-ish path each way: 20 ms ± 5 ms, 1 % reordered, 1 % duplicated (no loss: a lost
+# consent check would put the resumption off by a whole interval and make the figure noise).
+IMPAIRMENT = ("--delay", "0.02", "--jitter", "0.005", "--reorder", "0.01", "--duplicate", "0.01",
+              "--seed", "15")  # fmt: skip
 
 
 @pytest.fixture
@@ -34,7 +39,7 @@ def nat(fleet: Fleet) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
         [*host.prefix, sys.executable, "-m", "tests.impair",
          "--listen", f"{host.address}:{NAT_PORT}",
-         "--forward", f"{fleet.topology['relay1'].address}:{RELAY_PORT}"],
+         "--forward", f"{fleet.topology['relay1'].address}:{RELAY_PORT}", *IMPAIRMENT],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO,
         env=dict(os.environ, PYTHONPATH=str(REPO)),
     )  # fmt: skip
