@@ -734,6 +734,16 @@ class Agent:
                 pair.valid = True
             if use_candidate:
                 self._nominate(pair, now)
+            elif (
+                (current := comp.selected) is not None
+                and current is not pair
+                and current.last_received is not None
+                and now >= current.last_received + self.config.renomination_silence
+            ):
+                # The selected pair has gone quiet and the peer's consent check (RFC 7675)
+                # comes from a new address: its NAT rebound or it changed networks. A full
+                # peer nominates again only on an ICE restart, so follow the check.
+                self._nominate(pair, now)
             return
         if pair.state is PairState.SUCCEEDED:
             if use_candidate:

@@ -479,6 +479,32 @@ def test_controlled_side_follows_the_peer_to_a_new_network_but_not_aggressive_no
     assert new is not None and new.remote.address == lte
 
 
+def test_a_lite_agent_follows_a_consent_check_from_a_new_address_once_the_old_is_quiet() -> None:
+    # NAT rebinding: the full peer's consent checks (no USE-CANDIDATE) arrive from a new port.
+    b = make_agent(False, 2, lite=True)
+    b.add_local_candidate(host_candidate(*B_ADDR))
+    b.set_remote_credentials("peer", "p" * 22)
+    b.start(0.0)
+    old, new = ("10.0.0.5", 1000), ("10.0.0.5", 1001)
+    b.receive(_nominating_check(b, "peer", 2000), old, B_ADDR, 1.0)
+    first = b.selected_pair()
+    assert first is not None and first.remote.address == old
+
+    def consent(at: float) -> None:
+        request = binding_request(
+            new_transaction_id(), f"{b.local_ufrag}:peer", b.local_credentials.pwd.encode(),
+            priority=1000, controlling=True, tie_breaker=2**63,
+        )  # fmt: skip
+        assert b.receive(request, new, B_ADDR, at)
+
+    b.note_data(first, 1.5)
+    consent(2.0)  # the old address carried data 0.5 s ago: a stray check does not move us
+    assert b.selected_pair() is first
+    consent(1.5 + 2.0)  # quiet for renomination_silence: follow the peer
+    moved = b.selected_pair()
+    assert moved is not None and moved.remote.address == new
+
+
 def test_uncheckable_remote_candidates_are_ignored() -> None:
     a = make_agent(True, 1)
     a.add_local_candidate(host_candidate(*A_ADDR))

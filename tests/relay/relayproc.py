@@ -14,13 +14,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class RelayProcess:
-    def __init__(self, *args: str, workers: int = 1, ready_timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        *args: str,
+        workers: int = 1,
+        ready_timeout: float = 15.0,
+        prefix: tuple[str, ...] = (),
+    ) -> None:
+        """``prefix`` runs it elsewhere, e.g. ``("ip", "netns", "exec", NAME)``."""
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (lives as long as the relay)
             "w+", prefix="relay-", suffix=".log", delete=False
         )
         env = dict(os.environ, PYTHONPATH=str(REPO))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "relay.cli", *args, "--log-level", "INFO"],
+            [*prefix, sys.executable, "-m", "relay.cli", *args, "--log-level", "INFO"],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env=env,

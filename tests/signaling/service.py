@@ -27,21 +27,31 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 class SignalingProcess:
     """``pywebrtc-signaling --http 127.0.0.1:<free> --udp 127.0.0.1:<free> *args``."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 20) -> None:
+    def __init__(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 20,
+        bind: str = "127.0.0.1",
+        prefix: tuple[str, ...] = (),
+    ) -> None:
+        """``bind``/``prefix``: run in a network namespace, e.g. ``("ip", "netns", "exec", NAME)``
+        (the caller's thread must then reach ``bind``, see ``tests/topology.py``)."""
         self.http_port = free_port()
         self.udp_port = free_port(socket.SOCK_DGRAM)
-        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.url = f"http://{bind}:{self.http_port}"
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (lives as long as the process)
             "w+", prefix="signaling-", suffix=".log", delete=False
         )
         command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "signaling.cli"]
         self.process = subprocess.Popen(
             [
+                *prefix,
                 *command,
                 "--http",
-                f"127.0.0.1:{self.http_port}",
+                f"{bind}:{self.http_port}",
                 "--udp",
-                f"127.0.0.1:{self.udp_port}",
+                f"{bind}:{self.udp_port}",
                 *args,
             ],  # fmt: skip
             stdout=self.log,
