@@ -734,6 +734,8 @@ def echo_level(sessions: int = 100, windows: int = 1) -> dict[str, Any]:
         server.profile("echo")
         for _ in range(windows):
             r = _level(server, load, None, sessions, fresh=False)
+            if "server_cpu" not in r:
+                raise RuntimeError(f"{r}\n{server.output()}")
             results.append({
                 "cpu_per_session_pct": round(100 * r["server_cpu"] / sessions, 3),
                 "loss_pct": round(100 * r["loss"], 3),
