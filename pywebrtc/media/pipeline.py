@@ -51,7 +51,7 @@ import av
 from av.stream import Stream
 
 from pywebrtc.rtp import AudioLevel, RtcpParseError, RtpPacket, RtpParseError
-from pywebrtc.rtp.interceptor import InterceptorChain, earliest
+from pywebrtc.rtp.interceptor import InterceptorChain
 from pywebrtc.rtp.jitter_buffer import JitterBuffer, JitterFrame, JitterLoss
 from pywebrtc.rtp.nack_generator import NackGenerator
 from pywebrtc.rtp.reports import RtcpReporter
@@ -714,8 +714,14 @@ class AudioSession:
     # -- timers and output -------------------------------------------------------------
 
     def deadline(self) -> float | None:
-        dtmf = self.dtmf.deadline() if self.dtmf is not None else None
-        return earliest((self.chain.deadline(), self._next_playout, dtmf))
+        best = self.chain.deadline()  # asked after every datagram: no tuple, no generator
+        playout = self._next_playout
+        if playout is not None and (best is None or playout < best):
+            best = playout
+        dtmf = self.dtmf
+        if dtmf is not None and (d := dtmf.deadline()) is not None and (best is None or d < best):
+            best = d
+        return best
 
     def tick(self, now: float) -> None:
         if self.dtmf is not None:
