@@ -6,8 +6,9 @@ statistics and reports, NACK generation, TWCC feedback) → adaptive jitter buff
 conceal) → :class:`FrameReceived` every 20 ms of playout. In raw mode (``decode=False``) the
 payloads come out as :class:`EncodedReceived` instead, in order, losses marked. Raw mode with
 ``forward=True`` skips the jitter buffer and the playout clock: each packet's payload comes out
-as it arrives (duplicates dropped, reordering passed on, nothing for losses), for a relay or an
-echo that sends it on at once with its own timestamp.
+as it arrives (duplicates dropped, reordering passed on, nothing for losses; telephone-events
+reported as usual, comfort noise and RED not passed on), for a relay or an echo that sends it
+on at once with its own timestamp.
 
 Send: ``send_frame(av.AudioFrame)`` → encode (Opus/PCMU/PCMA) → packetize (SSRC, sequence,
 timestamp, marker, header extensions) → interceptors (report bookkeeping, retransmission
