@@ -43,8 +43,9 @@ Sizes come from ``PYWEBRTC_BENCH_SIGNALING_<NAME>``: ``SESSIONS`` (1000), ``AIOR
 ``SETTLE`` (2), ``WINDOW`` (10), ``CHURN`` (2). ``PYWEBRTC_BENCH_SIGNALING_PYSPY=DIR``: record
 the server under each case with py-spy (``--format raw``, collapsed stacks; py-spy on core 0)
 into DIR; ``python -m bench.signaling top FILE [N]`` prints the N functions with the most own
-time in one. The clients talk to the parent through one JSON line per command on
-stdin/stdout.
+time in one; ``python -m bench.signaling echo [SESSIONS [WINDOWS]]`` measures one pywebrtc
+echo level (CPU per session, loss) without the ceiling search. The clients talk to the parent
+through one JSON line per command on stdin/stdout.
 """
 
 from __future__ import annotations
