@@ -43,8 +43,9 @@ Sizes come from ``PYWEBRTC_BENCH_SIGNALING_<NAME>``: ``SESSIONS`` (1000), ``AIOR
 ``SETTLE`` (2), ``WINDOW`` (10), ``CHURN`` (2). ``PYWEBRTC_BENCH_SIGNALING_PYSPY=DIR``: record
 the server under each case with py-spy (``--format raw``, collapsed stacks; py-spy on core 0)
 into DIR; ``python -m bench.signaling top FILE [N]`` prints the N functions with the most own
-time in one. The clients talk to the parent through one JSON line per command on
-stdin/stdout.
+time in one; ``python -m bench.signaling echo [SESSIONS [WINDOWS]]`` measures one pywebrtc
+echo level (CPU per session, loss) without the ceiling search. The clients talk to the parent
+through one JSON line per command on stdin/stdout.
 """
 
 from __future__ import annotations
@@ -723,6 +724,35 @@ def echo_ceiling(stack: str) -> dict[str, Any]:
     return best
 
 
+def echo_level(sessions: int = 100, windows: int = 1) -> dict[str, Any]:
+    """``python -m bench.signaling echo [SESSIONS [WINDOWS]]``: one pywebrtc echo level (through
+    the relay, no churn), ``WINDOWS`` windows of ``WINDOW`` s; server CPU per echo session (% of
+    a core) and RTP loss of each, for trying a change without the whole ceiling search."""
+    server = Server("pywebrtc", relay=True)
+    load = LoadGenerator(server.url)
+    results = []
+    try:
+        server.profile("echo")
+        for _ in range(windows):
+            r = _level(server, load, None, sessions, fresh=False)
+            if "server_cpu" not in r:
+                raise RuntimeError(f"{r}\n{server.output()}")
+            results.append({
+                "cpu_per_session_pct": round(100 * r["server_cpu"] / sessions, 3),
+                "loss_pct": round(100 * r["loss"], 3),
+                "server_cpu": round(r["server_cpu"], 3),
+                "server_wait": round(r["server_wait"], 3),
+                "offered": round(r["offered"], 3),
+                "connected": r["connected"],
+            })  # fmt: skip
+            print(f"echo {sessions}: {results[-1]}", file=sys.stderr)
+        server.stop_profile()
+    finally:
+        load.close()
+        server.close()
+    return {"sessions": sessions, "windows": results}
+
+
 # --- profiles -------------------------------------------------------------------------------
 
 # Leaf frames of a thread that is waiting, not working: the event loop inside uvloop's C code
@@ -897,9 +927,13 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["top"]:
         print(top_frames(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 15))
         raise SystemExit
+    if sys.argv[1:2] == ["echo"]:
+        print(json.dumps(echo_level(*[int(a) for a in sys.argv[2:4]])))
+        raise SystemExit
     if sys.argv[1:2] != ["client"]:
         raise SystemExit(
             "usage: python -m bench.signaling client URL CONCURRENCY | top PROFILE.txt [N]"
+            " | echo [SESSIONS [WINDOWS]]"
         )
     coroutine = _client(sys.argv[2], int(sys.argv[3]))
     if HAVE_UVLOOP:

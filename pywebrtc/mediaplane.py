@@ -342,6 +342,7 @@ class MediaPlane:
             nack=n.nack,
             twcc_feedback=twcc,
             decode=t.receiver.decode,
+            forward=self._settings.audio_forward,
             dtmf_codec=n.dtmf_codec if send_codec is not None else None,
             bitrate=bitrate,
             opus_fec=opus.opus_fec,

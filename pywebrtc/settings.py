@@ -51,6 +51,7 @@ class SettingEngine:
         self.dtls_initial_timeout = 0.2
         # Media: decode remote audio to av.AudioFrame (True) or hand Opus packets through.
         self.audio_decode = True
+        self.audio_forward = False  # raw tracks get packets on receipt, no jitter buffer
         self.opus_application = "audio"
         self.opus_complexity = 5
         self.opus_bitrate = 32000
@@ -107,11 +108,17 @@ class SettingEngine:
         self.dtls_initial_timeout = float(seconds)
 
     # --- media -------------------------------------------------------------------------------
-    def set_audio_decode(self, decode: bool) -> None:
+    def set_audio_decode(self, decode: bool, *, forward: bool = False) -> None:
         """With False, remote audio tracks return the encoded Opus packets (``av.Packet``)
         undecoded: what a bridge to a speech model wants. Per transceiver:
-        ``addTransceiver(..., decode=False)``."""
+        ``addTransceiver(..., decode=False)``.
+
+        ``forward`` (for raw tracks): each packet goes to the track as it arrives, without
+        jitter buffer or playout clock (duplicates dropped, reordering passed on, losses not
+        marked), so an echo or a relay sends it on at once with its own timestamp; without
+        it, raw tracks are played out every 20 ms in order, as decoded ones are."""
         self.audio_decode = bool(decode)
+        self.audio_forward = bool(forward)
 
     def set_opus_encoder(
         self,

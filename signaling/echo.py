@@ -2,7 +2,9 @@
 message back on its channel with the same type (str stays str, bytes stay bytes).
 
 Audio is passed through encoded (``decode_audio = False``: the remote track yields the Opus
-packets, which the sender sends as they are), so echoing costs no codec work.
+packets, which the sender sends as they are), so echoing costs no codec work; and on receipt
+(``forward_audio = True``: no jitter buffer, no playout timer), each packet is sent back as
+soon as it arrives, with its own timestamp.
 """
 
 from __future__ import annotations
@@ -31,3 +33,4 @@ async def echo(session: Session) -> None:
 
 
 echo.decode_audio = False  # type: ignore[attr-defined]
+echo.forward_audio = True  # type: ignore[attr-defined]

@@ -119,7 +119,10 @@ class SessionManager:
         settings = self._settings
         settings.set_lite(True)
         settings.set_udp_mux(self.socket.muxes)
-        settings.set_audio_decode(bool(getattr(self.app, "decode_audio", True)))
+        settings.set_audio_decode(
+            bool(getattr(self.app, "decode_audio", True)),
+            forward=bool(getattr(self.app, "forward_audio", False)),
+        )
         codec = self.config.codec
         if codec is not None:
             route = Route(self.config.cluster, self.config.transceiver_id)

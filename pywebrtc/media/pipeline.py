@@ -4,7 +4,11 @@ frames and events out.
 Receive: SRTP unprotect → RTP parse → SSRC / payload-type check → interceptors (RFC 3550
 statistics and reports, NACK generation, TWCC feedback) → adaptive jitter buffer → decode (or
 conceal) → :class:`FrameReceived` every 20 ms of playout. In raw mode (``decode=False``) the
-payloads come out as :class:`EncodedReceived` instead, in order, losses marked.
+payloads come out as :class:`EncodedReceived` instead, in order, losses marked. Raw mode with
+``forward=True`` skips the jitter buffer and the playout clock: each packet's payload comes out
+as it arrives (duplicates dropped, reordering passed on, nothing for losses; telephone-events
+reported as usual, comfort noise and RED not passed on), for a relay or an echo that sends it
+on at once with its own timestamp.
 
 Send: ``send_frame(av.AudioFrame)`` → encode (Opus/PCMU/PCMA) → packetize (SSRC, sequence,
 timestamp, marker, header extensions) → interceptors (report bookkeeping, retransmission
@@ -48,7 +52,7 @@ import av
 from av.stream import Stream
 
 from pywebrtc.rtp import AudioLevel, RtcpParseError, RtpPacket, RtpParseError
-from pywebrtc.rtp.interceptor import InterceptorChain, earliest
+from pywebrtc.rtp.interceptor import InterceptorChain
 from pywebrtc.rtp.jitter_buffer import JitterBuffer, JitterFrame, JitterLoss
 from pywebrtc.rtp.nack_generator import NackGenerator
 from pywebrtc.rtp.reports import RtcpReporter
@@ -88,6 +92,7 @@ _SOURCE_TIMEOUT = 2.0  # a learned remote SSRC silent this long may be replaced
 _PAUSE = 3 * _PTIME  # a send gap longer than this is a pause, not jitter
 _NACK_MAX_WAIT = 0.2  # never hold playout longer than this for a retransmission
 _MAX_CATCH_UP = 10  # playout ticks processed at once when polled late
+_FORWARD_WINDOW = 64  # forward mode: sequence numbers remembered to drop duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +103,8 @@ class FrameReceived:
 
 @dataclass(frozen=True, slots=True)
 class EncodedReceived:
-    """Raw mode: one playout slot. ``payload`` is None for a lost packet."""
+    """Raw mode: one playout slot (``payload`` None for a lost packet); with ``forward``, one
+    received packet."""
 
     payload: bytes | None
     timestamp: int
@@ -154,7 +160,9 @@ class AudioSessionConfig:
     receive (sendonly). ``remote_ssrc`` None: accept the first SSRC that arrives (signaling
     without ``a=ssrc``), then only that one. ``nack``: rtcp-fb "nack" was negotiated (we
     generate NACKs and keep a retransmission buffer). ``twcc_feedback``: generate
-    transport-cc feedback here (see the module docstring). ``decode`` False: raw mode.
+    transport-cc feedback here (see the module docstring). ``decode`` False: raw mode;
+    ``forward`` True as well: raw mode without jitter buffer or playout clock (payloads on
+    receipt).
     """
 
     local_ssrc: int
@@ -167,6 +175,7 @@ class AudioSessionConfig:
     nack: bool = False
     twcc_feedback: bool = False
     decode: bool = True
+    forward: bool = False
     dtmf_codec: AudioCodec | None = None  # the telephone-event we send with (RFC 4733)
     output_channels: int = 1
     bitrate: int = 32000
@@ -248,6 +257,8 @@ class AudioSession:
                                if c.key not in _NOT_AUDIO), None)  # fmt: skip
         self._last_event: tuple[int, int] | None = None  # (timestamp, event) last reported
         self._next_playout: float | None = None
+        self._forward_high: int | None = None  # forward mode: highest sequence number seen
+        self._forward_seen = 0  # bit i: highest - i was seen
         self._last_packet: float | None = None
         self._transmits: deque[Transmit] = deque()
         self._events: deque[SessionEvent] = deque()
@@ -378,6 +389,18 @@ class AudioSession:
         if not packet.payload:
             return  # padding-only probe
         is_audio = codec.key not in _NOT_AUDIO
+        config = self.config
+        if config.forward and not config.decode:
+            self._last_packet = now
+            if not self._fresh(packet.sequence_number):
+                self.drops.jitter_buffer += 1
+            elif is_audio:
+                self._events.append(
+                    EncodedReceived(packet.payload, packet.timestamp, packet.payload_type)
+                )
+            elif codec.key == "telephone-event":
+                self._telephone_event(packet.payload, packet.timestamp, codec.clock_rate)
+            return
         if is_audio and codec.clock_rate != self.jitter.clock_rate:
             self.jitter.set_clock_rate(codec.clock_rate)
         if not is_audio and codec.key == "telephone-event":
@@ -391,6 +414,28 @@ class AudioSession:
         self._last_packet = now
         if self._next_playout is None:
             self._next_playout = now
+
+    def _fresh(self, sequence: int) -> bool:
+        """Forward mode: False for a duplicate or a packet too old to tell (RFC 3550 §A.1's
+        window idea; SRTP's replay check (RFC 3711 §3.3.2) already drops most duplicates)."""
+        high = self._forward_high
+        if high is None:
+            self._forward_high, self._forward_seen = sequence, 1
+            return True
+        ahead = (sequence - high) & 0xFFFF
+        if ahead == 0:
+            return False
+        if ahead < 0x8000:
+            seen = (self._forward_seen << ahead) | 1 if ahead < _FORWARD_WINDOW else 1
+            self._forward_seen = seen & ((1 << _FORWARD_WINDOW) - 1)
+            self._forward_high = sequence
+            return True
+        behind = 0x10000 - ahead
+        bit = 1 << behind
+        if behind >= _FORWARD_WINDOW or self._forward_seen & bit:
+            return False
+        self._forward_seen |= bit
+        return True
 
     def _may_switch_source(self, now: float) -> bool:
         # A signaled SSRC is binding. A learned one (no a=ssrc) is replaced when its source
@@ -407,6 +452,7 @@ class AudioSession:
         if self.remote_ssrc is not None:
             log.info("remote audio source changed from %08x to %08x", self.remote_ssrc, ssrc)
             self.jitter.reset()
+            self._forward_high = None
             if self.nack is not None:
                 self.nack = self._replace_nack(ssrc)
         self.remote_ssrc = ssrc
@@ -669,8 +715,14 @@ class AudioSession:
     # -- timers and output -------------------------------------------------------------
 
     def deadline(self) -> float | None:
-        dtmf = self.dtmf.deadline() if self.dtmf is not None else None
-        return earliest((self.chain.deadline(), self._next_playout, dtmf))
+        best = self.chain.deadline()  # asked after every datagram: no tuple, no generator
+        playout = self._next_playout
+        if playout is not None and (best is None or playout < best):
+            best = playout
+        dtmf = self.dtmf
+        if dtmf is not None and (d := dtmf.deadline()) is not None and (best is None or d < best):
+            best = d
+        return best
 
     def tick(self, now: float) -> None:
         if self.dtmf is not None:

@@ -93,4 +93,10 @@ class InterceptorChain(Interceptor):
         return out
 
     def deadline(self) -> float | None:
-        return earliest(i.deadline() for i in self.interceptors)
+        # Asked after every datagram (no generator: this is on the per-packet path).
+        best: float | None = None
+        for i in self.interceptors:
+            d = i.deadline()
+            if d is not None and (best is None or d < best):
+                best = d
+        return best

@@ -714,19 +714,14 @@ class SctpAssociation:
     def deadline(self) -> float | None:
         if self._terminated:
             return None
-        times = [
-            t.deadline
-            for t in (
-                self._t1,
-                self._t2,
-                self._t3,
-                self._ack_timer,
-                self._hb_timer,
-                self._reconfig_timer,
-            )
-            if t.deadline is not None
-        ]
-        return min(times) if times else None
+        # Asked after every datagram of the session (audio too): no list, no min().
+        best: float | None = None
+        for t in (self._t1, self._t2, self._t3, self._ack_timer, self._hb_timer,
+                  self._reconfig_timer):  # fmt: skip
+            d = t.deadline
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
 
     # ------------------------------------------------------------------ helpers
 

@@ -335,3 +335,48 @@ def test_nack_waits_for_retransmissions_only_on_short_paths() -> None:
     long.run(3.0, b_sends=True)
     assert d.nack is not None and d.nack.rtt > 0.25
     assert d.jitter.min_delay == 0.02  # 300 ms RTT: do not hold playout for NACK
+
+
+def test_forward_mode_hands_each_packet_over_once_on_receipt_without_playout_ticks() -> None:
+    # Plain RTP (no SRTP replay check): the duplicates the network makes reach the session.
+    a = AudioSession(config(0xA1), rng=random.Random(1))
+    b = AudioSession(config(0xB2, decode=False, forward=True), rng=random.Random(2))
+    call = Call(a, b, (Jitter(0.05), Duplicate(0.2)), (), 0.03, 7)
+    ticks: list[float] = []
+    tick = b.tick
+
+    def counted(now: float) -> None:
+        ticks.append(now)
+        tick(now)
+
+    b.tick = counted  # type: ignore[method-assign]
+    arrivals: list[tuple[float, int]] = []
+    receive = b.receive
+
+    def received(data: bytes, now: float) -> None:
+        before = len(b._events)
+        receive(data, now)
+        if not 192 <= data[1] <= 223:
+            arrivals.append((now, len(b._events) - before))
+
+    b.receive = received  # type: ignore[method-assign]
+    call.run(4.0)
+    call.run(0.2, a_sends=False)  # the last packets arrive
+    sent = [RtpPacket.parse(d) for d in call.a.host.sent if not 192 <= d[1] <= 223]
+    raw = [e for e in call.b.events if isinstance(e, EncodedReceived)]
+    assert len(sent) == 200
+    # Every packet exactly once, with its own timestamp and payload; duplicates counted.
+    assert sorted((e.timestamp, e.payload) for e in raw) == sorted(
+        (p.timestamp, p.payload) for p in sent
+    )
+    assert b.drops.jitter_buffer == len(arrivals) - len(sent) > 10
+    # Out of order as the jitter made them: passed on as they came, not reordered.
+    stamps = [e.timestamp for e in raw]
+    assert stamps != sorted(stamps)
+    # On receipt: a fresh packet's payload is out by the end of its receive call; the
+    # session's only timer is RTCP's (about one report a second), not a 20 ms playout clock.
+    assert sum(n for _, n in arrivals) == len(sent)
+    assert b._next_playout is None and len(b.jitter) == 0
+    assert len(ticks) <= 8
+    deadline = b.deadline()
+    assert deadline is not None and deadline > call.now + 0.1

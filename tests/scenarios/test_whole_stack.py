@@ -26,6 +26,7 @@ from pywebrtc.ice.candidate import CandidateType
 from pywebrtc.ice.udpmux import UdpMux
 from pywebrtc.media import pipeline as audio_pipeline
 from pywebrtc.settings import SettingEngine
+from pywebrtc.shell import SessionDriver
 from tests.peerconnection.audio_helpers import ToneTrack, tone_of
 from tests.peerconnection.helpers import Inbox, negotiate
 from tests.simnet import Duplicate, Impairment, Loss, Network, Reorder, VirtualTimeLoop
@@ -373,3 +374,55 @@ def test_a_caller_whose_address_changes_recovers_through_an_ice_restart(
         await outlasts_consent(caller, callee, channel, echoes)
 
     simulate(scenario, Loss(loss), seed=seed)
+
+
+@pytest.mark.parametrize(("loss", "seed"), [(0.0, 0), (0.1, 1)])
+@pytest.mark.parametrize("forward", [True, False])
+def test_an_encoded_echo_forwards_on_receipt_without_a_playout_timer(
+    loss: float, seed: int, forward: bool
+) -> None:
+    """The callee echoes the caller's audio as ``--app echo`` does (raw track sent back as it
+    is); with forward-on-receipt its session wakes only for RTCP, ICE and SCTP, not 50 times a
+    second for playout, and the caller hears its own tone back."""
+    heard: list[float] = []
+    wakeups: dict[str, int] = {}
+    timers: list[SessionDriver] = []  # every session timer callback, in order
+    on_timer = SessionDriver.on_timer
+
+    def counted(driver: SessionDriver, now: float) -> None:
+        timers.append(driver)
+        on_timer(driver, now)
+
+    async def scenario(net: Network, caller: RTCPeerConnection, callee: RTCPeerConnection) -> None:
+        callee._settings.set_audio_decode(False, forward=forward)
+        callee._media.decode = False
+        back: dict[str, Any] = {}
+        caller.on("track", lambda track: back.setdefault("track", track))
+        callee.on("track", callee.addTrack)
+        caller.addTrack(ToneTrack(440.0))
+        await negotiate(caller, callee)
+        await until(connected(caller, callee))
+        await until(lambda: "track" in back)
+        driver = callee._driver
+        (transceiver,) = callee.getTransceivers()
+        session = transceiver.session
+        await asyncio.sleep(2.0)
+        assert session is not None and session.remote_ssrc is not None
+        inbound = session.reporter.sources[session.remote_ssrc]
+        before, received = len(timers), inbound.packets_received
+        tone = asyncio.ensure_future(tone_of(back["track"], timeout=WITHIN))
+        await asyncio.sleep(10.0)
+        wakeups["window"] = sum(1 for d in timers[before:] if d is driver)
+        wakeups["received"] = inbound.packets_received - received
+        heard.append(await tone)
+
+    with mock.patch.object(SessionDriver, "on_timer", counted):
+        simulate(scenario, Loss(loss), seed=seed)
+    assert heard[0] == pytest.approx(440.0, abs=15)
+    # Forward: what is left is transport-cc feedback (every 100 ms between two pywebrtc
+    # peers), NACKs under loss, RTCP reports, consent checks: a fraction of the packets.
+    # Played out: a timer wake-up for every 20 ms slot, at least one per packet.
+    if forward:
+        assert wakeups["window"] < wakeups["received"] / 3, wakeups
+    else:
+        assert wakeups["window"] >= wakeups["received"] > 400, wakeups
