@@ -167,9 +167,18 @@ async function talk() {
   // Made inside the click, before any await, so the browser lets it play.
   audioContext = new AudioContext();
   try {
-    local = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-    });
+    const micFile = params.get("mic");  // test harnesses: a file as the microphone (Firefox
+    if (micFile) {                       // has no fake-capture file; served with CORS)
+      const player = new Audio();
+      player.crossOrigin = "anonymous";
+      player.src = micFile;
+      local = player.mozCaptureStream ? player.mozCaptureStream() : player.captureStream();
+      await player.play();
+    } else {
+      local = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      });
+    }
     audioContext.resume().catch(() => {});  // never settles while autoplay is blocked
     localAnalyser = audioContext.createAnalyser();
     audioContext.createMediaStreamSource(local).connect(localAnalyser);

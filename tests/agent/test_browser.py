@@ -253,21 +253,30 @@ def test_typed_input_in_chromium(demo: DemoProcess, tmp_path: Path) -> None:
     assert result["remoteLevel"] > 0.01 and not result["errors"], result
 
 
-async def firefox_reports(url: str, until_done: int) -> list[dict[str, Any]]:
+async def firefox_reports(
+    url: str, until_done: int, mic: bytes | None = None
+) -> list[dict[str, Any]]:
     """Opens ``url`` (with ``&report=``) in Firefox; the page's states until ``until_done``
-    responses are done."""
+    responses are done. ``mic``: a WAV file the page plays as its microphone (``&mic=``)."""
     reports: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def report(request: web.Request) -> web.Response:
         reports.put_nowait(json.loads(await request.text()))
         return web.Response()
 
+    async def microphone(_: web.Request) -> web.Response:
+        headers = {"Access-Control-Allow-Origin": "*"}
+        return web.Response(body=mic, content_type="audio/wav", headers=headers)
+
     collector = web.Application()
     collector.router.add_post("/report", report)
+    collector.router.add_get("/mic.wav", microphone)
     runner = web.AppRunner(collector, access_log=None)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
+    if mic is not None:
+        url += f"&mic=http://127.0.0.1:{port}/mic.wav"
     close = await launch_firefox(f"{url}&report=http://127.0.0.1:{port}/report", FIREFOX_AUTOPLAY)
     states: list[dict[str, Any]] = []
     try:
@@ -300,6 +309,19 @@ def test_typed_input_in_firefox(demo: DemoProcess) -> None:
     sizes = [(b1 - b0) / (p1 - p0) for (p0, b0), (p1, b1) in pairwise(polls) if p1 > p0]
     print(f"Firefox: bytes per packet received, each second: {sizes}")
     assert len(sizes) >= 3 and max(sizes) > 2 * sizes[-1], sizes
+
+
+def test_a_spoken_question_in_firefox(demo: DemoProcess, tmp_path: Path) -> None:
+    """Firefox's microphone is a WAV played by the page (headless Firefox has no fake-capture
+    file): the question is heard, transcribed and answered by voice."""
+    wav = write_wav(
+        tmp_path / "question.wav", speech(2.5, "what is twelve times thirty four", 15.0)
+    )
+    states = asyncio.run(firefox_reports(f"{demo.url}?auto=1", until_done=1, mic=wav.read_bytes()))
+    last = states[-1]
+    assert [said(u) for u in last["user"]] == ["what is twelve times thirty four"], last["user"]
+    assert last["agent"] == [{"status": "completed", "text": TWELVE}], last["agent"]
+    assert not last["errors"], last["errors"]
 
 
 async def manual_turn_and_bad_events(url: str, question: bytes) -> None:
