@@ -889,9 +889,10 @@ def scenario() -> Scenario:
         "pywebrtc-signaling shares one",
         f"echo sessions: bench/siggen (Go, Debian's Pion v3, no interceptors) sends one "
         f"pre-encoded 20 ms Opus frame per session at 50 packets/s, pausing 200 ms every "
-        "10 s (Pion v3.1 sends consent checks only in such a pause: none while media flows, "
-        "fixed in pion/ice v4.0.8; the server ends sessions without consent checks after "
-        "30 s), and one data-channel message a second; steps "
+        "10 s (as DTX would; Pion v3.1 sends consent checks only in such a pause, none while "
+        "media flows, fixed in pion/ice v4.0.8; pywebrtc's ICE-lite now also takes "
+        "authenticated SRTP as consent, so the pause is no longer needed), and one "
+        "data-channel message a second; steps "
         f"{','.join(map(str, STEPS['pywebrtc']))} (aiortc "
         f"{','.join(map(str, STEPS['aiortc']))}), then the gap to the first "
         f"failing step halved twice; {SETTLE:.0f} s settle + {WINDOW:.0f} s window per level; "
