@@ -9,11 +9,12 @@ real ``pywebrtc-relay`` whose address is then the answer's only candidate."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -21,6 +22,9 @@ from conformance.browser.audio_scenario import write_tone_wav
 from conformance.browser.driver import CHROMIUM, CHROMIUM_ARGS
 from tests.relay.relayproc import RelayProcess
 from tests.signaling.service import SignalingProcess, free_port
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 PAGE = (
     b"<!doctype html><meta charset=utf-8><title>whip</title><script>"
@@ -44,7 +48,10 @@ async def _until(
         await asyncio.sleep(0.1)
 
 
-async def _publish(service: SignalingProcess, advertised: tuple[str, int], wav: Path) -> None:
+@contextlib.asynccontextmanager
+async def whip_page(wav: Path) -> AsyncIterator[Page]:
+    """Headless Chromium (a WAV as its microphone) on the WHIP test page, served from its own
+    origin so that every request to the service is cross-origin."""
     from playwright.async_api import async_playwright
 
     pages = web.Application()
@@ -66,6 +73,15 @@ async def _publish(service: SignalingProcess, advertised: tuple[str, int], wav: 
     try:
         page = await browser.new_page()
         await page.goto(f"http://127.0.0.1:{port}/")
+        yield page
+    finally:
+        await browser.close()
+        await playwright.stop()
+        await runner.cleanup()
+
+
+async def _publish(service: SignalingProcess, advertised: tuple[str, int], wav: Path) -> None:
+    async with whip_page(wav) as page:
         published = await page.evaluate("base => W.publish(base)", service.url)
         assert not published["offerHadCandidates"]
         answer = published["answer"]
@@ -101,10 +117,6 @@ async def _publish(service: SignalingProcess, advertised: tuple[str, int], wav: 
         assert service.metric("pywebrtc_sessions", 'state="connected"') == 1
         assert await page.evaluate("W.remove()") == 200
         assert sum(service.metric("pywebrtc_sessions", f'state="{s}"') for s in STATES) == 0
-    finally:
-        await browser.close()
-        await playwright.stop()
-        await runner.cleanup()
 
 
 def test_chromium_whip_direct(tmp_path: Path) -> None:

@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from conformance.browser.audio_scenario import write_tone_wav
-from conformance.browser.driver import CHROMIUM, CHROMIUM_ARGS
 from conformance.netns import isolated_network
 from pywebrtc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from pywebrtc.settings import SettingEngine
@@ -29,7 +27,7 @@ from pywebrtc.transmit import Address
 from tests.peerconnection.audio_helpers import ToneTrack, tone_of
 from tests.relay.relayproc import RelayProcess
 from tests.signaling.service import SignalingProcess, free_port
-from tests.signaling.test_chromium import KEYS, PAGE, STATES, _until
+from tests.signaling.test_chromium import KEYS, STATES, _until, whip_page
 
 
 def _drop_udp_except(port: int) -> None:
@@ -46,27 +44,7 @@ def _drop_udp_except(port: int) -> None:
 
 
 async def _publish(service: SignalingProcess, tcp: tuple[str, int], wav: Path) -> None:
-    from playwright.async_api import async_playwright
-
-    pages = web.Application()
-
-    async def index(_: web.Request) -> web.Response:
-        return web.Response(body=PAGE, content_type="text/html")
-
-    pages.router.add_get("/", index)
-    runner = web.AppRunner(pages, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    playwright = await async_playwright().start()
-    browser = await playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"],
-    )
-    try:
-        page = await browser.new_page()
-        await page.goto(f"http://127.0.0.1:{port}/")
+    async with whip_page(wav) as page:
         published = await page.evaluate("base => W.publish(base)", service.url)
         answer = published["answer"]
         passive = [line for line in answer.splitlines() if " tcp " in line]
@@ -84,10 +62,6 @@ async def _publish(service: SignalingProcess, tcp: tuple[str, int], wav: Path) -
         assert service.metric("pywebrtc_sessions", 'state="connected"') == 1
         assert await page.evaluate("W.remove()") == 200
         assert sum(service.metric("pywebrtc_sessions", f'state="{s}"') for s in STATES) == 0
-    finally:
-        await browser.close()
-        await playwright.stop()
-        await runner.cleanup()
 
 
 def _settle(future: asyncio.Future[Any], value: Any) -> None:
