@@ -14,9 +14,9 @@ from tests.faults.client import Client
 from tests.faults.conftest import Fleet
 
 # The figure is 100 ms from the replacement's readiness. Measured alone: the first
-# echoed message 0.06 s after readiness, echoed RTP 0.22 s. The bounds asserted are looser
-# than the target, because this runs inside the whole suite on a loaded 2-core CI host (a
-# 0.1 s bound failed there once); the figures are printed and reported, not held to 100 ms.
+# echoed message 0.06 s after readiness; inside the whole suite 0.13 s (echoed RTP 0.02 s since
+# the echo forwards on receipt). The bounds asserted are looser than the target because this
+# runs inside the whole suite on a loaded 2-core CI host; the figures are printed and reported.
 RESUME = 0.5  # seconds from the replacement's readiness to the first echoed message through it
 RTP_RESUME = 1.0
 # Without the route cache the relay learns the client from its next consent check: aiortc sends
