@@ -8,16 +8,20 @@ launches its browser once (module fixture) and runs every test in one event loop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
 FIREFOX = "/usr/bin/firefox-esr"
@@ -143,6 +147,25 @@ async def launch_chromium(url: str, extra_args: tuple[str, ...] = ()) -> Closer:
         await manager.__aexit__(None, None, None)
 
     return close
+
+
+@contextlib.asynccontextmanager
+async def chromium_page(url: str, wav: Path | None = None) -> AsyncIterator[Page]:
+    """A page of headless Chromium at ``url``, ``wav`` (if given) as its microphone."""
+    from playwright.async_api import async_playwright
+
+    extra = [f"--use-file-for-fake-audio-capture={wav}"] if wav is not None else []
+    playwright = await async_playwright().start()
+    browser = await playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra]
+    )
+    try:
+        page = await browser.new_page()
+        await page.goto(url)
+        yield page
+    finally:
+        await browser.close()
+        await playwright.stop()
 
 
 async def launch_firefox(url: str, prefs: Mapping[str, bool | str | int] | None = None) -> Closer:

@@ -37,7 +37,7 @@ from agent.engines.piper import PiperSynthesizer  # noqa: E402
 from agent.engines.whisper import WhisperRecognizer  # noqa: E402
 from agent.numbers import to_words  # noqa: E402
 from agent.resample import Resampler  # noqa: E402
-from conformance.browser.driver import CHROMIUM, CHROMIUM_ARGS, launch_firefox  # noqa: E402
+from conformance.browser.driver import chromium_page, launch_firefox  # noqa: E402
 from conformance.netns import HOST_ADDRESS, isolated_network  # noqa: E402
 from tests.demo.test_page import FIREFOX_AUTOPLAY, DemoProcess  # noqa: E402
 from tests.signaling.service import free_port  # noqa: E402
@@ -120,21 +120,8 @@ async def in_chromium(
     demo: DemoProcess, wav: Path, body: Callable[[Page], Awaitable[None]], timeout: float = 60
 ) -> None:
     """Opens the page in headless Chromium with ``wav`` as its microphone, and runs ``body``."""
-    from playwright.async_api import async_playwright
-
-    playwright = await async_playwright().start()
-    browser = await playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"],
-    )
-    try:
-        page = await browser.new_page()
-        await page.goto(demo.url)
+    async with chromium_page(demo.url, wav) as page:
         await asyncio.wait_for(body(page), timeout)
-    finally:
-        await browser.close()
-        await playwright.stop()
 
 
 async def until(page: Page, condition: str, timeout: float = 30) -> dict[str, Any]:

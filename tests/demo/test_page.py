@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from conformance.browser.audio_scenario import write_tone_wav
-from conformance.browser.driver import CHROMIUM, CHROMIUM_ARGS, launch_firefox
+from conformance.browser.driver import chromium_page, launch_firefox
 from conformance.netns import isolated_network
 from tests.signaling.service import REPO, free_port
 
@@ -40,17 +40,7 @@ def _metric(url: str, name: str) -> float:
 
 
 async def _talk(url: str, wav: Path, relay_port: int) -> dict[str, Any]:
-    from playwright.async_api import async_playwright
-
-    playwright = await async_playwright().start()
-    browser = await playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"],
-    )
-    try:
-        page = await browser.new_page()
-        await page.goto(url)
+    async with chromium_page(url, wav) as page:
         await page.keyboard.press("Tab")  # keyboard-usable: Talk is the first control
         await page.keyboard.press("Enter")
         deadline = time.monotonic() + 30
@@ -81,9 +71,6 @@ async def _talk(url: str, wav: Path, relay_port: int) -> dict[str, Any]:
             assert time.monotonic() < deadline, "hang up did not end the session"
             await asyncio.sleep(0.1)
         return {"codec": codec, "rtt": rtt, **state}
-    finally:
-        await browser.close()
-        await playwright.stop()
 
 
 class DemoProcess:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from conformance.browser.audio_scenario import write_tone_wav
-from conformance.browser.driver import CHROMIUM, CHROMIUM_ARGS
+from conformance.browser.driver import chromium_page
 from tests.relay.relayproc import RelayProcess
 from tests.signaling.service import SignalingProcess, free_port
 
@@ -52,8 +52,6 @@ async def _until(
 async def whip_page(wav: Path) -> AsyncIterator[Page]:
     """Headless Chromium (a WAV as its microphone) on the WHIP test page, served from its own
     origin so that every request to the service is cross-origin."""
-    from playwright.async_api import async_playwright
-
     pages = web.Application()
 
     async def index(_: web.Request) -> web.Response:
@@ -64,21 +62,11 @@ async def whip_page(wav: Path) -> AsyncIterator[Page]:
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    playwright = await async_playwright().start()
-    browser = await playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"],
-    )
     try:
-        page = await browser.new_page()
-        await page.goto(f"http://127.0.0.1:{port}/")
-        yield page
+        async with chromium_page(f"http://127.0.0.1:{port}/", wav) as page:
+            yield page
     finally:
-        await browser.close()
-        await playwright.stop()
         await runner.cleanup()
-
 
 async def _publish(service: SignalingProcess, advertised: tuple[str, int], wav: Path) -> None:
     async with whip_page(wav) as page:
