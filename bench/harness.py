@@ -8,14 +8,17 @@ better pywebrtc is", so above 1 is good whatever the unit.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
@@ -162,3 +165,47 @@ def append_results(scenario: Scenario, table: str) -> None:
         )
     with RESULTS.open("a") as f:
         f.write("\n".join(parts))
+
+
+class JsonChild:
+    """A child process driven over its stdin/stdout: one command line in, one JSON line out
+    (the benches' clients, servers and load generators)."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        close_timeout: float = 30,
+    ) -> None:
+        self.popen = subprocess.Popen(
+            list(argv), cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.close_timeout = close_timeout
+
+    def send(self, command: str) -> None:
+        assert self.popen.stdin is not None
+        self.popen.stdin.write(command + "\n")
+        self.popen.stdin.flush()
+
+    def read(self) -> dict[str, Any]:
+        assert self.popen.stdout is not None
+        line = self.popen.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.popen.args!r} exited")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def ask(self, command: str) -> dict[str, Any]:
+        self.send(command)
+        return self.read()
+
+    def close(self) -> None:
+        """Close its stdin (its cue to stop) and wait for it, killing it after the timeout."""
+        if self.popen.stdin is not None:
+            self.popen.stdin.close()
+        try:
+            self.popen.wait(self.close_timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()

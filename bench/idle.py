@@ -34,7 +34,6 @@ import asyncio
 import gc
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Case, Scenario
+from bench.harness import Case, JsonChild, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS = int(os.environ.get("PYWEBRTC_BENCH_IDLE_SESSIONS", "10000"))
@@ -298,41 +297,9 @@ def _child(role: str, stack: str, path: str, count: int) -> None:
 # --- the parent --------------------------------------------------------------------------------
 
 
-class _Process:
+class _Process(JsonChild):
     def __init__(self, *args: str) -> None:
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "bench.idle", *args],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def send(self, command: str) -> None:
-        assert self.popen.stdin is not None
-        self.popen.stdin.write(command + "\n")
-        self.popen.stdin.flush()
-
-    def read(self) -> dict[str, Any]:
-        assert self.popen.stdout is not None
-        line = self.popen.stdout.readline()
-        if not line:
-            raise RuntimeError(f"bench.idle child {self.popen.args!r} exited")
-        result: dict[str, Any] = json.loads(line)
-        return result
-
-    def ask(self, command: str) -> dict[str, Any]:
-        self.send(command)
-        return self.read()
-
-    def stop(self) -> None:
-        if self.popen.stdin is not None:
-            self.popen.stdin.close()
-        try:
-            self.popen.wait(30)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+        super().__init__([sys.executable, "-m", "bench.idle", *args], cwd=ROOT)
 
 
 def measure(stack: str, sessions: int, idle: float, clients: int = 1) -> dict[str, float]:
@@ -370,7 +337,7 @@ def measure(stack: str, sessions: int, idle: float, clients: int = 1) -> dict[st
             far = [client.ask("stats") for client in children[1:]]
         finally:
             for child in reversed(children):  # the clients first: the server sees them go
-                child.stop()
+                child.close()
     wall = end["wall_s"] - start["wall_s"]
     total = sessions + clients
     return {

@@ -64,7 +64,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Case, Scenario
+from bench.harness import Case, JsonChild, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGGEN = Path(__file__).resolve().parent / "siggen"
@@ -391,41 +391,18 @@ async def _client(url: str, concurrency: int) -> None:
     await http.close()
 
 
-class Client:
+class Client(JsonChild):
     """``python -m bench.signaling client URL K`` pinned to the client core."""
 
     def __init__(self, url: str, concurrency: int = CONCURRENCY) -> None:
-        self.popen = subprocess.Popen(
+        super().__init__(
             _pinned(CLIENT_CORE, [
                 sys.executable, "-m", "bench.signaling", "client", url, str(concurrency),
             ]),  # fmt: skip
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=ROOT,
             env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        )  # fmt: skip
+        )
         self.read()  # ready
-
-    def read(self) -> dict[str, Any]:
-        assert self.popen.stdout is not None
-        line = self.popen.stdout.readline()
-        if not line:
-            raise RuntimeError("bench.signaling client exited")
-        result: dict[str, Any] = json.loads(line)
-        return result
-
-    def ask(self, command: str) -> dict[str, Any]:
-        assert self.popen.stdin is not None
-        self.popen.stdin.write(command + "\n")
-        self.popen.stdin.flush()
-        return self.read()
-
-    def close(self) -> None:
-        if self.popen.stdin is not None:
-            self.popen.stdin.close()
-        try:
-            self.popen.wait(30)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
 
 
 # --- case 1: setups per server CPU-second ---------------------------------------------------
@@ -533,34 +510,15 @@ def build_siggen() -> Path:
     return binary
 
 
-class LoadGenerator:
+class LoadGenerator(JsonChild):
     def __init__(self, url: str) -> None:
-        self.popen = subprocess.Popen(
+        super().__init__(
             _pinned(CLIENT_CORE, [
                 str(build_siggen()), "-url", url + "/offer", "-opus", _opus_frame().hex(),
                 "-concurrency", str(CONCURRENCY),
             ]),  # fmt: skip
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-
-    def ask(self, command: str) -> dict[str, Any]:
-        assert self.popen.stdin is not None and self.popen.stdout is not None
-        self.popen.stdin.write(command + "\n")
-        self.popen.stdin.flush()
-        line = self.popen.stdout.readline()
-        if not line:
-            raise RuntimeError("siggen exited")
-        result: dict[str, Any] = json.loads(line)
-        return result
-
-    def close(self) -> None:
-        if self.popen.stdin is not None:
-            self.popen.stdin.close()
-        try:
-            self.popen.wait(60)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+            close_timeout=60,
+        )
 
 
 def _level(
