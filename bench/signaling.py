@@ -477,37 +477,10 @@ def _opus_frame() -> bytes:
 
 def build_siggen() -> Path:
     """``bench/siggen`` compiled into ``build/pion/siggen`` (again when a source is newer),
-    offline against Debian's Pion, as :func:`conformance.pion.driver.build` builds its peer."""
-    from conformance.pion.driver import BUILD, DEBIAN_GOPATH, PION, PionError
+    offline against Debian's Pion, as the Pion conformance peer is."""
+    from conformance.pion.driver import BUILD, build_go
 
-    binary = BUILD / "siggen"
-    sources = [*SIGGEN.glob("*.go"), SIGGEN / "go.mod"]
-    if binary.exists() and binary.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
-        return binary
-    go = shutil.which("go")
-    if go is None or not PION.is_dir():
-        raise PionError("Go and Pion are needed (scripts/install-system-deps)")
-    gopath = BUILD / "gopath"
-    link = gopath / "src" / "siggen"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.is_symlink():
-        link.symlink_to(SIGGEN, target_is_directory=True)
-    env = {
-        **os.environ,
-        "GO111MODULE": "off",
-        "GOPATH": f"{gopath}:{DEBIAN_GOPATH}",
-        "GOCACHE": str(BUILD / "gocache"),
-        "GOFLAGS": "",
-    }
-    partial = binary.with_suffix(f".{os.getpid()}.tmp")
-    done = subprocess.run(
-        [go, "build", "-o", str(partial), "siggen"],
-        cwd=BUILD, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise PionError(f"go build failed:\n{done.stderr}")
-    partial.replace(binary)
-    return binary
+    return build_go(SIGGEN, "siggen", BUILD / "siggen")
 
 
 class LoadGenerator(JsonChild):

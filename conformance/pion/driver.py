@@ -34,10 +34,16 @@ class PionError(RuntimeError):
 
 def build() -> Path:
     """The compiled peer, built if missing or older than its sources."""
-    sources = sorted(SOURCE.glob("*.go")) + [SOURCE / "go.mod"]
+    return build_go(SOURCE, "pionpeer", BINARY)
+
+
+def build_go(source: Path, package: str, binary: Path) -> Path:
+    """Compile the Go program in ``source`` (as GOPATH package ``package``) into ``binary``,
+    offline against Debian's Pion, unless ``binary`` is newer than every source file."""
+    sources = sorted(source.glob("*.go")) + [source / "go.mod"]
     newest = max(path.stat().st_mtime for path in sources)
-    if BINARY.exists() and BINARY.stat().st_mtime >= newest:
-        return BINARY
+    if binary.exists() and binary.stat().st_mtime >= newest:
+        return binary
     go = shutil.which("go")
     if go is None or not PION.is_dir():
         raise PionError(
@@ -47,12 +53,12 @@ def build() -> Path:
     # In GOPATH mode Go maps "github.com/pion/webrtc/v3" to Debian's github.com/pion/webrtc
     # (minimal module compatibility) only for a package that sits in a GOPATH itself.
     gopath = BUILD / "gopath"
-    link = gopath / "src" / "pionpeer"
+    link = gopath / "src" / package
     link.parent.mkdir(parents=True, exist_ok=True)
-    if link.is_symlink() and link.resolve() != SOURCE:
+    if link.is_symlink() and link.resolve() != source:
         link.unlink()  # a build/ copied from another checkout points at that one's sources
     if not link.is_symlink():
-        link.symlink_to(SOURCE, target_is_directory=True)
+        link.symlink_to(source, target_is_directory=True)
     env = {
         **os.environ,
         "GO111MODULE": "off",
@@ -60,9 +66,9 @@ def build() -> Path:
         "GOCACHE": str(BUILD / "gocache"),
         "GOFLAGS": "",
     }
-    partial = BINARY.with_suffix(f".{os.getpid()}.tmp")
+    partial = binary.with_suffix(f".{os.getpid()}.tmp")
     done = subprocess.run(
-        [go, "build", "-o", str(partial), "pionpeer"],
+        [go, "build", "-o", str(partial), package],
         cwd=BUILD,
         env=env,
         capture_output=True,
@@ -71,8 +77,8 @@ def build() -> Path:
     )
     if done.returncode != 0:
         raise PionError(f"go build failed:\n{done.stderr}")
-    partial.replace(BINARY)  # atomic: a concurrent run never sees half a binary
-    return BINARY
+    partial.replace(binary)  # atomic: a concurrent run never sees half a binary
+    return binary
 
 
 def encode(messages: list[str | bytes]) -> list[dict[str, str]]:
