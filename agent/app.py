@@ -300,6 +300,7 @@ class AgentApp:
     """The application: ``await app(session)`` starts the agent for one session."""
 
     decode_audio = True  # the pipeline wants PCM
+    hurry_audio = True  # every frame of the user's speech, even after a stall
 
     def __init__(
         self,

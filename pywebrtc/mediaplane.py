@@ -343,6 +343,7 @@ class MediaPlane:
             twcc_feedback=twcc,
             decode=t.receiver.decode,
             forward=self._settings.audio_forward,
+            hurry=self._settings.audio_hurry,
             dtmf_codec=n.dtmf_codec if send_codec is not None else None,
             bitrate=bitrate,
             opus_fec=opus.opus_fec,

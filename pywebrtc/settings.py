@@ -52,6 +52,7 @@ class SettingEngine:
         # Media: decode remote audio to av.AudioFrame (True) or hand Opus packets through.
         self.audio_decode = True
         self.audio_forward = False  # raw tracks get packets on receipt, no jitter buffer
+        self.audio_hurry = False  # after a burst, deliver faster instead of dropping frames
         self.opus_application = "audio"
         self.opus_complexity = 5
         self.opus_bitrate = 32000
@@ -108,7 +109,7 @@ class SettingEngine:
         self.dtls_initial_timeout = float(seconds)
 
     # --- media -------------------------------------------------------------------------------
-    def set_audio_decode(self, decode: bool, *, forward: bool = False) -> None:
+    def set_audio_decode(self, decode: bool, *, forward: bool = False, hurry: bool = False) -> None:
         """With False, remote audio tracks return the encoded Opus packets (``av.Packet``)
         undecoded: what a bridge to a speech model wants. Per transceiver:
         ``addTransceiver(..., decode=False)``.
@@ -116,9 +117,14 @@ class SettingEngine:
         ``forward`` (for raw tracks): each packet goes to the track as it arrives, without
         jitter buffer or playout clock (duplicates dropped, reordering passed on, losses not
         marked), so an echo or a relay sends it on at once with its own timestamp; without
-        it, raw tracks are played out every 20 ms in order, as decoded ones are."""
+        it, raw tracks are played out every 20 ms in order, as decoded ones are.
+
+        ``hurry``: when a burst fills the jitter buffer past its target (the sender or this
+        process stalled), tracks get two frames per 20 ms until it is back, instead of losing
+        frames to catch up: what speech recognition wants, as it does not play the audio out."""
         self.audio_decode = bool(decode)
         self.audio_forward = bool(forward)
+        self.audio_hurry = bool(hurry)
 
     def set_opus_encoder(
         self,

@@ -122,6 +122,7 @@ class SessionManager:
         settings.set_audio_decode(
             bool(getattr(self.app, "decode_audio", True)),
             forward=bool(getattr(self.app, "forward_audio", False)),
+            hurry=bool(getattr(self.app, "hurry_audio", False)),
         )
         codec = self.config.codec
         if codec is not None:

@@ -162,7 +162,8 @@ class AudioSessionConfig:
     generate NACKs and keep a retransmission buffer). ``twcc_feedback``: generate
     transport-cc feedback here (see the module docstring). ``decode`` False: raw mode;
     ``forward`` True as well: raw mode without jitter buffer or playout clock (payloads on
-    receipt).
+    receipt). ``hurry``: after a burst, play two frames per tick until the jitter buffer is back
+    at its target, instead of dropping frames (for consumers that transcribe, not play out).
     """
 
     local_ssrc: int
@@ -176,6 +177,7 @@ class AudioSessionConfig:
     twcc_feedback: bool = False
     decode: bool = True
     forward: bool = False
+    hurry: bool = False
     dtmf_codec: AudioCodec | None = None  # the telephone-event we send with (RFC 4733)
     output_channels: int = 1
     bitrate: int = 32000
@@ -249,7 +251,10 @@ class AudioSession:
             config.receive_codecs[0].clock_rate if config.receive_codecs else _OPUS_CLOCK.clock_rate
         )
         self.jitter = JitterBuffer(
-            clock, min_delay=config.jitter_min_delay, max_delay=config.jitter_max_delay
+            clock,
+            min_delay=config.jitter_min_delay,
+            max_delay=config.jitter_max_delay,
+            discard=not config.hurry,
         )
         if self.nack is not None:
             self._fit_jitter_to_rtt()
@@ -338,6 +343,7 @@ class AudioSession:
             self._switch_source(config.remote_ssrc)
         self.jitter.max_delay = config.jitter_max_delay
         self.jitter.min_delay = config.jitter_min_delay
+        self.jitter.discard = not config.hurry
         if self.nack is not None:
             self._fit_jitter_to_rtt()
         self._configure_dtmf()
@@ -730,8 +736,11 @@ class AudioSession:
         playout = self._next_playout
         if playout is not None and now >= playout:
             ticks = 0
+            hurry = self.config.hurry
             while playout <= now and ticks < _MAX_CATCH_UP:
                 self._play(now)
+                if hurry and self.jitter.behind():
+                    self._play(now)
                 playout += _PTIME
                 ticks += 1
             if playout <= now:

@@ -13,7 +13,10 @@ variation over the window plus one frame, clamped to [min_delay, max_delay]. Pla
 once the first packet has waited the target; afterwards, when more than the target plus two
 frames is buffered (a burst, or the target went down), one frame is dropped (counted as
 ``discarded``, at most one every five ticks) until the level is back, and an underrun raises
-the target by a frame. This is a deliberately simple relative of NetEQ: no time stretching.
+the target by a frame. With ``discard=False`` nothing is dropped: the caller sees
+:meth:`JitterBuffer.behind` and pops faster instead, down to ``min_delay`` (speech recognition
+wants every frame, not real-time playout). This is a deliberately simple relative of NetEQ:
+no time stretching.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class JitterBuffer:
         window: int = 200,
         capacity: int = 500,
         max_loss_run: int = 10,
+        discard: bool = True,
     ) -> None:
         self.clock_rate = clock_rate
         self.frame_duration = frame_duration
@@ -78,6 +82,7 @@ class JitterBuffer:
         self.target_delay = max(min_delay, min(initial_delay, max_delay))
         self.capacity = capacity
         self.max_loss_run = max_loss_run
+        self.discard = discard
         self.stats = JitterBufferStats()
         self._unwrap = SequenceUnwrapper()
         self._packets: dict[int, JitterFrame] = {}
@@ -101,6 +106,13 @@ class JitterBuffer:
         while seq + n in self._packets:
             n += 1
         return n * self.frame_duration
+
+    def behind(self) -> bool:
+        """More than the target delay plus two frames is buffered: playout lags behind. Without
+        ``discard``, the floor is ``min_delay`` instead: a consumer that does not play out in
+        real time wants frames as soon as they are in order, however jittery the path was."""
+        floor = self.target_delay if self.discard else self.min_delay
+        return self._next is not None and self.level > floor + 2 * self.frame_duration + 1e-9
 
     def __len__(self) -> int:
         return len(self._packets)
@@ -180,9 +192,10 @@ class JitterBuffer:
         # catching up after a burst is spread out.
         self._since_discard += 1
         if (
-            self._since_discard >= _DISCARD_SPACING
+            self.discard
+            and self._since_discard >= _DISCARD_SPACING
             and self._next in packets
-            and self.level > self.target_delay + 2 * self.frame_duration + 1e-9
+            and self.behind()
         ):
             del packets[self._next]
             self._next += 1

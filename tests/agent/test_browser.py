@@ -61,6 +61,12 @@ def said(text: str) -> str:
     return " ".join(words(text))
 
 
+def heard_question(transcript: str) -> bool:
+    """Whisper tiny heard the numbers of "what is twelve times thirty four" (it has once heard
+    the opening as "west" in a loaded CI run; the answer the test then checks needs only these)."""
+    return said(transcript).endswith("twelve times thirty four")
+
+
 def speech(*parts: str | float) -> bytes:
     """48 kHz mono s16: piper saying each string, silence for each number (seconds). (Whisper's
     tiny model hears espeak-ng's "spell dog" as "bell dog".)"""
@@ -309,7 +315,7 @@ def test_a_spoken_question_in_firefox(demo: DemoProcess, tmp_path: Path) -> None
     )
     states = asyncio.run(firefox_reports(f"{demo.url}?auto=1", until_done=1, mic=wav.read_bytes()))
     last = states[-1]
-    assert [said(u) for u in last["user"]] == ["what is twelve times thirty four"], last["user"]
+    assert len(last["user"]) == 1 and heard_question(last["user"][0]), last["user"]
     assert last["agent"] == [{"status": "completed", "text": TWELVE}], last["agent"]
     assert not last["errors"], last["errors"]
 
@@ -327,7 +333,7 @@ async def manual_turn_and_bad_events(url: str, question: bytes) -> None:
             await first.say_pcm(question)
             first.send({"type": "input_audio_buffer.commit"})
             heard = await first.wait_for("conversation.item.input_audio_transcription.completed")
-            assert said(heard["transcript"]) == "what is twelve times thirty four", heard
+            assert heard_question(heard["transcript"]), heard
             assert not [e for e in first.events if e["type"].startswith("response.")]
             first.send({"type": "response.create"})
             done = await first.wait_for("response.done")

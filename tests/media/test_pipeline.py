@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -17,7 +19,7 @@ from pywebrtc.media import (
 from pywebrtc.rtp import RtpPacket, parse_rtcp, serialize_rtcp
 from pywebrtc.rtp.rtcp import ReceiverReport
 from pywebrtc.rtp.sender import ExtensionIds
-from tests.simnet import Duplicate, Impairment, Jitter, Loss
+from tests.simnet import Datagram, Duplicate, Impairment, Jitter, Loss
 
 from .peers import Call, config, srtp_pair
 from .tone import mono_samples, sine_frame, zero_crossing_frequency
@@ -125,6 +127,31 @@ def test_bad_input_is_dropped_and_counted_and_the_session_continues() -> None:
     assert d.unknown_ssrc == 1 and d.unknown_payload_type == 1
     net.run(1.0)
     assert len(net.b.frames) > before + 40
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """The sender stalls from ``start`` to ``end``: what it sent meanwhile arrives at once."""
+
+    start: float
+    end: float
+
+    def __call__(self, d: Datagram, rng: random.Random) -> Iterable[Datagram]:
+        return (replace(d, at=self.end),) if self.start <= d.at < self.end else (d,)
+
+
+@pytest.mark.parametrize("hurry", [False, True])
+def test_after_a_stall_hurry_delivers_every_frame_where_playout_drops_some(hurry: bool) -> None:
+    net, a, b = pair((Stall(1.0, 1.4),), hurry=hurry)
+    net.run(3.0)
+    frames = [e for e in net.b.events if isinstance(e, FrameReceived)]
+    assert not any(e.concealed for e in frames)
+    stats = b.jitter.stats
+    if hurry:  # every frame came out, and the delay the stall added is gone
+        assert stats.discarded == 0 and stats.frames_played >= stats.packets_received - 3
+        assert b.jitter.level <= 0.06 + 1e-9
+    else:  # playout drops frames and keeps a delay the size of the stall
+        assert stats.discarded > 0 and b.jitter.level > 0.2
 
 
 def test_bye_ends_the_remote_stream() -> None:
