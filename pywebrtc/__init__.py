@@ -26,7 +26,9 @@ _LAZY = {
     "InvalidStateError": "pywebrtc.exceptions",
     "MediaStreamError": "pywebrtc.exceptions",
     "OperationError": "pywebrtc.exceptions",
+    "RTCBundlePolicy": "pywebrtc.configuration",
     "RTCConfiguration": "pywebrtc.configuration",
+    "RTCIceTransportPolicy": "pywebrtc.configuration",
     "RTCIceServer": "pywebrtc.configuration",
     "RTCPeerConnection": "pywebrtc.peerconnection",
     "RTCDataChannel": "pywebrtc.rtcdatachannel",
@@ -38,6 +40,7 @@ _LAZY = {
     "RTCStatsReport": "pywebrtc.stats",
     "MediaStreamTrack": "pywebrtc.media",
     "AudioStreamTrack": "pywebrtc.media",
+    "VideoStreamTrack": "pywebrtc.media",
     "RTCRtpTransceiver": "pywebrtc.rtcrtptransceiver",
     "RTCRtpSender": "pywebrtc.rtcrtptransceiver",
     "RTCRtpReceiver": "pywebrtc.rtcrtptransceiver",
@@ -62,8 +65,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
+    from pywebrtc.configuration import RTCBundlePolicy as RTCBundlePolicy
     from pywebrtc.configuration import RTCConfiguration as RTCConfiguration
     from pywebrtc.configuration import RTCIceServer as RTCIceServer
+    from pywebrtc.configuration import RTCIceTransportPolicy as RTCIceTransportPolicy
     from pywebrtc.exceptions import InternalError as InternalError
     from pywebrtc.exceptions import InvalidAccessError as InvalidAccessError
     from pywebrtc.exceptions import InvalidCharacterError as InvalidCharacterError
@@ -74,6 +79,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from pywebrtc.exceptions import OperationError as OperationError
     from pywebrtc.media import AudioStreamTrack as AudioStreamTrack
     from pywebrtc.media import MediaStreamTrack as MediaStreamTrack
+    from pywebrtc.media import VideoStreamTrack as VideoStreamTrack
     from pywebrtc.peerconnection import RTCPeerConnection as RTCPeerConnection
     from pywebrtc.rtcdatachannel import RTCDataChannel as RTCDataChannel
     from pywebrtc.rtcicecandidate import RTCIceCandidate as RTCIceCandidate

@@ -2,7 +2,10 @@
 
 Only what the stack uses is read: the first STUN and the first TURN (UDP) server of
 ``iceServers``, ``iceTransportPolicy``, ``bundlePolicy`` (BUNDLE is always offered) and
-``certificates``. Everything non-standard goes through :class:`pywebrtc.SettingEngine`.
+``certificates``. The two policies take aiortc's enums (:class:`RTCBundlePolicy`,
+:class:`RTCIceTransportPolicy`) or W3C's strings; either way the field holds the enum, which
+is a ``str`` equal to the W3C string. Everything non-standard goes through
+:class:`pywebrtc.SettingEngine`.
 
 Without ``certificates``, a peer connection uses :func:`default_certificate`: one ECDSA P-256
 certificate for every peer connection of the process, made by the first that needs it and
@@ -17,6 +20,7 @@ certificates are used, else the user agent provides one).
 
 from __future__ import annotations
 
+import enum
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -39,12 +43,36 @@ class RTCIceServer:
         return [self.urls] if isinstance(self.urls, str) else list(self.urls)
 
 
+class RTCBundlePolicy(enum.StrEnum):
+    """W3C webrtc-pc §4.2.5 RTCBundlePolicy (aiortc's enum names). We always offer BUNDLE
+    (RFC 9143) and gather for one transport, as ``max-bundle`` does; an answerer that does
+    not bundle gets a transport per section from us all the same."""
+
+    BALANCED = "balanced"
+    MAX_COMPAT = "max-compat"
+    MAX_BUNDLE = "max-bundle"
+
+
+class RTCIceTransportPolicy(enum.StrEnum):
+    """W3C webrtc-pc §4.2.4 RTCIceTransportPolicy: ``relay`` uses TURN candidates only."""
+
+    ALL = "all"
+    RELAY = "relay"
+
+
 @dataclass(slots=True)
 class RTCConfiguration:
     iceServers: list[RTCIceServer] | None = None
-    iceTransportPolicy: Literal["all", "relay"] = "all"
-    bundlePolicy: Literal["balanced", "max-compat", "max-bundle"] = "max-bundle"
+    iceTransportPolicy: RTCIceTransportPolicy | Literal["all", "relay"] = RTCIceTransportPolicy.ALL
+    bundlePolicy: RTCBundlePolicy | Literal["balanced", "max-compat", "max-bundle"] = (
+        RTCBundlePolicy.MAX_BUNDLE
+    )
     certificates: list[Certificate] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # ValueError for a policy that is neither the enum nor one of its strings.
+        self.iceTransportPolicy = RTCIceTransportPolicy(self.iceTransportPolicy)
+        self.bundlePolicy = RTCBundlePolicy(self.bundlePolicy)
 
 
 # How long the process-wide default certificate is reused before a new one is made.

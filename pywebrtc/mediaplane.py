@@ -412,7 +412,7 @@ class MediaPlane:
             now = clock()
             if isinstance(frame, av.AudioFrame):
                 session.send_frame(frame, now)
-            else:  # raw mode: an encoded Opus packet, pts in 48 kHz units
+            elif isinstance(frame, av.Packet):  # raw: encoded Opus, pts in 48 kHz units
                 session.send_encoded(bytes(frame), int(frame.pts or 0), now)
             self._flush(t, session)
             self._wake()

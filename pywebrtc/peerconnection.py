@@ -757,9 +757,8 @@ class RTCPeerConnection(EventEmitter):
         assert driver is not None
         self._set_state("iceGatheringState", "gathering")
         stun, turn, turn_user, turn_pass = self._ice_servers
-        await driver.gather(
-            stun, turn, turn_user, turn_pass, self._configuration.iceTransportPolicy
-        )
+        relay_only = self._configuration.iceTransportPolicy == "relay"
+        await driver.gather(stun, turn, turn_user, turn_pass, "relay" if relay_only else "all")
         if not self._closed:
             self._announce_candidates()
 
@@ -908,6 +907,11 @@ class RTCPeerConnection(EventEmitter):
             self._set_state("iceConnectionState", str(event.state))
             self._update_connection_state()
         elif isinstance(event, DtlsStateChanged):
+            if event.state in ("closed", "failed"):
+                # Nothing more can arrive: received tracks end once drained, as aiortc's do
+                # when the peer closes (apps wait for their "ended").
+                for transceiver in self._media.transceivers:
+                    transceiver.receiver.track.finish()
             self._update_connection_state()
         elif not isinstance(event, CandidateGathered):
             self._sctp.dispatch(event)  # a data channel's open, message, close, ...

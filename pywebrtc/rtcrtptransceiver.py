@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -215,13 +215,17 @@ class RTCRtpSender:
         self.track_id = track.id if track is not None else _random_id()
         self._on_change: Callable[[], None] | None = None
 
-    async def replaceTrack(self, track: MediaStreamTrack | None) -> None:
-        """Send ``track`` from now on (no renegotiation needed); None sends nothing."""
+    def replaceTrack(self, track: MediaStreamTrack | None) -> Awaitable[None]:
+        """Send ``track`` from now on (no renegotiation needed); None sends nothing.
+
+        The track is replaced before this returns, as aiortc's (synchronous) ``replaceTrack``
+        does; what it returns may be awaited, as W3C's promise is, or dropped."""
         if track is not None and track.kind != self.kind:
             raise TypeError(f"cannot send a {track.kind} track on an {self.kind} sender")
         self.track = track
         if self._on_change is not None:
             self._on_change()
+        return _DONE
 
 
 class RTCRtpReceiver(EventEmitter):
@@ -314,6 +318,19 @@ class RTCRtpTransceiver:
 
     def __repr__(self) -> str:
         return f"<RTCRtpTransceiver mid={self.mid} {self.direction}>"
+
+
+class _Done:
+    """An awaitable that is already complete (and harmless when never awaited)."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return
+        yield
+
+
+_DONE = _Done()
 
 
 def _random_id() -> str:

@@ -25,6 +25,7 @@ from .track import (
     MediaStreamError,
     MediaStreamTrack,
     RemoteAudioTrack,
+    VideoStreamTrack,
 )
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "TelephoneEvent",
     "ToneChange",
     "Transmit",
+    "VideoStreamTrack",
     "create_decoder",
     "create_encoder",
 ]

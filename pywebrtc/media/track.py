@@ -4,8 +4,11 @@
   and ``on("ended")``; subclass it and return frames from ``recv()``, as with aiortc.
 * :class:`AudioStreamTrack` — an audio track that yields 20 ms of silence in real time; its
   :meth:`AudioStreamTrack.next_timestamp` is the pacer subclasses use to produce frames at
-  50 per second. **This pacer is the only code in** ``pywebrtc.media`` **that reads a clock**
-  (the running loop's ``loop.time()``) or sleeps.
+  50 per second. :class:`VideoStreamTrack` is its video counterpart (aiortc's): black 640×480
+  frames, and :meth:`VideoStreamTrack.next_timestamp` paces 30 frames a second in the 90 kHz
+  RTP video clock (RFC 3551 §5). The peer connection does not send video yet (no video codec):
+  these tracks serve apps that build and consume frames. **These two pacers are the only code
+  in** ``pywebrtc.media`` **that reads a clock** (the running loop's ``loop.time()``) or sleeps.
 * :class:`RemoteAudioTrack` — what the ``track`` event hands out: frames decoded by an
   :class:`~pywebrtc.media.pipeline.AudioSession` are pushed into it by the asyncio layer and
   ``recv()`` returns them. :class:`EncodedAudioTrack` is the raw-mode counterpart whose
@@ -19,6 +22,7 @@ import fractions
 import logging
 import uuid
 from collections import deque
+from typing import Any
 
 import av
 from av.stream import Stream
@@ -29,22 +33,43 @@ from pywebrtc.exceptions import MediaStreamError
 from .frames import pcm_frame, time_base
 
 __all__ = [
+    "AUDIO_PTIME",
+    "VIDEO_CLOCK_RATE",
+    "VIDEO_PTIME",
+    "VIDEO_TIME_BASE",
     "AudioStreamTrack",
     "EncodedAudioTrack",
     "MediaStreamError",
     "MediaStreamTrack",
     "RemoteAudioTrack",
+    "VideoStreamTrack",
 ]
 
 log = logging.getLogger(__name__)
 
 AUDIO_PTIME = 0.02  # seconds per frame (RFC 7587 §4.2 default packetization)
+VIDEO_CLOCK_RATE = 90000  # RTP clock of every video payload format (RFC 3551 §5)
+VIDEO_PTIME = 1 / 30  # seconds per frame of VideoStreamTrack: 30 frames a second
+VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK_RATE)
+
+
+def _schedule(coroutine: Any) -> object:
+    """Run an ``async def`` event handler as a task, as aiortc (pyee) does."""
+    try:
+        return asyncio.get_running_loop().create_task(coroutine)
+    except RuntimeError:  # emitted outside a loop: nothing could ever run it
+        coroutine.close()
+        log.warning("coroutine event handler dropped: no running event loop")
+        return None
 
 
 class MediaStreamTrack(EventEmitter):
-    """Base class of every track. Subclasses set ``kind`` and implement ``recv()``."""
+    """Base class of every track. Subclasses set ``kind`` and implement ``recv()``.
+
+    ``async def`` handlers (``@track.on("ended")``) run as tasks on the running loop."""
 
     kind = "unknown"
+    run_coroutine = staticmethod(_schedule)
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,7 +84,7 @@ class MediaStreamTrack(EventEmitter):
     def readyState(self) -> str:
         return "ended" if self.__ended else "live"
 
-    async def recv(self) -> av.AudioFrame | av.Packet[Stream]:
+    async def recv(self) -> av.AudioFrame | av.VideoFrame | av.Packet[Stream]:
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -105,6 +130,47 @@ class AudioStreamTrack(MediaStreamTrack):
         pts, _ = await self.next_timestamp()
         samples = int(self.sample_rate * AUDIO_PTIME)
         return pcm_frame(bytes(2 * samples), self.sample_rate, 1, pts)
+
+
+class VideoStreamTrack(MediaStreamTrack):
+    """A video track producing black 640×480 frames, 30 a second (aiortc's shape).
+
+    Subclasses override :meth:`recv` and stamp their frames with :meth:`next_timestamp`.
+    As in aiortc, the pacer's state (``_start``, ``_timestamp``) exists only after its first
+    call: a subclass with a pacer of its own may test ``hasattr(self, "_timestamp")``.
+    """
+
+    kind = "video"
+    _start: float
+    _timestamp: int
+
+    async def next_timestamp(self) -> tuple[int, fractions.Fraction]:
+        """Wait until the next frame is due (every :data:`VIDEO_PTIME`); return its pts in
+        :data:`VIDEO_CLOCK_RATE` units and :data:`VIDEO_TIME_BASE`. The schedule is anchored
+        at the first call, so a late wake-up is made up by the next frame."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        loop = asyncio.get_running_loop()
+        if not hasattr(self, "_timestamp"):
+            self._start = loop.time()
+            self._timestamp = 0
+        else:
+            self._timestamp += int(VIDEO_PTIME * VIDEO_CLOCK_RATE)
+            wait = self._start + self._timestamp / VIDEO_CLOCK_RATE - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return self._timestamp, VIDEO_TIME_BASE
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame(640, 480, "yuv420p")
+        luma, blue, red = frame.planes
+        luma.update(bytes([16]) * luma.buffer_size)  # BT.601 video-range black
+        blue.update(bytes([128]) * blue.buffer_size)
+        red.update(bytes([128]) * red.buffer_size)
+        frame.pts = pts
+        frame.time_base = time_base
+        return frame
 
 
 class _QueueTrack(MediaStreamTrack):
