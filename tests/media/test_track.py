@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import fractions
 from collections.abc import Callable
 
 import pytest
@@ -12,8 +13,10 @@ from pywebrtc.media import (
     MediaStreamError,
     MediaStreamTrack,
     RemoteAudioTrack,
+    VideoStreamTrack,
 )
 from pywebrtc.media.pipeline import EncodedReceived
+from pywebrtc.mediastreams import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE
 
 from .tone import sine_frame
 
@@ -117,3 +120,44 @@ def test_encoded_track_returns_packets() -> None:
         return bytes(got)
 
     assert asyncio.run(run()) == b"\x01\x02"
+
+
+def test_video_track_is_paced_at_30fps_in_the_90khz_clock() -> None:
+    loop = FakeClockLoop()
+    track = VideoStreamTrack()
+    assert not hasattr(track, "_timestamp")  # as aiortc: subclasses with own pacers test it
+
+    async def run() -> list[tuple[int | None, int, int, str]]:
+        frames = [await track.recv() for _ in range(4)]
+        return [(f.pts, f.width, f.height, f.format.name) for f in frames]
+
+    try:
+        got = loop.run_until_complete(run())
+    finally:
+        loop.close()
+    assert got == [(pts, 640, 480, "yuv420p") for pts in (0, 3000, 6000, 9000)]
+    assert [round(s, 4) for s in loop.slept] == [0.0333] * 3
+    assert (
+        VIDEO_TIME_BASE == fractions.Fraction(1, VIDEO_CLOCK_RATE) == fractions.Fraction(1, 90000)
+    )
+    track.stop()
+    with pytest.raises(MediaStreamError):
+        asyncio.run(track.next_timestamp())
+
+
+def test_async_ended_handlers_run_as_tasks() -> None:
+    async def run() -> list[str]:
+        track = AudioStreamTrack()
+        ran: list[str] = []
+
+        @track.on("ended")
+        async def on_ended() -> None:
+            await asyncio.sleep(0)
+            ran.append(track.readyState)
+
+        track.stop()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return ran
+
+    assert asyncio.run(run()) == ["ended"]
