@@ -11,14 +11,18 @@ candidates parsed by ``pywebrtc.sdp.candidate_from_sdp`` or built field by field
 
 from __future__ import annotations
 
+import array
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiortc
+import av
 import pytest
 
 from pywebrtc import (
+    AudioStreamTrack,
     MediaStreamError,
     MediaStreamTrack,
     RTCBundlePolicy,
@@ -29,8 +33,9 @@ from pywebrtc import (
     RTCSessionDescription,
 )
 from pywebrtc.contrib.media import MediaRelay
+from pywebrtc.media.frames import pcm_frame
 from pywebrtc.sdp import candidate_from_sdp
-from tests.peerconnection.audio_helpers import ToneTrack, tone_of
+from tests.peerconnection.audio_helpers import tone_of
 
 from .test_audio import AiortcTone
 
@@ -39,6 +44,32 @@ TIMEOUT = 20.0
 
 def run(test: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(test(), 60))
+
+
+class TenMillisecondTone(AudioStreamTrack):
+    """pipecat's output track: 10 ms mono s16 frames at 24 kHz, its own pacer (``_start`` and
+    ``_timestamp`` set in ``__init__``, in samples of its rate)."""
+
+    def __init__(self, frequency: float, rate: int = 24000) -> None:
+        super().__init__()
+        self.frequency, self.rate = frequency, rate
+        self._timestamp = 0
+        self._start = asyncio.get_running_loop().time()
+
+    async def recv(self) -> av.AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self._timestamp > 0:
+            wait = self._start + self._timestamp / self.rate - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        count = self.rate // 100
+        step = 2 * math.pi * self.frequency / self.rate
+        pcm = array.array(
+            "h", (int(9000 * math.sin(step * (self._timestamp + i))) for i in range(count))
+        )
+        frame = pcm_frame(pcm.tobytes(), self.rate, 1, self._timestamp)
+        self._timestamp += count
+        return frame
 
 
 def aiortc_client(tone: float | None = 1000.0, channel: bool = True) -> aiortc.RTCPeerConnection:
@@ -162,7 +193,7 @@ def test_add_track_in_the_track_handler_echoes_on_the_offered_transceiver() -> N
 def test_direction_set_before_the_answer_then_replace_track_without_await() -> None:
     """pipecat: after setRemoteDescription it sets every transceiver's direction to sendrecv,
     answers with no track, and once connected calls ``sender.replaceTrack(track)`` without
-    awaiting it (aiortc's replaceTrack is synchronous)."""
+    awaiting it (aiortc's replaceTrack is synchronous); its track gives 10 ms at 24 kHz."""
 
     async def body() -> None:
         ours = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -183,7 +214,7 @@ def test_direction_set_before_the_answer_then_replace_track_without_await() -> N
         answer = await answer_them(ours, theirs)
         assert "a=sendrecv" in answer
         await asyncio.wait_for(connected, TIMEOUT)
-        tone = ToneTrack(520)
+        tone = TenMillisecondTone(520)
         transceivers[0].sender.replaceTrack(tone)  # not awaited, as pipecat does
         assert transceivers[0].sender.track is tone
         heard = await tone_of(await asyncio.wait_for(their_track, TIMEOUT))
