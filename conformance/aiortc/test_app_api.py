@@ -59,6 +59,7 @@ class TenMillisecondTone(AudioStreamTrack):
     async def recv(self) -> av.AudioFrame:
         loop = asyncio.get_running_loop()
         if self._timestamp > 0:
+            assert self._start is not None
             wait = self._start + self._timestamp / self.rate - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
