@@ -1,11 +1,11 @@
 """``RTCConfiguration`` and ``RTCIceServer`` (W3C webrtc-pc §4.2.1, §4.2.2), aiortc-shaped.
 
 Only what the stack uses is read: the first STUN and the first TURN (UDP) server of
-``iceServers``, ``iceTransportPolicy``, ``bundlePolicy`` (BUNDLE is always offered) and
-``certificates``. The two policies take aiortc's enums (:class:`RTCBundlePolicy`,
-:class:`RTCIceTransportPolicy`) or W3C's strings; either way the field holds the enum, which
-is a ``str`` equal to the W3C string. Everything non-standard goes through
-:class:`pywebrtc.SettingEngine`.
+``iceServers``, ``iceTransportPolicy``, ``bundlePolicy`` (BUNDLE is always offered),
+``alwaysNegotiateDataChannels`` and ``certificates``. The two policies take aiortc's enums
+(:class:`RTCBundlePolicy`, :class:`RTCIceTransportPolicy`) or W3C's strings; either way the
+field holds the enum, which is a ``str`` equal to the W3C string. Everything non-standard goes
+through :class:`pywebrtc.SettingEngine`.
 
 Without ``certificates``, a peer connection uses :func:`default_certificate`: one ECDSA P-256
 certificate for every peer connection of the process, made by the first that needs it and
@@ -67,6 +67,9 @@ class RTCConfiguration:
     bundlePolicy: RTCBundlePolicy | Literal["balanced", "max-compat", "max-bundle"] = (
         RTCBundlePolicy.MAX_BUNDLE
     )
+    # aiortc's (and W3C webrtc-extensions'): offer a data section before any channel exists,
+    # so that channels made later need no renegotiation.
+    alwaysNegotiateDataChannels: bool = False
     certificates: list[Certificate] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -166,6 +166,8 @@ class RTCPeerConnection(EventEmitter):
         self._settings = settings or SettingEngine()
         certificates = self._configuration.certificates
         self._certificate = certificates[0] if certificates else default_certificate()
+        if self._configuration.alwaysNegotiateDataChannels:
+            self._data_wanted = True
         self._origin = new_origin()
         try:
             self._loop = asyncio.get_running_loop()

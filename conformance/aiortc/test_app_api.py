@@ -311,3 +311,51 @@ def test_remote_tracks_end_with_an_async_ended_handler(closer: str) -> None:
         await theirs.close()
 
     run(body)
+
+
+@pytest.mark.parametrize("we_offer", [True, False], ids=["pywebrtc-offers", "aiortc-offers"])
+def test_always_negotiate_data_channels_then_a_channel_without_renegotiation(
+    we_offer: bool,
+) -> None:
+    """``RTCConfiguration(alwaysNegotiateDataChannels=True)``: the offer carries a data
+    section with no channel yet; a channel made once connected opens with no new offer."""
+
+    async def body() -> None:
+        loop = asyncio.get_running_loop()
+        ours = RTCPeerConnection(RTCConfiguration(iceServers=[], alwaysNegotiateDataChannels=True))
+        theirs = aiortc.RTCPeerConnection(
+            aiortc.RTCConfiguration(iceServers=[], alwaysNegotiateDataChannels=True)
+        )
+        renegotiate: list[bool] = []
+        ours.on("negotiationneeded", lambda: renegotiate.append(True))
+        connected, on_connected = first(loop)
+        ours.on(
+            "connectionstatechange",
+            lambda: on_connected() if ours.connectionState == "connected" else None,
+        )
+        if we_offer:
+            await ours.setLocalDescription(await ours.createOffer())
+            offer = ours.localDescription
+            assert offer is not None and "m=application" in offer.sdp
+            await theirs.setRemoteDescription(aiortc.RTCSessionDescription(offer.sdp, "offer"))
+            await theirs.setLocalDescription(await theirs.createAnswer())
+            answer = theirs.localDescription
+            await ours.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
+        else:
+            await ours.setRemoteDescription(await their_offer(theirs))
+            await answer_them(ours, theirs)
+        await asyncio.wait_for(connected, TIMEOUT)
+        arrived, on_arrived = first(loop)
+        theirs.on("datachannel", on_arrived)
+        mine = ours.createDataChannel("late")
+        opened, on_opened = first(loop)
+        mine.on("open", on_opened)
+        await asyncio.wait_for(opened, TIMEOUT)
+        their_channel = await asyncio.wait_for(arrived, TIMEOUT)
+        assert their_channel.label == "late"
+        await asyncio.sleep(0)
+        assert renegotiate == []
+        await ours.close()
+        await theirs.close()
+
+    run(body)
