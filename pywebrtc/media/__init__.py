@@ -1,5 +1,6 @@
 """Audio media: tracks (aiortc-shaped), codecs (Opus via PyAV, PCMU/PCMA), and the per-session
-send/receive pipeline (:class:`AudioSession`).
+send/receive pipeline (:class:`AudioSession`). :class:`VideoStreamTrack` is here for apps that
+make and consume video frames; the peer connection does not send video yet.
 
 Everything except :class:`AudioStreamTrack`'s pacer and the track queues is sans-IO.
 """
