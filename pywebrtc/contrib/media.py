@@ -226,10 +226,12 @@ class MediaPlayer:
 
         frame_size = int(PLAYER_RATE * AUDIO_PTIME)
         resampler = av.AudioResampler("s16", "stereo", PLAYER_RATE, frame_size)
-        samples = 0  # audio pts: samples handed out so far
-        video_origin: int | None = None  # the first video pts, subtracted from every pts
-        video_offset = 0  # added to video pts after each loop of the input
-        video_last = 0
+        samples = 0  # decoded audio's pts: samples handed out so far
+        # Anything else keeps its time base, its pts moved to start at 0 and, after each loop
+        # of the input, to go on from where the last pass ended.
+        origin: dict[str, int] = {}
+        offset: dict[str, int] = {}
+        last: dict[str, int] = {}
         started = time.monotonic()
         try:
             while not self._quit.is_set():
@@ -242,30 +244,31 @@ class MediaPlayer:
                     log.info("MediaPlayer(%s) stopped: %s", container.name, exc)
                     break
                 if items is None:  # the end of the input
-                    if self._loop_playback:
-                        container.seek(0)
-                        video_offset, video_origin = video_last + 1, None
-                        continue
-                    break
+                    if not self._loop_playback:
+                        break
+                    container.seek(0)
+                    offset = {kind: pts + 1 for kind, pts in last.items()}
+                    origin = {}
+                    continue
                 for item in items:
                     if item.pts is None:
                         continue
-                    kind = item.stream.type if isinstance(item, Packet) else None
                     if isinstance(item, AudioFrame):
                         for out in resampler.resample(item):
                             out.pts = samples
                             out.time_base = fractions.Fraction(1, PLAYER_RATE)
                             samples += out.samples
                             hand(self._audio, out)
-                    elif kind == "audio":
-                        hand(self._audio, item)
+                        at = samples / PLAYER_RATE
                     else:
-                        if video_origin is None:
-                            video_origin = item.pts - video_offset
-                        item.pts -= video_origin
-                        video_last = item.pts
-                        hand(self._video, item)
-                    ahead = (_media_time(item) or 0.0) - (time.monotonic() - started)
+                        kind = item.stream.type if isinstance(item, Packet) else "video"
+                        if kind not in origin:
+                            origin[kind] = item.pts - offset.get(kind, 0)
+                        item.pts -= origin[kind]
+                        last[kind] = item.pts
+                        hand(self._audio if kind == "audio" else self._video, item)
+                        at = _media_time(item) or 0.0
+                    ahead = at - (time.monotonic() - started)
                     if self.throttled and ahead > READ_AHEAD:
                         time.sleep(min(ahead - READ_AHEAD, 0.1))
         finally:
