@@ -15,6 +15,7 @@ import array
 import asyncio
 import math
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiortc
@@ -32,10 +33,11 @@ from pywebrtc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from pywebrtc.contrib.media import MediaRelay
+from pywebrtc.contrib.media import MediaPlayer, MediaRelay
 from pywebrtc.media.frames import pcm_frame
 from pywebrtc.sdp import candidate_from_sdp
 from tests.peerconnection.audio_helpers import tone_of
+from tests.test_aiortc_names import write_tone_wav
 
 from .test_audio import AiortcTone
 
@@ -355,6 +357,41 @@ def test_always_negotiate_data_channels_then_a_channel_without_renegotiation(
         assert their_channel.label == "late"
         await asyncio.sleep(0)
         assert renegotiate == []
+        await ours.close()
+        await theirs.close()
+
+    run(body)
+
+
+def test_a_player_without_decoding_sends_its_opus_packets(tmp_path: Path) -> None:
+    """``MediaPlayer(file, decode=False)`` hands out Ogg's Opus packets; sent as they are
+    (no re-encoding), aiortc decodes the file's tone."""
+    wav, ogg = tmp_path / "tone.wav", tmp_path / "tone.ogg"
+    write_tone_wav(wav, 600.0, seconds=3.0)
+    with av.open(str(wav)) as source, av.open(str(ogg), "w") as out:
+        stream = out.add_stream("libopus", rate=48000)
+        for frame in source.decode(audio=0):
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+    async def body() -> None:
+        ours = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        theirs = aiortc_client(tone=300.0, channel=False)
+        their_track, on_their_track = first(asyncio.get_running_loop())
+        theirs.on("track", on_their_track)
+        player = MediaPlayer(str(ogg), decode=False)
+
+        @ours.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            assert player.audio is not None
+            ours.addTrack(player.audio)
+
+        await ours.setRemoteDescription(await their_offer(theirs))
+        await answer_them(ours, theirs)
+        heard = await tone_of(await asyncio.wait_for(their_track, TIMEOUT))
+        assert abs(heard - 600) < 10, heard
         await ours.close()
         await theirs.close()
 
