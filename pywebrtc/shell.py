@@ -251,7 +251,7 @@ class SessionDriver(Timed):
             agent.local_ufrag, deliver, agent.authenticated_from, answer if agent.lite else None
         )
         self._muxed.append((mux, muxed, base))
-        self._ports[base] = mux.send
+        self._ports[base] = mux.sender(muxed)
 
     def _release_mux(self) -> None:
         for mux, muxed, _ in self._muxed:

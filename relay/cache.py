@@ -85,6 +85,17 @@ class RouteCache:
             return False
         return True
 
+    async def ping(self) -> bool:
+        """Connect now (a PING), so that the first lookup pays no connection set-up."""
+        if not self.available:
+            return False
+        try:
+            await self._client.ping()
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+        return True
+
     async def lookup(self, header: bytes) -> Route | None:
         """The cached route for a client, None if unknown or the cache is unavailable."""
         if not self.available:

@@ -16,7 +16,10 @@ and is tested on a fake clock.
 * Route cache (optional, Redis in production): new flows and, at most every
   ``cache_refresh`` seconds, consent traffic emit ``cache_writes``; a non-STUN packet from an
   unknown address asks for a ``lookups`` entry (bounded; negative answers remembered), and
-  ``cache_hit`` creates the flow when the answer comes back.
+  ``cache_hit`` creates the flow when the answer comes back. The packets that came while the
+  answer was on its way are held (a few per address, a bounded total), not dropped: the
+  answer hands them out in ``released``, in order, to be forwarded on the new flow. After a
+  relay restart that is the first audio packet of every call, 20 ms of sound each.
 * Bounds: at most ``max_flows`` flows, and at most ``max_addresses_per_ufrag`` client
   addresses bound to one ufrag (one session) at once, so that one valid ufrag sent from many
   spoofed source addresses cannot fill the table. Beyond either, new bindings are dropped and
@@ -39,6 +42,11 @@ K = TypeVar("K", bound=Hashable)
 # A session's client addresses: host, server-reflexive and relayed candidates (RFC 8445
 # §5.1.1) of both address families, with room to spare.
 MAX_ADDRESSES_PER_UFRAG = 16
+
+# Held while the route cache is asked (one Redis round trip, < 1 ms; its timeout 0.25 s):
+# enough for the audio and data packets of that time, bounded in all against a flood.
+MAX_HELD_PER_LOOKUP = 8
+MAX_HELD_BYTES = 1 << 20
 
 # RFC 8489 §5: message type 0x0001 is a Binding Request; the first two bytes on the wire.
 _BINDING_REQUEST = b"\x00\x01"
@@ -87,6 +95,8 @@ class Forwarder(Generic[K]):
         cache_refresh: float = 5.0,
         max_pending_lookups: int = 256,
         negative_ttl: float = 5.0,
+        max_held_per_lookup: int = MAX_HELD_PER_LOOKUP,
+        max_held_bytes: int = MAX_HELD_BYTES,
     ) -> None:
         self.codec = codec
         self.header_of = header_of
@@ -100,6 +110,8 @@ class Forwarder(Generic[K]):
         self.cache_refresh = cache_refresh
         self.max_pending_lookups = max_pending_lookups
         self.negative_ttl = negative_ttl
+        self.max_held_per_lookup = max_held_per_lookup
+        self.max_held_bytes = max_held_bytes
 
         self.flows: dict[K, Flow] = {}  # direct clients, by socket-layer key
         self.by_header: dict[bytes, Flow] = {}  # every flow, by client frame header
@@ -118,7 +130,11 @@ class Forwarder(Generic[K]):
         # Called when a flow leaves the table (expired or replaced), for the same reason.
         self.on_forget: Callable[[Flow], None] | None = None
         self.lookups: list[tuple[K, bytes]] = []
-        self._pending: set[K] = set()
+        # Held datagrams whose route the cache has just given: forward each on its flow (the
+        # socket layer drains this after cache_hit/cache_miss).
+        self.released: list[tuple[Flow, bytes]] = []
+        self._held: dict[K, list[bytes]] = {}  # per pending lookup, what came meanwhile
+        self._held_bytes = 0
         self._negative: dict[K, float] = {}
         self._sweep: list[Flow] = []  # expire(limit=...): the rest of the current sweep
 
@@ -136,9 +152,8 @@ class Forwarder(Generic[K]):
 
     def _new_flow(self, key: K, datagram: bytes, now: float) -> Flow | None:
         if datagram[:2] != _BINDING_REQUEST:
-            if self.cache_enabled:
-                self._want_lookup(key, now)
-            self.drops[Drop.NOT_STUN] += 1
+            if not (self.cache_enabled and self._hold(key, datagram, now)):
+                self.drops[Drop.NOT_STUN] += 1
             return None
         found = self._route_of(datagram)
         if found is None:
@@ -306,18 +321,46 @@ class Forwarder(Generic[K]):
 
     # -- route cache -------------------------------------------------------------------
 
-    def _want_lookup(self, key: K, now: float) -> None:
-        if key in self._pending or len(self._pending) >= self.max_pending_lookups:
-            return
-        missed = self._negative.get(key)
-        if missed is not None and now - missed < self.negative_ttl:
-            return
-        self._pending.add(key)
-        self.lookups.append((key, self.header_of(key)))
+    def _hold(self, key: K, datagram: bytes, now: float) -> bool:
+        """Keep ``datagram`` until the route cache answers for ``key``, asking it first if
+        nobody has; False if it cannot be kept (bounds, or a recent miss)."""
+        held = self._held.get(key)
+        if held is None:
+            if len(self._held) >= self.max_pending_lookups:
+                return False
+            missed = self._negative.get(key)
+            if missed is not None and now - missed < self.negative_ttl:
+                return False
+            held = self._held[key] = []
+            self.lookups.append((key, self.header_of(key)))
+        if (
+            len(held) >= self.max_held_per_lookup
+            or self._held_bytes + len(datagram) > self.max_held_bytes
+        ):
+            return False
+        held.append(datagram)
+        self._held_bytes += len(datagram)
+        return True
+
+    def _settle(self, key: K, flow: Flow | None) -> None:
+        """The lookup for ``key`` is answered: what was held goes out on ``flow`` (if any
+        flow, from the cache or from a STUN request meanwhile), or is dropped and counted."""
+        held = self._held.pop(key, [])
+        self._held_bytes -= sum(map(len, held))
+        flow = flow or self.flows.get(key)
+        if flow is None:
+            self.drops[Drop.NOT_STUN] += len(held)
+        else:
+            self.released += [(flow, datagram) for datagram in held]
 
     def cache_hit(self, key: K, route: Route, now: float) -> Flow | None:
-        """The route cache knew ``key``: create its flow (unless STUN got there first)."""
-        self._pending.discard(key)
+        """The route cache knew ``key``: create its flow (unless STUN got there first); what
+        was held for it goes to ``released``."""
+        flow = self._flow_from_cache(key, route, now)
+        self._settle(key, flow)
+        return flow
+
+    def _flow_from_cache(self, key: K, route: Route, now: float) -> Flow | None:
         existing = self.flows.get(key)
         if existing is not None:
             return existing
@@ -341,7 +384,7 @@ class Forwarder(Generic[K]):
 
     def cache_miss(self, key: K, now: float) -> None:
         """The route cache did not know ``key`` (or was unreachable)."""
-        self._pending.discard(key)
+        self._settle(key, None)
         if len(self._negative) >= self.max_flows:
             # Bounded: forget the oldest half rather than grow under a flood of addresses.
             for old in list(self._negative)[: len(self._negative) // 2]:

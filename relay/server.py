@@ -170,6 +170,15 @@ class RelayWorker:
 
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
+        if self.cache is not None:
+            # Ready means routing: the registry read and Redis connected (for the route
+            # cache's first lookups) before a datagram is read and "relay worker on" logged,
+            # so that a replacement routes the packets of live calls at once (they wait in
+            # the socket's buffer meanwhile). Redis down costs its connect timeout, once.
+            if self.config.registry_interval > 0:
+                await self._read_registry()
+            else:
+                await self.cache.ping()
         if self.mode == "asyncio":
             self._clock = loop.time
         # (Thread mode reads time.monotonic: uvloop's loop.time() moves in whole
@@ -318,14 +327,16 @@ class RelayWorker:
         self._cache_work()
 
     async def _poll_registry(self) -> None:
-        """Merge the Redis transceiver registry into the table; flags always win."""
-        assert self.cache is not None
-        static = set(self.config.transceivers)
+        """Merge the Redis transceiver registry into the table (read first by start())."""
         while True:
-            found = await self.cache.transceivers(self.config.cluster)
-            if found is not None:
-                self._in_forwarder(self._merge_registry, found, static)
             await asyncio.sleep(self.config.registry_interval)
+            await self._read_registry()
+
+    async def _read_registry(self) -> None:
+        assert self.cache is not None
+        found = await self.cache.transceivers(self.config.cluster)
+        if found is not None:  # flags always win
+            self._in_forwarder(self._merge_registry, found, set(self.config.transceivers))
 
     def _merge_registry(self, found: dict[int, Address], static: set[int]) -> None:
         table = self.forwarder.transceivers
@@ -445,6 +456,28 @@ class RelayWorker:
                 fw.cache_miss(key, now)
             elif fw.cache_hit(key, route, now) is not None:  # type: ignore[arg-type]
                 self.counters["route_cache_hits_total"] += 1
+        if fw.released:
+            self._forward_released()
+
+    def _forward_released(self) -> None:
+        """Forward the datagrams held while their route was looked up, in order; under the
+        forwarding threads' lock, so none of the flow's later datagrams goes first."""
+        fw = self.forwarder
+        released, fw.released = fw.released, []
+        counters = self.counters
+        for flow, datagram in released:
+            frame = flow.header + datagram
+            if self._threads is not None:
+                try:
+                    self._link_sends[flow.tx[0]](memoryview(frame), batchio.MSG_DONTWAIT)
+                except OSError:
+                    fw.drops[Drop.SEND_FAILED] += 1
+                    continue
+            else:
+                self._priv_transport.sendto(frame, flow.backend.address)
+                self._refresh_trusted_if_new(flow.backend)
+            counters["packets_from_clients_total"] += 1
+            counters["bytes_from_clients_total"] += len(datagram)
 
     # -- asyncio mode --------------------------------------------------------------------
 

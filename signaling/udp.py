@@ -15,7 +15,9 @@ Every session registers on all of them; incoming datagrams are routed by the fir
 ufrag and address tables live there), and any mux sends through this socket.
 
 A TCP-borne client is seen by its session at the address of its TCP connection; the frame
-header kept for it marks it TCP, so replies go back on that connection through the relay.
+header kept for it marks it TCP, so replies go back on that connection through the relay. It
+is bound and routed apart from a UDP client at the same ip:port (another client: UDP and TCP
+ports are separate spaces), see :mod:`pywebrtc.ice.udpmux`.
 
 Frames are taken only when relays are configured (a frame names the client it speaks for, and
 replies to that client go to whoever sent the frame); in direct mode they are dropped and
@@ -45,7 +47,7 @@ class TransceiverSocket(FramedMuxProtocol):
     def __init__(self, advertised: Sequence[Address], framed: bool = True) -> None:
         super().__init__(advertised[0])
         self.muxes: tuple[UdpMux, ...] = (self.mux,) + tuple(
-            UdpMux(address, self._send) for address in advertised[1:]
+            UdpMux(address, self._send, send_tcp=self._send_tcp) for address in advertised[1:]
         )
         self.framed = framed
         self.plain_received = 0

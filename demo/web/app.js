@@ -161,6 +161,22 @@ function onEvent(event) {
   }
 }
 
+// A server that stops answering (killed, unplugged) leaves ICE without replies: Chromium says
+// "disconnected" within seconds, every browser "failed" once consent expires (RFC 7675 §5.1,
+// 30 s). Either way the call is over for this page: say so, end it, offer Talk again.
+const LOST = "Connection lost: the server stopped answering";
+
+function watchConnection() {
+  if (!pc) return;
+  const states = [pc.connectionState, pc.iceConnectionState];
+  if (states.includes("failed") || states.includes("disconnected")) {
+    demo.lostAt = performance.now();
+    hangup(LOST);
+  } else if (pc.connectionState === "closed") {
+    hangup("connection closed");
+  }
+}
+
 async function talk() {
   $("talk").disabled = true;
   setState("starting");
@@ -191,10 +207,7 @@ async function talk() {
       remoteAnalyser.fftSize = 512;  // a 10 ms window: the level follows the voice closely
       audioContext.createMediaStreamSource(stream).connect(remoteAnalyser);
     };
-    pc.onconnectionstatechange = () => {
-      if (["failed", "closed"].includes(pc?.connectionState)) hangup(`connection ${pc.connectionState}`);
-      else if (pc?.connectionState === "disconnected") setState("connection lost…");
-    };
+    pc.onconnectionstatechange = pc.oniceconnectionstatechange = watchConnection;
     channel = pc.createDataChannel("oai-events");
     channel.onmessage = (m) => {
       try { onEvent(JSON.parse(m.data)); } catch (err) { demo.errors.push(String(err)); }
@@ -234,6 +247,8 @@ async function hangup(reason = "idle") {
   local?.getTracks().forEach((t) => t.stop());
   audioContext?.close();
   pc = channel = local = audioContext = remoteAnalyser = localAnalyser = remoteStream = null;
+  turnStart = agentItem = null;  // no turn in progress: nothing is listening or thinking
+  heard = false;
   $("talk").disabled = false;
   $("hangup").disabled = $("text").disabled = $("send").disabled = true;
   setState(reason);

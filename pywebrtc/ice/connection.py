@@ -571,7 +571,8 @@ class Connection(Timed):
             return
         muxed = self._mux_sessions.get(source)
         if muxed is not None:
-            muxed[0].send(data, destination)
+            mux, session = muxed
+            mux.sender(session)(data, destination)
 
     def _drive(self) -> None:
         agent = self._agent

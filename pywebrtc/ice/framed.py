@@ -11,6 +11,10 @@ candidate — is the relay's public address, which is what clients must reach.
 It wraps the mux without changing it: the mux's ``receive(data, remote)`` and ``send``
 callable are the seam. Frames from addresses that are not relays, if ``relays`` is given, and
 malformed frames are dropped and counted.
+
+A client on a TCP connection to the relay (frame kinds 0xD4/0xD6) is a different client from a
+UDP one at the same ip:port (RFC 8445 §3: a transport address includes the transport): routes
+are kept per ``(address, "tcp")`` or address, as the mux binds them (:mod:`.udpmux`).
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ import socket
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from pywebrtc.framing import FrameError, decode_address, header_length
+from pywebrtc.framing import FrameError, decode_address, header_length, is_tcp
 from pywebrtc.ice.candidate import Address, normalize_host
-from pywebrtc.ice.udpmux import UdpMux
+from pywebrtc.ice.udpmux import TCP, MuxKey, UdpMux
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +51,14 @@ class FramedMuxProtocol(asyncio.DatagramProtocol):
         relays: set[str] | None = None,
         max_clients: int = 200_000,
     ) -> None:
-        self.mux = UdpMux(public_address, self._send)
+        self.mux = UdpMux(public_address, self._send, send_tcp=self._send_tcp)
         self.relays = {normalize_host(h) for h in relays} if relays is not None else None
         self.max_clients = max_clients
         self.counters = FramedCounters()
         self.transport: asyncio.DatagramTransport | None = None
-        # Client address -> (its frame header, the relay address its last frame came from).
-        self._routes: OrderedDict[Address, tuple[bytes, tuple[str, int]]] = OrderedDict()
+        # Client (address, or (address, "tcp")) -> (its frame header, the relay address its
+        # last frame came from).
+        self._routes: OrderedDict[MuxKey, tuple[bytes, tuple[str, int]]] = OrderedDict()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -73,16 +78,24 @@ class FramedMuxProtocol(asyncio.DatagramProtocol):
             self.counters.dropped_bad_frame += 1
             return
         client = (normalize_host(client_host), client_port)
+        tcp = is_tcp(data)
+        key: MuxKey = (client, TCP) if tcp else client
         routes = self._routes
-        known = routes.get(client)
+        known = routes.get(key)
         if known is None or known[1] != relay:
             if known is None and len(routes) >= self.max_clients:
                 routes.popitem(last=False)
-            routes[client] = (data[:length], relay)
-        self.mux.receive(data[length:], client)
+            routes[key] = (data[:length], relay)
+        self.mux.receive(data[length:], client, tcp)
 
     def _send(self, data: bytes, remote: Address) -> None:
-        route = self._routes.get(remote)
+        self._forward(data, remote)
+
+    def _send_tcp(self, data: bytes, remote: Address) -> None:
+        self._forward(data, (remote, TCP))
+
+    def _forward(self, data: bytes, client: MuxKey) -> None:
+        route = self._routes.get(client)
         if route is None or self.transport is None:
             self.counters.dropped_no_route += 1
             return

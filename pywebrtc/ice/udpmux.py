@@ -22,6 +22,14 @@ The mux does no I/O itself: whoever reads the socket calls :meth:`UdpMux.receive
 datagram and the remote address (which may come from a relay's frame header instead of the
 socket), and the mux sends through the ``send`` callable it was given. :func:`open_udp_mux` binds
 a plain asyncio socket to it.
+
+Behind a relay, a client may also reach the mux over TCP (ICE-TCP, RFC 6544, through the
+relay's TCP listener: ``receive(..., tcp=True)``). A transport address is an address *and* a
+transport (RFC 8445 §3), and UDP and TCP ports are separate spaces: one ip:port may be a UDP
+client and a TCP one, two clients of two sessions. So the mux binds ``(address, "tcp")`` for a
+TCP-borne client and the bare address for a UDP one, and a session sends through
+:meth:`UdpMux.sender`, which replies on the transport its client came on (``send_tcp``). The
+session itself sees only the address.
 """
 
 from __future__ import annotations
@@ -40,6 +48,9 @@ from pywebrtc.stun import read_username
 logger = logging.getLogger(__name__)
 
 SendFunction = Callable[[bytes, Address], None]
+TCP = "tcp"
+# What the mux binds: a UDP client's address, or (address, "tcp") for a TCP-borne one.
+MuxKey = Address | tuple[Address, str]
 
 
 @dataclass(slots=True)
@@ -73,7 +84,7 @@ class MuxSession:
     # A Binding request from a bound address: the response to send, b"" (consumed, nothing to
     # send), or None (deliver it).
     answer: Callable[[bytes, Address], bytes | None] | None = None
-    addresses: OrderedDict[Address, None] = field(default_factory=OrderedDict)
+    addresses: OrderedDict[MuxKey, None] = field(default_factory=OrderedDict)
     # The ufrag before the last rekey (ICE restart), still served: the peer may check the old
     # pair with it (libwebrtc keeps doing so with an ICE-lite agent, which answers).
     previous_ufrag: str | None = None
@@ -85,16 +96,18 @@ class UdpMux:
         local_address: Address,
         send: SendFunction,
         *,
+        send_tcp: SendFunction | None = None,
         max_addresses: int = 200_000,
         max_addresses_per_session: int = 16,
     ) -> None:
         self.local_address: Address = (normalize_host(local_address[0]), local_address[1])
         self._send = send
+        self._send_tcp = send_tcp or send  # to a TCP-borne client (a relay's ICE-TCP listener)
         self.max_addresses = max_addresses
         self.max_addresses_per_session = max_addresses_per_session
         self.counters = MuxCounters()
         self._by_ufrag: dict[str, MuxSession] = {}
-        self._by_address: dict[Address, MuxSession] = {}
+        self._by_address: dict[MuxKey, MuxSession] = {}
         self._sessions = 0
 
     def __len__(self) -> int:
@@ -145,16 +158,33 @@ class UdpMux:
                 del self._by_address[address]
         session.addresses.clear()
 
-    def session_for(self, remote: Address) -> MuxSession | None:
-        return self._by_address.get(remote)
+    def session_for(self, remote: Address, tcp: bool = False) -> MuxSession | None:
+        return self._by_address.get((remote, TCP) if tcp else remote)
 
     def send(self, data: bytes, remote: Address) -> None:
+        """Send to a UDP client (:meth:`sender` knows a session's TCP-borne ones)."""
         self._send(data, remote)
 
-    def receive(self, data: bytes, remote: Address) -> None:
-        """Route one datagram that arrived from ``remote``. Never raises on bad input."""
+    def sender(self, session: MuxSession) -> SendFunction:
+        """How ``session`` sends: to a client bound to it over TCP only, on TCP; else UDP."""
+        if self._send_tcp is self._send:
+            return self._send
+        send, send_tcp, addresses = self._send, self._send_tcp, session.addresses
+
+        def send_as_session(data: bytes, remote: Address) -> None:
+            if remote not in addresses and (remote, TCP) in addresses:
+                send_tcp(data, remote)
+            else:
+                send(data, remote)
+
+        return send_as_session
+
+    def receive(self, data: bytes, remote: Address, tcp: bool = False) -> None:
+        """Route one datagram that arrived from ``remote`` (over TCP through a relay if
+        ``tcp``). Never raises on bad input."""
         self.counters.received += 1
-        session = self._by_address.get(remote)
+        key: MuxKey = (remote, TCP) if tcp else remote
+        session = self._by_address.get(key)
         username: str | None = None
         if session is not None:
             if data[:2] == b"\x00\x01" and (answer := session.answer) is not None:
@@ -164,7 +194,7 @@ class UdpMux:
                     counters.delivered += 1
                     if response:
                         counters.answered += 1
-                        self._send(response, remote)
+                        (self._send_tcp if tcp else self._send)(response, remote)
                     return
             # A Binding request names its session: an address reused by a new session (a
             # client restarting behind the same NAT mapping) moves to that session.
@@ -188,11 +218,11 @@ class UdpMux:
         session.deliver(data, remote)
         if session.accepts(remote):
             self.counters.delivered += 1
-            self._bind(remote, session)
+            self._bind(key, session)
         else:
             self.counters.dropped_unauthenticated += 1
 
-    def _bind(self, remote: Address, session: MuxSession) -> None:
+    def _bind(self, remote: MuxKey, session: MuxSession) -> None:
         if self._by_ufrag.get(session.ufrag) is not session:
             return  # delivered to a session that closed itself meanwhile
         previous = self._by_address.get(remote)

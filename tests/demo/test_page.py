@@ -2,7 +2,8 @@
 served at ``/``, headless Chromium presses Talk (a WAV tone as its microphone), the call goes
 to ``/v1/realtime/calls`` through the relay, the page hears audio back and shows connection
 figures, Hang up ends the call on the server, and SIGTERM stops every process with exit 0.
-With ``--app echo`` the page's own microphone is what comes back."""
+With ``--app echo`` the page's own microphone is what comes back. When the server dies
+mid-call (kill -9), the page says so within the consent timeout and offers Talk again."""
 
 from __future__ import annotations
 
@@ -23,8 +24,12 @@ from aiohttp import web
 from conformance.browser.audio_scenario import write_tone_wav
 from conformance.browser.driver import chromium_page, launch_firefox
 from conformance.netns import isolated_network
-from tests.signaling.service import REPO, free_port
+from tests.signaling.service import REPO, SignalingProcess, free_port
 
+# RFC 7675 §5.1: consent expires 30 s after the last response; the page must have said the
+# connection is lost by then (Chromium reports "disconnected" within seconds).
+CONSENT_TIMEOUT = 30.0
+LOST = "Connection lost: the server stopped answering"
 # The page starts the call itself (?auto=1): no user gesture in a test.
 FIREFOX_AUTOPLAY = {"media.autoplay.default": 0, "media.autoplay.block-webaudio": False}
 
@@ -169,3 +174,41 @@ def test_demo_in_firefox_through_the_relay() -> None:
         finally:
             code, out = demo.stop()
     assert code == 0, out
+
+
+async def _lost(service: SignalingProcess, wav: Path) -> dict[str, Any]:
+    async with chromium_page(service.url + "/", wav) as page:
+        await page.click("#talk")
+        deadline = time.monotonic() + 30
+        state: dict[str, Any] = {}
+        while state.get("packetsReceived", 0) < 25:
+            assert time.monotonic() < deadline, f"no audio back: {state}"
+            await asyncio.sleep(0.2)
+            state = await page.evaluate("window.demo")
+        service.kill()  # SIGKILL: nothing is said to the page, packets just stop
+        killed = time.monotonic()
+        while (status := await page.text_content("#status")) != LOST:
+            assert time.monotonic() - killed < CONSENT_TIMEOUT, f"page still says {status!r}"
+            await asyncio.sleep(0.05)
+        said = time.monotonic() - killed
+        return {
+            "said_after_s": said,
+            "aria_live": await page.get_attribute("#status", "aria-live"),
+            "talk_enabled": await page.is_enabled("#talk"),
+            "hangup_enabled": await page.is_enabled("#hangup"),
+            "text_enabled": await page.is_enabled("#text"),
+        }
+
+
+def test_page_says_the_connection_is_lost_when_the_server_is_killed(tmp_path: Path) -> None:
+    wav = write_tone_wav(tmp_path / "tone.wav", 440.0)
+    service = SignalingProcess("--app", "echo", "--web", str(REPO / "demo" / "web"))
+    try:
+        figures = asyncio.run(asyncio.wait_for(_lost(service, wav), 90))
+    finally:
+        service.close()
+    print("page after kill -9 of the server:", figures)
+    assert figures["said_after_s"] < CONSENT_TIMEOUT, figures
+    assert figures["aria_live"] == "polite", figures  # a screen reader hears it too
+    assert figures["talk_enabled"], figures  # Talk again
+    assert not figures["hangup_enabled"] and not figures["text_enabled"], figures

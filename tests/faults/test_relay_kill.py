@@ -13,12 +13,17 @@ import pytest
 from tests.faults.client import Client
 from tests.faults.conftest import Fleet
 
-# The figure is 100 ms from the replacement's readiness. Measured alone: the first
-# echoed message 0.06 s after readiness; inside the whole suite 0.13 s (echoed RTP 0.02 s since
-# the echo forwards on receipt). The bounds asserted are looser than the target because this
-# runs inside the whole suite on a loaded 2-core CI host; the figures are printed and reported.
-RESUME = 0.5  # seconds from the replacement's readiness to the first echoed message through it
-RTP_RESUME = 1.0
+# The figure: audio within 100 ms of the replacement's readiness, asserted on the echoed
+# RTP as it reaches the client (before aiortc's jitter buffer). Ready means the replacement has
+# read the registry and connected to Redis; packets that reach it while their route is looked
+# up are held, not dropped. Measured on a loaded 2-core host (load average 8-14): echoed RTP
+# 0-20 ms after readiness (48 ms at most), the first echoed message 15-50 ms (132 ms at most:
+# SCTP waits for three miss reports before it retransmits what the outage lost, RFC 9260
+# §7.2.4), decoded audio mostly like RTP, but 270 ms once: aiortc's jitter buffer, in the
+# client, may add its own wait after the gap.
+RTP_RESUME = 0.1
+RESUME = 0.25  # to the first echoed data channel message
+AUDIO_RESUME = 1.0  # to the first decoded echoed audio frame
 # Without the route cache the relay learns the client from its next consent check: aiortc sends
 # one every 4-6 s. SCTP's retransmission timer, backed off during the outage, delays messages.
 CONSENT_RESUME = 6.5
@@ -70,8 +75,8 @@ def test_relay_kill_9_and_replacement_on_the_same_address(fleet: Fleet, cache: s
             }
             print(f"relay kill -9 ({cache}):", figures)
             if cache == "redis":
-                assert message < RESUME and rtp < RTP_RESUME, figures
-                assert audio < 2, figures
+                assert rtp < RTP_RESUME, figures
+                assert message < RESUME and audio < AUDIO_RESUME, figures
             else:
                 assert rtp < CONSENT_RESUME and message < CONSENT_RESUME + SCTP_BACKOFF, figures
             assert figures["other_relay_longest_gap_ms"] < 1000, figures

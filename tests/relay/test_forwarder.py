@@ -228,6 +228,46 @@ def test_cache_lookup_for_non_stun_from_unknown_address() -> None:
     assert len(fw.lookups) == 3  # only one more slot was free
 
 
+def test_packets_that_came_during_the_lookup_go_out_in_order_when_it_answers() -> None:
+    # A relay that just replaced a killed one: the call's first packets are not dropped while
+    # Redis is asked, they are held and released on the flow the answer creates.
+    fw = make(cache_enabled=True, max_held_per_lookup=3)
+    rtp = [b"\x80\x6f" + bytes([n]) for n in range(5)]
+    for n, packet in enumerate(rtp):
+        assert fw.from_client(ALICE, packet, now=n * 0.02) is None
+    assert len(fw.lookups) == 1 and fw.released == []
+    assert fw.drops[Drop.NOT_STUN] == 2  # beyond the three held
+    flow = fw.cache_hit(ALICE, Route(0, 2), now=0.1)
+    assert flow is not None
+    assert fw.released == [(flow, rtp[0]), (flow, rtp[1]), (flow, rtp[2])]
+    assert fw.drops[Drop.NOT_STUN] == 2
+    # Answered: the next ones go the normal way, and a second answer releases nothing.
+    fw.released.clear()
+    assert fw.from_client(ALICE, rtp[4], now=0.12) is flow
+    assert fw.cache_hit(ALICE, Route(0, 2), now=0.13) is flow and fw.released == []
+
+
+def test_held_packets_of_a_miss_are_dropped_unless_stun_made_the_flow_meanwhile() -> None:
+    fw = make(cache_enabled=True)
+    fw.from_client(ALICE, b"\x17\xfe\xfd", now=0.0)
+    fw.from_client(BOB, b"\x17\xfe\xfd", now=0.0)
+    flow = fw.from_client(BOB, request(Route(0, 1)), now=0.01)  # consent check got there first
+    fw.cache_miss(ALICE, now=0.02)
+    fw.cache_miss(BOB, now=0.02)
+    assert flow is not None and fw.released == [(flow, b"\x17\xfe\xfd")]
+    assert fw.drops[Drop.NOT_STUN] == 1  # ALICE's
+
+
+def test_held_bytes_are_bounded() -> None:
+    fw = make(cache_enabled=True, max_held_bytes=1000)
+    for port in range(10):
+        fw.from_client(("192.0.2.1", port), bytes(300), now=0.0)
+    assert fw._held_bytes == 900 and fw.drops[Drop.NOT_STUN] == 7
+    for key, _ in fw.lookups:
+        fw.cache_miss(key, now=0.1)
+    assert fw._held_bytes == 0 and not fw._held
+
+
 def test_cache_disabled_asks_nothing() -> None:
     fw = make()
     fw.from_client(ALICE, b"\x17\xfe\xfd", now=0.0)

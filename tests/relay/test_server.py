@@ -11,9 +11,11 @@ import time
 import pytest
 
 from pywebrtc.framing import encode_address
+from relay.cache import RouteCache
 from relay.routing import Route, RouteCodec
 from relay.server import RelayConfig, RelayWorker
 from tests.relay.netutil import client, free_port, start_transceiver
+from tests.relay.redisproc import RedisServer
 from tests.relay.stunmsg import binding_request
 
 CODEC = RouteCodec({0: bytes(range(16))}, active=0)
@@ -103,6 +105,42 @@ def test_unroutable_traffic_never_reaches_a_transceiver(mode: str) -> None:
             await worker.stop()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_fresh_relay_forwards_a_known_client_from_its_first_packet(mode: str) -> None:
+    # What a replacement relay sees mid-call: media from an address it has no flow for, whose
+    # route another relay wrote to Redis. The packets that come while it asks are held, not
+    # dropped: the transceiver gets every one, in order.
+    redis = RedisServer()
+
+    async def scenario() -> None:
+        t1 = await start_transceiver()
+        worker = RelayWorker(relay_config({1: t1.address}, io=mode, redis_url=redis.url))
+        await worker.start()
+        writer = RouteCache(redis.url)
+        try:
+            c = await client(worker.public_address)
+            sockname = c.transport.get_extra_info("sockname")  # type: ignore[union-attr]
+            assert await writer.write([(encode_address(sockname), Route(0, 1))])
+            packets = [b"\x80\x6f" + bytes([n]) * 20 for n in range(4)]
+            for packet in packets:
+                c.send(packet)
+            for packet in packets:
+                assert await asyncio.wait_for(c.recv(), 2) == b"echo:" + packet
+            assert [p for _, p in t1.received] == packets
+            snap = worker.snapshot()
+            assert snap["route_cache_hits_total"] == 1 and snap["packets_from_clients_total"] == 4
+            assert "drops:not_stun" not in snap
+            c.close()
+        finally:
+            await writer.close()
+            await worker.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        redis.stop()
 
 
 @pytest.mark.parametrize("mode", MODES)
