@@ -163,17 +163,33 @@ function onEvent(event) {
 
 // A server that stops answering (killed, unplugged) leaves ICE without replies: Chromium says
 // "disconnected" within seconds, every browser "failed" once consent expires (RFC 7675 §5.1,
-// 30 s). Either way the call is over for this page: say so, end it, offer Talk again.
+// 30 s). "disconnected" may still recover (a network blip): the page says the server is not
+// answering and gives it a few seconds; "failed", or no recovery by then, ends the call.
 const LOST = "Connection lost: the server stopped answering";
+const INTERRUPTED = "Connection interrupted: the server is not answering";
+const GRACE_MS = 5000;
+let lostTimer = null;
+let stateBeforeLoss = null;
 
 function watchConnection() {
   if (!pc) return;
   const states = [pc.connectionState, pc.iceConnectionState];
-  if (states.includes("failed") || states.includes("disconnected")) {
-    demo.lostAt = performance.now();
+  if (states.includes("failed")) {
+    demo.lostAt ??= performance.now();
     hangup(LOST);
+  } else if (states.includes("disconnected")) {
+    if (lostTimer !== null) return;
+    demo.lostAt = performance.now();
+    stateBeforeLoss = demo.state;
+    setState(INTERRUPTED);
+    lostTimer = setTimeout(() => hangup(LOST), GRACE_MS);
   } else if (pc.connectionState === "closed") {
     hangup("connection closed");
+  } else if (lostTimer !== null) {  // back before the grace ran out
+    clearTimeout(lostTimer);
+    lostTimer = null;
+    demo.lostAt = null;
+    setState(stateBeforeLoss);
   }
 }
 
@@ -237,6 +253,8 @@ async function talk() {
 }
 
 async function hangup(reason = "idle") {
+  clearTimeout(lostTimer);
+  lostTimer = null;
   clearInterval(statsTimer);
   clearInterval(levelTimer);
   if (demo.callId) {
