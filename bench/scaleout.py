@@ -43,7 +43,8 @@ sessions per core, against the transceivers' sessions per core in the soak.
 
 Sizes come from ``PYWEBRTC_BENCH_SCALEOUT_<NAME>``: ``SESSIONS`` (1000), ``MINUTES`` (10),
 ``CHURN`` (50 per second), ``CHURN_MINUTES`` (5), ``CHURN_HOLD`` (5 s), ``PPS`` (50),
-``TALKING`` (1.0), ``SCRAPE`` (10 s), ``SCALING_SESSIONS`` (SESSIONS / 3), ``WINDOW``
+``TALKING`` (1.0), ``SCRAPE`` (10 s), ``SCALING_SESSIONS`` (SESSIONS / 3),
+``SCALING_TALKING`` (TALKING), ``WINDOW``
 (30 s), ``SETTLE`` (5 s), ``AIORTC_STEPS`` (25,50,100,200,400,800), ``CONCURRENCY`` (16),
 ``PARTS`` (soak,scaling,aiortc), ``METRICS_DIR``. The defaults are the issue's figures; a
 2-core machine cannot carry them (see the notes the run writes). ``python -m bench.scaleout
@@ -93,6 +94,7 @@ PPS = int(_env("PPS", "50"))
 TALKING = float(_env("TALKING", "1.0"))
 SCRAPE = float(_env("SCRAPE", "10"))
 SCALING_SESSIONS = int(_env("SCALING_SESSIONS", str(max(1, SESSIONS // 3))))
+SCALING_TALKING = float(_env("SCALING_TALKING", str(TALKING)))
 WINDOW = float(_env("WINDOW", "30"))
 SETTLE = float(_env("SETTLE", "5"))
 AIORTC_STEPS = [int(n) for n in _env("AIORTC_STEPS", "25,50,100,200,400,800").split(",")]
@@ -119,6 +121,8 @@ REDIS_PORT = 6379
 AIORTC_PORT = 8090
 MAX_LOSS = 0.005
 MAX_CPU = 0.90
+MAX_WAIT = 0.05  # run-queue wait (of the window) over which a failed level is measured again
+ATTEMPTS = 2
 DRAIN_TIMEOUT = 60.0
 # Session setup outcomes that are a session lost, not a session ended by its client.
 BAD_ENDINGS = ("ice-failed", "setup-timeout")
@@ -296,8 +300,9 @@ class Fleet:
             # Each transceiver writes two keys (its address and its load).
             return keys is not None and int(keys.group(1)) >= 2 * len(names)
 
-        _until(registered, "transceivers registered")
-        time.sleep(1.5)  # the relays' next reads of the registry
+        if names:
+            _until(registered, "transceivers registered")
+            time.sleep(1.5)  # the relays' next reads of the registry
 
     # -- what runs, and its figures ------------------------------------------------------------
     def processes(self) -> dict[str, int]:
@@ -343,11 +348,13 @@ class Fleet:
 class Generator(JsonChild):
     """``bench/siggen`` on the ``gen`` host, offering to ``urls`` in turn."""
 
-    def __init__(self, fleet: Fleet, urls: list[str], relays: tuple[str, ...] = RELAYS) -> None:
+    def __init__(
+        self, fleet: Fleet, urls: list[str], relays: tuple[str, ...], talking: float
+    ) -> None:
         argv = [
             *fleet.gen.prefix, str(build_siggen()), "-url", ",".join(urls),
             "-opus", _opus_frame().hex(), "-concurrency", str(CONCURRENCY), "-iface", "eth0",
-            "-pps", str(PPS), "-talking", str(TALKING),
+            "-pps", str(PPS), "-talking", str(talking),
         ]  # fmt: skip
         if relays:
             argv += ["-relay", ",".join(fleet.address(r) for r in relays)]
@@ -453,9 +460,9 @@ def _metrics_folder() -> Path:
 
 @contextlib.contextmanager
 def _generator(
-    fleet: Fleet, urls: list[str], relays: tuple[str, ...] = RELAYS
+    fleet: Fleet, urls: list[str], relays: tuple[str, ...] = RELAYS, talking: float | None = None
 ) -> Iterator[Generator]:
-    generator = Generator(fleet, urls, relays)
+    generator = Generator(fleet, urls, relays, TALKING if talking is None else talking)
     try:
         yield generator
     finally:
@@ -601,6 +608,11 @@ def soak(fleet: Fleet | None = None) -> dict[str, Any]:
         "echo": {
             k: sum(p[k] for p in phases) for k in ("sent", "received", "dc_sent", "dc_received")
         },
+        "echoed_per_transceiver_core": phases[-1]["received"]
+        / (steady[1].at - steady[0].at)
+        / trx_cores
+        if trx_cores
+        else float("nan"),
         "rtt_p99_ms": max(p["rtt_p99_ms"] for p in phases),
         "generator_lag_max_ms": max(p["lag_max_ms"] for p in phases),
         "metrics": scraper.summary(),
@@ -620,7 +632,7 @@ def scaling(fleet: Fleet | None = None) -> dict[str, Any]:
         for count in range(1, len(TRANSCEIVERS) + 1):
             names = TRANSCEIVERS[:count]
             pids = {n: fleet.processes()[n] for n in (*names, *RELAYS)}
-            with _generator(fleet, fleet.offer_urls(names)) as gen:
+            with _generator(fleet, fleet.offer_urls(names), talking=SCALING_TALKING) as gen:
                 added = gen.ask(f"add {SCALING_SESSIONS * count}")
                 time.sleep(SETTLE)
                 before = Sampler(pids)
@@ -633,7 +645,7 @@ def scaling(fleet: Fleet | None = None) -> dict[str, Any]:
                 "failed": added["failed"],
                 "connected": window["connected"],
                 "echoed_pps": window["received"] / WINDOW,
-                "loss": 1 - window["received"] / max(window["sent"], 1),
+                "loss": max(0.0, 1 - window["received"] / max(window["sent"], 1)),
                 "transceiver_cores": cores,
                 "relay_cores": after.cores(before, list(RELAYS)),
                 "run_queue_wait": after.waited(before, list(names)),
@@ -658,6 +670,34 @@ def scaling(fleet: Fleet | None = None) -> dict[str, Any]:
 
 
 # --- (c) the peer: one aiortc server process ------------------------------------------------
+
+
+def _aiortc_level(
+    gen: Generator, pids: dict[str, int], target: int, failed: int
+) -> tuple[dict[str, Any], list[str]]:
+    """One window at ``target`` sessions on the aiortc server: its figures, why it failed."""
+    time.sleep(SETTLE)
+    before = Sampler(pids)
+    window = gen.ask(f"measure {WINDOW}")
+    after = Sampler(pids)
+    cpu = after.cores(before, ["aiortc"])
+    loss = max(0.0, 1 - window["received"] / max(window["sent"], 1))
+    dc_loss = max(0.0, 1 - window["dc_received"] / max(window["dc_sent"], 1))
+    level = {
+        "sessions": target, "failed": failed, "connected": window["connected"], "cpu": cpu,
+        "loss": loss, "dc_loss": dc_loss, "run_queue_wait": after.waited(before, ["aiortc"]),
+        "rss_kib": after.rss["aiortc"],
+    }  # fmt: skip
+    why = []
+    if window["connected"] < target or failed:
+        why.append(f"{target - window['connected']} not connected")
+    if loss > MAX_LOSS:
+        why.append(f"RTP loss {loss:.2%}")
+    if dc_loss > 2 * MAX_LOSS:
+        why.append(f"data-channel loss {dc_loss:.2%}")
+    if cpu > MAX_CPU:
+        why.append(f"CPU {cpu:.0%}")
+    return level, why
 
 
 def aiortc_peer(fleet: Fleet | None = None) -> dict[str, Any]:
@@ -685,30 +725,13 @@ def aiortc_peer(fleet: Fleet | None = None) -> dict[str, Any]:
         with _generator(fleet, [url + "/offer"], relays=()) as gen:
             for target in AIORTC_STEPS:
                 added = gen.ask(f"add {target - gen.ask('measure 0')['sessions']}")
-                time.sleep(SETTLE)
-                before = Sampler(pids)
-                window = gen.ask(f"measure {WINDOW}")
-                after = Sampler(pids)
-                cpu = after.cores(before, ["aiortc"])
-                loss = 1 - window["received"] / max(window["sent"], 1)
-                dc_loss = 1 - window["dc_received"] / max(window["dc_sent"], 1)
-                level = {
-                    "sessions": target, "failed": added["failed"],
-                    "connected": window["connected"], "cpu": cpu, "loss": loss,
-                    "dc_loss": dc_loss, "run_queue_wait": after.waited(before, ["aiortc"]),
-                    "rss_kib": after.rss["aiortc"],
-                }  # fmt: skip
-                print(f"aiortc: {level}", file=sys.stderr)
-                levels.append(level)
-                why = []
-                if window["connected"] < target or added["failed"]:
-                    why.append(f"{target - window['connected']} not connected")
-                if loss > MAX_LOSS:
-                    why.append(f"RTP loss {loss:.2%}")
-                if dc_loss > 2 * MAX_LOSS:
-                    why.append(f"data-channel loss {dc_loss:.2%}")
-                if cpu > MAX_CPU:
-                    why.append(f"CPU {cpu:.0%}")
+                for _ in range(ATTEMPTS):
+                    level, why = _aiortc_level(gen, pids, target, added["failed"])
+                    print(f"aiortc: {level} {why}", file=sys.stderr)
+                    levels.append(level)
+                    # Measured again when the host, not aiortc's own core, was the limit.
+                    if not why or level["cpu"] > MAX_CPU or level["run_queue_wait"] < MAX_WAIT:
+                        break
                 if why:
                     limit = f"{target} failed: {', '.join(why)}"
                     break
@@ -748,6 +771,38 @@ def _fmt_rss(rss: dict[str, list[int]]) -> str:
     return ", ".join(f"{n} {a / 1024:.0f}→{b / 1024:.0f} MiB" for n, (a, b) in rss.items())
 
 
+# The issue's load and soak: sessions, minutes, churn per second for minutes, all talking.
+ISSUE = {"sessions": 1000, "minutes": 10, "churn": 50, "churn_minutes": 5, "pps": 50}
+
+
+def _issue_load(r: dict[str, Any]) -> list[str]:
+    """What of the issue's load this run left out, and what the measured rates say it needs."""
+    run = {
+        "sessions": SESSIONS, "minutes": MINUTES, "churn": CHURN,
+        "churn_minutes": CHURN_MINUTES, "pps": PPS,
+    }  # fmt: skip
+    if run == ISSUE and TALKING >= 1:
+        return []
+    echoes = ISSUE["sessions"] * ISSUE["pps"]
+    per_trx, per_relay = r["echoed_per_transceiver_core"], r["packets_per_relay_core"]
+    trx, relay = echoes / per_trx, 2 * echoes / per_relay
+    generator = r["cores"]["siggen"] * echoes / max(r["echo"]["received"] / (60 * MINUTES), 1)
+    return [
+        f"not run as the issue has it: {ISSUE['sessions']:,} sessions all talking at "
+        f"{ISSUE['pps']} packets/s each way for {ISSUE['minutes']} min with "
+        f"{ISSUE['churn']}/s churn for {ISSUE['churn_minutes']} min; this run: "
+        f"{SESSIONS:,} sessions, {TALKING:.0%} talking at {PPS} packets/s, {MINUTES:g} min, "
+        f"churn {CHURN:g}/s for {min(CHURN_MINUTES, MINUTES):g} min. Why: the issue's "
+        f"{echoes:,} echoed packets/s at the rates measured here ({per_trx:,.0f} echoed "
+        f"packets per transceiver CPU-second at this mix, {per_relay:,.0f} relay packets "
+        f"per CPU-second, 2 per echo) need about {trx:.1f} cores for the "
+        f"transceivers and {relay:.1f} for the relays, and the Go generator up to "
+        f"{generator:.1f} more (its CPU here, setups and churn included, scaled by echoed "
+        f"packets), while this machine has "
+        f"{os.cpu_count()} cores shared with other work (run-queue waits above)",
+    ]
+
+
 def _notes(name: str, r: dict[str, Any]) -> list[str]:
     if name == "soak":
         p = r["per_session"]
@@ -770,6 +825,7 @@ def _notes(name: str, r: dict[str, Any]) -> list[str]:
             f"round trip p99 {r['rtt_p99_ms']:.0f} ms",
             f"soak: RSS at start → end: {_fmt_rss(r['rss_kib'])}; CPU (cores) over the soak "
             f"{r['cores']}; run-queue wait (a loaded host) {r['run_queue_wait']}",
+            *_issue_load(r),
             f"soak metrics: scraped every {SCRAPE:g} s into {m['folder']}: {m['scrapes']}, "
             f"{len(m['failures'])} failed or unparsable; metric families {m['families']}; "
             f"dashboard metrics never seen: {m['dashboard_missing'] or 'none'}",
@@ -858,7 +914,8 @@ def scenario() -> Scenario:
         cases += [
             Case(
                 f"echoed packets/s with {n} transceiver{'s' if n > 1 else ''} "
-                f"({SCALING_SESSIONS:,} sessions each, {mix})",
+                f"({SCALING_SESSIONS:,} sessions each, {SCALING_TALKING:.0%} talking at {PPS} "
+                "packets/s each way, a data channel each)",
                 figure("scaling", scaled(n)),
                 unit="packets/s",
             )
@@ -877,6 +934,9 @@ def scenario() -> Scenario:
         "bench/siggen (Go, Debian's Pion v3), session i on transceiver i mod 3 and relay i mod "
         "2; CPU = utime + stime from /proc/PID/stat; nothing pinned: every process shares the "
         f"machine's {os.cpu_count()} cores with the generator",
+        "setup times: Pion's ICE agent (the client) sends its checks on a 200 ms tick, which "
+        "dominates both the transceivers' offer → connected histogram and the generator's "
+        "offer → first echoed message",
     ]
     _NOTES[:] = notes
     return Scenario(

@@ -29,8 +29,9 @@
 //	                  that were ever disconnected or failed)}; with "sessions", also
 //	                  "per_session": one [talking, sent, received, jitter_ms, jitter_max_ms,
 //	                  dc_sent, dc_received, connected, disrupted] per session, where received
-//	                  counts the echoes (until 0.5 s after the window) of the packets sent in
-//	                  the window, and jitter_ms is the estimate at the end
+//	                  and dc_received count the echoes (until 0.5 s after the window) of the
+//	                  packets and messages sent in the window, and jitter_ms is the estimate at
+//	                  the end
 //	churn R S H       from now on for S seconds, R new sessions per second (silent, the next
 //	                  URL and relay in turn), each set up as by add, one data-channel message
 //	                  echoed, held H seconds and closed; {"started": true}
@@ -130,7 +131,7 @@ type session struct {
 
 	sent, received, dcSent, dcReceived atomic.Int64
 	disrupted                          atomic.Int64 // times disconnected or failed
-	matched                            atomic.Int64 // echoes of packets sent in the window
+	matched, dcMatched                 atomic.Int64 // echoes of what was sent in the window
 	// When each of the last ring packets was sent (ns) and its timestamp, by timestamp.
 	sentAt   [ring]atomic.Int64
 	sentTS   [ring]atomic.Uint32
@@ -340,6 +341,9 @@ func newMediaSession(index int64, talks, probe bool) (*session, error) {
 			return
 		}
 		s.dcReceived.Add(1)
+		if stamp >= windowStart.Load() && stamp <= windowEnd.Load() {
+			s.dcMatched.Add(1)
+		}
 		select {
 		case echoed <- struct{}{}:
 		default:
@@ -617,6 +621,7 @@ func (g *generator) measure(seconds float64, detail bool) map[string]interface{}
 	windowEnd.Store(math.MaxInt64)
 	for _, s := range sessions {
 		s.matched.Store(0)
+		s.dcMatched.Store(0)
 		s.jitterMax.Store(s.jitter.Load())
 	}
 	windowStart.Store(time.Now().UnixNano())
@@ -664,7 +669,7 @@ func (g *generator) measure(seconds float64, detail bool) map[string]interface{}
 			}
 			perSession = append(perSession, []float64{
 				b2f(s.talking), float64(c.sent), float64(s.matched.Load()), jitterMs(s.jitter.Load()),
-				jitterMs(s.jitterMax.Load()), float64(c.dcSent), float64(c.dcReceived), b2f(up),
+				jitterMs(s.jitterMax.Load()), float64(c.dcSent), float64(s.dcMatched.Load()), b2f(up),
 				float64(s.disrupted.Load()),
 			})
 		}
