@@ -17,21 +17,22 @@ one pre-encoded 20 ms Opus frame at ``PPS`` packets/s (a 200 ms pause every 10 s
 **(a) soak**: ``SESSIONS`` sessions set up, then ``MINUTES`` of soak: for the first
 ``CHURN_MINUTES``, ``CHURN`` new sessions per second on top (each set up, one data-channel
 message echoed, held ``CHURN_HOLD`` s, closed), then steady. Reported: sessions lost (of the
-long-lived ones: not connected at the end, ever disconnected or failed, or a phase with no
-echo; plus the transceivers' ``pywebrtc_sessions_ended_total`` for ice-failed and
-setup-timeout), RSS of every process at start and end (``/proc/PID/status``), per-session RTP
-loss and RFC 3550 interarrival jitter of the echoed packets (p50/p99/max over sessions), setup
-p50/p99 during churn (the transceivers' ``pywebrtc_session_setup_seconds`` histogram over the
-churn phase, as Prometheus' histogram_quantile; and the generator's offer → first echoed
-message), sessions per transceiver core and packets per relay core (CPU-seconds of the
-processes from ``/proc/PID/stat`` over the steady phase, or the churn phase when there is no
-steady one). ``GET /metrics`` of every relay and transceiver is scraped every ``SCRAPE`` s
-during the soak into ``METRICS_DIR`` (default ``build/scaleout/<time>``), each scrape parsed
-with ``prometheus_client``'s parser and every metric the Grafana dashboard
-(``deploy/grafana/pywebrtc.json``) queries looked for; Redis' ``INFO`` is saved beside them
-(it serves no /metrics).
+long-lived ones: failed, closed by the server, not connected at the end or a phase without an
+echo as the client saw it, or missing from the transceivers' ``pywebrtc_sessions`` at the end;
+a session Pion calls disconnected for a while and that comes back is counted apart), RSS of
+every process at start and end (``/proc/PID/status``), per-session RTP loss and RFC 3550
+interarrival jitter of the echoed packets (p50/p99/max over sessions), setup p50/p99 during
+churn (the transceivers' ``pywebrtc_session_setup_seconds`` histogram over the churn phase, as
+Prometheus' histogram_quantile; and the generator's offer → first echoed message), sessions per
+transceiver core and packets per relay core (CPU-seconds of the processes from
+``/proc/PID/stat`` over the steady phase, or the churn phase when there is no steady one).
+``GET /metrics`` of every relay and transceiver is scraped every ``SCRAPE`` s during the soak
+into ``METRICS_DIR`` (default ``build/scaleout/<time>``), each scrape parsed with
+``prometheus_client``'s parser and every metric the Grafana dashboard
+(``deploy/grafana/pywebrtc.json``) queries looked for; Redis' ``INFO`` is saved beside them (it
+serves no /metrics).
 
-**(b) scaling**: ``SCALING_SESSIONS`` sessions per transceiver (the same mix) with 1, 2 and 3
+**(b) scaling**: ``SCALING_SESSIONS`` sessions per transceiver (``SCALING_TALKING``) with 1, 2 and 3
 transceivers, a ``WINDOW`` s window each: echoed RTP packets per second, the throughput each
 added transceiver brings, and packets per transceiver CPU-second (flat = linear scaling).
 
@@ -484,11 +485,15 @@ def _drained(fleet: Fleet, count: Callable[[], int]) -> bool:
 
 
 def _per_session(phases: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-session RTP loss and jitter over the phases, and the long-lived sessions lost."""
+    """Per-session RTP loss and jitter over the phases, and the long-lived sessions lost: failed
+    or closed by the server, not connected at the end, or a phase without a single echo. A
+    session that Pion calls disconnected (5 s without a packet: a starved host) and that
+    comes back is not lost; those are counted apart ("interrupted")."""
     rows = [phase["per_session"] for phase in phases]
     sessions = len(rows[-1])
     loss, jitter, jitter_max, dc_loss = [], [], [], []
     lost: list[str] = []
+    interrupted = 0
     for i in range(sessions):
         mine = [phase[i] for phase in rows if i < len(phase)]
         talking = mine[-1][0] == 1
@@ -504,10 +509,11 @@ def _per_session(phases: list[dict[str, Any]]) -> dict[str, Any]:
             for reason, bad in (
                 ("a phase without echoes", dead_phase),
                 ("not connected at the end", mine[-1][7] != 1),
-                (f"disconnected or failed {mine[-1][8]:.0f} times", mine[-1][8] > 0),
+                ("failed or closed by the server", mine[-1][9] == 1),
             )
             if bad
         ]
+        interrupted += mine[-1][8] > 0
         if why:
             lost.append(f"{i}: {', '.join(why)} ({'talking' if talking else 'silent'})")
         if dc_sent:
@@ -521,6 +527,7 @@ def _per_session(phases: list[dict[str, Any]]) -> dict[str, Any]:
         "talking": len(loss),
         "lost": len(lost),
         "lost_sessions": lost[:20],
+        "interrupted": interrupted,
         "loss_pct": {k: 100 * v for k, v in quantiles(loss).items()},
         "jitter_ms": quantiles(jitter),
         "jitter_max_ms": quantiles(jitter_max),
@@ -589,9 +596,12 @@ def soak(fleet: Fleet | None = None) -> dict[str, Any]:
     per_session = _per_session(phases)
     name = "pywebrtc_session_setup_seconds"
     result |= {
-        "lost": per_session["lost"] + int(sum(ended[r] for r in BAD_ENDINGS)),
+        # Of the long-lived sessions: as their clients saw it, or as the transceivers counted.
+        "lost": max(per_session["lost"], SESSIONS - int(total(metrics_end, "|pywebrtc_sessions{"))),
         "per_session": per_session,
         "ended": ended,
+        # The transceivers' own count of live sessions at the soak's start and end.
+        "held": [total(m, "|pywebrtc_sessions{") for m in (metrics_start, metrics_end)],
         "setup_churn_p50_ms": 1000 * histogram_quantile(0.5, metrics_start, metrics_churned, name),
         "setup_churn_p99_ms": 1000 * histogram_quantile(0.99, metrics_start, metrics_churned, name),
         "steady_seconds": steady[1].at - steady[0].at,
@@ -733,7 +743,8 @@ def aiortc_peer(fleet: Fleet | None = None) -> dict[str, Any]:
                     if not why or level["cpu"] > MAX_CPU or level["run_queue_wait"] < MAX_WAIT:
                         break
                 if why:
-                    limit = f"{target} failed: {', '.join(why)}"
+                    wait = level["run_queue_wait"]
+                    limit = f"{target} failed: {', '.join(why)} (run-queue wait {wait:.0%})"
                     break
                 best = level
     finally:
@@ -816,8 +827,12 @@ def _notes(name: str, r: dict[str, Any]) -> list[str]:
             f"held; generator's offer → first echo p50 {churn.get('setup_p50_ms', -1):.0f} "
             f"ms, p99 {churn.get('setup_p99_ms', -1):.0f} ms); initial setup of all "
             f"{r['setup']['ok']} in {r['setup']['seconds']:.0f} s",
-            f"soak: sessions lost {r['lost']} (long-lived {p['lost']}, transceivers' "
-            f"ice-failed/setup-timeout endings {sum(r['ended'][b] for b in BAD_ENDINGS):.0f}); "
+            f"soak: sessions lost {r['lost']} (as the clients saw it {p['lost']}; transceivers' "
+            f"ice-failed/setup-timeout endings, churn setups included, "
+            f"{sum(r['ended'][b] for b in BAD_ENDINGS):.0f}); the transceivers held "
+            f"{r['held'][0]:.0f} sessions at the start, {r['held'][1]:.0f} at the end; "
+            f"{p['interrupted']} sessions were interrupted (Pion: disconnected, 5 s without a "
+            "packet) and came back; "
             f"per-session RTP loss p50/p99/max {p['loss_pct']['p50']:.2f}/"
             f"{p['loss_pct']['p99']:.2f}/{p['loss_pct']['max']:.2f} %, RFC 3550 jitter "
             f"{p['jitter_ms']['p50']:.1f}/{p['jitter_ms']['p99']:.1f}/{p['jitter_ms']['max']:.1f}"

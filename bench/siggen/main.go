@@ -25,10 +25,12 @@
 //	                  count over S seconds: {"sent", "received" (RTP packets), "dc_sent", "dc_received", "rtt_p50_ms", "rtt_p99_ms" (data
 //	                  channel round trips), "lag_max_ms" (how late the send loop ran at worst),
 //	                  "late_slots" (the fraction of send slots more than 5 ms late), "cpu_s"
-//	                  (this process's CPU time), "sessions", "connected", "disrupted" (sessions
-//	                  that were ever disconnected or failed)}; with "sessions", also
-//	                  "per_session": one [talking, sent, received, jitter_ms, jitter_max_ms,
-//	                  dc_sent, dc_received, connected, disrupted] per session, where received
+//	                  (this process's CPU time), "sessions", "connected", "failed" (sessions
+//	                  that failed or were closed by the server), "disconnected" (sessions
+//	                  that were ever disconnected, as Pion says after 5 s without a packet)};
+//	                  with "sessions", also "per_session": one [talking, sent, received,
+//	                  jitter_ms, jitter_max_ms, dc_sent, dc_received, connected, disconnected,
+//	                  failed] per session, where received
 //	                  and dc_received count the echoes (until 0.5 s after the window) of the
 //	                  packets and messages sent in the window, and jitter_ms is the estimate at
 //	                  the end
@@ -37,7 +39,7 @@
 //	                  echoed, held H seconds and closed; {"started": true}
 //	churned           wait for the churn to end: {"started", "ok", "failed", "setup_p50_ms",
 //	                  "setup_p99_ms", "setup_max_ms", "ended_early" (sessions that failed or
-//	                  closed during their hold), "error"}
+//	                  were closed by the server during their hold), "error"}
 //	drop N            close the last N sessions (-1: all); {"closed", "sessions"}
 //
 // No interceptors (no NACK, no RTCP reports), one certificate for all peer connections, no
@@ -130,7 +132,8 @@ type session struct {
 	closing atomic.Bool
 
 	sent, received, dcSent, dcReceived atomic.Int64
-	disrupted                          atomic.Int64 // times disconnected or failed
+	disconnected                       atomic.Int64 // times ICE said disconnected (no receipt for 5 s)
+	failed                             atomic.Bool  // failed or closed, not by us
 	matched, dcMatched                 atomic.Int64 // echoes of what was sent in the window
 	// When each of the last ring packets was sent (ns) and its timestamp, by timestamp.
 	sentAt   [ring]atomic.Int64
@@ -323,9 +326,15 @@ func newMediaSession(index int64, talks, probe bool) (*session, error) {
 		}
 	})
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
-		if !s.closing.Load() && (state == webrtc.PeerConnectionStateDisconnected ||
-			state == webrtc.PeerConnectionStateFailed || state == webrtc.PeerConnectionStateClosed) {
-			s.disrupted.Add(1)
+		if s.closing.Load() {
+			return
+		}
+		switch state {
+		case webrtc.PeerConnectionStateDisconnected:
+			s.disconnected.Add(1)
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			s.failed.Store(true)
+		default:
 		}
 	})
 	s.dc, err = pc.CreateDataChannel("echo", nil)
@@ -558,7 +567,7 @@ func (g *generator) startChurn(rate, seconds, hold float64) map[string]interface
 				r.setups = append(r.setups, float64(time.Since(began))/1e6)
 				r.mu.Unlock()
 				time.Sleep(time.Duration(hold * float64(time.Second)))
-				if s.disrupted.Load() > 0 {
+				if s.failed.Load() {
 					r.mu.Lock()
 					r.broken++
 					r.mu.Unlock()
@@ -642,7 +651,7 @@ func (g *generator) measure(seconds float64, detail bool) map[string]interface{}
 		time.Sleep(receiveGrace)
 	}
 	var total counts
-	connected, disruptedSessions := 0, 0
+	connected, failedSessions, disconnectedSessions := 0, 0, 0
 	var perSession [][]float64
 	for i, s := range sessions {
 		c := counts{
@@ -657,8 +666,11 @@ func (g *generator) measure(seconds float64, detail bool) map[string]interface{}
 		if up {
 			connected++
 		}
-		if s.disrupted.Load() > 0 {
-			disruptedSessions++
+		if s.failed.Load() {
+			failedSessions++
+		}
+		if s.disconnected.Load() > 0 {
+			disconnectedSessions++
 		}
 		if detail {
 			b2f := func(b bool) float64 {
@@ -670,7 +682,7 @@ func (g *generator) measure(seconds float64, detail bool) map[string]interface{}
 			perSession = append(perSession, []float64{
 				b2f(s.talking), float64(c.sent), float64(s.matched.Load()), jitterMs(s.jitter.Load()),
 				jitterMs(s.jitterMax.Load()), float64(c.dcSent), float64(s.dcMatched.Load()), b2f(up),
-				float64(s.disrupted.Load()),
+				float64(s.disconnected.Load()), b2f(s.failed.Load()),
 			})
 		}
 	}
@@ -682,7 +694,7 @@ func (g *generator) measure(seconds float64, detail bool) map[string]interface{}
 		"rtt_p50_ms":  nanToNeg(percentile(rtts, 0.5)), "rtt_p99_ms": nanToNeg(percentile(rtts, 0.99)),
 		"lag_max_ms": float64(g.lagMax.Load()) / 1e6, "cpu_s": cpu, "sessions": len(sessions),
 		"late_slots": float64(g.late.Load()) / math.Max(1, float64(g.slots.Load())),
-		"connected":  connected, "disrupted": disruptedSessions,
+		"connected":  connected, "failed": failedSessions, "disconnected": disconnectedSessions,
 	}
 	if detail {
 		out["per_session"] = perSession

@@ -47,6 +47,7 @@ def test_soak_100_sessions_2_relays_3_transceivers_with_churn(
     assert r["churn"]["ok"] == r["churn"]["started"] >= 45, r["churn"]
     assert r["churn"]["ended_early"] == 0, r["churn"]
     assert r["lost"] == 0, r["per_session"]
+    assert r["held"][0] == 100 <= r["held"][1], r["held"]  # the transceivers' own count
     assert abs(r["per_session"]["talking"] - 20) <= 1  # the fraction, spread evenly
     # The plumbing, not the figure (a loaded host may lose some): the echo comes back.
     assert r["echo"]["received"] > 0.9 * r["echo"]["sent"] > 0, r["echo"]
