@@ -20,8 +20,11 @@
  * flows) is handed up: run() returns its index in the batch, after sending what came before
  * it, and Python handles it (Loop.take, Loop.sender) and calls run() again, which goes on
  * with the rest of the batch. So datagrams leave in the order they came, and every decision
- * beyond "known flow" stays in relay.forwarder. run() returns -1 when a receive comes back
- * empty (the socket was shut down: relay.iothread.SocketThreads.stop).
+ * beyond "known flow" stays in relay.forwarder. Once the socket is shut down
+ * (relay.iothread.SocketThreads.stop) every receive returns zero-length datagrams, which are
+ * handed up too, so Python sees the stop; run() returns -1 when a receive returns nothing
+ * (a non-blocking socket), and raises OSError for a bad descriptor or buffer (a bug) and
+ * whatever a signal handler raises (in the main thread).
  *
  * Counters (Loop.counters): datagrams and payload bytes sent, and datagrams dropped because
  * the socket buffer was full, as the pure-Python loops of relay.hotloop count them.
@@ -503,6 +506,7 @@ static PyObject *Loop_run(LoopObject *self, PyObject *unused) {
     }
     self->running = 1;
     int result = -1, error = 0;
+again:
     Py_BEGIN_ALLOW_THREADS
     for (;;) {
         if (self->pos >= self->n) {
@@ -512,12 +516,14 @@ static PyObject *Loop_run(LoopObject *self, PyObject *unused) {
                     self->rmsgs[i].msg_hdr.msg_namelen = sizeof self->names[i];
             int n = recvmmsg(self->fd, self->rmsgs, BATCH, MSG_WAITFORONE, NULL);
             if (n < 0) {
-                if (errno == EBADF || errno == EFAULT || errno == EINVAL || errno == ENOTSOCK) {
+                if (errno == EBADF || errno == EFAULT || errno == EINVAL || errno == ENOTSOCK ||
+                    errno == EINTR) {
                     error = errno;
                     break;
                 }
-                /* EINTR, EAGAIN, or an ICMP error (ECONNREFUSED...) reported once on a
-                 * connected socket whose peer went away: nothing to read now. */
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break; /* a non-blocking socket */
+                /* An ICMP error (ECONNREFUSED...) reported once on a connected socket whose
+                 * peer went away: read on. */
                 continue;
             }
             if (n == 0) break; /* shut down: relay.iothread wants the thread back */
@@ -533,6 +539,13 @@ static PyObject *Loop_run(LoopObject *self, PyObject *unused) {
         }
     }
     Py_END_ALLOW_THREADS
+    if (error == EINTR) {
+        /* A signal: its Python handler runs now (in the main thread; elsewhere a no-op). */
+        error = 0;
+        if (PyErr_CheckSignals() == 0) goto again;
+        self->running = 0;
+        return NULL;
+    }
     self->running = 0;
     if (error) {
         errno = error;
