@@ -12,6 +12,7 @@ import contextlib
 import socket
 import time
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,6 +28,18 @@ def test_the_extension_is_built() -> None:
     # setup.py builds it at install (optional, so that a machine without a compiler still
     # installs); here it must be there, or every "c" case below would test nothing.
     assert fastpath.available(), "relay._fastloop not built: pip install -e . with gcc"
+
+
+def test_without_the_extension_auto_runs_the_python_loops_and_c_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fastpath, "_native", None)  # as after a failed build
+    worker = RelayWorker(relay_config({1: ("127.0.0.1", 9)}))
+    assert worker.mode == "thread"
+    worker.public.close()
+    worker.private.close()
+    with pytest.raises(fastpath.FastPathMissing, match="not built"):
+        RelayWorker(relay_config({1: ("127.0.0.1", 9)}, io="c"))
 
 
 def _v4(port: int, host: str = "127.0.0.1") -> bytes:
