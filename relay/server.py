@@ -180,6 +180,7 @@ class RelayWorker:
         # C mode: the direct flows the C loops forward, and the loops (for their counters).
         self._c_table: _fastloop.Table | None = None
         self._c_loops: list[tuple[int, _fastloop.Loop]] = []  # (hotloop.STATS index, loop)
+        self._c_deferred: list[Flow] | None = None  # see _cache_answers
         self._cache_inbox: deque[tuple[list[tuple[bytes, object]], list[tuple[object, bytes]]]]
         self._cache_inbox = deque()
         self._cache_signalled = False
@@ -413,9 +414,15 @@ class RelayWorker:
         )
         flow.tx = (self._link(backend.address), header_int, flow.header)
         if self._c_table is not None and flow.via is None and flow.key is not None:
-            assert isinstance(flow.key, int | bytes)
-            sockaddr = batchio.sockaddr_of(flow.key)
-            self._c_table.set(id(flow), sockaddr, flow.header, flow.tx[0])
+            if self._c_deferred is not None:
+                self._c_deferred.append(flow)
+            else:
+                self._c_set(flow)
+
+    def _c_set(self, flow: Flow) -> None:
+        """C mode: the C loops forward this direct flow's datagrams from now on."""
+        assert self._c_table is not None and isinstance(flow.key, int | bytes)
+        self._c_table.set(id(flow), batchio.sockaddr_of(flow.key), flow.header, flow.tx[0])
 
     def _on_forget(self, flow: Flow) -> None:
         if self._c_table is not None:
@@ -502,13 +509,23 @@ class RelayWorker:
     def _cache_answers(self, lookups: list[tuple[object, bytes]], results: list[object]) -> None:
         fw = self.forwarder
         now = self._clock()
-        for (key, _), route in zip(lookups, results, strict=True):
-            if route is None:
-                fw.cache_miss(key, now)
-            elif fw.cache_hit(key, route, now) is not None:  # type: ignore[arg-type]
-                self.counters["route_cache_hits_total"] += 1
-        if fw.released:
-            self._forward_released()
+        # C mode: the flows these answers make reach the C table only once what was held for
+        # them has gone out, so that none of their later datagrams overtakes it (until then
+        # the C loops hand those up, and they wait for this lock).
+        self._c_deferred = [] if self._c_table is not None else None
+        try:
+            for (key, _), route in zip(lookups, results, strict=True):
+                if route is None:
+                    fw.cache_miss(key, now)
+                elif fw.cache_hit(key, route, now) is not None:  # type: ignore[arg-type]
+                    self.counters["route_cache_hits_total"] += 1
+            if fw.released:
+                self._forward_released()
+        finally:
+            deferred, self._c_deferred = self._c_deferred, None
+            for flow in deferred or ():
+                if fw.by_header.get(flow.header) is flow:
+                    self._c_set(flow)
 
     def _forward_released(self) -> None:
         """Forward the datagrams held while their route was looked up, in order; under the
