@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 # The voice agent's engines and models (the `agent` extra) come from a hash-pinned lock file,
 # wheels only: two of them are single-author re-uploads of model files (docs/agent.md).
-$(STAMP): pyproject.toml agent/requirements.lock
+$(STAMP): pyproject.toml setup.py relay/_fastloop.c agent/requirements.lock
 	bash scripts/install-python-venv $(PY)
 	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip

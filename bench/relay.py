@@ -6,7 +6,9 @@ Peers, run in the same session on loopback:
   flow, no parsing — the machine's practical limit for a UDP forwarder;
 * a plain uvloop ``DatagramProtocol`` forwarder (``python -m bench.relay uvforward``).
 
-The relay runs as ``pywebrtc-relay`` would (``python -m relay.cli``), routing included: every
+The relay runs as ``pywebrtc-relay`` would (``python -m relay.cli``, ``--io auto``: the C loops
+of relay._fastloop where they were built), routing included; its pure-Python loops
+(``--io thread``, the fallback) are measured too, for packets per CPU-second. Every
 run opens 32 new client flows, each with a routable STUN Binding Request of a session of its
 own (the relay binds at most 16 client addresses to one ufrag), then sends RTP-sized
 datagrams that are framed and forwarded to a sink transceiver.
@@ -195,6 +197,10 @@ class Rig:
         port = _free_port()
         self.relay1 = self._start("relay", [*relay(1, "auto"), f"127.0.0.1:{port}"], port)
         port = _free_port()
+        self.relay_py = self._start(
+            "relay, Python loops", [*relay(1, "thread"), f"127.0.0.1:{port}"], port
+        )
+        port = _free_port()
         self.relay2 = self._start(
             "relay 2 workers", [*relay(2, "auto"), f"127.0.0.1:{port}"], port, workers=2
         )
@@ -318,10 +324,12 @@ def scenario() -> Scenario:
     return Scenario(
         name="relay",
         description=(
-            "pywebrtc-relay (default --io thread: a thread per socket blocked in its receive, "
-            "ctypes recvmmsg/sendmmsg batches under load, single datagrams through the socket "
-            "module at light load; ufrag routing, framing) vs a minimal C recvmmsg/sendmmsg "
-            "forwarder and a plain uvloop forwarder, on loopback."
+            "pywebrtc-relay (default --io auto: a thread per socket blocked in its receive, "
+            "known flows forwarded by the C loops of relay._fastloop, recvmmsg/sendmmsg "
+            "without the GIL; new flows, STUN and routing in Python) vs a minimal C "
+            "recvmmsg/sendmmsg forwarder and a plain uvloop forwarder, on loopback; and the "
+            "relay's pure-Python loops (--io thread, the fallback where the extension is not "
+            "built) vs the C forwarder."
         ),
         cases=[
             Case(
@@ -336,6 +344,13 @@ def scenario() -> Scenario:
                 lambda: per_core("relay1", True),
                 lambda: per_core("uv_sink", False),
                 peer_name="uvloop forwarder",
+                unit="pkt/CPU-s",
+            ),
+            Case(
+                "packets/s per core, Python loops (--io thread) vs C forwarder",
+                lambda: per_core("relay_py", True),
+                lambda: per_core("c_sink", False),
+                peer_name="C recvmmsg/sendmmsg",
                 unit="pkt/CPU-s",
             ),
             Case(

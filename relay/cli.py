@@ -149,11 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--io",
-        choices=["auto", "thread", "asyncio"],
+        choices=["auto", "c", "thread", "asyncio"],
         default=env("IO", "auto"),
-        help="socket layer: thread = a thread per socket blocked in its receive, "
-        "recvmmsg/sendmmsg via ctypes under load (Linux), asyncio = datagram transports "
-        f"(uvloop if installed); auto picks thread where it works [{ENV_PREFIX}IO]",
+        help="socket layer: c = a thread per socket blocked in its receive, known flows "
+        "forwarded by the C extension relay._fastloop (built at install; Linux); thread = "
+        "the same threads in pure Python, recvmmsg/sendmmsg via ctypes under load; asyncio = "
+        "datagram transports (uvloop if installed); auto picks c if it was built, else thread "
+        f"where it works [{ENV_PREFIX}IO]",
     )
     p.add_argument(
         "--max-flows",

@@ -129,6 +129,9 @@ class Forwarder(Generic[K]):
         self.on_route: Callable[[Flow], None] | None = None
         # Called when a flow leaves the table (expired or replaced), for the same reason.
         self.on_forget: Callable[[Flow], None] | None = None
+        # When the socket layer last forwarded a datagram of a flow without telling the flow
+        # (the C loops, relay._fastloop): asked by expire() before it drops an idle-looking one.
+        self.last_seen_of: Callable[[Flow], float] | None = None
         self.lookups: list[tuple[K, bytes]] = []
         # Held datagrams whose route the cache has just given: forward each on its flow (the
         # socket layer drains this after cache_hit/cache_miss).
@@ -418,6 +421,10 @@ class Forwarder(Generic[K]):
             for flow in looked
             if flow.last_seen < deadline and by_header.get(flow.header) is flow
         ]
+        if stale and self.last_seen_of is not None:
+            for flow in stale:
+                flow.last_seen = max(flow.last_seen, self.last_seen_of(flow))
+            stale = [flow for flow in stale if flow.last_seen < deadline]
         for flow in stale:
             self._forget(flow)
         self.flows_expired += len(stale)

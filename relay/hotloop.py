@@ -25,6 +25,13 @@ forwards one more datagram), reads the clock every 8th datagram only, stamps flo
 time the housekeeping read last (0.1 s old at most), and counts into a list of the thread's
 own. Everything that changes the flow table — the slow paths, batches, housekeeping — holds
 the lock (relay.iothread).
+
+With the C extension built (``--io c``, the default where it is: relay/_fastloop.c), the
+threads run :func:`c_public_loop` and :func:`c_link_loop` instead: recvmmsg, the lookup of a
+known flow, the frame header and sendmmsg happen in C with the GIL released, and only what
+the C loop hands up (new flows, STUN, unknown headers, chained flows, truncated datagrams)
+comes back to Python, through the same forwarder calls as here. The pure-Python loops stay
+the fallback and are tested with the same cases.
 """
 
 from __future__ import annotations
@@ -421,6 +428,100 @@ def backend_loop(
         return -1 if threads.stopped else n
 
     return functools.partial(alternate, one, many, clock, not check_source)
+
+
+def c_public_loop(worker: RelayWorker) -> Callable[[], None]:
+    """The public socket's loop in C (relay._fastloop); what it hands up, forwarded here as
+    the one-datagram path's slow case does."""
+    assert worker._threads is not None and worker._c_table is not None
+    threads = worker._threads
+    lock = threads.lock
+    from relay import _fastloop as native
+
+    loop = native.Loop(worker._c_table, worker.public.fileno(), -1, native.PUBLIC)
+    worker._c_loops.append((0, loop))  # counts hotloop.STATS[0:2]
+    fw = worker.forwarder
+    drops, stats, clock = fw.drops, worker._stats_list(), worker._clock
+    link_sends = worker._link_sends
+
+    def serve() -> None:
+        run, take, sender = loop.run, loop.take, loop.sender
+        while True:
+            i = run()
+            if i < 0:
+                if threads.stopped:
+                    return
+                continue
+            datagram = take(i)
+            if not datagram and threads.stopped:  # shut down: receives return b""
+                return
+            with lock:
+                if datagram is None:
+                    drops[Drop.TRUNCATED] += 1
+                    continue
+                key = sender(i)
+                assert key is not None
+                flow = worker._from_public(key, datagram, clock())
+                if fw.lookups or fw.cache_writes:
+                    worker._cache_work()
+                if flow is None:
+                    continue
+                # Chained: the frame goes on as it came.
+                frame = datagram if flow.via is not None else flow.header + datagram
+                if _send_one(link_sends[flow.tx[0]], frame, drops):  # type: ignore[arg-type]
+                    stats[0] += 1
+                    stats[1] += len(datagram)
+
+    return serve
+
+
+def c_link_loop(worker: RelayWorker, sock: socket.socket) -> Callable[[], None]:
+    """A backend link's loop in C (relay._fastloop); what it hands up (unknown headers,
+    chained flows, bad and truncated frames) goes through the forwarder here."""
+    assert worker._threads is not None and worker._c_table is not None
+    threads = worker._threads
+    lock = threads.lock
+    from relay import _fastloop as native
+
+    public_fd = worker.public.fileno()
+    loop = native.Loop(worker._c_table, sock.fileno(), public_fd, native.LINK)
+    worker._c_loops.append((2, loop))  # counts hotloop.STATS[2:4]
+    fw = worker.forwarder
+    drops, stats, clock, sendto = fw.drops, worker._stats_list(), worker._clock, native.sendto
+
+    def serve() -> None:
+        run, take = loop.run, loop.take
+        while True:
+            i = run()
+            if i < 0:
+                if threads.stopped:
+                    return
+                continue
+            frame = take(i)
+            if not frame and threads.stopped:  # shut down: receives return b""
+                return
+            with lock:
+                if frame is None:
+                    drops[Drop.TRUNCATED] += 1
+                    continue
+                flow = fw.from_backend(frame, clock())
+                if flow is None:
+                    continue
+                via = flow.via
+                if via is None:  # a direct flow the C table does not know (yet)
+                    assert isinstance(flow.key, int | bytes)
+                    payload = frame[len(flow.header) :]
+                    if sendto(public_fd, payload, batchio.sockaddr_of(flow.key)):
+                        stats[2] += 1
+                        stats[3] += len(payload)
+                    else:
+                        drops[Drop.SEND_FAILED] += 1
+                elif sendto(public_fd, frame, via.sockaddr):  # chained: back to that relay
+                    stats[2] += 1
+                else:
+                    drops[Drop.SEND_FAILED] += 1
+
+    return serve
 
 
 def _send_one(

@@ -6,7 +6,8 @@ backend-facing sockets on ephemeral ports, one set per worker, so that replies c
 worker that owns the flow. Every decision is the :class:`~relay.forwarder.Forwarder`'s; the
 worker only moves bytes, in one of two modes:
 
-* ``thread`` (the default on Linux): one thread per socket, blocked in its receive
+* ``c`` (the default where relay._fastloop was built) and ``thread`` (the default on Linux
+  otherwise): one thread per socket, blocked in its receive
   (relay.iothread), running a forwarding loop of relay.hotloop, so a datagram goes from the
   kernel to the code that forwards it with no readiness call in between. Each backend gets
   its own *connected* socket (a "link"): sends skip the per-datagram route lookup of an
@@ -16,7 +17,9 @@ worker only moves bytes, in one of two modes:
   metrics, signals) and takes the same lock for the forwarder's share of it
   (``SocketThreads.call``). This module opens the links, precomputes what the loops send per
   flow (``_on_route``) and hands their slow paths to the forwarder (``_from_public``,
-  ``_from_link``).
+  ``_from_link``). In ``c`` mode the loops are C (relay._fastloop) for known flows, reading
+  a table of the direct flows that ``_on_route``/``_on_forget`` keep in step with the
+  forwarder's; ``thread`` runs the pure-Python loops of relay.hotloop.
 * ``asyncio``: ``DatagramProtocol`` on the running loop (uvloop when installed). Simpler and
   portable, slower; its two handlers live here.
 """
@@ -34,15 +37,19 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pywebrtc.framing import encode_address
-from relay import batchio, hotloop
+from relay import batchio, fastpath, hotloop
 from relay.cache import RouteCache
 from relay.flows import Address, Backend, Flow
 from relay.forwarder import MAX_ADDRESSES_PER_UFRAG, Drop, Forwarder, backends
 from relay.iothread import SocketThreads
 from relay.routing import UfragCodec
 from relay.tcp import TcpRelay
+
+if TYPE_CHECKING:
+    from relay import _fastloop
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +66,9 @@ class RelayConfig:
     cluster: int = 0
     peer_relays: dict[int, Address] = field(default_factory=dict)
     redis_url: str | None = None
-    io: str = "auto"  # "thread", "asyncio" or "auto" (thread where batchio works)
+    # "c" (C loops, relay._fastloop), "thread" (Python loops), "asyncio", or "auto": c where
+    # the extension was built, else thread where batchio works, else asyncio
+    io: str = "auto"
     batch_size: int = 32
     max_flows: int = 100_000
     max_addresses_per_ufrag: int = MAX_ADDRESSES_PER_UFRAG  # one session's client addresses
@@ -95,15 +104,22 @@ class RelayWorker:
         self.config = config
         mode = config.io
         if mode == "auto":
-            mode = "thread" if batchio.available() else "asyncio"
+            if not batchio.available():
+                mode = "asyncio"
+            else:
+                mode = "c" if fastpath.available() else "thread"
+        if mode == "c":
+            fastpath.require()
         self.mode = mode
+        # Thread per socket (c, thread) or transports on the loop (asyncio).
+        self.threaded = mode != "asyncio"
         self.public = public if public is not None else bind_udp(config.listen, config.reuse_port)
         backend_host = config.backend_bind or _backend_host(config)
         self.private = bind_udp((backend_host, 0))
         self.public_address: Address = self.public.getsockname()[:2]
         self.backend_address: Address = self.private.getsockname()[:2]
         self._private_family = self.private.family
-        batched = mode == "thread"
+        batched = self.threaded
         header_of: Callable[[object], bytes] = (
             batchio.frame_header if batched else encode_address  # type: ignore[assignment]
         )
@@ -161,6 +177,10 @@ class RelayWorker:
         self._stats: list[list[int]] = []
         self._coarse = [0.0]
         self._clock: Callable[[], float] = time.monotonic
+        # C mode: the direct flows the C loops forward, and the loops (for their counters).
+        self._c_table: _fastloop.Table | None = None
+        self._c_loops: list[tuple[int, _fastloop.Loop]] = []  # (hotloop.STATS index, loop)
+        self._c_deferred: list[Flow] | None = None  # see _cache_answers
         self._cache_inbox: deque[tuple[list[tuple[bytes, object]], list[tuple[object, bytes]]]]
         self._cache_inbox = deque()
         self._cache_signalled = False
@@ -183,7 +203,7 @@ class RelayWorker:
             self._clock = loop.time
         # (Thread mode reads time.monotonic: uvloop's loop.time() moves in whole
         # milliseconds, too coarse to tell datagrams 20 µs apart.)
-        if self.mode == "thread":
+        if self.threaded:
             # The public socket's batch; each backend socket's thread makes its own.
             # Each batch sends through the other socket: its address family fixes namelen.
             # Client datagrams land 1 byte short of 8-byte alignment, so that an IPv4 frame
@@ -202,12 +222,21 @@ class RelayWorker:
             ]
             self.forwarder.on_route = self._on_route
             self.forwarder.on_forget = self._on_forget
+            if self.mode == "c":
+                from relay import _fastloop
+
+                self._c_table = _fastloop.Table()
+                self.forwarder.last_seen_of = self._c_last_seen
             self._coarse[0] = self._clock()
             threads = self._threads = SocketThreads(f"relay-io-{self.public_address[1]}")
             # Each thread blocks in its receive; sends pass MSG_DONTWAIT.
             self.public.setblocking(True)
             self.private.setblocking(True)
-            threads.add(self.public, hotloop.public_loop(self))
+            if self._c_table is not None:
+                threads.add(self.public, hotloop.c_public_loop(self))
+            else:
+                threads.add(self.public, hotloop.public_loop(self))
+            # Strays only: always the Python loop.
             threads.add(self.private, hotloop.backend_loop(self, self.private, True))
         else:
             public, _ = await loop.create_datagram_endpoint(
@@ -294,6 +323,12 @@ class RelayWorker:
         for stats in list(self._stats):
             for name, count in zip(hotloop.STATS, stats, strict=True):
                 values[name] += count
+        send_failed = 0
+        for side, loop in list(self._c_loops):
+            packets, nbytes, failed = loop.counters()
+            values[hotloop.STATS[side]] += packets
+            values[hotloop.STATS[side + 1]] += nbytes
+            send_failed += failed
         values["flows"] = len(fw.by_header)
         values["flows_created_total"] = fw.flows_created
         values["flows_expired_total"] = fw.flows_expired
@@ -301,6 +336,9 @@ class RelayWorker:
         values["route_cache_errors_total"] = self.cache.errors if self.cache else 0
         for reason, count in dict(fw.drops).items():
             values["drops:" + reason] = count
+        if send_failed:
+            key = "drops:" + Drop.SEND_FAILED
+            values[key] = values.get(key, 0) + send_failed
         if self.tcp is not None:
             values.update(self.tcp.snapshot())
         return values
@@ -375,8 +413,20 @@ class RelayWorker:
             int.from_bytes(flow.header, "little") if len(flow.header) == 7 and little else 0
         )
         flow.tx = (self._link(backend.address), header_int, flow.header)
+        if self._c_table is not None and flow.via is None and flow.key is not None:
+            if self._c_deferred is not None:
+                self._c_deferred.append(flow)
+            else:
+                self._c_set(flow)
+
+    def _c_set(self, flow: Flow) -> None:
+        """C mode: the C loops forward this direct flow's datagrams from now on."""
+        assert self._c_table is not None and isinstance(flow.key, int | bytes)
+        self._c_table.set(id(flow), batchio.sockaddr_of(flow.key), flow.header, flow.tx[0])
 
     def _on_forget(self, flow: Flow) -> None:
+        if self._c_table is not None:
+            self._c_table.forget(id(flow), flow.header)
         address = flow.client_address
         if address is not None and self._addr_flows.get(address) is flow:
             del self._addr_flows[address]
@@ -384,6 +434,11 @@ class RelayWorker:
             key = int.from_bytes(flow.header, "little")
             if self._v4_flows.get(key) is flow:
                 del self._v4_flows[key]
+
+    def _c_last_seen(self, flow: Flow) -> float:
+        """When a C loop last forwarded a datagram of ``flow`` (-inf: never)."""
+        assert self._c_table is not None
+        return self._c_table.last_seen(id(flow), flow.header)
 
     def _link(self, address: Address) -> int:
         """The connected socket towards a backend (created on first use); its fd."""
@@ -398,7 +453,10 @@ class RelayWorker:
             self._link_sends[link.fileno()] = link.send
             link.setblocking(True)
             assert self._threads is not None
-            self._threads.add(link, hotloop.backend_loop(self, link, False))
+            if self._c_table is not None:
+                self._threads.add(link, hotloop.c_link_loop(self, link))
+            else:
+                self._threads.add(link, hotloop.backend_loop(self, link, False))
         return link.fileno()
 
     def _refresh_trusted_if_new(self, backend: Backend) -> None:
@@ -451,13 +509,23 @@ class RelayWorker:
     def _cache_answers(self, lookups: list[tuple[object, bytes]], results: list[object]) -> None:
         fw = self.forwarder
         now = self._clock()
-        for (key, _), route in zip(lookups, results, strict=True):
-            if route is None:
-                fw.cache_miss(key, now)
-            elif fw.cache_hit(key, route, now) is not None:  # type: ignore[arg-type]
-                self.counters["route_cache_hits_total"] += 1
-        if fw.released:
-            self._forward_released()
+        # C mode: the flows these answers make reach the C table only once what was held for
+        # them has gone out, so that none of their later datagrams overtakes it (until then
+        # the C loops hand those up, and they wait for this lock).
+        self._c_deferred = [] if self._c_table is not None else None
+        try:
+            for (key, _), route in zip(lookups, results, strict=True):
+                if route is None:
+                    fw.cache_miss(key, now)
+                elif fw.cache_hit(key, route, now) is not None:  # type: ignore[arg-type]
+                    self.counters["route_cache_hits_total"] += 1
+            if fw.released:
+                self._forward_released()
+        finally:
+            deferred, self._c_deferred = self._c_deferred, None
+            for flow in deferred or ():
+                if fw.by_header.get(flow.header) is flow:
+                    self._c_set(flow)
 
     def _forward_released(self) -> None:
         """Forward the datagrams held while their route was looked up, in order; under the

@@ -16,7 +16,7 @@ from tests.relay.stunmsg import binding_request
 CODEC = RouteCodec({0: bytes(range(16))}, active=0)
 
 
-@pytest.mark.parametrize("mode", ["thread", "asyncio"])
+@pytest.mark.parametrize("mode", ["c", "thread", "asyncio"])
 def test_chained_relays_keep_the_client_address(mode: str) -> None:
     async def scenario() -> None:
         local = await start_transceiver("127.0.0.1")

@@ -78,7 +78,8 @@ def test_address_parsing() -> None:
     assert parse_mapping(["1=a:1,2=b:2", "3=c:3"], "x") == {1: ("a", 1), 2: ("b", 2), 3: ("c", 3)}
 
 
-def test_two_workers_serve_many_clients_and_metrics_sum_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize("io", ["c", "thread"])
+def test_two_workers_serve_many_clients_and_metrics_sum_them(tmp_path: Path, io: str) -> None:
     async def scenario() -> None:
         keys = tmp_path / "keys"
         keys.write_text(f"2 {KEY.hex()}\n")
@@ -98,6 +99,8 @@ def test_two_workers_serve_many_clients_and_metrics_sum_them(tmp_path: Path) -> 
                 "2",
                 "--metrics",
                 f"127.0.0.1:{metrics_port}",
+                "--io",
+                io,
                 workers=2,
             ),
         )

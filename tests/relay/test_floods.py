@@ -48,7 +48,7 @@ def _junk(i: int) -> bytes:
     return kinds[i % len(kinds)]
 
 
-@pytest.mark.parametrize("mode", ["thread", "asyncio"])
+@pytest.mark.parametrize("mode", ["c", "thread", "asyncio"])
 def test_flood_from_one_address_is_dropped_and_counted(mode: str) -> None:
     async def scenario() -> None:
         transceiver = await start_transceiver()
@@ -118,7 +118,7 @@ def test_flood_of_new_addresses_on_sockets() -> None:
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("mode", ["thread", "asyncio"])
+@pytest.mark.parametrize("mode", ["c", "thread", "asyncio"])
 def test_one_ufrag_from_a_thousand_addresses_binds_sixteen(mode: str) -> None:
     # One valid routing ufrag sent from 1,000 source addresses (each its own 127.0.x.y):
     # at most 16 of them are bound, the rest are dropped and counted, and two other

@@ -46,7 +46,7 @@ async def _session(index: int, mux: object, route: Route) -> tuple[Connection, a
     return ours, theirs
 
 
-@pytest.mark.parametrize("mode", ["thread", "asyncio"])
+@pytest.mark.parametrize("mode", ["c", "thread", "asyncio"])
 def test_aioice_clients_through_the_relay_to_lite_agents(
     mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

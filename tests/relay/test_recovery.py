@@ -7,6 +7,8 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from relay.routing import Route, RouteCodec
 from tests.relay.netutil import client, free_port, start_transceiver
 from tests.relay.redisproc import RedisServer
@@ -115,7 +117,8 @@ def test_restart_gap_with_and_without_redis(tmp_path: Path) -> None:
     assert without_ready > with_ready
 
 
-def test_redis_down_means_ufrag_routing_and_a_warning(tmp_path: Path) -> None:
+@pytest.mark.parametrize("io", ["c", "thread"])
+def test_redis_down_means_ufrag_routing_and_a_warning(tmp_path: Path, io: str) -> None:
     async def scenario() -> None:
         transceiver = await start_transceiver()
         port = free_port()
@@ -129,6 +132,8 @@ def test_redis_down_means_ufrag_routing_and_a_warning(tmp_path: Path) -> None:
             f"1={transceiver.address[0]}:{transceiver.address[1]}",
             "--redis",
             f"redis://127.0.0.1:{dead}/0",
+            "--io",
+            io,
         )
         try:
             c = await client(("127.0.0.1", port))
@@ -147,7 +152,8 @@ def test_redis_down_means_ufrag_routing_and_a_warning(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def test_transceivers_from_the_redis_registry() -> None:
+@pytest.mark.parametrize("io", ["c", "thread"])
+def test_transceivers_from_the_redis_registry(io: str) -> None:
     async def scenario() -> None:
         import redis.asyncio as aioredis
 
@@ -157,7 +163,9 @@ def test_transceivers_from_the_redis_registry() -> None:
         client_redis = aioredis.Redis.from_url(redis.url)
         transceiver = await start_transceiver()
         worker = RelayWorker(
-            RelayConfig(("127.0.0.1", 0), CODEC, {}, redis_url=redis.url, registry_interval=0.1)
+            RelayConfig(
+                ("127.0.0.1", 0), CODEC, {}, redis_url=redis.url, registry_interval=0.1, io=io
+            )
         )
         await worker.start()
         try:
@@ -174,8 +182,13 @@ def test_transceivers_from_the_redis_registry() -> None:
             assert (await c.recv()).startswith(b"echo:")
             c.send(b"\x17dtls")
             assert await c.recv() == b"echo:\x17dtls"
-            # The flow was written to the route cache.
-            keys = await client_redis.keys("pywebrtc:route:*")
+            # The flow was written to the route cache (by the event loop, while the echoes
+            # went through the forwarding threads: it may land a moment after them).
+            for _ in range(100):
+                keys = await client_redis.keys("pywebrtc:route:*")
+                if keys:
+                    break
+                await asyncio.sleep(0.01)
             assert len(keys) == 1 and await client_redis.get(keys[0]) == b"0:7"
             # A transceiver that leaves the registry leaves the table.
             await client_redis.delete("pywebrtc:transceiver:0:7")
