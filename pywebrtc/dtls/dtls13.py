@@ -695,9 +695,10 @@ class Dtls13:
             cookie = find(exts, ExtensionType.COOKIE)
             if cookie is None or not hmac.compare_digest(parse_cookie(cookie), self._cookie):
                 raise IllegalParameter("second ClientHello without our cookie")
-            if len(shares) != 1 or shares[0].group != self.group:
+            chosen: KeyShareEntry | None = next((s for s in shares if s.group == self.group), None)
+            if chosen is None:
+                logger.debug("second ClientHello shares: %s", [s.group for s in shares])
                 raise IllegalParameter("second ClientHello without the requested share")
-            chosen: KeyShareEntry | None = shares[0]
         else:
             chosen = next((s for g in cfg.tls13_groups for s in shares if s.group == g), None)
             wanted = next((g for g in cfg.tls13_groups if g in offered_groups), None)
