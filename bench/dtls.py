@@ -1,4 +1,5 @@
-"""DTLS 1.2 full handshakes per CPU-second on one core, ours vs OpenSSL (pyOpenSSL), in memory.
+"""DTLS full handshakes per CPU-second on one core, ours vs OpenSSL (pyOpenSSL), in memory;
+and our DTLS 1.3 (X25519MLKEM768 and x25519) against our DTLS 1.2 in the same run.
 
 Both sides run in this process and hand datagrams to each other directly: ECDHE x25519,
 ECDSA P-256 certificates on both sides (mutual authentication, as WebRTC), use_srtp,
@@ -17,13 +18,16 @@ from OpenSSL import SSL, crypto
 from bench.harness import Case, Scenario
 from pywebrtc.dtls import Certificate, DtlsConfig, DtlsConnection, SrtpProfile, Transmit
 from pywebrtc.dtls.cipher import CipherSuiteId
+from pywebrtc.dtls.extensions import NamedGroup
+from pywebrtc.dtls.messages13 import DTLS_1_3
+from pywebrtc.dtls.record import DTLS_1_2
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dtls"
 _CERT = FIXTURES / "ecdsa-p256.crt"
 _KEY = FIXTURES / "ecdsa-p256.key"
 
 
-def _ours() -> object:
+def _ours(version: int = DTLS_1_2, group: int = NamedGroup.X25519MLKEM768) -> object:
     certificate = Certificate.from_pem(_CERT.read_bytes(), _KEY.read_bytes())
     config = DtlsConfig(
         certificate,
@@ -31,6 +35,8 @@ def _ours() -> object:
         srtp_profiles=(SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80,),
         remote_fingerprints=(certificate.fingerprint(),),
         cookie_exchange=False,
+        versions=(version,),
+        tls13_groups=(group,),
     )
 
     def handshake() -> None:
@@ -115,6 +121,7 @@ def _cpu_ms(op: object, n: int = 200) -> float:
 
 def scenario() -> Scenario:
     ours, theirs = _ours(), _openssl()
+    hybrid, x25519 = _ours(DTLS_1_3), _ours(DTLS_1_3, NamedGroup.X25519)
     assert callable(ours) and callable(theirs)
     return Scenario(
         name="dtls",
@@ -135,10 +142,28 @@ def scenario() -> Scenario:
                 unit="CPU ms",
                 higher_is_better=False,
             ),
+            Case(
+                "CPU time per full handshake, ours DTLS 1.3 X25519MLKEM768 vs ours DTLS 1.2",
+                lambda: _cpu_ms(hybrid),
+                lambda: _cpu_ms(ours),
+                peer_name="pywebrtc DTLS 1.2 (x25519)",
+                unit="CPU ms",
+                higher_is_better=False,
+            ),
+            Case(
+                "CPU time per full handshake, ours DTLS 1.3 x25519 vs ours DTLS 1.2",
+                lambda: _cpu_ms(x25519),
+                lambda: _cpu_ms(ours),
+                peer_name="pywebrtc DTLS 1.2 (x25519)",
+                unit="CPU ms",
+                higher_is_better=False,
+            ),
         ],
         repeats=5,
         notes=[
             "ECDSA P-256 certificates both sides, x25519, AES_128_GCM_SHA256, use_srtp, EMS",
+            "DTLS 1.3: TLS_AES_128_GCM_SHA256, mutual ECDSA P-256 CertificateVerify, use_srtp, "
+            "the server's ACK; no HelloRetryRequest",
             "every figure is CPU time (time.process_time), robust to other load on the host",
         ],
     )

@@ -14,8 +14,10 @@ Handshake as WebRTC uses it (RFC 8827 §6.5, RFC 5763): full ECDHE handshake wit
 certificate authentication, the peer's certificate checked against signaling fingerprints,
 optional stateless cookie exchange on the server, use_srtp negotiation and the RFC 5705
 exporter. Left out: session resumption, renegotiation (answered with a no_renegotiation
-warning), PSK, RSA key transport, non-AEAD suites, DTLS 1.0 and DTLS 1.3 (a 1.3 offer is
-answered with 1.2, RFC 8446 §4.2.1 being a no-op for a 1.2-only server).
+warning), PSK, RSA key transport, non-AEAD suites, DTLS 1.0. DTLS 1.3 (``config.versions``)
+is :mod:`pywebrtc.dtls.dtls13`: the server hands it a ClientHello that offers 1.3; the client
+offers both and, until the server's first message shows its choice, keeps what arrives, then
+gives it to the 1.2 or the 1.3 machine.
 
 Error policy: a record that fails to parse, authenticate or pass the replay window is dropped
 and counted in ``stats``; a malformed or illegal handshake message is fatal: we send the alert
