@@ -407,6 +407,13 @@ class DtlsConnection:
             return
         self._emit(self._seal(self._write_epoch, ContentType.APPLICATION_DATA, data))
 
+    def update_keys(self, now: float, request_peer: bool = False) -> None:
+        """DTLS 1.3 only: send a KeyUpdate; our new sending keys start once the peer ACKs it
+        (RFC 9147 §8). ``request_peer`` asks the peer to update its own."""
+        if self._v13 is None or not self._v13.active or self.state is not State.CONNECTED:
+            raise RuntimeError("KeyUpdate needs a connected DTLS 1.3 association")
+        self._v13.update_keys(now, request_peer)
+
     def close(self) -> None:
         """Send close_notify and end the connection."""
         if self.state in (State.CLOSED, State.FAILED):

@@ -173,6 +173,8 @@ class Dtls13:
         "_last_echo",
         "_messages",
         "_peer_records",
+        "_peer_verified",
+        "_seen_encrypted_extensions",
         "_read",
         "_read_next",
         "_reassembler",
@@ -213,6 +215,8 @@ class Dtls13:
         self._flight: list[_Outgoing] = []
         self._flight_records: dict[tuple[int, int], tuple[int, int]] = {}
         self._peer_records: list[tuple[int, int]] = []  # handshake records of the peer's flight
+        self._peer_verified = False  # the peer's CertificateVerify checked out
+        self._seen_encrypted_extensions = False
         self._deferred: list[UnifiedHeader] = []
         self._early: list[bytes] = []
         self._last_echo = -1e9
@@ -280,6 +284,7 @@ class Dtls13:
         self._write[epoch] = RecordProtection13(
             self.suite, epoch, *self._schedule.traffic_keys(ours, k)
         )
+        self._secrets[f"write{epoch}"] = ours
         self._write_seq[epoch] = 0
         self._install_read(epoch, theirs)
 
@@ -417,9 +422,30 @@ class Dtls13:
                 index, offset = where
                 self._flight[index].acked.add(offset)
         if all(self._fully_acked(m) for m in self._flight):
+            key_update = self._flight[-1].msg_type == HandshakeType.KEY_UPDATE
             self._flight = []
             self._flight_records.clear()
             self.conn._timer.stop()
+            if key_update:
+                # RFC 9147 §8: the new sending epoch starts once the KeyUpdate is acknowledged.
+                assert self._schedule is not None and self.suite is not None
+                epoch = self._write_epoch
+                secret = self._schedule.next_traffic_secret(self._secrets[f"write{epoch}"])
+                keys = self._schedule.traffic_keys(secret, self.suite.key_length)
+                self._write[epoch + 1] = RecordProtection13(self.suite, epoch + 1, *keys)
+                self._write_seq[epoch + 1] = 0
+                self._secrets[f"write{epoch + 1}"] = secret
+                self._write_epoch = epoch + 1
+
+    def update_keys(self, now: float, request_peer: bool = False) -> None:
+        """Send a KeyUpdate (RFC 8446 §4.6.3, RFC 9147 §8); ``request_peer`` asks the peer to
+        update its sending keys too."""
+        if self.stage is not Stage.DONE or self._flight:
+            raise RuntimeError("a KeyUpdate needs a finished handshake and no flight in progress")
+        if self._write_epoch >= _MAX_EPOCH:
+            raise RuntimeError("the epoch would wrap")
+        body = bytes((int(request_peer),))
+        self._send_flight([self._message(HandshakeType.KEY_UPDATE, body, self._write_epoch)], now)
 
     def _fully_acked(self, message: _Outgoing) -> bool:
         return all(off in message.acked for off in self._fragment_offsets(message))
@@ -493,6 +519,8 @@ class Dtls13:
             return False
         retransmitted = False
         if epoch:
+            if self.stage is Stage.DONE and epoch >= EPOCH_APPLICATION:
+                self._peer_records = []  # a post-handshake message: ACK just its records
             self._peer_records.append((epoch, record_seq))
         for msg_type, length, seq, offset, body in fragments:
             if not self._reassembler.add_fields(msg_type, length, seq, offset, body, epoch):
@@ -513,7 +541,7 @@ class Dtls13:
     def _on_message(self, message: Message, now: float) -> None:
         t, epoch = message.msg_type, message.epoch
         if self.stage is Stage.DONE:
-            self._on_post_handshake(message)
+            self._on_post_handshake(message, now)
             return
         hello_types = (HandshakeType.CLIENT_HELLO, HandshakeType.SERVER_HELLO)
         if (t in hello_types) != (epoch == 0) or epoch not in (0, EPOCH_HANDSHAKE):
@@ -523,22 +551,25 @@ class Dtls13:
         else:
             self._server_message(message, now)
 
-    def _on_post_handshake(self, message: Message) -> None:
+    def _on_post_handshake(self, message: Message, now: float) -> None:
         t = message.msg_type
         if message.epoch < EPOCH_APPLICATION:
             return  # a late copy of a handshake flight
         if t == HandshakeType.NEW_SESSION_TICKET and self.conn.is_client:
             pass  # no resumption: acknowledged and dropped
         elif t == HandshakeType.KEY_UPDATE:
-            parse_key_update(message.body)
+            requested = parse_key_update(message.body)
             top = max(self._read)
             if message.epoch == top and top < _MAX_EPOCH:
                 assert self._schedule is not None
                 secret = self._schedule.next_traffic_secret(self._secrets[f"read{top}"])
                 self._install_read(top + 1, secret)
+            self._send_ack()  # RFC 9147 §7: post-handshake messages are acknowledged
+            if requested and not self._flight and self._write_epoch < _MAX_EPOCH:
+                self.update_keys(now)
+            return
         else:
             raise UnexpectedMessage(f"handshake message {t} after the handshake")
-        self._peer_records = [(message.epoch, self._read_next[message.epoch] - 1)]
         self._send_ack()
 
     def _complete(self) -> None:
@@ -552,7 +583,7 @@ class Dtls13:
                 self.suite.name,
                 conn._neg.srtp_profile,
                 conn.peer_fingerprint,
-                False,
+                True,  # TLS 1.3 keys always cover the whole transcript: what EMS gives 1.2
                 DTLS_1_3,
                 self.group,
             )
@@ -640,15 +671,13 @@ class Dtls13:
         if (
             t == HandshakeType.CERTIFICATE_VERIFY
             and neg.peer_key is not None
-            and not self._secrets.get("verified")
+            and not self._peer_verified
         ):
             self._verify_peer(message.body, server=False)
-            self._secrets["verified"] = b"1"
+            self._peer_verified = True
             self._record_received(message)
             return
-        if t == HandshakeType.FINISHED and (
-            self._secrets.get("verified") or not self.certificate_requested
-        ):
+        if t == HandshakeType.FINISHED and (self._peer_verified or not self.certificate_requested):
             if not hmac.compare_digest(message.body, self._finished(client=True)):
                 raise DecryptError("client Finished does not verify")
             self._record_received(message)
@@ -842,13 +871,13 @@ class Dtls13:
             return
         if self.stage is not Stage.CLIENT_WAIT_FLIGHT:
             raise UnexpectedMessage(f"unexpected handshake message {t}")
-        seen = self._secrets
-        if t == HandshakeType.ENCRYPTED_EXTENSIONS and "ee" not in seen:
+        seen_ee = self._seen_encrypted_extensions
+        if t == HandshakeType.ENCRYPTED_EXTENSIONS and not seen_ee:
             self._on_encrypted_extensions(EncryptedExtensions.parse(message.body))
-            seen["ee"] = b"1"
+            self._seen_encrypted_extensions = True
         elif (
             t == HandshakeType.CERTIFICATE_REQUEST
-            and "ee" in seen
+            and seen_ee
             and neg.peer_key is None
             and not self.certificate_requested
         ):
@@ -860,17 +889,17 @@ class Dtls13:
                 raise _MissingExtension("CertificateRequest without signature_algorithms")
             self._request_schemes = SignatureAlgorithms.parse(sigalgs).schemes
             self.certificate_requested = True
-        elif t == HandshakeType.CERTIFICATE and "ee" in seen and neg.peer_key is None:
+        elif t == HandshakeType.CERTIFICATE and seen_ee and neg.peer_key is None:
             if not self._check_certificate(message.body):
                 raise HandshakeFailure("server sent no certificate")
         elif (
             t == HandshakeType.CERTIFICATE_VERIFY
             and neg.peer_key is not None
-            and "verified" not in seen
+            and not self._peer_verified
         ):
             self._verify_peer(message.body, server=True)
-            seen["verified"] = b"1"
-        elif t == HandshakeType.FINISHED and "verified" in seen:
+            self._peer_verified = True
+        elif t == HandshakeType.FINISHED and self._peer_verified:
             if not hmac.compare_digest(message.body, self._finished(client=False)):
                 raise DecryptError("server Finished does not verify")
             self._record_received(message)

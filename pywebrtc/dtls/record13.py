@@ -147,7 +147,10 @@ class RecordProtection13:
         )
         self._iv = int.from_bytes(iv, "big")
         self._sn_key = sn_key
-        self._sn_cipher = None if suite.chacha else Cipher(algorithms.AES(sn_key), modes.ECB())
+        # ECB keeps no state between blocks: one encryptor serves every mask of the epoch.
+        self._sn_cipher = (
+            None if suite.chacha else Cipher(algorithms.AES(sn_key), modes.ECB()).encryptor()
+        )
 
     def _nonce(self, seq: int) -> bytes:
         return (self._iv ^ seq).to_bytes(12, "big")
@@ -160,7 +163,7 @@ class RecordProtection13:
             # exactly the 16-byte nonce ``cryptography`` takes.
             chacha = Cipher(algorithms.ChaCha20(self._sn_key, sample), mode=None)
             return chacha.encryptor().update(bytes(16))
-        return self._sn_cipher.encryptor().update(sample)
+        return self._sn_cipher.update(sample)
 
     def seal(self, seq: int, content_type: int, content: bytes) -> bytes:
         """A whole protected record: unified header (encrypted sequence number) and ciphertext."""

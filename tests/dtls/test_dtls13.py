@@ -42,6 +42,7 @@ from pywebrtc.dtls.record13 import (
 from pywebrtc.dtls.state import State
 from tests.dtls.peers import FIXTURES, Pair, load_certificate, pair
 from tests.dtls.test_browser_hello import BROWSERS, datagrams
+from tests.simnet import Datagram
 
 BOTH = (DTLS_1_3, DTLS_1_2)
 
@@ -547,3 +548,92 @@ def test_duplicated_or_huge_extension_lists_are_refused_cleanly(browser: str) ->
         assert conn.state is expected
         if expected is State.WAIT_HELLO:
             assert conn.stats.malformed == 1 and conn.poll() is None
+
+
+# ------------------------------------------------------------------ epochs
+
+
+def connected13() -> Pair:
+    config = {"cookie_exchange": False, "initial_timeout": 0.2}
+    p = pair13(client_config=config, server_config=config)
+    p.handshake()
+    completed(p)
+    return p
+
+
+@pytest.mark.parametrize("request_peer", [False, True])
+def test_key_update_moves_to_the_next_epoch_once_acknowledged(request_peer: bool) -> None:
+    p = connected13()
+    client, server = p.client.conn, p.server.conn
+    assert client._v13 is not None and server._v13 is not None
+    client.update_keys(p.now, request_peer=request_peer)
+    assert client._v13._write_epoch == 3  # not before the ACK
+    p.run(p.now + 1)
+    assert client._v13._write_epoch == 4 and 4 in server._v13._read
+    assert server._v13._write_epoch == (4 if request_peer else 3)
+    client.send(b"after update")
+    server.send(b"reply")
+    p.run(p.now + 1)
+    assert p.server.data == [b"after update"] and p.client.data == [b"reply"]
+    # twice more: epochs 5 and 6 (whose low bits are those of the handshake epoch 2)
+    for expected in (5, 6):
+        client.update_keys(p.now)
+        p.run(p.now + 1)
+        assert client._v13._write_epoch == expected
+    client.send(b"epoch 6")
+    p.run(p.now + 1)
+    assert p.server.data[-1] == b"epoch 6"
+
+
+def test_key_update_survives_a_lost_ack() -> None:
+    p = connected13()
+    client = p.client.conn
+    assert client._v13 is not None
+    lost: list[int] = []
+
+    def drop_first_ack(d: Datagram) -> bool:
+        if d.sender == "server" and not lost:
+            lost.append(1)
+            return True
+        return False
+
+    p.net.drop = drop_first_ack
+    client.update_keys(p.now)
+    p.run(p.now + 5)
+    assert lost and client._v13._write_epoch == 4 and client.stats.retransmissions >= 1
+
+
+def test_application_data_overtaking_the_clients_finished_is_kept() -> None:
+    """The client's first data record (epoch 3) reaches the server before the client's
+    Finished (epoch 2): the server keeps it and delivers it right after completing."""
+    config = {"cookie_exchange": False}
+    p = pair13(client_config=config, server_config=config)
+    held: list[bytes] = []
+
+    def hold_client_flight(d: Datagram) -> bool:
+        handshaking = p.client.conn.is_connected and not p.server.conn.is_connected
+        # the client's epoch-2 flight (unified header, epoch bits 10), held back once
+        if d.sender == "client" and handshaking and d.data[0] & 0x03 == 2 and not held:
+            held.append(d.data)
+            return True
+        return False
+
+    p.net.drop = hold_client_flight
+    p.client.conn.connect(p.now)
+    p.run(5, stop=lambda: p.client.conn.is_connected)
+    p.client.conn.send(b"early")
+    p.run(p.now + 0.05)
+    assert held and not p.server.conn.is_connected
+    p.net.drop = None
+    p.server.conn.receive(held[0], p.now)
+    events = [type(e).__name__ for e in p.server.conn._out if not isinstance(e, Transmit)]
+    assert events[-2:] == ["HandshakeComplete", "ApplicationData"]
+
+
+def test_replayed_handshake_epoch_after_completion_is_harmless() -> None:
+    p = connected13()
+    server = p.server.conn
+    # every datagram the client sent, replayed: only ACKs and drops, no failure
+    for datagram in list(p.client.sent):
+        server.receive(datagram, p.now)
+    assert server.is_connected and server.stats.replayed > 0
