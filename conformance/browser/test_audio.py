@@ -137,7 +137,8 @@ def test_audio_and_data_over_dtls13(browser: Browser, we_offer: bool) -> None:
         v13 = session.dtls._v13
         assert v13 is not None and v13.group == 0x11EC  # X25519MLKEM768
         theirs = await link.page.call("transportStats", link.browser_pc)
-        if browser.tone == CHROME_TONE:  # Firefox leaves tlsVersion out of its stats
+        if browser.tone == CHROME_TONE:  # Firefox leaves these out of its stats
             assert theirs["tlsVersion"] == "FEFC", theirs
+            assert theirs["dtlsCipher"] == transport.dtlsCipher, theirs
 
     over_audio(browser, we_offer, scenario, settings=settings)
