@@ -120,7 +120,7 @@ class DtlsConfig:
     require_client_certificate: bool = True
     require_extended_master_secret: bool = False
     # DTLS versions we speak, preferred first: (DTLS_1_2,) or (DTLS_1_3, DTLS_1_2) or
-    # (DTLS_1_3,). 1.3 stays off by default until the browsers have passed with it.
+    # (DTLS_1_3,). 1.2 alone here; SettingEngine (so RTCPeerConnection) prefers 1.3.
     versions: tuple[int, ...] = (DTLS_1_2,)
     tls13_groups: tuple[int, ...] = TLS13_GROUPS  # key_share groups, preferred first
     tls13_suites: tuple[int, ...] = DEFAULT_SUITES13
