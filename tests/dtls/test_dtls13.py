@@ -637,3 +637,70 @@ def test_replayed_handshake_epoch_after_completion_is_harmless() -> None:
     for datagram in list(p.client.sent):
         server.receive(datagram, p.now)
     assert server.is_connected and server.stats.replayed > 0
+
+
+# ------------------------------------------------------------------ more parsers
+
+
+@given(st.binary(max_size=120))
+def test_message_parsers_reject_cleanly(data: bytes) -> None:
+    from pywebrtc.dtls.messages13 import (
+        CertificateRequest13,
+        EncryptedExtensions,
+        client_supported_versions,
+        parse_cookie,
+        parse_key_update,
+        parse_selected_group,
+        parse_server_share,
+    )
+
+    for parse in (
+        EncryptedExtensions.parse,
+        CertificateRequest13.parse,
+        client_supported_versions,
+        parse_cookie,
+        parse_key_update,
+        parse_selected_group,
+        parse_server_share,
+    ):
+        with contextlib.suppress(DtlsError):
+            parse(data)
+
+
+@given(
+    hrr=st.booleans(),
+    share=st.binary(max_size=1300),
+    cookie=st.one_of(st.none(), st.binary(max_size=40)),
+    suite=st.sampled_from([0x1301, 0x1302, 0x1303, 0xC02B, 0x1304]),
+)
+@settings(max_examples=60, deadline=None)
+def test_hostile_13_server_hello_or_hrr_fails_cleanly(
+    hrr: bool, share: bytes, cookie: bytes | None, suite: int
+) -> None:
+    """Whatever key_share (right or wrong size, ML-KEM or not), cookie and suite a 1.3
+    ServerHello or HelloRetryRequest carries, the client fails with a DtlsError or goes on."""
+    from pywebrtc.dtls.handshake import encode_message
+    from pywebrtc.dtls.messages13 import HELLO_RETRY_REQUEST_RANDOM
+    from pywebrtc.dtls.record import header
+
+    config = DtlsConfig(load_certificate(), versions=BOTH, cookie_exchange=False)
+    client = DtlsConnection(config, is_client=True, remote_address=b"s")
+    client.connect(0.0)
+    _drain(client)
+    extensions = [Extension(ExtensionType.SUPPORTED_VERSIONS, DTLS_1_3.to_bytes(2, "big"))]
+    extensions.append(Extension(ExtensionType.KEY_SHARE, share))
+    if cookie is not None:
+        extensions.append(Extension(ExtensionType.COOKIE, cookie))
+    random = HELLO_RETRY_REQUEST_RANDOM if hrr else bytes(32)
+    body = bytes(ServerHello(DTLS_1_2, random, b"", suite, 0, tuple(extensions)))
+    message = encode_message(HandshakeType.SERVER_HELLO, 0, body)
+    for start in range(0, len(message) - 12, 1100):  # fragmented like a real hybrid answer
+        chunk = body[start : start + 1100]
+        from pywebrtc.dtls.handshake import fragment_header
+
+        frag = fragment_header(HandshakeType.SERVER_HELLO, len(body), 0, start, len(chunk)) + chunk
+        client.receive(header(ContentType.HANDSHAKE, DTLS_1_2, 0, start, len(frag)) + frag, 0.01)
+    assert client.state in (State.WAIT_HELLO, State.WAIT_FLIGHT, State.FAILED)
+    for item in client._out:
+        if isinstance(item, ConnectionClosed):
+            assert isinstance(item.error, DtlsError)
