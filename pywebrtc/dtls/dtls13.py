@@ -387,10 +387,12 @@ class Dtls13:
             conn._on_alert(Alert.parse(content))
         elif content_type == ContentType.APPLICATION_DATA and epoch >= EPOCH_APPLICATION:
             if conn.state is State.CONNECTED:
-                if conn.is_client and self._flight:
+                if conn.is_client and self._flight and EPOCH_HANDSHAKE in self._write:
                     # RFC 9147 §7.1: data under the new keys acknowledges our last flight.
                     self._flight = []
+                    self._flight_records.clear()
                     conn._timer.stop()
+                    self._drop_handshake_epoch()
                 conn._out.append(ApplicationData(content))
             elif len(self._early) < _MAX_EARLY:
                 self._early.append(content)  # overtook the client's Finished
@@ -426,6 +428,8 @@ class Dtls13:
             self._flight = []
             self._flight_records.clear()
             self.conn._timer.stop()
+            if self.conn.is_client and self.stage is Stage.DONE and not key_update:
+                self._drop_handshake_epoch()
             if key_update:
                 # RFC 9147 §8: the new sending epoch starts once the KeyUpdate is acknowledged.
                 assert self._schedule is not None and self.suite is not None
@@ -436,6 +440,13 @@ class Dtls13:
                 self._write_seq[epoch + 1] = 0
                 self._secrets[f"write{epoch + 1}"] = secret
                 self._write_epoch = epoch + 1
+
+    def _drop_handshake_epoch(self) -> None:
+        """The client's last flight is acknowledged: nothing more travels in epoch 2."""
+        for table in (self._read, self._write, self._read_next, self._write_seq, self._replay):
+            table.pop(EPOCH_HANDSHAKE, None)
+        self._secrets.pop(f"read{EPOCH_HANDSHAKE}", None)
+        self._secrets.pop(f"write{EPOCH_HANDSHAKE}", None)
 
     def update_keys(self, now: float, request_peer: bool = False) -> None:
         """Send a KeyUpdate (RFC 8446 §4.6.3, RFC 9147 §8); ``request_peer`` asks the peer to
@@ -590,9 +601,18 @@ class Dtls13:
         )
         conn._out.extend(ApplicationData(d) for d in self._early)
         self._early.clear()
+        # The handshake's working state is done with (memory per idle connection): the key
+        # share, both ClientHellos' copies (ours holds a 1.2 KB ML-KEM key), the transcript,
+        # the handshake secrets. Epoch 2 keys stay: a lost last flight or ACK is resent in it.
         self._share = None
         self._client_hello = None
         self._messages = []
+        self._secrets.pop("c hs", None)
+        self._secrets.pop("s hs", None)
+        conn._side.release()
+        conn._transcript.clear()
+        conn._transcript_hasher = None
+        conn._neg.offered_extensions = frozenset()
 
     def _check_certificate(self, body: bytes) -> bool:
         """Check the peer's Certificate; False when it is empty (a client may send none)."""

@@ -64,7 +64,7 @@ def derive_secret(
 class KeySchedule:
     """One handshake's secrets, advanced stage by stage (RFC 8446 §7.1 figure)."""
 
-    __slots__ = ("_empty_hash", "hash_name", "hash_size", "master_secret", "prefix", "secret")
+    __slots__ = ("_empty_hash", "hash_name", "hash_size", "prefix", "secret")
 
     def __init__(self, hash_name: str, prefix: bytes = DTLS13_PREFIX) -> None:
         self.hash_name = hash_name
@@ -73,7 +73,6 @@ class KeySchedule:
         self._empty_hash = hashlib.new(hash_name).digest()
         zeros = bytes(self.hash_size)
         self.secret = hkdf_extract(hash_name, b"", zeros)  # early secret, no PSK
-        self.master_secret = b""
 
     def _derive(self, label: bytes, transcript_hash: bytes) -> bytes:
         return derive_secret(self.hash_name, self.secret, label, transcript_hash, self.prefix)
@@ -92,7 +91,7 @@ class KeySchedule:
         """From Hash(ClientHello..server Finished): the client and server application traffic
         secrets and the exporter master secret."""
         salt = self._derive(b"derived", self._empty_hash)
-        self.secret = self.master_secret = hkdf_extract(self.hash_name, salt, bytes(self.hash_size))
+        self.secret = hkdf_extract(self.hash_name, salt, bytes(self.hash_size))
         return (
             self._derive(b"c ap traffic", transcript_hash),
             self._derive(b"s ap traffic", transcript_hash),

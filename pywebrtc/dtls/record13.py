@@ -146,7 +146,7 @@ class RecordProtection13:
             ChaCha20Poly1305(key) if suite.chacha else AESGCM(key)
         )
         self._iv = int.from_bytes(iv, "big")
-        self._sn_key = sn_key
+        self._sn_key = sn_key if suite.chacha else b""  # AES keeps it in its encryptor
         # ECB keeps no state between blocks: one encryptor serves every mask of the epoch.
         self._sn_cipher = (
             None if suite.chacha else Cipher(algorithms.AES(sn_key), modes.ECB()).encryptor()
