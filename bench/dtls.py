@@ -1,4 +1,5 @@
-"""DTLS 1.2 full handshakes per CPU-second on one core, ours vs OpenSSL (pyOpenSSL), in memory.
+"""DTLS full handshakes per CPU-second on one core, ours vs OpenSSL (pyOpenSSL), in memory;
+and our DTLS 1.3 (X25519MLKEM768 and x25519) against our DTLS 1.2 in the same run.
 
 Both sides run in this process and hand datagrams to each other directly: ECDHE x25519,
 ECDSA P-256 certificates on both sides (mutual authentication, as WebRTC), use_srtp,
@@ -9,21 +10,25 @@ handshake). No HelloVerifyRequest on either side, as OpenSSL's server does none 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 from OpenSSL import SSL, crypto
 
 from bench.harness import Case, Scenario
-from pywebrtc.dtls import Certificate, DtlsConfig, DtlsConnection, SrtpProfile, Transmit
+from pywebrtc.dtls import Certificate, DtlsConfig, DtlsConnection, SrtpProfile, Transmit, aio
 from pywebrtc.dtls.cipher import CipherSuiteId
+from pywebrtc.dtls.extensions import NamedGroup
+from pywebrtc.dtls.messages13 import DTLS_1_3
+from pywebrtc.dtls.record import DTLS_1_2
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dtls"
 _CERT = FIXTURES / "ecdsa-p256.crt"
 _KEY = FIXTURES / "ecdsa-p256.key"
 
 
-def _ours() -> object:
+def _ours(version: int = DTLS_1_2, group: int = NamedGroup.X25519MLKEM768) -> object:
     certificate = Certificate.from_pem(_CERT.read_bytes(), _KEY.read_bytes())
     config = DtlsConfig(
         certificate,
@@ -31,6 +36,8 @@ def _ours() -> object:
         srtp_profiles=(SrtpProfile.SRTP_AES128_CM_HMAC_SHA1_80,),
         remote_fingerprints=(certificate.fingerprint(),),
         cookie_exchange=False,
+        versions=(version,),
+        tls13_groups=(group,),
     )
 
     def handshake() -> None:
@@ -92,6 +99,44 @@ def _openssl() -> object:
     return handshake
 
 
+def _setup_over_rtt_ms(version: int, rtt: float = 0.05) -> float:
+    """Wall time from ``connect`` to the client's handshake completing (when it may send),
+    through the userspace impairment proxy of ``tests/impair.py`` adding ``rtt / 2`` each
+    way on loopback; no cookie exchange (WebRTC's ICE has checked the address)."""
+    from tests.impair import Impairment, Proxy
+
+    certificate = Certificate.from_pem(_CERT.read_bytes(), _KEY.read_bytes())
+    config = DtlsConfig(
+        certificate,
+        remote_fingerprints=(certificate.fingerprint(),),
+        cookie_exchange=False,
+        versions=(version,),
+        initial_timeout=1.0,
+    )
+
+    async def run() -> float:
+        server, address = await aio.listen("127.0.0.1", 0, config)
+        link = Impairment(delay=rtt / 2)
+        proxy = Proxy(("127.0.0.1", 0), address, link, link)
+        await proxy.start()
+        assert proxy.front is not None
+        front = proxy.front.get_extra_info("sockname")
+        client = await aio.connect(front[0], front[1], config)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            await asyncio.wait_for(client.handshake(), 10)
+            elapsed = (loop.time() - start) * 1000.0
+            await asyncio.wait_for(server.handshake(), 10)  # before closing it
+            return elapsed
+        finally:
+            client.close()
+            server.close()
+            proxy.close()
+
+    return asyncio.run(run())
+
+
 def _per_cpu_second(op: object, min_cpu: float = 1.0) -> float:
     """Handshakes per second of CPU time: one core's throughput, robust to other load."""
     assert callable(op)
@@ -115,6 +160,7 @@ def _cpu_ms(op: object, n: int = 200) -> float:
 
 def scenario() -> Scenario:
     ours, theirs = _ours(), _openssl()
+    hybrid, x25519 = _ours(DTLS_1_3), _ours(DTLS_1_3, NamedGroup.X25519)
     assert callable(ours) and callable(theirs)
     return Scenario(
         name="dtls",
@@ -135,10 +181,36 @@ def scenario() -> Scenario:
                 unit="CPU ms",
                 higher_is_better=False,
             ),
+            Case(
+                "CPU time per full handshake, ours DTLS 1.3 X25519MLKEM768 vs ours DTLS 1.2",
+                lambda: _cpu_ms(hybrid),
+                lambda: _cpu_ms(ours),
+                peer_name="pywebrtc DTLS 1.2 (x25519)",
+                unit="CPU ms",
+                higher_is_better=False,
+            ),
+            Case(
+                "client ready after connect over a 50 ms RTT path, ours DTLS 1.3 vs ours 1.2",
+                lambda: _setup_over_rtt_ms(DTLS_1_3),
+                lambda: _setup_over_rtt_ms(DTLS_1_2),
+                peer_name="pywebrtc DTLS 1.2",
+                unit="ms",
+                higher_is_better=False,
+            ),
+            Case(
+                "CPU time per full handshake, ours DTLS 1.3 x25519 vs ours DTLS 1.2",
+                lambda: _cpu_ms(x25519),
+                lambda: _cpu_ms(ours),
+                peer_name="pywebrtc DTLS 1.2 (x25519)",
+                unit="CPU ms",
+                higher_is_better=False,
+            ),
         ],
         repeats=5,
         notes=[
             "ECDSA P-256 certificates both sides, x25519, AES_128_GCM_SHA256, use_srtp, EMS",
+            "DTLS 1.3: TLS_AES_128_GCM_SHA256, mutual ECDSA P-256 CertificateVerify, use_srtp, "
+            "the server's ACK; no HelloRetryRequest",
             "every figure is CPU time (time.process_time), robust to other load on the host",
         ],
     )

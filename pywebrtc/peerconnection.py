@@ -811,6 +811,8 @@ class RTCPeerConnection(EventEmitter):
             self._certificate,
             remote_fingerprints=remote.fingerprints,
             initial_timeout=self._settings.dtls_initial_timeout,
+            versions=self._settings.dtls_versions,
+            tls13_groups=self._settings.dtls13_groups,
             # ICE has already checked the peer's address (RFC 8445 §7.2.5.2.1), which is what
             # the stateless cookie exchange (RFC 6347 §4.2.1) would prove: skip its round trip.
             cookie_exchange=False,

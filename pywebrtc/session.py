@@ -38,6 +38,7 @@ from pywebrtc.dtls import (
     SrtpKeys,
 )
 from pywebrtc.dtls import State as DtlsState
+from pywebrtc.dtls.messages13 import DTLS_1_3
 from pywebrtc.ice import turn as _turn
 from pywebrtc.ice.agent import Agent
 from pywebrtc.ice.candidate import (
@@ -78,9 +79,10 @@ _STUN, _DTLS, _RTP = PacketKind.STUN, PacketKind.DTLS, PacketKind.RTP
 MAX_EARLY = 16
 # How long gathering waits for STUN and TURN servers before going on without them.
 GATHER_TIMEOUT = 5.0
-# The DTLS client's SCTP INIT waits this long for the server's, which the server sends right
-# behind its Finished: answering it sets the association up, where an INIT of ours would only
-# collide (RFC 9260 §5.2.1) and double the handshake's packets.
+# The SCTP INIT of the DTLS side whose handshake completes last (the DTLS 1.2 client, the
+# DTLS 1.3 server) waits this long for the other's, which comes right behind the last
+# Finished: answering it sets the association up, where an INIT of ours would only collide
+# (RFC 9260 §5.2.1) and double the handshake's packets.
 SCTP_INIT_WAIT = 0.002
 
 
@@ -660,7 +662,8 @@ class PeerSession:
         if self._sctp_started or self.dtls_state != "connected":
             return
         self._sctp_started = True
-        if self.dtls is not None and self.dtls.is_client:
+        dtls = self.dtls
+        if dtls is not None and dtls.is_client != (dtls.version == DTLS_1_3):
             self._sctp_init_at = now + SCTP_INIT_WAIT
         else:
             self.channels.connect(now)

@@ -18,6 +18,9 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
+from pywebrtc.dtls.keyexchange import TLS13_GROUPS
+from pywebrtc.dtls.messages13 import DTLS_1_3
+from pywebrtc.dtls.record import DTLS_1_2
 from pywebrtc.ice.config import AgentConfig, IceConfig
 from pywebrtc.ice.credentials import Credentials, UfragGenerator, validate_pwd, validate_ufrag
 from pywebrtc.ice.errors import IceError
@@ -28,6 +31,11 @@ if TYPE_CHECKING:
 
 class SettingError(IceError):
     """A SettingEngine value out of range."""
+
+
+# DTLS 1.3 preferred, 1.2 for peers without it (Chromium and Firefox pass with 1.3 in full
+# sessions: conformance/browser/test_audio.py).
+DEFAULT_DTLS_VERSIONS: tuple[int, ...] = (DTLS_1_3, DTLS_1_2)
 
 
 class SettingEngine:
@@ -49,6 +57,9 @@ class SettingEngine:
         # retransmission timeout of a handshake flight (seconds).
         self.answering_dtls_role: Literal["client", "server"] = "client"
         self.dtls_initial_timeout = 0.2
+        # DTLS versions, preferred first (0xFEFC = 1.3, 0xFEFD = 1.2), and TLS 1.3 key groups.
+        self.dtls_versions: tuple[int, ...] = DEFAULT_DTLS_VERSIONS
+        self.dtls13_groups: tuple[int, ...] = TLS13_GROUPS
         # Media: decode remote audio to av.AudioFrame (True) or hand Opus packets through.
         self.audio_decode = True
         self.audio_forward = False  # raw tracks get packets on receipt, no jitter buffer
@@ -107,6 +118,25 @@ class SettingEngine:
         if not 0 < seconds <= 60:
             raise SettingError(f"DTLS retransmission interval out of range: {seconds!r}")
         self.dtls_initial_timeout = float(seconds)
+
+    def set_dtls_versions(self, *versions: Literal["1.3", "1.2"]) -> None:
+        """DTLS versions we offer and accept, preferred first: ``("1.3", "1.2")`` lets peers
+        with DTLS 1.3 (RFC 9147) use it and the rest 1.2."""
+        table = {"1.3": DTLS_1_3, "1.2": DTLS_1_2}
+        if (
+            not versions
+            or any(v not in table for v in versions)
+            or len(set(versions)) != len(versions)
+        ):
+            raise SettingError(f"DTLS versions must be '1.3' and/or '1.2': {versions!r}")
+        self.dtls_versions = tuple(table[v] for v in versions)
+
+    def set_dtls13_groups(self, *groups: int) -> None:
+        """DTLS 1.3 key exchange groups, preferred first (NamedGroup values: X25519MLKEM768,
+        X25519, SECP256R1); the first is the one our ClientHello sends a key share for."""
+        if not groups or any(g not in TLS13_GROUPS for g in groups):
+            raise SettingError(f"DTLS 1.3 groups must be among {TLS13_GROUPS!r}: {groups!r}")
+        self.dtls13_groups = tuple(int(g) for g in groups)
 
     # --- media -------------------------------------------------------------------------------
     def set_audio_decode(self, decode: bool, *, forward: bool = False, hurry: bool = False) -> None:

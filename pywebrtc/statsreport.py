@@ -57,9 +57,9 @@ def build_report(
     dtls = session.dtls if session is not None else None
     if dtls is not None:
         transport.dtlsRole = "client" if dtls.is_client else "server"
-        if dtls.cipher_suite is not None:
-            transport.tlsVersion = "FEFD"
-            transport.dtlsCipher = dtls.cipher_suite.name
+        if dtls.version is not None:
+            transport.tlsVersion = f"{dtls.version:04X}"  # as browsers show it: FEFD, FEFC
+            transport.dtlsCipher = dtls.cipher_suite_name
         peer = dtls.peer_certificate
         if peer is not None:
             remote_cert = RTCCertificateStats(ts, "certificate", "CR", *_cert_fields(peer))

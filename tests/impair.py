@@ -146,6 +146,9 @@ class Proxy:
         self.seed = seed
         self.front: asyncio.DatagramTransport | None = None
         self.mappings: dict[Address, tuple[asyncio.DatagramTransport, _Pump, _Pump]] = {}
+        # A new client's packets while its mapping's socket is being opened: without this, a
+        # first flight of two datagrams opened two mappings and left via two ports.
+        self._opening: dict[Address, list[bytes]] = {}
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -171,12 +174,17 @@ class Proxy:
         if mapping is not None:
             mapping[1].push(data)
             return
-        asyncio.get_running_loop().create_task(self._first(data, addr))
+        opening = self._opening.get(addr)
+        if opening is not None:
+            opening.append(data)
+            return
+        self._opening[addr] = [data]
+        asyncio.get_running_loop().create_task(self._first(addr))
 
-    async def _first(self, data: bytes, addr: Address) -> None:
-        if addr not in self.mappings:
-            self.mappings[addr] = await self._mapping(addr)
-        self.mappings[addr][1].push(data)
+    async def _first(self, addr: Address) -> None:
+        self.mappings[addr] = mapping = await self._mapping(addr)
+        for data in self._opening.pop(addr):
+            mapping[1].push(data)
 
     async def rebind(self) -> None:
         """Every client gets a new outside port (the old sockets close)."""

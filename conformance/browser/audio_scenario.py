@@ -15,6 +15,7 @@ from conformance.restart import peer_restarts, we_restart
 from pywebrtc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from pywebrtc.media import TelephoneEvent
 from pywebrtc.rtcrtptransceiver import RTCDTMFToneChangeEvent, RTCRtpCodecCapability, RTCRtpSender
+from pywebrtc.settings import SettingEngine
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 from tests.peerconnection.audio_helpers import ToneTrack, tone_of
 
@@ -54,11 +55,14 @@ class AudioLink:
 
 
 async def connect_audio(
-    page: RemotePage, we_offer: bool, codecs: list[RTCRtpCodecCapability] | None = None
+    page: RemotePage,
+    we_offer: bool,
+    codecs: list[RTCRtpCodecCapability] | None = None,
+    settings: SettingEngine | None = None,
 ) -> AudioLink:
     """Both sides add a microphone-like track and a data channel "events"; non-trickle.
     ``codecs``: our transceiver's codec preferences for the offer or answer."""
-    link = AudioLink(RTCPeerConnection(), page, await page.call("newPc"))
+    link = AudioLink(RTCPeerConnection(settings=settings), page, await page.call("newPc"))
     pc = link.pc
 
     @pc.on("track")

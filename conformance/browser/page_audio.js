@@ -46,6 +46,17 @@ Object.assign(H, {
     await until(() => s.toneChanges.includes(""), "the final tonechange");
     return s.toneChanges;
   },
+  async transportStats(id) {
+    // The DTLS transport as the browser reports it (Chromium: tlsVersion "FEFC" for 1.3).
+    const report = await pcs[id].pc.getStats();
+    let out = null;
+    report.forEach(r => {
+      if (r.type === "transport" && !out) {
+        out = { tlsVersion: r.tlsVersion, dtlsCipher: r.dtlsCipher, dtlsState: r.dtlsState };
+      }
+    });
+    return out;
+  },
   async audioStats(id) {
     // The first audio inbound-rtp and outbound-rtp entries, with their codec's mimeType.
     const report = await pcs[id].pc.getStats();

@@ -37,6 +37,8 @@ from conformance.browser.driver import (
     launch_firefox,
 )
 from pywebrtc.rtcrtptransceiver import RTCRtpCodecCapability
+from pywebrtc.settings import SettingEngine
+from pywebrtc.stats import RTCTransportStats
 
 CHROME_TONE = 660.0
 FIREFOX_TONE = 1000.0  # Firefox's fake microphone
@@ -69,11 +71,12 @@ def over_audio(
     we_offer: bool,
     scenario: Callable[[AudioLink], Awaitable[None]],
     codecs: list[RTCRtpCodecCapability] | None = None,
+    settings: SettingEngine | None = None,
 ) -> None:
     """``scenario`` on a fresh audio link to ``browser``, closed afterwards."""
 
     async def body() -> None:
-        link = await connect_audio(browser.session.page, we_offer, codecs)
+        link = await connect_audio(browser.session.page, we_offer, codecs, settings)
         try:
             await scenario(link)
         finally:
@@ -114,3 +117,28 @@ def test_ice_restart_keeps_audio_and_data_flowing(
         we_offer,
         lambda link: ice_restart_keeps_audio_and_data(link, browser.tone, restarter == "browser"),
     )
+
+
+@OFFERS
+def test_audio_and_data_over_dtls13(browser: Browser, we_offer: bool) -> None:
+    """With DTLS 1.3 allowed, the browser negotiates it (X25519MLKEM768) in either DTLS role:
+    audio both ways and the data channel open, DTLS 1.3 in our getStats and Chromium's."""
+    settings = SettingEngine()
+    settings.set_dtls_versions("1.3", "1.2")
+
+    async def scenario(link: AudioLink) -> None:
+        await audio_both_ways(link, browser.tone)
+        (transport,) = (await link.pc.getStats()).of_type("transport")
+        assert isinstance(transport, RTCTransportStats)
+        assert transport.tlsVersion == "FEFC", transport
+        assert transport.dtlsCipher is not None and transport.dtlsCipher.startswith("TLS_")
+        session = link.pc._session
+        assert session is not None and session.dtls is not None
+        v13 = session.dtls._v13
+        assert v13 is not None and v13.group == 0x11EC  # X25519MLKEM768
+        theirs = await link.page.call("transportStats", link.browser_pc)
+        if browser.tone == CHROME_TONE:  # Firefox leaves these out of its stats
+            assert theirs["tlsVersion"] == "FEFC", theirs
+            assert theirs["dtlsCipher"] == transport.dtlsCipher, theirs
+
+    over_audio(browser, we_offer, scenario, settings=settings)

@@ -31,6 +31,10 @@ from pywebrtc.dtls import (
     HandshakeComplete,
     Transmit,
 )
+from pywebrtc.dtls.extensions import NamedGroup
+from pywebrtc.dtls.keyexchange import TLS13_GROUPS
+from pywebrtc.dtls.messages13 import DTLS_1_3
+from pywebrtc.dtls.record import DTLS_1_2
 from tests.dtls.peers import load_certificate
 
 PAGE = b"""<!doctype html><meta charset=utf-8><pre id=log></pre><script>
@@ -212,7 +216,22 @@ BROWSERS = [
 
 @pytest.mark.parametrize("launch", BROWSERS)
 @pytest.mark.parametrize("we_are", ["server", "client"])
-def test_dtls_with_browser(launch: Launcher, we_are: str) -> None:
+@pytest.mark.parametrize(
+    ("version", "group"),
+    [
+        (DTLS_1_2, None),
+        (DTLS_1_3, NamedGroup.X25519MLKEM768),
+        (DTLS_1_3, NamedGroup.X25519),
+    ],
+    ids=["dtls12", "dtls13", "dtls13-x25519"],
+)
+def test_dtls_with_browser(
+    launch: Launcher, we_are: str, version: int, group: NamedGroup | None
+) -> None:
+    """With 1.3 allowed (and 1.2), the browsers pick 1.3 and X25519MLKEM768 in both roles.
+    Allowing only x25519: as server we answer their hybrid-only share with a
+    HelloRetryRequest naming x25519; as client we send an x25519 share."""
+
     async def run() -> None:
         loop = asyncio.get_running_loop()
         certificate = load_certificate()
@@ -237,12 +256,27 @@ def test_dtls_with_browser(launch: Launcher, we_are: str) -> None:
                 assert setup == "actpass"
                 signaling.our_sdp.set_result(our_sdp(ice, certificate.fingerprint(), "active"))
             await asyncio.wait_for(ice.connect(), 20)
-            config = DtlsConfig(certificate, remote_fingerprints=(their_fp,), initial_timeout=0.2)
+            versions = (DTLS_1_3, DTLS_1_2) if version == DTLS_1_3 else (DTLS_1_2,)
+            config = DtlsConfig(
+                certificate,
+                remote_fingerprints=(their_fp,),
+                initial_timeout=0.2,
+                versions=versions,
+                tls13_groups=(group,) if group is not None else TLS13_GROUPS,
+                # HelloVerifyRequest (1.2) and a cookie-only HelloRetryRequest (1.3); the
+                # x25519 case leaves the cookie out so its HRR is the key-share one.
+                cookie_exchange=group != NamedGroup.X25519,
+            )
             conn = DtlsConnection(config, is_client=we_are == "client", remote_address=b"browser")
             done, first = await asyncio.wait_for(run_dtls(ice, conn), 20)
             assert done.peer_fingerprint is not None
             assert conn.peer_certificate is not None and their_fp.matches(conn.peer_certificate)
-            assert done.srtp_profile is not None and done.extended_master_secret
+            assert done.srtp_profile is not None
+            assert done.version == version and conn.version == version
+            if version == DTLS_1_3:
+                assert done.group == group
+            else:
+                assert done.extended_master_secret
             # SCTP common header: source and destination port 5000 (a=sctp-port).
             assert first[:4] == b"\x13\x88\x13\x88"
             assert await asyncio.wait_for(signaling.state, 20) == "connected"

@@ -1,4 +1,4 @@
-"""DTLS 1.2 for WebRTC (RFC 6347 over RFC 5246; RFC 5763, 5764, 8827), sans-IO.
+"""DTLS 1.2 and 1.3 for WebRTC (RFC 6347, RFC 9147; RFC 5763, 5764, 8827), sans-IO.
 
 ``DtlsConnection`` is the state machine; ``pywebrtc.dtls.aio`` drives it over asyncio UDP;
 ``python -m pywebrtc.dtls`` is an ``openssl s_client``/``s_server``-like tool.

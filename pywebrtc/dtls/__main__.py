@@ -19,7 +19,9 @@ from pywebrtc.dtls.aio import DtlsSession, connect, listen
 from pywebrtc.dtls.certificate import Certificate, Fingerprint
 from pywebrtc.dtls.connection import SRTP_EXPORTER_LABEL, DtlsConfig
 from pywebrtc.dtls.errors import DtlsError
-from pywebrtc.dtls.extensions import SrtpProfile
+from pywebrtc.dtls.extensions import NamedGroup, SrtpProfile
+from pywebrtc.dtls.messages13 import DTLS_1_3
+from pywebrtc.dtls.record import DTLS_1_2
 
 # OpenSSL's spellings (-use_srtp) are accepted next to the RFC names.
 _OPENSSL_PROFILES = {
@@ -73,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mtu", type=int, default=1200)
     parser.add_argument("--timeout", type=float, default=1.0, help="initial retransmit timeout")
     parser.add_argument("--no-cookie", action="store_true", help="server: skip HelloVerifyRequest")
+    parser.add_argument(
+        "--dtls13",
+        action="store_true",
+        help="offer and accept DTLS 1.3 (RFC 9147) as well as 1.2",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
@@ -112,6 +119,7 @@ async def run(args: argparse.Namespace) -> int:
         mtu=args.mtu,
         initial_timeout=args.timeout,
         cookie_exchange=not args.no_cookie,
+        versions=(DTLS_1_3, DTLS_1_2) if args.dtls13 else (DTLS_1_2,),
         **options,  # type: ignore[arg-type]
     )
     _print(f"Local fingerprint: {certificate.fingerprint()}")
@@ -130,7 +138,9 @@ async def run(args: argparse.Namespace) -> int:
             return 1
         conn = session.conn
         assert conn is not None
-        _print("Protocol: DTLSv1.2")
+        _print("Protocol: DTLSv1.3" if done.version == DTLS_1_3 else "Protocol: DTLSv1.2")
+        if done.group is not None:
+            _print(f"Key exchange group: {NamedGroup(done.group).name}")
         _print(f"Cipher suite: {done.cipher_suite}")
         profile = done.srtp_profile.name if done.srtp_profile is not None else "none"
         _print(f"SRTP profile: {profile}")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pywebrtc.dtls.certificate import SUPPORTED_SCHEMES, key_type_of, verify_signature
 from pywebrtc.dtls.cipher import SUITES
+from pywebrtc.dtls.dtls13 import Dtls13, downgrade_sentinel
 from pywebrtc.dtls.errors import (
     DecodeError,
     DecryptError,
@@ -54,8 +55,14 @@ from pywebrtc.dtls.handshake import (
     certificate_body,
 )
 from pywebrtc.dtls.keyexchange import KeyShare
+from pywebrtc.dtls.messages13 import (
+    DTLS_1_3,
+    encode_client_shares,
+    encode_client_supported_versions,
+)
 from pywebrtc.dtls.reassembly import Message
 from pywebrtc.dtls.record import DTLS_1_0, DTLS_1_2
+from pywebrtc.dtls.record13 import SUITES13
 from pywebrtc.dtls.state import State
 
 if TYPE_CHECKING:
@@ -101,6 +108,10 @@ class ClientHandshake:
         """Send the first ClientHello (flight 1)."""
         conn = self.connection
         conn._neg.client_random = os.urandom(RANDOM_SIZE)
+        if DTLS_1_3 in conn.config.versions:
+            # Offering 1.3 too: its machine holds our key share and takes over if the server
+            # picks 1.3 (RFC 8446 §4.2.1).
+            conn._v13 = Dtls13(conn)
         self.hello = self._make_client_hello(b"")
         conn.state = State.WAIT_HELLO
         conn._send_flight([conn._handshake(HandshakeType.CLIENT_HELLO, bytes(self.hello))], now)
@@ -109,8 +120,31 @@ class ClientHandshake:
         conn = self.connection
         cfg = conn.config
         extensions = _client_extensions(cfg.groups, cfg.srtp_profiles)
-        conn._neg.offered_extensions = frozenset(e.type for e in extensions)
         suites = tuple(s for s in cfg.cipher_suites if s in SUITES)
+        v13 = conn._v13
+        if v13 is not None:
+            # DTLS 1.3 and 1.2 in one ClientHello: 1.3 suites first, the 1.3 groups joined
+            # to the 1.2 ones, supported_versions and one key share (for our first group).
+            suites13 = tuple(s for s in cfg.tls13_suites if s in SUITES13)
+            if DTLS_1_2 not in cfg.versions:
+                suites = ()
+            suites = suites13 + suites
+            groups = tuple(dict.fromkeys((*cfg.tls13_groups, *cfg.groups)))
+            versions = tuple(v for v in cfg.versions if v in (DTLS_1_3, DTLS_1_2))
+            share = v13.offer(cfg.tls13_groups[0])
+            extensions = (
+                *(
+                    Extension(ExtensionType.SUPPORTED_GROUPS, bytes(SupportedGroups(groups)))
+                    if e.type == ExtensionType.SUPPORTED_GROUPS
+                    else e
+                    for e in extensions
+                ),
+                Extension(
+                    ExtensionType.SUPPORTED_VERSIONS, encode_client_supported_versions(versions)
+                ),
+                Extension(ExtensionType.KEY_SHARE, encode_client_shares((share,))),
+            )
+        conn._neg.offered_extensions = frozenset(e.type for e in extensions)
         return ClientHello(
             DTLS_1_2, conn._neg.client_random, b"", cookie, suites, b"\x00", extensions
         )
@@ -173,6 +207,14 @@ class ClientHandshake:
         neg = conn._neg
         if hello.server_version != DTLS_1_2:
             raise ProtocolVersionError(f"server chose version {hello.server_version:#x}")
+        if DTLS_1_3 in conn.config.versions and downgrade_sentinel(hello.random):
+            # RFC 8446 §4.1.3: a 1.3 server answered 1.2 to our 1.3 offer; someone in the
+            # middle removed it.
+            raise IllegalParameter("downgrade to DTLS 1.2 detected")
+        if find(hello.extensions, ExtensionType.SUPPORTED_VERSIONS) is not None:
+            raise IllegalParameter("supported_versions in a DTLS 1.2 ServerHello")
+        if DTLS_1_2 not in conn.config.versions:
+            raise ProtocolVersionError("server chose DTLS 1.2, which we do not allow")
         assert self.hello is not None
         if hello.cipher_suite not in self.hello.cipher_suites:
             raise IllegalParameter("server chose a cipher suite we did not offer")

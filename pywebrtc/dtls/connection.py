@@ -14,8 +14,10 @@ Handshake as WebRTC uses it (RFC 8827 §6.5, RFC 5763): full ECDHE handshake wit
 certificate authentication, the peer's certificate checked against signaling fingerprints,
 optional stateless cookie exchange on the server, use_srtp negotiation and the RFC 5705
 exporter. Left out: session resumption, renegotiation (answered with a no_renegotiation
-warning), PSK, RSA key transport, non-AEAD suites, DTLS 1.0 and DTLS 1.3 (a 1.3 offer is
-answered with 1.2, RFC 8446 §4.2.1 being a no-op for a 1.2-only server).
+warning), PSK, RSA key transport, non-AEAD suites, DTLS 1.0. DTLS 1.3 (``config.versions``)
+is :mod:`pywebrtc.dtls.dtls13`: the server hands it a ClientHello that offers 1.3; the client
+offers both and, until the server's first message shows its choice, keeps what arrives, then
+gives it to the 1.2 or the 1.3 machine.
 
 Error policy: a record that fails to parse, authenticate or pass the replay window is dropped
 and counted in ``stats``; a malformed or illegal handshake message is fatal: we send the alert
@@ -35,6 +37,7 @@ from pywebrtc.dtls.certificate import Certificate, Fingerprint, PublicKey, load_
 from pywebrtc.dtls.cipher import DEFAULT_SUITES, CipherSuite, RecordProtection
 from pywebrtc.dtls.client import ClientHandshake
 from pywebrtc.dtls.cookie import CookieVerifier
+from pywebrtc.dtls.dtls13 import Dtls13
 from pywebrtc.dtls.errors import (
     BadRecordMac,
     DecodeError,
@@ -45,7 +48,8 @@ from pywebrtc.dtls.errors import (
     PeerAlert,
     UnexpectedMessage,
 )
-from pywebrtc.dtls.extensions import SrtpProfile
+from pywebrtc.dtls.events import ApplicationData, ConnectionClosed, Event, HandshakeComplete
+from pywebrtc.dtls.extensions import ExtensionType, SrtpProfile, find
 from pywebrtc.dtls.flight import (
     INITIAL_TIMEOUT,
     MAX_RETRANSMISSIONS,
@@ -56,11 +60,14 @@ from pywebrtc.dtls.flight import (
 )
 from pywebrtc.dtls.handshake import (
     CertificateMessage,
+    ClientHello,
     HandshakeType,
+    ServerHello,
     encode_message,
     split_fragments,
 )
-from pywebrtc.dtls.keyexchange import SUPPORTED_GROUPS
+from pywebrtc.dtls.keyexchange import SUPPORTED_GROUPS, TLS13_GROUPS
+from pywebrtc.dtls.messages13 import DTLS_1_3, server_supported_version
 from pywebrtc.dtls.reassembly import Message, Reassembler
 from pywebrtc.dtls.record import (
     DTLS_1_2,
@@ -71,6 +78,7 @@ from pywebrtc.dtls.record import (
     header,
     parse_datagram,
 )
+from pywebrtc.dtls.record13 import DEFAULT_SUITES13
 from pywebrtc.dtls.replay import ReplayWindow
 from pywebrtc.dtls.server import ServerHandshake
 from pywebrtc.dtls.state import State
@@ -111,29 +119,11 @@ class DtlsConfig:
     # Server: send a CertificateRequest and insist on a certificate (WebRTC always does).
     require_client_certificate: bool = True
     require_extended_master_secret: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class HandshakeComplete:
-    cipher_suite: str
-    srtp_profile: SrtpProfile | None
-    peer_fingerprint: Fingerprint | None  # None: a server that did not ask for a certificate
-    extended_master_secret: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ApplicationData:
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionClosed:
-    """The connection ended: ``error`` is None for close_notify (either side)."""
-
-    error: DtlsError | None
-
-
-Event = HandshakeComplete | ApplicationData | ConnectionClosed
+    # DTLS versions we speak, preferred first: (DTLS_1_2,) or (DTLS_1_3, DTLS_1_2) or
+    # (DTLS_1_3,). 1.2 alone here; SettingEngine (so RTCPeerConnection) prefers 1.3.
+    versions: tuple[int, ...] = (DTLS_1_2,)
+    tls13_groups: tuple[int, ...] = TLS13_GROUPS  # key_share groups, preferred first
+    tls13_suites: tuple[int, ...] = DEFAULT_SUITES13
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +183,7 @@ class DtlsConnection:
         "_neg",
         "_out",
         "_peer_retransmitted",
+        "_pending",
         "_read_prot",
         "_reassembler",
         "_record_seq",
@@ -202,6 +193,7 @@ class DtlsConnection:
         "_timer",
         "_transcript",
         "_transcript_hasher",
+        "_v13",
         "_write_epoch",
         "_write_prot",
         "_write_seq",
@@ -249,6 +241,10 @@ class DtlsConnection:
         self._last_echo = -1e9
         self._record_seq = 0
         self.peer_fingerprint: Fingerprint | None = None
+        # DTLS 1.3 (dtls/dtls13.py): the client's is made with its ClientHello and takes over
+        # if the server picks 1.3; the server's when a ClientHello offers it.
+        self._v13: Dtls13 | None = None
+        self._pending: list[bytes] = []
 
     # ------------------------------------------------------------------ public API
 
@@ -261,6 +257,9 @@ class DtlsConnection:
 
     def receive(self, data: bytes, now: float) -> None:
         """Process one datagram from the peer."""
+        if self._v13 is not None:
+            self._receive13(self._v13, data, now)
+            return
         if (
             self.state is State.CONNECTED
             and len(data) > HEADER_SIZE
@@ -286,6 +285,8 @@ class DtlsConnection:
                 self._on_record(record, now)
                 if self.state in (State.CLOSED, State.FAILED):
                     return
+                if self._v13 is not None:
+                    return  # a DTLS 1.3 ClientHello: the 1.3 machine answered it
             self._drain_deferred(now)
         except DtlsError as exc:
             self._fail(exc)
@@ -301,8 +302,84 @@ class DtlsConnection:
             self.stats.retransmissions += 1
             self._transmit_flight()
 
+    def _receive13(self, v13: Dtls13, data: bytes, now: float) -> None:
+        if v13.active:
+            if self.state not in (State.CLOSED, State.FAILED):
+                v13.receive(data, now)
+            return
+        # A client that offered 1.3 and 1.2: keep what arrives until the server's first
+        # message says which it chose, then hand all of it to that version's machine.
+        if self.state in (State.CLOSED, State.FAILED):
+            return
+        if len(self._pending) < _MAX_DEFERRED:
+            self._pending.append(data)
+        choice = self._server_choice()
+        if choice is None:
+            return
+        pending, self._pending = self._pending, []
+        if choice == DTLS_1_3:
+            hello = self._side.hello if isinstance(self._side, ClientHandshake) else None
+            assert hello is not None
+            v13.begin_client(hello, self._send_seq, now)
+            for datagram in pending:
+                self.receive(datagram, now)
+            return
+        self._v13 = None
+        for datagram in pending:
+            self.receive(datagram, now)
+
+    def _server_choice(self) -> int | None:
+        """The version the server's first message picks (None: not all of it is here)."""
+        peek = Reassembler()
+        for datagram in self._pending:
+            records, _ = parse_datagram(datagram)
+            for record in records:
+                if record.epoch or record.content_type != ContentType.HANDSHAKE:
+                    continue
+                try:
+                    for fields in split_fragments(record.fragment):
+                        peek.add_fields(*fields)
+                except DtlsError:
+                    return DTLS_1_2  # the 1.2 machine reports it
+                message = peek.pop()
+                if message is None:
+                    continue
+                if message.msg_type != HandshakeType.SERVER_HELLO:
+                    return DTLS_1_2
+                try:
+                    hello = ServerHello.parse(message.body)
+                    version = find(hello.extensions, ExtensionType.SUPPORTED_VERSIONS)
+                    chosen = server_supported_version(version) if version is not None else 0
+                except DtlsError:
+                    return DTLS_1_2
+                return DTLS_1_3 if chosen == DTLS_1_3 else DTLS_1_2
+        return None
+
+    def _start_server13(self, hello: ClientHello, message: Message, now: float) -> None:
+        """The ClientHello offers DTLS 1.3 and so do we: the 1.3 machine answers it."""
+        v13 = self._v13 = Dtls13(self)
+        v13.active = True
+        v13.start_server(hello, message, now)
+
+    @property
+    def version(self) -> int | None:
+        """The negotiated version (0xFEFD or 0xFEFC), None before the ServerHello."""
+        if self._v13 is not None and self._v13.suite is not None:
+            return DTLS_1_3
+        return DTLS_1_2 if self._neg.suite is not None else None
+
+    @property
+    def cipher_suite_name(self) -> str | None:
+        if self._v13 is not None and self._v13.suite is not None:
+            return self._v13.suite.name
+        return None if self._neg.suite is None else self._neg.suite.name
+
     def tick(self, now: float) -> None:
         """Handle timer expiry: retransmit the current flight or give up."""
+        if self._v13 is not None and self._v13.active:
+            if self.state not in (State.CLOSED, State.FAILED):
+                self._v13.tick(now)
+            return
         deadline = self._timer.deadline
         if deadline is None or now < deadline or self._flight is None:
             return
@@ -325,7 +402,17 @@ class DtlsConnection:
             raise RuntimeError(f"cannot send application data in state {self.state.value}")
         if len(data) > MAX_PLAINTEXT:
             raise ValueError(f"application data of {len(data)} bytes exceeds one record")
+        if self._v13 is not None and self._v13.active:
+            self._v13.send(data)
+            return
         self._emit(self._seal(self._write_epoch, ContentType.APPLICATION_DATA, data))
+
+    def update_keys(self, now: float, request_peer: bool = False) -> None:
+        """DTLS 1.3 only: send a KeyUpdate; our new sending keys start once the peer ACKs it
+        (RFC 9147 §8). ``request_peer`` asks the peer to update its own."""
+        if self._v13 is None or not self._v13.active or self.state is not State.CONNECTED:
+            raise RuntimeError("KeyUpdate needs a connected DTLS 1.3 association")
+        self._v13.update_keys(now, request_peer)
 
     def close(self) -> None:
         """Send close_notify and end the connection."""
@@ -356,7 +443,12 @@ class DtlsConnection:
         return self._neg.peer_certificate
 
     def export_keying_material(self, label: str, length: int) -> bytes:
-        """RFC 5705 exporter (no context), available once connected."""
+        """RFC 5705 exporter (no context), available once connected; RFC 8446 §7.5's for
+        DTLS 1.3."""
+        if self._v13 is not None and self._v13.exporter_ready:
+            if self.state is not State.CONNECTED:
+                raise RuntimeError("keying material is only available once connected")
+            return self._v13.export_keying_material(label, length)
         if self.state is not State.CONNECTED or self._neg.suite is None:
             raise RuntimeError("keying material is only available once connected")
         return prf.export_keying_material(
@@ -502,6 +594,9 @@ class DtlsConnection:
             logger.debug("ignoring warning alert %s", describe(alert.description))
 
     def _send_alert(self, level: int, description: int) -> None:
+        if self._v13 is not None and self._v13.active:
+            self._v13.send_alert(level, description)
+            return
         epoch = self._write_epoch
         self._emit(self._seal(epoch, ContentType.ALERT, bytes(Alert(level, description))))
 
@@ -592,6 +687,10 @@ class DtlsConnection:
             if self.is_client or self.config.require_client_certificate:
                 raise HandshakeFailure("peer sent no certificate")
             return
+        self._check_chain(chain)
+
+    def _check_chain(self, chain: tuple[bytes, ...]) -> None:
+        """The peer's leaf certificate against the signalled fingerprints; keep its key."""
         leaf = chain[0]
         key = load_peer_key(leaf)
         sha256 = Fingerprint.of(leaf)
@@ -667,7 +766,6 @@ class DtlsConnection:
         if self._neg.peer_key is None:
             raise UnexpectedMessage("no peer certificate yet")
         return self._neg.peer_key
-
 
 
 __all__ = [

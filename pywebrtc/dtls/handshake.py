@@ -37,6 +37,8 @@ class HandshakeType(IntEnum):
     CLIENT_HELLO = 1
     SERVER_HELLO = 2
     HELLO_VERIFY_REQUEST = 3
+    NEW_SESSION_TICKET = 4  # TLS 1.3 (RFC 8446 §4.6.1)
+    ENCRYPTED_EXTENSIONS = 8  # TLS 1.3 (RFC 8446 §4.3.1)
     CERTIFICATE = 11
     SERVER_KEY_EXCHANGE = 12
     CERTIFICATE_REQUEST = 13
@@ -44,6 +46,8 @@ class HandshakeType(IntEnum):
     CERTIFICATE_VERIFY = 15
     CLIENT_KEY_EXCHANGE = 16
     FINISHED = 20
+    KEY_UPDATE = 24  # TLS 1.3 (RFC 8446 §4.6.3)
+    MESSAGE_HASH = 254  # TLS 1.3 (RFC 8446 §4.4.1)
 
 
 @dataclass(frozen=True, slots=True)

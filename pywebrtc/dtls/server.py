@@ -57,6 +57,7 @@ from pywebrtc.dtls.handshake import (
     encode_message,
 )
 from pywebrtc.dtls.keyexchange import KeyShare
+from pywebrtc.dtls.messages13 import DOWNGRADE_TLS12, DTLS_1_3, client_supported_versions
 from pywebrtc.dtls.reassembly import Message
 from pywebrtc.dtls.record import DTLS_1_0, DTLS_1_2, ContentType, header
 from pywebrtc.dtls.state import State
@@ -74,6 +75,17 @@ _REQUEST_BODY = bytes(CertificateRequest(_CERT_TYPES, SUPPORTED_SCHEMES))
 _REPLY_RENEGOTIATION_INFO = Extension(ExtensionType.RENEGOTIATION_INFO, EMPTY_RENEGOTIATION_INFO)
 _REPLY_EMS = Extension(ExtensionType.EXTENDED_MASTER_SECRET, b"")
 _REPLY_POINT_FORMATS = Extension(ExtensionType.EC_POINT_FORMATS, bytes(EcPointFormats()))
+
+
+def _offers_13(hello: ClientHello) -> bool:
+    """Whether a ClientHello's supported_versions lists DTLS 1.3 (RFC 8446 §4.2.1)."""
+    versions = find(hello.extensions, ExtensionType.SUPPORTED_VERSIONS)
+    if versions is None:
+        return False
+    try:
+        return DTLS_1_3 in client_supported_versions(versions)
+    except DecodeError:
+        return False
 
 
 @functools.lru_cache(maxsize=8)
@@ -111,6 +123,9 @@ class ServerHandshake:
                 logger.debug("dropping before ClientHello: %s", exc)
                 conn.stats.malformed += 1
                 conn._reassembler.reset(0)
+                return
+            if DTLS_1_3 in conn.config.versions and _offers_13(hello):
+                conn._start_server13(hello, message, now)
                 return
             if conn.config.cookie_exchange and not self.cookies.verify(
                 hello, conn.remote_address, now
@@ -254,6 +269,12 @@ class ServerHandshake:
             reply.append(_REPLY_POINT_FORMATS)
         neg.client_random = hello.random
         neg.server_random = os.urandom(RANDOM_SIZE)
+        if DTLS_1_3 in cfg.versions:
+            # RFC 8446 §4.1.3: a 1.3 server answering 1.2 says so, for a 1.3 client to notice
+            # that someone removed its offer.
+            neg.server_random = neg.server_random[:-8] + DOWNGRADE_TLS12
+        if DTLS_1_2 not in cfg.versions:
+            raise ProtocolVersionError("client does not offer DTLS 1.3")
         neg.group = group
         self.key_share = KeyShare(group)
         server_hello = ServerHello(DTLS_1_2, neg.server_random, b"", suite_id, 0, tuple(reply))

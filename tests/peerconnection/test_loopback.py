@@ -52,12 +52,31 @@ def test_offerer_channel_carries_messages_both_ways() -> None:
     run(body)
 
 
-def test_the_dtls_client_answers_the_servers_sctp_init_instead_of_colliding() -> None:
-    # The DTLS server (the offerer here) completes first and sends INIT behind its Finished;
-    # the client answers it rather than sending an INIT of its own (RFC 9260 §5.2.1 would cope,
-    # with twice the handshake packets).
+def test_the_side_that_completes_dtls_last_answers_the_sctp_init_instead_of_colliding() -> None:
+    # With DTLS 1.3 (the default) the client (the answerer here) completes first and sends
+    # INIT behind its Finished; the server answers it rather than sending an INIT of its own
+    # (RFC 9260 §5.2.1 would cope, with twice the handshake packets). With DTLS 1.2 the
+    # roles swap: test_the_dtls12_client_answers_the_servers_sctp_init.
     async def body() -> None:
         a, b, ours, theirs = await connected_pair()
+        assert a.sctp is not None and b.sctp is not None
+        assert a.sctp.init_answered and not b.sctp.init_answered
+        inbox = Inbox(theirs)
+        ours.send("after")
+        assert await inbox.wait(1) == ["after"]
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_the_dtls12_client_answers_the_servers_sctp_init() -> None:
+    # DTLS 1.2: the server (the offerer) completes first and sends INIT behind its Finished.
+    async def body() -> None:
+        settings = [SettingEngine(), SettingEngine()]
+        for setting in settings:
+            setting.set_dtls_versions("1.2")
+        a, b, ours, theirs = await connected_pair(*settings)
         assert a.sctp is not None and b.sctp is not None
         assert b.sctp.init_answered and not a.sctp.init_answered
         inbox = Inbox(theirs)
