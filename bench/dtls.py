@@ -6,6 +6,11 @@ ECDSA P-256 certificates on both sides (mutual authentication, as WebRTC), use_s
 extended_master_secret, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256. Certificates and, for
 OpenSSL, the SSL contexts are made once and reused (certificate generation is not part of a
 handshake). No HelloVerifyRequest on either side, as OpenSSL's server does none unless asked.
+
+Setup time over a simulated 50 ms RTT path (``tests/impair.py``'s userspace proxy on loopback):
+ours with DTLS 1.3, ours with 1.2 and Pion's DTLS 1.2 (``bench/piondtls``, Go, Debian's
+pion/dtls v2, also configured as above and without HelloVerifyRequest), and Pion's handshake
+CPU, both sides in one Go process over an in-memory pipe.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 from OpenSSL import SSL, crypto
 
-from bench.harness import Case, Scenario
+from bench.harness import Case, JsonChild, Scenario
 from pywebrtc.dtls import Certificate, DtlsConfig, DtlsConnection, SrtpProfile, Transmit, aio
 from pywebrtc.dtls.cipher import CipherSuiteId
 from pywebrtc.dtls.extensions import NamedGroup
@@ -24,6 +30,7 @@ from pywebrtc.dtls.messages13 import DTLS_1_3
 from pywebrtc.dtls.record import DTLS_1_2
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dtls"
+PIONDTLS = Path(__file__).resolve().parent / "piondtls"
 _CERT = FIXTURES / "ecdsa-p256.crt"
 _KEY = FIXTURES / "ecdsa-p256.key"
 
@@ -137,6 +144,64 @@ def _setup_over_rtt_ms(version: int, rtt: float = 0.05) -> float:
     return asyncio.run(run())
 
 
+def build_piondtls() -> Path:
+    """``bench/piondtls`` compiled into ``build/pion/piondtls`` (again when a source is newer),
+    offline against Debian's Pion."""
+    from conformance.pion.driver import BUILD, build_go
+
+    return build_go(PIONDTLS, "piondtls", BUILD / "piondtls")
+
+
+class PionDtls(JsonChild):
+    """``bench/piondtls``: Pion DTLS 1.2 client and server with the fixture certificate."""
+
+    def __init__(self) -> None:
+        super().__init__([str(build_piondtls()), "-cert", str(_CERT), "-key", str(_KEY)])
+
+    def command(self, line: str) -> dict[str, Any]:
+        answer = self.ask(line)
+        if "error" in answer:
+            raise RuntimeError(f"piondtls {line!r}: {answer['error']}")
+        return answer
+
+
+def pion_setup_over_rtt_ms(rtt: float = 0.05, n: int = 1) -> list[float]:
+    """``n`` Pion DTLS 1.2 handshakes one after another, each from a new client socket through
+    the impairment proxy (as :func:`_setup_over_rtt_ms`) to a Pion server in the same Go
+    process: the client's wall time from its start to its handshake being done, each."""
+    from tests.impair import Impairment, Proxy
+
+    pion = PionDtls()
+    try:
+        port = pion.command("serve")["port"]
+
+        async def run() -> list[float]:
+            link = Impairment(delay=rtt / 2)
+            proxy = Proxy(("127.0.0.1", 0), ("127.0.0.1", port), link, link)
+            await proxy.start()
+            assert proxy.front is not None
+            host, front = proxy.front.get_extra_info("sockname")[:2]
+            try:
+                answer = await asyncio.to_thread(pion.command, f"dial {host}:{front} {n}")
+            finally:
+                proxy.close()
+            return [float(ms) for ms in answer["ms"]]
+
+        return asyncio.run(run())
+    finally:
+        pion.close()
+
+
+def pion_cpu_ms(n: int = 200) -> float:
+    """Pion's CPU time per full handshake, both sides (Go's process CPU, every thread, over
+    ``n`` handshakes after one to warm up, in memory)."""
+    pion = PionDtls()
+    try:
+        return float(pion.command(f"cpu {n}")["cpu_ms"])
+    finally:
+        pion.close()
+
+
 def _per_cpu_second(op: object, min_cpu: float = 1.0) -> float:
     """Handshakes per second of CPU time: one core's throughput, robust to other load."""
     assert callable(op)
@@ -198,6 +263,30 @@ def scenario() -> Scenario:
                 higher_is_better=False,
             ),
             Case(
+                "client ready after connect over a 50 ms RTT path, ours DTLS 1.3 vs Pion DTLS 1.2",
+                lambda: _setup_over_rtt_ms(DTLS_1_3),
+                lambda: pion_setup_over_rtt_ms()[0],
+                peer_name="Pion DTLS 1.2 (pion/dtls v2)",
+                unit="ms",
+                higher_is_better=False,
+            ),
+            Case(
+                "client ready after connect over a 50 ms RTT path, ours DTLS 1.2 vs Pion DTLS 1.2",
+                lambda: _setup_over_rtt_ms(DTLS_1_2),
+                lambda: pion_setup_over_rtt_ms()[0],
+                peer_name="Pion DTLS 1.2 (pion/dtls v2)",
+                unit="ms",
+                higher_is_better=False,
+            ),
+            Case(
+                "CPU time per full handshake, ours DTLS 1.3 X25519MLKEM768 vs Pion DTLS 1.2",
+                lambda: _cpu_ms(hybrid),
+                pion_cpu_ms,
+                peer_name="Pion DTLS 1.2 (pion/dtls v2, Go, x25519)",
+                unit="CPU ms",
+                higher_is_better=False,
+            ),
+            Case(
                 "CPU time per full handshake, ours DTLS 1.3 x25519 vs ours DTLS 1.2",
                 lambda: _cpu_ms(x25519),
                 lambda: _cpu_ms(ours),
@@ -211,6 +300,14 @@ def scenario() -> Scenario:
             "ECDSA P-256 certificates both sides, x25519, AES_128_GCM_SHA256, use_srtp, EMS",
             "DTLS 1.3: TLS_AES_128_GCM_SHA256, mutual ECDSA P-256 CertificateVerify, use_srtp, "
             "the server's ACK; no HelloRetryRequest",
-            "every figure is CPU time (time.process_time), robust to other load on the host",
+            "every figure but the 50 ms RTT ones is CPU time (time.process_time; for Pion its Go "
+            "process's, every thread), robust to other load on the host",
+            "50 ms RTT: wall time, tests/impair.py's proxy in Python adding 25 ms each way; ours: "
+            "client, server and proxy on one asyncio loop; Pion: client and server in one Go "
+            "process (a new one each run: its first handshake measured no slower than later ones), "
+            "the proxy in this one",
+            "Pion (Debian's pion/dtls 2.2.6, Go 1.19): the same certificate and fingerprint check, "
+            "x25519 only, ECDHE-ECDSA-AES128-GCM-SHA256, EMS required, use_srtp (AEAD_AES_128_GCM, "
+            "AES128_CM_SHA1_80), no HelloVerifyRequest (its server's InsecureSkipVerifyHello)",
         ],
     )

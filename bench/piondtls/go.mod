@@ -1,0 +1,3 @@
+module piondtls
+
+go 1.19
