@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 
 from .extensions import AudioLevel, abs_send_time_from_seconds, serialize_header_extensions
-from .packet import RtpPacket
+from .packet import RtpPacket, _make
 
 __all__ = ["ExtensionIds", "RtpSender", "TransportSequence"]
 
@@ -140,7 +140,9 @@ class RtpSender:
             self.last_rtp_timestamp = timestamp
             self.last_send_time = now
         pt = self.payload_type if payload_type is None else payload_type
-        return RtpPacket(pt, seq, timestamp, self.ssrc, payload, marker, (), profile, block)
+        # One packet per frame sent: built without the frozen dataclass's __init__ (_fast).
+        ssrc = self.ssrc
+        return _make(RtpPacket, pt, seq, timestamp, ssrc, payload, marker, (), profile, block, 0)
 
     def stamp_transport_sequence(self, packet: RtpPacket) -> RtpPacket:
         """A retransmission needs a fresh transport-wide number (TWCC counts each send)."""
