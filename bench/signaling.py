@@ -263,10 +263,11 @@ class Server:
         if folder and pyspy and self.profiler is None:
             path = Path(folder) / f"{self.stack}-{name}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
+            rate = os.environ.get("PYWEBRTC_BENCH_SIGNALING_PYSPY_RATE", "100")
             self.profiler = subprocess.Popen(
                 _pinned(CLIENT_CORE, [
                     pyspy, "record", "--pid", str(self.pid), "--format", "raw",
-                    "--rate", "100", "--nonblocking", "-o", str(path),
+                    "--rate", rate, "--nonblocking", "-o", str(path),
                 ]),  # fmt: skip
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
