@@ -436,17 +436,16 @@ class MediaPlane:
             if t in source.forwarded_by:
                 source.forwarded_by = tuple(s for s in source.forwarded_by if s is not t)
 
-    def _forward(self, t: RTCRtpTransceiver, event: EncodedReceived, now: float) -> None:
+    def _forward(self, t: RTCRtpTransceiver, payload: bytes, timestamp: int, now: float) -> None:
         """Send a packet ``t`` received on every sender that sends its track (as
         :meth:`_run_sender` would, one loop iteration later, through the track's queue)."""
-        payload = event.payload
-        if payload is None or self.closed:
+        if self.closed:
             return
         for sender in t.forwarded_by:
             session = sender.session
             if session is None or sender.stopped:
                 continue
-            session.send_encoded(payload, event.timestamp, now)
+            session.send_encoded(payload, timestamp, now)
             if sender is not t:  # t's own events are being drained by the caller
                 self._flush(sender, session, now)
 
@@ -493,6 +492,15 @@ class MediaPlane:
 
     def receive_rtp(self, data: bytes, now: float) -> None:
         """One RTP packet, unprotected by the transport: to the session its SSRC or mid names."""
+        if len(data) >= 12:
+            owner = self._routes.get(int.from_bytes(data[8:12]))
+            if owner is not None and owner.forwarded_by and (session := owner.session):
+                # Sent on as it comes (an echo): no RtpPacket, event or av.Packet per packet.
+                forwarded = session.receive_forwarded(data, now)
+                if forwarded is not None:
+                    self._forward(owner, forwarded[0], forwarded[1], now)
+                self._flush(owner, session, now)
+                return
         try:
             packet = RtpPacket.parse(data)
         except ValueError:
@@ -558,7 +566,8 @@ class MediaPlane:
                     track.push_frame(event.frame)
             elif type(event) is EncodedReceived:
                 if t.forwarded_by:
-                    self._forward(t, event, now)
+                    if event.payload is not None:
+                        self._forward(t, event.payload, event.timestamp, now)
                 elif isinstance(track, EncodedAudioTrack):
                     packet = event.to_packet(48000)
                     if packet is not None:
