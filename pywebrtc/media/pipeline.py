@@ -724,10 +724,19 @@ class AudioSession:
                 self._send_started = False
 
     def _send(self, payload: bytes, media_time: int, now: float, level: AudioLevel | None) -> None:
-        assert self.sender is not None
+        sender = self.sender
+        assert sender is not None
         marker = not self._send_started  # RFC 3551 §4.1: first packet of a talkspurt
         self._send_started = True
-        packet = self.sender.packetize(payload, media_time, now, marker=marker, audio_level=level)
+        if level is None and len(self.chain.interceptors) == 1 and sender.bare:
+            # No extension to write and no interceptor but the reports' (whose outgoing_rtp
+            # only starts the report timer): the packet as bytes, no RtpPacket (an echo's).
+            data = sender.packetize_bare(payload, media_time, now, marker)
+            self._last_send = now
+            self.reporter.start(now)
+            self._transmit_rtp(data)
+            return
+        packet = sender.packetize(payload, media_time, now, marker=marker, audio_level=level)
         self._last_send = now
         packet = self.chain.outgoing_rtp(packet, now)
         self._transmit_rtp(bytes(packet))
