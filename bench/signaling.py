@@ -41,10 +41,13 @@ process (every thread) from ``/proc/PID/stat``.
 Sizes come from ``PYWEBRTC_BENCH_SIGNALING_<NAME>``: ``SESSIONS`` (1000), ``AIORTC_SESSIONS``
 (200), ``CONCURRENCY`` (16), ``REPEATS`` (3), ``STEPS`` and ``AIORTC_STEPS`` (comma-separated),
 ``SETTLE`` (2), ``WINDOW`` (10), ``CHURN`` (2). ``PYWEBRTC_BENCH_SIGNALING_PYSPY=DIR``: record
-the server under each case with py-spy (``--format raw``, collapsed stacks; py-spy on core 0)
-into DIR; ``python -m bench.signaling top FILE [N]`` prints the N functions with the most own
-time in one; ``python -m bench.signaling echo [SESSIONS [WINDOWS]]`` measures one pywebrtc
-echo level (CPU per session, loss) without the ceiling search. The clients talk to the parent
+the server under each case with py-spy (``--format raw``, collapsed stacks; py-spy on core 0,
+``PYWEBRTC_BENCH_SIGNALING_PYSPY_RATE`` samples a second, 100) into DIR;
+``python -m bench.signaling top FILE [N]`` prints the N functions with the most own time in
+one; ``python -m bench.signaling echo [SESSIONS [WINDOWS]]`` measures one pywebrtc echo level
+(CPU per session, loss) without the ceiling search; ``python -m bench.echopath`` measures the
+server's CPU per echoed packet in one process (no generator, no relay process), which a
+loaded host disturbs least. The clients talk to the parent
 through one JSON line per command on stdin/stdout.
 """
 
@@ -263,10 +266,11 @@ class Server:
         if folder and pyspy and self.profiler is None:
             path = Path(folder) / f"{self.stack}-{name}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
+            rate = os.environ.get("PYWEBRTC_BENCH_SIGNALING_PYSPY_RATE", "100")
             self.profiler = subprocess.Popen(
                 _pinned(CLIENT_CORE, [
                     pyspy, "record", "--pid", str(self.pid), "--format", "raw",
-                    "--rate", "100", "--nonblocking", "-o", str(path),
+                    "--rate", rate, "--nonblocking", "-o", str(path),
                 ]),  # fmt: skip
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip

@@ -386,6 +386,19 @@ class MediaPlane:
             and t.sender.track is not None
             and sends(t.currentDirection)
         )
+        self._unforward(t)
+        track = t.sender.track
+        if want and isinstance(track, EncodedAudioTrack):
+            # A raw track this connection receives (an echo, a forward between sections):
+            # each packet goes from the receiving session to this sender as it comes out,
+            # with no av.Packet, track queue or sender task per packet.
+            source = next((s for s in self.transceivers if s.receiver.track is track), None)
+            if source is not None:
+                if t.send_task is not None:
+                    t.send_task.cancel()
+                    t.send_task = None
+                source.forwarded_by += (t,)
+                return
         task = t.send_task
         if task is not None:
             if want and getattr(task, "_pywebrtc_track", None) is t.sender.track:
@@ -414,8 +427,27 @@ class MediaPlane:
                 session.send_frame(frame, now)
             elif isinstance(frame, av.Packet):  # raw: encoded Opus, pts in 48 kHz units
                 session.send_encoded(bytes(frame), int(frame.pts or 0), now)
-            self._flush(t, session)
+            self._flush(t, session, now)
             self._wake()
+
+    def _unforward(self, t: RTCRtpTransceiver) -> None:
+        """``t`` no longer sends another transceiver's received packets directly."""
+        for source in self.transceivers:
+            if t in source.forwarded_by:
+                source.forwarded_by = tuple(s for s in source.forwarded_by if s is not t)
+
+    def _forward(self, t: RTCRtpTransceiver, payload: bytes, timestamp: int, now: float) -> None:
+        """Send a packet ``t`` received on every sender that sends its track (as
+        :meth:`_run_sender` would, one loop iteration later, through the track's queue)."""
+        if self.closed:
+            return
+        for sender in t.forwarded_by:
+            session = sender.session
+            if session is None or sender.stopped:
+                continue
+            session.send_encoded(payload, timestamp, now)
+            if sender is not t:  # t's own events are being drained by the caller
+                self._flush(sender, session, now)
 
     def _insert_dtmf(self, t: RTCRtpTransceiver, tones: str, duration: int, gap: int) -> None:
         session = t.session
@@ -429,10 +461,13 @@ class MediaPlane:
         if t.send_task is not None:
             t.send_task.cancel()
             t.send_task = None
+        t.forwarded_by = ()
+        self._unforward(t)
         session = t.session
         if session is not None:
-            session.close(self._clock())
-            self._flush(t, session)
+            now = self._clock()
+            session.close(now)
+            self._flush(t, session, now)
             t.session = None
             self._wake()
         t.receiver.track.finish()
@@ -453,10 +488,19 @@ class MediaPlane:
         for t in self.transceivers:
             if t.session is not None:
                 t.session.receive_rtcp_packets(packets, now)
-                self._flush(t, t.session)
+                self._flush(t, t.session, now)
 
     def receive_rtp(self, data: bytes, now: float) -> None:
         """One RTP packet, unprotected by the transport: to the session its SSRC or mid names."""
+        if len(data) >= 12:
+            owner = self._routes.get(int.from_bytes(data[8:12]))
+            if owner is not None and owner.forwarded_by and (session := owner.session):
+                # Sent on as it comes (an echo): no RtpPacket, event or av.Packet per packet.
+                forwarded = session.receive_forwarded(data, now)
+                if forwarded is not None:
+                    self._forward(owner, forwarded[0], forwarded[1], now)
+                self._flush(owner, session, now)
+                return
         try:
             packet = RtpPacket.parse(data)
         except ValueError:
@@ -469,7 +513,7 @@ class MediaPlane:
             return
         self._routes[packet.ssrc] = owner
         session.receive_packet(packet, now)
-        self._flush(owner, session)
+        self._flush(owner, session, now)
 
     def _route(self, packet: RtpPacket) -> RTCRtpTransceiver | None:
         candidates = [t for t in self.transceivers if t.session is not None and receives(
@@ -509,9 +553,9 @@ class MediaPlane:
                 d = session.deadline()
                 if d is not None and d <= now:
                     session.tick(now)
-                    self._flush(t, session)
+                    self._flush(t, session, now)
 
-    def _flush(self, t: RTCRtpTransceiver, session: AudioSession) -> None:
+    def _flush(self, t: RTCRtpTransceiver, session: AudioSession, now: float) -> None:
         out = self._out
         track = t.receiver.track
         while (event := session.poll()) is not None:
@@ -521,7 +565,10 @@ class MediaPlane:
                 if isinstance(track, RemoteAudioTrack):
                     track.push_frame(event.frame)
             elif type(event) is EncodedReceived:
-                if isinstance(track, EncodedAudioTrack):
+                if t.forwarded_by:
+                    if event.payload is not None:
+                        self._forward(t, event.payload, event.timestamp, now)
+                elif isinstance(track, EncodedAudioTrack):
                     packet = event.to_packet(48000)
                     if packet is not None:
                         track.push_packet(packet)

@@ -363,10 +363,11 @@ class RTCPeerConnection(EventEmitter):
         if kind not in ("offer", "answer"):
             raise InvalidDescriptionError(f"unsupported remote description type {kind!r}")
         following = next_signaling_state(self.signalingState, "remote", kind)
+        sdp, parsed = sessionDescription.sdp, sessionDescription.parsed
         if kind == "offer":
-            remote = parse_remote(sessionDescription.sdp, "offer", None)
+            remote = parse_remote(sdp, "offer", None, parsed)
         else:
-            remote = parse_remote(sessionDescription.sdp, "answer", self._offer_mids)
+            remote = parse_remote(sdp, "answer", self._offer_mids, parsed)
         previous = self._remote if self._started else None
         restarted = previous is not None and (remote.ice_ufrag, remote.ice_pwd) != (
             previous.ice_ufrag,

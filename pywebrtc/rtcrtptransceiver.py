@@ -270,6 +270,9 @@ class RTCRtpTransceiver:
         self.remote_offered = False  # ... and whether it was an offer
         self.session: AudioSession | None = None
         self.send_task: asyncio.Future[None] | None = None
+        # Senders of the same connection whose track is this receiver's raw track: each
+        # received packet is sent on them directly, not through the track (MediaPlane).
+        self.forwarded_by: tuple[RTCRtpTransceiver, ...] = ()
         self.track_fired = False
         self.used_for_sending = sender.track is not None
         self.offered_direction: str | None = None  # in our last local offer

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pywebrtc.sdp import SessionDescription
 
 _TYPES = ("offer", "pranswer", "answer", "rollback")
 
@@ -11,6 +15,10 @@ _TYPES = ("offer", "pranswer", "answer", "rollback")
 class RTCSessionDescription:
     sdp: str
     type: str
+    # pywebrtc extension: ``sdp`` as the caller already parsed it (a server that vetted an
+    # offer before applying it), which setRemoteDescription then reads instead of parsing
+    # ``sdp`` again. It must be ``SessionDescription.parse(sdp)``; it is not modified or kept.
+    parsed: SessionDescription | None = field(default=None, kw_only=True, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.type not in _TYPES:

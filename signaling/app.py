@@ -14,7 +14,9 @@ It must return promptly (the answer waits for it); long-running work goes into
 :meth:`Session.spawn`, whose tasks are cancelled when the session ends. ``session.tracks``
 holds the incoming audio tracks (``av.AudioFrame`` from ``recv()``, or encoded Opus
 ``av.Packet`` when the app sets ``decode_audio = False`` on itself, as ``echo`` does; with
-``forward_audio = True`` too, each packet as it arrives, without jitter buffer; with
+``forward_audio = True`` too, each packet as it arrives, without jitter buffer (a sender of
+the same session given that track, as ``echo`` does, takes each packet straight from the
+receiving side: the track's ``recv()`` then yields nothing); with
 ``hurry_audio = True``, frames delayed by a stall come faster instead of being dropped), and
 ``session.channels`` the data channels as they open. ``session.config`` is the ``session``
 JSON of an OpenAI Realtime call (or of the ephemeral key it was created with), else None.

@@ -197,7 +197,10 @@ class SessionManager:
         self._watch(entry)
         try:
             try:
-                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+                # The offer as check_offer parsed it: not parsed a second time.
+                await pc.setRemoteDescription(
+                    RTCSessionDescription(sdp=offer, type="offer", parsed=parsed)
+                )
             except Exception as error:  # the offer parsed but the peer connection refuses it
                 raise OfferError(400, f"unusable offer: {error}") from None
             directions = _directions(parsed)

@@ -65,10 +65,15 @@ class TransceiverSocket(FramedMuxProtocol):
         self.mux.receive(data, (normalize_host(host), port))
 
     def _send(self, data: bytes, remote: Address) -> None:
-        if remote in self._routes:
-            super()._send(data, remote)
-        elif self.transport is not None:
-            self.transport.sendto(data, remote)
+        route = self._routes.get(remote)
+        transport = self.transport
+        if transport is None:
+            return
+        if route is not None:  # framed, back through the relay the client's frames came from
+            self.counters.sent += 1
+            transport.sendto(route[0] + data, route[1])
+        else:
+            transport.sendto(data, remote)
 
 
 async def open_transceiver_socket(

@@ -59,6 +59,9 @@ class FramedMuxProtocol(asyncio.DatagramProtocol):
         # Client (address, or (address, "tcp")) -> (its frame header, the relay address its
         # last frame came from).
         self._routes: OrderedDict[MuxKey, tuple[bytes, tuple[str, int]]] = OrderedDict()
+        # Frame header -> the client address it names and whether that client is TCP-borne:
+        # decoded once, not per datagram.
+        self._clients: dict[bytes, tuple[Address, bool]] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -73,19 +76,25 @@ class FramedMuxProtocol(asyncio.DatagramProtocol):
             return
         try:
             length = header_length(data)
-            client_host, client_port = decode_address(data)
         except FrameError:
             self.counters.dropped_bad_frame += 1
             return
-        client = (normalize_host(client_host), client_port)
-        tcp = is_tcp(data)
+        header = data[:length]
+        named = self._clients.get(header)
+        if named is None:
+            client_host, client_port = decode_address(header)
+            named = ((normalize_host(client_host), client_port), is_tcp(header))
+            if len(self._clients) >= self.max_clients:
+                self._clients.clear()
+            self._clients[header] = named
+        client, tcp = named
         key: MuxKey = (client, TCP) if tcp else client
         routes = self._routes
         known = routes.get(key)
         if known is None or known[1] != relay:
             if known is None and len(routes) >= self.max_clients:
                 routes.popitem(last=False)
-            routes[key] = (data[:length], relay)
+            routes[key] = (header, relay)
         self.mux.receive(data[length:], client, tcp)
 
     def _send(self, data: bytes, remote: Address) -> None:

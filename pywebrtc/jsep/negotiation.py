@@ -250,16 +250,22 @@ def read_media(media: MediaDescription, index: int) -> RemoteMedia:
     return entry
 
 
-def parse_remote(sdp: str, type_: str, our_offer_mids: Sequence[str] | None) -> RemoteDescription:
+def parse_remote(
+    sdp: str,
+    type_: str,
+    our_offer_mids: Sequence[str] | None,
+    parsed: SessionDescription | None = None,
+) -> RemoteDescription:
     """Parse and check a remote description; ``InvalidDescriptionError`` says what is wrong.
 
-    ``our_offer_mids`` is our offer's sections when ``sdp`` is the answer to it."""
+    ``our_offer_mids`` is our offer's sections when ``sdp`` is the answer to it; ``parsed``,
+    if given, is ``sdp`` parsed already (not parsed again)."""
     if type_ not in ("offer", "answer"):
         raise InvalidDescriptionError(f"unsupported description type {type_!r}")
     if not isinstance(sdp, str) or not sdp.strip():
         raise InvalidDescriptionError("empty session description")
     try:
-        session = SessionDescription.parse(sdp)
+        session = parsed if parsed is not None else SessionDescription.parse(sdp)
         media = [read_media(m, i) for i, m in enumerate(session.media)]
         bundle_group = session.group("BUNDLE")
         bundle = bundle_group.mids if bundle_group is not None else ()

@@ -93,6 +93,7 @@ _PAUSE = 3 * _PTIME  # a send gap longer than this is a pause, not jitter
 _NACK_MAX_WAIT = 0.2  # never hold playout longer than this for a retransmission
 _MAX_CATCH_UP = 10  # playout ticks processed at once when polled late
 _FORWARD_WINDOW = 64  # forward mode: sequence numbers remembered to drop duplicates
+_RTP_HEADER = struct.Struct("!BBHII")  # RFC 3550 §5.1, no CSRC
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +380,38 @@ class AudioSession:
             self.drops.malformed_rtp += 1
             return
         self.receive_packet(packet, now)
+
+    def receive_forwarded(self, data: bytes, now: float) -> tuple[bytes, int] | None:
+        """Forward mode's fast path for one plain (unprotected) RTP packet: a bare audio packet
+        (no CSRC, extension or padding) of the current source, with statistics the only
+        interceptor, comes back as ``(payload, timestamp)`` to send on, accounted as
+        :meth:`receive_packet` accounts it but with no :class:`RtpPacket` or event made.
+        Anything else goes through :meth:`receive_packet` (its events to :meth:`poll`), and
+        None is returned."""
+        config = self.config
+        if (
+            config.forward
+            and not config.decode
+            and len(data) > 12
+            and data[0] == 0x80
+            and len(self.chain.interceptors) == 1
+        ):
+            _, b1, seq, timestamp, ssrc = _RTP_HEADER.unpack_from(data)
+            if ssrc == self.remote_ssrc and b1 & 0x7F == self._audio_pt:
+                payload = data[12:]
+                self.reporter.record_rtp(ssrc, seq, timestamp, len(payload), now)
+                self._last_packet = now
+                if self._fresh(seq):
+                    return payload, timestamp
+                self.drops.jitter_buffer += 1
+                return None
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpParseError:
+            self.drops.malformed_rtp += 1
+            return None
+        self.receive_packet(packet, now)
+        return None
 
     def receive_packet(self, packet: RtpPacket, now: float) -> None:
         """A decrypted, parsed packet (when the peer connection demuxed it already)."""
@@ -691,10 +724,19 @@ class AudioSession:
                 self._send_started = False
 
     def _send(self, payload: bytes, media_time: int, now: float, level: AudioLevel | None) -> None:
-        assert self.sender is not None
+        sender = self.sender
+        assert sender is not None
         marker = not self._send_started  # RFC 3551 §4.1: first packet of a talkspurt
         self._send_started = True
-        packet = self.sender.packetize(payload, media_time, now, marker=marker, audio_level=level)
+        if level is None and len(self.chain.interceptors) == 1 and sender.bare:
+            # No extension to write and no interceptor but the reports' (whose outgoing_rtp
+            # only starts the report timer): the packet as bytes, no RtpPacket (an echo's).
+            data = sender.packetize_bare(payload, media_time, now, marker)
+            self._last_send = now
+            self.reporter.start(now)
+            self._transmit_rtp(data)
+            return
+        packet = sender.packetize(payload, media_time, now, marker=marker, audio_level=level)
         self._last_send = now
         packet = self.chain.outgoing_rtp(packet, now)
         self._transmit_rtp(bytes(packet))

@@ -98,6 +98,21 @@ class RtpPacket:
         )  # fmt: skip
 
     def __bytes__(self) -> bytes:
+        if not self.csrcs and self.extension_profile is None and not self.padding_size:
+            # The usual audio packet: a bare 12-byte header (one per packet sent).
+            if not 0 <= self.payload_type <= 0x7F:
+                raise ValueError("RTP payload type must be 0-127")
+            try:
+                header = _HEADER.pack(
+                    0x80,
+                    (0x80 if self.marker else 0) | self.payload_type,
+                    self.sequence_number,
+                    self.timestamp,
+                    self.ssrc,
+                )
+            except struct.error as exc:
+                raise ValueError(f"RTP header field out of range: {exc}") from exc
+            return b"".join((header, self.payload))
         cc = len(self.csrcs)
         if cc > _MAX_CSRCS:
             raise ValueError("an RTP packet carries at most 15 CSRCs")

@@ -12,12 +12,15 @@ on one BUNDLE transport share a :class:`TransportSequence`.
 from __future__ import annotations
 
 import random
+import struct
 from dataclasses import dataclass
 
 from .extensions import AudioLevel, abs_send_time_from_seconds, serialize_header_extensions
-from .packet import RtpPacket
+from .packet import RtpPacket, _make
 
 __all__ = ["ExtensionIds", "RtpSender", "TransportSequence"]
+
+_BARE_HEADER = struct.Struct("!BBHII")  # RFC 3550 §5.1: V=2, no padding, extension or CSRC
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +143,32 @@ class RtpSender:
             self.last_rtp_timestamp = timestamp
             self.last_send_time = now
         pt = self.payload_type if payload_type is None else payload_type
-        return RtpPacket(pt, seq, timestamp, self.ssrc, payload, marker, (), profile, block)
+        # One packet per frame sent: built without the frozen dataclass's __init__ (_fast).
+        ssrc = self.ssrc
+        return _make(RtpPacket, pt, seq, timestamp, ssrc, payload, marker, (), profile, block, 0)
+
+    def packetize_bare(self, payload: bytes, media_time: int, now: float, marker: bool) -> bytes:
+        """:meth:`packetize` serialized, for a stream that writes no header extension (none
+        negotiated: see :attr:`bare`): a 12-byte header and ``payload``, no packet object."""
+        seq = self.sequence_number
+        self.sequence_number = (seq + 1) & 0xFFFF
+        timestamp = (self._timestamp_base + media_time) & 0xFFFFFFFF
+        self.packet_count += 1
+        self.octet_count += len(payload)
+        self.last_rtp_timestamp = timestamp
+        self.last_send_time = now
+        b1 = (0x80 if marker else 0) | self.payload_type
+        return b"".join((_BARE_HEADER.pack(0x80, b1, seq, timestamp, self.ssrc), payload))
+
+    @property
+    def bare(self) -> bool:
+        """Whether :meth:`packetize` writes no header extension (unless given an audio level)."""
+        ids = self.extension_ids
+        return (
+            (ids.mid is None or self._mid is None)
+            and ids.abs_send_time is None
+            and (ids.transport_cc is None or self.transport_sequence is None)
+        )
 
     def stamp_transport_sequence(self, packet: RtpPacket) -> RtpPacket:
         """A retransmission needs a fresh transport-wide number (TWCC counts each send)."""

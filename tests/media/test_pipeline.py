@@ -364,6 +364,31 @@ def test_nack_waits_for_retransmissions_only_on_short_paths() -> None:
     assert d.jitter.min_delay == 0.02  # 300 ms RTT: do not hold playout for NACK
 
 
+def test_forward_fast_path_returns_bare_audio_and_hands_the_rest_to_receive_packet() -> None:
+    """``receive_forwarded``: a bare Opus packet of the source comes back as (payload,
+    timestamp), counted as received, no event; a duplicate is dropped; a packet with a header
+    extension takes the general path (an EncodedReceived event), as does any packet when the
+    session is not in forward mode."""
+    b = AudioSession(config(0xB2, decode=False, forward=True, remote_ssrc=0xA1))
+    pt = OPUS.payload_type
+
+    def rtp(seq: int, **kwargs: object) -> bytes:
+        return bytes(RtpPacket(pt, seq, 960 * seq, 0xA1, b"opus%d" % seq, **kwargs))  # type: ignore[arg-type]
+
+    assert b.receive_forwarded(rtp(1), 1.0) == (b"opus1", 960)
+    assert b.receive_forwarded(rtp(2), 1.02) == (b"opus2", 1920)
+    assert b.receive_forwarded(rtp(2), 1.03) is None and b.drops.jitter_buffer == 1
+    assert b.poll() is None
+    extended = RtpPacket(pt, 3, 2880, 0xA1, b"opus3").with_extensions({1: b"\x00"})
+    assert b.receive_forwarded(bytes(extended), 1.04) is None
+    event = b.poll()
+    assert isinstance(event, EncodedReceived) and event.payload == b"opus3"
+    assert b.receive_forwarded(b"\x80garbage", 1.05) is None and b.drops.malformed_rtp == 1
+    assert b.reporter.sources[0xA1].packets_received == 4
+    buffered = AudioSession(config(0xB3, decode=False, remote_ssrc=0xA1))
+    assert buffered.receive_forwarded(rtp(1), 1.0) is None and len(buffered.jitter) == 1
+
+
 def test_forward_mode_hands_each_packet_over_once_on_receipt_without_playout_ticks() -> None:
     # Plain RTP (no SRTP replay check): the duplicates the network makes reach the session.
     a = AudioSession(config(0xA1), rng=random.Random(1))

@@ -297,6 +297,38 @@ def test_setting_engine_audio_decode_false_makes_every_remote_track_raw() -> Non
     run(body)
 
 
+def test_raw_forwarded_track_sent_back_goes_packet_by_packet_without_a_sender_task() -> None:
+    """An echo: b sends a's audio back on the same transceiver (its own raw receiver track,
+    forward mode). Each packet goes from the receiving session to the sender as it arrives,
+    not through the track's queue and a sender task; a hears its own tone."""
+
+    async def body() -> None:
+        echo = settings()
+        echo.set_audio_decode(False, forward=True)
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=echo)
+        a.addTrack(ToneTrack(700))
+        track_a = await next_track(a)
+
+        async def on_track(track: MediaStreamTrack) -> None:
+            (t,) = b.getTransceivers()
+            t.direction = "sendrecv"
+            await t.sender.replaceTrack(track)
+
+        b.on("track", on_track)
+        await negotiate(a, b)
+        heard = await tone_of(await track_a, 0.4)
+        assert abs(heard - 700) < 15, heard
+        (t,) = b.getTransceivers()
+        assert t.send_task is None and t.forwarded_by == (t,)
+        assert isinstance(t.receiver.track, EncodedAudioTrack) and not t.receiver.track._items
+        await t.sender.replaceTrack(None)
+        assert not t.forwarded_by
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
 def test_setting_engine_opus_encoder_reaches_the_wire() -> None:
     from pywebrtc.media.libopus import LibopusEncoder, opus_mode
     from pywebrtc.settings import SettingError

@@ -69,6 +69,34 @@ def test_answer_mirrors_every_offered_section(name: str) -> None:
     run(body)
 
 
+def test_a_remote_description_the_caller_parsed_is_not_parsed_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server vets an offer with its own parse and hands that parse over
+    (``RTCSessionDescription.parsed``): setRemoteDescription reads it and parses nothing."""
+    text = (FIXTURES / "chrome-offer-data.sdp").read_text()
+    parsed = SessionDescription.parse(text)
+    calls: list[str] = []
+    original = SessionDescription.parse.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[SessionDescription], sdp: str) -> SessionDescription:
+        calls.append(sdp)
+        result: SessionDescription = original(cls, sdp)
+        return result
+
+    monkeypatch.setattr(SessionDescription, "parse", classmethod(counting))
+
+    async def body() -> None:
+        pc = RTCPeerConnection()
+        await pc.setRemoteDescription(RTCSessionDescription(text, "offer", parsed=parsed))
+        assert calls == [] and pc.signalingState == "have-remote-offer"
+        assert pc.remoteDescription is not None and pc.remoteDescription.sdp == text
+        assert pc.remoteDescription.parsed is None  # the parse is not kept
+        await pc.close()
+
+    run(body)
+
+
 def test_answering_dtls_role_server_says_passive() -> None:
     async def body() -> None:
         settings = SettingEngine()

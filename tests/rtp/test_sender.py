@@ -55,3 +55,15 @@ def test_extensions_are_written_and_parse_back() -> None:
 def test_no_extensions_without_ids() -> None:
     packet = RtpSender(7, 0, 8000).packetize(b"x", 0, 0.0)
     assert packet.extension_profile is None
+
+
+def test_bare_packetize_writes_what_packetize_would_and_counts_the_same() -> None:
+    plain = RtpSender(7, 111, 48000, mid="0", rng=random.Random(3))
+    bare = RtpSender(7, 111, 48000, mid="0", rng=random.Random(3))
+    assert bare.bare and not RtpSender(7, 111, 48000, extension_ids=IDS, mid="0").bare
+    for i, marker in enumerate((True, False, False)):
+        expected = bytes(plain.packetize(b"opus%d" % i, 960 * i, 0.02 * i, marker=marker))
+        assert bare.packetize_bare(b"opus%d" % i, 960 * i, 0.02 * i, marker) == expected
+    for name in ("sequence_number", "packet_count", "octet_count", "last_rtp_timestamp"):
+        assert getattr(bare, name) == getattr(plain, name), name
+    assert bare.last_send_time == plain.last_send_time == 0.04
