@@ -12,6 +12,8 @@ a unit is malformed (a fragment run broken, an unparsable payload), the frame is
 :class:`KeyframeRequest` is queued, and every frame is held back until a complete keyframe,
 since the decoder cannot use delta frames that reference a lost one. The request repeats every
 ``keyframe_interval`` while none comes. A complete keyframe behind a hole is taken at once.
+Past ``capacity`` buffered packets the oldest quarter goes (a keyframe being received is the
+newest), which counts as a loss when in sync.
 
 Without a preceding packet (at start, after loss) a packet starts an access unit when its first
 NAL unit is AUD or SPS; when it is another type that may only open one (PPS, SEI, types 14-18)
@@ -24,6 +26,7 @@ way, so such a start is taken only after ``loss_timeout``. A keyframe holds an I
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 
 from ..packet import RtpPacket
@@ -122,7 +125,7 @@ class H264FrameAssembler:
         self._stuck_since: float | None = None
         self._request_at: float | None = None
         self._candidate_at: float | None = None  # when a likely keyframe start becomes usable
-        self._out: list[H264AccessUnit | KeyframeRequest] = []
+        self._out: deque[H264AccessUnit | KeyframeRequest] = deque()
 
     # -- sans-IO surface -------------------------------------------------------------------
 
@@ -145,10 +148,11 @@ class H264FrameAssembler:
         opens = _opens_access_unit(units)
         self._packets[seq] = _Entry(packet.timestamp, packet.marker, units, opens, now)
         if len(self._packets) > self.capacity:
-            self.stats.frames_dropped += len({e.timestamp for e in self._packets.values()})
-            self._floor = max(self._packets) + 1
-            self._packets.clear()
-            self._lose("overflow", now)
+            # the oldest go: frames held behind a hole, while a keyframe would be the newest
+            keep = sorted(self._packets)[-(self.capacity * 3 // 4) :]
+            self._discard_below(keep[0])
+            if self._cursor is not None:
+                self._lose("overflow", now)
         elif self._cursor is None and self._request_at is None:
             self._request_at = now + self.loss_timeout
         self._advance(now)
@@ -157,7 +161,7 @@ class H264FrameAssembler:
         self._advance(now)
 
     def poll(self) -> H264AccessUnit | KeyframeRequest | None:
-        return self._out.pop(0) if self._out else None
+        return self._out.popleft() if self._out else None
 
     def deadline(self) -> float | None:
         times = [

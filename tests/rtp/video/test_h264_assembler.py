@@ -179,12 +179,43 @@ def test_a_unit_without_marker_ends_where_the_timestamp_changes() -> None:
 
 
 def test_overflow_clears_the_buffer_and_asks_for_a_keyframe() -> None:
-    units, packets = stream([True, False, False, False], mtu=100)
-    assembler = H264FrameAssembler(capacity=8, loss_timeout=10.0)
+    units, packets = stream([True] + [False] * 12 + [True], mtu=100)
     first_lost = next(i for i, p in enumerate(packets) if p.timestamp == 3000)
-    out = feed(assembler, packets[:first_lost] + packets[first_lost + 1 :], step=0.0)
+    next_key = next(i for i, p in enumerate(packets) if p.timestamp == 13 * 3000)
+    # room for either keyframe, not for the deltas held behind the hole
+    capacity = 2 * max(first_lost, len(packets) - next_key)
+    assert next_key - first_lost > capacity
+    assembler = H264FrameAssembler(capacity=capacity, loss_timeout=10.0)
+    out = feed(assembler, packets[:first_lost] + packets[first_lost + 1 : next_key], step=0.0)
+    assert [f.timestamp for f in frames(out)] == [0]
     assert KeyframeRequest("overflow") in out
-    assert len(assembler._packets) <= 8
+    assert assembler.stats.frames_dropped >= 1
+    out = feed(assembler, packets[next_key:])
+    assert [(f.timestamp, f.keyframe) for f in frames(out)] == [(13 * 3000, True)]
+
+
+def test_a_keyframe_whose_parameter_sets_come_late_waits_for_them() -> None:
+    """The IDR slice's packets complete a keyframe on their own, but its first slice only
+    likely opens the unit: the SPS/PPS STAP-A arriving 50 ms later is still taken in."""
+    units, packets = stream([True, False], mtu=500)
+    head = packets[0]
+    assert head.payload[0] & 0x1F == 24  # STAP-A: SPS, PPS (and the IDR start if small)
+    assert packets[1].timestamp == 0, "the keyframe spans more than one packet"
+    assembler = H264FrameAssembler(loss_timeout=0.1)
+    out = feed(assembler, [p for p in packets[1:] if p.timestamp == 0], step=0.0)
+    assert out == [] and assembler.deadline() == pytest.approx(0.1)
+    out = feed(assembler, [head, *[p for p in packets if p.timestamp == 3000]], now=0.05)
+    assert [f.data for f in frames(out)] == [join_annexb(u) for u in units]
+
+
+def test_a_keyframe_whose_parameter_sets_are_lost_goes_out_after_the_loss_timeout() -> None:
+    units, packets = stream([True], mtu=500)
+    assembler = H264FrameAssembler(loss_timeout=0.1)
+    assert feed(assembler, packets[1:], step=0.0) == []
+    assembler.tick(0.1)
+    [unit] = frames(drain(assembler))
+    assert unit.keyframe and join_annexb(units[0]).endswith(unit.data)
+    assert unit.data.startswith(b"\x00\x00\x00\x01\x65")
 
 
 @settings(max_examples=30, deadline=None)
