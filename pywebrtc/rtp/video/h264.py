@@ -193,10 +193,10 @@ class H264Payloader:
                 continue
             if pending_size + 2 + len(nal) > self.mtu or len(nal) > 0xFFFF:
                 flush()
-            if pending_size + 2 + len(nal) <= self.mtu:
+            if pending_size + 2 + len(nal) <= self.mtu and len(nal) <= 0xFFFF:
                 pending.append(nal)
                 pending_size += 2 + len(nal)
-            else:  # fits alone but not with the STAP-A overhead
+            else:  # fits alone but not with the STAP-A overhead or its 16-bit size
                 payloads.append(nal)
         flush()
         last = len(payloads) - 1

@@ -65,6 +65,13 @@ def test_a_nal_unit_of_exactly_the_mtu_goes_alone() -> None:
     assert H264Payloader(1200).packetize(join_annexb([SPS, nal])) == [(SPS, False), (nal, True)]
 
 
+def test_a_nal_unit_over_65535_bytes_is_never_aggregated() -> None:
+    big, small = slice_nal(70000, idr=True), slice_nal(10, idr=True, first=False)
+    packets = H264Payloader(100_000).packetize(join_annexb([SPS, PPS, big, small, small]))
+    assert [p[0] & 0x1F for p, _ in packets] == [NAL_STAP_A, 5, NAL_STAP_A]
+    assert depayload([p for p, _ in packets]) == [SPS, PPS, big, small, small]
+
+
 @pytest.mark.parametrize("mtu", [3, 4, 10, 100, 576, 1200, 1400, 9000])
 @pytest.mark.parametrize("seed", range(6))
 def test_round_trip_for_many_sizes_and_mtus(mtu: int, seed: int) -> None:
@@ -160,3 +167,16 @@ def test_truncated_and_mutated_payloads_parse_or_raise(
         flipped = bytearray(payload)
         flipped[pos] ^= data.draw(st.integers(1, 255))
         _parse_or_reject(bytes(flipped))
+
+
+@given(
+    st.lists(st.integers(1, 5000), min_size=1, max_size=8),
+    st.integers(3, 3000),
+    st.integers(0, 2**16),
+)
+def test_any_access_unit_round_trips_within_the_mtu(sizes: list[int], mtu: int, seed: int) -> None:
+    nals = access_unit(sizes, keyframe=seed % 2 == 0, seed=seed)
+    packets = H264Payloader(mtu).packetize(join_annexb(nals))
+    assert all(len(p) <= mtu for p, _ in packets)
+    assert [m for _, m in packets].count(True) == 1 and packets[-1][1]
+    assert depayload([p for p, _ in packets]) == nals
