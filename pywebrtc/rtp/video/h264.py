@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..errors import RtpError
+from ..errors import RtpError, RtpParseError
 
 __all__ = [
     "NAL_AUD",
@@ -64,7 +64,7 @@ class H264Error(RtpError):
     """Root of the errors of the H.264 payload format and its fmtp parameters."""
 
 
-class H264PayloadError(H264Error):
+class H264PayloadError(H264Error, RtpParseError):
     """An H.264 RTP payload or Annex B access unit is malformed."""
 
 

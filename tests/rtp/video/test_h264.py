@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pywebrtc.rtp import RtpParseError
 from pywebrtc.rtp.video.h264 import (
     NAL_FU_A,
     NAL_STAP_A,
@@ -126,7 +127,8 @@ def test_malformed_payloads_raise_h264_payload_error(payload: bytes, reason: str
         parse_payload(payload)
 
 
-def test_payload_errors_are_value_errors() -> None:
+def test_payload_errors_are_rtp_parse_errors() -> None:
+    assert issubclass(H264PayloadError, RtpParseError)
     assert issubclass(H264PayloadError, ValueError)
 
 
