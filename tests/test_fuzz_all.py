@@ -19,6 +19,7 @@ from pywebrtc.demux import classify
 from pywebrtc.dtls import DtlsError, SrtpKeys, SrtpProfile
 from pywebrtc.dtls.handshake import ClientHello, parse_fragments
 from pywebrtc.dtls.record import parse_datagram
+from pywebrtc.rtp.video.h264 import H264PayloadError, parse_payload, split_annexb
 from pywebrtc.srtp import SrtpError, SrtpSession
 from relay.routing import RouteCodec
 
@@ -107,6 +108,10 @@ TARGETS = [
            (bytes(stun.ChannelData(0x4000, b"hello")),)),
     Target("rtp.RtpPacket.parse", rtp.RtpPacket.parse, (rtp.RtpParseError,), _rtp_seeds()),
     Target("rtp.parse_rtcp", rtp.parse_rtcp, (rtp.RtcpParseError,), _rtcp_seeds()),
+    Target("rtp.video.h264.parse_payload", parse_payload, (H264PayloadError,),
+           (b"\x18\x00\x02\x67\x42\x00\x02\x68\xce", b"\x7c\x85\x88\x84", b"\x41\x9a\x02")),
+    Target("rtp.video.h264.split_annexb", split_annexb, (H264PayloadError,),
+           (b"\x00\x00\x00\x01\x67\x42\x00\x00\x01\x68\xce\x00\x00\x00\x01\x65\x88",)),
     Target("sdp.SessionDescription.parse",
            lambda b: sdp.SessionDescription.parse(b.decode("latin-1")), (sdp.SdpParseError,),
            _sdp_seeds()),
