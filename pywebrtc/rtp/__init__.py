@@ -6,7 +6,7 @@ reduced-size parsing. Everything here is a pure codec: bad input raises :class:`
 or :class:`RtcpParseError` (both :class:`RtpError`, a :class:`ValueError`).
 """
 
-from .errors import RtcpParseError, RtpError, RtpParseError
+from .errors import PayloadDescriptorError, RtcpParseError, RtpError, RtpParseError
 from .extensions import (
     ABS_SEND_TIME_URI,
     AUDIO_LEVEL_URI,
@@ -38,6 +38,7 @@ __all__ = [
     "TRANSPORT_WIDE_CC_URI",
     "TWO_BYTE_PROFILE",
     "AudioLevel",
+    "PayloadDescriptorError",
     "RtcpParseError",
     "RtpError",
     "RtpPacket",
