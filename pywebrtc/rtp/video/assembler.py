@@ -88,6 +88,7 @@ class FrameAssembler:
         self.stats = AssemblerStats()
         self._unwrapper = SequenceUnwrapper()
         self._packets: dict[int, _Packet] = {}
+        self._key_starts: set[int] = set()  # held packets that start a keyframe
         self._next: int | None = None  # first sequence number not yet delivered or given up
         self._need_keyframe = True
         self._keyframe_asked: float | None = None  # when we last asked
@@ -113,6 +114,8 @@ class FrameAssembler:
             logger.debug("dropping video packet %d: %s", seq, exc)
             return
         self._packets[seq] = _Packet(timestamp, marker, chunk, now)
+        if chunk.start and chunk.keyframe:
+            self._key_starts.add(seq)
         if self._first_arrival is None:
             self._first_arrival = now
         if len(self._packets) > self.capacity:
@@ -143,8 +146,8 @@ class FrameAssembler:
             return None
         if self._keyframe_asked is not None:
             return self._keyframe_asked + self.keyframe_interval
-        if self._first_arrival is not None:  # the stream began without a keyframe
-            return self._first_arrival + self.max_wait
+        if self._next is None and self._first_arrival is not None:
+            return self._first_arrival + self.max_wait  # the stream began without a keyframe
         return None
 
     def _loss_deadline(self) -> float | None:
@@ -172,8 +175,10 @@ class FrameAssembler:
             return
         held = sorted(self._packets)
         after = self._next if self._next is not None else held[0]
-        usable = [s for s in held if s > after and self._packets[s].chunk.start
-                  and (self._packets[s].chunk.keyframe or not self._need_keyframe)]  # fmt: skip
+        if self._need_keyframe:
+            usable = sorted(s for s in self._key_starts if s > after)
+        else:
+            usable = [s for s in held if s > after and self._packets[s].chunk.start]
         self._skip_to(usable[0] if usable else held[-1] + 1, now, reason)
 
     def _skip_to(self, target: int, now: float, reason: str, *, ask: bool = True) -> None:
@@ -183,6 +188,7 @@ class FrameAssembler:
         skipped = [s for s in self._packets if s < target]
         for s in skipped:
             del self._packets[s]
+            self._key_starts.discard(s)
         self.stats.packets_lost += max(0, target - first - len(skipped))
         self._next = target
         logger.debug("video %s: gave up %d..%d", reason, first, target - 1)
@@ -195,8 +201,7 @@ class FrameAssembler:
         """The first sequence number after ``seq`` that starts a keyframe whose packets are
         all here: nothing before it matters any more."""
         packets = self._packets
-        for start in sorted(s for s, p in packets.items()
-                            if s > seq and p.chunk.start and p.chunk.keyframe):  # fmt: skip
+        for start in sorted(s for s in self._key_starts if s > seq):
             ts = packets[start].timestamp
             end = start
             while (p := packets.get(end)) is not None and p.timestamp == ts:
@@ -211,10 +216,9 @@ class FrameAssembler:
         while True:
             if self._next is None:
                 # Before the first frame: start at the first keyframe start packet held.
-                keys = [s for s, p in packets.items() if p.chunk.start and p.chunk.keyframe]
-                if not keys:
+                if not self._key_starts:
                     return
-                self._next = min(keys)
+                self._next = min(self._key_starts)
                 for s in [s for s in packets if s < self._next]:
                     del packets[s]
             head = packets.get(self._next)
@@ -251,6 +255,7 @@ class FrameAssembler:
         packets = self._packets
         head = packets[first]
         parts = [packets.pop(s).chunk.data for s in range(first, last + 1)]
+        self._key_starts.discard(first)
         self._next = last + 1
         keyframe = head.chunk.keyframe
         if self._need_keyframe and not keyframe:

@@ -132,8 +132,15 @@ def parse_vp8_descriptor(payload: bytes) -> Vp8Descriptor:
             key_idx = b & 0x1F
         i += 1
     return Vp8Descriptor(
-        start=start, partition_index=pid, non_reference=non_ref, picture_id=picture_id,
-        long_picture_id=long_id, tl0_pic_idx=tl0, tid=tid, layer_sync=sync, key_idx=key_idx,
+        start=start,
+        partition_index=pid,
+        non_reference=non_ref,
+        picture_id=picture_id,
+        long_picture_id=long_id,
+        tl0_pic_idx=tl0,
+        tid=tid,
+        layer_sync=sync,
+        key_idx=key_idx,
     )
 
 

@@ -173,10 +173,20 @@ def parse_vp9_descriptor(payload: bytes) -> Vp9Descriptor:
                 raise PayloadDescriptorError("VP9 descriptor has more than 3 reference indices")
     ss = _parse_ss(r) if b0 & 0x02 else None
     return Vp9Descriptor(
-        start_of_frame=bool(b0 & 0x08), end_of_frame=bool(b0 & 0x04), inter_predicted=inter,
-        flexible=flexible, not_reference=bool(b0 & 0x01), picture_id=picture_id,
-        long_picture_id=long_id, tid=tid, switching_up=switching_up, sid=sid,
-        inter_layer=inter_layer, tl0_pic_idx=tl0, p_diffs=tuple(diffs), ss=ss,
+        start_of_frame=bool(b0 & 0x08),
+        end_of_frame=bool(b0 & 0x04),
+        inter_predicted=inter,
+        flexible=flexible,
+        not_reference=bool(b0 & 0x01),
+        picture_id=picture_id,
+        long_picture_id=long_id,
+        tid=tid,
+        switching_up=switching_up,
+        sid=sid,
+        inter_layer=inter_layer,
+        tl0_pic_idx=tl0,
+        p_diffs=tuple(diffs),
+        ss=ss,
     )
 
 

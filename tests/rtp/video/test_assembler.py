@@ -58,8 +58,11 @@ def stream(n: int, keyframes: set[int], first_seq: int = 1000, codec: str = "vp8
 class Run:
     def __init__(self, codec: str = "vp8", *, max_wait: float = 0.2,
                  keyframe_interval: float = 1.0) -> None:  # fmt: skip
-        self.a = FrameAssembler(depacketize_vp8 if codec == "vp8" else depacketize_vp9,
-                                max_wait=max_wait, keyframe_interval=keyframe_interval)
+        self.a = FrameAssembler(
+            depacketize_vp8 if codec == "vp8" else depacketize_vp9,
+            max_wait=max_wait,
+            keyframe_interval=keyframe_interval,
+        )
         self.frames: list[AssembledFrame] = []
         self.requests: list[tuple[float, str]] = []
         self.now = 0.0

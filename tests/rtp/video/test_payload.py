@@ -59,8 +59,17 @@ def test_vp8_keyframe_from_payload_header() -> None:
 
 
 def test_vp8_descriptor_all_fields() -> None:
-    d = Vp8Descriptor(start=True, partition_index=3, non_reference=True, picture_id=17,
-                      long_picture_id=False, tl0_pic_idx=200, tid=2, layer_sync=True, key_idx=9)
+    d = Vp8Descriptor(
+        start=True,
+        partition_index=3,
+        non_reference=True,
+        picture_id=17,
+        long_picture_id=False,
+        tl0_pic_idx=200,
+        tid=2,
+        layer_sync=True,
+        key_idx=9,
+    )
     raw = bytes(d)
     assert raw == bytes([0xB3, 0xF0, 17, 200, 0x80 | 0x20 | 9])
     assert parse_vp8_descriptor(raw + b"x") == d
@@ -80,15 +89,34 @@ def test_vp9_layout_b_e_p_bits() -> None:
 
 def test_vp9_descriptor_with_layers_flexible_refs_and_ss() -> None:
     ss = Vp9ScalabilityStructure(
-        spatial_layers=2, resolutions=((320, 180), (640, 360)),
+        spatial_layers=2,
+        resolutions=((320, 180), (640, 360)),
         group=((0, False, (1,)), (1, True, (1, 2))),
     )
-    d = Vp9Descriptor(start_of_frame=True, end_of_frame=False, inter_predicted=True,
-                      flexible=True, picture_id=300, tid=1, switching_up=True, sid=1,
-                      inter_layer=True, p_diffs=(1, 4, 9), ss=ss)
+    d = Vp9Descriptor(
+        start_of_frame=True,
+        end_of_frame=False,
+        inter_predicted=True,
+        flexible=True,
+        picture_id=300,
+        tid=1,
+        switching_up=True,
+        sid=1,
+        inter_layer=True,
+        p_diffs=(1, 4, 9),
+        ss=ss,
+    )
     assert parse_vp9_descriptor(bytes(d) + b"data") == d
-    nonflex = Vp9Descriptor(True, True, inter_predicted=False, picture_id=3,
-                            long_picture_id=False, tid=0, sid=0, tl0_pic_idx=77)
+    nonflex = Vp9Descriptor(
+        True,
+        True,
+        inter_predicted=False,
+        picture_id=3,
+        long_picture_id=False,
+        tid=0,
+        sid=0,
+        tl0_pic_idx=77,
+    )
     assert parse_vp9_descriptor(bytes(nonflex) + b"\x00") == nonflex
     # a keyframe in an upper spatial layer does not start the frame
     upper = Vp9Descriptor(True, True, inter_predicted=False, tid=0, sid=1, tl0_pic_idx=0)
@@ -129,7 +157,10 @@ def test_budget_without_room_is_refused() -> None:
 
 
 PARSERS: list[Callable[[bytes], object]] = [
-    parse_vp8_descriptor, parse_vp9_descriptor, depacketize_vp8, depacketize_vp9,
+    parse_vp8_descriptor,
+    parse_vp9_descriptor,
+    depacketize_vp8,
+    depacketize_vp9,
 ]
 
 
@@ -145,13 +176,20 @@ def test_random_bytes(parse: Callable[[bytes], object], raw: bytes) -> None:
 
 
 vp8_descriptors = st.builds(
-    Vp8Descriptor, start=st.booleans(), partition_index=st.integers(0, 7),
-    non_reference=st.booleans(), picture_id=st.integers(0, 0x7F),
-    long_picture_id=st.just(False), tl0_pic_idx=st.none() | st.integers(0, 255),
-    tid=st.none() | st.integers(0, 3), layer_sync=st.booleans(),
+    Vp8Descriptor,
+    start=st.booleans(),
+    partition_index=st.integers(0, 7),
+    non_reference=st.booleans(),
+    picture_id=st.integers(0, 0x7F),
+    long_picture_id=st.just(False),
+    tl0_pic_idx=st.none() | st.integers(0, 255),
+    tid=st.none() | st.integers(0, 3),
+    layer_sync=st.booleans(),
     key_idx=st.none() | st.integers(0, 31),
 ).filter(lambda d: d.tid is not None or not d.layer_sync) | st.builds(
-    Vp8Descriptor, start=st.booleans(), partition_index=st.integers(0, 7),
+    Vp8Descriptor,
+    start=st.booleans(),
+    partition_index=st.integers(0, 7),
     picture_id=st.none() | st.integers(0, 0x7FFF),
 )
 
@@ -163,27 +201,47 @@ def vp9_descriptors(draw: st.DrawFn) -> Vp9Descriptor:
     layers = draw(st.booleans())
     picture_id = draw(st.none() | st.integers(0, 0x7FFF))
     long_id = picture_id is None or picture_id > 0x7F or draw(st.booleans())
-    ss = draw(st.none() | st.builds(
-        Vp9ScalabilityStructure, spatial_layers=st.integers(1, 8),
-        group=st.none() | st.lists(st.tuples(
-            st.integers(0, 7), st.booleans(), st.lists(st.integers(0, 255), max_size=3)
-            .map(tuple)), max_size=5).map(tuple),
-    ))
+    ss = draw(
+        st.none()
+        | st.builds(
+            Vp9ScalabilityStructure,
+            spatial_layers=st.integers(1, 8),
+            group=st.none()
+            | st.lists(
+                st.tuples(
+                    st.integers(0, 7),
+                    st.booleans(),
+                    st.lists(st.integers(0, 255), max_size=3).map(tuple),
+                ),
+                max_size=5,
+            ).map(tuple),
+        )
+    )
     if ss is not None and draw(st.booleans()):
-        ss = Vp9ScalabilityStructure(ss.spatial_layers, tuple(
-            (draw(st.integers(0, 0xFFFF)), draw(st.integers(0, 0xFFFF)))
-            for _ in range(ss.spatial_layers)), ss.group)
+        ss = Vp9ScalabilityStructure(
+            ss.spatial_layers,
+            tuple(
+                (draw(st.integers(0, 0xFFFF)), draw(st.integers(0, 0xFFFF)))
+                for _ in range(ss.spatial_layers)
+            ),
+            ss.group,
+        )
     return Vp9Descriptor(
-        start_of_frame=draw(st.booleans()), end_of_frame=draw(st.booleans()),
-        inter_predicted=inter, flexible=flexible, not_reference=draw(st.booleans()),
+        start_of_frame=draw(st.booleans()),
+        end_of_frame=draw(st.booleans()),
+        inter_predicted=inter,
+        flexible=flexible,
+        not_reference=draw(st.booleans()),
         picture_id=picture_id,
         long_picture_id=long_id,
         tid=draw(st.integers(0, 7)) if layers else None,
-        switching_up=layers and draw(st.booleans()), sid=draw(st.integers(0, 7)) if layers else 0,
+        switching_up=layers and draw(st.booleans()),
+        sid=draw(st.integers(0, 7)) if layers else 0,
         inter_layer=layers and draw(st.booleans()),
         tl0_pic_idx=draw(st.integers(0, 255)) if layers and not flexible else None,
         p_diffs=tuple(draw(st.lists(st.integers(0, 127), min_size=1, max_size=3)))
-        if flexible and inter else (),
+        if flexible and inter
+        else (),
         ss=ss,
     )
 
