@@ -19,6 +19,7 @@ from pywebrtc.demux import classify
 from pywebrtc.dtls import DtlsError, SrtpKeys, SrtpProfile
 from pywebrtc.dtls.handshake import ClientHello, parse_fragments
 from pywebrtc.dtls.record import parse_datagram
+from pywebrtc.rtp import video
 from pywebrtc.srtp import SrtpError, SrtpSession
 from relay.routing import RouteCodec
 
@@ -107,6 +108,13 @@ TARGETS = [
            (bytes(stun.ChannelData(0x4000, b"hello")),)),
     Target("rtp.RtpPacket.parse", rtp.RtpPacket.parse, (rtp.RtpParseError,), _rtp_seeds()),
     Target("rtp.parse_rtcp", rtp.parse_rtcp, (rtp.RtcpParseError,), _rtcp_seeds()),
+    Target("rtp.video.depacketize_vp8", video.depacketize_vp8, (rtp.PayloadDescriptorError,),
+           tuple(video.packetize_vp8(b"\x10\x02\x00" + bytes(40), 20, picture_id=300))),
+    Target("rtp.video.depacketize_vp9", video.depacketize_vp9, (rtp.PayloadDescriptorError,),
+           (bytes(video.Vp9Descriptor(True, False, flexible=True, picture_id=5, tid=1, sid=0,
+                                      p_diffs=(1, 2), ss=video.Vp9ScalabilityStructure(
+                                          1, ((640, 480),), ((0, False, (1,)),)))) + b"\x82",
+            *video.packetize_vp9(bytes(40), 20, keyframe=True, picture_id=70))),
     Target("sdp.SessionDescription.parse",
            lambda b: sdp.SessionDescription.parse(b.decode("latin-1")), (sdp.SdpParseError,),
            _sdp_seeds()),
