@@ -1,9 +1,10 @@
 """VP9 RTP payload format (RFC 9628): the payload descriptor (§4.2) with its scalability
 structure (§4.2.1), packetization (§4.4) and keyframe detection from the descriptor.
 
-The packetizer sends one spatial and one temporal layer in non-flexible mode (F=0) and writes
-no layer indices (L=0) and no scalability structure (V=0), all optional there: I=1 with a 15-bit
-picture ID, P=0 on keyframes, B on the first packet, E on the last. The parser reads every
+The packetizer sends one spatial and one temporal layer in non-flexible mode (F=0), written as
+libwebrtc expects to receive it: I=1 with a 15-bit picture ID, L=1 (TID 0, SID 0) with
+TL0PICIDX, P=0 on keyframes, B on the first packet, E on the last, and the scalability
+structure (V=1) on a keyframe's first packet. The parser reads every
 field, flexible mode's reference indices and the SS included. A frame of several spatial layers
 is not reassembled into one superframe: the frame assembler works per RTP marker, which is one
 layer frame only when there is a single spatial layer.
@@ -204,23 +205,46 @@ def depacketize_vp9(payload: bytes) -> PayloadChunk:
 
 
 def packetize_vp9(
-    frame: bytes, max_payload_size: int, *, keyframe: bool, picture_id: int | None = None,
-) -> list[bytes]:  # fmt: skip
-    """Split one encoded VP9 frame (one spatial layer) into RTP payloads of at most
-    ``max_payload_size`` bytes, descriptor included. The caller sets the RTP marker bit on the
-    last one (RFC 9628 §4.1) and gives all of them the frame's timestamp."""
+    frame: bytes,
+    max_payload_size: int,
+    *,
+    keyframe: bool,
+    picture_id: int,
+    resolution: tuple[int, int] | None = None,
+) -> list[bytes]:
+    """Split one encoded VP9 frame (one spatial and one temporal layer) into RTP payloads of at
+    most ``max_payload_size`` bytes, descriptor included. The caller sets the RTP marker bit on
+    the last one (RFC 9628 §4.1) and gives all of them the frame's timestamp.
+
+    Every frame is in the base temporal layer, so TL0PICIDX counts frames: it is the low byte
+    of the picture ID, which stays consistent when the 15-bit ID wraps. A keyframe's first
+    packet carries the scalability structure (one layer, ``resolution`` when given, a group of
+    one picture referring to the previous one); libwebrtc drops non-flexible frames without
+    TL0PICIDX and keyframes without it."""
     if not frame:
         raise ValueError("empty VP9 frame")
-    header = len(bytes(Vp9Descriptor(True, True, picture_id=picture_id)))
-    room = max_payload_size - header
+    ss = (
+        Vp9ScalabilityStructure(1, (resolution,) if resolution else None, ((0, False, (1,)),))
+        if keyframe
+        else None
+    )
+
+    def descriptor(first: bool, last: bool) -> bytes:
+        return bytes(
+            Vp9Descriptor(
+                start_of_frame=first, end_of_frame=last, inter_predicted=not keyframe,
+                picture_id=picture_id, tid=0, sid=0, tl0_pic_idx=picture_id & 0xFF,
+                ss=ss if first else None,
+            )
+        )  # fmt: skip
+
+    room = max_payload_size - len(descriptor(True, True))
     if room < 1:
         raise ValueError(f"max_payload_size {max_payload_size} leaves no room for data")
     sizes = split_sizes(len(frame), room)
     out: list[bytes] = []
     pos = 0
     for k, size in enumerate(sizes):
-        d = Vp9Descriptor(start_of_frame=k == 0, end_of_frame=k == len(sizes) - 1,
-                          inter_predicted=not keyframe, picture_id=picture_id)  # fmt: skip
-        out.append(bytes(d) + frame[pos : pos + size])
+        out.append(descriptor(k == 0, k == len(sizes) - 1) + frame[pos : pos + size])
         pos += size
     return out

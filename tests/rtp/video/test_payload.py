@@ -76,14 +76,24 @@ def test_vp8_descriptor_all_fields() -> None:
     assert d.size == 5
 
 
-def test_vp9_layout_b_e_p_bits() -> None:
+def test_vp9_layout_as_libwebrtc_receives_it() -> None:
     packets = packetize_vp9(bytes(3000), 1000, keyframe=False, picture_id=0x7FFF)
     assert len(packets) == 4
-    # I=1 P=1 B on the first, E on the last; M=1 + 15-bit picture ID (RFC 9628 §4.2)
-    assert [p[0] for p in packets] == [0xC8, 0xC0, 0xC0, 0xC4]
-    assert all(p[1:3] == bytes([0xFF, 0xFF]) for p in packets)
+    # I=1 P=1 L=1, B on the first, E on the last; M=1 + 15-bit picture ID; TID=0 U=0 SID=0
+    # D=0; TL0PICIDX (RFC 9628 §4.2)
+    assert [p[0] for p in packets] == [0xE8, 0xE0, 0xE0, 0xE4]
+    assert all(p[1:5] == bytes([0xFF, 0xFF, 0x00, 0xFF]) for p in packets)
+    first, *rest = packetize_vp9(bytes(2000), 1200, keyframe=True, picture_id=258,
+                                 resolution=(640, 480))  # fmt: skip
+    # I L B V, picture ID, layer byte, TL0PICIDX 2; SS (§4.2.1): N_S=0 Y=1 G=1, 640x480,
+    # N_G=1, TID=0 U=0 R=1, P_DIFF=1
+    assert first[:15] == bytes([0xAA, 0x81, 0x02, 0x00, 0x02, 0x18, 0x02, 0x80, 0x01, 0xE0,
+                                0x01, 0x04, 0x01, 0x00, 0x00])  # fmt: skip
+    assert rest[0][:5] == bytes([0xA4, 0x81, 0x02, 0x00, 0x02])
+    d = parse_vp9_descriptor(first)
+    assert d.ss == Vp9ScalabilityStructure(1, ((640, 480),), ((0, False, (1,)),))
     [single] = packetize_vp9(b"\x82\x49\x83", 100, keyframe=True, picture_id=1)
-    assert single[:3] == bytes([0x8C, 0x80, 0x01])
+    assert single[:5] == bytes([0xAE, 0x80, 0x01, 0x00, 0x01])
     assert depacketize_vp9(single) == PayloadChunk(True, True, 1, b"\x82\x49\x83")
 
 
@@ -129,7 +139,7 @@ def test_vp9_more_than_three_references_is_malformed() -> None:
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 99, 100, 101, 999, 1000, 1001, 5000, 65_000])
-@pytest.mark.parametrize("budget", [6, 10, 100, 1100, 1200])
+@pytest.mark.parametrize("budget", [10, 13, 100, 1100, 1200])
 @pytest.mark.parametrize("codec", ["vp8", "vp9"])
 def test_round_trip_sizes_and_budgets(size: int, budget: int, codec: str) -> None:
     frame = bytes([0x10]) + bytes((i * 7) & 0xFF for i in range(size - 1))
