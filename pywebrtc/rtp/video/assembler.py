@@ -9,13 +9,13 @@ payload; the codec's depacketizer (:func:`~pywebrtc.rtp.video.depacketize_vp8` o
 
 Loss: a missing packet is waited for (a NACK may bring it) for ``max_wait`` seconds after a
 later packet arrived, or until ``capacity`` packets are held, or until a later keyframe is
-complete; then it is given up. Frames are
-decoded against earlier frames, and which ones the descriptor does not say in VP8's default
-mode, so after a loss (and before the first frame) nothing is delivered until a keyframe: a
-:class:`KeyframeNeeded` event is raised at once and again every ``keyframe_interval`` seconds
-while none comes (the session turns it into a PLI, RFC 4585 §6.3.1). Frames whose
-references are intact after a loss are not detected: everything waits for the keyframe.
-Duplicates and packets older than what was delivered or given up are dropped and counted.
+complete; then it is given up. Frames are decoded against earlier frames, and the descriptor
+does not say which ones in VP8's default mode, so after a loss (and before the first frame)
+nothing is delivered until a keyframe: a :class:`KeyframeNeeded` event is raised at once and
+again every ``keyframe_interval`` seconds while none comes (the session turns it into a PLI,
+RFC 4585 §6.3.1). Frames whose references are intact after a loss are not detected: everything
+waits for the keyframe. Duplicates and packets older than what was delivered or given up are
+dropped and counted. Frames of several spatial layers under one marker are not supported.
 """
 
 from __future__ import annotations
