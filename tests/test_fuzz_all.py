@@ -19,6 +19,7 @@ from pywebrtc.demux import classify
 from pywebrtc.dtls import DtlsError, SrtpKeys, SrtpProfile
 from pywebrtc.dtls.handshake import ClientHello, parse_fragments
 from pywebrtc.dtls.record import parse_datagram
+from pywebrtc.rtp import video
 from pywebrtc.rtp.video.h264 import H264PayloadError, parse_payload, split_annexb
 from pywebrtc.srtp import SrtpError, SrtpSession
 from relay.routing import RouteCodec
@@ -112,6 +113,13 @@ TARGETS = [
            (b"\x18\x00\x02\x67\x42\x00\x02\x68\xce", b"\x7c\x85\x88\x84", b"\x41\x9a\x02")),
     Target("rtp.video.h264.split_annexb", split_annexb, (H264PayloadError,),
            (b"\x00\x00\x00\x01\x67\x42\x00\x00\x01\x68\xce\x00\x00\x00\x01\x65\x88",)),
+    Target("rtp.video.depacketize_vp8", video.depacketize_vp8, (rtp.PayloadDescriptorError,),
+           tuple(video.packetize_vp8(b"\x10\x02\x00" + bytes(40), 20, picture_id=300))),
+    Target("rtp.video.depacketize_vp9", video.depacketize_vp9, (rtp.PayloadDescriptorError,),
+           (bytes(video.Vp9Descriptor(True, False, flexible=True, picture_id=5, tid=1, sid=0,
+                                      p_diffs=(1, 2), ss=video.Vp9ScalabilityStructure(
+                                          1, ((640, 480),), ((0, False, (1,)),)))) + b"\x82",
+            *video.packetize_vp9(bytes(40), 20, keyframe=True, picture_id=70))),
     Target("sdp.SessionDescription.parse",
            lambda b: sdp.SessionDescription.parse(b.decode("latin-1")), (sdp.SdpParseError,),
            _sdp_seeds()),

@@ -3,10 +3,11 @@
 ``RtpPacket`` (RFC 3550 §5.1) with RFC 8285 header extensions and the WebRTC extension codecs,
 and the RTCP packets (one module per type under :mod:`pywebrtc.rtp.rtcp`) with compound and
 reduced-size parsing. Everything here is a pure codec: bad input raises :class:`RtpParseError`
-or :class:`RtcpParseError` (both :class:`RtpError`, a :class:`ValueError`).
+or :class:`RtcpParseError` (both :class:`RtpError`, a :class:`ValueError`). Video payload
+formats (VP8, VP9) and frame assembly are in :mod:`pywebrtc.rtp.video`.
 """
 
-from .errors import RtcpParseError, RtpError, RtpParseError
+from .errors import PayloadDescriptorError, RtcpParseError, RtpError, RtpParseError
 from .extensions import (
     ABS_SEND_TIME_URI,
     AUDIO_LEVEL_URI,
@@ -38,6 +39,7 @@ __all__ = [
     "TRANSPORT_WIDE_CC_URI",
     "TWO_BYTE_PROFILE",
     "AudioLevel",
+    "PayloadDescriptorError",
     "RtcpParseError",
     "RtpError",
     "RtpPacket",

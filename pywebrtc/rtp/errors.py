@@ -15,3 +15,7 @@ class RtpParseError(RtpError):
 
 class RtcpParseError(RtpError):
     """An RTCP packet or compound packet is malformed."""
+
+
+class PayloadDescriptorError(RtpParseError):
+    """A video payload descriptor (VP8 RFC 7741 §4.2, VP9 RFC 9628 §4.2) is malformed."""

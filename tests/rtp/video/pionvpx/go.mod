@@ -1,0 +1,3 @@
+module pionvpx
+
+go 1.19
