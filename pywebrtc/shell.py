@@ -241,11 +241,17 @@ class SessionDriver(Timed):
             self.datagram(data, remote, base)
 
         def answer(data: bytes, remote: Address) -> bytes | None:
-            # A consent check answered at once: no flush, no timer re-arm (the deadline only
-            # moved later, which on_timer finds out when the old one comes).
-            if self.session.retiring:
+            # A consent check answered at once: no flush. The session's deadline only moved
+            # later (consent, keepalive and disconnection are counted from this check): its
+            # timer filing moves there now, or the old deadline would wake the loop for
+            # nothing, once per check of every session.
+            session = self.session
+            if session.retiring:
                 return None  # the general path tells when the peer has moved (datagram)
-            return agent.answer_consent_check(data, remote, base, self.loop.time())
+            response = agent.answer_consent_check(data, remote, base, self.loop.time())
+            if response:
+                self.timer.schedule(self, session.deadline(), move=True)
+            return response
 
         muxed = mux.register(
             agent.local_ufrag, deliver, agent.authenticated_from, answer if agent.lite else None

@@ -66,13 +66,16 @@ class LoopTimer:
         """Clients filed."""
         return sum(len(bucket) for bucket in self._buckets.values())
 
-    def schedule(self, client: Timed, when: float | None) -> None:
+    def schedule(self, client: Timed, when: float | None, *, move: bool = False) -> None:
         """Call ``client.on_timer`` at ``when`` (None: never). A later ``when`` than the one
-        already scheduled keeps the earlier filing, which moves to ``when`` once it is due."""
+        already scheduled keeps the earlier filing, which moves to ``when`` once it is due
+        (cheap for a deadline asked after every datagram); with ``move`` it moves at once (a
+        deadline that only ever moves later, which would otherwise wake the loop for nothing
+        at each earlier one)."""
         current = client.when
         client.wanted = when
         if current is not None:
-            if when is not None and current <= when:
+            if when is not None and current <= when and (not move or current == when):
                 return
             self._remove(client, current)
         if when is None:

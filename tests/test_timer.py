@@ -158,3 +158,19 @@ def test_many_clients_moved_about_are_each_called_once_at_their_last_deadline() 
         assert len(timer) == 0
     finally:
         loop.close()
+
+
+def test_a_deadline_moved_later_with_move_wakes_nobody_at_the_old_one() -> None:
+    # An idle session's consent checks move its deadline later each time: with move=True the
+    # loop is not woken at each old deadline to find nothing due.
+    loop, timer = _timer_on_virtual_time()
+    client = Recorder()
+    try:
+        timer.schedule(client, 1.0)
+        for when in (2.0, 3.0, 4.0, 5.0):
+            timer.schedule(client, when, move=True)
+        _run_until(loop, 6.0)
+        assert client.fired == [5.0]
+        assert timer.wakeups <= 2 and timer.calls == 1  # at most one for the armed 1.0
+    finally:
+        loop.close()
