@@ -49,8 +49,7 @@ SMALL_SESSIONS = 1000
 AIORTC_SESSIONS = int(os.environ.get("PYWEBRTC_BENCH_IDLE_AIORTC_SESSIONS", "500"))
 IDLE_SECONDS = float(os.environ.get("PYWEBRTC_BENCH_IDLE_SECONDS", "40"))
 # PYWEBRTC_BENCH_IDLE_LITE=1: the server is ICE-lite (RFC 8445 §2.5): it answers the clients'
-# consent checks (at the mux, Agent.answer_consent_check) and sends none of its own, nor SCTP
-# HEARTBEATs (the clients still send theirs, as browsers do).
+# consent checks (at the mux, Agent.answer_consent_check) and sends none of its own.
 LITE = os.environ.get("PYWEBRTC_BENCH_IDLE_LITE") == "1"
 # Offers in flight per client process while connecting.
 CONCURRENCY = 64
@@ -465,8 +464,7 @@ def scenario() -> Scenario:
         "server: pywebrtc sessions on one UdpMux (127.0.0.1), "
         + (
             "ICE-lite: it answers the clients' consent checks at the mux and sends none (a "
-            "Binding indication only after 15 s without an answer sent, RFC 8445 §11), nor "
-            "SCTP HEARTBEATs (RFC 9260 §8.3: consent proves the path; it answers the clients'); "
+            "Binding indication only after 15 s without an answer sent, RFC 8445 §11); "
             if LITE
             else "full ICE (controlled) so that it sends consent checks as well as answering them; "
         )
