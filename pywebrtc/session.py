@@ -164,12 +164,6 @@ class PeerSession:
     def __init__(self, agent: Agent, channels: ChannelManager, media: MediaHandler) -> None:
         self.agent = agent
         self.channels = channels
-        if agent.lite:
-            # An ICE-lite agent (a server) keeps consent on the peer's checks: one every ~5 s,
-            # or the pair fails within 30 s (RFC 7675 §5.1), which proves the path better than
-            # an SCTP HEARTBEAT every 30 s would; RFC 9260 §8.3 lets us not send them. The
-            # peer's HEARTBEATs are still answered.
-            channels.association.send_heartbeats = False
         self.media = media
         self.dtls: DtlsConnection | None = None
         self.dtls_state = "new"

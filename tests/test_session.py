@@ -59,10 +59,9 @@ class Clock:
 
 
 class Pair:
-    """Two sessions (a controls ICE and is the DTLS server) and a lossless wire between them;
-    with ``lite``, b is an ICE-lite agent (a server)."""
+    """Two sessions (a controls ICE and is the DTLS server) and a lossless wire between them."""
 
-    def __init__(self, lite: bool = False) -> None:
+    def __init__(self) -> None:
         self.clock = Clock()
         creds = (Credentials.generate(), Credentials.generate())
         self.sessions: list[PeerSession] = []
@@ -74,8 +73,7 @@ class Pair:
                 clock=lambda: self.clock.now,
                 wake=lambda: None,
             )
-            agent = Agent(controlling, creds[i], lite=lite and not controlling)
-            session = PeerSession(agent, channels, NoMedia())
+            session = PeerSession(Agent(controlling, creds[i]), channels, NoMedia())
             session.add_local_candidate(host_candidate(*address), 0.0)
             self.sessions.append(session)
         a, b = self.sessions
@@ -88,7 +86,7 @@ class Pair:
                 ),
                 is_client=i == 1,
             )  # fmt: skip
-            session.start(dtls, other.ufrag, other.pwd, lite and i == 0, True, 0.0)
+            session.start(dtls, other.ufrag, other.pwd, False, True, 0.0)
             session.add_remote_candidate(host_candidate(*(B if i == 0 else A)), 0.0)
 
     def run(self, until: float) -> None:
@@ -140,19 +138,6 @@ def test_consent_keeps_an_idle_session_alive_for_a_minute_of_fake_time() -> None
     a, b = pair.sessions
     assert a.agent.state in (IceState.CONNECTED, IceState.COMPLETED)
     assert b.agent.state in (IceState.CONNECTED, IceState.COMPLETED)
-
-
-def test_an_ice_lite_session_leaves_sctp_heartbeats_to_the_peer() -> None:
-    """RFC 9260 §8.3: the lite side's consent (the peer's checks) proves the path, so its
-    association sends no HEARTBEAT; the full agent's heartbeats are answered."""
-    pair = Pair(lite=True)
-    pair.run(until=150.0)
-    a, b = pair.sessions
-    assert b.agent.lite and b.agent.state in (IceState.CONNECTED, IceState.COMPLETED)
-    full, lite = a.channels.association, b.channels.association
-    assert full.is_established and lite.is_established
-    assert not lite.send_heartbeats and lite._hb_timer.deadline is None
-    assert full._hb_timer.deadline is not None and full._error_count == 0  # answered
     assert a.dtls_state == b.dtls_state == "connected"
 
 

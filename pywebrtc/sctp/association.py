@@ -381,7 +381,6 @@ class SctpAssociation:
         "init_answered",
         "is_client",
         "reading",
-        "send_heartbeats",
         "state",
         "stats",
     )
@@ -464,10 +463,6 @@ class SctpAssociation:
         self._hb_timer = _Timer()
         self._reconfig_timer = _Timer()
         self._hb_outstanding: bytes | None = None
-        # RFC 9260 §8.3: the upper layer may disable heartbeats on a path whose reachability
-        # it knows otherwise (a WebRTC session's ICE consent freshness, RFC 7675); set before
-        # the association is established. The peer's HEARTBEATs are answered either way.
-        self.send_heartbeats = True
 
         # Stream reset (RFC 6525).
         # RFC 6525 §5.1.1: request sequence numbers start at the sender's initial TSN (peers
@@ -868,8 +863,7 @@ class SctpAssociation:
         self._t1.stop()
         self._reconfig_seq = self._init_tsn & 0xFFFFFFFF
         self._state(State.ESTABLISHED)
-        if self.send_heartbeats:
-            self._hb_timer.start(now + self.config.heartbeat_interval + self._rto)
+        self._hb_timer.start(now + self.config.heartbeat_interval + self._rto)
         self._event(AssociationEstablished())
 
     # ------------------------------------------------------------------ receive
