@@ -449,10 +449,20 @@ class PeerSession:
         return out, events
 
     def deadline(self) -> float | None:
-        # No tuple of candidates, no list of TURN clients: asked after every datagram.
         best = self.agent.deadline()
+        d = self.transport_deadline()
+        if d is not None and (best is None or d < best):
+            best = d
+        return best
+
+    def transport_deadline(self) -> float | None:
+        """:meth:`deadline` but ICE's: what only :meth:`receive` of a datagram the agent does
+        not keep to itself, :meth:`tick` and the owner's calls move. A consent check that the
+        agent answers alone (:meth:`Agent.answer_consent_check`) moves only the agent's."""
+        # No tuple of candidates, no list of TURN clients: asked after every datagram.
+        best: float | None = None
         dtls = self.dtls
-        if dtls is not None and (d := dtls.deadline()) is not None and (best is None or d < best):
+        if dtls is not None and (d := dtls.deadline()) is not None:
             best = d
         if (
             self._sctp_started

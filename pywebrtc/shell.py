@@ -55,6 +55,7 @@ class SessionDriver(Timed):
         "_servers",
         "_sockets",
         "_tcp",
+        "_transport_deadline",
         "loop",
         "session",
         "settings",
@@ -75,6 +76,9 @@ class SessionDriver(Timed):
         self.timer = LoopTimer.for_loop(loop)
         self._on_event = on_event
         self._flush_scheduled = False
+        # session.transport_deadline() as of the last flush: what a consent check answered at
+        # the mux (which moves only the agent's deadline) is weighed against.
+        self._transport_deadline: float | None = None
         # Local base address -> how to send from it (a socket's sendto, a mux's send).
         self._ports: dict[Address, Callable[[bytes, Address], object]] = {}
         self._sockets: list[HostSocket] = []
@@ -125,7 +129,11 @@ class SessionDriver(Timed):
                 break
             for event in events:  # the owner may act on one (send, close): drain again
                 self._event(event)
-        self.timer.schedule(self, session.deadline())
+        best = session.agent.deadline()
+        rest = self._transport_deadline = session.transport_deadline()
+        if rest is not None and (best is None or rest < best):
+            best = rest
+        self.timer.schedule(self, best)
 
     def _event(self, event: SessionEvent) -> None:
         if type(event) is CandidateGathered and event.candidate is None:
@@ -241,11 +249,22 @@ class SessionDriver(Timed):
             self.datagram(data, remote, base)
 
         def answer(data: bytes, remote: Address) -> bytes | None:
-            # A consent check answered at once: no flush, no timer re-arm (the deadline only
-            # moved later, which on_timer finds out when the old one comes).
+            # A consent check answered at once: no flush. The session's deadline only moved
+            # later (consent, keepalive and disconnection are counted from this check): its
+            # timer filing moves there now, or the old deadline would wake the loop for
+            # nothing, once per check of every session.
             if self.session.retiring:
                 return None  # the general path tells when the peer has moved (datagram)
-            return agent.answer_consent_check(data, remote, base, self.loop.time())
+            response = agent.answer_consent_check(data, remote, base, self.loop.time())
+            if response:
+                # The rest of the session is as the last flush left it (a flush is due after
+                # any other datagram, and files the session again if this is stale).
+                best = agent.deadline()
+                rest = self._transport_deadline
+                if rest is not None and (best is None or rest < best):
+                    best = rest
+                self.timer.schedule(self, best, move=True)
+            return response
 
         muxed = mux.register(
             agent.local_ufrag, deliver, agent.authenticated_from, answer if agent.lite else None

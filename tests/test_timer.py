@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import weakref
 
 from pywebrtc.timer import LoopTimer, Timed
@@ -57,13 +58,13 @@ def test_a_cancelled_client_is_freed_before_its_old_deadline() -> None:
         timer = LoopTimer(loop)
         client = Recorder()
         timer.schedule(client, loop.time() + 30)
-        timer.schedule(client, loop.time() + 10)  # earlier: a second entry, the first is stale
+        timer.schedule(client, loop.time() + 10)  # earlier: it leaves the 30 s bucket
         ref = weakref.ref(client)
         timer.schedule(client, None)
         del client
         gc.collect()
         assert ref() is None
-        assert len(timer) == 2  # the stale entries stay until popped, empty
+        assert len(timer) == 0
     finally:
         loop.close()
 
@@ -99,7 +100,7 @@ def test_a_deadline_moved_earlier_is_called_then() -> None:
         timer.schedule(client, 5.0)
         timer.schedule(client, 2.0)
         _run_until(loop, 10.0)
-        assert client.fired == [2.0]  # the stale 5.0 entry calls nobody
+        assert client.fired == [2.0]  # nothing is left at 5.0
     finally:
         loop.close()
 
@@ -125,5 +126,51 @@ def test_clients_due_together_share_one_wakeup() -> None:
         _run_until(loop, 2.0)
         assert all(len(c.fired) == 1 for c in clients)
         assert timer.wakeups == 1 and timer.calls == 100
+    finally:
+        loop.close()
+
+
+def test_many_clients_moved_about_are_each_called_once_at_their_last_deadline() -> None:
+    loop, timer = _timer_on_virtual_time()
+    rng = random.Random(7)
+    clients = [Recorder() for _ in range(500)]
+    final: dict[int, float | None] = {}
+    try:
+        for i, client in enumerate(clients):
+            when: float | None = rng.uniform(0.5, 5.0)
+            timer.schedule(client, when)
+            for _ in range(rng.randrange(3)):
+                roll = rng.random()
+                if roll < 0.1:
+                    when = None
+                else:
+                    when = rng.uniform(0.5, 5.0) + (0.0005 if roll < 0.5 else 0.0)
+                timer.schedule(client, when)
+            final[i] = when
+        _run_until(loop, 10.0)
+        for i, client in enumerate(clients):
+            want = final[i]
+            if want is None:
+                assert client.fired == []
+            else:
+                assert len(client.fired) == 1
+                assert want - 0.001 <= client.fired[0] <= want + 0.001
+        assert len(timer) == 0
+    finally:
+        loop.close()
+
+
+def test_a_deadline_moved_later_with_move_wakes_nobody_at_the_old_one() -> None:
+    # An idle session's consent checks move its deadline later each time: with move=True the
+    # loop is not woken at each old deadline to find nothing due.
+    loop, timer = _timer_on_virtual_time()
+    client = Recorder()
+    try:
+        timer.schedule(client, 1.0)
+        for when in (2.0, 3.0, 4.0, 5.0):
+            timer.schedule(client, when, move=True)
+        _run_until(loop, 6.0)
+        assert client.fired == [5.0]
+        assert timer.wakeups <= 2 and timer.calls == 1  # at most one for the armed 1.0
     finally:
         loop.close()

@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -84,7 +83,8 @@ class MuxSession:
     # A Binding request from a bound address: the response to send, b"" (consumed, nothing to
     # send), or None (deliver it).
     answer: Callable[[bytes, Address], bytes | None] | None = None
-    addresses: OrderedDict[MuxKey, None] = field(default_factory=OrderedDict)
+    # Oldest first (a dict keeps insertion order; an OrderedDict costs ~160 bytes more).
+    addresses: dict[MuxKey, None] = field(default_factory=dict)
     # The ufrag before the last rekey (ICE restart), still served: the peer may check the old
     # pair with it (libwebrtc keeps doing so with an ICE-lite agent, which answers).
     previous_ufrag: str | None = None
@@ -233,7 +233,8 @@ class UdpMux:
             del self._by_address[remote]
         addresses = session.addresses
         if len(addresses) >= self.max_addresses_per_session:
-            old, _ = addresses.popitem(last=False)
+            old = next(iter(addresses))
+            del addresses[old]
             if self._by_address.get(old) is session:
                 del self._by_address[old]
             self.counters.addresses_evicted += 1
