@@ -217,8 +217,11 @@ def test_speech_over_a_long_answer_cuts_it_off_in_chromium(
     # its sentences (~0.3 s) before the onset (the onset may fall in such a pause).
     assert next_audio > onset > received(result, "output_audio_buffer.started")[0], log
     assert any(start < onset and end > onset - 600 for start, end in spans), (spans, log)
-    stopped = max(end for start, end in spans if start < onset)
-    assert all(start > next_audio for start, end in spans if start > onset), (spans, log)
+    # A sentence that started just before the server heard the onset is still on its way when
+    # speech_started arrives (it waits in the browser's jitter buffer): heard a little after it.
+    tail = [(start, end) for start, end in spans if onset < start < next_audio]
+    assert all(start - onset - result["jitterBufferMs"] < 200 for start, _ in tail), (spans, log)
+    stopped = max(end for start, end in spans if start < next_audio)
     print(
         f"barge-in: output_audio_buffer.cleared {cleared[0] - onset:.0f} ms and the last "
         f"agent audio heard {stopped - onset:.0f} ms after speech_started arrived "
