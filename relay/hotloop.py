@@ -41,13 +41,14 @@ import functools
 import socket
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from relay import batchio
 from relay.flows import Flow
 from relay.forwarder import Drop
 
 if TYPE_CHECKING:
+    from relay.iothread import SocketThreads
     from relay.server import RelayWorker
 
 # Datagrams on one socket further apart than this are read one at a time through the socket
@@ -430,12 +431,36 @@ def backend_loop(
     return functools.partial(alternate, one, many, clock, not check_source)
 
 
+def _c_serve(
+    loop: Any, threads: SocketThreads, drops: Counter[str], handle: Callable[[int, bytes], None]
+) -> Callable[[], None]:
+    """The thread body around a relay._fastloop Loop: it forwards known flows itself and
+    returns the index of each datagram it hands up, which ``handle`` gets under the lock."""
+
+    def serve() -> None:
+        run, take, lock = loop.run, loop.take, threads.lock
+        while True:
+            i = run()
+            if i < 0:
+                if threads.stopped:
+                    return
+                continue
+            data = take(i)
+            if not data and threads.stopped:  # shut down: receives return b""
+                return
+            with lock:
+                if data is None:
+                    drops[Drop.TRUNCATED] += 1
+                else:
+                    handle(i, data)
+
+    return serve
+
+
 def c_public_loop(worker: RelayWorker) -> Callable[[], None]:
     """The public socket's loop in C (relay._fastloop); what it hands up, forwarded here as
     the one-datagram path's slow case does."""
     assert worker._threads is not None and worker._c_table is not None
-    threads = worker._threads
-    lock = threads.lock
     from relay import _fastloop as native
 
     loop = native.Loop(worker._c_table, worker.public.fileno(), -1, native.PUBLIC)
@@ -443,44 +468,29 @@ def c_public_loop(worker: RelayWorker) -> Callable[[], None]:
     fw = worker.forwarder
     drops, stats, clock = fw.drops, worker._stats_list(), worker._clock
     link_sends = worker._link_sends
+    sender = loop.sender
 
-    def serve() -> None:
-        run, take, sender = loop.run, loop.take, loop.sender
-        while True:
-            i = run()
-            if i < 0:
-                if threads.stopped:
-                    return
-                continue
-            datagram = take(i)
-            if not datagram and threads.stopped:  # shut down: receives return b""
-                return
-            with lock:
-                if datagram is None:
-                    drops[Drop.TRUNCATED] += 1
-                    continue
-                key = sender(i)
-                assert key is not None
-                flow = worker._from_public(key, datagram, clock())
-                if fw.lookups or fw.cache_writes:
-                    worker._cache_work()
-                if flow is None:
-                    continue
-                # Chained: the frame goes on as it came.
-                frame = datagram if flow.via is not None else flow.header + datagram
-                if _send_one(link_sends[flow.tx[0]], frame, drops):  # type: ignore[arg-type]
-                    stats[0] += 1
-                    stats[1] += len(datagram)
+    def handle(i: int, datagram: bytes) -> None:
+        key = sender(i)
+        assert key is not None
+        flow = worker._from_public(key, datagram, clock())
+        if fw.lookups or fw.cache_writes:
+            worker._cache_work()
+        if flow is None:
+            return
+        # Chained: the frame goes on as it came.
+        frame = datagram if flow.via is not None else flow.header + datagram
+        if _send_one(link_sends[flow.tx[0]], frame, drops):  # type: ignore[arg-type]
+            stats[0] += 1
+            stats[1] += len(datagram)
 
-    return serve
+    return _c_serve(loop, worker._threads, drops, handle)
 
 
 def c_link_loop(worker: RelayWorker, sock: socket.socket) -> Callable[[], None]:
     """A backend link's loop in C (relay._fastloop); what it hands up (unknown headers,
     chained flows, bad and truncated frames) goes through the forwarder here."""
     assert worker._threads is not None and worker._c_table is not None
-    threads = worker._threads
-    lock = threads.lock
     from relay import _fastloop as native
 
     public_fd = worker.public.fileno()
@@ -489,39 +499,25 @@ def c_link_loop(worker: RelayWorker, sock: socket.socket) -> Callable[[], None]:
     fw = worker.forwarder
     drops, stats, clock, sendto = fw.drops, worker._stats_list(), worker._clock, native.sendto
 
-    def serve() -> None:
-        run, take = loop.run, loop.take
-        while True:
-            i = run()
-            if i < 0:
-                if threads.stopped:
-                    return
-                continue
-            frame = take(i)
-            if not frame and threads.stopped:  # shut down: receives return b""
-                return
-            with lock:
-                if frame is None:
-                    drops[Drop.TRUNCATED] += 1
-                    continue
-                flow = fw.from_backend(frame, clock())
-                if flow is None:
-                    continue
-                via = flow.via
-                if via is None:  # a direct flow the C table does not know (yet)
-                    assert isinstance(flow.key, int | bytes)
-                    payload = frame[len(flow.header) :]
-                    if sendto(public_fd, payload, batchio.sockaddr_of(flow.key)):
-                        stats[2] += 1
-                        stats[3] += len(payload)
-                    else:
-                        drops[Drop.SEND_FAILED] += 1
-                elif sendto(public_fd, frame, via.sockaddr):  # chained: back to that relay
-                    stats[2] += 1
-                else:
-                    drops[Drop.SEND_FAILED] += 1
+    def handle(_: int, frame: bytes) -> None:
+        flow = fw.from_backend(frame, clock())
+        if flow is None:
+            return
+        via = flow.via
+        if via is None:  # a direct flow the C table does not know (yet)
+            assert isinstance(flow.key, int | bytes)
+            payload = frame[len(flow.header) :]
+            if sendto(public_fd, payload, batchio.sockaddr_of(flow.key)):
+                stats[2] += 1
+                stats[3] += len(payload)
+            else:
+                drops[Drop.SEND_FAILED] += 1
+        elif sendto(public_fd, frame, via.sockaddr):  # chained: back to that relay
+            stats[2] += 1
+        else:
+            drops[Drop.SEND_FAILED] += 1
 
-    return serve
+    return _c_serve(loop, worker._threads, drops, handle)
 
 
 def _send_one(
