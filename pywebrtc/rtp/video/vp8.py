@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import PayloadDescriptorError
-from .payload import PayloadChunk, split_sizes
+from .payload import DescriptorReader, PayloadChunk, split_sizes
 
 __all__ = ["Vp8Descriptor", "depacketize_vp8", "packetize_vp8", "parse_vp8_descriptor"]
 
@@ -85,52 +85,33 @@ class Vp8Descriptor:
 def parse_vp8_descriptor(payload: bytes) -> Vp8Descriptor:
     """Parse the descriptor at the start of a VP8 RTP payload; raise
     :class:`~pywebrtc.rtp.PayloadDescriptorError` if it is truncated."""
-    n = len(payload)
-    if n < 1:
+    if not payload:
         raise PayloadDescriptorError("empty VP8 payload")
-    b0 = payload[0]
+    r = DescriptorReader(payload, "VP8")
+    b0 = r.byte("first byte")
     start = bool(b0 & 0x10)
     pid = b0 & 0x07
     non_ref = bool(b0 & 0x20)
     if not b0 & 0x80:
         return Vp8Descriptor(start=start, partition_index=pid, non_reference=non_ref)
-    if n < 2:
-        raise PayloadDescriptorError("VP8 descriptor truncated in X byte")
-    b1 = payload[1]
-    i = 2
+    b1 = r.byte("X byte")
     picture_id: int | None = None
     long_id = True
     if b1 & 0x80:
-        if n < i + 1:
-            raise PayloadDescriptorError("VP8 descriptor truncated in picture ID")
-        if payload[i] & 0x80:
-            if n < i + 2:
-                raise PayloadDescriptorError("VP8 descriptor truncated in picture ID")
-            picture_id = (payload[i] & 0x7F) << 8 | payload[i + 1]
-            i += 2
-        else:
-            picture_id = payload[i]
-            long_id = False
-            i += 1
+        picture_id, long_id = r.picture_id()
     tl0: int | None = None
     if b1 & 0x40:
-        if n < i + 1:
-            raise PayloadDescriptorError("VP8 descriptor truncated in TL0PICIDX")
-        tl0 = payload[i]
-        i += 1
+        tl0 = r.byte("TL0PICIDX")
     tid: int | None = None
     key_idx: int | None = None
     sync = False
     if b1 & 0x30:
-        if n < i + 1:
-            raise PayloadDescriptorError("VP8 descriptor truncated in TID/KEYIDX")
-        b = payload[i]
+        b = r.byte("TID/KEYIDX")
         if b1 & 0x20:
             tid = b >> 6
             sync = bool(b & 0x20)
         if b1 & 0x10:
             key_idx = b & 0x1F
-        i += 1
     return Vp8Descriptor(
         start=start,
         partition_index=pid,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import PayloadDescriptorError
-from .payload import PayloadChunk, split_sizes
+from .payload import DescriptorReader, PayloadChunk, split_sizes
 
 __all__ = [
     "Vp9Descriptor",
@@ -103,21 +103,7 @@ class Vp9Descriptor:
         return bytes(out)
 
 
-class _Reader:
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def byte(self, what: str) -> int:
-        if self.pos >= len(self.data):
-            raise PayloadDescriptorError(f"VP9 descriptor truncated in {what}")
-        self.pos += 1
-        return self.data[self.pos - 1]
-
-
-def _parse_ss(r: _Reader) -> Vp9ScalabilityStructure:
+def _parse_ss(r: DescriptorReader) -> Vp9ScalabilityStructure:
     b = r.byte("SS")
     layers = (b >> 5) + 1
     resolutions: tuple[tuple[int, int], ...] | None = None
@@ -143,17 +129,13 @@ def parse_vp9_descriptor(payload: bytes) -> Vp9Descriptor:
     """Parse the descriptor at the start of a VP9 RTP payload; raise
     :class:`~pywebrtc.rtp.PayloadDescriptorError` if it is truncated or has more than three
     reference indices."""
-    r = _Reader(payload)
+    r = DescriptorReader(payload, "VP9")
     b0 = r.byte("first byte")
     inter, flexible = bool(b0 & 0x40), bool(b0 & 0x10)
     picture_id: int | None = None
     long_id = True
     if b0 & 0x80:
-        b = r.byte("picture ID")
-        if b & 0x80:
-            picture_id = (b & 0x7F) << 8 | r.byte("picture ID")
-        else:
-            picture_id, long_id = b, False
+        picture_id, long_id = r.picture_id()
     tid: int | None = None
     switching_up = inter_layer = False
     sid = 0
