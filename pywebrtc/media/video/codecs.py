@@ -56,6 +56,7 @@ __all__ = [
     "SEND_CODECS",
     "CorruptFrameError",
     "DecoderStats",
+    "EncodeError",
     "UnsupportedCodecError",
     "VideoCodecError",
     "VideoDecoder",
@@ -72,6 +73,7 @@ MAX_BITRATE = 4_000_000
 DEFAULT_FRAMERATE = 30.0
 KEYFRAME_INTERVAL = 3000  # frames; keyframes come on demand (libwebrtc's kf_max_dist)
 VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK)
+AV1_MIN_SIZE = 64  # SVT-AV1's smallest picture side
 
 
 class VideoCodecError(ValueError):
@@ -80,6 +82,10 @@ class VideoCodecError(ValueError):
 
 class UnsupportedCodecError(VideoCodecError):
     """A codec, or an H.264 profile, this PyAV build cannot encode or decode."""
+
+
+class EncodeError(VideoCodecError):
+    """FFmpeg refused to open the encoder for a frame, or to encode it."""
 
 
 class CorruptFrameError(VideoCodecError):
@@ -135,39 +141,49 @@ class _PyAvEncoder:
     def encode(self, frame: av.VideoFrame, force_keyframe: bool = False
                ) -> list[EncodedVideoFrame]:  # fmt: skip
         """Encode one frame; ``force_keyframe`` makes it a keyframe (answering a PLI/FIR).
-        Returns the encoded frames ready now: one, or none when rate control dropped it."""
-        if frame.format.name != "yuv420p":
-            frame = frame.reformat(format="yuv420p")
+        Returns the encoded frames ready now: one, or none when rate control dropped it.
+        Raises :class:`EncodeError` if FFmpeg refuses the frame (the next one starts over)."""
+        if frame.pts is None:
+            timestamp = self._next_pts
+            self._next_pts += round(VIDEO_CLOCK / self.framerate)
+        else:
+            timestamp = _to_90khz(frame.pts, frame.time_base)
+        picture = self._fit(frame)
         ctx = self._context
-        if ctx is not None and (frame.width != ctx.width or frame.height != ctx.height):
+        if ctx is not None and (picture.width != ctx.width or picture.height != ctx.height):
             logger.debug("%s: %dx%d -> %dx%d, reopening", self.codec, ctx.width, ctx.height,
-                         frame.width, frame.height)  # fmt: skip
+                         picture.width, picture.height)  # fmt: skip
             self._close_context()
             ctx = None
         elif ctx is not None and force_keyframe and self._target_changed():
             self._close_context()  # a keyframe is due anyway: apply the target now
             ctx = None
         if ctx is None:
-            ctx = self._open(frame.width, frame.height)
-        pts, time_base, pict_type = frame.pts, frame.time_base, frame.pict_type
-        if pts is None:
-            frame.pts = self._next_pts
-            frame.time_base = VIDEO_TIME_BASE
-            self._next_pts += round(VIDEO_CLOCK / self.framerate)
-        else:
-            frame.pts = _to_90khz(pts, time_base)
-            frame.time_base = VIDEO_TIME_BASE
-        frame.pict_type = (av.video.frame.PictureType.I if force_keyframe
-                           else av.video.frame.PictureType.NONE)  # fmt: skip
+            ctx = self._open(picture.width, picture.height)
+        saved = picture.pts, picture.time_base, picture.pict_type
+        picture.pts, picture.time_base = timestamp, VIDEO_TIME_BASE
+        picture.pict_type = (av.video.frame.PictureType.I if force_keyframe
+                             else av.video.frame.PictureType.NONE)  # fmt: skip
         try:
-            packets = ctx.encode(frame)
+            packets = ctx.encode(picture)  # opens the context on the first frame
+        except av.FFmpegError as exc:
+            self._context = None
+            raise EncodeError(f"{self.encoder_name} refused a {picture.width}x"
+                              f"{picture.height} frame: {exc}") from exc  # fmt: skip
         finally:  # the caller's frame may go to other tracks (MediaRelay): leave it as it was
-            frame.pts, frame.time_base, frame.pict_type = pts, time_base, pict_type
-        return [self._encoded(bytes(p), p.pts, p.is_keyframe, ctx) for p in packets]
+            picture.pts, picture.pict_type = saved[0], saved[2]
+            if saved[1] is not None:  # PyAV cannot unset it: a frame without one keeps ours
+                picture.time_base = saved[1]
+        return [self._encoded(bytes(p), timestamp if p.pts is None else p.pts, p.is_keyframe,
+                              ctx) for p in packets]  # fmt: skip
 
-    def _encoded(self, data: bytes, pts: int | None, keyframe: bool, ctx: VideoCodecContext
+    def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """The frame in the pixel format (and, where the codec needs it, size) to encode."""
+        return frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")
+
+    def _encoded(self, data: bytes, timestamp: int, keyframe: bool, ctx: VideoCodecContext
                  ) -> EncodedVideoFrame:  # fmt: skip
-        return EncodedVideoFrame(data=data, timestamp=pts or 0, keyframe=keyframe,
+        return EncodedVideoFrame(data=data, timestamp=timestamp, keyframe=keyframe,
                                  codec=self.codec, width=ctx.width, height=ctx.height)  # fmt: skip
 
     def _target_changed(self) -> bool:
@@ -262,6 +278,13 @@ class Av1Encoder(_PyAvEncoder):
     codec = "av1"
     encoder_name = "libsvtav1"
 
+    def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
+        # SVT-AV1 refuses pictures below 64x64: scale those up (tiny video is rare)
+        if frame.width >= AV1_MIN_SIZE and frame.height >= AV1_MIN_SIZE:
+            return super()._fit(frame)
+        return frame.reformat(width=max(frame.width, AV1_MIN_SIZE),
+                              height=max(frame.height, AV1_MIN_SIZE), format="yuv420p")  # fmt: skip
+
     def _options(self, width: int, height: int) -> Mapping[str, str]:
         # pred-struct=1: low delay (no lookahead, no reordering); rc=2: CBR, the only mode
         # SVT-AV1 allows with low delay
@@ -315,7 +338,13 @@ class H264Encoder(_PyAvEncoder):
             "x264-params": "scenecut=0:repeat-headers=1:annexb=1:slices=1",
         }
 
-    def _encoded(self, data: bytes, pts: int | None, keyframe: bool, ctx: VideoCodecContext
+    def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
+        # x264 needs even sides in 4:2:0: an odd one (a screen-shared window) loses a pixel
+        if frame.width % 2 == 0 and frame.height % 2 == 0:
+            return super()._fit(frame)
+        return frame.reformat(width=frame.width & ~1, height=frame.height & ~1, format="yuv420p")
+
+    def _encoded(self, data: bytes, timestamp: int, keyframe: bool, ctx: VideoCodecContext
                  ) -> EncodedVideoFrame:  # fmt: skip
         if keyframe:
             nals = _nal_units(data)
@@ -326,7 +355,7 @@ class H264Encoder(_PyAvEncoder):
                 )
             elif self._parameter_sets:  # pragma: no cover - x264 repeats them itself
                 data = self._parameter_sets + data
-        return super()._encoded(data, pts, keyframe, ctx)
+        return super()._encoded(data, timestamp, keyframe, ctx)
 
 
 _ENCODERS: dict[str, type[_PyAvEncoder]] = {"vp8": Vp8Encoder, "vp9": Vp9Encoder,

@@ -18,6 +18,7 @@ from pywebrtc.media.video.codecs import (
     RECEIVE_CODECS,
     SEND_CODECS,
     CorruptFrameError,
+    EncodeError,
     H264Encoder,
     UnsupportedCodecError,
     VideoDecoder,
@@ -209,3 +210,35 @@ def test_av1_encodes_640x480_in_real_time_here() -> None:
         encoder.encode(frame)
     per_frame = (time.process_time() - start) / 29
     assert per_frame < 1 / 30, f"{per_frame * 1000:.1f} ms CPU per frame"
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "sent"),
+    [("vp8", (321, 241), (321, 241)), ("h264-42e01f", (321, 241), (320, 240)),
+     ("av1", (48, 40), (64, 64)), ("vp9", (64, 48), (64, 48))],
+)  # fmt: skip
+def test_sizes_a_codec_refuses_are_adjusted(name: str, size: tuple[int, int],
+                                            sent: tuple[int, int]) -> None:  # fmt: skip
+    encoder, decoder = create_encoder(CODECS[name]), create_decoder(CODECS[name])
+    (encoded,) = encoder.encode(quadrants(0, *size))
+    assert (encoded.width, encoded.height) == sent
+    assert [(f.width, f.height) for f in decoder.decode(encoded)] == [sent]
+
+
+def test_frames_without_pts_are_numbered_at_the_frame_rate() -> None:
+    encoder = create_encoder(CODECS["vp8"])
+    encoder.set_target(500_000, 15.0)
+    stamps = []
+    for i in range(3):
+        frame = quadrants(i)
+        frame.pts = None
+        stamps += [e.timestamp for e in encoder.encode(frame)]
+    assert stamps == [0, 6000, 12000]
+
+
+def test_a_frame_ffmpeg_refuses_raises_encode_error_and_the_next_one_encodes() -> None:
+    encoder = create_encoder(CODECS["vp8"])
+    with pytest.raises(EncodeError):
+        encoder.encode(av.VideoFrame(16400, 16, "yuv420p"))  # VP8's widest is 16383
+    (encoded,) = encoder.encode(quadrants(1))
+    assert encoded.keyframe
