@@ -24,8 +24,10 @@ A decoder takes encoded frames in decode order (from the frame assembler) and re
 :class:`av.VideoFrame` objects with ``pts`` = the RTP timestamp and ``time_base`` 1/90000, as
 aiortc's remote tracks produce them. Input FFmpeg refuses raises :class:`CorruptFrameError`;
 input it conceals or skips gives ``[]``. Neither leaves the decoder unusable: the next keyframe
-decodes. ``stats.qp_sum`` counts the frame QP FFmpeg exports (``venc_params`` side data) for
-H.264 and VP9; FFmpeg's VP8 decoder and libdav1d export none, so it stays ``None`` for those.
+decodes. ``stats.qp_sum`` counts each frame's QP as libwebrtc reports it: for H.264 and VP9 the one
+FFmpeg exports (``venc_params`` side data: the slice QP, the base q index), for VP8 the base q
+index read from the frame header here (FFmpeg's VP8 decoder exports none); libdav1d exports none
+either and AV1's frame header is not parsed, so for AV1 it stays ``None``.
 
 Threads: an encoder or decoder holds one FFmpeg context and is not thread-safe; one thread at a
 time may use one instance (the asyncio layer runs each stream's codec in an executor, one call at
@@ -430,7 +432,7 @@ class VideoDecoder:
             self.stats.frames_decoded += 1
             if f.key_frame:
                 self.stats.keyframes_decoded += 1
-            qp = _frame_qp(f)
+            qp = _vp8_qp(frame.data) if self.codec == "vp8" else _frame_qp(f)
             if qp is not None:
                 self.stats.qp_sum = (self.stats.qp_sum or 0) + qp
             out.append(f)
@@ -448,6 +450,84 @@ def _frame_qp(frame: av.VideoFrame) -> int | None:
             if len(raw) >= _ENC_PARAMS_QP_OFFSET + 4:
                 return int(struct.unpack_from("<i", raw, _ENC_PARAMS_QP_OFFSET)[0])
     return None
+
+
+class _BoolDecoder:
+    """The VP8 boolean entropy decoder (RFC 6386 §7.3), enough to read header literals."""
+
+    __slots__ = ("bit_count", "data", "pos", "range", "value")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.value = int.from_bytes(data[:2].ljust(2, b"\0"), "big")
+        self.pos = 2
+        self.range = 255
+        self.bit_count = 0
+
+    def bool(self, probability: int = 128) -> int:
+        split = 1 + (((self.range - 1) * probability) >> 8)
+        big_split = split << 8
+        if self.value >= big_split:
+            bit = 1
+            self.range -= split
+            self.value -= big_split
+        else:
+            bit = 0
+            self.range = split
+        while self.range < 128:
+            self.value <<= 1
+            self.range <<= 1
+            self.bit_count += 1
+            if self.bit_count == 8:
+                self.bit_count = 0
+                if self.pos < len(self.data):  # past the end reads zeros (RFC 6386 §7.3)
+                    self.value |= self.data[self.pos]
+                self.pos += 1
+        return bit
+
+    def literal(self, bits: int) -> int:
+        value = 0
+        for _ in range(bits):
+            value = value << 1 | self.bool()
+        return value
+
+    def skip_signed(self, bits: int) -> None:
+        """A flag and, when set, a ``bits``-bit magnitude and a sign."""
+        if self.bool():
+            self.literal(bits + 1)
+
+
+def _vp8_qp(frame: bytes) -> int | None:
+    """The base quantizer index (``y_ac_qi``, 0-127) from a VP8 frame header (RFC 6386 §9.2-9.6,
+    §19.2), what libwebrtc reports as the frame's QP; ``None`` if the header is cut short."""
+    if len(frame) < 3:
+        return None
+    keyframe = not frame[0] & 0x01
+    start = 10 if keyframe else 3  # frame tag, and on keyframes start code and dimensions
+    if len(frame) <= start:
+        return None
+    d = _BoolDecoder(frame[start:])
+    if keyframe:
+        d.literal(2)  # color_space, clamping_type
+    if d.bool():  # segmentation_enabled
+        update_map = d.bool()
+        if d.bool():  # update_segment_feature_data
+            d.bool()  # segment_feature_mode
+            for _ in range(4):
+                d.skip_signed(7)  # quantizer
+            for _ in range(4):
+                d.skip_signed(6)  # loop filter level
+        if update_map:
+            for _ in range(3):
+                if d.bool():
+                    d.literal(8)  # segment probabilities
+    d.literal(1 + 6 + 3)  # filter_type, loop_filter_level, sharpness_level
+    if d.bool() and d.bool():  # loop_filter_adj_enable, mode_ref_lf_delta_update
+        for _ in range(8):
+            d.skip_signed(6)  # ref_frame and mb_mode deltas
+    d.literal(2)  # log2_nbr_of_dct_partitions
+    qp = d.literal(7)
+    return qp if d.pos <= len(frame) - start + 2 else None
 
 
 def create_decoder(codec: VideoCodec | str) -> VideoDecoder:

@@ -24,6 +24,7 @@ from pywebrtc.media.video.codecs import (
     VideoDecoder,
     VideoEncoder,
     Vp8Encoder,
+    _vp8_qp,
     create_decoder,
     create_encoder,
 )
@@ -67,9 +68,9 @@ def test_round_trip_keeps_the_picture_and_the_timestamps(name: str) -> None:
             assert abs(got - want) < 8, (name, quadrant_means(d))
     assert decoder.stats.frames_decoded == 10
     assert decoder.stats.keyframes_decoded == 1
-    if codec.key in ("h264", "vp9"):
+    if codec.key != "av1":
         assert decoder.stats.qp_sum is not None and decoder.stats.qp_sum > 0
-    else:  # FFmpeg's VP8 decoder and libdav1d export no QP
+    else:  # libdav1d exports no QP
         assert decoder.stats.qp_sum is None
     encoder.close()
     decoder.close()
@@ -242,3 +243,29 @@ def test_a_frame_ffmpeg_refuses_raises_encode_error_and_the_next_one_encodes() -
         encoder.encode(av.VideoFrame(16400, 16, "yuv420p"))  # VP8's widest is 16383
     (encoded,) = encoder.encode(quadrants(1))
     assert encoded.keyframe
+
+
+@pytest.mark.parametrize(("quantizer", "q_index"), [(63, 127), (20, 25), (4, 4)])
+def test_vp8_qp_is_the_base_q_index_of_the_frame_header(quantizer: int, q_index: int) -> None:
+    """libvpx with a fixed quantizer (0-63, mapped to the 0-127 q index by its q_trans table)."""
+    ctx = av.CodecContext.create("libvpx", "w")
+    assert isinstance(ctx, av.VideoCodecContext)
+    ctx.width, ctx.height, ctx.pix_fmt = 320, 240, "yuv420p"
+    ctx.time_base = Fraction(1, 90000)
+    ctx.bit_rate = 500_000
+    ctx.options = {"qmin": str(quantizer), "qmax": str(quantizer), "deadline": "realtime",
+                   "lag-in-frames": "0"}  # fmt: skip
+    decoder = create_decoder("vp8")
+    count = 0
+    for i in range(6):
+        for packet in ctx.encode(quadrants(i)):
+            count += len(decoder.decode(EncodedVideoFrame(bytes(packet), i, False, "vp8")))
+    assert count == 6
+    assert decoder.stats.qp_sum == 6 * q_index
+
+
+def test_vp8_header_reader_takes_any_bytes() -> None:
+    rng = random.Random(5)
+    for n in range(2000):
+        qp = _vp8_qp(rng.randbytes(n % 40))
+        assert qp is None or 0 <= qp < 128
