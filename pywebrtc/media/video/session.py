@@ -14,11 +14,11 @@ raises :class:`KeyframeRequested`: the encoder side makes the next frame a keyfr
 
 Receive: RTP → RTX unwrapped into the packet it repairs → SSRC / payload-type check →
 interceptors (RFC 3550 statistics and reports, NACK generation) → frame assembler
-(:class:`~pywebrtc.rtp.video.FrameAssembler`: reordering, waiting ``max_delay`` for a missing
-packet, holding delta frames back after an unrecoverable loss until a keyframe) →
-:class:`VideoFrameReceived`. When the assembler needs a keyframe the session sends a PLI (or a
-FIR when only that was negotiated), at most one per ``max(RTT, keyframe_interval)``, and
-again while none comes.
+(:class:`~pywebrtc.rtp.video.FrameAssembler` with the codec's part: reordering, waiting
+``max_delay`` for a missing packet, holding delta frames back after an unrecoverable loss
+until a keyframe) → :class:`VideoFrameReceived`. When the assembler needs a keyframe the
+session sends a PLI (or a FIR when only that was negotiated), at most one per
+``max(RTT, keyframe_interval)``, and again while none comes.
 
 Driving it (str0m style)::
 
@@ -56,14 +56,14 @@ from pywebrtc.rtp.sender import ExtensionIds, RtpSender, TransportSequence
 from pywebrtc.rtp.video import (
     AssembledFrame,
     FrameAssembler,
-    H264AccessUnit,
-    H264FrameAssembler,
+    H264Format,
+    H264Part,
     H264Payloader,
     KeyframeNeeded,
-    depacketize_vp8,
-    depacketize_vp9,
+    PayloadChunk,
     packetize_vp8,
     packetize_vp9,
+    payload_format,
 )
 from pywebrtc.transmit import Transmit
 
@@ -86,7 +86,6 @@ log = logging.getLogger(__name__)
 _PICTURE_ID_MASK = 0x7FFF  # VP8/VP9 15-bit picture ID (RFC 7741 §4.2, RFC 9628 §4.2)
 _OSN_SIZE = 2  # RFC 4588 §4: the original sequence number before the payload
 _SOURCE_TIMEOUT = 2.0  # a learned remote SSRC silent this long may be replaced
-_ASSEMBLED = frozenset({"vp8", "vp9", "h264"})  # payload formats with a depacketizer
 _RETRANSMIT_SLOTS = 1024  # ~1 s of packets at 8 Mbit/s with 1200-byte payloads
 _REORDER_WAIT = 0.05  # how long a hole may be reordering, not loss (without NACK)
 
@@ -199,7 +198,7 @@ class VideoSession:
         self._rtx_sequence = rng.randrange(0, 0x8000)
         self._picture_id = rng.randrange(0, _PICTURE_ID_MASK + 1)
         self._h264 = H264Payloader(config.mtu)
-        self._assembler: _Assembler | None = None
+        self._assembler: FrameAssembler[PayloadChunk] | FrameAssembler[H264Part] | None = None
         self._assembler_pt: int | None = None
         self._last_packet: float | None = None
         self._keyframe_sent_at: float | None = None  # our last PLI/FIR
@@ -276,7 +275,8 @@ class VideoSession:
         if assembler is None:
             self.drops.unsupported_codec += 1
             return
-        assembler.receive(packet, now)
+        assembler.receive(packet.sequence_number, packet.timestamp, packet.marker,
+                          packet.payload, now)  # fmt: skip
         self._drain_assembler(now)
 
     def _unwrap_rtx(self, packet: RtpPacket, apt: int) -> RtpPacket | None:
@@ -319,17 +319,26 @@ class VideoSession:
                 self.nack = fresh
         self.remote_ssrc = ssrc
 
-    def _assembler_for(self, payload_type: int, codec: VideoCodec) -> _Assembler | None:
+    def _assembler_for(
+        self, payload_type: int, codec: VideoCodec
+    ) -> FrameAssembler[PayloadChunk] | FrameAssembler[H264Part] | None:
         assembler = self._assembler
         if assembler is None or payload_type != self._assembler_pt:
-            if codec.key not in _ASSEMBLED:
+            try:
+                part = payload_format(codec.name)
+            except ValueError:
                 return None
             if assembler is not None:
                 # A new payload format: its frames cannot continue the old decoder state.
                 log.info("remote video codec changed to %s", codec.name)
             # Without NACK a missing packet is only waited for as long as reordering lasts.
             wait = self.config.max_delay if self.nack is not None else _REORDER_WAIT
-            assembler = self._assembler = _Assembler(codec.key, wait, self._keyframe_interval())
+            interval = self._keyframe_interval()
+            if isinstance(part, H264Format):  # one call per part type, each typed
+                assembler = FrameAssembler(part, max_wait=wait, keyframe_interval=interval)
+            else:
+                assembler = FrameAssembler(part, max_wait=wait, keyframe_interval=interval)
+            self._assembler = assembler
             self._assembler_pt = payload_type
         return assembler
 
@@ -337,7 +346,7 @@ class VideoSession:
         assembler = self._assembler
         if assembler is None:
             return
-        codec = assembler.codec
+        codec = assembler.format.name
         while (out := assembler.poll()) is not None:
             if isinstance(out, KeyframeNeeded):
                 self._request_keyframe(now)
@@ -431,7 +440,7 @@ class VideoSession:
         if self.nack is not None and self.reporter.round_trip_time is not None:
             self.nack.rtt = self.reporter.round_trip_time
         if self._assembler is not None:
-            self._assembler.set_keyframe_interval(self._keyframe_interval())
+            self._assembler.keyframe_interval = self._keyframe_interval()
         self._flush_retransmissions(now)
 
     def _flush_retransmissions(self, now: float) -> None:
@@ -564,7 +573,7 @@ class VideoSession:
                 "keyFramesReceived": self.key_frames_received,
                 "framesDecoded": self.frames_decoded,
                 "keyFramesDecoded": self.key_frames_decoded,
-                "framesDropped": self._assembler.frames_dropped if self._assembler else 0,
+                "framesDropped": self._assembler.stats.frames_dropped if self._assembler else 0,
                 "nackCount": self.nack.nacks_sent if self.nack is not None else 0,
                 "pliCount": self.plis_sent,
                 "firCount": self.firs_sent,
@@ -637,65 +646,6 @@ class VideoSession:
                 }
             )
         return out
-
-
-class _Assembler:
-    """The frame assembler of one payload format behind one surface."""
-
-    __slots__ = ("codec", "h264", "vpx")
-
-    def __init__(self, codec: str, max_wait: float, keyframe_interval: float) -> None:
-        self.codec = codec
-        self.vpx: FrameAssembler | None = None
-        self.h264: H264FrameAssembler | None = None
-        if codec == "h264":
-            self.h264 = H264FrameAssembler(loss_timeout=max_wait,
-                                           keyframe_interval=keyframe_interval)  # fmt: skip
-        elif codec in ("vp8", "vp9"):
-            depacketize = depacketize_vp8 if codec == "vp8" else depacketize_vp9
-            self.vpx = FrameAssembler(depacketize, max_wait=max_wait,
-                                      keyframe_interval=keyframe_interval)  # fmt: skip
-        else:
-            raise ValueError(f"no RTP depacketizer for {codec}")
-
-    def receive(self, packet: RtpPacket, now: float) -> None:
-        if self.vpx is not None:
-            self.vpx.receive(packet.sequence_number, packet.timestamp, packet.marker,
-                             packet.payload, now)  # fmt: skip
-        elif self.h264 is not None:
-            self.h264.receive(packet, now)
-
-    def tick(self, now: float) -> None:
-        if self.vpx is not None:
-            self.vpx.tick(now)
-        elif self.h264 is not None:
-            self.h264.tick(now)
-
-    def deadline(self) -> float | None:
-        if self.vpx is not None:
-            return self.vpx.deadline()
-        return self.h264.deadline() if self.h264 is not None else None
-
-    def poll(self) -> AssembledFrame | KeyframeNeeded | None:
-        if self.vpx is not None:
-            return self.vpx.poll()
-        out = self.h264.poll() if self.h264 is not None else None
-        if isinstance(out, H264AccessUnit):
-            return AssembledFrame(out.data, out.timestamp, out.keyframe, None,
-                                  out.first_sequence, out.last_sequence)  # fmt: skip
-        return None if out is None else KeyframeNeeded(out.reason)
-
-    def set_keyframe_interval(self, interval: float) -> None:
-        if self.vpx is not None:
-            self.vpx.keyframe_interval = interval
-        elif self.h264 is not None:
-            self.h264.keyframe_interval = interval
-
-    @property
-    def frames_dropped(self) -> int:
-        if self.vpx is not None:
-            return self.vpx.stats.frames_dropped
-        return self.h264.stats.frames_dropped if self.h264 is not None else 0
 
 
 def _keyframe_size(codec: str, data: bytes) -> tuple[int, int] | None:
