@@ -444,7 +444,7 @@ class VideoSession:
         self._flush_retransmissions(now)
 
     def _flush_retransmissions(self, now: float) -> None:
-        if self.retransmit is None:
+        if self.retransmit is None or self.closed:
             return
         for packet in self.chain.poll_rtp(now):
             packet = self._as_retransmission(packet)
@@ -511,6 +511,8 @@ class VideoSession:
     # -- timers and output -------------------------------------------------------------
 
     def deadline(self) -> float | None:
+        if self.closed:
+            return None
         best = self.chain.deadline()
         for d in (
             self._assembler.deadline() if self._assembler is not None else None,

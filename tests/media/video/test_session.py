@@ -402,7 +402,8 @@ def test_bye_ends_the_remote_and_close_sends_bye() -> None:
         b.receive(t.data, 1.0)
     assert list(iter(b.poll, None)) == [RemoteEnded(SSRC["a"], "done")]
     a.send_encoded(encoded("vp8")[1], 1.1)
-    assert a.poll() is None
+    a.receive(serialize_rtcp([Nack.from_lost(SSRC["b"], SSRC["a"], [0, 1, 2])]), 1.2)
+    assert a.poll() is None and a.deadline() is None
 
 
 def test_learns_the_remote_ssrc_and_drops_others() -> None:
