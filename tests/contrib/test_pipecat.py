@@ -7,7 +7,7 @@ transceivers, a "chat" channel with keep-alive pings, the offer POSTed and candi
 trickled to the request handler): its microphone is a 440 Hz tone, the pipeline hears 440 Hz,
 and the page hears it back (WebAudio level and pitch on a muted <audio>) and gets a reply to
 every message; when it hangs up, the bot's ``on_client_disconnected`` fires. A pywebrtc client
-does the same without a browser.
+does the same without a browser, and starts over on a new peer connection (``restart_pc``).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def test_a_pipecat_pipeline_echoes_chromium_over_pywebrtc(tmp_path: Path) -> Non
         bot = Bot()
         async with serving(bot) as url, chromium_page(url, wav) as page:
             await page.evaluate("messages => window.start(messages)", messages)
-            await asyncio.wait_for(bot.connected.wait(), 20)
+            await asyncio.wait_for(bot.connected.wait(), 30)
             # about a second of the echo heard at the page, and every message answered
             await page.wait_for_function(
                 "(s => s.loudFor >= 20 && s.replies.length >= 5 || s.errors.length)(window.state)",
@@ -191,12 +191,16 @@ def test_a_pipecat_pipeline_echoes_chromium_over_pywebrtc(tmp_path: Path) -> Non
 
 
 class Tone(AudioStreamTrack):
-    """A 440 Hz tone at 48 kHz, 20 ms a frame."""
+    """A tone at 48 kHz, 20 ms a frame."""
+
+    def __init__(self, frequency: float = TONE) -> None:
+        super().__init__()
+        self.frequency = frequency
 
     async def recv(self) -> av.AudioFrame:
         pts, time_base = await self.next_timestamp()
         t = (pts + np.arange(960)) / 48000
-        pcm = (9000 * np.sin(2 * np.pi * TONE * t)).astype(np.int16)
+        pcm = (9000 * np.sin(2 * np.pi * self.frequency * t)).astype(np.int16)
         frame = av.AudioFrame.from_ndarray(pcm[None, :], format="s16", layout="mono")
         frame.sample_rate, frame.pts, frame.time_base = 48000, pts, time_base
         return frame
@@ -207,43 +211,82 @@ async def pitch(track: Any, seconds: float = 1.0) -> float:
     gaps (silence where a frame came late on a loaded host), which a spectrum ignores."""
     heard: list[int] = []
     while len(heard) < 48000 * seconds:
-        samples = mono_samples(await asyncio.wait_for(track.recv(), 5))
+        samples = mono_samples(await asyncio.wait_for(track.recv(), 10))
         if max(map(abs, samples)) > 1000:
             heard += samples
     spectrum = np.abs(np.fft.rfft(np.array(heard) * np.hanning(len(heard))))
     return float(np.argmax(spectrum) * 48000 / len(heard))
 
 
+class Client:
+    """A pywebrtc client doing what pipecat's web client does, without trickle."""
+
+    def __init__(self, frequency: float = TONE) -> None:
+        self.pc = RTCPeerConnection()
+        self.pc.addTransceiver(Tone(frequency), "sendrecv")
+        self.channel = self.pc.createDataChannel("chat")
+        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.channel.on("message", lambda m: self.replies.put_nowait(json.loads(m)))
+        self.track: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pc.on("track", self.track.set_result)
+
+    async def connect(self, bot: Bot, **request: Any) -> str:
+        """Offer through the bot's request handler; the answer's pc_id."""
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        local = self.pc.localDescription
+        assert local is not None
+        answer = await bot.handler.handle_web_request(
+            SmallWebRTCRequest(sdp=local.sdp, type=local.type, **request), bot.start
+        )
+        assert answer is not None and answer["pc_id"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        return answer["pc_id"]
+
+    async def ask(self, message: dict[str, Any]) -> dict[str, Any]:
+        while self.channel.readyState != "open":
+            await asyncio.sleep(0.05)
+        self.channel.send(json.dumps(message))
+        return await asyncio.wait_for(self.replies.get(), 5)
+
+
 def test_a_pipecat_pipeline_with_a_pywebrtc_client_that_hangs_up() -> None:
     async def body() -> None:
         bot = Bot()
-        client = RTCPeerConnection()
+        client = Client()
         try:
-            client.addTransceiver(Tone(), "sendrecv")
-            channel = client.createDataChannel("chat")
-            replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-            channel.on("message", lambda m: replies.put_nowait(json.loads(m)))
-            heard: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            client.on("track", heard.set_result)
-            await client.setLocalDescription(await client.createOffer())
-            local = client.localDescription
-            assert local is not None
-            answer = await bot.handler.handle_web_request(
-                SmallWebRTCRequest(sdp=local.sdp, type=local.type), bot.start
-            )
-            assert answer is not None and answer["pc_id"]
-            await client.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-            await asyncio.wait_for(bot.connected.wait(), 10)
-            assert abs(await pitch(await heard) - TONE) < 3
-            while channel.readyState != "open":
-                await asyncio.sleep(0.05)
-            channel.send(json.dumps({"type": "count"}))
-            reply = await asyncio.wait_for(replies.get(), 5)
+            await client.connect(bot)
+            await asyncio.wait_for(bot.connected.wait(), 30)
+            assert abs(await pitch(await client.track) - TONE) < 10
+            reply = await client.ask({"type": "count"})
             assert reply["echo"] == {"type": "count"} and reply["audio_frames"] > 10, reply
-            await client.close()
+            await client.pc.close()
             await asyncio.wait_for(bot.disconnected.wait(), 15)
         finally:
-            await client.close()
+            await client.pc.close()
             await bot.stop()
 
-    asyncio.run(asyncio.wait_for(body(), 60))
+    asyncio.run(asyncio.wait_for(body(), 90))
+
+
+def test_a_restart_pc_renegotiation_moves_the_pipeline_to_a_new_peer_connection() -> None:
+    """pipecat's client may start over on a new peer connection (``restart_pc``): the same
+    pipeline then hears and answers the new one (its reader outlives the old track's end)."""
+
+    async def body() -> None:
+        bot = Bot()
+        first, second = Client(TONE), Client(660.0)
+        try:
+            pc_id = await first.connect(bot)
+            await asyncio.wait_for(bot.connected.wait(), 30)
+            assert abs(await pitch(await first.track) - TONE) < 10
+            await second.connect(bot, pc_id=pc_id, restart_pc=True)
+            assert abs(await pitch(await second.track) - 660.0) < 10
+            reply = await second.ask({"type": "again"})
+            assert reply["echo"] == {"type": "again"}, reply
+            assert len(bot.workers) == 1 and not bot.disconnected.is_set()
+        finally:
+            await first.pc.close()
+            await second.pc.close()
+            await bot.stop()
+
+    asyncio.run(asyncio.wait_for(body(), 90))

@@ -105,6 +105,9 @@ class RawAudioTrack(AudioStreamTrack):
         if len(audio_bytes) % self._bytes_per_10ms != 0:
             raise ValueError("Audio bytes must be a multiple of 10ms size.")
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if self.readyState != "live":
+            future.set_result(False)
+            return future
         step = self._bytes_per_10ms
         for i in range(0, len(audio_bytes), step):
             last = i + step >= len(audio_bytes)
@@ -113,6 +116,15 @@ class RawAudioTrack(AudioStreamTrack):
             future.set_result(True)
         self._queued.set()
         return future
+
+    def stop(self) -> None:
+        """End the track; what was queued is dropped, and its writers are let go."""
+        while self._chunks:
+            _, future = self._chunks.popleft()
+            if future is not None and not future.done():
+                future.set_result(False)
+        self._queued.set()
+        super().stop()
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
@@ -128,6 +140,8 @@ class RawAudioTrack(AudioStreamTrack):
             while not self._chunks:
                 self._queued.clear()
                 await self._queued.wait()
+                if self.readyState != "live":
+                    raise MediaStreamError
             # the wait is a pause in the stream: the schedule starts again from here
             self._start = loop.time() - self._timestamp / self.sample_rate
         if self._chunks:
@@ -360,6 +374,8 @@ class SmallWebRTCClient:
 
     def _drop_tracks(self) -> None:
         self._audio_input_track = self._video_input_track = self._screen_video_track = None
+        if self._audio_output_track is not None:
+            self._audio_output_track.stop()  # a write waiting on it returns
         self._audio_output_track = None
         self._video_output_track = None
 
