@@ -4,8 +4,9 @@ packets, encoded frames and events out. The video counterpart of
 layer runs the codecs of :mod:`pywebrtc.media.video.codecs` off the event loop).
 
 Send: ``send_encoded(EncodedVideoFrame)`` → packetize (VP8 RFC 7741, VP9 RFC 9628, H.264
-RFC 6184 packetization-mode 1) → RTP (SSRC, sequence, timestamp, marker on the frame's last
-packet, header extensions) → interceptors (reports, retransmission buffer) → :class:`Transmit`.
+RFC 6184 packetization-mode 1, AV1 as the AOM RTP specification says) → RTP (SSRC, sequence,
+timestamp, marker on the frame's last packet, header extensions) → interceptors (reports,
+retransmission buffer) → :class:`Transmit`.
 A NACK (RFC 4585 §6.2.1) is answered from the retransmission buffer: on the RTX stream when
 one was negotiated (RFC 4588 §4: the original sequence number, OSN, before the original
 payload, on the RTX SSRC and payload type, with a sequence number of its own), else by sending
@@ -33,8 +34,7 @@ Driving it (str0m style)::
 Bad input (malformed RTP/RTCP or payloads, unknown SSRCs and payload types) is dropped and
 counted in :attr:`VideoSession.drops`; the session continues. Nothing here reads a clock.
 Left out: transport-wide CC feedback (a transport's, not a section's: see
-:mod:`pywebrtc.rtp.twcc_feedback`), simulcast and spatial layers, ULPFEC/FlexFEC, AV1 until its
-payloader lands.
+:mod:`pywebrtc.rtp.twcc_feedback`), simulcast and spatial layers, ULPFEC/FlexFEC.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ from pywebrtc.rtp.video import (
     packetize_vp9,
     payload_format,
 )
+from pywebrtc.rtp.video.av1 import packetize_av1
 from pywebrtc.transmit import Transmit
 
 from ..pipeline import RemoteEnded
@@ -115,7 +116,7 @@ class VideoDropCounters:
     malformed_rtcp: int = 0
     unknown_ssrc: int = 0
     unknown_payload_type: int = 0
-    unsupported_codec: int = 0  # negotiated, but no depacketizer here (AV1 for now)
+    unsupported_codec: int = 0  # negotiated, but no depacketizer here
     rtx_without_source: int = 0  # RTX before the media SSRC is known, or padding-only RTX
 
 
@@ -498,6 +499,8 @@ class VideoSession:
         key = codec.key
         if key == "h264":
             return [payload for payload, _ in self._h264.packetize(frame.data)]
+        if key == "av1":
+            return packetize_av1(frame.data, self.config.mtu, keyframe=frame.keyframe)
         picture_id = self._picture_id
         self._picture_id = (picture_id + 1) & _PICTURE_ID_MASK
         if key == "vp8":

@@ -11,8 +11,8 @@ H.264 (RFC 6184, packetization-mode 1) in :mod:`.h264` (payloader, ``parse_paylo
 
 :class:`FrameAssembler` turns packets in any order into whole frames (H.264: access units) and
 asks for keyframes after loss, for every format through its per-codec part, a
-:class:`PayloadFormat` (:data:`VP8`, :data:`VP9`, :data:`H264`; :func:`payload_format` by
-codec name).
+:class:`PayloadFormat` (:data:`VP8`, :data:`VP9`, :data:`H264`, :data:`AV1`;
+:func:`payload_format` by codec name).
 """
 
 from .assembler import (
@@ -20,12 +20,13 @@ from .assembler import (
     VP9,
     AssembledFrame,
     AssemblerStats,
+    ChunkFormat,
     FrameAssembler,
     JoinedFrame,
     KeyframeNeeded,
     PayloadFormat,
-    VpxFormat,
 )
+from .av1 import AV1, Av1Format
 from .h264 import H264, FuFragment, H264Error, H264Format, H264Part, H264Payloader, H264PayloadError
 from .h264_profile import H264FmtpError, H264Level, H264Profile, ProfileLevelId
 from .payload import PayloadChunk
@@ -39,10 +40,12 @@ from .vp9 import (
 )
 
 __all__ = [
+    "AV1",
     "H264",
     "VP8",
     "VP9",
     "AssembledFrame",
+    "Av1Format",
     "AssemblerStats",
     "FrameAssembler",
     "FuFragment",
@@ -62,7 +65,7 @@ __all__ = [
     "Vp8Descriptor",
     "Vp9Descriptor",
     "Vp9ScalabilityStructure",
-    "VpxFormat",
+    "ChunkFormat",
     "depacketize_vp8",
     "depacketize_vp9",
     "packetize_vp8",
@@ -73,10 +76,12 @@ __all__ = [
 ]
 
 
-def payload_format(codec: str) -> VpxFormat | H264Format:
-    """The assembler's per-codec part for a codec name ("VP8", "vp9", "H264", ...); ValueError
-    for a format without one (AV1 until its depacketizer lands)."""
-    formats: dict[str, VpxFormat | H264Format] = {"vp8": VP8, "vp9": VP9, "h264": H264}
+def payload_format(codec: str) -> ChunkFormat | H264Format:
+    """The assembler's per-codec part for a codec name ("VP8", "vp9", "H264", "AV1");
+    ValueError for another."""
+    formats: dict[str, ChunkFormat | H264Format] = {
+        "vp8": VP8, "vp9": VP9, "h264": H264, "av1": AV1,
+    }  # fmt: skip
     found = formats.get(codec.lower())
     if found is None:
         raise ValueError(f"no RTP depacketizer for {codec}")

@@ -3,13 +3,14 @@ RTP packets in any order, whole frames out in sequence order, and a request for 
 that is the only way on.
 
 :meth:`FrameAssembler.receive` takes one RTP packet's sequence number, timestamp, marker and
-payload; ``tick(now)`` at ``deadline()``; ``poll()`` gives :class:`AssembledFrame` (one VP8/VP9
-frame, or one H.264 access unit in Annex B) or :class:`KeyframeNeeded` (the session sends a
-PLI, RFC 4585 §6.3.1). What differs between payload formats is the per-codec part, a
-:class:`PayloadFormat`: how one payload is read (:data:`VP8`, :data:`VP9` through their
-payload descriptors; :data:`H264` through :func:`~pywebrtc.rtp.video.h264.parse_payload`),
-whether a packet surely, likely or not opens a frame, and how a frame's packets join into the
-frame and whether it is a keyframe (:func:`payload_format` picks one by codec name).
+payload; ``tick(now)`` at ``deadline()``; ``poll()`` gives :class:`AssembledFrame` (a VP8/VP9
+frame, an AV1 temporal unit, an H.264 access unit in Annex B: what a decoder takes) or
+:class:`KeyframeNeeded` (the session sends a PLI, RFC 4585 §6.3.1). What differs between
+payload formats is the per-codec part, a :class:`PayloadFormat`: how one payload is read
+(:data:`VP8`, :data:`VP9` through their payload descriptors, :data:`~.av1.AV1` through its
+aggregation header, :data:`~.h264.H264` through its NAL unit headers), whether a packet
+surely, likely or not opens a frame, and how a frame's packets join into the frame and whether
+it is a keyframe (``pywebrtc.rtp.video.payload_format`` picks one by codec name).
 
 A frame is the run of consecutive sequence numbers sharing one RTP timestamp, ended by the
 marker bit (or by a packet with another timestamp, for senders that forget the marker).
@@ -57,7 +58,7 @@ __all__ = [
     "JoinedFrame",
     "KeyframeNeeded",
     "PayloadFormat",
-    "VpxFormat",
+    "ChunkFormat",
 ]
 
 logger = logging.getLogger(__name__)
@@ -128,9 +129,10 @@ class PayloadFormat(Generic[P]):
         raise NotImplementedError
 
 
-class VpxFormat(PayloadFormat[PayloadChunk]):
-    """VP8 (RFC 7741) and VP9 (RFC 9628): the payload descriptor says where a frame starts
-    and whether it is a keyframe; the frame is the packets' data joined."""
+class ChunkFormat(PayloadFormat[PayloadChunk]):
+    """Formats whose depacketizer gives a :class:`PayloadChunk`, VP8 (RFC 7741) and VP9
+    (RFC 9628): the payload descriptor says where a frame starts and whether it is a keyframe;
+    the frame is the packets' data joined (AV1 adds a last step: :data:`~.av1.AV1`)."""
 
     def __init__(self, name: str, depacketize: Callable[[bytes], PayloadChunk]) -> None:
         self.name = name
@@ -150,8 +152,8 @@ class VpxFormat(PayloadFormat[PayloadChunk]):
         return JoinedFrame(data, head.keyframe, head.picture_id)
 
 
-VP8 = VpxFormat("vp8", depacketize_vp8)
-VP9 = VpxFormat("vp9", depacketize_vp9)
+VP8 = ChunkFormat("vp8", depacketize_vp8)
+VP9 = ChunkFormat("vp9", depacketize_vp9)
 
 
 @dataclass(slots=True)

@@ -1,5 +1,5 @@
-"""Real encoded video for the session tests: a moving test pattern through libvpx (VP8, VP9) and
-libx264, encoded once per process."""
+"""Real encoded video for the session tests: a moving test pattern through libvpx (VP8, VP9),
+libx264 and SVT-AV1, encoded once per process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from fractions import Fraction
 
 import av
 
-from pywebrtc.media.video import VIDEO_CLOCK, EncodedVideoFrame
+from pywebrtc.media.video import VIDEO_CLOCK, EncodedVideoFrame, VideoCodec
+from pywebrtc.media.video.codecs import create_encoder
 
 WIDTH, HEIGHT, FPS = 160, 120, 30
 TICKS = VIDEO_CLOCK // FPS
@@ -31,6 +32,14 @@ def pattern(index: int) -> av.VideoFrame:
 @functools.cache
 def encoded(codec: str, count: int = 90, gop: int = 30) -> tuple[EncodedVideoFrame, ...]:
     """``count`` frames of the pattern, a keyframe every ``gop``; timestamps from 0."""
+    if codec == "av1":  # SVT-AV1 through the codecs module (its real-time settings)
+        encoder = create_encoder(VideoCodec("AV1", 45))
+        frames = [f for i in range(count)
+                  for f in encoder.encode(pattern(i), force_keyframe=i % gop == 0)]  # fmt: skip
+        return tuple(
+            EncodedVideoFrame(f.data, i * TICKS, f.keyframe, codec, WIDTH, HEIGHT)
+            for i, f in enumerate(frames)
+        )
     name = _ENCODERS[codec]
     assert name in av.codecs_available, f"this PyAV wheel has no {name}"
     enc = av.CodecContext.create(name, "w")

@@ -35,6 +35,7 @@ CODECS = {
     "vp8": VideoCodec("VP8", 96, rtx_payload_type=97),
     "vp9": VideoCodec("VP9", 98, {"profile-id": "0"}, rtx_payload_type=99),
     "h264": VideoCodec("H264", 102, {"packetization-mode": "1"}, rtx_payload_type=103),
+    "av1": VideoCodec("AV1", 45, rtx_payload_type=46),
 }
 SSRC = {"a": 0xA1, "b": 0xB2}
 RTX_SSRC = {"a": 0xA101, "b": 0xB201}
@@ -151,7 +152,7 @@ def check_decodable(
     return indexes
 
 
-@pytest.mark.parametrize("codec", ["vp8", "vp9", "h264"])
+@pytest.mark.parametrize("codec", ["vp8", "vp9", "h264", "av1"])
 def test_clean_path_delivers_every_frame(codec: str) -> None:
     frames = encoded(codec)
     a, b = pair(codec)
@@ -424,10 +425,10 @@ def test_a_frame_of_the_wrong_codec_is_a_caller_bug() -> None:
         a.send_encoded(encoded("h264")[0], 0.0)
 
 
-def test_av1_is_accepted_but_not_assembled_yet() -> None:
-    av1 = VideoCodec("AV1", 45)
-    b = VideoSession(config("b", "vp8", receive_codecs={45: av1}))
-    b.receive_packet(RtpPacket(45, 1, 0, SSRC["a"], b"\x10\x00", True), 0.0)
+def test_a_negotiated_format_without_depacketizer_is_counted() -> None:
+    h265 = VideoCodec("H265", 49)
+    b = VideoSession(config("b", "vp8", receive_codecs={49: h265}))
+    b.receive_packet(RtpPacket(49, 1, 0, SSRC["a"], b"\x10\x00", True), 0.0)
     assert b.poll() is None and b.drops.unsupported_codec == 1
 
 
