@@ -139,8 +139,8 @@ def test_only_av1_in_common_receives_but_has_no_send_codec() -> None:
 
 def test_h264_formats_match_on_profile_and_mode_not_level() -> None:
     ours = OFFER_CODECS[3]  # 42e01f
-    assert same_video_codec(ours, VideoCodec("h264", 1, {"packetization-mode": "1",
-                                                          "profile-level-id": "42e034"}))  # fmt: skip
+    level_5_2 = {"packetization-mode": "1", "profile-level-id": "42e034"}
+    assert same_video_codec(ours, VideoCodec("h264", 1, level_5_2))
     assert not same_video_codec(ours, VideoCodec("H264", 1, {"profile-level-id": "42e01f"}))
 
 
