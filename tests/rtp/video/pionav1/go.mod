@@ -1,0 +1,3 @@
+module pionav1
+
+go 1.19
