@@ -6,7 +6,8 @@ Headless Chromium is the client, doing what pipecat's web client does (microphon
 transceivers, a "chat" channel with keep-alive pings, the offer POSTed and candidates
 trickled to the request handler): its microphone is a 440 Hz tone, the pipeline hears 440 Hz,
 and the page hears it back (WebAudio level and pitch on a muted <audio>) and gets a reply to
-every message; when it hangs up, the bot's ``on_client_disconnected`` fires. A pywebrtc client
+every message; its camera reaches the pipeline as 640x480 RGB frames; when it hangs up, the
+bot's ``on_client_disconnected`` fires. A pywebrtc client
 does the same without a browser, and starts over on a new peer connection (``restart_pc``).
 """
 
@@ -28,11 +29,12 @@ from pipecat.frames.frames import (
     InputTransportMessageFrame,
     OutputAudioRawFrame,
     OutputTransportMessageUrgentFrame,
+    UserImageRawFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.transports.base_transport import TransportParams
+from pipecat.transports.base_transport import TransportParams, VideoInSourceParams
 from pipecat.workers.runner import WorkerRunner
 
 from conformance.browser.audio_scenario import write_tone_wav
@@ -55,17 +57,22 @@ PAGE = (Path(__file__).parent / "pipecat_client.html").read_bytes()
 
 
 class EchoBot(FrameProcessor):
-    """Sends the microphone back as the bot's voice; answers each message with counts."""
+    """Sends the microphone back as the bot's voice; answers each message with counts;
+    keeps the camera's frames' sizes and formats."""
 
     def __init__(self) -> None:
         super().__init__()
         self.audio_frames = 0
         self.samples: list[int] = []  # the first second heard, for its pitch
         self.messages: list[Any] = []
+        self.images: list[tuple[tuple[int, int], str | None, str | None, int]] = []
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
-        if isinstance(frame, InputAudioRawFrame):
+        if isinstance(frame, UserImageRawFrame):
+            source = frame.transport_source
+            self.images.append((frame.size, frame.format, source, len(frame.image)))
+        elif isinstance(frame, InputAudioRawFrame):
             self.audio_frames += 1
             if len(self.samples) < frame.sample_rate:
                 self.samples += memoryview(frame.audio).cast("h").tolist()
@@ -91,7 +98,12 @@ class Bot:
         self.runs: list[asyncio.Task[None]] = []
 
     async def start(self, connection: SmallWebRTCConnection) -> None:
-        params = TransportParams(audio_in_enabled=True, audio_out_enabled=True)
+        params = TransportParams(
+            audio_in_enabled=True,
+            audio_out_enabled=True,
+            video_in_enabled=True,
+            video_in_sources={"camera": VideoInSourceParams(framerate=10)},
+        )
         transport = SmallWebRTCTransport(connection, params)
 
         @transport.event_handler("on_client_connected")  # type: ignore[untyped-decorator]
@@ -163,8 +175,13 @@ def test_a_pipecat_pipeline_echoes_chromium_over_pywebrtc(tmp_path: Path) -> Non
             # about a second of the echo heard at the page, and every message answered
             await page.wait_for_function(
                 "(s => s.loudFor >= 20 && s.replies.length >= 5 || s.errors.length)(window.state)",
-                timeout=20000,
+                timeout=30000,
             )
+            for _ in range(300):  # and camera frames (the first keyframe may take a while)
+                if len(bot.echo.images) >= 5:
+                    break
+                await asyncio.sleep(0.1)
+            result["images"] = list(bot.echo.images)
             result.update(await page.evaluate("window.state"))
             result["heard"] = dominant_frequency(bot.echo.samples, RATE)
             result["messages"] = list(bot.echo.messages)
@@ -188,6 +205,12 @@ def test_a_pipecat_pipeline_echoes_chromium_over_pywebrtc(tmp_path: Path) -> Non
     assert [r["echo"] for r in result["replies"][:5]] == messages
     counts = [r["audio_frames"] for r in result["replies"][:5]]
     assert counts == sorted(counts), counts
+    # the camera (Chromium's fake 640x480 one) came in as RGB frames of that size, sampled at
+    # the camera source's 10 frames a second
+    images = result["images"]
+    assert len(images) >= 5, images
+    assert {i[:3] for i in images} == {((640, 480), "RGB", "camera")}, images[:3]
+    assert {i[3] for i in images} == {640 * 480 * 3}
 
 
 class Tone(AudioStreamTrack):
