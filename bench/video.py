@@ -280,18 +280,20 @@ def _load() -> str:
 def summary(stack: str, sessions: list[Session]) -> str:
     """What ``stack``'s encoder and decoder ran at, medians over ``sessions``."""
 
-    def med(values: list[float]) -> float:
-        return statistics.median(values)
+    def med(value: Callable[[Session], float]) -> float:
+        return statistics.median(value(s) for s in sessions)
 
+    send_ms = med(lambda s: s.send_cpu_pct * 10 / max(s.sent_fps, 1e-9))
+    recv_ms = med(lambda s: s.recv_cpu_pct * 10 / max(s.decoded_fps, 1e-9))
     never = sum(1 for s in sessions if s.to_steady_ms is None)
-    wrong = [s.wrong for s in sessions]
+    width, height = sessions[0].size
     return (
-        f"{stack}: the stack took {med([s.sent_fps for s in sessions]):.1f} frames/s from the "
-        f"track, sent {med([s.wire_kbps for s in sessions]):.0f} kbit/s on the wire (sender → "
-        f"receiver: SRTP, RTCP, STUN), the receiver decoded "
-        f"{med([s.decoded_fps for s in sessions]):.1f} frames/s of "
-        f"{sessions[0].size[0]}×{sessions[0].size[1]} (medians of {len(sessions)} sessions); "
-        f"wrong pictures decoded after the outage: {wrong}"
+        f"{stack}: the stack took {med(lambda s: s.sent_fps):.1f} frames/s from the track, sent "
+        f"{med(lambda s: s.wire_kbps):.0f} kbit/s on the wire (sender → receiver: SRTP, RTCP, "
+        f"STUN), the receiver decoded {med(lambda s: s.decoded_fps):.1f} frames/s of "
+        f"{width}×{height}; CPU {send_ms:.2f} ms per frame taken, {recv_ms:.2f} ms per frame "
+        f"decoded (medians of {len(sessions)} sessions); wrong pictures decoded after the "
+        f"outage: {[s.wrong for s in sessions]}"
         + (f"; not steady within {OBSERVE:.0f} s of the outage in {never}" if never else "")
     )
 
