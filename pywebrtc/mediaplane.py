@@ -1,7 +1,10 @@
-"""The audio half of a peer connection: transceivers, their audio sessions, RTP routing.
+"""The media half of a peer connection: transceivers, their audio sessions and video
+pipelines, RTP routing.
 
 :class:`MediaPlane` holds the W3C transceivers and the sans-IO
-:class:`~pywebrtc.media.AudioSession` of each (one BUNDLE transport). The peer connection calls
+:class:`~pywebrtc.media.AudioSession` of each audio one, or the
+:class:`~pywebrtc.videoplane.VideoLink` (a :class:`~pywebrtc.media.video.session.VideoSession`
+and its codecs) of each video one (one BUNDLE transport). The peer connection calls
 it from offer/answer (which sections to write, what the remote said); the
 :class:`~pywebrtc.session.PeerSession` hands it plain RTP and RTCP (SRTP is the transport's)
 and drives it with ``tick``/``poll``/``deadline``. It routes RTP by SSRC, then by the RFC 8843
@@ -22,13 +25,14 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 
 from pywebrtc.dtls import SrtpKeys
+from pywebrtc.jsep import video as jsep_video
 from pywebrtc.jsep.audio import (
     OFFER_CODECS,
     LocalAudio,
@@ -38,10 +42,23 @@ from pywebrtc.jsep.audio import (
     negotiate_audio,
     offer_extensions,
 )
-from pywebrtc.media import AudioSession, AudioSessionConfig, MediaStreamError, MediaStreamTrack
+from pywebrtc.jsep.video import LocalVideo, NegotiatedVideo, RemoteVideo, negotiate_video
+from pywebrtc.media import (
+    AudioCodec,
+    AudioSession,
+    AudioSessionConfig,
+    MediaStreamError,
+    MediaStreamTrack,
+)
 from pywebrtc.media.dtmf import ToneChange
 from pywebrtc.media.pipeline import EncodedReceived, FrameReceived, RemoteEnded, TelephoneEvent
-from pywebrtc.media.track import EncodedAudioTrack, RemoteAudioTrack
+from pywebrtc.media.track import (
+    EncodedAudioTrack,
+    EncodedVideoTrack,
+    RemoteAudioTrack,
+    RemoteVideoTrack,
+)
+from pywebrtc.media.video import VideoCodec
 from pywebrtc.rtcrtptransceiver import (
     RTCDTMFToneChangeEvent,
     RTCRtpReceiver,
@@ -50,9 +67,11 @@ from pywebrtc.rtcrtptransceiver import (
     receives,
     sends,
 )
+from pywebrtc.rtp.extensions import ABS_SEND_TIME_URI, SDES_MID_URI, TRANSPORT_WIDE_CC_URI
 from pywebrtc.rtp.packet import RtpPacket
-from pywebrtc.rtp.rtcp import RtcpPacket
-from pywebrtc.rtp.sender import TransportSequence
+from pywebrtc.rtp.rtcp import RtcpPacket, serialize_rtcp
+from pywebrtc.rtp.sender import ExtensionIds, TransportSequence
+from pywebrtc.rtp.twcc_feedback import TwccFeedback
 from pywebrtc.sdp import Direction
 from pywebrtc.settings import SettingEngine
 from pywebrtc.stats import (
@@ -66,6 +85,9 @@ from pywebrtc.stats import (
     RTCStatsReport,
 )
 from pywebrtc.transmit import Transmit
+
+if TYPE_CHECKING:
+    from pywebrtc.media.video.session import VideoSessionConfig
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +103,8 @@ class MediaDrops:
 
 
 class MediaPlane:
+    _twcc: TwccFeedback | None = None  # transport-wide CC feedback, with video (see below)
+
     def __init__(
         self,
         clock: Callable[[], float],
@@ -120,13 +144,21 @@ class MediaPlane:
     # ------------------------------------------------------------------ W3C API
 
     def add_transceiver(
-        self, track: MediaStreamTrack | None, direction: str, decode: bool | None = None
+        self,
+        track: MediaStreamTrack | None,
+        direction: str,
+        decode: bool | None = None,
+        kind: str = "audio",
     ) -> RTCRtpTransceiver:
+        if kind not in ("audio", "video"):
+            raise ValueError(f"a transceiver is audio or video, not {kind!r}")
+        if decode is None:
+            decode = self.decode if kind == "audio" else self._settings.video_decode
         transceiver = RTCRtpTransceiver(
-            "audio",
+            kind,
             direction,
-            RTCRtpSender(track),
-            RTCRtpReceiver("audio", self.decode if decode is None else decode),
+            RTCRtpSender(track, kind),
+            RTCRtpReceiver(kind, decode),
         )
         transceiver._on_stop = self._on_stop
         transceiver._on_negotiation = self._negotiation_needed
@@ -142,13 +174,16 @@ class MediaPlane:
         return transceiver
 
     def add_track(self, track: MediaStreamTrack) -> RTCRtpSender:
-        if track.kind != "audio":
-            raise ValueError(f"only audio tracks are supported, not {track.kind!r}")
+        if track.kind not in ("audio", "video"):
+            raise ValueError(f"only audio and video tracks can be sent, not {track.kind!r}")
         for t in self.transceivers:
             if t.sender.track is track:
                 raise ValueError("the track already has a sender")  # W3C InvalidAccessError
-        # W3C addTrack: reuse a transceiver that never sent (e.g. created by a remote offer).
+        # W3C addTrack: reuse a transceiver of the kind that never sent (e.g. created by a
+        # remote offer).
         for t in self.transceivers:
+            if t.kind != track.kind:
+                continue
             if not t.stopped and t.sender.track is None and not t.used_for_sending:
                 t.sender.track = track
                 t.sender.track_id = track.id
@@ -159,7 +194,7 @@ class MediaPlane:
                     t.direction = "sendonly"
                 self._restart_sender(t)
                 return t.sender
-        return self.add_transceiver(track, "sendrecv").sender
+        return self.add_transceiver(track, "sendrecv", kind=track.kind).sender
 
     def remove_track(self, sender: RTCRtpSender) -> None:
         t = next((t for t in self.transceivers if t.sender is sender), None)
@@ -189,12 +224,31 @@ class MediaPlane:
                 new.append(t.mid)
         return new
 
-    def local_audio(self, transceiver: RTCRtpTransceiver, answer: bool) -> LocalAudio:
+    def local_section(
+        self, transceiver: RTCRtpTransceiver, answer: bool
+    ) -> LocalAudio | LocalVideo:
         assert transceiver.mid is not None
         direction = Direction(transceiver._direction)
         negotiated = transceiver.negotiated
         if answer and negotiated is not None:
             direction = negotiated.direction
+        if transceiver.kind == "video":
+            assert not isinstance(negotiated, NegotiatedAudio)
+            preferences = transceiver.codec_preferences
+            return LocalVideo(
+                transceiver.mid,
+                direction,
+                transceiver.sender.ssrc,
+                transceiver.sender.rtx_ssrc,
+                self.cname,
+                self.stream_id,
+                transceiver.sender.track_id,
+                stopped=transceiver.stopped,
+                negotiated=negotiated if answer else None,
+                codecs=_video_codecs(preferences) or jsep_video.OFFER_CODECS,
+                extensions=jsep_video.video_offer_extensions(negotiated),
+            )
+        assert not isinstance(negotiated, NegotiatedVideo)
         return LocalAudio(
             transceiver.mid,
             direction,
@@ -204,7 +258,7 @@ class MediaPlane:
             transceiver.sender.track_id,
             stopped=transceiver.stopped,
             negotiated=negotiated if answer else None,
-            codecs=transceiver.codec_preferences or OFFER_CODECS,
+            codecs=_audio_codecs(transceiver.codec_preferences) or OFFER_CODECS,
             extensions=offer_extensions(negotiated),
         )
 
@@ -239,39 +293,51 @@ class MediaPlane:
                 return True
         return False
 
-    def offer_sections(self) -> list[LocalAudio]:
-        return [self.local_audio(t, answer=False) for t in self.transceivers if t.mid is not None]
+    def offer_sections(self) -> list[LocalAudio | LocalVideo]:
+        return [
+            self.local_section(t, answer=False) for t in self.transceivers if t.mid is not None
+        ]
 
-    def answer_sections(self) -> dict[str, LocalAudio]:
+    def answer_sections(self) -> dict[str, LocalAudio | LocalVideo]:
         for t in self.transceivers:
             self._renegotiate(t)
         return {
-            t.mid: self.local_audio(t, answer=True) for t in self.transceivers if t.mid is not None
+            t.mid: self.local_section(t, answer=True)
+            for t in self.transceivers
+            if t.mid is not None
         }
 
-    def apply_remote(self, sections: Mapping[str, RemoteAudio | None], offer: bool) -> None:
-        """Apply the remote description's audio sections (mid -> section, None if rejected).
+    def apply_remote(
+        self,
+        sections: Mapping[str, tuple[str, RemoteAudio | RemoteVideo | None]],
+        offer: bool,
+    ) -> None:
+        """Apply the remote description's audio and video sections (mid -> (kind, section),
+        the section None if rejected).
 
         A section the remote sends on fires ``track`` now, as W3C and aiortc do inside
         setRemoteDescription: a handler may still addTrack and answer sendrecv."""
         fire: list[RTCRtpTransceiver] = []
-        for mid, remote in sections.items():
+        for mid, (kind, remote) in sections.items():
             t = next((t for t in self.transceivers if t.mid == mid), None)
             if t is None and offer and remote is not None:
-                # W3C: take a transceiver addTrack made and no offer has used yet, else a new
-                # recvonly one.
+                # W3C: take a transceiver of the kind addTrack made and no offer has used yet,
+                # else a new recvonly one.
                 t = next(
                     (
                         t
                         for t in self.transceivers
-                        if t.mid is None and not t.stopped and t.negotiated is None
+                        if t.mid is None
+                        and t.kind == kind
+                        and not t.stopped
+                        and t.negotiated is None
                     ),
                     None,
                 )
                 if t is None:
-                    t = self.add_transceiver(None, "recvonly")
+                    t = self.add_transceiver(None, "recvonly", kind=kind)
                 t.mid = mid
-            if t is None:
+            if t is None or t.kind != kind:
                 continue
             if remote is None:
                 if not t.stopped:
@@ -281,10 +347,7 @@ class MediaPlane:
                 continue
             t.remote_section = remote
             t.remote_offered = offer
-            negotiated = negotiate_audio(
-                Direction(t._direction), remote, we_offered=not offer,
-                preferences=t.codec_preferences,
-            )  # fmt: skip
+            negotiated = _negotiate(t, remote, we_offered=not offer)
             t.negotiated = negotiated
             if negotiated is None and not offer:
                 t.stop()
@@ -297,10 +360,7 @@ class MediaPlane:
     def _renegotiate(self, t: RTCRtpTransceiver) -> None:
         # The direction may have changed since the remote offer (addTrack before our answer).
         if t.remote_section is not None and t.remote_offered and not t.stopped:
-            t.negotiated = negotiate_audio(
-                Direction(t._direction), t.remote_section, we_offered=False,
-                preferences=t.codec_preferences,
-            )  # fmt: skip
+            t.negotiated = _negotiate(t, t.remote_section, we_offered=False)
 
     def stable(self) -> None:
         """Both descriptions are applied: current directions, track events, sessions."""
@@ -357,10 +417,13 @@ class MediaPlane:
             return
         if self.keys is None:
             return
-        twcc_taken = False
+        twcc_taken = self._configure_twcc()
         for t in self.transceivers:
             n = t.negotiated
             if t.stopped or n is None or t.currentDirection is None:
+                continue
+            if isinstance(n, NegotiatedVideo):
+                self._configure_video(t, n)
                 continue
             twcc = n.transport_cc and not twcc_taken  # one feedback stream per transport
             twcc_taken = twcc_taken or twcc
@@ -378,7 +441,84 @@ class MediaPlane:
             self._restart_sender(t)
         self._wake()
 
+    def _configure_twcc(self) -> bool:
+        """With video, transport-wide CC feedback is the plane's: one
+        :class:`~pywebrtc.rtp.twcc_feedback.TwccFeedback` sees every RTP packet of the
+        transport (the sequence numbers are transport-wide: feedback from the audio session
+        alone would report the video packets lost). Audio-only, an audio session gives it, as
+        before. True when the plane gives it."""
+        video = next(
+            (
+                (t, n)
+                for t in self.transceivers
+                if isinstance(n := t.negotiated, NegotiatedVideo)
+                and n.transport_cc
+                and not t.stopped
+                and t.currentDirection is not None
+            ),
+            None,
+        )
+        ext = video[1].extension_id(TRANSPORT_WIDE_CC_URI) if video is not None else None
+        if video is None or ext is None:
+            self._twcc = None
+            return False
+        if self._twcc is None:
+            self._twcc = TwccFeedback(video[0].sender.ssrc, ext)
+        self._twcc.extension_id = ext
+        return True
+
+    def _configure_video(self, t: RTCRtpTransceiver, n: NegotiatedVideo) -> None:
+        """Make or reconfigure ``t``'s video link."""
+        from pywebrtc.videoplane import VideoLink  # PyAV's video codecs: only when video runs
+
+        config = self._video_config(t, n, n.transport_cc)
+        if t.video is None:
+            track = t.receiver.track
+            assert isinstance(track, RemoteVideoTrack | EncodedVideoTrack)
+            t.video = VideoLink(
+                config, self._clock, self._wake, self._out, track,
+                ntp_offset=self.ntp_offset, transport_sequence=self.transport_sequence,
+            )  # fmt: skip
+        else:
+            t.video.reconfigure(config)
+        for ssrc in (n.remote_ssrc, n.remote_rtx_ssrc):
+            if ssrc is not None:
+                self._routes[ssrc] = t
+        self._restart_sender(t)
+
+    def _video_config(
+        self, t: RTCRtpTransceiver, n: NegotiatedVideo, twcc: bool
+    ) -> VideoSessionConfig:
+        from pywebrtc.media.video.session import VideoSessionConfig
+
+        send_codec = n.send_codec if sends(str(n.direction)) else None
+        rtx = send_codec is not None and send_codec.rtx_payload_type is not None
+        return VideoSessionConfig(
+            ssrc=t.sender.ssrc,
+            cname=self.cname,
+            send_codec=send_codec,
+            receive_codecs=n.receive_codecs if receives(str(n.direction)) else {},
+            rtx_ssrc=t.sender.rtx_ssrc if rtx else None,
+            nack=n.nack,
+            pli=n.pli,
+            fir=n.fir,
+            mid=t.mid,
+            extension_ids=ExtensionIds(
+                mid=n.extension_id(SDES_MID_URI),
+                abs_send_time=n.extension_id(ABS_SEND_TIME_URI),
+                transport_cc=n.extension_id(TRANSPORT_WIDE_CC_URI) if twcc else None,
+            ),
+            remote_ssrc=n.remote_ssrc,
+            remote_rtx_ssrc=n.remote_rtx_ssrc,
+        )
+
     def _restart_sender(self, t: RTCRtpTransceiver) -> None:
+        link = t.video
+        if t.kind == "video":
+            if link is not None:
+                want = not t.stopped and not self.closed and sends(t.currentDirection)
+                link.start_sender(t.sender.track if want else None)
+            return
         want = (
             t.session is not None
             and not t.stopped
@@ -458,6 +598,10 @@ class MediaPlane:
         self._wake()
 
     def _on_stop(self, t: RTCRtpTransceiver) -> None:
+        if t.video is not None:
+            t.video.close()
+            t.video = None
+            self._wake()
         if t.send_task is not None:
             t.send_task.cancel()
             t.send_task = None
@@ -489,10 +633,13 @@ class MediaPlane:
             if t.session is not None:
                 t.session.receive_rtcp_packets(packets, now)
                 self._flush(t, t.session, now)
+            elif t.video is not None:
+                t.video.receive_rtcp(packets, now)
 
     def receive_rtp(self, data: bytes, now: float) -> None:
         """One RTP packet, unprotected by the transport: to the session its SSRC or mid names."""
-        if len(data) >= 12:
+        twcc = self._twcc
+        if twcc is None and len(data) >= 12:
             owner = self._routes.get(int.from_bytes(data[8:12]))
             if owner is not None and owner.forwarded_by and (session := owner.session):
                 # Sent on as it comes (an echo): no RtpPacket, event or av.Packet per packet.
@@ -503,10 +650,16 @@ class MediaPlane:
                 return
         try:
             packet = RtpPacket.parse(data)
+            if twcc is not None:
+                twcc.incoming_rtp(packet, now)
         except ValueError:
             self.drops.malformed += 1
             return
         owner = self._routes.get(packet.ssrc) or self._route(packet)
+        if owner is not None and owner.video is not None:
+            self._routes[packet.ssrc] = owner
+            owner.video.receive_packet(packet, now)
+            return
         session = owner.session if owner is not None else None
         if owner is None or session is None:
             self.drops.unrouted += 1
@@ -516,11 +669,13 @@ class MediaPlane:
         self._flush(owner, session, now)
 
     def _route(self, packet: RtpPacket) -> RTCRtpTransceiver | None:
-        candidates = [t for t in self.transceivers if t.session is not None and receives(
+        """The receiving transceiver of a packet with an SSRC not seen yet: the one its mid
+        extension names (RFC 8843 §9.2), else the only receiving one without a signalled SSRC
+        of the packet's kind (by payload type), else the only receiving one."""
+        candidates = [t for t in self.transceivers if (t.session or t.video) and receives(
             t.currentDirection)]  # fmt: skip
         for t in candidates:
-            assert t.session is not None
-            ext = t.session.config.extension_ids.mid
+            ext = _mid_extension(t)
             if ext is not None:
                 try:
                     value = packet.extension(ext)
@@ -530,7 +685,11 @@ class MediaPlane:
                     mid = value.decode(errors="replace")
                     return next((c for c in candidates if c.mid == mid), None)
                 break
-        unclaimed = [t for t in candidates if t.session and t.session.remote_ssrc is None]
+        unclaimed = [
+            t for t in candidates if t.negotiated is not None and t.negotiated.remote_ssrc is None
+        ]
+        if len(unclaimed) > 1:  # audio and video: the one whose codecs have the payload type
+            unclaimed = [t for t in unclaimed if _has_payload_type(t, packet.payload_type)]
         if len(unclaimed) == 1:
             return unclaimed[0]
         if len(candidates) == 1:
@@ -538,15 +697,24 @@ class MediaPlane:
         return None
 
     def deadline(self) -> float | None:
-        best: float | None = None
+        best = self._twcc.deadline() if self._twcc is not None else None
         for t in self.transceivers:
             if t.session is not None:
                 d = t.session.deadline()
-                if d is not None and (best is None or d < best):
-                    best = d
+            elif t.video is not None:
+                d = t.video.deadline()
+            else:
+                continue
+            if d is not None and (best is None or d < best):
+                best = d
         return best
 
     def tick(self, now: float) -> None:
+        twcc = self._twcc
+        if twcc is not None and (d := twcc.deadline()) is not None and d <= now:
+            feedback = twcc.poll_rtcp(now)
+            if feedback:
+                self._out.append(serialize_rtcp(feedback))
         for t in self.transceivers:
             session = t.session
             if session is not None:
@@ -554,6 +722,10 @@ class MediaPlane:
                 if d is not None and d <= now:
                     session.tick(now)
                     self._flush(t, session, now)
+            elif (link := t.video) is not None:
+                d = link.deadline()
+                if d is not None and d <= now:
+                    link.tick(now)
 
     def _flush(self, t: RTCRtpTransceiver, session: AudioSession, now: float) -> None:
         out = self._out
@@ -590,19 +762,25 @@ class MediaPlane:
     def add_stats(self, report: RTCStatsReport, ts: float, transport_id: str) -> None:
         """The sessions' W3C stats, linked by id (codecId, localId/remoteId, mediaSourceId)."""
         for t in self.transceivers:
-            session = t.session
-            if session is None:
+            session, link = t.session, t.video
+            if session is not None:
+                entries = session.stats()
+                config = session.config
+                send_pt = config.send_codec.payload_type if config.send_codec else None
+                recv_pt = next((c.payload_type for c in config.receive_codecs), None)
+            elif link is not None:
+                entries = link.stats()
+                send_codec = link.config.send_codec
+                send_pt = send_codec.payload_type if send_codec else None
+                recv_pt = link.receive_payload_type
+            else:
                 continue
-            entries = session.stats()
             codec_ids: dict[int, str] = {}
             for entry in entries:
                 if entry["type"] == "codec":
                     pt = int(entry["payloadType"] or 0)
                     codec_ids[pt] = f"CO{t.mid}_{pt}"
                     report.add(_build(RTCCodecStats, ts, codec_ids[pt], entry, transport_id))
-            config = session.config
-            send_pt = config.send_codec.payload_type if config.send_codec else None
-            recv_pt = next((c.payload_type for c in config.receive_codecs), None)
             for entry in entries:
                 kind = entry["type"]
                 ssrc = entry.get("ssrc")
@@ -622,12 +800,14 @@ class MediaPlane:
                     stats.codecId = codec_ids.get(-1 if send_pt is None else send_pt)
                     stats.remoteId = f"RIA{t.mid}_{ssrc}"
                     if t.sender.track is not None:
-                        stats.mediaSourceId = f"SA{t.mid}"
+                        source_id = f"S{t.kind[0].upper()}{t.mid}"
+                        stats.mediaSourceId = source_id
                         report.add(
                             RTCAudioSourceStats(
-                                ts, "media-source", f"SA{t.mid}", trackIdentifier=t.sender.track.id
+                                ts, "media-source", source_id, kind=t.kind,
+                                trackIdentifier=t.sender.track.id,
                             )
-                        )
+                        )  # fmt: skip
                 elif kind == "remote-inbound-rtp":
                     stats = _build(
                         RTCRemoteInboundRtpStreamStats, ts, f"RIA{t.mid}_{ssrc}", entry,
@@ -647,6 +827,48 @@ class MediaPlane:
                 else:
                     continue
                 report.add(stats)
+
+
+def _mid_extension(t: RTCRtpTransceiver) -> int | None:
+    n = t.negotiated
+    if isinstance(n, NegotiatedVideo):
+        return n.extension_id(SDES_MID_URI)
+    return n.extension_ids.mid if n is not None else None
+
+
+def _has_payload_type(t: RTCRtpTransceiver, payload_type: int) -> bool:
+    n = t.negotiated
+    if n is None:
+        return False
+    for codec in n.codecs:
+        if codec.payload_type == payload_type:
+            return True
+        if isinstance(codec, VideoCodec) and codec.rtx_payload_type == payload_type:
+            return True
+    return False
+
+
+def _negotiate(
+    t: RTCRtpTransceiver, remote: RemoteAudio | RemoteVideo, we_offered: bool
+) -> NegotiatedAudio | NegotiatedVideo | None:
+    """Offer/answer for one transceiver's section, by its kind."""
+    wanted = Direction(t._direction)
+    if isinstance(remote, RemoteVideo):
+        return negotiate_video(
+            wanted, remote, we_offered=we_offered,
+            preferences=_video_codecs(t.codec_preferences),
+        )  # fmt: skip
+    return negotiate_audio(
+        wanted, remote, we_offered=we_offered, preferences=_audio_codecs(t.codec_preferences)
+    )
+
+
+def _audio_codecs(codecs: Sequence[object]) -> tuple[AudioCodec, ...]:
+    return tuple(c for c in codecs if isinstance(c, AudioCodec))
+
+
+def _video_codecs(codecs: Sequence[object]) -> tuple[VideoCodec, ...]:
+    return tuple(c for c in codecs if isinstance(c, VideoCodec))
 
 
 def _build(

@@ -4,9 +4,8 @@ An app ports by turning ``from aiortc.mediastreams import …`` into
 ``from pywebrtc.mediastreams import …``. The classes live in :mod:`pywebrtc.media.track`;
 :class:`MediaStreamError` is :class:`pywebrtc.exceptions.MediaStreamError`.
 
-Video: :class:`VideoStreamTrack` paces and stamps frames as aiortc's does, but the peer
-connection has no video codec yet, so ``addTrack`` of a video track is refused (video
-m-sections are rejected with port 0).
+Video: :class:`VideoStreamTrack` paces and stamps frames as aiortc's does; ``addTrack`` sends
+it (VP8, VP9 or H.264, see :mod:`pywebrtc.videoplane`).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ State machines (W3C): ``signalingState`` (§4.3.1), ``iceGatheringState`` (§4.3
 combined). Each change is emitted as ``<name>change`` (``signalingstatechange`` ...).
 Negotiation (SDP) is in :mod:`pywebrtc.jsep.negotiation`.
 
-Audio (``addTrack``, ``addTransceiver``, the ``track`` event, SRTP, getStats for RTP streams)
-is :mod:`pywebrtc.mediaplane` on the same transport; video sections are rejected with port 0.
+Audio and video (``addTrack``, ``addTransceiver``, the ``track`` event, SRTP, getStats for RTP
+streams) are :mod:`pywebrtc.mediaplane` on the same transport.
 Renegotiation keeps the transport (sections added, directions changed, transceivers stopped).
 
 ``negotiationneeded`` (W3C §4.7.3) is queued after addTrack, removeTrack, addTransceiver, the
@@ -384,7 +384,11 @@ class RTCPeerConnection(EventEmitter):
             sdp=sessionDescription.sdp, type=sessionDescription.type
         )
         self._media.apply_remote(
-            {m.mid: (None if m.rejected else m.audio) for m in remote.media if m.kind == "audio"},
+            {
+                m.mid: (m.kind, None if m.rejected else (m.audio or m.video))
+                for m in remote.media
+                if m.kind in ("audio", "video")
+            },
             offer=kind == "offer",
         )
         if restarted and kind == "offer":
@@ -490,10 +494,11 @@ class RTCPeerConnection(EventEmitter):
         channel.run_coroutine = _spawn
         self.emit("datachannel", channel)
 
-    # ------------------------------------------------------------------ audio (W3C §5)
+    # ------------------------------------------------------------------ media (W3C §5)
 
     def addTrack(self, track: MediaStreamTrack, *streams: object) -> RTCRtpSender:
-        """Send ``track`` (audio): on a transceiver that never sent, else a new sendrecv one.
+        """Send ``track`` (audio or video): on a transceiver of its kind that never sent, else
+        a new sendrecv one.
         Renegotiate afterwards (``negotiationneeded`` says when)."""
         self._check_open()
         sender = self._media.add_track(track)
@@ -513,16 +518,17 @@ class RTCPeerConnection(EventEmitter):
         *,
         decode: bool | None = None,
     ) -> RTCRtpTransceiver:
-        """A new audio transceiver. ``decode=False`` (pywebrtc extension) makes its remote
-        track an :class:`~pywebrtc.media.EncodedAudioTrack` (raw Opus packets)."""
+        """A new audio or video transceiver. ``decode=False`` (pywebrtc extension) makes its
+        remote track an :class:`~pywebrtc.media.EncodedAudioTrack` (raw Opus packets) or an
+        :class:`~pywebrtc.media.EncodedVideoTrack` (encoded frames)."""
         self._check_open()
         if isinstance(trackOrKind, str):
             kind, track = trackOrKind, None
         else:
             kind, track = trackOrKind.kind, trackOrKind
-        if kind != "audio":
-            raise ValueError(f"only audio transceivers are supported, not {kind!r}")
-        transceiver = self._media.add_transceiver(track, direction, decode)
+        if kind not in ("audio", "video"):
+            raise ValueError(f"a transceiver is audio or video, not {kind!r}")
+        transceiver = self._media.add_transceiver(track, direction, decode, kind)
         self._update_negotiation_needed()
         return transceiver
 
@@ -705,10 +711,10 @@ class RTCPeerConnection(EventEmitter):
             order = self._offer_mids or []
             data_mid = self._data_mid
             with_data = data_mid is not None and data_mid in order
-            audio = [a for a in self._media.offer_sections() if a.mid in order]
+            rtp = [a for a in self._media.offer_sections() if a.mid in order]
             key: tuple[object, ...] = (
                 kind, self._origin, transport, data if with_data else None, data_mid,
-                tuple(audio), tuple(order),
+                tuple(rtp), tuple(order),
             )  # fmt: skip
             cached = self._rendered
             if cached is not None and cached[0] == key:
@@ -719,7 +725,7 @@ class RTCPeerConnection(EventEmitter):
                     transport,
                     data if with_data else None,
                     data_mid or "0",
-                    audio=audio,
+                    rtp=rtp,
                     order=order,
                 )
             )

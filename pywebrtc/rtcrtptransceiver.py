@@ -1,15 +1,21 @@
-"""``RTCRtpTransceiver``, ``RTCRtpSender``, ``RTCRtpReceiver`` (W3C webrtc-pc §5), audio only.
+"""``RTCRtpTransceiver``, ``RTCRtpSender``, ``RTCRtpReceiver`` (W3C webrtc-pc §5), audio and
+video.
 
-A transceiver is one audio m-section: a sender (our track, our SSRC) and a receiver (the remote
-track handed out by the ``track`` event). The peer connection owns the I/O: it builds the
-:class:`~pywebrtc.media.AudioSession` from what offer/answer negotiated (kept here in
-``negotiated``), runs one task per sending transceiver that awaits ``track.recv()``, and pushes
-decoded frames into ``receiver.track``.
+A transceiver is one audio or video m-section (``kind``): a sender (our track, our SSRC, and
+for video an RTX SSRC) and a receiver (the remote track handed out by the ``track`` event). The
+peer connection owns the I/O: it builds the :class:`~pywebrtc.media.AudioSession` (``session``)
+or the video pipeline (``video``, :mod:`pywebrtc.videoplane`) from what offer/answer negotiated
+(kept here in ``negotiated``), runs one task per sending transceiver that awaits
+``track.recv()``, and pushes decoded frames into ``receiver.track``: ``av.AudioFrame`` s into a
+:class:`~pywebrtc.media.RemoteAudioTrack`, ``av.VideoFrame`` s into a
+:class:`~pywebrtc.media.RemoteVideoTrack`.
 
 Raw mode: a receiver created with ``decode=False`` hands out an
-:class:`~pywebrtc.media.EncodedAudioTrack` whose ``recv()`` returns the encoded Opus packets
-(``av.Packet``) without decoding; a sender whose track returns ``av.Packet`` s sends them as
-they are (``pts`` in 48 kHz units).
+:class:`~pywebrtc.media.EncodedAudioTrack` (or :class:`~pywebrtc.media.EncodedVideoTrack`)
+whose ``recv()`` returns the encoded Opus packets or video frames (``av.Packet``) without
+decoding; a sender whose track returns ``av.Packet`` s sends them as they are (``pts`` in 48 kHz
+units for audio, 90 kHz for video; a video track may also return
+:class:`~pywebrtc.media.video.EncodedVideoFrame` s).
 
 DTMF (W3C §7): ``sender.dtmf`` is an :class:`RTCDTMFSender` whose ``insertDTMF`` hands the
 tones to the session's :class:`~pywebrtc.media.dtmf.DtmfPlayout` (RFC 4733 events on the audio
@@ -20,15 +26,18 @@ receiving API).
 
 Codecs (W3C §5.2, §5.4): ``RTCRtpSender.getCapabilities("audio")`` and
 ``RTCRtpReceiver.getCapabilities("audio")`` list :class:`RTCRtpCodecCapability` s (Opus, PCMU,
-PCMA, telephone-event at 48 and 8 kHz); ``transceiver.setCodecPreferences(codecs)`` limits
-and orders the codecs of the next offer or answer (an empty list resets). Codecs are matched
-by mimeType (case-insensitive), clockRate, channels when given, and sdpFmtpLine when given
-(as a set of parameters); aiortc's ``RTCRtpCodecCapability`` (``parameters``, no sdpFmtpLine)
+PCMA, telephone-event at 48 and 8 kHz), for ``"video"`` VP8, VP9, H.264 (42001f, 42e01f)
+each followed by its ``video/rtx``, and AV1 (receiver only);
+``transceiver.setCodecPreferences(codecs)`` limits and orders the codecs of the next offer or
+answer (an empty list resets). Codecs are matched by mimeType (case-insensitive), clockRate,
+channels when given, and sdpFmtpLine when given (as a set of parameters; for H.264 its profile
+and packetization mode); aiortc's ``RTCRtpCodecCapability`` (``parameters``, no sdpFmtpLine)
 is accepted too. A codec we do not have, or a list without an audio codec (only
 telephone-event), raises :class:`InvalidModificationError` (a ValueError, which is what aiortc
-raises).
+raises). ``video/rtx`` entries in a video list are accepted and ignored: each codec keeps its
+own RTX type.
 
-Left out: video, ``getParameters``/``setParameters``, simulcast.
+Left out: ``getParameters``/``setParameters``, simulcast.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pywebrtc.events import EventEmitter
 from pywebrtc.exceptions import (
@@ -45,20 +54,28 @@ from pywebrtc.exceptions import (
     InvalidModificationError,
     InvalidStateError,
 )
+from pywebrtc.jsep import video as jsep_video
 from pywebrtc.jsep.audio import (
     OFFER_CODECS,
     OFFER_EXTENSIONS,
     NegotiatedAudio,
     RemoteAudio,
 )
+from pywebrtc.jsep.video import NegotiatedVideo, RemoteVideo
 from pywebrtc.media import (
     AudioCodec,
     AudioSession,
     EncodedAudioTrack,
+    EncodedVideoTrack,
     MediaStreamTrack,
     RemoteAudioTrack,
+    RemoteVideoTrack,
 )
 from pywebrtc.media.dtmf import validate_tones
+from pywebrtc.media.video import VideoCodec
+
+if TYPE_CHECKING:
+    from pywebrtc.videoplane import VideoLink
 
 Direction = Literal["sendrecv", "sendonly", "recvonly", "inactive", "stopped"]
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -93,19 +110,37 @@ class RTCRtpCapabilities:
     headerExtensions: list[RTCRtpHeaderExtensionCapability] = field(default_factory=list)
 
 
-def _fmtp_line(codec: AudioCodec) -> str | None:
+def _fmtp_line(codec: AudioCodec | VideoCodec) -> str | None:
     line = ";".join(f"{k}={v}" if v else k for k, v in codec.parameters.items())
     return line or None
 
 
-def _capability(codec: AudioCodec) -> RTCRtpCodecCapability:
+def _capability(codec: AudioCodec | VideoCodec) -> RTCRtpCodecCapability:
+    if isinstance(codec, VideoCodec):
+        return RTCRtpCodecCapability(
+            f"video/{codec.name}", jsep_video.VIDEO_CLOCK_RATE, None, _fmtp_line(codec)
+        )
     return RTCRtpCodecCapability(
         f"audio/{codec.name}", codec.clock_rate, codec.channels, _fmtp_line(codec)
     )
 
 
-def get_capabilities(kind: str) -> RTCRtpCapabilities | None:
-    """What we send and receive of ``kind``; None for kinds we do not support (W3C null)."""
+def get_capabilities(kind: str, send: bool = False) -> RTCRtpCapabilities | None:
+    """What we send (``send``) or receive of ``kind``; None for kinds we do not support (W3C
+    null)."""
+    if kind == "video":
+        codecs: list[RTCRtpCodecCapability] = []
+        for codec in jsep_video.OFFER_CODECS:
+            if send and codec.key not in jsep_video.SEND_KEYS:
+                continue
+            codecs.append(_capability(codec))
+            if codec.rtx_payload_type is not None:
+                apt = f"apt={codec.payload_type}"
+                codecs.append(RTCRtpCodecCapability("video/rtx", 90000, None, apt))
+        return RTCRtpCapabilities(
+            codecs,
+            [RTCRtpHeaderExtensionCapability(uri) for _, uri in jsep_video.OFFER_EXTENSIONS],
+        )
     if kind != "audio":
         return None
     return RTCRtpCapabilities(
@@ -114,12 +149,18 @@ def get_capabilities(kind: str) -> RTCRtpCapabilities | None:
     )
 
 
+def _fmtp_map(line: str) -> dict[str, str]:
+    pairs = (p.strip().split("=", 1) for p in line.split(";") if p.strip())
+    return {p[0].strip().lower(): (p[1].strip() if len(p) > 1 else "") for p in pairs}
+
+
 def _parameters(line: str) -> set[str]:
     return {p.strip().lower() for p in line.split(";") if p.strip()}
 
 
-def _match(capability: object) -> AudioCodec:
-    """The codec of ours that ``capability`` (ours, aiortc's, or a dict) names."""
+def _match(capability: object) -> AudioCodec | VideoCodec | None:
+    """The codec of ours that ``capability`` (ours, aiortc's, or a dict) names; None for a
+    ``video/rtx`` entry (RTX follows its codec)."""
 
     def get(name: str) -> object:
         if isinstance(capability, dict):
@@ -130,6 +171,20 @@ def _match(capability: object) -> AudioCodec:
     channels, fmtp = get("channels"), get("sdpFmtpLine")
     if isinstance(mime, str) and "/" in mime and isinstance(rate, int):
         kind, name = mime.lower().split("/", 1)
+        if kind == "video" and name == "rtx":
+            return None
+        if kind == "video" and rate == jsep_video.VIDEO_CLOCK_RATE:
+            params = get("parameters")  # aiortc's capability: a dict, no sdpFmtpLine
+            if fmtp is not None:
+                params = _fmtp_map(str(fmtp))
+            for video in jsep_video.OFFER_CODECS:
+                if name != video.key:
+                    continue
+                if isinstance(params, dict) and params and not jsep_video.same_video_codec(
+                    video, VideoCodec(video.name, 0, {str(k): str(v) for k, v in params.items()})
+                ):
+                    continue
+                return video
         for codec in OFFER_CODECS:
             if kind != "audio" or name != codec.key or rate != codec.clock_rate:
                 continue
@@ -203,7 +258,7 @@ class RTCRtpSender:
 
     @staticmethod
     def getCapabilities(kind: str) -> RTCRtpCapabilities | None:
-        return get_capabilities(kind)
+        return get_capabilities(kind, send=True)
 
     def __init__(self, track: MediaStreamTrack | None, kind: str = "audio") -> None:
         self.kind = kind
@@ -212,6 +267,8 @@ class RTCRtpSender:
         self.dtmf: RTCDTMFSender | None = RTCDTMFSender(self) if kind == "audio" else None
         # RFC 3550 §8.1: a random 32-bit SSRC (0 avoided: some stacks treat it as unset).
         self.ssrc = random.randint(1, 0xFFFFFFFF)
+        # Video: the RFC 4588 retransmission stream's SSRC (a=ssrc-group:FID).
+        self.rtx_ssrc = random.randint(1, 0xFFFFFFFF) if kind == "video" else 0
         self.track_id = track.id if track is not None else _random_id()
         self._on_change: Callable[[], None] | None = None
 
@@ -240,13 +297,16 @@ class RTCRtpReceiver(EventEmitter):
         super().__init__()
         self.kind = kind
         self.decode = decode
-        self.track: RemoteAudioTrack | EncodedAudioTrack = (
-            RemoteAudioTrack() if decode else EncodedAudioTrack()
-        )
+        self.track: RemoteAudioTrack | EncodedAudioTrack | RemoteVideoTrack | EncodedVideoTrack
+        if kind == "video":
+            self.track = RemoteVideoTrack() if decode else EncodedVideoTrack()
+        else:
+            self.track = RemoteAudioTrack() if decode else EncodedAudioTrack()
 
 
 class RTCRtpTransceiver:
-    """One audio m-section: ``mid``, ``direction``, ``currentDirection``, sender, receiver."""
+    """One audio or video m-section: ``kind``, ``mid``, ``direction``, ``currentDirection``,
+    sender, receiver."""
 
     def __init__(
         self,
@@ -265,10 +325,11 @@ class RTCRtpTransceiver:
         self.mid: str | None = None
         self.currentDirection: str | None = None
         self.stopped = False
-        self.negotiated: NegotiatedAudio | None = None
-        self.remote_section: RemoteAudio | None = None  # the last remote description's
+        self.negotiated: NegotiatedAudio | NegotiatedVideo | None = None
+        self.remote_section: RemoteAudio | RemoteVideo | None = None  # the last remote's
         self.remote_offered = False  # ... and whether it was an offer
-        self.session: AudioSession | None = None
+        self.session: AudioSession | None = None  # audio
+        self.video: VideoLink | None = None  # video: its session, codecs and tasks
         self.send_task: asyncio.Future[None] | None = None
         # Senders of the same connection whose track is this receiver's raw track: each
         # received packet is sent on them directly, not through the track (MediaPlane).
@@ -276,7 +337,8 @@ class RTCRtpTransceiver:
         self.track_fired = False
         self.used_for_sending = sender.track is not None
         self.offered_direction: str | None = None  # in our last local offer
-        self.codec_preferences: tuple[AudioCodec, ...] = ()  # ours, in order; () = defaults
+        # ours, in order; () = defaults
+        self.codec_preferences: tuple[AudioCodec, ...] | tuple[VideoCodec, ...] = ()
         self._on_stop: Callable[[RTCRtpTransceiver], None] | None = None
         # The peer connection's "update the negotiation-needed flag" (W3C §4.7.3).
         self._on_negotiation: Callable[[], None] | None = None
@@ -300,10 +362,24 @@ class RTCRtpTransceiver:
         """Offer/answer only ``codecs`` (capabilities from ``getCapabilities``), in this
         order, from the next negotiation on; an empty list restores our defaults."""
         chosen: list[AudioCodec] = []
+        video: list[VideoCodec] = []
         for capability in codecs:
             codec = _match(capability)
-            if codec not in chosen:  # a repeat keeps its first place
-                chosen.append(codec)
+            if isinstance(codec, VideoCodec):
+                if self.kind != "video":
+                    raise InvalidModificationError(f"a video codec for an {self.kind} section")
+                if codec not in video:
+                    video.append(codec)
+            elif codec is not None:
+                if self.kind != "audio":
+                    raise InvalidModificationError(f"an audio codec for a {self.kind} section")
+                if codec not in chosen:  # a repeat keeps its first place
+                    chosen.append(codec)
+        if self.kind == "video":
+            if codecs and not video:
+                raise InvalidModificationError("the preferences hold no video codec")
+            self.codec_preferences = tuple(video)
+            return
         if chosen and all(c.key == "telephone-event" for c in chosen):
             raise InvalidModificationError("the preferences hold no audio codec")
         self.codec_preferences = tuple(chosen)

@@ -1,7 +1,8 @@
 """``PeerSession``: one peer's whole transport as one sans-IO machine.
 
 A peer session owns the ICE agent (and its TURN clients), the DTLS connection, SRTP, the SCTP
-association with its data channels, and the audio sessions of one bundled WebRTC transport.
+association with its data channels, and the audio and video sessions of one bundled WebRTC
+transport.
 It has the four verbs of every machine in this library:
 
 * :meth:`receive` ``(datagram, remote, local, now)``: one UDP datagram from ``remote`` that
@@ -13,8 +14,8 @@ It has the four verbs of every machine in this library:
 * :meth:`deadline` ``()``: when :meth:`tick` is next due.
 
 Each datagram is classified once, here, by its first byte (RFC 7983 §7, :mod:`pywebrtc.demux`):
-STUN goes to ICE, DTLS to DTLS; SRTP and SRTCP are unprotected here and handed to the audio
-sessions as plain RTP/RTCP, and what the audio sessions send is protected here. DTLS application
+STUN goes to ICE, DTLS to DTLS; SRTP and SRTCP are unprotected here and handed to the media
+sessions as plain RTP/RTCP, and what the media sessions send is protected here. DTLS application
 data is SCTP. Datagrams from a TURN server are the TURN client's, which may hand back a relayed
 datagram, classified the same way.
 
@@ -126,7 +127,7 @@ class TransportCounters:
 
 
 class MediaHandler(Protocol):
-    """The audio half a session carries (:class:`pywebrtc.mediaplane.MediaPlane`): plain RTP
+    """The media half a session carries (:class:`pywebrtc.mediaplane.MediaPlane`): plain RTP
     and RTCP in, plain RTP and RTCP out; ``keys`` once DTLS has exported them."""
 
     keys: SrtpKeys | None
@@ -155,7 +156,7 @@ class _Turn:
 
 
 class PeerSession:
-    """One peer's transport: ICE (+TURN), DTLS, SRTP, SCTP and audio. See the module docstring.
+    """One peer's transport: ICE (+TURN), DTLS, SRTP, SCTP and media. See the module docstring.
 
     The owner (a shell) adds local candidates as it binds sockets, calls :meth:`start` when
     both descriptions are set, and drives the four verbs.

@@ -69,6 +69,8 @@ class SettingEngine:
         self.opus_bitrate = 32000
         self.opus_fec: bool | None = None
         self.opus_dtx: bool | None = None
+        # Video: decode remote video to av.VideoFrame (True) or hand encoded frames through.
+        self.video_decode = True
 
     # --- credentials -------------------------------------------------------------------------
     def set_ice_credentials(self, ufrag: str, pwd: str) -> None:
@@ -155,6 +157,12 @@ class SettingEngine:
         self.audio_decode = bool(decode)
         self.audio_forward = bool(forward)
         self.audio_hurry = bool(hurry)
+
+    def set_video_decode(self, decode: bool) -> None:
+        """With False, remote video tracks return each encoded frame (``av.Packet``, see
+        :class:`~pywebrtc.media.EncodedVideoTrack`) undecoded: what a relay or a recorder of
+        the encoded stream wants. Per transceiver: ``addTransceiver("video", decode=False)``."""
+        self.video_decode = bool(decode)
 
     def set_opus_encoder(
         self,

@@ -3,8 +3,10 @@
 The report maps each stats object's ``id`` to the object, as aiortc's does; attribute names
 are the W3C dictionary members (camelCase). Types produced here: ``peer-connection``,
 ``transport``, ``candidate-pair``, ``local-candidate``, ``remote-candidate``, ``certificate``,
-``data-channel``, and for audio ``inbound-rtp``, ``outbound-rtp``, ``remote-inbound-rtp``,
-``remote-outbound-rtp``, ``codec``, ``media-source`` (webrtc-stats §7-8). Timestamps are
+``data-channel``, and for audio and video ``inbound-rtp``, ``outbound-rtp``,
+``remote-inbound-rtp``, ``remote-outbound-rtp``, ``codec``, ``media-source`` (webrtc-stats
+§7-8). The video members (frames, keyframes, sizes, frame rates, qpSum, PLI/FIR counts) are
+None in audio entries. Timestamps are
 milliseconds since the Unix epoch.
 """
 
@@ -112,6 +114,19 @@ class RTCInboundRtpStreamStats(RTCRtpStreamStats):
     totalSamplesReceived: int = 0
     nackCount: int = 0
     jitterBufferTargetDelay: float = 0.0
+    # video (webrtc-stats §8.3)
+    framesReceived: int | None = None
+    retransmittedPacketsReceived: int | None = None
+    retransmittedBytesReceived: int | None = None
+    framesDecoded: int | None = None
+    keyFramesDecoded: int | None = None
+    framesDropped: int | None = None
+    framesPerSecond: float | None = None
+    frameWidth: int | None = None
+    frameHeight: int | None = None
+    qpSum: int | None = None
+    pliCount: int | None = None
+    firCount: int | None = None
 
 
 @dataclass(slots=True)
@@ -122,6 +137,18 @@ class RTCOutboundRtpStreamStats(RTCRtpStreamStats):
     packetsSent: int = 0
     bytesSent: int = 0
     retransmittedPacketsSent: int = 0
+    # video (webrtc-stats §8.4)
+    retransmittedBytesSent: int | None = None
+    framesEncoded: int | None = None
+    keyFramesEncoded: int | None = None
+    framesSent: int | None = None
+    framesPerSecond: float | None = None
+    frameWidth: int | None = None
+    frameHeight: int | None = None
+    qpSum: int | None = None
+    nackCount: int | None = None
+    pliCount: int | None = None
+    firCount: int | None = None
 
 
 @dataclass(slots=True)

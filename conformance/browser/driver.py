@@ -66,6 +66,7 @@ PAGE = b"<!doctype html><meta charset=utf-8><title>pywebrtc conformance</title>"
         HERE.parent / "peer_commands.js",  # H, the commands, shared with the libwebrtc peer
         HERE / "page.js",  # runs H's commands as the test server sends them
         HERE / "page_audio.js",  # audio commands added to H
+        HERE / "page_video.js",  # video commands added to H
     ]
 )
 T = TypeVar("T")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pywebrtc.media.codec import AudioCodec
 from pywebrtc.rtp.extensions import (
@@ -60,20 +61,28 @@ OFFER_EXTENSIONS: tuple[tuple[int, str], ...] = (
     (3, TRANSPORT_WIDE_CC_URI),
     (4, SDES_MID_URI),
 )
+class _HasExtensions(Protocol):
+    @property
+    def extensions(self) -> tuple[tuple[int, str], ...]: ...
+
+
 _SUPPORTED = frozenset({"opus", "pcmu", "pcma", "telephone-event"})
 _SUPPORTED_URIS = frozenset(uri for _, uri in OFFER_EXTENSIONS)
 
 
-def offer_extensions(negotiated: NegotiatedAudio | None) -> tuple[tuple[int, str], ...]:
+def offer_extensions(
+    negotiated: _HasExtensions | None,
+    defaults: tuple[tuple[int, str], ...] = OFFER_EXTENSIONS,
+) -> tuple[tuple[int, str], ...]:
     """Our offer's extmaps. A subsequent offer keeps the ids the last exchange settled (RFC
-    8285 §6, JSEP §5.2.2: Firefox refuses a remapping); our other extensions take their
-    default ids, or the lowest free ones."""
+    8285 §6, JSEP §5.2.2: Firefox refuses a remapping); our other extensions (``defaults``)
+    take their default ids, or the lowest free ones."""
     if negotiated is None:
-        return OFFER_EXTENSIONS
+        return defaults
     kept = {uri: ext_id for ext_id, uri in negotiated.extensions}
     taken = set(kept.values())
     chosen: list[tuple[int, str]] = []
-    for ext_id, uri in OFFER_EXTENSIONS:
+    for ext_id, uri in defaults:
         if uri in kept:
             chosen.append((kept[uri], uri))
             continue

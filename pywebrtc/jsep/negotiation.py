@@ -3,9 +3,10 @@
 Writes our offers and answers and reads the remote description into a
 :class:`RemoteDescription` that the peer connection can apply without touching SDP again.
 Everything that depends on one m-section's kind lives in :func:`answer_media` and
-:func:`read_media` (and the offer's section list in :func:`build_offer`): that is where audio
-sections plug in. Today: ``m=application ... UDP/DTLS/SCTP webrtc-datachannel`` (RFC 8841) is
-negotiated, anything else in a remote offer is rejected with port 0 (RFC 3264 §6).
+:func:`read_media` (and the offer's section list in :func:`build_offer`): audio sections
+(:mod:`pywebrtc.jsep.audio`), video sections (:mod:`pywebrtc.jsep.video`) and
+``m=application ... UDP/DTLS/SCTP webrtc-datachannel`` (RFC 8841) are negotiated, anything else
+in a remote offer is rejected with port 0 (RFC 3264 §6).
 
 Transport attributes follow BUNDLE (RFC 9143): one ICE/DTLS transport for every accepted
 section, taken from the first section of the BUNDLE group (or the first accepted section).
@@ -28,6 +29,7 @@ from typing import Literal
 from pywebrtc.dtls import Fingerprint as DtlsFingerprint
 from pywebrtc.exceptions import InvalidDescriptionError
 from pywebrtc.jsep.audio import LocalAudio, RemoteAudio, read_audio, write_audio
+from pywebrtc.jsep.video import LocalVideo, RemoteVideo, read_video, write_video
 from pywebrtc.sdp import Candidate as SdpCandidate
 from pywebrtc.sdp import (
     Connection,
@@ -81,6 +83,7 @@ class RemoteMedia:
     sctp_port: int | None = None
     max_message_size: int | None = None
     audio: RemoteAudio | None = None  # an audio section's codecs, extensions, direction
+    video: RemoteVideo | None = None  # a video section's
 
 
 @dataclass(slots=True)
@@ -145,10 +148,16 @@ def _data_section(
     return media
 
 
-def _audio_section(
-    local: LocalAudio, transport: LocalTransport, setup: Setup, proto: str = "UDP/TLS/RTP/SAVPF"
+LocalRtp = LocalAudio | LocalVideo
+
+
+def _rtp_section(
+    local: LocalRtp, transport: LocalTransport, setup: Setup, proto: str = "UDP/TLS/RTP/SAVPF"
 ) -> MediaDescription:
-    media = write_audio(local, proto)
+    if isinstance(local, LocalVideo):
+        media = write_video(local, proto)
+    else:
+        media = write_audio(local, proto)
     if media.port == 0:  # stopped: credentials (aiortc wants them), no candidates
         transport = dataclasses.replace(transport, candidates=(), end_of_candidates=False)
     _add_transport(media, transport, setup)
@@ -160,17 +169,17 @@ def build_offer(
     transport: LocalTransport,
     data: LocalData | None,
     data_mid: str = "0",
-    audio: Sequence[LocalAudio] = (),
+    rtp: Sequence[LocalRtp] = (),
     order: Sequence[str] | None = None,
 ) -> SessionDescription:
     """An offer with a data section when ``data`` is given (W3C: once a channel exists) and
-    one section per audio transceiver; ``order`` is the m-line order by mid (RFC 3264 §8:
-    sections keep their place in a new offer), else data first."""
+    one section per audio or video transceiver (``rtp``); ``order`` is the m-line order by
+    mid (RFC 3264 §8: sections keep their place in a new offer), else data first."""
     sections = []
     if data is not None:
         sections.append(_data_section(data_mid, transport, Setup.ACTPASS, data))
-    for local in audio:
-        sections.append(_audio_section(local, transport, Setup.ACTPASS))
+    for local in rtp:
+        sections.append(_rtp_section(local, transport, Setup.ACTPASS))
     if order is not None:
         rank = {mid: i for i, mid in enumerate(order)}
         sections.sort(key=lambda m: rank.get(m.mid or "", len(rank)))
@@ -184,15 +193,16 @@ def answer_media(
     transport: LocalTransport,
     setup: Setup,
     data: LocalData,
-    audio: LocalAudio | None = None,
+    rtp: LocalRtp | None = None,
 ) -> MediaDescription:
-    """Our answer to one offered m-section: accept one data section and the audio sections
-    a transceiver took (``audio``), reject the rest."""
+    """Our answer to one offered m-section: accept one data section and the audio and video
+    sections a transceiver took (``rtp``), reject the rest."""
     if offered.kind == "application" and not offered.rejected:
         return _data_section(offered.mid, transport, setup, data)
-    accept_audio = offered.kind == "audio" and not offered.rejected and audio is not None
-    if accept_audio and audio is not None and not audio.stopped and audio.negotiated:
-        return _audio_section(audio, transport, setup, offered.proto)
+    kind = "video" if isinstance(rtp, LocalVideo) else "audio"
+    accept = offered.kind == kind and not offered.rejected and rtp is not None
+    if accept and rtp is not None and not rtp.stopped and rtp.negotiated:
+        return _rtp_section(rtp, transport, setup, offered.proto)
     # RFC 3264 §6: a rejected stream keeps its media, proto and formats with port 0.
     rejected = MediaDescription(offered.kind, 0, offered.proto, list(offered.formats) or ["0"])
     rejected.connections.append(Connection())
@@ -210,15 +220,15 @@ def build_answer(
     transport: LocalTransport,
     setup: Setup,
     data: LocalData,
-    audio: Mapping[str, LocalAudio] | None = None,
+    rtp: Mapping[str, LocalRtp] | None = None,
 ) -> SessionDescription:
     sections: list[MediaDescription] = []
     accepted_data = offer.data
-    audio = audio or {}
+    rtp = rtp or {}
     for offered in offer.media:
         if offered.kind == "application" and offered is not accepted_data:
             offered = RemoteMedia(offered.kind, offered.mid, True, offered.proto, offered.formats)
-        sections.append(answer_media(offered, transport, setup, data, audio.get(offered.mid)))
+        sections.append(answer_media(offered, transport, setup, data, rtp.get(offered.mid)))
     # RFC 9143 §7.3: an answer bundles only what the offer bundled.
     mids = [m.mid or "" for m in sections if m.port != 0 and m.mid in offer.bundle]
     session = _session(origin, mids, transport.ice_lite)
@@ -246,6 +256,10 @@ def read_media(media: MediaDescription, index: int) -> RemoteMedia:
     elif media.media == "audio" and not entry.rejected:
         entry.audio = read_audio(media)
         if entry.audio is None:
+            entry.rejected = True
+    elif media.media == "video" and not entry.rejected:
+        entry.video = read_video(media)
+        if entry.video is None:
             entry.rejected = True
     return entry
 
@@ -275,7 +289,9 @@ def parse_remote(
             # so we accept the first usable section and reject the others (RFC 3264 §6).
             first = True
             for entry in media:
-                if not entry.rejected and (entry.kind == "application" or entry.audio):
+                if not entry.rejected and (
+                    entry.kind == "application" or entry.audio or entry.video
+                ):
                     entry.rejected = not first
                     first = False
         accepted = [(m, r) for m, r in zip(session.media, media, strict=True) if not r.rejected]

@@ -1,6 +1,7 @@
 """Audio media: tracks (aiortc-shaped), codecs (Opus via PyAV, PCMU/PCMA), and the per-session
 send/receive pipeline (:class:`AudioSession`). :class:`VideoStreamTrack` is here for apps that
-make and consume video frames; the peer connection does not send video yet.
+make video frames; :class:`RemoteVideoTrack` is what the peer connection hands out for received
+video (the codecs and the video RTP session are in :mod:`pywebrtc.media.video`).
 
 Everything except :class:`AudioStreamTrack`'s pacer and the track queues is sans-IO.
 """
@@ -23,9 +24,11 @@ from .pipeline import (
 from .track import (
     AudioStreamTrack,
     EncodedAudioTrack,
+    EncodedVideoTrack,
     MediaStreamError,
     MediaStreamTrack,
     RemoteAudioTrack,
+    RemoteVideoTrack,
     VideoStreamTrack,
 )
 
@@ -43,6 +46,7 @@ __all__ = [
     "DtmfPlayout",
     "EncodedAudioTrack",
     "EncodedPacket",
+    "EncodedVideoTrack",
     "EncodedReceived",
     "FrameReceived",
     "InvalidCharacterError",
@@ -51,6 +55,7 @@ __all__ = [
     "PassThroughSession",
     "RemoteAudioTrack",
     "RemoteEnded",
+    "RemoteVideoTrack",
     "SessionEvent",
     "TelephoneEvent",
     "ToneChange",

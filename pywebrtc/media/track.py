@@ -6,13 +6,16 @@
   :meth:`AudioStreamTrack.next_timestamp` is the pacer subclasses use to produce frames at
   50 per second. :class:`VideoStreamTrack` is its video counterpart (aiortc's): black 640×480
   frames, and :meth:`VideoStreamTrack.next_timestamp` paces 30 frames a second in the 90 kHz
-  RTP video clock (RFC 3551 §5). The peer connection does not send video yet (no video codec):
-  these tracks serve apps that build and consume frames. **These two pacers are the only code
+  RTP video clock (RFC 3551 §5). **These two pacers are the only code
   in** ``pywebrtc.media`` **that reads a clock** (the running loop's ``loop.time()``) or sleeps.
 * :class:`RemoteAudioTrack` — what the ``track`` event hands out: frames decoded by an
   :class:`~pywebrtc.media.pipeline.AudioSession` are pushed into it by the asyncio layer and
   ``recv()`` returns them. :class:`EncodedAudioTrack` is the raw-mode counterpart whose
   ``recv()`` returns ``av.Packet`` s of Opus without decoding.
+* :class:`RemoteVideoTrack` — a received video track: ``recv()`` returns decoded
+  ``av.VideoFrame`` s (``pts`` the RTP timestamp, ``time_base`` 1/90000, as aiortc's);
+  :class:`EncodedVideoTrack` its raw-mode counterpart (``av.Packet`` s of encoded frames;
+  ``request_keyframe()`` sends the remote sender a PLI).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import fractions
 import logging
 import uuid
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import av
@@ -39,9 +43,11 @@ __all__ = [
     "VIDEO_TIME_BASE",
     "AudioStreamTrack",
     "EncodedAudioTrack",
+    "EncodedVideoTrack",
     "MediaStreamError",
     "MediaStreamTrack",
     "RemoteAudioTrack",
+    "RemoteVideoTrack",
     "VideoStreamTrack",
 ]
 
@@ -247,6 +253,52 @@ class EncodedAudioTrack(_QueueTrack):
 
     def push_packet(self, packet: av.Packet[Stream]) -> None:
         self.push(packet)
+
+    async def recv(self) -> av.Packet[Stream]:
+        item = await self._next()
+        assert isinstance(item, av.Packet)
+        return item
+
+
+class RemoteVideoTrack(_QueueTrack):
+    """A received video track: ``recv()`` returns decoded ``av.VideoFrame`` s, ``pts`` the
+    RTP timestamp and ``time_base`` 1/90000 (aiortc's). At most ``max_frames`` wait (a slow
+    reader loses the oldest, counted in ``dropped``)."""
+
+    kind = "video"
+
+    def __init__(self, max_frames: int = 30) -> None:
+        super().__init__(max_frames)
+
+    def push_frame(self, frame: av.VideoFrame) -> None:
+        self.push(frame)
+
+    async def recv(self) -> av.VideoFrame:
+        item = await self._next()
+        assert isinstance(item, av.VideoFrame)
+        return item
+
+
+class EncodedVideoTrack(_QueueTrack):
+    """Raw mode for video: ``recv()`` returns each received frame encoded, as an
+    ``av.Packet`` (``pts`` the RTP timestamp, ``time_base`` 1/90000, ``is_keyframe`` set; an
+    H.264 access unit in Annex B). A sender given such packets sends them as they are."""
+
+    kind = "video"
+
+    def __init__(self, max_frames: int = 30) -> None:
+        super().__init__(max_frames)
+        # Set by the receiving side: asks the remote sender for a keyframe (a PLI).
+        self.on_keyframe_request: Callable[[], None] | None = None
+
+    def push_packet(self, packet: av.Packet[Stream]) -> None:
+        self.push(packet)
+
+    def request_keyframe(self) -> None:
+        """Ask the remote sender for a keyframe (rate-limited by the session): a sender that
+        forwards this track to a new receiver, or one that lost frames, needs one."""
+        if self.on_keyframe_request is not None:
+            self.on_keyframe_request()
 
     async def recv(self) -> av.Packet[Stream]:
         item = await self._next()

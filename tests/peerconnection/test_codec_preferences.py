@@ -41,7 +41,7 @@ def audio_formats(sdp: str) -> list[str]:
     ]
 
 
-def test_capabilities_list_our_audio_codecs_and_extensions_and_nothing_for_video() -> None:
+def test_capabilities_list_our_audio_and_video_codecs_and_extensions() -> None:
     for cls in (RTCRtpSender, RTCRtpReceiver):
         caps = cls.getCapabilities("audio")
         assert caps is not None
@@ -51,7 +51,14 @@ def test_capabilities_list_our_audio_codecs_and_extensions_and_nothing_for_video
         ]  # fmt: skip
         assert caps.codecs[0].sdpFmtpLine == "minptime=10;useinbandfec=1"
         assert any("ssrc-audio-level" in h.uri for h in caps.headerExtensions)
-        assert cls.getCapabilities("video") is None
+        video = cls.getCapabilities("video")
+        assert video is not None
+        names = [c.mimeType for c in video.codecs if c.mimeType != "video/rtx"]
+        # AV1 is decoded, never encoded: only the receiver lists it.
+        av1 = ["video/AV1"] if cls is RTCRtpReceiver else []
+        assert names == ["video/VP8", "video/VP9", "video/H264", "video/H264", *av1]
+        assert sum(c.mimeType == "video/rtx" for c in video.codecs) == len(names)
+        assert cls.getCapabilities("application") is None
 
 
 def test_the_offer_lists_the_preferred_codecs_in_order_and_an_empty_list_resets() -> None:
@@ -84,7 +91,7 @@ def test_unknown_codecs_and_a_list_without_audio_codec_are_refused() -> None:
             RTCRtpCodecCapability("audio/G722", 8000, 1),
             RTCRtpCodecCapability("audio/opus", 44100, 2),
             RTCRtpCodecCapability("audio/opus", 48000, 2, "stereo=1"),
-            RTCRtpCodecCapability("video/VP8", 90000),
+            RTCRtpCodecCapability("video/VP8", 90000),  # not for an audio section
         ):
             with pytest.raises(InvalidModificationError):
                 t.setCodecPreferences([bad])

@@ -47,11 +47,11 @@ def test_answer_mirrors_every_offered_section(name: str) -> None:
         answer = await answer_to(str(offer))
         assert [m.mid for m in answer.media] == [m.mid for m in offer.media]
         assert [m.media for m in answer.media] == [m.media for m in offer.media]
-        # The data section and audio sections are accepted (no transceiver was added: audio
-        # is answered recvonly); video is rejected (port 0).
+        # The data section, audio and video sections are accepted (no transceiver was
+        # added: media is answered recvonly).
         accepted = [m for m in answer.media if m.port != 0]
-        assert all(m.media in ("application", "audio") for m in accepted)
-        audio = [m for m in accepted if m.media == "audio"]
+        assert all(m.media in ("application", "audio", "video") for m in accepted)
+        audio = [m for m in accepted if m.media in ("audio", "video")]
         assert all(m.direction in (Direction.RECVONLY, Direction.INACTIVE) for m in audio)
         has_data = any(m.media == "application" for m in offer.media)
         assert len(accepted) - len(audio) == (1 if has_data else 0)

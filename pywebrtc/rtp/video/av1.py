@@ -12,7 +12,8 @@ libwebrtc writes it. N is set on the first packet when the temporal unit holds a
 (a new coded video sequence starts there: the encoders we use write one only with a keyframe).
 
 Receiver: :func:`depacketize_av1` reads one payload into a :class:`PayloadChunk` for the
-:class:`~pywebrtc.rtp.video.FrameAssembler`. Its ``data`` is not yet AV1: it is the payload
+:class:`~pywebrtc.rtp.video.FrameAssembler` (its AV1 part is :data:`AV1`, whose frames are
+temporal units ready for a decoder). Its ``data`` is not yet AV1: it is the payload
 with its elements rewritten to carry explicit lengths (see :func:`depacketize_av1`), because an
 OBU fragmented across packets gets its ``obu_size`` only once every fragment is in. The
 assembler concatenates the chunks of one frame as it does for VP8; :func:`assemble_av1_frame`
@@ -26,12 +27,15 @@ start; the dependency descriptor header extension (libwebrtc's other way to mark
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..errors import PayloadDescriptorError
+from .assembler import ChunkFormat, JoinedFrame
 from .payload import PayloadChunk
 
 __all__ = [
+    "AV1",
+    "Av1Format",
     "Av1PayloadError",
     "assemble_av1_frame",
     "depacketize_av1",
@@ -293,3 +297,23 @@ def _append_obu(out: bytearray, obu: bytes) -> None:
 def depacketize_av1_frame(payloads: Iterable[bytes]) -> bytes:
     """The temporal unit carried by the RTP payloads of one frame, in sequence order."""
     return assemble_av1_frame(b"".join(depacketize_av1(p).data for p in payloads))
+
+
+class Av1Format(ChunkFormat):
+    """The frame assembler's AV1 part: the chunks of a frame joined, then
+    :func:`assemble_av1_frame`; fragments that do not line up make no frame."""
+
+    def __init__(self) -> None:
+        super().__init__("av1", depacketize_av1)
+
+    def join(self, parts: Sequence[PayloadChunk]) -> JoinedFrame | None:
+        joined = super().join(parts)
+        if joined is None:
+            return None
+        try:
+            return JoinedFrame(assemble_av1_frame(joined.data), joined.keyframe)
+        except Av1PayloadError:
+            return None
+
+
+AV1 = Av1Format()

@@ -8,8 +8,9 @@ IDR slice), a NAL unit too large for one packet is split in FU-A fragments of ne
 last packet of the access unit (§5.1).
 
 :func:`parse_payload` decodes one received payload: the complete NAL units of a single NAL unit
-or STAP-A packet, or an :class:`FuFragment`. Reassembly of fragments and of access units across
-packets (any order, loss) is :mod:`pywebrtc.rtp.video.h264_assembler`.
+or STAP-A packet, or an :class:`FuFragment`. :data:`H264` is the H.264 part of the frame
+assembler (:mod:`pywebrtc.rtp.video.assembler`): which packets open an access unit, and the
+reassembly of fragments and NAL units into one.
 
 Left out: packetization-mode 0 needs no code beyond never aggregating or fragmenting (not
 offered), and the interleaved mode 2 (STAP-B, MTAP16/24, FU-B) is rejected as malformed, as
@@ -20,10 +21,11 @@ mode 1 forbids those types (§6.3). Bad input raises :class:`H264PayloadError`, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import RtpError, RtpParseError
+from .assembler import CERTAIN, LIKELY, JoinedFrame, PayloadFormat
 
 __all__ = [
     "NAL_AUD",
@@ -34,9 +36,12 @@ __all__ = [
     "NAL_SLICE",
     "NAL_SPS",
     "NAL_STAP_A",
+    "H264",
     "FuFragment",
     "H264Error",
     "H264PayloadError",
+    "H264Format",
+    "H264Part",
     "H264Payloader",
     "join_annexb",
     "parse_payload",
@@ -217,3 +222,70 @@ class H264Payloader:
             out.append(indicator + bytes([header]) + data[pos : pos + size])
             pos += size
         return out
+
+
+_OPENING_TYPES = frozenset({6, 7, 8, 9, 14, 15, 16, 17, 18})  # H.264 §7.4.1.2.3
+
+H264Part = tuple[bytes, ...] | FuFragment
+
+
+class H264Format(PayloadFormat[H264Part]):
+    """H.264 access units for the frame assembler.
+
+    A packet surely opens an access unit when its first NAL unit is AUD or SPS (encoders put
+    nothing before them); likely when it is another type that may only open one (PPS, SEI,
+    types 14-18) or the first slice of a picture (``first_mb_in_slice`` = 0, the first bit of
+    the slice header: WebRTC senders use no arbitrary slice order). A keyframe holds an IDR
+    slice, or SPS and PPS (some encoders send a recovery-point I picture after them, not an
+    IDR). An access unit whose fragment runs are broken is no access unit.
+    """
+
+    name = "h264"
+
+    def parse(self, payload: bytes) -> H264Part:
+        return parse_payload(payload)
+
+    def opens(self, part: H264Part) -> int:
+        if isinstance(part, FuFragment):
+            if not part.start:
+                return 0
+            header, first = part.nal_header, part.data[0]
+        else:
+            nal = part[0]
+            header, first = nal[0], (nal[1] if len(nal) > 1 else 0)
+        kind = header & _TYPE_MASK
+        if kind in (NAL_SPS, NAL_AUD):
+            return CERTAIN
+        if kind in _OPENING_TYPES:
+            return LIKELY
+        # ue(v) first_mb_in_slice = 0 is a single 1 bit
+        return LIKELY if kind in (NAL_SLICE, NAL_IDR) and first & 0x80 else 0
+
+    def join(self, parts: Sequence[H264Part]) -> JoinedFrame | None:
+        nals: list[bytes] = []
+        fragments: list[bytes] | None = None
+        header = 0
+        for part in parts:
+            if isinstance(part, FuFragment):
+                if part.start:
+                    if fragments is not None:
+                        return None
+                    fragments, header = [bytes([part.nal_header])], part.nal_header
+                elif fragments is None or part.nal_header != header:
+                    return None
+                fragments.append(part.data)
+                if part.end:
+                    nals.append(b"".join(fragments))
+                    fragments = None
+            elif fragments is not None:
+                return None
+            else:
+                nals.extend(part)
+        if fragments is not None:
+            return None
+        kinds = {nal[0] & _TYPE_MASK for nal in nals}
+        keyframe = NAL_IDR in kinds or {NAL_SPS, NAL_PPS} <= kinds
+        return JoinedFrame(join_annexb(nals), keyframe)
+
+
+H264 = H264Format()

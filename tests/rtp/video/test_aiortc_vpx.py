@@ -9,7 +9,7 @@ from fractions import Fraction
 import av
 from aiortc.codecs.vpx import Vp8Encoder, VpxPayloadDescriptor, vp8_depayload
 
-from pywebrtc.rtp.video import FrameAssembler, KeyframeNeeded, depacketize_vp8, packetize_vp8
+from pywebrtc.rtp.video import VP8, FrameAssembler, KeyframeNeeded, packetize_vp8
 
 WIDTH, HEIGHT = 320, 240
 
@@ -26,7 +26,7 @@ def _pattern(index: int) -> av.VideoFrame:
 
 def test_aiortc_vp8_stream_assembles_into_its_frames() -> None:
     encoder = Vp8Encoder()
-    assembler = FrameAssembler(depacketize_vp8)
+    assembler = FrameAssembler(VP8)
     seq, now = 40_000, 0.0
     sent: list[bytes] = []
     got = []

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pywebrtc.rtp.video import (
+    VP8,
+    VP9,
     AssembledFrame,
     FrameAssembler,
     KeyframeNeeded,
-    depacketize_vp8,
-    depacketize_vp9,
     packetize_vp8,
     packetize_vp9,
 )
@@ -59,7 +59,7 @@ class Run:
     def __init__(self, codec: str = "vp8", *, max_wait: float = 0.2,
                  keyframe_interval: float = 1.0) -> None:  # fmt: skip
         self.a = FrameAssembler(
-            depacketize_vp8 if codec == "vp8" else depacketize_vp9,
+            VP8 if codec == "vp8" else VP9,
             max_wait=max_wait,
             keyframe_interval=keyframe_interval,
         )
@@ -129,8 +129,9 @@ def test_loss_asks_for_a_keyframe_and_holds_frames_until_it() -> None:
     r = Run(max_wait=0.1)
     r.feed([p for p in packets if p is not lost], spacing=0.01)
     assert r.indices() == [0, 1, 2, 3, 4, *range(20, 40)]
-    assert len(r.requests) == 1 and r.requests[0][1] == "packet loss"
-    assert r.a.stats.packets_lost == 1 and r.a.stats.frames_dropped == 14
+    assert len(r.requests) == 1 and r.requests[0][1] == "loss"
+    # frame 5 (incomplete) and the 14 deltas after it
+    assert r.a.stats.packets_lost == 1 and r.a.stats.frames_dropped == 15
     # the loss was given up max_wait after the first packet beyond the hole arrived
     hole_filled_at = 0.01 * (packets.index(lost) + 1)
     assert abs(r.requests[0][0] - (hole_filled_at + 0.1)) < 1e-9
@@ -163,7 +164,7 @@ def test_stream_joined_without_keyframe_asks_for_one() -> None:
     packets = stream(20, {15})
     r = Run(max_wait=0.05)
     r.feed(packets[10:])  # joins mid-stream
-    assert r.requests and r.requests[0][1] == "no keyframe yet"
+    assert r.requests and r.requests[0][1] == "no keyframe"
     assert r.indices() == list(range(15, 20))
 
 
@@ -183,15 +184,16 @@ def test_sequence_numbers_wrap() -> None:
     assert r.frames[-1].last_sequence > 65_535
 
 
-def test_malformed_payload_is_counted_and_treated_as_lost() -> None:
+def test_malformed_payload_is_counted_and_breaks_its_frame_at_once() -> None:
+    """A retransmission would carry the same bytes: no waiting, a keyframe is asked for."""
     packets = stream(10, {0, 6})
     bad = packets[5]
-    r = Run(max_wait=0.05)
+    r = Run(max_wait=10.0)
     r.feed([Pkt(p.seq, p.ts, p.marker, b"" if p is bad else p.payload, p.frame) for p in packets])
     assert r.a.stats.malformed == 1
-    # the whole keyframe 6 ends the wait for the hole at once, without asking for another
     assert bad.frame < 6
-    assert r.indices() == [*range(bad.frame), 6, 7, 8, 9] and r.requests == []
+    assert r.indices() == [*range(bad.frame), 6, 7, 8, 9]
+    assert [reason for _, reason in r.requests] == ["malformed"]
 
 
 def test_a_complete_later_keyframe_ends_the_wait() -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pywebrtc.media.video import EncodedVideoFrame, VideoCodec
 from pywebrtc.media.video.codecs import create_decoder, create_encoder
 from pywebrtc.rtp import PayloadDescriptorError, RtpParseError
+from pywebrtc.rtp.video import AV1 as AV1_PART
 from pywebrtc.rtp.video import AssembledFrame, FrameAssembler, KeyframeNeeded
 from pywebrtc.rtp.video.av1 import (
     Av1PayloadError,
@@ -142,7 +143,7 @@ def _rtp(frames: list[EncodedVideoFrame], mtu: int) -> list[tuple[int, int, bool
 
 def _assemble(packets: list[tuple[int, int, bool, bytes, int]]
               ) -> tuple[list[AssembledFrame], int]:  # fmt: skip
-    assembler = FrameAssembler(depacketize_av1, max_wait=0.05)
+    assembler = FrameAssembler(AV1_PART, max_wait=0.05)
     frames: list[AssembledFrame] = []
     requests = 0
     now = 0.0
@@ -175,7 +176,7 @@ def test_svt_av1_through_packetizer_assembler_and_dav1d(mtu: int) -> None:
     decoder = create_decoder(AV1)
     decoded = []
     for a in assembled:
-        tu = assemble_av1_frame(a.data)
+        tu = a.data  # the AV1 part gives the temporal unit
         decoded += decoder.decode(EncodedVideoFrame(tu, a.timestamp, a.keyframe, "av1"))
     assert len(decoded) == len(frames)
     for picture in decoded[::2]:  # the even frames are the quadrants (odd ones noise)
@@ -192,7 +193,7 @@ def test_a_lost_packet_waits_for_the_next_keyframe() -> None:
     assert [a.timestamp for a in assembled] == [f.timestamp for f in frames[:3] + frames[6:]]
     decoder = create_decoder(AV1)
     for a in assembled:
-        tu = assemble_av1_frame(a.data)
+        tu = a.data  # the AV1 part gives the temporal unit
         (picture,) = decoder.decode(EncodedVideoFrame(tu, a.timestamp, a.keyframe, "av1"))
         assert picture.pts == a.timestamp
 

@@ -1,4 +1,5 @@
-"""H.264 access unit assembly on a fake clock: reordering, duplication, loss, keyframe waits."""
+"""H.264 access unit assembly (the frame assembler with the H.264 part) on a fake clock:
+reordering, duplication, loss, keyframe waits, parameter sets that come late or not at all."""
 
 from __future__ import annotations
 
@@ -10,12 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pywebrtc.rtp import RtpPacket
+from pywebrtc.rtp.video import H264, AssembledFrame, FrameAssembler, H264Part, KeyframeNeeded
 from pywebrtc.rtp.video.h264 import join_annexb
-from pywebrtc.rtp.video.h264_assembler import (
-    H264AccessUnit,
-    H264FrameAssembler,
-    KeyframeRequest,
-)
 
 from .h264_streams import access_unit, packetize_stream
 
@@ -35,40 +32,55 @@ def stream(
     return units, packetize_stream(units, mtu=mtu, first_seq=first_seq)
 
 
-def drain(assembler: H264FrameAssembler) -> list[H264AccessUnit | KeyframeRequest]:
-    out: list[H264AccessUnit | KeyframeRequest] = []
+def make(
+    max_wait: float = 0.25, keyframe_interval: float = 1.0, capacity: int = 2048
+) -> FrameAssembler[H264Part]:
+    return FrameAssembler(
+        H264, max_wait=max_wait, keyframe_interval=keyframe_interval, capacity=capacity
+    )
+
+
+def receive(assembler: FrameAssembler[H264Part], packet: RtpPacket, now: float) -> None:
+    assembler.receive(packet.sequence_number, packet.timestamp, packet.marker, packet.payload, now)
+
+
+def drain(assembler: FrameAssembler[H264Part]) -> list[AssembledFrame | KeyframeNeeded]:
+    out: list[AssembledFrame | KeyframeNeeded] = []
     while (event := assembler.poll()) is not None:
         out.append(event)
     return out
 
 
 def feed(
-    assembler: H264FrameAssembler, packets: list[RtpPacket], now: float = 0.0, step: float = 0.001
-) -> list[H264AccessUnit | KeyframeRequest]:
-    out: list[H264AccessUnit | KeyframeRequest] = []
+    assembler: FrameAssembler[H264Part],
+    packets: list[RtpPacket],
+    now: float = 0.0,
+    step: float = 0.001,
+) -> list[AssembledFrame | KeyframeNeeded]:
+    out: list[AssembledFrame | KeyframeNeeded] = []
     for i, packet in enumerate(packets):
-        assembler.receive(packet, now + i * step)
+        receive(assembler, packet, now + i * step)
         out += drain(assembler)
     return out
 
 
-def frames(events: list[H264AccessUnit | KeyframeRequest]) -> list[H264AccessUnit]:
-    return [e for e in events if isinstance(e, H264AccessUnit)]
+def frames(events: list[AssembledFrame | KeyframeNeeded]) -> list[AssembledFrame]:
+    return [e for e in events if isinstance(e, AssembledFrame)]
 
 
-def requests(events: list[H264AccessUnit | KeyframeRequest]) -> list[KeyframeRequest]:
-    return [e for e in events if isinstance(e, KeyframeRequest)]
+def requests(events: list[AssembledFrame | KeyframeNeeded]) -> list[KeyframeNeeded]:
+    return [e for e in events if isinstance(e, KeyframeNeeded)]
 
 
 def test_in_order_packets_give_every_access_unit_in_annexb() -> None:
     units, packets = stream()
-    assembler = H264FrameAssembler()
+    assembler = make()
     out = frames(feed(assembler, packets))
     assert [f.data for f in out] == [join_annexb(u) for u in units]
     assert [f.keyframe for f in out] == GOP
     assert [f.timestamp for f in out] == [i * 3000 for i in range(len(GOP))]
     assert assembler.deadline() is None
-    assert assembler.stats.frames_delivered == len(GOP) and assembler.stats.frames_dropped == 0
+    assert assembler.stats.frames_assembled == len(GOP) and assembler.stats.frames_dropped == 0
 
 
 @pytest.mark.parametrize("first_seq", [0, 65530, 65535])
@@ -79,7 +91,7 @@ def test_reordered_packets_within_the_loss_timeout_lose_nothing(first_seq: int, 
     units, packets = stream(first_seq=first_seq, seed=seed)
     rng = random.Random(seed)
     packets = [p for _, p in sorted(enumerate(packets), key=lambda a: a[0] + rng.uniform(0, 4))]
-    assembler = H264FrameAssembler(loss_timeout=1.0)
+    assembler = make(max_wait=1.0)
     out = feed(assembler, packets)
     assert not requests(out)
     assert [f.data for f in frames(out)] == [join_annexb(u) for u in units]
@@ -87,7 +99,7 @@ def test_reordered_packets_within_the_loss_timeout_lose_nothing(first_seq: int, 
 
 def test_duplicates_are_counted_and_dropped() -> None:
     units, packets = stream()
-    assembler = H264FrameAssembler()
+    assembler = make()
     doubled = [p for packet in packets for p in (packet, packet)]
     out = feed(assembler, doubled)
     assert [f.data for f in frames(out)] == [join_annexb(u) for u in units]
@@ -100,7 +112,7 @@ def test_a_lost_fragment_drops_the_unit_asks_for_a_keyframe_and_holds_until_one(
     lost = next(i for i, p in enumerate(packets) if p.timestamp == 2 * 3000 and not p.marker)
     assert packets[lost].payload[0] & 0x1F == 28  # an FU-A fragment
     next_key = next(i for i, p in enumerate(packets) if p.timestamp == 5 * 3000)
-    assembler = H264FrameAssembler(loss_timeout=0.1)
+    assembler = make(max_wait=0.1)
     out = feed(assembler, packets[:lost] + packets[lost + 1 : next_key], step=0.0)
     assert [f.timestamp for f in frames(out)] == [0, 3000]  # waiting for the hole
     assert not requests(out)
@@ -109,7 +121,7 @@ def test_a_lost_fragment_drops_the_unit_asks_for_a_keyframe_and_holds_until_one(
     assert drain(assembler) == []
     assembler.tick(0.1)
     # the loss: a request; units 2 (broken), 3 and 4 (deltas, complete) are held back
-    assert drain(assembler) == [KeyframeRequest("loss")]
+    assert drain(assembler) == [KeyframeNeeded("loss")]
     assert assembler.stats.keyframe_requests == 1
     out = feed(assembler, packets[next_key:], now=0.2)
     assert [f.timestamp // 3000 for f in frames(out)] == [5, 6, 7]
@@ -121,7 +133,7 @@ def test_a_lost_fragment_drops_the_unit_asks_for_a_keyframe_and_holds_until_one(
 def test_a_complete_keyframe_behind_a_hole_is_taken_at_once() -> None:
     units, packets = stream(mtu=300)
     lost = next(i for i, p in enumerate(packets) if p.timestamp == 3 * 3000)
-    assembler = H264FrameAssembler(loss_timeout=10.0)
+    assembler = make(max_wait=10.0)
     out = feed(assembler, packets[:lost] + packets[lost + 1 :])
     assert [f.timestamp // 3000 for f in frames(out)] == [0, 1, 2, 5, 6, 7]
     assert not requests(out)
@@ -129,14 +141,14 @@ def test_a_complete_keyframe_behind_a_hole_is_taken_at_once() -> None:
 
 def test_no_keyframe_after_loss_repeats_the_request() -> None:
     units, packets = stream([True] + [False] * 7)
-    assembler = H264FrameAssembler(loss_timeout=0.1, keyframe_interval=0.5)
+    assembler = make(max_wait=0.1, keyframe_interval=0.5)
     out = feed(assembler, [p for p in packets if p.timestamp != 3000], step=0.0)
     assert [f.timestamp for f in frames(out)] == [0]
     assembler.tick(0.1)
-    assert drain(assembler) == [KeyframeRequest("loss")]
+    assert drain(assembler) == [KeyframeNeeded("loss")]
     assert assembler.deadline() == pytest.approx(0.6)
     assembler.tick(0.6)
-    assert drain(assembler) == [KeyframeRequest("loss")]
+    assert drain(assembler) == [KeyframeNeeded("loss")]
     # the next keyframe resumes delivery
     _, more = stream([True, False], first_seq=packets[-1].sequence_number + 1, seed=9)
     more = [dataclasses.replace(p, timestamp=p.timestamp + 100_000) for p in more]
@@ -148,11 +160,11 @@ def test_no_keyframe_after_loss_repeats_the_request() -> None:
 def test_joining_mid_stream_waits_for_a_keyframe_and_asks_for_one() -> None:
     units, packets = stream([False, False, True, False])
     start = next(i for i, p in enumerate(packets) if p.timestamp == 3000)
-    assembler = H264FrameAssembler(loss_timeout=0.2)
+    assembler = make(max_wait=0.2)
     delta_only = [p for p in packets[start:] if p.timestamp == 3000]
     assert frames(feed(assembler, delta_only, step=0.0)) == []
     assembler.tick(0.2)
-    assert drain(assembler) == [KeyframeRequest("no keyframe")]
+    assert drain(assembler) == [KeyframeNeeded("no keyframe")]
     out = feed(assembler, [p for p in packets[start:] if p.timestamp != 3000], now=0.3)
     assert [(f.timestamp, f.keyframe) for f in frames(out)] == [(6000, True), (9000, False)]
 
@@ -161,11 +173,11 @@ def test_a_malformed_payload_drops_its_unit_at_once() -> None:
     units, packets = stream([True, False, True])
     bad = next(i for i, p in enumerate(packets) if p.timestamp == 3000)
     packets[bad] = dataclasses.replace(packets[bad], payload=b"\x19\x00")  # STAP-B
-    assembler = H264FrameAssembler(loss_timeout=10.0)
+    assembler = make(max_wait=10.0)
     out = feed(assembler, packets[: bad + 1], step=0.0)
     if bad + 1 < len(packets) and packets[bad + 1].timestamp == 3000:
         out += feed(assembler, [p for p in packets[bad + 1 :] if p.timestamp == 3000])
-    assert KeyframeRequest("malformed") in out
+    assert KeyframeNeeded("malformed") in out
     assert assembler.stats.malformed == 1
     out = feed(assembler, [p for p in packets if p.timestamp == 6000])
     assert [f.timestamp for f in frames(out)] == [6000]
@@ -174,7 +186,7 @@ def test_a_malformed_payload_drops_its_unit_at_once() -> None:
 def test_a_unit_without_marker_ends_where_the_timestamp_changes() -> None:
     units, packets = stream([True, False, False])
     packets = [dataclasses.replace(p, marker=False) if p.timestamp == 0 else p for p in packets]
-    out = feed(H264FrameAssembler(), packets)
+    out = feed(make(), packets)
     assert [f.data for f in frames(out)] == [join_annexb(u) for u in units]
 
 
@@ -185,10 +197,10 @@ def test_overflow_clears_the_buffer_and_asks_for_a_keyframe() -> None:
     # room for either keyframe, not for the deltas held behind the hole
     capacity = 2 * max(first_lost, len(packets) - next_key)
     assert next_key - first_lost > capacity
-    assembler = H264FrameAssembler(capacity=capacity, loss_timeout=10.0)
+    assembler = make(capacity=capacity, max_wait=10.0)
     out = feed(assembler, packets[:first_lost] + packets[first_lost + 1 : next_key], step=0.0)
     assert [f.timestamp for f in frames(out)] == [0]
-    assert KeyframeRequest("overflow") in out
+    assert KeyframeNeeded("overflow") in out
     assert assembler.stats.frames_dropped >= 1
     out = feed(assembler, packets[next_key:])
     assert [(f.timestamp, f.keyframe) for f in frames(out)] == [(13 * 3000, True)]
@@ -201,7 +213,7 @@ def test_a_keyframe_whose_parameter_sets_come_late_waits_for_them() -> None:
     head = packets[0]
     assert head.payload[0] & 0x1F == 24  # STAP-A: SPS, PPS (and the IDR start if small)
     assert packets[1].timestamp == 0, "the keyframe spans more than one packet"
-    assembler = H264FrameAssembler(loss_timeout=0.1)
+    assembler = make(max_wait=0.1)
     out = feed(assembler, [p for p in packets[1:] if p.timestamp == 0], step=0.0)
     assert out == [] and assembler.deadline() == pytest.approx(0.1)
     out = feed(assembler, [head, *[p for p in packets if p.timestamp == 3000]], now=0.05)
@@ -210,7 +222,7 @@ def test_a_keyframe_whose_parameter_sets_come_late_waits_for_them() -> None:
 
 def test_a_keyframe_whose_parameter_sets_are_lost_goes_out_after_the_loss_timeout() -> None:
     units, packets = stream([True], mtu=500)
-    assembler = H264FrameAssembler(loss_timeout=0.1)
+    assembler = make(max_wait=0.1)
     assert feed(assembler, packets[1:], step=0.0) == []
     assembler.tick(0.1)
     [unit] = frames(drain(assembler))
@@ -240,13 +252,13 @@ def test_loss_reorder_duplication_never_yields_a_corrupt_unit(
             if rng.random() >= loss:
                 arrivals.append((i * 0.002 + rng.random() * 0.05, packet))
     arrivals.sort(key=lambda a: a[0])
-    assembler = H264FrameAssembler(loss_timeout=0.03)
-    out: list[H264AccessUnit | KeyframeRequest] = []
+    assembler = make(max_wait=0.03)
+    out: list[AssembledFrame | KeyframeNeeded] = []
     for now, packet in arrivals:
         deadline = assembler.deadline()
         if deadline is not None and deadline <= now:
             assembler.tick(deadline)
-        assembler.receive(packet, now)
+        receive(assembler, packet, now)
         out += drain(assembler)
     assembler.tick(10.0)
     out += drain(assembler)
@@ -260,7 +272,7 @@ def test_loss_reorder_duplication_never_yields_a_corrupt_unit(
         assert f.data == sent[f.timestamp] or f.data.startswith(b"\x00\x00\x00\x01\x65\x88")
     need_keyframe = True
     for event in out:
-        if isinstance(event, KeyframeRequest):
+        if isinstance(event, KeyframeNeeded):
             need_keyframe = True
         elif need_keyframe:
             assert event.keyframe

@@ -10,8 +10,8 @@ import av
 import pytest
 
 from pywebrtc.rtp import RtpPacket
+from pywebrtc.rtp.video import H264, AssembledFrame, FrameAssembler, KeyframeNeeded
 from pywebrtc.rtp.video.h264 import H264Payloader
-from pywebrtc.rtp.video.h264_assembler import H264AccessUnit, H264FrameAssembler, KeyframeRequest
 
 pytestmark = pytest.mark.skipif(
     "libx264" not in av.codecs_available, reason="this PyAV wheel carries no libx264"
@@ -66,13 +66,14 @@ def to_rtp(access_units: list[bytes], mtu: int) -> list[RtpPacket]:
     return packets
 
 
-def assemble(packets: list[RtpPacket]) -> list[H264AccessUnit | KeyframeRequest]:
-    assembler = H264FrameAssembler(loss_timeout=0.1)
-    out: list[H264AccessUnit | KeyframeRequest] = []
+def assemble(packets: list[RtpPacket]) -> list[AssembledFrame | KeyframeNeeded]:
+    assembler = FrameAssembler(H264, max_wait=0.1)
+    out: list[AssembledFrame | KeyframeNeeded] = []
     for i, packet in enumerate(packets):
         now = i * 0.001
         assembler.tick(now)
-        assembler.receive(packet, now)
+        assembler.receive(packet.sequence_number, packet.timestamp, packet.marker,
+                          packet.payload, now)  # fmt: skip
         while (event := assembler.poll()) is not None:
             out.append(event)
     assembler.tick(len(packets) * 0.001 + 1.0)
@@ -93,8 +94,8 @@ def test_libx264_stream_survives_packetization_with_reordering(mtu: int, slices:
     rng = random.Random(mtu)
     packets = [p for _, p in sorted(enumerate(packets), key=lambda a: a[0] + rng.uniform(0, 3))]
     events = assemble(packets)
-    units = [e for e in events if isinstance(e, H264AccessUnit)]
-    assert len(units) == FRAMES and not [e for e in events if isinstance(e, KeyframeRequest)]
+    units = [e for e in events if isinstance(e, AssembledFrame)]
+    assert len(units) == FRAMES and not [e for e in events if isinstance(e, KeyframeNeeded)]
     assert [u.keyframe for u in units] == [i % GOP == 0 for i in range(FRAMES)]
     reference = decode(encoded)
     assert len(reference) == FRAMES
@@ -106,8 +107,8 @@ def test_a_lost_packet_costs_the_rest_of_its_gop_and_decoding_resumes_at_the_key
     packets = to_rtp(encoded, 200)
     lost = next(i for i, p in enumerate(packets) if p.timestamp == 3 * 3000)
     events = assemble(packets[:lost] + packets[lost + 1 :])
-    requests = [e for e in events if isinstance(e, KeyframeRequest)]
-    units = [e for e in events if isinstance(e, H264AccessUnit)]
+    requests = [e for e in events if isinstance(e, KeyframeNeeded)]
+    units = [e for e in events if isinstance(e, AssembledFrame)]
     assert [u.timestamp // 3000 for u in units] == [0, 1, 2, *range(GOP, FRAMES)]
     # the next keyframe was complete behind the hole: taken without waiting or asking
     assert requests == []

@@ -12,11 +12,11 @@ import av
 import pytest
 
 from pywebrtc.rtp.video import (
+    VP8,
+    VP9,
     AssembledFrame,
     FrameAssembler,
     KeyframeNeeded,
-    depacketize_vp8,
-    depacketize_vp9,
     packetize_vp8,
     packetize_vp9,
 )
@@ -91,7 +91,7 @@ def _packets(codec: str, encoded: list[tuple[bytes, bool]], mtu: int
 
 def _assemble(codec: str, packets: list[tuple[int, int, bool, bytes, int]]
               ) -> tuple[list[AssembledFrame], int]:  # fmt: skip
-    assembler = FrameAssembler(depacketize_vp8 if codec == "vp8" else depacketize_vp9,
+    assembler = FrameAssembler(VP8 if codec == "vp8" else VP9,
                                max_wait=0.05)  # fmt: skip
     frames: list[AssembledFrame] = []
     requests = 0

@@ -12,10 +12,10 @@ from typing import Any
 
 from conformance.pion.driver import BUILD, build_go
 from pywebrtc.rtp.video import (
+    VP8,
+    VP9,
     FrameAssembler,
     KeyframeNeeded,
-    depacketize_vp8,
-    depacketize_vp9,
     packetize_vp8,
     packetize_vp9,
 )
@@ -81,7 +81,7 @@ def test_pion_parses_our_vp9_payloads() -> None:
 
 
 def _assemble(codec: str, frames: list[list[bytes]]) -> list[tuple[bytes, bool]]:
-    assembler = FrameAssembler(depacketize_vp8 if codec == "vp8" else depacketize_vp9)
+    assembler = FrameAssembler(VP8 if codec == "vp8" else VP9)
     seq, now = 65_530, 0.0
     out: list[tuple[bytes, bool]] = []
     for i, payloads in enumerate(frames):

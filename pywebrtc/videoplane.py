@@ -1,0 +1,431 @@
+"""The video half of the media plane: one :class:`VideoLink` per video transceiver.
+
+A link owns the transceiver's sans-IO :class:`~pywebrtc.media.video.session.VideoSession` (RTP
+packetization, NACK/RTX, PLI/FIR, the video jitter buffer), its encoder and its decoders
+(:mod:`pywebrtc.media.video.codecs`, through PyAV), and two tasks:
+
+* the sender task awaits ``track.recv()``; an ``av.VideoFrame`` is encoded in a worker thread
+  (``loop.run_in_executor``): one encoder per link, never two calls on it at once, even across
+  a ``replaceTrack`` (the next call waits for the one in flight). A ``KeyframeRequested``
+  from the session (the remote's PLI or FIR, RFC 4585 §6.3.1, RFC 5104 §4.3.1) makes the next
+  encode a keyframe. A track that yields encoded frames (an
+  :class:`~pywebrtc.media.video.EncodedVideoFrame`, or an ``av.Packet`` with ``pts`` in 90 kHz
+  units and ``is_keyframe``, as :class:`~pywebrtc.media.EncodedVideoTrack` gives them) is sent as
+  it is, without transcoding; such frames must be in the negotiated send codec. Such a sender
+  starts at a keyframe and, after a keyframe request, drops frames until the next one, asking
+  the track for it (``request_keyframe()``, which an ``EncodedVideoTrack`` turns into a PLI to
+  its own sender).
+* the decode task takes the frames the session assembled, decodes them in a worker thread (one
+  decoder per codec, one call at a time) and pushes the ``av.VideoFrame`` s into the remote
+  :class:`~pywebrtc.media.RemoteVideoTrack`. If the decoder falls behind by more than
+  :data:`DECODE_BACKLOG` frames, the backlog is dropped and a keyframe asked for; a frame the
+  decoder rejects asks for one too. In raw mode (``decode=False``) frames go to the
+  :class:`~pywebrtc.media.EncodedVideoTrack` as ``av.Packet`` s and nothing is decoded.
+
+The link keeps the counters the session cannot know (frames encoded and decoded, keyframes
+decoded, qpSum, sizes, frame rates) and merges them into the session's getStats entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import functools
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TypeVar
+
+import av
+from av.stream import Stream
+
+from pywebrtc.media.track import (
+    EncodedVideoTrack,
+    MediaStreamError,
+    MediaStreamTrack,
+    RemoteVideoTrack,
+)
+from pywebrtc.media.video import VIDEO_CLOCK, EncodedVideoFrame, VideoCodec
+from pywebrtc.media.video.codecs import VideoDecoder, VideoEncoder, create_decoder, create_encoder
+from pywebrtc.media.video.session import (
+    KeyframeRequested,
+    VideoFrameReceived,
+    VideoSession,
+    VideoSessionConfig,
+)
+from pywebrtc.rtp.packet import RtpPacket
+from pywebrtc.rtp.rtcp import RtcpPacket
+from pywebrtc.rtp.sender import TransportSequence
+from pywebrtc.transmit import Transmit
+
+logger = logging.getLogger(__name__)
+
+DECODE_BACKLOG = 8  # frames waiting for the decoder before the backlog is dropped
+_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
+_R = TypeVar("_R")
+
+StatsEntry = dict[str, float | int | str | None]
+
+
+class _Rate:
+    """Frames per second over the last second of RTP timestamps (webrtc-stats
+    ``framesPerSecond``)."""
+
+    __slots__ = ("times",)
+
+    def __init__(self) -> None:
+        self.times: deque[float] = deque()
+
+    def add(self, now: float) -> None:
+        self.times.append(now)
+        while self.times and self.times[0] < now - 1.0:
+            self.times.popleft()
+
+    def value(self, now: float) -> float | None:
+        while self.times and self.times[0] < now - 1.0:
+            self.times.popleft()
+        return float(len(self.times)) if self.times else None
+
+
+class _Worker:
+    """Calls on one codec object in worker threads, one at a time, in call order: a caller
+    cancelled while its call runs does not let the next one start before it ends."""
+
+    __slots__ = ("pending",)
+
+    def __init__(self) -> None:
+        self.pending: asyncio.Future[object] | None = None
+
+    async def run(self, fn: Callable[[], _R]) -> _R:
+        while (pending := self.pending) is not None and not pending.done():
+            await asyncio.wait([pending])
+        loop = asyncio.get_running_loop()
+        if loop.is_closed() or getattr(loop, "_executor_shutdown_called", False):
+            raise asyncio.CancelledError  # the loop is shutting down: nothing to run on
+        future: asyncio.Future[_R] = loop.run_in_executor(None, fn)
+        self.pending = future  # type: ignore[assignment]
+        return await asyncio.shield(future)
+
+    def after(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the call in flight (if any) is over."""
+        pending = self.pending
+        if pending is None or pending.done():
+            fn()
+        else:
+            pending.add_done_callback(lambda _: fn())
+
+
+class VideoLink:
+    """One video transceiver's session, codecs and tasks (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: VideoSessionConfig,
+        clock: Callable[[], float],
+        wake: Callable[[], None],
+        out: list[bytes],
+        track: RemoteVideoTrack | EncodedVideoTrack,
+        *,
+        ntp_offset: float = 0.0,
+        transport_sequence: TransportSequence | None = None,
+    ) -> None:
+        self.config = config
+        self._ntp_offset = ntp_offset
+        self._transport_sequence = transport_sequence
+        self.session = self._new_session(config)
+        self._clock = clock
+        self._wake = wake
+        self._out = out
+        self._track = track
+        if isinstance(track, EncodedVideoTrack):
+            track.on_keyframe_request = self.request_keyframe
+        self._encoder: VideoEncoder | None = None
+        self._encoder_codec: VideoCodec | None = None
+        self._encode_worker = _Worker()
+        self._decoders: dict[str, VideoDecoder] = {}
+        self._decode_worker = _Worker()
+        self._keyframe_wanted = True
+        self.send_task: asyncio.Future[None] | None = None
+        self._sending: MediaStreamTrack | None = None
+        self._decode_queue: deque[EncodedVideoFrame] = deque()
+        self._decode_task: asyncio.Future[None] | None = None
+        self.closed = False
+        # counters for getStats the session does not keep
+        self.frames_encoded = 0
+        self.keyframes_encoded = 0
+        self.frames_dropped = 0  # dropped before the decoder (backlog)
+        self.decode_errors = 0
+        self._last_codec: str | None = None
+        self._sent_rate = _Rate()
+        self._decoded_rate = _Rate()
+
+    # ------------------------------------------------------------------ configuration
+
+    def _new_session(self, config: VideoSessionConfig) -> VideoSession:
+        return VideoSession(
+            config, ntp_offset=self._ntp_offset, transport_sequence=self._transport_sequence
+        )
+
+    @property
+    def receive_payload_type(self) -> int | None:
+        """The payload type of the last frame decoded, else the first receive codec's."""
+        key = self._last_codec
+        codecs = self.config.receive_codecs
+        if key is not None:
+            pt = next((pt for pt, c in codecs.items() if c.key == key), None)
+            if pt is not None:
+                return pt
+        return next(iter(codecs), None)
+
+    def reconfigure(self, config: VideoSessionConfig) -> None:
+        """A renegotiation changed the section: a new session (counters start again); the
+        codecs stay unless the send codec changed."""
+        if config == self.config:
+            return
+        now = self._clock()
+        self.session.close(now)
+        self.flush(now)
+        self.config = config
+        self.session = self._new_session(config)
+        if config.send_codec != self._encoder_codec:
+            self._drop_encoder()
+        self._keyframe_wanted = True
+
+    def _drop_encoder(self) -> None:
+        encoder, self._encoder, self._encoder_codec = self._encoder, None, None
+        if encoder is not None:
+            self._encode_worker.after(encoder.close)
+
+    # ------------------------------------------------------------------ sending
+
+    def start_sender(self, track: MediaStreamTrack | None) -> None:
+        """Send ``track`` (None: send nothing). The same track keeps its running task."""
+        if track is not None and track is self._sending and self.send_task is not None:
+            return
+        self.stop_sender()
+        if track is None or self.closed:
+            return
+        self._sending = track
+        self._keyframe_wanted = True  # a new source starts with a keyframe
+        self.send_task = asyncio.ensure_future(self._run_sender(track))
+
+    def stop_sender(self) -> None:
+        if self.send_task is not None:
+            self.send_task.cancel()
+            self.send_task = None
+        self._sending = None
+
+    async def _run_sender(self, track: MediaStreamTrack) -> None:
+        while not self.closed:
+            try:
+                item = await track.recv()
+            except MediaStreamError:
+                return
+            if self.closed:
+                return
+            codec = self.config.send_codec
+            if codec is None:
+                continue
+            encoded: list[EncodedVideoFrame]
+            if isinstance(item, av.VideoFrame):
+                encoded = await self._encode(codec, item)
+            elif isinstance(item, EncodedVideoFrame | av.Packet):
+                frame = item if isinstance(item, EncodedVideoFrame) else _from_packet(item, codec)
+                if self._keyframe_wanted and not frame.keyframe:
+                    # Pass-through cannot make a keyframe: the receiver waits for one (new, or
+                    # after a loss); ask the track's source for it, send nothing till then.
+                    request = getattr(track, "request_keyframe", None)
+                    if callable(request):
+                        request()
+                    continue
+                self._keyframe_wanted = False
+                encoded = [frame]
+            else:
+                logger.warning("a video track gave %s: not sent", type(item).__name__)
+                continue
+            if self.closed:
+                return
+            now = self._clock()
+            for frame in encoded:
+                if frame.codec != codec.key:
+                    logger.warning("a %s frame on a %s sender: not sent", frame.codec, codec.key)
+                    continue
+                self.session.send_encoded(frame, now)
+                self._sent_rate.add(now)
+            self.flush(now)
+            self._wake()
+
+    async def _encode(self, codec: VideoCodec, frame: av.VideoFrame) -> list[EncodedVideoFrame]:
+        if self._encoder is None or self._encoder_codec != codec:
+            self._drop_encoder()
+            self._encoder = create_encoder(codec)
+            self._encoder_codec = codec
+            self._keyframe_wanted = True
+        encoder = self._encoder
+        force, self._keyframe_wanted = self._keyframe_wanted, False
+        try:
+            encoded = await self._encode_worker.run(lambda: encoder.encode(frame, force))
+        except ValueError as exc:
+            logger.warning("video encoder failed: %s", exc)
+            self._keyframe_wanted = True
+            return []
+        self.frames_encoded += len(encoded)
+        self.keyframes_encoded += sum(1 for e in encoded if e.keyframe)
+        if encoded and not encoded[0].width:
+            size = (frame.width, frame.height)
+            encoded = [_sized(e, size) for e in encoded]
+        return encoded
+
+    # ------------------------------------------------------------------ receiving
+
+    def receive_packet(self, packet: RtpPacket, now: float) -> None:
+        self.session.receive_packet(packet, now)
+        self.flush(now)
+
+    def receive_rtcp(self, packets: list[RtcpPacket], now: float) -> None:
+        self.session.receive_rtcp_packets(packets, now)
+        self.flush(now)
+
+    def _on_frame(self, frame: EncodedVideoFrame) -> None:
+        track = self._track
+        if isinstance(track, EncodedVideoTrack):
+            track.push_packet(_to_packet(frame))
+            return
+        queue = self._decode_queue
+        if len(queue) >= DECODE_BACKLOG and not frame.keyframe:
+            # The decoder cannot keep up: drop what waits and start again at a keyframe.
+            self.frames_dropped += len(queue) + 1
+            queue.clear()
+            self.request_keyframe()
+            return
+        if frame.keyframe and queue:
+            self.frames_dropped += len(queue)
+            queue.clear()  # nothing before a keyframe is needed any more
+        queue.append(frame)
+        if self._decode_task is None or self._decode_task.done():
+            self._decode_task = asyncio.ensure_future(self._run_decoder())
+
+    def request_keyframe(self) -> None:
+        now = self._clock()
+        self.session.request_keyframe(now)
+        self.flush(now)
+        self._wake()
+
+    async def _run_decoder(self) -> None:
+        queue = self._decode_queue
+        track = self._track
+        while queue and not self.closed:
+            frame = queue.popleft()
+            decoder = self._decoder(frame.codec)
+            if decoder is None:
+                continue
+            try:
+                frames = await self._decode_worker.run(functools.partial(decoder.decode, frame))
+            except ValueError as exc:
+                logger.info("video decoder rejected a frame: %s", exc)
+                self.decode_errors += 1
+                self.request_keyframe()
+                continue
+            if self.closed:
+                return
+            now = self._clock()
+            self._last_codec = frame.codec
+            for decoded in frames:
+                self.session.frame_decoded(decoded.width, decoded.height, keyframe=frame.keyframe)
+                self._decoded_rate.add(now)
+                if isinstance(track, RemoteVideoTrack):
+                    track.push_frame(decoded)
+
+    def _decoder(self, key: str) -> VideoDecoder | None:
+        decoder = self._decoders.get(key)
+        if decoder is None:
+            codec = next((c for c in self.config.receive_codecs.values() if c.key == key), None)
+            if codec is None:
+                return None
+            decoder = self._decoders[key] = create_decoder(codec)
+        return decoder
+
+    # ------------------------------------------------------------------ timer and events
+
+    def deadline(self) -> float | None:
+        return self.session.deadline()
+
+    def tick(self, now: float) -> None:
+        self.session.tick(now)
+        self.flush(now)
+
+    def flush(self, now: float) -> None:
+        out = self._out
+        while (event := self.session.poll()) is not None:
+            if type(event) is Transmit:
+                out.append(event.data)
+            elif isinstance(event, VideoFrameReceived):
+                self._on_frame(event.frame)
+            elif isinstance(event, KeyframeRequested):
+                self._keyframe_wanted = True
+            else:
+                logger.debug("video session event %r", event)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.stop_sender()
+        now = self._clock()
+        self.session.close(now)
+        self.flush(now)
+        self.closed = True
+        if self._decode_task is not None:
+            self._decode_task.cancel()
+        self._decode_queue.clear()
+        self._drop_encoder()
+        for decoder in self._decoders.values():
+            self._decode_worker.after(decoder.close)
+
+    # ------------------------------------------------------------------ stats
+
+    def stats(self) -> list[StatsEntry]:
+        """The session's entries with the codec-side counters added (webrtc-stats §8.3-8.4)."""
+        now = self._clock()
+        entries = self.session.stats()
+        qp_sums = [d.stats.qp_sum for d in self._decoders.values() if d.stats.qp_sum is not None]
+        for entry in entries:
+            if entry.get("type") == "inbound-rtp":
+                entry["framesPerSecond"] = self._decoded_rate.value(now)
+                if qp_sums:
+                    entry["qpSum"] = sum(qp_sums)
+                dropped = entry.get("framesDropped")
+                entry["framesDropped"] = (
+                    int(dropped) if isinstance(dropped, int | float) else 0
+                ) + self.frames_dropped
+            elif entry.get("type") == "outbound-rtp":
+                entry["framesEncoded"] = self.frames_encoded
+                entry["keyFramesEncoded"] = self.keyframes_encoded
+                entry["framesPerSecond"] = self._sent_rate.value(now)
+        return entries
+
+
+def _sized(frame: EncodedVideoFrame, size: tuple[int, int]) -> EncodedVideoFrame:
+    return EncodedVideoFrame(
+        frame.data, frame.timestamp, frame.keyframe, frame.codec, size[0], size[1]
+    )
+
+
+def _from_packet(packet: av.Packet[Stream], codec: VideoCodec) -> EncodedVideoFrame:
+    """An encoded frame from an ``av.Packet`` (pass-through): ``pts`` on the 90 kHz clock
+    unless its ``time_base`` says otherwise."""
+    pts = int(packet.pts or 0)
+    base = packet.time_base
+    if base is not None and base != _TIME_BASE:
+        pts = int(pts * base * VIDEO_CLOCK)
+    return EncodedVideoFrame(bytes(packet), pts & 0xFFFFFFFF, bool(packet.is_keyframe), codec.key)
+
+
+def _to_packet(frame: EncodedVideoFrame) -> av.Packet[Stream]:
+    packet = av.Packet(frame.data)
+    packet.pts = frame.timestamp
+    packet.time_base = _TIME_BASE
+    packet.is_keyframe = frame.keyframe
+    return packet
+
+
+__all__ = ["DECODE_BACKLOG", "VideoLink"]
