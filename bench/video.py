@@ -203,7 +203,9 @@ class Session:
     to_steady_ms: float | None
     size: tuple[int, int]
     dropped: int  # datagrams, by the proxy during the outage
-    wrong: int  # frames decoded from the outage on that did not show the picture sent
+    # Frames that did not show the picture sent, decoded on a reference lost in the outage:
+    # when they came out (ms after the end of the outage) and their error (frame_error).
+    wrong: list[tuple[int, float]]
 
 
 def _ask(child: JsonChild, **command: Any) -> dict[str, Any]:
@@ -264,7 +266,7 @@ def session(stack: str, seconds: float = SECONDS, warmup: float = WARMUP,
             to_steady_ms=None if to_steady is None else to_steady * 1000,
             size=(first["width"], first["height"]),
             dropped=proxy.dropped,
-            wrong=len(frames["bad"]),
+            wrong=[(round((t - end) * 1000), error) for t, error in frames["bad"]],
         )
     finally:
         sender.close()
@@ -292,8 +294,8 @@ def summary(stack: str, sessions: list[Session]) -> str:
         f"{med(lambda s: s.wire_kbps):.0f} kbit/s on the wire (sender → receiver: SRTP, RTCP, "
         f"STUN), the receiver decoded {med(lambda s: s.decoded_fps):.1f} frames/s of "
         f"{width}×{height}; CPU {send_ms:.2f} ms per frame taken, {recv_ms:.2f} ms per frame "
-        f"decoded (medians of {len(sessions)} sessions); wrong pictures decoded after the "
-        f"outage: {[s.wrong for s in sessions]}"
+        f"decoded (medians of {len(sessions)} sessions); wrong pictures decoded from the "
+        f"outage on: {[len(s.wrong) for s in sessions]}"
         + (f"; not steady within {OBSERVE:.0f} s of the outage in {never}" if never else "")
     )
 

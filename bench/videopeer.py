@@ -21,8 +21,8 @@ JSON line out. Sender: ``{"cmd": "offer"}`` → ``{"t0", "sdp"}`` (``t0`` just b
 out, ``{"cmd": "count"}`` → ``{"frames"}``, ``{"cmd": "check"}`` → ``{}`` (from now on
 each frame is compared with the pattern frame it shows, :func:`frame_error`; not during the
 CPU window, it costs ~0.1 ms a frame), ``{"cmd": "times", "since"}`` → ``{"times", "bad"}``
-(when correct and incorrect frames came out since then; before ``check`` every frame counts
-as correct).
+(when correct frames came out since then, and when incorrect ones did with their error; before
+``check`` every frame counts as correct).
 End of stdin closes the peer connection and exits.
 """
 
@@ -184,8 +184,9 @@ async def _main(stack: str, role: str) -> None:
                     return
                 now = time.monotonic()
                 state["frames"] += 1
-                if state["check"] is not None and frame_error(frame, state["check"]) > GOOD:
-                    state["bad"].append(now)
+                error = 0.0 if state["check"] is None else frame_error(frame, state["check"])
+                if error > GOOD:
+                    state["bad"].append((now, round(error, 1)))
                 else:
                     state["times"].append(now)
                 if not first.done():
@@ -223,7 +224,7 @@ async def _main(stack: str, role: str) -> None:
         if cmd == "times":
             since = command["since"]
             return {"times": [t for t in state["times"] if t >= since],
-                    "bad": [t for t in state["bad"] if t >= since]}  # fmt: skip
+                    "bad": [bad for bad in state["bad"] if bad[0] >= since]}  # fmt: skip
         raise ValueError(f"unknown command {command!r}")
 
     while True:
