@@ -179,9 +179,11 @@ def test_clean_path_delivers_every_frame(codec: str) -> None:
     assert rtt == pytest.approx(0.06, abs=0.005)
 
 
-@pytest.mark.parametrize("codec", ["vp8", "h264"])
-@pytest.mark.parametrize("rtx", [True, False])
-@pytest.mark.parametrize("seed", range(1, 7))
+@pytest.mark.parametrize(
+    ("codec", "rtx", "seed"),
+    [(c, rtx, seed) for c in ("vp8", "h264") for rtx in (True, False) for seed in range(1, 7)]
+    + [("av1", True, 1), ("av1", False, 2)],
+)
 def test_lossy_path_recovers_through_nack_and_pli(codec: str, rtx: bool, seed: int) -> None:
     """5 % loss, reordering and duplication both ways (RTCP too), a live encoder with no
     periodic keyframes: holes are repaired by NACK (RTX or resend); what cannot be (the
@@ -215,7 +217,7 @@ def test_lossy_path_recovers_through_nack_and_pli(codec: str, rtx: bool, seed: i
     assert len(arrived) >= 0.9 * count, (len(arrived), missing, inbound)
 
 
-@pytest.mark.parametrize("codec", ["vp8", "h264"])
+@pytest.mark.parametrize("codec", ["vp8", "h264", "av1"])
 def test_outage_longer_than_the_retransmission_buffer_recovers_by_pli(codec: str) -> None:
     """1.5 s of a's packets lost: the retransmission buffer keeps 1 s, so the hole cannot be
     repaired; b gives it up after max_delay, asks with a PLI, a's encoder makes a keyframe, and
