@@ -11,7 +11,7 @@ POST an offer as JSON ``{"sdp": ..., "type": "offer"}`` to ``/offer`` and get th
 
     python examples/aiortc_style_server.py --port 8080 --record-to /tmp/heard.wav
 
-Unlike aiortc's example there is no web page and no video (pywebrtc has no video codec yet);
+Unlike aiortc's example there is no web page and no video transform (audio and data only);
 any WebRTC client that POSTs its offer works, a browser included. No STUN server is
 configured: the server is for clients that can reach its host candidates.
 """

@@ -306,6 +306,9 @@ class VideoLink:
             self._decode_task = asyncio.ensure_future(self._run_decoder())
 
     def request_keyframe(self) -> None:
+        """Ask the remote sender for a keyframe (a PLI or FIR, rate-limited by the session)."""
+        if self.closed:
+            return
         now = self._clock()
         self.session.request_keyframe(now)
         self.flush(now)

@@ -14,8 +14,9 @@
   subscriber tracks.
 
 The player decodes in a thread of its own (PyAV blocks) and hands frames to the event loop;
-everything else runs on the loop. The peer connection sends audio only: a video track from
-here can be recorded or relayed, not yet sent.
+everything else runs on the loop. The peer connection sends both kinds: ``player.video``
+frames are encoded (VP8, VP9, H.264); with ``decode=False`` its H.264/VP8 packets are sent as
+they are when that is the negotiated codec.
 """
 
 from __future__ import annotations

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import av
 import pytest
 
 from pywebrtc import MediaStreamError, MediaStreamTrack, RTCPeerConnection, SettingEngine
+from pywebrtc.contrib.media import MediaPlayer
 from pywebrtc.media import EncodedVideoTrack, RemoteVideoTrack
 from pywebrtc.sdp import SessionDescription
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
@@ -278,6 +280,45 @@ def test_video_added_by_renegotiation_then_replaced_redirected_and_stopped() -> 
         with pytest.raises(MediaStreamError):
             while True:
                 await asyncio.wait_for(track.recv(), TIMEOUT)
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_a_media_players_vp8_packets_are_sent_without_transcoding(tmp_path: Path) -> None:
+    """``MediaPlayer(file, decode=False).video`` (aiortc's shape) gives the WebM file's VP8
+    packets (pts in the container's 1/1000): they go out as they are, and the far side decodes
+    the pattern."""
+    path = tmp_path / "pattern.webm"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libvpx", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.codec_context.options = {"lag-in-frames": "0", "auto-alt-ref": "0"}
+        source = PatternTrack()
+        for i in range(90):
+            frame = av.VideoFrame(320, 240, "yuv420p")
+            for plane, data in zip(frame.planes, source._planes[i % 30], strict=True):
+                plane.update(data)
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+    async def body() -> None:
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
+        player = MediaPlayer(str(path), decode=False)
+        assert player.video is not None
+        a.addTrack(player.video)
+        video_b = tracks_of(b)
+        await negotiate(a, b)
+        frames = await pattern_frames(await video_b, 20)
+        assert_aiortc_timing(frames)
+        stats = await a.getStats()
+        (outbound,) = stats.of_type("outbound-rtp")
+        assert isinstance(outbound, RTCOutboundRtpStreamStats)
+        assert outbound.framesEncoded == 0 and (outbound.framesSent or 0) >= 20
         await a.close()
         await b.close()
 
