@@ -603,7 +603,18 @@ class Dtls13:
         self._early.clear()
         # The handshake's working state is done with (memory per idle connection): the key
         # share, both ClientHellos' copies (ours holds a 1.2 KB ML-KEM key), the transcript,
-        # the handshake secrets. Epoch 2 keys stay: a lost last flight or ACK is resent in it.
+        # the handshake secrets. Epoch 2 keys stay where a lost flight still needs them: the
+        # client's until the server ACKs its last flight (_drop_handshake_epoch); the
+        # server's reading ones, to ACK that flight again if our ACK was lost (RFC 9147
+        # §5.8.3). The server writes nothing more in epoch 2 (its ACKs go in epoch 3), and
+        # the client ACKs none of the server's records again (a post-handshake message starts
+        # a list of its own).
+        if conn.is_client:
+            self._peer_records = []
+        else:
+            self._write.pop(EPOCH_HANDSHAKE, None)
+            self._write_seq.pop(EPOCH_HANDSHAKE, None)
+            self._secrets.pop(f"write{EPOCH_HANDSHAKE}", None)
         self._share = None
         self._client_hello = None
         self._messages = []
