@@ -134,11 +134,13 @@ def reconstruct_sequence(low: int, bits: int, expected: int) -> int:
     return candidate
 
 
-# The cipher contexts of the protections sealing or opening records lately, least recently used
-# first (see RecordProtection13). A connection keeps only its keys: an AES-GCM context holds
-# ~2.4 KiB and the record number mask's AES-ECB context ~1 KiB, ~7 KiB for the two directions of
-# an idle connection, which seals or opens a record a few times a minute (SCTP heartbeats).
-CONTEXT_CACHE_SIZE = 1024
+# The cipher contexts of the protections that sealed or opened a record lately, least recently
+# used first (see RecordProtection13). A connection keeps only its keys: an AES-GCM context
+# holds ~2.4 KiB and the record number mask's AES-ECB context ~1 KiB, ~7 KiB for the two
+# directions of an idle connection, which seals or opens a record a few times a minute (SCTP
+# heartbeats). Making them again costs a few microseconds, little beside the rest of a record's
+# way, so the cache need not hold every busy connection either.
+CONTEXT_CACHE_SIZE = 256
 _Contexts = tuple[AESGCM | ChaCha20Poly1305, CipherContext | None]
 _CONTEXTS: dict[RecordProtection13, _Contexts] = {}
 

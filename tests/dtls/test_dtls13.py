@@ -145,7 +145,8 @@ def test_protections_keep_working_when_their_cipher_contexts_are_evicted(
 def test_a_finished_dtls13_handshake_keeps_only_what_a_lost_flight_needs() -> None:
     """The client (its last flight ACKed) keeps epoch 3 alone and none of the server's record
     numbers; the server writes only in epoch 3, and still reads epoch 2 to ACK the client's
-    last flight again if its ACK is lost (test_forged_ack_is_ignored)."""
+    last flight again if its ACK is lost (test_forged_ack_is_ignored). Memory per idle
+    connection."""
     p = connected13()
     client, server = p.client.conn._v13, p.server.conn._v13
     assert client is not None and server is not None
@@ -154,6 +155,8 @@ def test_a_finished_dtls13_handshake_keeps_only_what_a_lost_flight_needs() -> No
     assert sorted(server._write) == [3] and sorted(server._read) == [2, 3]
     assert server._peer_records
     assert sorted(server._secrets) == ["read2", "read3", "write3"]
+    # Nothing is signed or checked after the handshake: the peer's public key is gone.
+    assert p.client.conn._neg.peer_key is None and p.server.conn._neg.peer_key is None
     p.client.conn.send(b"after")
     p.server.conn.send(b"both ways")
     p.run(p.now + 1)
