@@ -51,6 +51,10 @@ IDLE_SECONDS = float(os.environ.get("PYWEBRTC_BENCH_IDLE_SECONDS", "40"))
 # PYWEBRTC_BENCH_IDLE_LITE=1: the server is ICE-lite (RFC 8445 §2.5): it answers the clients'
 # consent checks (at the mux, Agent.answer_consent_check) and sends none of its own.
 LITE = os.environ.get("PYWEBRTC_BENCH_IDLE_LITE") == "1"
+# PYWEBRTC_BENCH_IDLE_PROFILE=FILE: the server runs cProfile over the idle window and writes
+# its pstats to FILE (for finding where the idle CPU goes; it slows the server, so its CPU
+# figure is not comparable then).
+PROFILE = os.environ.get("PYWEBRTC_BENCH_IDLE_PROFILE", "")
 # Offers in flight per client process while connecting.
 CONCURRENCY = 64
 # A session that has not connected this long after its offer went out counts as failed (on a
@@ -152,9 +156,15 @@ async def _server(stack: str, path: str) -> None:
     server = await asyncio.start_unix_server(signaling, path, limit=1 << 20)
     commands = await _stdin_lines()
     _say(event="listening")
+    stats_asked = 0
+    profiler: Any = None
     while line := await commands.readline():
         command = line.decode().strip()
         if command == "stats":
+            stats_asked += 1
+            if PROFILE and stats_asked == 3:  # the idle window ends (see measure)
+                profiler.disable()
+                profiler.dump_stats(PROFILE)
             # The collection (for a steady RSS) is the benchmark's own work, not the idle
             # sessions': the CPU before it ends a window, the CPU after it starts the next one
             # (it costs about a second with 10,000 sessions: 2.5 % of a 40 s window).
@@ -174,6 +184,11 @@ async def _server(stack: str, path: str) -> None:
                 connected=sum(1 for pc in pcs if pc.connectionState == "connected"),
                 states=dict(Counter(pc.connectionState for pc in pcs)),
             )
+            if PROFILE and stats_asked == 2:  # the idle window starts
+                import cProfile
+
+                profiler = cProfile.Profile(time.process_time)  # CPU time: a shared host
+                profiler.enable()
         elif command == "trace":  # tracemalloc, for profiling: start, then the top growth
             _trace(len(pcs))
     server.close()

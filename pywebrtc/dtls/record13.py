@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from pywebrtc.dtls.errors import BadRecordMac, DecodeError
@@ -134,36 +134,65 @@ def reconstruct_sequence(low: int, bits: int, expected: int) -> int:
     return candidate
 
 
-class RecordProtection13:
-    """One direction's keys for one epoch: seals and opens protected records."""
+# The cipher contexts of the protections that sealed or opened a record lately, least recently
+# used first (see RecordProtection13). A connection keeps only its keys: an AES-GCM context
+# holds ~2.4 KiB and the record number mask's AES-ECB context ~1 KiB, ~7 KiB for the two
+# directions of an idle connection, which seals or opens a record a few times a minute (SCTP
+# heartbeats). Making them again costs a few microseconds, little beside the rest of a record's
+# way, so the cache need not hold every busy connection either.
+CONTEXT_CACHE_SIZE = 256
+_Contexts = tuple[AESGCM | ChaCha20Poly1305, CipherContext | None]
+_CONTEXTS: dict[RecordProtection13, _Contexts] = {}
 
-    __slots__ = ("_aead", "_iv", "_sn_cipher", "_sn_key", "chacha", "epoch")
+
+class RecordProtection13:
+    """One direction's keys for one epoch: seals and opens protected records.
+
+    It keeps the keys, not the cipher contexts: those are made when a record needs them and
+    kept in a cache of the :data:`CONTEXT_CACHE_SIZE` protections used last (a busy connection
+    finds them there; one idle for long makes them again, a few microseconds, instead of
+    holding them all the time)."""
+
+    __slots__ = ("_iv", "_key", "_sn_key", "chacha", "epoch")
 
     def __init__(self, suite: CipherSuite13, epoch: int, key: bytes, iv: bytes, sn_key: bytes):
         self.epoch = epoch
         self.chacha = suite.chacha
-        self._aead: AESGCM | ChaCha20Poly1305 = (
-            ChaCha20Poly1305(key) if suite.chacha else AESGCM(key)
-        )
+        self._key = key
         self._iv = int.from_bytes(iv, "big")
-        self._sn_key = sn_key if suite.chacha else b""  # AES keeps it in its encryptor
-        # ECB keeps no state between blocks: one encryptor serves every mask of the epoch.
-        self._sn_cipher = (
-            None if suite.chacha else Cipher(algorithms.AES(sn_key), modes.ECB()).encryptor()
-        )
+        self._sn_key = sn_key
+
+    def _contexts(self) -> _Contexts:
+        cache = _CONTEXTS
+        contexts = cache.pop(self, None)
+        if contexts is None:
+            if self.chacha:
+                contexts = (ChaCha20Poly1305(self._key), None)
+            else:
+                # ECB keeps no state between blocks: one encryptor serves every mask.
+                ecb = Cipher(algorithms.AES(self._sn_key), modes.ECB()).encryptor()
+                contexts = (AESGCM(self._key), ecb)
+            if len(cache) >= CONTEXT_CACHE_SIZE:
+                cache.pop(next(iter(cache)), None)
+        cache[self] = contexts
+        return contexts
 
     def _nonce(self, seq: int) -> bytes:
         return (self._iv ^ seq).to_bytes(12, "big")
 
-    def mask(self, ciphertext: bytes) -> bytes:
-        """The record number mask from the first 16 ciphertext bytes (RFC 9147 §4.2.3)."""
+    def mask(self, ciphertext: bytes, ecb: CipherContext | None = None) -> bytes:
+        """The record number mask from the first 16 ciphertext bytes (RFC 9147 §4.2.3);
+        ``ecb`` is the AES encryptor when the caller holds it already."""
         sample = ciphertext[:16]
-        if self._sn_cipher is None:
+        if self.chacha:
             # ChaCha20 with the first 4 bytes as block counter and the next 12 as nonce:
             # exactly the 16-byte nonce ``cryptography`` takes.
             chacha = Cipher(algorithms.ChaCha20(self._sn_key, sample), mode=None)
             return chacha.encryptor().update(bytes(16))
-        return self._sn_cipher.update(sample)
+        if ecb is None:
+            ecb = self._contexts()[1]
+            assert ecb is not None
+        return ecb.update(sample)
 
     def seal(self, seq: int, content_type: int, content: bytes) -> bytes:
         """A whole protected record: unified header (encrypted sequence number) and ciphertext."""
@@ -171,8 +200,9 @@ class RecordProtection13:
         flags = _FIXED_BITS | _SEQ16 | _LENGTH | (self.epoch & 3)
         seq16 = seq & 0xFFFF
         header = _HEADER.pack(flags, seq16, len(inner) + TAG_SIZE)
-        ciphertext = self._aead.encrypt(self._nonce(seq), inner, header)
-        mask = self.mask(ciphertext)
+        aead, ecb = self._contexts()
+        ciphertext = aead.encrypt(self._nonce(seq), inner, header)
+        mask = self.mask(ciphertext, ecb)
         encrypted = seq16 ^ ((mask[0] << 8) | mask[1])
         return _HEADER.pack(flags, encrypted, len(inner) + TAG_SIZE) + ciphertext
 
@@ -188,7 +218,7 @@ class RecordProtection13:
         header = bytearray(record.header)
         header[1 : 1 + record.sequence_size] = low.to_bytes(record.sequence_size, "big")
         try:
-            inner = self._aead.decrypt(self._nonce(seq), record.ciphertext, bytes(header))
+            inner = self._contexts()[0].decrypt(self._nonce(seq), record.ciphertext, bytes(header))
         except InvalidTag:
             raise BadRecordMac("record authentication failed") from None
         end = len(inner)

@@ -113,6 +113,57 @@ def test_record_round_trip_with_encrypted_sequence_numbers(suite_id: CipherSuite
         )
 
 
+def test_protections_keep_working_when_their_cipher_contexts_are_evicted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A protection keeps its keys, not its cipher contexts: they live in a bounded cache of
+    the protections used last and are made again after eviction (memory per idle session)."""
+    from pywebrtc.dtls import record13
+
+    monkeypatch.setattr(record13, "CONTEXT_CACHE_SIZE", 2)
+    monkeypatch.setattr(record13, "_CONTEXTS", {})
+    protections = [
+        RecordProtection13(SUITES13[suite_id], 3, bytes([i]) * SUITES13[suite_id].key_length,
+                           bytes([i]) * 12, bytes([i + 1]) * SUITES13[suite_id].key_length)
+        for i, suite_id in enumerate(list(CipherSuite13Id) * 2)
+    ]  # fmt: skip
+    for round_ in range(3):
+        for seq, protection in enumerate(protections):
+            data = protection.seal(seq, ContentType.APPLICATION_DATA, b"%d" % round_)
+            record, _ = UnifiedHeader.parse_from(data, 0)
+            low = protection.sequence_low(record)
+            assert low == seq
+            assert protection.open(record, seq, low)[1] == b"%d" % round_
+            assert len(record13._CONTEXTS) <= 2
+    # Another protection's contexts never open a record: the keys are the protection's own.
+    data = protections[0].seal(0, ContentType.APPLICATION_DATA, b"x")
+    record, _ = UnifiedHeader.parse_from(data, 0)
+    with pytest.raises(DtlsError):
+        protections[3].open(record, 0, 0)
+
+
+def test_a_finished_dtls13_handshake_keeps_only_what_a_lost_flight_needs() -> None:
+    """The client (its last flight ACKed) keeps epoch 3 alone and none of the server's record
+    numbers; the server writes only in epoch 3, and still reads epoch 2 to ACK the client's
+    last flight again if its ACK is lost (test_forged_ack_is_ignored). Memory per idle
+    connection."""
+    p = connected13()
+    client, server = p.client.conn._v13, p.server.conn._v13
+    assert client is not None and server is not None
+    assert sorted(client._read) == sorted(client._write) == [3]
+    assert client._peer_records == []
+    assert sorted(server._write) == [3] and sorted(server._read) == [2, 3]
+    assert server._peer_records
+    assert sorted(server._secrets) == ["read2", "read3", "write3"]
+    # Nothing is signed or checked after the handshake: the peer's public key is gone.
+    assert p.client.conn._neg.peer_key is None and p.server.conn._neg.peer_key is None
+    p.client.conn.send(b"after")
+    p.server.conn.send(b"both ways")
+    p.run(p.now + 1)
+    assert b"after" in [getattr(e, "data", None) for e in p.server.events]
+    assert b"both ways" in [getattr(e, "data", None) for e in p.client.events]
+
+
 def test_a_tampered_record_does_not_authenticate() -> None:
     suite = SUITES13[CipherSuite13Id.TLS_AES_128_GCM_SHA256]
     protection = RecordProtection13(suite, 2, bytes(16), bytes(12), bytes(16))
