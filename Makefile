@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint typecheck unit bench clean sysdeps
 
 # The voice agent's engines and models (the `agent` extra) come from a hash-pinned lock file,
-# wheels only: two of them are single-author re-uploads of model files (docs/agent.md).
+# wheels only: two of them are single-author re-uploads of model files (docs/agent.md). The
+# `pipecat` extra (pywebrtc.contrib.pipecat and its tests) comes with the test tools.
 $(STAMP): pyproject.toml setup.py relay/_fastloop.c agent/requirements.lock
 	bash scripts/install-python-venv $(PY)
 	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,pipecat]'
 	$(BIN)/pip install -q --require-hashes --only-binary :all: --no-deps -r agent/requirements.lock
 	$(BIN)/pip check
 	touch $(STAMP)

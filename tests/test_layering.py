@@ -92,3 +92,15 @@ def test_the_peer_session_loads_no_shell_and_no_codec() -> None:
     loaded = _loaded_after("import pywebrtc.session")
     for shell in ("pywebrtc.shell", "pywebrtc.peerconnection", "pywebrtc.mediaplane", "av"):
         assert shell not in loaded, f"pywebrtc.session loaded {shell}"
+
+
+def test_only_the_pipecat_contrib_imports_pipecat() -> None:
+    """pipecat is an optional extra: no module outside ``pywebrtc/contrib/pipecat`` imports it,
+    and the peer connection and ``pywebrtc.contrib`` load without it."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.is_relative_to(PACKAGE / "contrib" / "pipecat"):
+            continue
+        imported = _imported_modules(path)
+        assert not [m for m in imported if m.split(".")[0] == "pipecat"], path
+    loaded = _loaded_after("import pywebrtc.contrib.media, pywebrtc.peerconnection")
+    assert "pipecat" not in loaded

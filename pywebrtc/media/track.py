@@ -203,6 +203,13 @@ class _QueueTrack(MediaStreamTrack):
         self._items.append(item)
         self._wake()
 
+    def clear(self) -> int:
+        """Drop the queued frames (a reader that starts late and wants only what comes next);
+        returns how many were dropped."""
+        count = len(self._items)
+        self._items.clear()
+        return count
+
     def finish(self) -> None:
         """The remote source ended (BYE, removed transceiver): ``recv`` raises once drained."""
         self._finished = True
