@@ -178,13 +178,11 @@ class VideoLink:
         return next(iter(codecs), None)
 
     def reconfigure(self, config: VideoSessionConfig) -> None:
-        """A renegotiation changed the section: a new session (counters start again); the
-        codecs stay unless the send codec changed."""
+        """A renegotiation changed the section: a new session (counters start again; no BYE:
+        the SSRC goes on); the codecs stay unless the send codec changed."""
         if config == self.config:
             return
-        now = self._clock()
-        self.session.close(now)
-        self.flush(now)
+        self.flush(self._clock())
         self.config = config
         self.session = self._new_session(config)
         if config.send_codec != self._encoder_codec:
