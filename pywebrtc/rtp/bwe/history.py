@@ -15,6 +15,7 @@ from dataclasses import dataclass
 __all__ = ["SentPacket", "SentPacketHistory"]
 
 _HISTORY_SECONDS = 10.0  # older packets are forgotten; feedback for them is unknown
+_REPORTED_SECONDS = 1.0  # ... and reported ones sooner (memory: a connection holds ~50 a second)
 _MAX_PACKETS = 0x4000  # a quarter of the 16-bit space: unwrapping stays unambiguous
 
 
@@ -67,7 +68,12 @@ class SentPacketHistory:
         while packets:
             ext = next(iter(packets))
             packet = packets[ext]
-            if now - packet.send_time <= _HISTORY_SECONDS and newest - ext < _MAX_PACKETS:
+            age = now - packet.send_time
+            if (
+                age <= _HISTORY_SECONDS
+                and newest - ext < _MAX_PACKETS
+                and not (packet.reported and age > _REPORTED_SECONDS)
+            ):
                 break
             del packets[ext]
             if not packet.reported:
