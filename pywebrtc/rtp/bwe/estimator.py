@@ -16,10 +16,12 @@ target bitrate for everything the transport sends:
 * ``on_remb(bitrate, now)`` (draft-alvestrand-rmcat-remb-03): the receiver's cap.
 
 ``target_bitrate`` is ``min(delay-based, loss-based, REMB)`` within ``min_bitrate`` and
-``max_bitrate`` (§4). :meth:`poll` returns a :class:`TargetBitrateChanged` when it moved by more
-than ``CHANGE_FRACTION`` since the last one (and one at the first feedback). :meth:`deadline` /
-:meth:`tick`: when feedback stops while we keep sending (the path or the peer's feedback died),
-the target drops by a fifth every ``FEEDBACK_TIMEOUT`` until feedback returns.
+``max_bitrate`` (the loss-based rate never exceeds the delay-based one for long, §6; REMB is
+the receiver's own cap). :meth:`poll` returns a :class:`TargetBitrateChanged` when it moved
+by more than ``CHANGE_FRACTION`` since the last one (and one at the first feedback).
+:meth:`deadline` / :meth:`tick`: when feedback stops while we keep sending (the path or the
+peer's feedback died), the target drops by a fifth every ``FEEDBACK_TIMEOUT`` until feedback
+returns.
 
 Left out: probing (see :mod:`.aimd` for how the start is sped up instead), a pacer, ALR
 detection, ECN, the RFC 8888 feedback format. Bad feedback (numbers never sent or long
