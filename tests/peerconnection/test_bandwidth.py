@@ -119,7 +119,8 @@ def test_a_32_kbps_bottleneck_makes_our_opus_bitrate_fall_and_lifting_it_recover
             # the estimate saws around the link rate, Opus near its floor.
             assert opus[3] < 16_000, opus  # within a second
             assert statistics.mean(opus[4:]) < 12_000, opus
-            assert max(opus[4:]) < 24_000, opus
+            assert statistics.median(opus[4:]) < 10_000, opus
+            assert max(opus[4:]) < 32_000, opus  # never back at the ceiling
             assert statistics.mean(targets[4:]) < 45_000, targets
             link.on = False
             await asyncio.sleep(6.0)
