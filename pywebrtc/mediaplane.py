@@ -11,6 +11,10 @@ and drives it with ``tick``/``poll``/``deadline``. It routes RTP by SSRC, then b
 mid extension, then to the only receiving section; gives RTCP to every session; delivers decoded
 audio to the receivers' tracks; and runs one task per sending transceiver that awaits
 ``track.recv()`` (the track paces: 20 ms), asking its shell (``wake``) to flush what it sent.
+Once a sending section numbers its packets (transport-cc negotiated), one send-side bandwidth
+estimator for the transport (:attr:`MediaPlane.bandwidth`, :mod:`pywebrtc.rtp.bwe`) sees every
+packet sent and the feedback, REMB and reports that come back, and its target sets the Opus
+encoders' bitrate (the configured bitrate stays the ceiling).
 
 Bad input (malformed packets, packets nobody takes) is dropped and counted in
 :attr:`MediaPlane.drops`; SRTP failures are the session's (``PeerSession.counters``).
@@ -67,6 +71,7 @@ from pywebrtc.rtcrtptransceiver import (
     receives,
     sends,
 )
+from pywebrtc.rtp.bwe.transport import TransportBandwidth
 from pywebrtc.rtp.extensions import ABS_SEND_TIME_URI, SDES_MID_URI, TRANSPORT_WIDE_CC_URI
 from pywebrtc.rtp.packet import RtpPacket
 from pywebrtc.rtp.rtcp import RtcpPacket, serialize_rtcp
@@ -92,6 +97,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix), RFC 5905 §6
+_OPUS_MIN_BITRATE = 6000  # RFC 7587 §3.1.1: 6 to 510 kbit/s
 
 
 @dataclass(slots=True)
@@ -126,6 +132,7 @@ class MediaPlane:
         self.ntp_offset = time.time() + _NTP_EPOCH_OFFSET - clock()
         self.drops = MediaDrops()
         self._routes: dict[int, RTCRtpTransceiver] = {}
+        self.bandwidth: TransportBandwidth | None = None  # once a sender numbers its packets
         self.closed = False
 
     # Made when audio first needs them: a data-only session never does (memory per session).
@@ -438,7 +445,10 @@ class MediaPlane:
                 t.session.reconfigure(config)
             if n.remote_ssrc is not None:
                 self._routes[n.remote_ssrc] = t
+            if self.bandwidth is None and config.send_codec and n.extension_ids.transport_cc:
+                self.bandwidth = TransportBandwidth()
             self._restart_sender(t)
+        self._share_bitrate()
         self._wake()
 
     def _configure_twcc(self) -> bool:
@@ -628,13 +638,40 @@ class MediaPlane:
     # ------------------------------------------------------------------ datagrams and timer
 
     def receive_rtcp(self, packets: list[RtcpPacket], now: float) -> None:
-        """An SRTCP datagram's packets, unprotected by the transport: every session reads them."""
+        """An SRTCP datagram's packets, unprotected by the transport: every session reads them,
+        and the bandwidth estimator the feedback, REMB and reports about our streams."""
+        bandwidth = self.bandwidth
         for t in self.transceivers:
             if t.session is not None:
                 t.session.receive_rtcp_packets(packets, now)
                 self._flush(t, t.session, now)
+                if bandwidth is not None and (report := t.session.reporter.remote_inbound):
+                    bandwidth.loss_report(report, now)
             elif t.video is not None:
                 t.video.receive_rtcp(packets, now)
+        if bandwidth is not None:
+            bandwidth.receive_rtcp(packets, now)
+            if bandwidth.changed() is not None:
+                self._share_bitrate()
+
+    @property
+    def target_bitrate(self) -> int | None:
+        """The transport's send-side bandwidth estimate (bit/s, media and headers), None
+        without transport-wide feedback. Audio takes its share first (:meth:`_share_bitrate`);
+        the rest is free for other media."""
+        return None if self.bandwidth is None else self.bandwidth.target_bitrate
+
+    def _share_bitrate(self) -> None:
+        """Give each sending audio session its share of the estimate."""
+        bandwidth = self.bandwidth
+        if bandwidth is None:
+            return
+        senders = [t.session for t in self.transceivers
+                   if t.session is not None and t.session.sender is not None]  # fmt: skip
+        if senders:
+            share = max(_OPUS_MIN_BITRATE, bandwidth.audio_bitrate(len(senders)))
+            for session in senders:
+                session.set_bitrate(share)
 
     def receive_rtp(self, data: bytes, now: float) -> None:
         """One RTP packet, unprotected by the transport: to the session its SSRC or mid names."""
@@ -698,6 +735,9 @@ class MediaPlane:
 
     def deadline(self) -> float | None:
         best = self._twcc.deadline() if self._twcc is not None else None
+        bandwidth = self.bandwidth
+        if bandwidth is not None and (d := bandwidth.estimator.deadline()) is not None:
+            best = d if best is None else min(best, d)
         for t in self.transceivers:
             if t.session is not None:
                 d = t.session.deadline()
@@ -715,6 +755,11 @@ class MediaPlane:
             feedback = twcc.poll_rtcp(now)
             if feedback:
                 self._out.append(serialize_rtcp(feedback))
+        bandwidth = self.bandwidth
+        if bandwidth is not None and (d := bandwidth.estimator.deadline()) is not None and d <= now:
+            bandwidth.estimator.tick(now)
+            if bandwidth.changed() is not None:
+                self._share_bitrate()
         for t in self.transceivers:
             session = t.session
             if session is not None:
@@ -730,9 +775,14 @@ class MediaPlane:
     def _flush(self, t: RTCRtpTransceiver, session: AudioSession, now: float) -> None:
         out = self._out
         track = t.receiver.track
+        bandwidth = self.bandwidth
+        twcc_id = session.config.extension_ids.transport_cc if bandwidth is not None else None
         while (event := session.poll()) is not None:
             if type(event) is Transmit:
                 out.append(event.data)
+                if twcc_id is not None:
+                    assert bandwidth is not None
+                    bandwidth.sent(event.data, twcc_id, now)
             elif type(event) is FrameReceived:
                 if isinstance(track, RemoteAudioTrack):
                     track.push_frame(event.frame)

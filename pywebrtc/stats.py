@@ -137,6 +137,7 @@ class RTCOutboundRtpStreamStats(RTCRtpStreamStats):
     packetsSent: int = 0
     bytesSent: int = 0
     retransmittedPacketsSent: int = 0
+    targetBitrate: float | None = None  # the encoder's, bit/s
     # video (webrtc-stats §8.4)
     retransmittedBytesSent: int | None = None
     framesEncoded: int | None = None

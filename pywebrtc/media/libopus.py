@@ -260,6 +260,14 @@ class LibopusEncoder:
             bitrate = min(bitrate, int(cap))
         return max(6000, min(bitrate, 510000))
 
+    def set_bitrate(self, bitrate: int) -> None:
+        """Encode at ``bitrate`` from the next frame on (capped as at creation): what the
+        transport's bandwidth estimate leaves for this stream."""
+        capped = self._capped(bitrate)
+        if capped != self.bitrate:
+            self._ctl(_SET_BITRATE, capped)
+            self.bitrate = capped
+
     def set_packet_loss(self, fraction: float) -> None:
         """Feed one loss report (0.0-1.0, the RTCP fraction lost for our stream). Rises at
         once, decays by half per report, and moves libopus's expected loss between a few

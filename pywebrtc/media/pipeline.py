@@ -273,6 +273,7 @@ class AudioSession:
         self._last_send: float | None = None
         self._rng = rng
         self._transport_sequence = transport_sequence
+        self._bitrate_limit: int | None = None  # the bandwidth estimate's share, bit/s
         self.dtmf: DtmfPlayout | None = None
         self._dtmf_start = 0  # media time of the playing event's start
         self._configure_dtmf()
@@ -661,12 +662,24 @@ class AudioSession:
         if report is not None and set_loss is not None:
             set_loss(report.fraction_lost)
 
+    def set_bitrate(self, bitrate: int) -> None:
+        """What the transport's bandwidth estimate leaves this stream (bit/s): the Opus encoder
+        follows it (libopus only; the PyAV encoder keeps its bitrate), never above the
+        configured ``bitrate``, which stays the ceiling."""
+        self._bitrate_limit = bitrate
+        set_bitrate = getattr(self.encoder, "set_bitrate", None)
+        if set_bitrate is not None:
+            set_bitrate(min(bitrate, self.config.bitrate))
+
     def _make_encoder(self, codec: AudioCodec) -> AudioEncoder:
         if codec.key != "opus":
             return create_encoder(codec)
         cfg = self.config
+        bitrate = cfg.bitrate
+        if self._bitrate_limit is not None:
+            bitrate = min(bitrate, self._bitrate_limit)
         return create_opus_encoder(
-            codec, bitrate=cfg.bitrate, fec=cfg.opus_fec, dtx=cfg.opus_dtx,
+            codec, bitrate=bitrate, fec=cfg.opus_fec, dtx=cfg.opus_dtx,
             complexity=cfg.opus_complexity, application=cfg.opus_application,
         )  # fmt: skip
 
@@ -849,6 +862,7 @@ class AudioSession:
                     "retransmittedPacketsSent": self.retransmit.retransmitted
                     if self.retransmit
                     else 0,
+                    "targetBitrate": getattr(self.encoder, "bitrate", None),
                 }
             )
         remote_in = self.reporter.remote_inbound

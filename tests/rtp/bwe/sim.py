@@ -1,0 +1,147 @@
+"""A scripted bottleneck link on a fake clock for the bandwidth estimator.
+
+The sender sends ``packet_size``-byte packets paced at the estimator's target (or at a fixed
+rate: an application-limited sender), each numbered with a 16-bit transport-wide sequence number
+that starts just below the wrap. The forward path is :class:`tests.impair.Impairer`: a
+serialising link of ``capacity`` with a bounded queue (the excess dropped), propagation delay and
+random loss. The receiver is pywebrtc's own :class:`~pywebrtc.rtp.twcc_feedback.TwccFeedback`
+on a clock of its own (offset from the sender's), and its feedback crosses the return path as
+bytes, parsed again at the sender. Nothing sleeps: the loop jumps from event to event.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pywebrtc.rtp.bwe import BandwidthEstimator, TargetBitrateChanged
+from pywebrtc.rtp.rtcp import TransportCcFeedback
+from pywebrtc.rtp.twcc_feedback import TwccFeedback
+from tests.impair import Impairer, Impairment
+
+_HEADER = struct.Struct("!Hd")  # transport-wide sequence number, send time
+RECEIVER_CLOCK_OFFSET = 1234.5678  # the receiver's clock is not ours
+_FIRST_SEQUENCE = 0xFFF0  # wraps within the first second
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    sequence: int
+    sent: float
+    arrived: float  # sender clock
+
+    @property
+    def one_way(self) -> float:
+        return self.arrived - self.sent
+
+
+@dataclass
+class BottleneckSim:
+    estimator: BandwidthEstimator
+    capacity: float  # bit/s
+    delay: float = 0.025  # one way, both directions
+    queue: float = 0.3  # seconds of backlog the bottleneck holds
+    loss: float = 0.0
+    packet_size: int = 1200
+    app_rate: float | None = None  # bit/s the application sends; None: the target
+    seed: int = 1
+    now: float = 0.0
+    targets: list[tuple[float, int]] = field(default_factory=list)
+    delivered: list[Delivered] = field(default_factory=list)
+    events: list[TargetBitrateChanged] = field(default_factory=list)
+    sent: int = 0
+    _heap: list[tuple[float, int, Callable[[], None]]] = field(default_factory=list)
+    _order: itertools.count[int] = field(default_factory=itertools.count)
+    _sequence: int = _FIRST_SEQUENCE
+    _feedback_due: float | None = None
+
+    def __post_init__(self) -> None:
+        self.link = Impairer(self._impairment(), seed=self.seed)
+        self.twcc = TwccFeedback(local_ssrc=2, extension_id=3)
+        self.at(0.0, self._send)
+        self.at(0.0, self._sample)
+
+    def _impairment(self) -> Impairment:
+        return Impairment(loss=self.loss, delay=self.delay, rate=self.capacity / 8,
+                          queue=self.queue)  # fmt: skip
+
+    def set_capacity(self, capacity: float) -> None:
+        self.capacity = capacity
+        self.link.impairment = self._impairment()
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._heap, (when, next(self._order), action))
+
+    def run(self, until: float) -> None:
+        estimator = self.estimator
+        while self._heap and self._heap[0][0] <= until:
+            when = self._heap[0][0]
+            due = estimator.deadline()
+            if due is not None and due < when:
+                self.now = max(self.now, due)
+                estimator.tick(self.now)
+                self._drain()
+                continue
+            _, _, action = heapq.heappop(self._heap)
+            self.now = max(self.now, when)
+            action()
+        self.now = until
+
+    def _drain(self) -> None:
+        while (event := self.estimator.poll()) is not None:
+            self.events.append(event)
+
+    # -- sender ---------------------------------------------------------------------------
+
+    def _send(self) -> None:
+        size = self.packet_size
+        seq = self._sequence
+        self._sequence = (seq + 1) & 0xFFFF
+        self.estimator.on_packet_sent(seq, size, self.now)
+        self.sent += 1
+        packet = _HEADER.pack(seq, self.now).ljust(size, b"\0")
+        self.link.push(self.now, packet)
+        due = self.link.next_due()
+        if due is not None:
+            self.at(due, self._arrive)
+        rate = self.app_rate or self.estimator.target_bitrate
+        self.at(self.now + size * 8 / rate, self._send)
+
+    def _sample(self) -> None:
+        self.targets.append((self.now, self.estimator.target_bitrate))
+        self.at(self.now + 0.05, self._sample)
+
+    # -- receiver -------------------------------------------------------------------------
+
+    def _arrive(self) -> None:
+        for packet in self.link.pop(self.now):
+            seq, sent = _HEADER.unpack_from(packet)
+            self.delivered.append(Delivered(seq, sent, self.now))
+            self.twcc.record(seq, 0x1234, self.now + RECEIVER_CLOCK_OFFSET)
+        due = self.twcc.deadline()
+        if due is not None and self._feedback_due != due:
+            self._feedback_due = due
+            self.at(due - RECEIVER_CLOCK_OFFSET, self._feedback)
+
+    def _feedback(self) -> None:
+        for feedback in self.twcc.poll_rtcp(self.now + RECEIVER_CLOCK_OFFSET):
+            data = bytes(feedback)
+            self.at(self.now + self.delay, functools.partial(self._feedback_arrives, data))
+
+    def _feedback_arrives(self, data: bytes) -> None:
+        self.estimator.on_transport_feedback(TransportCcFeedback.parse(data), self.now)
+        self._drain()
+
+    # -- what happened --------------------------------------------------------------------
+
+    def target_between(self, start: float, end: float) -> list[int]:
+        return [bps for t, bps in self.targets if start <= t <= end]
+
+    def queue_delays_between(self, start: float, end: float) -> list[float]:
+        """Queuing delay of the packets sent in [start, end] that arrived (one way minus the
+        propagation delay)."""
+        return [d.one_way - self.delay for d in self.delivered if start <= d.sent <= end]
