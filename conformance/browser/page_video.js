@@ -24,6 +24,19 @@ Object.assign(H, {
       document.body.appendChild(el);
       el.play().catch(() => {});
       s.videos.push(el);
+      // The longest time between two presented frames after the first (a freeze, seen by the
+      // page rather than by getStats' freeze heuristics), when the browser has the callback.
+      if (s.videos.length === 1 && el.requestVideoFrameCallback) {
+        s.frames = { count: 0, last: null, maxGap: 0 };
+        const tick = now => {
+          const f = s.frames;
+          if (f.last !== null) f.maxGap = Math.max(f.maxGap, now - f.last);
+          f.last = now;
+          f.count++;
+          el.requestVideoFrameCallback(tick);
+        };
+        el.requestVideoFrameCallback(tick);
+      }
     });
     return true;
   },
@@ -53,6 +66,15 @@ Object.assign(H, {
              means: [mean(m, m, hw - m, hh - m), mean(hw + m, m, w - m, hh - m),
                      mean(m, hh + m, hw - m, h - m), mean(hw + m, hh + m, w - m, h - m)] };
   },
+  resetFrameGaps(id) {
+    const f = pcs[id].frames;
+    if (f) { f.maxGap = 0; f.last = null; f.count = 0; }
+    return f !== undefined;
+  },
+  frameGaps(id) {
+    // Presented frames and the longest gap between two of them (ms) since resetFrameGaps.
+    return pcs[id].frames || null;
+  },
   async videoStats(id) {
     // The first video inbound-rtp and outbound-rtp entries, with their codec's mimeType.
     const report = await pcs[id].pc.getStats();
@@ -63,12 +85,19 @@ Object.assign(H, {
         out.inbound = { packetsReceived: r.packetsReceived, framesDecoded: r.framesDecoded,
                         keyFramesDecoded: r.keyFramesDecoded, frameWidth: r.frameWidth,
                         frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond,
-                        nackCount: r.nackCount, pliCount: r.pliCount, codecId: r.codecId };
+                        nackCount: r.nackCount, pliCount: r.pliCount, firCount: r.firCount,
+                        framesDropped: r.framesDropped, packetsLost: r.packetsLost,
+                        retransmittedPacketsReceived: r.retransmittedPacketsReceived,
+                        freezeCount: r.freezeCount, totalFreezesDuration: r.totalFreezesDuration,
+                        codecId: r.codecId };
       }
       if (r.type === "outbound-rtp" && r.kind === "video" && !out.outbound) {
         out.outbound = { packetsSent: r.packetsSent, framesEncoded: r.framesEncoded,
                          frameWidth: r.frameWidth, frameHeight: r.frameHeight,
-                         framesPerSecond: r.framesPerSecond, codecId: r.codecId };
+                         framesPerSecond: r.framesPerSecond, codecId: r.codecId,
+                         keyFramesEncoded: r.keyFramesEncoded, nackCount: r.nackCount,
+                         pliCount: r.pliCount, firCount: r.firCount,
+                         retransmittedPacketsSent: r.retransmittedPacketsSent };
       }
     });
     return out;

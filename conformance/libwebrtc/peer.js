@@ -6,7 +6,7 @@
 "use strict";
 const readline = require("readline");
 const wrtc = require(process.argv[2]);
-const { RTCAudioSource, RTCAudioSink } = wrtc.nonstandard;
+const { RTCAudioSource, RTCAudioSink, RTCVideoSource, RTCVideoSink } = wrtc.nonstandard;
 globalThis.RTCPeerConnection = wrtc.RTCPeerConnection; // for peer_commands.js
 const { H, pcs, until, toB64, reply } = require("../peer_commands.js");
 
@@ -52,6 +52,65 @@ function listen(s, trackIn) {
   s.stops.push(() => sink.stop());
 }
 
+// Four flat quadrants of the given luma (I420, chroma 128) with a noisy band moving along the
+// middle rows, 30 frames a second paced on the clock, into an RTCVideoSource.
+function startPattern(s, width, height, lumas) {
+  const source = new RTCVideoSource();
+  const trackOut = source.createTrack();
+  const ySize = width * height;
+  const data = new Uint8ClampedArray(ySize * 3 / 2).fill(128);
+  const hw = width >> 1, hh = height >> 1;
+  const start = performance.now();
+  let sent = 0;
+  const timer = setInterval(() => {
+    const due = Math.floor((performance.now() - start) * 30 / 1000);
+    if (due <= sent) return;
+    sent = due;
+    for (let y = 0; y < height; y++) {
+      const top = y < hh;
+      for (let x = 0; x < width; x++) {
+        data[y * width + x] = lumas[(top ? 0 : 2) + (x < hw ? 0 : 1)];
+      }
+      if (Math.abs(y - hh) < 8) {
+        const x0 = (sent * 8) % (width - 32);
+        for (let x = x0; x < x0 + 32; x++) data[y * width + x] = (Math.random() * 256) | 0;
+      }
+    }
+    source.onFrame({ width, height, data });
+    s.patternSent++;
+  }, 10);
+  s.patternSent = 0;
+  s.stops.push(() => { clearInterval(timer); trackOut.stop(); });
+  return trackOut;
+}
+
+// What an RTCVideoSink sees: frames counted, the sizes seen, the first frame's arrival and
+// the last, and the last frame's four quadrant mean lumas (16 pixels in from every edge).
+function watch(s, trackIn) {
+  const sink = new RTCVideoSink(trackIn);
+  s.seen = { frames: 0, sizes: {}, first: null, last: null, means: null };
+  sink.onframe = ({ frame }) => {
+    const v = s.seen;
+    const now = performance.now();
+    v.frames++;
+    v.first = v.first ?? now;
+    v.last = now;
+    const key = frame.width + "x" + frame.height;
+    v.sizes[key] = (v.sizes[key] || 0) + 1;
+    if (v.frames % 10 === 0) {
+      const w = frame.width, h = frame.height, m = 16, hw = w >> 1, hh = h >> 1, d = frame.data;
+      const mean = (x0, y0, x1, y1) => {
+        let t = 0;
+        for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) t += d[y * w + x];
+        return t / ((x1 - x0) * (y1 - y0));
+      };
+      v.means = [mean(m, m, hw - m, hh - m), mean(hw + m, m, w - m, hh - m),
+                 mean(m, hh + m, hw - m, h - m), mean(hw + m, hh + m, w - m, h - m)];
+    }
+  };
+  s.stops.push(() => sink.stop());
+}
+
 const newPc = H.newPc;
 Object.assign(H, {
   newPc() {
@@ -61,6 +120,7 @@ Object.assign(H, {
     s.pc.ontrack = e => {
       s.tracks++;
       if (e.track.kind === "audio") listen(s, e.track);
+      if (e.track.kind === "video") watch(s, e.track);
     };
     return id;
   },
@@ -69,6 +129,34 @@ Object.assign(H, {
     const s = pcs[id];
     s.pc.addTrack(startTone(s, frequency));
     return s.pc.getTransceivers().length;
+  },
+  addPattern(id, width, height, lumas) {
+    // After a remote offer this takes the transceiver the offer created (W3C addTrack).
+    const s = pcs[id];
+    s.pc.addTrack(startPattern(s, width, height, lumas));
+    return s.pc.getTransceivers().length;
+  },
+  async seen(id, frames) {
+    // Once ``frames`` remote video frames have come: their count, sizes, time span (ms) and
+    // the quadrant means of a recent one; and how many of ours our pattern source produced.
+    const s = pcs[id];
+    await until(() => s.seen && s.seen.frames >= frames && s.seen.means, "video frames");
+    return { ...s.seen, span: s.seen.last - s.seen.first, patternSent: s.patternSent };
+  },
+  async videoStats(id) {
+    // The video inbound-rtp and outbound-rtp entries of getStats(), with the codec names.
+    const report = await pcs[id].pc.getStats();
+    const all = {};
+    report.forEach(entry => { all[entry.id] = entry; });
+    const out = { inbound: null, outbound: null };
+    for (const entry of Object.values(all)) {
+      if (entry.kind !== "video") continue;
+      const codec = all[entry.codecId];
+      const summary = { ...entry, mimeType: codec ? codec.mimeType : null };
+      if (entry.type === "inbound-rtp") out.inbound = summary;
+      if (entry.type === "outbound-rtp") out.outbound = summary;
+    }
+    return out;
   },
   async waitTrack(id) {
     await until(() => pcs[id].tracks > 0, "a remote track");

@@ -61,6 +61,7 @@ type request struct {
 	On             bool              `json:"on"`
 	URL            string            `json:"url"`
 	Token          string            `json:"token"`
+	Reflect        bool              `json:"reflect"`
 }
 
 type message struct {
@@ -81,6 +82,9 @@ type peer struct {
 	echo     bool
 	record   *os.File
 	audio    audioStats
+	video    videoStats
+	videoIn  *webrtc.TrackRemote
+	videoOut *webrtc.TrackLocalStaticRTP // reflect: the remote video's packets go out here
 	// whipSession: the resource of the "whip" command (whip.go), for "whip_delete".
 	whipSession *whipSession
 	gather      *gathering
@@ -311,6 +315,12 @@ func (p *peer) handle(r request) (interface{}, error) {
 		p.echo = r.On
 		p.mu.Unlock()
 		return nil, nil
+	case "video":
+		return nil, p.addVideo(r.Send, r.Reflect)
+	case "video_stats":
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.video, nil
 	case "audio_stats":
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -473,6 +483,10 @@ func readPackets(path string) ([][]byte, error) {
 }
 
 func (p *peer) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	if track.Kind() == webrtc.RTPCodecTypeVideo {
+		p.onVideo(track)
+		return
+	}
 	for {
 		packet, _, err := track.ReadRTP()
 		if err != nil {

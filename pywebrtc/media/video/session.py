@@ -88,6 +88,13 @@ _PICTURE_ID_MASK = 0x7FFF  # VP8/VP9 15-bit picture ID (RFC 7741 §4.2, RFC 9628
 _OSN_SIZE = 2  # RFC 4588 §4: the original sequence number before the payload
 _SOURCE_TIMEOUT = 2.0  # a learned remote SSRC silent this long may be replaced
 _RETRANSMIT_SLOTS = 1024  # ~1 s of packets at 8 Mbit/s with 1200-byte payloads
+# How old a packet may be and still be resent (the ring's size bounds it at high rates):
+# libwebrtc keeps its sent packets up to 3 s (RtpPacketHistory's culling delay), and its NACK
+# module asks again for a packet whose retransmission was lost. After a 1 s outage the packets
+# sent in it are already ~1 s old when asked for, and their lost retransmissions older still:
+# at 1 s Chromium got no answer and sat frozen ~2 s until it gave up and sent a PLI.
+_RETRANSMIT_AGE = 3.0
+_UNANSWERABLE_INTERVAL = 1.0  # seconds between keyframes sent for NACKs we cannot answer
 _REORDER_WAIT = 0.05  # how long a hole may be reordering, not loss (without NACK)
 
 
@@ -101,8 +108,8 @@ class VideoFrameReceived:
 
 @dataclass(frozen=True, slots=True)
 class KeyframeRequested:
-    """The remote asked for a keyframe (``reason`` "pli" or "fir"): encode the next frame as
-    one."""
+    """The remote asked for a keyframe (``reason`` "pli" or "fir"), or NACKed a packet we no
+    longer hold ("nack"): encode the next frame as one."""
 
     reason: str
 
@@ -185,7 +192,9 @@ class VideoSession:
         self.retransmit: RetransmitBuffer | None = None
         self.nack: NackGenerator | None = None
         if config.nack and self.sender is not None:
-            self.retransmit = RetransmitBuffer(config.ssrc, size=_RETRANSMIT_SLOTS)
+            self.retransmit = RetransmitBuffer(
+                config.ssrc, size=_RETRANSMIT_SLOTS, max_age=_RETRANSMIT_AGE
+            )
             self.chain.add(self.retransmit)
         if config.nack and config.receive_codecs:
             self.nack = NackGenerator(config.ssrc, config.remote_ssrc)
@@ -206,6 +215,7 @@ class VideoSession:
         self._keyframe_pending = False  # a request held back by the rate limit
         self._fir_sequence = 0
         self._fir_seen: dict[int, int] = {}  # remote sender SSRC -> last FIR sequence acted on
+        self._unanswerable_keyframe_at: float | None = None  # our last keyframe for a NACK
         self._transmits: deque[Transmit] = deque()
         self._events: deque[VideoEvent] = deque()
         self.closed = False
@@ -415,8 +425,15 @@ class VideoSession:
 
     def receive_rtcp_packets(self, packets: list[RtcpPacket], now: float) -> None:
         """The parsed packets of one compound RTCP datagram: reports (statistics, RTT), NACK
-        (retransmit), PLI/FIR (:class:`KeyframeRequested`), BYE (:class:`RemoteEnded`)."""
+        (retransmit), PLI/FIR (:class:`KeyframeRequested`), BYE (:class:`RemoteEnded`).
+
+        A NACK for a packet we no longer hold (older than ``_RETRANSMIT_AGE``, or gone from the
+        ring) means the remote's picture stays broken until a keyframe: we raise
+        :class:`KeyframeRequested` ("nack") at once, at most every ``_UNANSWERABLE_INTERVAL``,
+        rather than wait for its PLI (libwebrtc sends one only when its 3 s frame timeout fires,
+        which after a long outage froze Chromium ~2 s longer than needed)."""
         ssrc = self.config.ssrc
+        unanswerable = self.retransmit.unavailable if self.retransmit is not None else 0
         for packet in packets:
             self.chain.incoming_rtcp(packet, now)
             if isinstance(packet, Pli):
@@ -435,6 +452,17 @@ class VideoSession:
                     self._events.append(KeyframeRequested("fir"))
             elif isinstance(packet, Nack) and packet.media_ssrc == ssrc:
                 self.nacks_received += 1
+        if (
+            self.retransmit is not None
+            and not self.closed
+            and self.retransmit.unavailable > unanswerable
+            and (
+                self._unanswerable_keyframe_at is None
+                or now - self._unanswerable_keyframe_at >= _UNANSWERABLE_INTERVAL
+            )
+        ):
+            self._unanswerable_keyframe_at = now
+            self._events.append(KeyframeRequested("nack"))
         for bye in self.reporter.poll_events():
             if bye.ssrc == self.remote_ssrc:
                 self._events.append(RemoteEnded(bye.ssrc, bye.reason))
