@@ -148,6 +148,7 @@ class VideoLink:
         self.send_task: asyncio.Future[None] | None = None
         self._sending: MediaStreamTrack | None = None
         self._decode_queue: deque[EncodedVideoFrame] = deque()
+        self._decode_gap = False  # frames were dropped before the decoder: wait for a keyframe
         self._decode_task: asyncio.Future[None] | None = None
         self.closed = False
         # counters for getStats the session does not keep
@@ -290,10 +291,17 @@ class VideoLink:
             track.push_packet(_to_packet(frame))
             return
         queue = self._decode_queue
+        if self._decode_gap and not frame.keyframe:
+            # frames were dropped before the decoder: a delta frame may reference one of them
+            self.frames_dropped += 1
+            return
+        self._decode_gap = False
         if len(queue) >= DECODE_BACKLOG and not frame.keyframe:
-            # The decoder cannot keep up: drop what waits and start again at a keyframe.
+            # The decoder cannot keep up: drop what waits and start again at a keyframe
+            # (nothing until then: every delta frame may reference a dropped one).
             self.frames_dropped += len(queue) + 1
             queue.clear()
+            self._decode_gap = True
             self.request_keyframe()
             return
         if frame.keyframe and queue:
@@ -325,6 +333,10 @@ class VideoLink:
             except ValueError as exc:
                 logger.info("video decoder rejected a frame: %s", exc)
                 self.decode_errors += 1
+                # what waits is delta frames (a keyframe empties the queue): they reference it
+                self.frames_dropped += len(queue)
+                queue.clear()
+                self._decode_gap = True
                 self.request_keyframe()
                 continue
             if self.closed:
