@@ -12,12 +12,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "peer"
@@ -67,16 +71,32 @@ def build_go(source: Path, package: str, binary: Path) -> Path:
         "GOFLAGS": "",
     }
     partial = binary.with_suffix(f".{os.getpid()}.tmp")
-    done = subprocess.run(
-        [go, "build", "-o", str(partial), package],
-        cwd=BUILD,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if done.returncode != 0:
-        raise PionError(f"go build failed:\n{done.stderr}")
+    # Debian's Go 1.19 compiler has been seen to spin for many minutes on a 60-line package that
+    # builds in 2 s when run again: each attempt gets a time limit, the whole process group is
+    # killed when it passes (the compiler is go's child), and the build is retried.
+    for attempt, limit in enumerate((400, 150, 150)):
+        process = subprocess.Popen(
+            [go, "build", "-o", str(partial), package],
+            cwd=BUILD,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            _, stderr = process.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            logger.warning("go build of %s passed %d s (attempt %d): retrying", package, limit,
+                           attempt + 1)
+            continue
+        if process.returncode != 0:
+            raise PionError(f"go build failed:\n{stderr}")
+        break
+    else:
+        raise PionError(f"go build of {package} did not finish in three attempts")
     partial.replace(binary)  # atomic: a concurrent run never sees half a binary
     return binary
 
