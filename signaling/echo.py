@@ -1,10 +1,18 @@
-"""``--app echo``: every received audio track goes back to the same peer, every data-channel
-message back on its channel with the same type (str stays str, bytes stay bytes).
+"""``--app echo``: every received audio and video track goes back to the same peer, every
+data-channel message back on its channel with the same type (str stays str, bytes stay bytes).
 
 Audio is passed through encoded (``decode_audio = False``: the remote track yields the Opus
 packets, which the sender sends as they are), so echoing costs no codec work; and on receipt
 (``forward_audio = True``: no jitter buffer, no playout timer), each packet is sent back as
 soon as it arrives, with its own timestamp.
+
+Video is passed through too (``decode_video = False``: the remote track yields each assembled
+frame encoded, which the same section's sender packetizes again as it is, in the codec it came
+in; a ``sendrecv`` video section is answered ``sendrecv`` because its sender has that track).
+Nothing is decoded or encoded, so the echo cannot make a keyframe: when the client asks for one
+(PLI or FIR on the stream we send), the sender drops frames until the next keyframe and asks the
+client's own sender for one (a PLI on the stream it receives), see
+:mod:`pywebrtc.videoplane`. NACKs are answered from our own retransmission buffer on each leg.
 """
 
 from __future__ import annotations
@@ -34,3 +42,4 @@ async def echo(session: Session) -> None:
 
 echo.decode_audio = False  # type: ignore[attr-defined]
 echo.forward_audio = True  # type: ignore[attr-defined]
+echo.decode_video = False  # type: ignore[attr-defined]

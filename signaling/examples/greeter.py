@@ -1,6 +1,6 @@
 """A small app on the seam (shown in docs/signaling.md): greets on every data channel, answers
-``"ping"`` with ``"pong"``, says what the Realtime ``session`` JSON asked for, echoes audio, and
-ends the session when the client sends ``"bye"``.
+``"ping"`` with ``"pong"``, says what the Realtime ``session`` JSON asked for, echoes audio and
+video, and ends the session when the client sends ``"bye"``.
 
 Run it with ``pywebrtc-signaling --app signaling.examples.greeter:app``.
 """
@@ -12,7 +12,7 @@ from signaling.app import Session
 
 
 async def app(session: Session) -> None:
-    for transceiver in session.pc.getTransceivers():  # send each caller's audio back
+    for transceiver in session.pc.getTransceivers():  # send each caller's media back
         await transceiver.sender.replaceTrack(transceiver.receiver.track)
     instructions = (session.config or {}).get("instructions", "none")
 
@@ -31,3 +31,4 @@ async def app(session: Session) -> None:
 
 
 app.decode_audio = False  # type: ignore[attr-defined]  # pass Opus through, no decoding
+app.decode_video = False  # type: ignore[attr-defined]  # and video frames, encoded
