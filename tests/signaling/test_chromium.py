@@ -4,7 +4,9 @@ before any candidate is gathered, candidates follow in trickle PATCHes (204), a 
 the microphone (a WAV tone) come back echoed, ``restartIce()`` goes through a PATCH with
 ``If-Match: *`` (200, new credentials and ETag) and the session carries on over the new ICE
 credentials, DELETE ends it and the service's gauges return to zero. Directly, and through a
-real ``pywebrtc-relay`` whose address is then the answer's only candidate."""
+real ``pywebrtc-relay`` whose address is then the answer's only candidate. And the fake camera:
+its VP8 comes back through the echo (passed through, not transcoded) and Chromium decodes it
+at the size it sent."""
 
 from __future__ import annotations
 
@@ -135,5 +137,44 @@ def test_chromium_whip_through_a_relay(tmp_path: Path) -> None:
     finally:
         relay.terminate()
         relay.close()
+        assert service.terminate() == 0, service.output()
+        service.close()
+
+
+def test_chromium_whip_camera_is_echoed(tmp_path: Path) -> None:
+    wav = write_tone_wav(tmp_path / "tone.wav", 660.0)
+    service = SignalingProcess("--app", "echo")
+
+    async def body() -> None:
+        async with whip_page(wav) as page:
+            published = await page.evaluate("base => W.publish(base, true)", service.url)
+            answer = published["answer"]
+            video = answer[answer.index("m=video ") :]
+            assert not video.startswith("m=video 0 ") and "a=sendrecv" in video, answer
+            assert await page.evaluate("W.connected()") == "connected"
+            stats = await _until(
+                lambda: page.evaluate("W.video()"),
+                lambda v: v["framesDecoded"] >= 60,
+                "Chromium decoded none of its echoed camera",
+                timeout=30,
+            )
+            # Chromium decodes what it sent, at the size it sent, in the codec it sent.
+            assert (stats["frameWidth"], stats["frameHeight"]) == (640, 480), stats
+            assert stats["sentWidth"] == 640 and stats["codec"] == "video/VP8", stats
+            # Passed through: every keyframe it decodes is one it encoded.
+            assert 1 <= stats["keyFramesDecoded"] <= stats["keyFramesEncoded"], stats
+            # The microphone and the channel are echoed beside it.
+            assert await page.evaluate("t => W.echo(t)", "hi") == ["hi", "bytes:1,2,3"]
+            await _until(
+                lambda: page.evaluate("W.audio()"), lambda a: a["received"] >= 50, "no audio"
+            )
+            assert service.metric("pywebrtc_video_rtp_packets_received_total") > 100
+            assert service.metric("pywebrtc_video_rtp_packets_sent_total") > 100
+            assert await page.evaluate("W.remove()") == 200
+            assert sum(service.metric("pywebrtc_sessions", f'state="{s}"') for s in STATES) == 0
+
+    try:
+        asyncio.run(asyncio.wait_for(body(), 90))
+    finally:
         assert service.terminate() == 0, service.output()
         service.close()
