@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from aiohttp import web
 
 from conformance.browser.audio_scenario import write_tone_wav
@@ -141,9 +142,26 @@ def test_chromium_whip_through_a_relay(tmp_path: Path) -> None:
         service.close()
 
 
-def test_chromium_whip_camera_is_echoed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("relayed", [False, True], ids=["direct", "relay"])
+def test_chromium_whip_camera_is_echoed(tmp_path: Path, relayed: bool) -> None:
     wav = write_tone_wav(tmp_path / "tone.wav", 660.0)
-    service = SignalingProcess("--app", "echo")
+    relay: RelayProcess | None = None
+    if relayed:
+        keys = tmp_path / "keys"
+        keys.write_text(KEYS)
+        relay_port = free_port(socket.SOCK_DGRAM)
+        service = SignalingProcess(
+            "--app", "echo", "--keys", str(keys), "--id", "7",
+            "--relay", f"127.0.0.1:{relay_port}",
+        )  # fmt: skip
+        relay = RelayProcess(
+            "--listen", f"127.0.0.1:{relay_port}", "--keys", str(keys),
+            "--transceiver", f"7=127.0.0.1:{service.udp_port}",
+        )  # fmt: skip
+        advertised = relay_port
+    else:
+        service = SignalingProcess("--app", "echo")
+        advertised = service.udp_port
 
     async def body() -> None:
         async with whip_page(wav) as page:
@@ -151,6 +169,8 @@ def test_chromium_whip_camera_is_echoed(tmp_path: Path) -> None:
             answer = published["answer"]
             video = answer[answer.index("m=video ") :]
             assert not video.startswith("m=video 0 ") and "a=sendrecv" in video, answer
+            ports = {int(line.split()[5]) for line in answer.splitlines() if "a=candidate" in line}
+            assert ports == {advertised}, answer
             assert await page.evaluate("W.connected()") == "connected"
             stats = await _until(
                 lambda: page.evaluate("W.video()"),
@@ -176,5 +196,8 @@ def test_chromium_whip_camera_is_echoed(tmp_path: Path) -> None:
     try:
         asyncio.run(asyncio.wait_for(body(), 90))
     finally:
+        if relay is not None:
+            relay.terminate()
+            relay.close()
         assert service.terminate() == 0, service.output()
         service.close()

@@ -1,9 +1,10 @@
 """Video through ``pywebrtc-signaling`` (a subprocess on loopback, as users run it), with pywebrtc
 peer connections as clients:
 
-* ``--app echo`` sends a client's VP8 back as it came (no transcoding): the client decodes its
-  own test pattern; a keyframe request from the client reaches the client's own sender as a
-  PLI relayed by the echo; the video RTP counters of ``/metrics`` move.
+* ``--app echo`` sends a client's video back as it came (no transcoding; VP8, H.264 or VP9,
+  whichever the client prefers, is what it gets back): the client decodes its own test
+  pattern; a keyframe request from the client reaches the client's own sender as a PLI relayed
+  by the echo; the video RTP counters of ``/metrics`` move.
 * WHIP, ``/offer`` and ``/v1/realtime/calls`` answer offers with video; a video section in no
   codec we have is rejected alone (port 0) and only an offer with nothing usable left is a 422.
 * A session whose client sends garbage "VP8" (and a second camera) does not disturb another
@@ -30,6 +31,7 @@ from pywebrtc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCRtpTransceiver,
     RTCSessionDescription,
     SettingEngine,
@@ -122,6 +124,14 @@ async def _until(probe: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool],
         await asyncio.sleep(0.1)
 
 
+def _prefer(transceiver: RTCRtpTransceiver, name: str) -> None:
+    """Offer every video codec we have, ``name`` first (what the client will send)."""
+    caps = RTCRtpReceiver.getCapabilities("video")
+    assert caps is not None
+    first = [c for c in caps.codecs if c.mimeType == f"video/{name}"]
+    transceiver.setCodecPreferences(first + [c for c in caps.codecs if c not in first])
+
+
 def _requests(stats: RTCInboundRtpStreamStats | RTCOutboundRtpStreamStats) -> int:
     """Keyframe requests (PLI and FIR) sent (inbound-rtp) or received (outbound-rtp)."""
     return (stats.pliCount or 0) + (stats.firCount or 0)
@@ -131,24 +141,29 @@ def _live_sessions(service: SignalingProcess) -> float:
     return sum(service.metric("pywebrtc_sessions", f'state="{s}"') for s in STATES)
 
 
-def test_echo_sends_a_clients_vp8_back_and_relays_its_keyframe_requests(
-    service: SignalingProcess,
+@pytest.mark.parametrize("codec", ["VP8", "H264", "VP9"])
+def test_echo_sends_a_clients_video_back_and_relays_its_keyframe_requests(
+    service: SignalingProcess, codec: str
 ) -> None:
     async def body() -> None:
         video_before = service.metric("pywebrtc_video_rtp_packets_sent_total")
         pc = _client()
         pattern = PatternTrack()
-        pc.addTransceiver(pattern, "sendrecv")
+        transceiver = pc.addTransceiver(pattern, "sendrecv")
+        _prefer(transceiver, codec)
         echoed = _first_track(pc, "video")
         answer, location = await _whip(pc, service.url)
         video = _section(answer, "video")
-        assert "a=sendrecv" in video and "VP8/90000" in video, answer
+        assert "a=sendrecv" in video and f"{codec}/90000" in video, answer
         track = await asyncio.wait_for(echoed, TIMEOUT)
         # The client's own pattern, decoded after a trip through the echo.
         frames = await pattern_frames(track, count=30)
         assert {(f.width, f.height) for f in frames} == {(320, 240)}
         inbound, outbound = await _video_stats(pc)
         assert (inbound.framesDecoded or 0) >= 30 and inbound.frameWidth == 320, inbound
+        stats = await pc.getStats()
+        received = next(c for c in stats.of_type("codec") if c.id == inbound.codecId)
+        assert getattr(received, "mimeType", "") == f"video/{codec}"  # the codec it sent
         # Pass-through: what comes back is what the client encoded, nothing re-encoded on the
         # way (the echo's sender would start with a keyframe of its own otherwise; here the
         # client's keyframes and the echo's are the same count, give or take one in flight).
