@@ -142,8 +142,14 @@ def test_chromium_whip_through_a_relay(tmp_path: Path) -> None:
         service.close()
 
 
-@pytest.mark.parametrize("relayed", [False, True], ids=["direct", "relay"])
-def test_chromium_whip_camera_is_echoed(tmp_path: Path, relayed: bool) -> None:
+@pytest.mark.parametrize(
+    ("relayed", "prefer"),
+    [(False, None), (True, None), (False, "video/AV1")],
+    ids=["direct", "relay", "av1-first"],
+)
+def test_chromium_whip_camera_is_echoed(tmp_path: Path, relayed: bool, prefer: str | None) -> None:
+    """With AV1 first in Chromium's offer (which we receive but never send), the echo answers
+    with VP8 alone, the next codec of the offer it can send back, so Chromium sends VP8."""
     wav = write_tone_wav(tmp_path / "tone.wav", 660.0)
     relay: RelayProcess | None = None
     if relayed:
@@ -165,10 +171,15 @@ def test_chromium_whip_camera_is_echoed(tmp_path: Path, relayed: bool) -> None:
 
     async def body() -> None:
         async with whip_page(wav) as page:
-            published = await page.evaluate("base => W.publish(base, true)", service.url)
+            published = await page.evaluate(
+                "([base, prefer]) => W.publish(base, true, prefer)", [service.url, prefer]
+            )
             answer = published["answer"]
             video = answer[answer.index("m=video ") :]
             assert not video.startswith("m=video 0 ") and "a=sendrecv" in video, answer
+            # One codec (and its RTX) in the echo's answer: the one it can send back.
+            codecs = {line.split()[1] for line in video.splitlines() if "a=rtpmap:" in line}
+            assert codecs == {"VP8/90000", "rtx/90000"}, video
             ports = {int(line.split()[5]) for line in answer.splitlines() if "a=candidate" in line}
             assert ports == {advertised}, answer
             assert await page.evaluate("W.connected()") == "connected"

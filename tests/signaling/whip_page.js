@@ -2,14 +2,21 @@
 // The page is on another origin than the service, so every request below is a CORS request.
 window.W = {
   log: [],
-  async publish(base, video) {
+  async publish(base, video, prefer) {
     this.base = base;
-    // With video: the fake camera too (640x480), and its echo shown in a muted <video> element.
+    // With video: the fake camera too (640x480), and its echo shown in a muted <video> element;
+    // `prefer` (a mimeType) is put first in the camera's offer.
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: !!video });
     const pc = (this.pc = new RTCPeerConnection({ iceServers: [] }));
     pc.addTransceiver(stream.getAudioTracks()[0], { direction: "sendrecv" });
     if (video) {
-      pc.addTransceiver(stream.getVideoTracks()[0], { direction: "sendrecv" });
+      const camera = pc.addTransceiver(stream.getVideoTracks()[0], { direction: "sendrecv" });
+      if (prefer) {
+        // The codec named first in the offer, the rest after it (what the browser would send).
+        const codecs = RTCRtpReceiver.getCapabilities("video").codecs;
+        const first = codecs.filter((c) => c.mimeType === prefer);
+        camera.setCodecPreferences(first.concat(codecs.filter((c) => c.mimeType !== prefer)));
+      }
       pc.addEventListener("track", (e) => {
         if (e.track.kind !== "video") return;
         const el = document.createElement("video");
