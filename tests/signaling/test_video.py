@@ -358,3 +358,18 @@ async def _open(channel: RTCDataChannel) -> None:
     opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     channel.on("open", lambda: None if opened.done() else opened.set_result(None))
     await asyncio.wait_for(opened, TIMEOUT)
+
+
+def test_the_audio_only_example_app_answers_a_camera_inactive() -> None:
+    process = SignalingProcess("--app", "signaling.examples.greeter:app", "--drain-timeout", "2")
+    try:
+        sdp = {"Content-Type": "application/sdp"}
+        response = request("POST", process.url + "/whip", sdp, make_offer(video=True))
+        assert response.status_code == 201, response.text
+        video = _section(response.text, "video")
+        assert not video.startswith("m=video 0 ") and "a=inactive" in video, response.text
+        assert "a=sendrecv" in _section(response.text, "audio")
+        assert request("DELETE", process.url + response.headers["Location"]).status_code == 200
+    finally:
+        assert process.terminate() == 0, process.output()
+        process.close()
