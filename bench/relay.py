@@ -438,9 +438,10 @@ def scenario() -> Scenario:
     return Scenario(
         name="relay",
         description=(
-            "pywebrtc-relay (default --io auto: a thread per socket blocked in its receive, "
-            "known flows forwarded by the C loops of relay._fastloop, recvmmsg/sendmmsg "
-            "without the GIL; new flows, STUN and routing in Python) vs a minimal C "
+            "pywebrtc-relay (default --io auto: one thread polls the public socket and the "
+            "backend links, known flows forwarded both ways by the C loops of relay._fastloop, "
+            "recvmmsg/sendmmsg without the GIL; new flows, STUN and routing in Python) vs a "
+            "minimal C "
             "recvmmsg/sendmmsg forwarder and a plain uvloop forwarder, on loopback; and the "
             "relay's pure-Python loops (--io thread, the fallback where the extension is not "
             "built) vs the C forwarder."
