@@ -403,7 +403,6 @@ def scenario() -> Scenario:
         if len(sessions) < n:
             sessions.append(rig().latency_figures())
             loads.append(os.getloadavg()[0])
-            notes[-1] = _load_note(load, loads)
         relay, peer[key] = sessions[n - 1][key]
         return relay
 
@@ -433,7 +432,6 @@ def scenario() -> Scenario:
         f"{SLOW_US:g} µs over the direct path's median; the per-round-trip rows are the "
         "forwarder process's /proc/PID/task/*/schedstat over the session (CPU time, time "
         "runnable but waiting for a core, switches in), divided by its round trips",
-        _load_note(load, loads),
     ]
     return Scenario(
         name="relay",
@@ -486,12 +484,13 @@ def scenario() -> Scenario:
         ],
         repeats=5,
         notes=notes,
+        notes_after=lambda: [_load_note(load, loads)],
     )
 
 
 def _load_note(start: float, sessions: list[float]) -> str:
     after = ", ".join(f"{x:.2f}" for x in sessions) or "—"
-    hogs = f"; {HOGS} busy-loop processes started by the bench ran throughout" if HOGS else ""
+    hogs = f"; busy-loop processes started by the bench ran throughout: {HOGS}" if HOGS else ""
     return (
         f"host load (1-minute load average, {os.cpu_count()} cores): {start:.2f} at the "
         f"start, {after} after each latency session{hogs}"
