@@ -26,6 +26,10 @@
  * (a non-blocking socket), and raises OSError for a bad descriptor or buffer (a bug) and
  * whatever a signal handler raises (in the main thread).
  *
+ * A Group runs several Loops in one thread (relay.hotloop's C mode: a worker's public socket
+ * and its backend links): poll() over their sockets, then each ready one's batch,
+ * non-blocking, with the same hand-up; see "a group of loops in one thread" below.
+ *
  * Counters (Loop.counters): datagrams and payload bytes sent, and datagrams dropped because
  * the socket buffer was full, as the pure-Python loops of relay.hotloop count them.
  */

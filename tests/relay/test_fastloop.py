@@ -1,6 +1,7 @@
 """relay._fastloop, the C forwarding loops: the flow table against a dict model, the loops on
-loopback sockets (known flows forwarded in C, everything else handed up in order), and a flow
-that only the C loop carried surviving expiry. The relay's behaviour with the C loops is tested
+loopback sockets (known flows forwarded in C, everything else handed up in order), a Group
+running two loops in one thread, and a flow that only the C loop carried surviving expiry.
+The relay's behaviour with the C loops is tested
 with the same cases as the pure-Python ones (``mode``/``io`` "c" vs "thread" in
 test_server.py, test_floods.py, test_chaining.py, test_ice_e2e.py, test_cli.py,
 test_recovery.py)."""
