@@ -360,7 +360,7 @@ typedef struct {
     TableObject *table;
     int fd, out_fd, kind;
     int n, pos, running;
-    int drained; /* non-blocking: the batch in hand emptied the socket (fewer than BATCH) */
+    int drained; /* non-blocking (in a Group): the batch in hand is this turn's last */
     uint8_t *data; /* BATCH slots of SLOT bytes; datagram i at data + i*SLOT + HEADROOM */
     struct mmsghdr rmsgs[BATCH];
     struct iovec riov[BATCH];
@@ -509,7 +509,7 @@ static int prepare(LoopObject *self, double now) {
 
 /* Forward from the loop's socket until a datagram needs Python (its index, >= 0) or there is
  * nothing to read (-1: a receive came back empty, or would block; non-blocking, also once a
- * short batch is done, as the socket was empty when it was read). The GIL is released by the
+ * batch is done: the group polls again). The GIL is released by the
  * caller; *error is set (EINTR included) for what Python must raise. */
 static int loop_step(LoopObject *self, int nonblocking, int *error) {
     for (;;) {
@@ -537,7 +537,9 @@ static int loop_step(LoopObject *self, int nonblocking, int *error) {
             }
             if (n == 0) return -1; /* shut down: relay.iothread wants the thread back */
             self->n = n;
-            self->drained = nonblocking && n < BATCH;
+            /* In a Group, one batch per turn: back to poll() after it, so that a socket that
+             * always has a full batch waiting cannot starve the others. */
+            self->drained = nonblocking;
         }
         pthread_mutex_lock(&self->table->mutex);
         int j = prepare(self, monotonic());

@@ -219,6 +219,33 @@ def test_a_group_forwards_both_ways_in_one_thread_and_takes_links_while_it_waits
             s.close()
 
 
+def test_a_group_takes_one_batch_per_socket_per_turn() -> None:
+    # A public socket that always has a full batch waiting must not starve the links.
+    public, backend, known = _udp(), _udp(), _udp()
+    link = _udp(connect=backend)
+    backend.connect(link.getsockname())
+    try:
+        table = _fastloop.Table()
+        port = known.getsockname()[1]
+        table.set(1, _v4(port), _header(port), link.fileno())
+        group = _fastloop.Group()
+        outward = _fastloop.Loop(table, _blocking(public).fileno(), -1, _fastloop.PUBLIC)
+        back = _fastloop.Loop(table, _blocking(link).fileno(), public.fileno(), _fastloop.LINK)
+        group.add(outward)
+        group.add(back)
+        count = 4 * _fastloop.BATCH
+        for i in range(count):
+            known.sendto(b"\x80" + bytes([i]), public.getsockname())
+        backend.send(_header(port + 1) + b"\x17nobody")  # handed up
+        loop, i = group.run()
+        assert (loop, i) == (back, 0)
+        assert outward.counters()[0] == _fastloop.BATCH  # one batch, then the link's turn
+        assert backend.recv(100) == _header(port) + b"\x80\x00"
+    finally:
+        for s in (public, backend, known, link):
+            s.close()
+
+
 def test_a_flow_only_the_c_loop_carried_is_not_expired() -> None:
     # The C loops stamp their own table, not the Python flow: expiry asks before it drops.
     async def scenario() -> None:
