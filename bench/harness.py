@@ -42,6 +42,8 @@ class Scenario:
     cases: Sequence[Case]
     repeats: int = 7
     notes: list[str] = field(default_factory=list)
+    # Notes known only once the cases have run (the host's load during them, say).
+    notes_after: Callable[[], list[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,7 @@ def append_results(scenario: Scenario, table: str) -> None:
         f"- command: `{command}`; {scenario.repeats} runs each, ours and the peer interleaved; "
         "spread is ±half the min–max range",
         *[f"- {note}" for note in scenario.notes],
+        *[f"- {note}" for note in (scenario.notes_after() if scenario.notes_after else [])],
         "",
         table,
         "",

@@ -27,7 +27,18 @@ direct round trip client → echo, one datagram at a time, at each percentile. T
 C forwarder and the direct path take turns ping by ping (order alternating), so that every
 series sees the same moments of this shared machine; each sample is one such session of
 ``PINGS`` round trips per path, and the relay's and the C forwarder's figures in one table
-row come from the same sessions.
+row come from the same sessions. Each session also reads the forwarders' scheduler
+statistics (``/proc/PID/task/*/schedstat``: CPU time, time spent runnable but waiting for a
+core, and how many times a thread was switched in), per round trip, so that a tail can be
+told apart: work of the forwarder's own, or waiting for a core (wake-ups).
+
+A tail percentile of a few thousand pings on a loaded host is set by a handful of
+scheduler events (a woken forwarder waiting out a busy process's slice, milliseconds), so
+each session is long (``PINGS``) and the share of round trips over 1 ms is reported too.
+
+Knobs (environment): ``PYWEBRTC_BENCH_RELAY_PINGS`` (round trips per path per session,
+default 20000), ``PYWEBRTC_BENCH_RELAY_HOGS`` (start that many busy-loop processes, at this
+process's nice level, for the whole run: the documented loaded host; default 0).
 """
 
 from __future__ import annotations
@@ -54,7 +65,9 @@ FLOWS = 32
 BURST = 4000  # queued while the forwarder is stopped: fits its 8 MB receive buffer
 ROUNDS = 10
 SIZE = 200  # a 20 ms Opus frame in SRTP is ~100–200 bytes
-PINGS = 5000
+PINGS = int(os.environ.get("PYWEBRTC_BENCH_RELAY_PINGS", "20000"))
+HOGS = int(os.environ.get("PYWEBRTC_BENCH_RELAY_HOGS", "0"))
+SLOW_US = 1000.0  # a round trip this much slower than the direct path's median is "slow"
 
 
 def _free_port() -> int:
@@ -79,6 +92,34 @@ def _cpu_seconds(pids: list[int]) -> float:
             continue
         ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _schedstat(pid: int) -> dict[int, tuple[int, int, int]]:
+    """Per thread of ``pid``: (ns on a CPU, ns runnable but waiting, times switched in)."""
+    out: dict[int, tuple[int, int, int]] = {}
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            run, wait, slices = (task / "schedstat").read_text().split()[:3]
+        except (OSError, ValueError):
+            continue
+        out[int(task.name)] = (int(run), int(wait), int(slices))
+    return out
+
+
+def _sched_delta(
+    before: dict[int, tuple[int, int, int]], after: dict[int, tuple[int, int, int]]
+) -> tuple[int, int, int]:
+    """Summed over threads (a thread started in between counts from zero)."""
+    total = [0, 0, 0]
+    for tid, values in after.items():
+        old = before.get(tid, (0, 0, 0))
+        for k in range(3):
+            total[k] += values[k] - old[k]
+    return total[0], total[1], total[2]
 
 
 def _children(pid: int) -> list[int]:
@@ -158,6 +199,7 @@ class Rig:
         self.sink = _free_port()
         self.echo_port = _free_port()
         self.processes: list[Forwarder] = []
+        self.hogs: list[subprocess.Popen[bytes]] = []
         self.echo = self._start(
             "echo", [str(CFORWARD), "echo", str(self.echo_port)], self.echo_port
         )
@@ -205,6 +247,13 @@ class Rig:
             "relay 2 workers", [*relay(2, "auto"), f"127.0.0.1:{port}"], port, workers=2
         )
         atexit.register(self.close)
+        # The documented loaded host: busy loops at our own nice level, started once the
+        # forwarders are up, for the whole run.
+        self.hogs = [
+            subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(HOGS)
+        ]
+        if self.hogs:
+            time.sleep(2.0)
 
     def _start(self, name: str, argv: list[str], port: int, workers: int = 0) -> Forwarder:
         forwarder = Forwarder(name, argv, port, workers)
@@ -212,6 +261,10 @@ class Rig:
         return forwarder
 
     def close(self) -> None:
+        for hog in self.hogs:
+            hog.kill()
+            hog.wait()
+        self.hogs = []
         for p in self.processes:
             p.close()
 
@@ -248,7 +301,9 @@ class Rig:
 
     def latency_session(self) -> dict[str, list[float]]:
         """``PINGS`` round trips (µs) each via the relay, via the C forwarder and direct to
-        the echo, taking turns ping by ping."""
+        the echo, taking turns ping by ping; under "sched:relay" and "sched:c", the
+        forwarder's CPU ns, runnable-but-waiting ns and switches-in over the session."""
+        watched = {"relay": self.relay1.process.pid, "c": self.c_echo.process.pid}
         payload = b"\x80\x6f" + bytes(SIZE - 2)
         paths = {"relay": self.relay1.port, "c": self.c_echo.port, "direct": self.echo_port}
         hellos = {"relay": self.hello(2), "c": payload, "direct": None}
@@ -264,6 +319,7 @@ class Rig:
                     s.send(hello)
                     s.recv(2048)
             samples: dict[str, list[float]] = {name: [] for name in paths}
+            before = {name: _schedstat(pid) for name, pid in watched.items()}
             clock = time.perf_counter_ns
             for i in range(PINGS):
                 for name, s in sockets if i & 1 else reversed(sockets):
@@ -274,20 +330,39 @@ class Rig:
                     except TimeoutError:
                         continue
                     samples[name].append((clock() - start) / 1000)
+            for name, pid in watched.items():
+                samples[f"sched:{name}"] = [
+                    float(v) for v in _sched_delta(before[name], _schedstat(pid))
+                ]
             return samples
         finally:
             for _, s in sockets:
                 s.close()
 
-    def added_latency(self, q: int) -> tuple[float, float]:
-        """(relay, C forwarder) added round-trip latency at percentile ``q`` (µs), against
-        the direct path, from one interleaved session."""
+    def latency_figures(self) -> dict[str, tuple[float, float]]:
+        """One interleaved session's figures, each as (relay, C forwarder): added latency at
+        p50 and p99 (µs, against the direct path; at least 0.1), the share of round trips
+        more than ``SLOW_US`` over the direct path's median (%), and per round trip the
+        forwarder's CPU time, its time runnable but waiting for a core (µs) and the times its
+        threads were switched in."""
         samples = self.latency_session()
-        direct = _percentile(samples["direct"], q)
-        return (
-            max(_percentile(samples["relay"], q) - direct, 0.1),
-            max(_percentile(samples["c"], q) - direct, 0.1),
+        direct = {q: _percentile(samples["direct"], q) for q in (50, 99)}
+        figures: dict[str, tuple[float, float]] = {}
+        for q in (50, 99):
+            relay, c = (max(_percentile(samples[n], q) - direct[q], 0.1) for n in ("relay", "c"))
+            figures[f"p{q}"] = (relay, c)
+        slow = direct[50] + SLOW_US
+        relay_slow, c_slow = (
+            100.0 * sum(x > slow for x in samples[n]) / len(samples[n]) for n in ("relay", "c")
         )
+        figures["slow"] = (relay_slow, c_slow)
+        sched = {n: samples[f"sched:{n}"] for n in ("relay", "c")}
+        trips = {n: len(samples[n]) for n in ("relay", "c")}
+        for k, key in enumerate(("cpu", "wait", "switches")):
+            scale = 1000.0 if k < 2 else 1.0
+            relay, c = (sched[n][k] / scale / max(trips[n], 1) for n in ("relay", "c"))
+            figures[key] = (relay, c)
+        return figures
 
 
 def _percentile(samples: list[float], q: int) -> float:
@@ -313,20 +388,58 @@ def scenario() -> Scenario:
         r = rig()
         return r.run_burst(getattr(r, name), True)[1]
 
-    # The harness calls ours, then the peer, alternately: ours runs an interleaved session
-    # and the peer's sample is the C forwarder's figure from that same session.
-    session: dict[int, float] = {}
+    # The harness calls ours, then the peer, alternately, case by case: the first latency
+    # case runs one interleaved session per repeat and every latency case reads the relay's
+    # figure and the C forwarder's from the same session (the peer's sample is the C
+    # figure of the session ours just read).
+    sessions: list[dict[str, tuple[float, float]]] = []
+    calls: dict[str, int] = {}
+    peer: dict[str, float] = {}
+    load = os.getloadavg()[0]
+    loads: list[float] = []
 
-    def latency_relay(q: int) -> float:
-        relay, session[q] = rig().added_latency(q)
+    def figure(key: str) -> float:
+        n = calls[key] = calls.get(key, 0) + 1
+        if len(sessions) < n:
+            sessions.append(rig().latency_figures())
+            loads.append(os.getloadavg()[0])
+        relay, peer[key] = sessions[n - 1][key]
         return relay
 
+    def latency_case(name: str, key: str, unit: str = "µs") -> Case:
+        return Case(
+            name,
+            lambda: figure(key),
+            lambda: peer[key],
+            peer_name="C recvmmsg/sendmmsg",
+            unit=unit,
+            higher_is_better=False,
+        )
+
+    notes = [
+        f"{FLOWS} new flows per sample, {SIZE}-byte datagrams; {ROUNDS} bursts of {BURST} "
+        "queued while the forwarder is SIGSTOPped, then drained at full batches; per-core "
+        "rate = forwarded packets / forwarder CPU seconds, every thread "
+        "(/proc/PID/task/*/schedstat)",
+        "the 2 cores are shared with other sessions' test runs: wall-clock numbers are "
+        "noisy, per-core ones less so",
+        "the relay sends to each backend on a connected socket; the C peer sends "
+        "unconnected (per-datagram route lookup), as a minimal forwarder does",
+        f"added latency: {PINGS} round trips each via the relay, via the C forwarder and "
+        "direct to a C echo, taking turns ping by ping; a path's percentile minus the "
+        "direct path's; every latency row's relay and C figures come from the same "
+        "sessions (one per run); 'slower than direct' counts round trips more than "
+        f"{SLOW_US:g} µs over the direct path's median; the per-round-trip rows are the "
+        "forwarder process's /proc/PID/task/*/schedstat over the session (CPU time, time "
+        "runnable but waiting for a core, switches in), divided by its round trips",
+    ]
     return Scenario(
         name="relay",
         description=(
-            "pywebrtc-relay (default --io auto: a thread per socket blocked in its receive, "
-            "known flows forwarded by the C loops of relay._fastloop, recvmmsg/sendmmsg "
-            "without the GIL; new flows, STUN and routing in Python) vs a minimal C "
+            "pywebrtc-relay (default --io auto: one thread polls the public socket and the "
+            "backend links, known flows forwarded both ways by the C loops of relay._fastloop, "
+            "recvmmsg/sendmmsg without the GIL; new flows, STUN and routing in Python) vs a "
+            "minimal C "
             "recvmmsg/sendmmsg forwarder and a plain uvloop forwarder, on loopback; and the "
             "relay's pure-Python loops (--io thread, the fallback where the extension is not "
             "built) vs the C forwarder."
@@ -360,37 +473,27 @@ def scenario() -> Scenario:
                 peer_name="relay, 1 worker",
                 unit="pkt/s",
             ),
-            Case(
-                "added latency p50 vs C forwarder",
-                lambda: latency_relay(50),
-                lambda: session[50],
-                peer_name="C recvmmsg/sendmmsg",
-                unit="µs",
-                higher_is_better=False,
+            latency_case("added latency p50 vs C forwarder", "p50"),
+            latency_case("added latency p99 vs C forwarder", "p99"),
+            latency_case(
+                f"round trips over {SLOW_US / 1000:g} ms slower than direct (share)", "slow", "%"
             ),
-            Case(
-                "added latency p99 vs C forwarder",
-                lambda: latency_relay(99),
-                lambda: session[99],
-                peer_name="C recvmmsg/sendmmsg",
-                unit="µs",
-                higher_is_better=False,
-            ),
+            latency_case("forwarder CPU per round trip, every thread", "cpu"),
+            latency_case("forwarder waiting for a core per round trip", "wait"),
+            latency_case("forwarder threads switched in per round trip", "switches", "switches"),
         ],
         repeats=5,
-        notes=[
-            f"{FLOWS} new flows per sample, {SIZE}-byte datagrams; {ROUNDS} bursts of {BURST} "
-            "queued while the forwarder is SIGSTOPped, then drained at full batches; per-core "
-            "rate = forwarded packets / forwarder CPU seconds, every thread "
-            "(/proc/PID/task/*/schedstat)",
-            "the 2 cores are shared with other sessions' test runs: wall-clock numbers are "
-            "noisy, per-core ones less so",
-            "the relay sends to each backend on a connected socket; the C peer sends "
-            "unconnected (per-datagram route lookup), as a minimal forwarder does",
-            f"added latency: {PINGS} round trips each via the relay, via the C forwarder and "
-            "direct to a C echo, taking turns ping by ping; a path's percentile minus the "
-            "direct path's; the relay's and C's samples in a row come from the same sessions",
-        ],
+        notes=notes,
+        notes_after=lambda: [_load_note(load, loads)],
+    )
+
+
+def _load_note(start: float, sessions: list[float]) -> str:
+    after = ", ".join(f"{x:.2f}" for x in sessions) or "—"
+    hogs = f"; busy-loop processes started by the bench ran throughout: {HOGS}" if HOGS else ""
+    return (
+        f"host load (1-minute load average, {os.cpu_count()} cores): {start:.2f} at the "
+        f"start, {after} after each latency session{hogs}"
     )
 
 

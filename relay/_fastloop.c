@@ -26,6 +26,10 @@
  * (a non-blocking socket), and raises OSError for a bad descriptor or buffer (a bug) and
  * whatever a signal handler raises (in the main thread).
  *
+ * A Group runs several Loops in one thread (relay.hotloop's C mode: a worker's public socket
+ * and its backend links): poll() over their sockets, then each ready one's batch,
+ * non-blocking, with the same hand-up; see "a group of loops in one thread" below.
+ *
  * Counters (Loop.counters): datagrams and payload bytes sent, and datagrams dropped because
  * the socket buffer was full, as the pure-Python loops of relay.hotloop count them.
  */
@@ -37,12 +41,15 @@
 #endif
 
 #include <errno.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BATCH 32
 #define SLOT 4096
@@ -353,6 +360,7 @@ typedef struct {
     TableObject *table;
     int fd, out_fd, kind;
     int n, pos, running;
+    int drained; /* non-blocking (in a Group): the batch in hand is this turn's last */
     uint8_t *data; /* BATCH slots of SLOT bytes; datagram i at data + i*SLOT + HEADROOM */
     struct mmsghdr rmsgs[BATCH];
     struct iovec riov[BATCH];
@@ -499,49 +507,62 @@ static int prepare(LoopObject *self, double now) {
     return j;
 }
 
-static PyObject *Loop_run(LoopObject *self, PyObject *unused) {
-    if (self->running) {
-        PyErr_SetString(PyExc_RuntimeError, "Loop.run() is already running");
-        return NULL;
-    }
-    self->running = 1;
-    int result = -1, error = 0;
-again:
-    Py_BEGIN_ALLOW_THREADS
+/* Forward from the loop's socket until a datagram needs Python (its index, >= 0) or there is
+ * nothing to read (-1: a receive came back empty, or would block; non-blocking, also once a
+ * batch is done: the group polls again). The GIL is released by the
+ * caller; *error is set (EINTR included) for what Python must raise. */
+static int loop_step(LoopObject *self, int nonblocking, int *error) {
     for (;;) {
         if (self->pos >= self->n) {
+            if (self->drained) {
+                self->drained = 0;
+                return -1;
+            }
             self->n = self->pos = 0;
             if (self->kind == PUBLIC)
                 for (int i = 0; i < BATCH; i++)
                     self->rmsgs[i].msg_hdr.msg_namelen = sizeof self->names[i];
-            int n = recvmmsg(self->fd, self->rmsgs, BATCH, MSG_WAITFORONE, NULL);
+            int flags = MSG_WAITFORONE | (nonblocking ? MSG_DONTWAIT : 0);
+            int n = recvmmsg(self->fd, self->rmsgs, BATCH, flags, NULL);
             if (n < 0) {
                 if (errno == EBADF || errno == EFAULT || errno == EINVAL || errno == ENOTSOCK ||
                     errno == EINTR) {
-                    error = errno;
-                    break;
+                    *error = errno;
+                    return -1;
                 }
-                if (errno == EAGAIN || errno == EWOULDBLOCK) break; /* a non-blocking socket */
+                if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
                 /* An ICMP error (ECONNREFUSED...) reported once on a connected socket whose
                  * peer went away: read on. */
                 continue;
             }
-            if (n == 0) break; /* shut down: relay.iothread wants the thread back */
+            if (n == 0) return -1; /* shut down: relay.iothread wants the thread back */
             self->n = n;
+            /* In a Group, one batch per turn: back to poll() after it, so that a socket that
+             * always has a full batch waiting cannot starve the others. */
+            self->drained = nonblocking;
         }
         pthread_mutex_lock(&self->table->mutex);
         int j = prepare(self, monotonic());
         pthread_mutex_unlock(&self->table->mutex);
         if (j) flush(self, j);
-        if (self->pos < self->n) {
-            result = self->pos++; /* Python's; the next run() goes on after it */
-            break;
-        }
+        if (self->pos < self->n) return self->pos++; /* Python's; the next step goes on after it */
     }
+}
+
+static PyObject *Loop_run(LoopObject *self, PyObject *unused) {
+    if (self->running) {
+        PyErr_SetString(PyExc_RuntimeError, "Loop.run() is already running (or in a Group)");
+        return NULL;
+    }
+    self->running = 1;
+    int result, error;
+again:
+    error = 0;
+    Py_BEGIN_ALLOW_THREADS
+    result = loop_step(self, 0, &error);
     Py_END_ALLOW_THREADS
     if (error == EINTR) {
         /* A signal: its Python handler runs now (in the main thread; elsewhere a no-op). */
-        error = 0;
         if (PyErr_CheckSignals() == 0) goto again;
         self->running = 0;
         return NULL;
@@ -617,6 +638,230 @@ static PyTypeObject LoopType = {
     .tp_methods = Loop_methods,
 };
 
+/* -- a group of loops in one thread ------------------------------------------------- */
+
+/* A Group runs several Loops (a worker's public socket and its backend links) in one thread:
+ * poll() over their sockets, then each ready one's batch, non-blocking. A ping that crosses
+ * the relay both ways then wakes one thread, and the reply often finds it still awake (as a
+ * single-threaded forwarder does), instead of waking a thread per socket: every sleep and
+ * wake-up is a chance to wait for a core on a loaded host. Loops may be added from other
+ * threads while run() blocks (an eventfd wakes its poll). */
+typedef struct {
+    PyObject_HEAD
+    pthread_mutex_t mutex;
+    PyObject *members; /* list: keeps the loops alive */
+    LoopObject **loops; /* under the mutex; added by add() */
+    size_t count, capacity;
+    /* run()'s own: its snapshot of the loops and their pollfds (the eventfd last) */
+    LoopObject **polled;
+    struct pollfd *pfds;
+    size_t npolled, seen;
+    LoopObject *current; /* the loop whose batch run() is in the middle of */
+    int wake_fd, running;
+} GroupObject;
+
+static PyObject *Group_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    if (!PyArg_ParseTuple(args, ":Group")) return NULL;
+    GroupObject *self = (GroupObject *)type->tp_alloc(type, 0);
+    if (!self) return NULL;
+    pthread_mutex_init(&self->mutex, NULL);
+    self->wake_fd = -1;
+    self->members = PyList_New(0);
+    if (!self->members) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->wake_fd < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static void Group_dealloc(GroupObject *self) {
+    Py_XDECREF(self->members);
+    free(self->loops);
+    free(self->polled);
+    free(self->pfds);
+    if (self->wake_fd >= 0) close(self->wake_fd);
+    pthread_mutex_destroy(&self->mutex);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Group_add(GroupObject *self, PyObject *arg) {
+    if (!PyObject_TypeCheck(arg, &LoopType)) {
+        PyErr_SetString(PyExc_TypeError, "Group.add() takes a Loop");
+        return NULL;
+    }
+    LoopObject *loop = (LoopObject *)arg;
+    if (loop->running) {
+        PyErr_SetString(PyExc_RuntimeError, "that Loop is running (or in a Group already)");
+        return NULL;
+    }
+    if (PyList_Append(self->members, arg) < 0) return NULL;
+    pthread_mutex_lock(&self->mutex);
+    int failed = 0;
+    if (self->count == self->capacity) {
+        size_t capacity = self->capacity ? self->capacity * 2 : 8;
+        LoopObject **loops = realloc(self->loops, capacity * sizeof *loops);
+        if (loops) {
+            self->loops = loops;
+            self->capacity = capacity;
+        } else {
+            failed = 1;
+        }
+    }
+    if (!failed) {
+        loop->running = 1; /* the group's from now on: Loop.run() refuses */
+        self->loops[self->count++] = loop;
+    }
+    pthread_mutex_unlock(&self->mutex);
+    if (failed) return PyErr_NoMemory();
+    uint64_t one = 1;
+    if (write(self->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
+}
+
+/* Bring run()'s snapshot up to date with add(); -1 if out of memory. */
+static int group_refresh(GroupObject *self) {
+    int result = 0;
+    pthread_mutex_lock(&self->mutex);
+    if (self->seen != self->count) {
+        LoopObject **polled = realloc(self->polled, self->count * sizeof *polled);
+        struct pollfd *pfds = polled ? realloc(self->pfds, (self->count + 1) * sizeof *pfds)
+                                     : NULL;
+        if (polled) self->polled = polled;
+        if (pfds) self->pfds = pfds;
+        if (!polled || !pfds) {
+            result = -1;
+        } else {
+            for (size_t i = 0; i < self->count; i++) {
+                self->polled[i] = self->loops[i];
+                self->pfds[i] = (struct pollfd){self->loops[i]->fd, POLLIN | POLLRDHUP, 0};
+            }
+            self->pfds[self->count] = (struct pollfd){self->wake_fd, POLLIN, 0};
+            self->npolled = self->seen = self->count;
+        }
+    }
+    pthread_mutex_unlock(&self->mutex);
+    return result;
+}
+
+/* Until a datagram needs Python: the loop that has it, its index in *index. */
+static LoopObject *group_step(GroupObject *self, int *index, int *error) {
+    for (;;) {
+        if (self->current) {
+            LoopObject *loop = self->current;
+            int i = loop_step(loop, 1, error);
+            if (*error) return NULL;
+            if (i >= 0) {
+                *index = i;
+                return loop;
+            }
+            self->current = NULL;
+        }
+        if (group_refresh(self) < 0) {
+            *error = ENOMEM;
+            return NULL;
+        }
+        if (poll(self->pfds, self->npolled + 1, -1) < 0) {
+            if (errno == EINTR || errno == ENOMEM) {
+                *error = errno;
+                return NULL;
+            }
+            continue;
+        }
+        if (self->pfds[self->npolled].revents) {
+            uint64_t count;
+            if (read(self->wake_fd, &count, sizeof count) < 0) { /* EAGAIN: nothing to read */ }
+        }
+        for (size_t k = 0; k < self->npolled; k++) {
+            short revents = self->pfds[k].revents;
+            if (!revents) continue;
+            LoopObject *loop = self->polled[k];
+            if (revents & POLLNVAL) {
+                *error = EBADF; /* closed under us: a bug */
+                return NULL;
+            }
+            if (revents & POLLRDHUP) {
+                /* Shut down (relay.iothread's stop): a non-blocking receive would say EAGAIN
+                 * for ever, and poll "readable": hand it up as index -1. */
+                *index = -1;
+                return loop;
+            }
+            int i = loop_step(loop, 1, error);
+            if (*error) return NULL;
+            if (i >= 0) {
+                /* The rest of that batch first, next time; the other ready sockets after a
+                 * poll that finds them ready still. */
+                self->current = loop;
+                *index = i;
+                return loop;
+            }
+        }
+    }
+}
+
+static PyObject *Group_run(GroupObject *self, PyObject *unused) {
+    if (self->running) {
+        PyErr_SetString(PyExc_RuntimeError, "Group.run() is already running");
+        return NULL;
+    }
+    self->running = 1;
+    LoopObject *loop;
+    int index = -1, error;
+again:
+    error = 0;
+    Py_BEGIN_ALLOW_THREADS
+    loop = group_step(self, &index, &error);
+    Py_END_ALLOW_THREADS
+    if (error == EINTR) {
+        if (PyErr_CheckSignals() == 0) goto again;
+        self->running = 0;
+        return NULL;
+    }
+    self->running = 0;
+    if (error) {
+        errno = error;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return Py_BuildValue("(Oi)", (PyObject *)loop, index);
+}
+
+static Py_ssize_t Group_length(GroupObject *self) {
+    pthread_mutex_lock(&self->mutex);
+    size_t n = self->count;
+    pthread_mutex_unlock(&self->mutex);
+    return (Py_ssize_t)n;
+}
+
+static PyMethodDef Group_methods[] = {
+    {"add", (PyCFunction)Group_add, METH_O,
+     "add(loop): run ``loop`` in this group from now on (from any thread)."},
+    {"run", (PyCFunction)Group_run, METH_NOARGS,
+     "run() -> (loop, int): forward known flows on every loop's socket until a datagram "
+     "needs Python: that loop and the datagram's index (Loop.take, Loop.sender), or -1 if "
+     "that loop's socket was shut down for reading. Blocks with the GIL released."},
+    {NULL},
+};
+
+static PySequenceMethods Group_as_sequence = {.sq_length = (lenfunc)Group_length};
+
+static PyTypeObject GroupType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "relay._fastloop.Group",
+    .tp_basicsize = sizeof(GroupObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Group(): Loops run together in one thread (see relay/_fastloop.c).",
+    .tp_new = Group_new,
+    .tp_dealloc = (destructor)Group_dealloc,
+    .tp_methods = Group_methods,
+    .tp_as_sequence = &Group_as_sequence,
+};
+
 /* -- module --------------------------------------------------------------------------- */
 
 static PyObject *fast_sendto(PyObject *module, PyObject *args) {
@@ -649,11 +894,14 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__fastloop(void) {
-    if (PyType_Ready(&TableType) < 0 || PyType_Ready(&LoopType) < 0) return NULL;
+    if (PyType_Ready(&TableType) < 0 || PyType_Ready(&LoopType) < 0 ||
+        PyType_Ready(&GroupType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     if (PyModule_AddObjectRef(m, "Table", (PyObject *)&TableType) < 0 ||
         PyModule_AddObjectRef(m, "Loop", (PyObject *)&LoopType) < 0 ||
+        PyModule_AddObjectRef(m, "Group", (PyObject *)&GroupType) < 0 ||
         PyModule_AddIntConstant(m, "PUBLIC", PUBLIC) < 0 ||
         PyModule_AddIntConstant(m, "LINK", LINK) < 0 ||
         PyModule_AddIntConstant(m, "BATCH", BATCH) < 0 ||

@@ -151,9 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--io",
         choices=["auto", "c", "thread", "asyncio"],
         default=env("IO", "auto"),
-        help="socket layer: c = a thread per socket blocked in its receive, known flows "
-        "forwarded by the C extension relay._fastloop (built at install; Linux); thread = "
-        "the same threads in pure Python, recvmmsg/sendmmsg via ctypes under load; asyncio = "
+        help="socket layer: c = one thread polling the public socket and every backend "
+        "link, known flows forwarded both ways by the C extension relay._fastloop (built at "
+        "install; Linux); thread = a thread per socket blocked in its receive, in pure "
+        "Python, recvmmsg/sendmmsg via ctypes under load; asyncio = "
         "datagram transports (uvloop if installed); auto picks c if it was built, else thread "
         f"where it works [{ENV_PREFIX}IO]",
     )

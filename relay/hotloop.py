@@ -26,12 +26,16 @@ time the housekeeping read last (0.1 s old at most), and counts into a list of t
 own. Everything that changes the flow table — the slow paths, batches, housekeeping — holds
 the lock (relay.iothread).
 
-With the C extension built (``--io c``, the default where it is: relay/_fastloop.c), the
-threads run :func:`c_public_loop` and :func:`c_link_loop` instead: recvmmsg, the lookup of a
+With the C extension built (``--io c``, the default where it is: relay/_fastloop.c), one
+thread runs :func:`c_group_loop` instead, for the public socket and every backend link (a
+relay._fastloop Group: poll, then each ready socket's batch): recvmmsg, the lookup of a
 known flow, the frame header and sendmmsg happen in C with the GIL released, and only what
-the C loop hands up (new flows, STUN, unknown headers, chained flows, truncated datagrams)
-comes back to Python, through the same forwarder calls as here. The pure-Python loops stay
-the fallback and are tested with the same cases.
+the C loops hand up (new flows, STUN, unknown headers, chained flows, truncated datagrams)
+comes back to Python, through the same forwarder calls as here. One thread rather than one
+per socket: a round trip through the relay then sleeps and wakes one thread, often only once
+(the reply finds it still awake), where a thread per socket sleeps and wakes twice, and each
+wake-up can wait for a core on a loaded host. The pure-Python loops stay the fallback and
+are tested with the same cases.
 """
 
 from __future__ import annotations
@@ -48,7 +52,6 @@ from relay.flows import Flow
 from relay.forwarder import Drop
 
 if TYPE_CHECKING:
-    from relay.iothread import SocketThreads
     from relay.server import RelayWorker
 
 # Datagrams on one socket further apart than this are read one at a time through the socket
@@ -431,36 +434,51 @@ def backend_loop(
     return functools.partial(alternate, one, many, clock, not check_source)
 
 
-def _c_serve(
-    loop: Any, threads: SocketThreads, drops: Counter[str], handle: Callable[[int, bytes], None]
-) -> Callable[[], None]:
-    """The thread body around a relay._fastloop Loop: it forwards known flows itself and
-    returns the index of each datagram it hands up, which ``handle`` gets under the lock."""
+def c_group_loop(worker: RelayWorker) -> Callable[[], None]:
+    """The thread body of C mode: one relay._fastloop Group runs the public socket's loop
+    and every backend link's (added by :func:`c_add_link`), forwarding known flows both ways
+    in this one thread; what a loop hands up goes to that loop's handler, under the lock."""
+    assert worker._threads is not None and worker._c_table is not None
+    from relay import _fastloop as native
+
+    group = worker._c_group = native.Group()
+    handlers = worker._c_handlers
+    loop, handlers[loop] = _c_public(worker)
+    group.add(loop)
+    threads, drops = worker._threads, worker.forwarder.drops
 
     def serve() -> None:
-        run, take, lock = loop.run, loop.take, threads.lock
+        run, lock = group.run, threads.lock
         while True:
-            i = run()
-            if i < 0:
+            loop, i = run()
+            if i < 0:  # a socket shut down: stop() wants the thread back
                 if threads.stopped:
                     return
                 continue
-            data = take(i)
+            data = loop.take(i)
             if not data and threads.stopped:  # shut down: receives return b""
                 return
             with lock:
                 if data is None:
                     drops[Drop.TRUNCATED] += 1
                 else:
-                    handle(i, data)
+                    handlers[loop](i, data)
 
     return serve
 
 
-def c_public_loop(worker: RelayWorker) -> Callable[[], None]:
-    """The public socket's loop in C (relay._fastloop); what it hands up, forwarded here as
-    the one-datagram path's slow case does."""
-    assert worker._threads is not None and worker._c_table is not None
+def c_add_link(worker: RelayWorker, sock: socket.socket) -> None:
+    """Run a new backend link's loop in the worker's Group (its thread wakes to add it)."""
+    assert worker._c_group is not None
+    loop, handle = _c_link(worker, sock)
+    worker._c_handlers[loop] = handle  # before the group can hand anything up
+    worker._c_group.add(loop)
+
+
+def _c_public(worker: RelayWorker) -> tuple[Any, Callable[[int, bytes], None]]:
+    """The public socket's loop in C (relay._fastloop) and the handler of what it hands up,
+    forwarded here as the one-datagram path's slow case does."""
+    assert worker._c_table is not None
     from relay import _fastloop as native
 
     loop = native.Loop(worker._c_table, worker.public.fileno(), -1, native.PUBLIC)
@@ -484,13 +502,13 @@ def c_public_loop(worker: RelayWorker) -> Callable[[], None]:
             stats[0] += 1
             stats[1] += len(datagram)
 
-    return _c_serve(loop, worker._threads, drops, handle)
+    return loop, handle
 
 
-def c_link_loop(worker: RelayWorker, sock: socket.socket) -> Callable[[], None]:
-    """A backend link's loop in C (relay._fastloop); what it hands up (unknown headers,
-    chained flows, bad and truncated frames) goes through the forwarder here."""
-    assert worker._threads is not None and worker._c_table is not None
+def _c_link(worker: RelayWorker, sock: socket.socket) -> tuple[Any, Callable[[int, bytes], None]]:
+    """A backend link's loop in C (relay._fastloop) and the handler of what it hands up
+    (unknown headers, chained flows, bad and truncated frames): the forwarder's."""
+    assert worker._c_table is not None
     from relay import _fastloop as native
 
     public_fd = worker.public.fileno()
@@ -517,7 +535,7 @@ def c_link_loop(worker: RelayWorker, sock: socket.socket) -> Callable[[], None]:
         else:
             drops[Drop.SEND_FAILED] += 1
 
-    return _c_serve(loop, worker._threads, drops, handle)
+    return loop, handle
 
 
 def _send_one(

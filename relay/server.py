@@ -7,10 +7,12 @@ worker that owns the flow. Every decision is the :class:`~relay.forwarder.Forwar
 worker only moves bytes, in one of two modes:
 
 * ``c`` (the default where relay._fastloop was built) and ``thread`` (the default on Linux
-  otherwise): one thread per socket, blocked in its receive
+  otherwise): in ``thread`` mode one thread per socket, blocked in its receive
   (relay.iothread), running a forwarding loop of relay.hotloop, so a datagram goes from the
-  kernel to the code that forwards it with no readiness call in between. Each backend gets
-  its own *connected* socket (a "link"): sends skip the per-datagram route lookup of an
+  kernel to the code that forwards it with no readiness call in between; in ``c`` mode one
+  thread polls the public socket and every link and forwards known flows both ways in C (a
+  round trip wakes one thread, not two), plus the Python thread of the backend socket. Each
+  backend gets its own *connected* socket (a "link"): sends skip the per-datagram route lookup of an
   unconnected socket, and the kernel only lets that backend's datagrams in, so replies need
   no source check; the unconnected backend socket only counts strays. The threads share the
   flow table under one lock; the asyncio loop keeps housekeeping (expiry, Redis, registry,
@@ -180,6 +182,8 @@ class RelayWorker:
         # C mode: the direct flows the C loops forward, and the loops (for their counters).
         self._c_table: _fastloop.Table | None = None
         self._c_loops: list[tuple[int, _fastloop.Loop]] = []  # (hotloop.STATS index, loop)
+        self._c_group: _fastloop.Group | None = None  # the loops, run in one thread
+        self._c_handlers: dict[_fastloop.Loop, Callable[[int, bytes], None]] = {}
         self._c_deferred: list[Flow] | None = None  # see _cache_answers
         self._cache_inbox: deque[tuple[list[tuple[bytes, object]], list[tuple[object, bytes]]]]
         self._cache_inbox = deque()
@@ -233,7 +237,7 @@ class RelayWorker:
             self.public.setblocking(True)
             self.private.setblocking(True)
             if self._c_table is not None:
-                threads.add(self.public, hotloop.c_public_loop(self))
+                threads.add(self.public, hotloop.c_group_loop(self))
             else:
                 threads.add(self.public, hotloop.public_loop(self))
             # Strays only: always the Python loop.
@@ -454,7 +458,7 @@ class RelayWorker:
             link.setblocking(True)
             assert self._threads is not None
             if self._c_table is not None:
-                self._threads.add(link, hotloop.c_link_loop(self, link))
+                hotloop.c_add_link(self, link)  # into the public socket's thread
             else:
                 self._threads.add(link, hotloop.backend_loop(self, link, False))
         return link.fileno()

@@ -1,6 +1,7 @@
 """relay._fastloop, the C forwarding loops: the flow table against a dict model, the loops on
-loopback sockets (known flows forwarded in C, everything else handed up in order), and a flow
-that only the C loop carried surviving expiry. The relay's behaviour with the C loops is tested
+loopback sockets (known flows forwarded in C, everything else handed up in order), a Group
+running two loops in one thread, and a flow that only the C loop carried surviving expiry.
+The relay's behaviour with the C loops is tested
 with the same cases as the pure-Python ones (``mode``/``io`` "c" vs "thread" in
 test_server.py, test_floods.py, test_chaining.py, test_ice_e2e.py, test_cli.py,
 test_recovery.py)."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import threading
 import time
 
 import pytest
@@ -158,6 +160,87 @@ def test_a_link_loop_sends_payloads_to_clients_and_hands_up_unknown_frames() -> 
         assert loop.run() == 2
         assert loop.take(2) == b"\xc4\x00"
         assert loop.counters() == (1, len(b"\x17reply"), 0)
+    finally:
+        for s in (public, backend, known, link):
+            s.close()
+
+
+def test_a_group_forwards_both_ways_in_one_thread_and_takes_links_while_it_waits() -> None:
+    public, backend, known = _udp(), _udp(), _udp()
+    link = _udp(connect=backend)
+    backend.connect(link.getsockname())
+    try:
+        table = _fastloop.Table()
+        port = known.getsockname()[1]
+        table.set(1, _v4(port), _header(port), link.fileno())
+        group = _fastloop.Group()
+        outward = _fastloop.Loop(table, _blocking(public).fileno(), -1, _fastloop.PUBLIC)
+        back = _fastloop.Loop(table, _blocking(link).fileno(), public.fileno(), _fastloop.LINK)
+        group.add(outward)
+        with pytest.raises(RuntimeError, match="in a Group"):
+            outward.run()  # the group's now
+        with pytest.raises(RuntimeError, match="in a Group"):
+            _fastloop.Group().add(outward)
+        got: list[tuple[_fastloop.Loop, int, bytes | None]] = []
+
+        def serve() -> None:
+            while len(got) < 3:
+                loop, i = group.run()
+                got.append((loop, i, loop.take(i) if i >= 0 else None))
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        known.sendto(b"\x80out", public.getsockname())
+        assert backend.recv(100) == _header(port) + b"\x80out"  # forwarded in C
+        # The link's loop, added while run() waits in poll() without the GIL.
+        group.add(back)
+        assert len(group) == 2
+        backend.send(_header(port) + b"\x17back")
+        assert known.recvfrom(100) == (b"\x17back", public.getsockname())
+        backend.send(_header(port + 1) + b"\x17nobody")  # handed up by the link's loop
+        known.sendto(b"\x00\x01stun", public.getsockname())  # handed up by the public one
+        deadline = time.monotonic() + 5
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        # What SocketThreads.stop does: run() reports the shut-down socket as index -1.
+        with contextlib.suppress(OSError):
+            public.shutdown(socket.SHUT_RD)
+        thread.join(5)
+        assert not thread.is_alive()
+        assert sorted((loop is back, i, data) for loop, i, data in got) == [
+            (False, -1, None),
+            (False, 0, b"\x00\x01stun"),
+            (True, 0, _header(port + 1) + b"\x17nobody"),
+        ]
+        assert outward.counters() == (1, len(b"\x80out"), 0)
+        assert back.counters() == (1, len(b"\x17back"), 0)
+    finally:
+        for s in (public, backend, known, link):
+            s.close()
+
+
+def test_a_group_takes_one_batch_per_socket_per_turn() -> None:
+    # A public socket that always has a full batch waiting must not starve the links.
+    public, backend, known = _udp(), _udp(), _udp()
+    link = _udp(connect=backend)
+    backend.connect(link.getsockname())
+    try:
+        table = _fastloop.Table()
+        port = known.getsockname()[1]
+        table.set(1, _v4(port), _header(port), link.fileno())
+        group = _fastloop.Group()
+        outward = _fastloop.Loop(table, _blocking(public).fileno(), -1, _fastloop.PUBLIC)
+        back = _fastloop.Loop(table, _blocking(link).fileno(), public.fileno(), _fastloop.LINK)
+        group.add(outward)
+        group.add(back)
+        count = 4 * _fastloop.BATCH
+        for i in range(count):
+            known.sendto(b"\x80" + bytes([i]), public.getsockname())
+        backend.send(_header(port + 1) + b"\x17nobody")  # handed up
+        loop, i = group.run()
+        assert (loop, i) == (back, 0)
+        assert outward.counters()[0] == _fastloop.BATCH  # one batch, then the link's turn
+        assert backend.recv(100) == _header(port) + b"\x80\x00"
     finally:
         for s in (public, backend, known, link):
             s.close()
