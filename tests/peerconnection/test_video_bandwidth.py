@@ -10,35 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import av
-
-from pywebrtc import RTCPeerConnection, SettingEngine, VideoStreamTrack
+from pywebrtc import RTCPeerConnection, SettingEngine
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 from pywebrtc.transmit import Address
 from tests.impair import Impairer, Impairment
-from tests.media.video.patterns import quadrants
 
 from .helpers import negotiate
+from .video_helpers import NoiseTrack
 
 LINK = 250_000  # bit/s
-
-
-class NoiseTrack(VideoStreamTrack):
-    """320x240 noise at 30 frames a second (30 pictures drawn once, then cycled)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._planes = [[bytes(p) for p in quadrants(i, noise=True).planes] for i in range(30)]
-        self.frames = 0
-
-    async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        frame = av.VideoFrame(320, 240, "yuv420p")
-        for plane, data in zip(frame.planes, self._planes[self.frames % 30], strict=True):
-            plane.update(data)
-        frame.pts, frame.time_base = pts, time_base
-        self.frames += 1
-        return frame
 
 
 class RateLimit:
