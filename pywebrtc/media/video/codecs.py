@@ -159,12 +159,14 @@ class _PyAvEncoder:
             self.framerate = self.max_framerate = float(framerate)
 
     def _skip(self, timestamp: int) -> bool:
-        """Whether the frame rate ceiling drops the frame at ``timestamp`` (90 kHz)."""
+        """Whether the frame rate ceiling drops the frame at ``timestamp`` (90 kHz). Frames a
+        fifth of an interval early still pass: a source at the ceiling's rate with jittery
+        timestamps loses none."""
         if self.max_framerate is None:
             return False
         interval = VIDEO_CLOCK / self.max_framerate
         due = self._next_due
-        if due is not None and timestamp < due and timestamp > due - 2 * interval:
+        if due is not None and due - 2 * interval < timestamp < due - interval / 5:
             return True  # (a timestamp far before the due one: the source restarted)
         self._next_due = max((due or timestamp) + interval, timestamp - interval / 2)
         return False

@@ -176,6 +176,12 @@ def test_a_frame_rate_ceiling_drops_frames_before_the_encoder() -> None:
     assert counts[1] in (15, 16)
     assert counts[2] in (20, 21)
     assert counts[3] in (10, 11)
+    # a source at the ceiling's rate with jittery timestamps loses no frame
+    encoder.set_target(500_000, 30.0)
+    jitter = random.Random(3)
+    kept = sum(len(encoder.encode(quadrants(i, pts=i * 3000 + jitter.randrange(-400, 400))))
+               for i in range(150, 210))  # fmt: skip
+    assert kept == 60
     # a keyframe request is answered even when the frame rate would drop the frame
     assert encoder.encode(quadrants(121), force_keyframe=True)[0].keyframe
 
