@@ -496,7 +496,10 @@ class MediaPlane:
         link = t.video
         link.on_sent = functools.partial(self._video_sent, link)
         link.max_framerate = self._settings.video_max_framerate
-        if self.bandwidth is None and config.send_codec and config.extension_ids.transport_cc:
+        # (REMB alone, without transport-cc, is enough: the estimate is then the peer's)
+        if self.bandwidth is None and config.send_codec and (
+            config.extension_ids.transport_cc or n.remb
+        ):
             self.bandwidth = TransportBandwidth()
         for ssrc in (n.remote_ssrc, n.remote_rtx_ssrc):
             if ssrc is not None:
@@ -656,6 +659,8 @@ class MediaPlane:
                     bandwidth.loss_report(report, now)
             elif t.video is not None:
                 t.video.receive_rtcp(packets, now)
+                if bandwidth is not None and (report := t.video.session.reporter.remote_inbound):
+                    bandwidth.loss_report(report, now)
         if bandwidth is not None:
             bandwidth.receive_rtcp(packets, now)
             if bandwidth.changed() is not None:

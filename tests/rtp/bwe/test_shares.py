@@ -137,3 +137,23 @@ def test_video_packets_and_their_retransmissions_reach_the_estimator() -> None:
     assert len(sent) == media + 1 and int.from_bytes(sent[-1][8:12]) == 2  # on RTX
     history = bw.estimator._history
     assert [history.lookup(n) is not None for n in range(100, 104)] == [True] * 4
+
+
+def test_a_peer_sending_remb_and_no_transport_feedback_sets_the_target_with_it() -> None:
+    """aiortc as a receiver sends REMB only: no delay-based estimate of ours, the target is the
+    loss-based rate (lifted to the REMB by clean reports, cut by lossy ones) capped by REMB."""
+    bw = bandwidth(300_000)
+    estimator = bw.estimator
+    estimator.on_remb(1_200_000, 0.0)
+    assert estimator.target_bitrate == 300_000  # no report yet: the start rate
+    estimator.on_loss_report(0.0, 0.05, 1.0)  # clean: the path takes what the peer says
+    assert estimator.target_bitrate == 1_200_000
+    estimator.on_remb(400_000, 2.0)
+    assert estimator.target_bitrate == 400_000
+    estimator.on_loss_report(0.3, 0.05, 3.0)  # 30 % lost: cut below the REMB
+    assert estimator.target_bitrate == int(400_000 * 0.85)
+    estimator.on_remb(1_000_000, 4.0)
+    estimator.on_loss_report(0.0, 0.05, 5.0)
+    assert estimator.target_bitrate == 1_000_000
+    video = bw.shares([], 1).video
+    assert video is not None and 0.94 * 1_000_000 < video < 1_000_000
