@@ -96,6 +96,7 @@ from pywebrtc.transmit import Transmit
 
 if TYPE_CHECKING:
     from pywebrtc.media.video.session import VideoSessionConfig
+    from pywebrtc.videoplane import VideoLink
 
 logger = logging.getLogger(__name__)
 
@@ -690,7 +691,7 @@ class MediaPlane:
             for link in links:
                 link.target_bitrate = video
 
-    def _video_sent(self, link: Any, data: bytes, now: float) -> None:
+    def _video_sent(self, link: VideoLink, data: bytes, now: float) -> None:
         """A video link's datagram left: the estimator reads its transport-wide number."""
         bandwidth = self.bandwidth
         ext = link.config.extension_ids.transport_cc
