@@ -114,9 +114,13 @@ class AgentSession:
 
     async def start(self) -> None:
         for transceiver in self.session.pc.getTransceivers():
-            await transceiver.sender.replaceTrack(self.track)
+            if transceiver.kind == "audio":
+                await transceiver.sender.replaceTrack(self.track)
+            else:  # a camera or screen: the agent neither looks at it nor sends one
+                transceiver.direction = "inactive"
         for track in self.session.tracks:
-            self.session.spawn(self._listen(track))
+            if track.kind == "audio":
+                self.session.spawn(self._listen(track))
         for channel in self.session.channels:
             self._on_channel(channel)
         self.session.pc.on("datachannel", self._on_channel)

@@ -72,6 +72,23 @@ async def nominated(pc: RTCPeerConnection) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + TIMEOUT
     while not (agent.nominated and pc.iceConnectionState in ("connected", "completed")):
-        assert loop.time() < end, f"no new pair: ICE {pc.iceConnectionState}"
+        assert loop.time() < end, f"no new pair: ICE {pc.iceConnectionState}; {describe(agent)}"
         await asyncio.sleep(0.02)
     assert pc.connectionState == "connected"
+
+
+def describe(agent: Any) -> str:
+    """The agent's checklist and counters, for a failure message: what a restart that never
+    selected a new pair was doing."""
+    pairs = [
+        f"{p.local.host}:{p.local.port}->{p.remote.host}:{p.remote.port} {p.state.name}"
+        f" valid={p.valid} nominated={p.nominated} on_success={p.nominate_on_success}"
+        f" peer_checked={p.peer_checked}"
+        for p in agent.checklist
+    ]
+    remote = agent.remote_credentials[0] if agent.remote_credentials else None
+    return (
+        f"state={agent.state.name} local_ufrag={agent.local_credentials.ufrag} remote_ufrag="
+        f"{remote} remote_candidates={len(agent.remote_candidates)} pairs={pairs}"
+        f" counters={agent.counters}"
+    )

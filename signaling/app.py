@@ -5,20 +5,27 @@ session, after the client's offer is applied and before the answer is made, so t
 still decide what the answer carries::
 
     async def app(session: Session) -> None:
-        for transceiver in session.pc.getTransceivers():    # one per offered audio section
-            await transceiver.sender.replaceTrack(my_track)  # what we send back
+        for transceiver in session.pc.getTransceivers():    # one per audio/video section
+            if transceiver.kind == "audio":
+                await transceiver.sender.replaceTrack(my_track)  # what we send back
         session.pc.on("datachannel", on_channel)             # channels the client opens
         session.spawn(talk(session))                         # long work: a task of the session
 
 It must return promptly (the answer waits for it); long-running work goes into
 :meth:`Session.spawn`, whose tasks are cancelled when the session ends. ``session.tracks``
-holds the incoming audio tracks (``av.AudioFrame`` from ``recv()``, or encoded Opus
+holds the incoming tracks, one per audio or video section (``track.kind``). Audio tracks give
+``av.AudioFrame`` from ``recv()``, or encoded Opus
 ``av.Packet`` when the app sets ``decode_audio = False`` on itself, as ``echo`` does; with
 ``forward_audio = True`` too, each packet as it arrives, without jitter buffer (a sender of
 the same session given that track, as ``echo`` does, takes each packet straight from the
 receiving side: the track's ``recv()`` then yields nothing); with
-``hurry_audio = True``, frames delayed by a stall come faster instead of being dropped), and
-``session.channels`` the data channels as they open. ``session.config`` is the ``session``
+``hurry_audio = True``, frames delayed by a stall come faster instead of being dropped). Video
+tracks give ``av.VideoFrame``, or with ``decode_video = False`` on the app each frame encoded
+(``av.Packet``, ``is_keyframe`` set) for a sender to pass on as ``echo`` does. A video section
+is answered ``recvonly`` unless the app gives its sender a track (then ``sendrecv`` to a
+``sendrecv`` offer) or sets ``transceiver.direction`` (an app that ignores video should set
+``"inactive"``, or every frame is decoded for nobody). ``session.channels`` holds the data
+channels as they open. ``session.config`` is the ``session``
 JSON of an OpenAI Realtime call (or of the ephemeral key it was created with), else None.
 :meth:`Session.close` ends the session; ``session.ended`` is set however it ends (DELETE,
 hangup, the peer closing, ICE consent or DTLS failure, drain timeout).

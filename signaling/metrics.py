@@ -4,7 +4,8 @@ Fixed names (issue 13): ``pywebrtc_sessions{state}`` (live sessions by W3C conne
 ``pywebrtc_sessions_created_total``, ``pywebrtc_rtp_packets_received_total``,
 ``pywebrtc_rtp_packets_sent_total``, ``pywebrtc_datachannel_messages_received_total``,
 ``pywebrtc_http_requests_total{method,code}``, ``pywebrtc_session_setup_seconds`` (offer
-received → connected). Each service has its own registry, so tests can run several in one
+received → connected). The RTP totals count audio and video; ``pywebrtc_video_rtp_packets_*``
+count the video part alone. Each service has its own registry, so tests can run several in one
 process. Gauges and RTP totals are read from the live sessions at scrape time (plus what ended
 sessions carried), so they cannot drift from the truth.
 """
@@ -27,7 +28,7 @@ class _Live(Collector):
     def __init__(
         self,
         states: Callable[[], Iterable[str]],
-        rtp: Callable[[], tuple[int, int]],
+        rtp: Callable[[], tuple[int, int, int, int]],
         extra: Callable[[], dict[str, float]],
     ) -> None:
         self._states = states
@@ -44,11 +45,18 @@ class _Live(Collector):
         for state, count in counts.items():
             sessions.add_metric([state], count)
         yield sessions
-        received, sent = self._rtp()
+        received, sent, video_received, video_sent = self._rtp()
         yield CounterMetricFamily(
             "pywebrtc_rtp_packets_received", "RTP packets received", value=received
         )
         yield CounterMetricFamily("pywebrtc_rtp_packets_sent", "RTP packets sent", value=sent)
+        yield CounterMetricFamily(
+            "pywebrtc_video_rtp_packets_received", "Video RTP packets received",
+            value=video_received,
+        )  # fmt: skip
+        yield CounterMetricFamily(
+            "pywebrtc_video_rtp_packets_sent", "Video RTP packets sent", value=video_sent
+        )
         for name, value in self._extra().items():
             yield GaugeMetricFamily(name, name.replace("_", " "), value=value)
 
@@ -81,7 +89,7 @@ class Metrics:
     def watch(
         self,
         states: Callable[[], Iterable[str]],
-        rtp: Callable[[], tuple[int, int]],
+        rtp: Callable[[], tuple[int, int, int, int]],
         extra: Callable[[], dict[str, float]],
     ) -> None:
         """Register the scrape-time series (once)."""

@@ -7,11 +7,15 @@ A session ends on DELETE/hangup (:meth:`SessionManager.end`), the app's
 drain timeout. Ending closes the peer connection (which releases its mux registrations),
 cancels the app's tasks and forgets the session, so the gauges go back to zero.
 
-Offers are checked before anything is built: garbage SDP is a 400, an offer without an audio or
-data section, or with any other kind of section (video), or with audio in no codec we have, is
-a 422 (never a partial answer). The answer to a ``sendrecv`` audio section is ``sendrecv``
-(this server's extension to WHIP, whose answers are normally ``recvonly``: a voice session
-talks back), to a ``sendonly`` one ``recvonly``.
+Offers are checked before anything is built: garbage SDP is a 400, an offer without a media
+section is a 422. A section we cannot take (a kind other than audio, video and data, or no
+codec in common) is rejected in the answer with port 0 (RFC 3264 §6) while the others are
+answered; an offer of which nothing usable is left is a 422. The answer to a ``sendrecv`` audio
+section is ``sendrecv`` (this server's extension to WHIP, whose answers are normally
+``recvonly``: a voice session talks back), to a ``sendonly`` one ``recvonly``. A video section
+is answered ``recvonly`` (``inactive`` to a ``recvonly`` offer) unless the app gives its
+sender a track (``echo`` sends the client's video back), then ``sendrecv`` to a ``sendrecv``
+offer; an app may also set the transceiver's direction itself (the agent sets ``inactive``).
 
 WHIP ICE restart (RFC 9725 §4.3.2): the client's new credentials are applied as a new remote
 offer (its last offer with the new ``ice-ufrag``/``ice-pwd``), so the peer connection restarts
@@ -43,7 +47,8 @@ from signaling.udp import TransceiverSocket, open_transceiver_socket
 logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
-MAX_SECTIONS = 16  # more m-lines than any voice client offers: a hostile offer is refused early
+MAX_SECTIONS = 16  # more m-lines than any client offers: a hostile offer is refused early
+MEDIA_KINDS = ("audio", "video", "application")
 
 
 class OfferError(ValueError):
@@ -101,7 +106,7 @@ class SessionManager:
         self._ending: set[asyncio.Task[None]] = set()
         self._empty = asyncio.Event()
         self._empty.set()
-        self._rtp_ended = [0, 0]  # RTP packets received, sent by sessions that ended
+        self._rtp_ended = [0, 0, 0, 0]  # RTP packets (all, video) received, sent by ended sessions
         self._certificate: Certificate | None = None
         self._settings = SettingEngine()
         metrics.watch(self._states, self._rtp_totals, self._extra)
@@ -124,6 +129,7 @@ class SessionManager:
             forward=bool(getattr(self.app, "forward_audio", False)),
             hurry=bool(getattr(self.app, "hurry_audio", False)),
         )
+        settings.set_video_decode(bool(getattr(self.app, "decode_video", True)))
         codec = self.config.codec
         if codec is not None:
             route = Route(self.config.cluster, self.config.transceiver_id)
@@ -204,11 +210,24 @@ class SessionManager:
             except Exception as error:  # the offer parsed but the peer connection refuses it
                 raise OfferError(400, f"unusable offer: {error}") from None
             directions = _directions(parsed)
-            for transceiver in pc.getTransceivers():
+            transceivers = pc.getTransceivers()
+            for transceiver in transceivers:
                 session.tracks.append(transceiver.receiver.track)
-                if directions.get(transceiver.mid or "") == "sendrecv":
+                if (
+                    transceiver.kind == "audio"
+                    and directions.get(transceiver.mid or "") == "sendrecv"
+                ):
                     transceiver.direction = "sendrecv"
             await self.app(session)
+            for transceiver in transceivers:
+                # Video goes back only when the app gives it something to send.
+                if (
+                    transceiver.kind == "video"
+                    and transceiver.sender.track is not None
+                    and transceiver.direction == "recvonly"
+                    and directions.get(transceiver.mid or "") == "sendrecv"
+                ):
+                    transceiver.direction = "sendrecv"
             try:
                 # The implicit answer (W3C setLocalDescription()): createAnswer's SDP, which
                 # has no candidates yet, would be written only to be thrown away.
@@ -234,9 +253,8 @@ class SessionManager:
         logger.debug("session %s ends: %s", session.id, reason)
         if entry.timer is not None:
             entry.timer.cancel()
-        received, sent = _rtp_counts(session.pc)
-        self._rtp_ended[0] += received
-        self._rtp_ended[1] += sent
+        for index, count in enumerate(_rtp_counts(session.pc)):
+            self._rtp_ended[index] += count
         session._cancel_tasks()
         try:
             await session.pc.close()
@@ -352,13 +370,13 @@ class SessionManager:
     def _states(self) -> list[str]:
         return [entry.session.pc.connectionState for entry in self._entries.values()]
 
-    def _rtp_totals(self) -> tuple[int, int]:
-        received, sent = self._rtp_ended
+    def _rtp_totals(self) -> tuple[int, int, int, int]:
+        totals = list(self._rtp_ended)
         for entry in self._entries.values():
-            r, s = _rtp_counts(entry.session.pc)
-            received += r
-            sent += s
-        return received, sent
+            for index, count in enumerate(_rtp_counts(entry.session.pc)):
+                totals[index] += count
+        received, sent, video_received, video_sent = totals
+        return received, sent, video_received, video_sent
 
     def _extra(self) -> dict[str, float]:
         socket = self.socket
@@ -387,25 +405,31 @@ def check_offer(text: str) -> SessionDescription:
         raise OfferError(422, "the offer has no media section")
     if len(parsed.media) > MAX_SECTIONS:
         raise OfferError(422, f"more than {MAX_SECTIONS} media sections")
-    for media in parsed.media:
-        if media.rejected:
-            continue
-        if media.media not in ("audio", "application"):
-            raise OfferError(422, f"unsupported media: {media.media} (audio and data only)")
-    if all(m.rejected for m in parsed.media):
+    open_sections = [m for m in parsed.media if not m.rejected]
+    if not open_sections:
         raise OfferError(422, "every media section is rejected")
+    if all(m.media not in MEDIA_KINDS for m in open_sections):
+        kinds = ", ".join(sorted({m.media for m in open_sections}))
+        raise OfferError(422, f"unsupported media: {kinds} (audio, video and data only)")
     if _remote_ufrag(parsed) == "":
         raise OfferError(400, "the offer has no ice-ufrag")
     return parsed
 
 
 def _check_answer(offer: SessionDescription, sdp: str) -> None:
-    """Every section the offer opened is open in the answer (else 422: no partial answers).
-    The answer is our own SDP: its ``m=`` lines are read, not the whole of it parsed again."""
+    """At least one section the offer opened is open in the answer (else 422: nothing usable
+    is left; a section we reject alone keeps port 0, RFC 3264 §6). The answer is our own SDP:
+    its ``m=`` lines are read, not the whole of it parsed again."""
     ports = [line.split(" ", 2)[1] for line in sdp.split("\r\n") if line.startswith("m=")]
-    for offered, port in zip(offer.media, ports, strict=False):
-        if port.partition("/")[0] == "0" and not offered.rejected:
-            raise OfferError(422, f"no codec in common for the {offered.media} section")
+    refused = [
+        offered.media
+        for offered, port in zip(offer.media, ports, strict=False)
+        if port.partition("/")[0] == "0" and not offered.rejected
+    ]
+    if refused and all(
+        port.partition("/")[0] == "0" for port in ports
+    ):
+        raise OfferError(422, f"no codec in common for the {', '.join(refused)} section(s)")
 
 
 def _remote_ufrag(parsed: SessionDescription) -> str:
@@ -484,16 +508,23 @@ def answer_fragment(answer_sdp: str) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def _rtp_counts(pc: RTCPeerConnection) -> tuple[int, int]:
-    received = sent = 0
+def _rtp_counts(pc: RTCPeerConnection) -> tuple[int, int, int, int]:
+    """RTP packets (received, sent, of which video received, video sent) of a peer
+    connection."""
+    received = sent = video_received = video_sent = 0
     for transceiver in pc.getTransceivers():
         audio = transceiver.session
-        if audio is None:
-            continue
-        received += sum(s.packets_received for s in audio.reporter.sources.values())
-        if audio.sender is not None:
-            sent += audio.sender.packet_count
-    return received, sent
+        if audio is not None:
+            received += sum(s.packets_received for s in audio.reporter.sources.values())
+            if audio.sender is not None:
+                sent += audio.sender.packet_count
+        link = transceiver.video
+        if link is not None:
+            video = link.session
+            video_received += sum(s.packets_received for s in video.reporter.sources.values())
+            if video.sender is not None:
+                video_sent += video.sender.packet_count
+    return received + video_received, sent + video_sent, video_received, video_sent
 
 
 def _dtls_closed(pc: RTCPeerConnection) -> bool:

@@ -108,20 +108,18 @@ async def connect_audio(
     return link
 
 
-async def browser_packet_rate(link: AudioLink, window: float = 1.0) -> tuple[float, dict[str, Any]]:
-    """Packets per second the browser receives from us over ``window`` seconds of real time
-    (a rate needs a time window), and the last stats."""
+async def browser_packet_rate(link: AudioLink, window: float = 2.0) -> tuple[float, dict[str, Any]]:
+    """Packets per second the browser receives from us over ``window`` seconds, timed by its
+    stats' own timestamps (the page call's round trip is not part of the window), and the last
+    stats."""
     await link.page.call("waitRemoteTrack", link.browser_pc)
-    loop = asyncio.get_running_loop()
     first = await link.page.call("audioStats", link.browser_pc)
-    start = loop.time()
-    while loop.time() - start < window:
-        await asyncio.sleep(0.25)
+    await asyncio.sleep(window)
     last = await link.page.call("audioStats", link.browser_pc)
-    elapsed = loop.time() - start
-    inbound0 = (first["inbound"] or {}).get("packetsReceived", 0)
-    inbound1 = (last["inbound"] or {}).get("packetsReceived", 0)
-    return (inbound1 - inbound0) / elapsed, last
+    inbound0, inbound1 = first["inbound"] or {}, last["inbound"] or {}
+    elapsed = (inbound1.get("timestamp", 0) - inbound0.get("timestamp", 0)) / 1000
+    assert elapsed > 0, (first, last)
+    return (inbound1.get("packetsReceived", 0) - inbound0.get("packetsReceived", 0)) / elapsed, last
 
 
 async def audio_both_ways(link: AudioLink, browser_tone: float | None) -> None:

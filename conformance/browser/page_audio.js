@@ -65,7 +65,8 @@ Object.assign(H, {
       if (r.type === "codec") out.codecs[r.id] = r.mimeType;
       if (r.type === "inbound-rtp" && r.kind === "audio" && !out.inbound) {
         out.inbound = { packetsReceived: r.packetsReceived, bytesReceived: r.bytesReceived,
-                        packetsLost: r.packetsLost, jitter: r.jitter, codecId: r.codecId };
+                        packetsLost: r.packetsLost, jitter: r.jitter, codecId: r.codecId,
+                        timestamp: r.timestamp };
       }
       if (r.type === "outbound-rtp" && r.kind === "audio" && !out.outbound) {
         out.outbound = { packetsSent: r.packetsSent, bytesSent: r.bytesSent,

@@ -1,6 +1,7 @@
 """A small app on the seam (shown in docs/signaling.md): greets on every data channel, answers
-``"ping"`` with ``"pong"``, says what the Realtime ``session`` JSON asked for, echoes audio, and
-ends the session when the client sends ``"bye"``.
+``"ping"`` with ``"pong"``, says what the Realtime ``session`` JSON asked for, echoes audio (a
+camera, if offered, is answered ``inactive``), and ends the session when the client sends
+``"bye"``.
 
 Run it with ``pywebrtc-signaling --app signaling.examples.greeter:app``.
 """
@@ -12,8 +13,11 @@ from signaling.app import Session
 
 
 async def app(session: Session) -> None:
-    for transceiver in session.pc.getTransceivers():  # send each caller's audio back
-        await transceiver.sender.replaceTrack(transceiver.receiver.track)
+    for transceiver in session.pc.getTransceivers():
+        if transceiver.kind == "audio":  # send each caller's audio back
+            await transceiver.sender.replaceTrack(transceiver.receiver.track)
+        else:
+            transceiver.direction = "inactive"  # no camera wanted here
     instructions = (session.config or {}).get("instructions", "none")
 
     def on_channel(channel: RTCDataChannel) -> None:

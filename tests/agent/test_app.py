@@ -19,7 +19,8 @@ import av
 import pytest
 from aiortc.mediastreams import MediaStreamTrack as AiortcTrack
 
-from tests.signaling.service import SignalingProcess
+from tests.signaling.bad_offers import make_offer
+from tests.signaling.service import SignalingProcess, request
 
 TIMEOUT = 20.0
 
@@ -94,6 +95,27 @@ class Client:
 
     def loud_between(self, start: float, end: float) -> int:
         return sum(1 for at, level in self.heard if start <= at <= end and level > 500)
+
+
+def test_a_camera_in_the_offer_is_answered_inactive() -> None:
+    """The agent is audio-only: a video section (a camera, a screen) is answered ``inactive``,
+    not refused, and the call goes on with its microphone and channel."""
+    service = SignalingProcess("--app", "tests.agent.fake_app:app")
+    try:
+        offer = make_offer(video=True)
+        headers = {"Content-Type": "application/sdp"}
+        response = request("POST", service.url + "/v1/realtime/calls", headers, offer)
+        assert response.status_code == 201, response.text
+        sections = response.text.split("\r\nm=")
+        (video,) = [s for s in sections if s.startswith("video ")]
+        (audio,) = [s for s in sections if s.startswith("audio ")]
+        assert not video.startswith("video 0 ") and "a=inactive" in video, response.text
+        assert "a=sendrecv" in audio
+        hangup = service.url + response.headers["Location"] + "/hangup"
+        assert request("POST", hangup).status_code == 200
+    finally:
+        assert service.terminate() == 0, service.output()
+        service.close()
 
 
 def test_spoken_and_typed_questions_are_answered_over_webrtc() -> None:

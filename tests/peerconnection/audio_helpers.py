@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import asyncio
 import math
+import statistics
 from typing import Any
 
 import av
@@ -41,12 +42,17 @@ def mono_samples(frame: av.AudioFrame) -> list[int]:
 
 
 def dominant_frequency(samples: list[int], rate: int) -> float:
-    """Frequency of a (mostly) pure tone from its rising zero crossings."""
-    crossings = [i for i in range(1, len(samples)) if samples[i - 1] < 0 <= samples[i]]
+    """Frequency of a (mostly) pure tone from the median interval between its rising zero
+    crossings: a gap (a lost packet concealed under load, a path switch) is one long interval
+    and does not pull the estimate, as an average over the whole window would."""
+    crossings = [
+        i - samples[i] / (samples[i] - samples[i - 1])  # interpolated: sub-sample position
+        for i in range(1, len(samples))
+        if samples[i - 1] < 0 <= samples[i]
+    ]
     if len(crossings) < 3:
         return 0.0
-    periods = (crossings[-1] - crossings[0]) / (len(crossings) - 1)
-    return rate / periods
+    return rate / statistics.median(b - a for a, b in zip(crossings, crossings[1:], strict=False))
 
 
 def loud(samples: list[int], threshold: int = 1000) -> bool:

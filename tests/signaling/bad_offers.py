@@ -7,11 +7,13 @@ import asyncio
 from pywebrtc import RTCPeerConnection
 
 
-def make_offer(audio: bool = True, channel: bool = True) -> str:
+def make_offer(audio: bool = True, channel: bool = True, video: bool = False) -> str:
     async def body() -> str:
         pc = RTCPeerConnection()
         if audio:
             pc.addTransceiver("audio", "sendrecv")
+        if video:
+            pc.addTransceiver("video", "sendrecv")
         if channel:
             pc.createDataChannel("x")
         offer = await pc.createOffer()
@@ -22,7 +24,10 @@ def make_offer(audio: bool = True, channel: bool = True) -> str:
 
 
 OFFER = make_offer()
-VIDEO = OFFER.replace("m=audio", "m=video")
 NO_CODEC = make_offer(channel=False)
 for _line in [line for line in NO_CODEC.splitlines() if line.startswith("m=audio")]:
     NO_CODEC = NO_CODEC.replace(_line, "m=audio 9 UDP/TLS/RTP/SAVPF 120")
+# A video section in audio codecs only, alone: nothing we can answer.
+VIDEO_NO_CODEC = make_offer(channel=False).replace("m=audio", "m=video")
+# An offer of a kind of section we have nothing for, alone.
+TEXT_ONLY = make_offer(channel=False).replace("m=audio", "m=text")

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pywebrtc.framing import frame
-from tests.signaling.bad_offers import NO_CODEC, OFFER, VIDEO, make_offer
+from tests.signaling.bad_offers import NO_CODEC, OFFER, TEXT_ONLY, VIDEO_NO_CODEC, make_offer
 from tests.signaling.service import SignalingProcess, request
 
 AUTH = {"Authorization": "Bearer secret"}
@@ -52,7 +52,8 @@ CASES: list[tuple[str, str, str, dict[str, str], bytes | str, int]] = [
     ("NUL in SDP", "POST", "/whip", SDP, OFFER.replace("s=-", "s=\x00"), 400),
     ("truncated SDP", "POST", "/whip", SDP, OFFER[: len(OFFER) // 3], 400),
     ("no media", "POST", "/whip", SDP, OFFER.split("m=")[0], 422),
-    ("video", "POST", "/whip", SDP, VIDEO, 422),
+    ("video in no codec we have", "POST", "/whip", SDP, VIDEO_NO_CODEC, 422),
+    ("only an unknown kind", "POST", "/whip", SDP, TEXT_ONLY, 422),
     ("no common codec", "POST", "/whip", SDP, NO_CODEC, 422),
     ("oversized", "POST", "/whip", SDP, OFFER + "a=x:" + "y" * 200_000 + "\r\n", 413),
     ("GET /whip", "GET", "/whip", AUTH, "", 405),

@@ -4,7 +4,9 @@ before any candidate is gathered, candidates follow in trickle PATCHes (204), a 
 the microphone (a WAV tone) come back echoed, ``restartIce()`` goes through a PATCH with
 ``If-Match: *`` (200, new credentials and ETag) and the session carries on over the new ICE
 credentials, DELETE ends it and the service's gauges return to zero. Directly, and through a
-real ``pywebrtc-relay`` whose address is then the answer's only candidate."""
+real ``pywebrtc-relay`` whose address is then the answer's only candidate. And the fake camera:
+its VP8 comes back through the echo (passed through, not transcoded) and Chromium decodes it
+at the size it sent."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from aiohttp import web
 
 from conformance.browser.audio_scenario import write_tone_wav
@@ -135,5 +138,79 @@ def test_chromium_whip_through_a_relay(tmp_path: Path) -> None:
     finally:
         relay.terminate()
         relay.close()
+        assert service.terminate() == 0, service.output()
+        service.close()
+
+
+@pytest.mark.parametrize(
+    ("relayed", "prefer"),
+    [(False, None), (True, None), (False, "video/AV1")],
+    ids=["direct", "relay", "av1-first"],
+)
+def test_chromium_whip_camera_is_echoed(tmp_path: Path, relayed: bool, prefer: str | None) -> None:
+    """With AV1 first in Chromium's offer (which we receive but never send), the echo answers
+    with VP8 alone, the next codec of the offer it can send back, so Chromium sends VP8."""
+    wav = write_tone_wav(tmp_path / "tone.wav", 660.0)
+    relay: RelayProcess | None = None
+    if relayed:
+        keys = tmp_path / "keys"
+        keys.write_text(KEYS)
+        relay_port = free_port(socket.SOCK_DGRAM)
+        service = SignalingProcess(
+            "--app", "echo", "--keys", str(keys), "--id", "7",
+            "--relay", f"127.0.0.1:{relay_port}", "--drain-timeout", "5",
+        )  # fmt: skip
+        relay = RelayProcess(
+            "--listen", f"127.0.0.1:{relay_port}", "--keys", str(keys),
+            "--transceiver", f"7=127.0.0.1:{service.udp_port}",
+        )  # fmt: skip
+        advertised = relay_port
+    else:
+        service = SignalingProcess("--app", "echo", "--drain-timeout", "5")
+        advertised = service.udp_port
+
+    async def body() -> None:
+        async with whip_page(wav) as page:
+            published = await page.evaluate(
+                "([base, prefer]) => W.publish(base, true, prefer)", [service.url, prefer]
+            )
+            answer = published["answer"]
+            video = answer[answer.index("m=video ") :]
+            assert not video.startswith("m=video 0 ") and "a=sendrecv" in video, answer
+            # One codec (and its RTX) in the echo's answer: the one it can send back.
+            codecs = {line.split()[1] for line in video.splitlines() if "a=rtpmap:" in line}
+            assert codecs == {"VP8/90000", "rtx/90000"}, video
+            ports = {int(line.split()[5]) for line in answer.splitlines() if "a=candidate" in line}
+            assert ports == {advertised}, answer
+            assert await page.evaluate("W.connected()") == "connected"
+            stats = await _until(
+                lambda: page.evaluate("W.video()"),
+                lambda v: v["framesDecoded"] >= 60,
+                "Chromium decoded none of its echoed camera",
+                timeout=30,
+            )
+            # Chromium decodes what it sent, at the size it sent, in the codec it sent.
+            assert (stats["frameWidth"], stats["frameHeight"]) == (640, 480), stats
+            assert stats["sentWidth"] == 640 and stats["codec"] == "video/VP8", stats
+            # Passed through: every keyframe it decodes is one it encoded.
+            assert 1 <= stats["keyFramesDecoded"] <= stats["keyFramesEncoded"], stats
+            # The microphone and the channel are echoed beside it.
+            assert await page.evaluate("t => W.echo(t)", "hi") == ["hi", "bytes:1,2,3"]
+            await _until(
+                lambda: page.evaluate("W.audio()"), lambda a: a["received"] >= 50, "no audio"
+            )
+            # Every frame Chromium decoded came in at least one packet the service sent.
+            sent = service.metric("pywebrtc_video_rtp_packets_sent_total")
+            assert sent >= stats["framesDecoded"], (sent, stats)
+            assert service.metric("pywebrtc_video_rtp_packets_received_total") > 0
+            assert await page.evaluate("W.remove()") == 200
+            assert sum(service.metric("pywebrtc_sessions", f'state="{s}"') for s in STATES) == 0
+
+    try:
+        asyncio.run(asyncio.wait_for(body(), 90))
+    finally:
+        if relay is not None:
+            relay.terminate()
+            relay.close()
         assert service.terminate() == 0, service.output()
         service.close()

@@ -10,7 +10,7 @@ device, so its AudioContext stays suspended and WebAudio cannot measure the soun
 ``restartIce()`` goes through a PATCH with ``If-Match: *`` (200, new credentials and ETag) and
 the session carries on, and DELETE (200) ends the session: the service's gauges return to zero.
 Directly, and through a real ``pywebrtc-relay`` whose address is then the answer's only
-candidate.
+candidate. And Firefox's fake camera: echoed (passed through) and decoded at the size it sent.
 
 Firefox gathers no loopback candidate (``media.peerconnection.ice.loopback`` and
 ``…force_interface`` make no difference in this ESR) and fails to connect from its eth0
@@ -163,5 +163,48 @@ def test_firefox_whip_through_a_relay(tmp_path: Path) -> None:
         finally:
             relay.terminate()
             relay.close()
+            assert service.terminate() == 0, service.output()
+            service.close()
+
+
+async def _camera(service: SignalingProcess) -> None:
+    page = WhipPage()
+    await page.start()
+    close = await launch_firefox(page.url)
+    try:
+        await asyncio.wait_for(page.connected, 30)
+        published = await page.call("publish", service.url, True)
+        answer = published["answer"]
+        video = answer[answer.index("m=video ") :]
+        assert not video.startswith("m=video 0 ") and "a=sendrecv" in video, answer
+        assert await page.call("connected") == "connected"
+        stats = await _until(
+            lambda: page.call("video"),
+            lambda v: v["framesDecoded"] >= 60,
+            "Firefox decoded none of its echoed camera",
+            timeout=30,
+        )
+        # Its own fake camera, at the size it sent, in the one codec of the echo's answer.
+        assert stats["frameWidth"] == stats["sentWidth"] > 0, stats
+        assert stats["codec"] == "video/VP8", stats
+        assert stats["keyFramesDecoded"] >= 1, stats  # (Firefox counts no keyFramesEncoded)
+        assert await page.call("echo", "hi") == ["hi", "bytes:1,2,3"]
+        assert await page.call("remove") == 200
+        assert sum(service.metric("pywebrtc_sessions", f'state="{s}"') for s in STATES) == 0
+    finally:
+        page._commands.put_nowait({"id": 0, "op": "quit", "args": []})
+        await close()
+        await page.stop()
+
+
+def test_firefox_whip_camera_is_echoed() -> None:
+    """Firefox's fake camera (VP8 first in its offer) comes back through the echo, passed
+    through, and Firefox decodes it."""
+    with isolated_network() as address:
+        media = f"{address}:{free_port(SOCK_DGRAM)}"
+        service = SignalingProcess("--app", "echo", "--udp", media)
+        try:
+            asyncio.run(asyncio.wait_for(_camera(service), 90))
+        finally:
             assert service.terminate() == 0, service.output()
             service.close()

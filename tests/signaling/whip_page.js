@@ -2,11 +2,30 @@
 // The page is on another origin than the service, so every request below is a CORS request.
 window.W = {
   log: [],
-  async publish(base) {
+  async publish(base, video, prefer) {
     this.base = base;
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    // With video: the fake camera too (640x480), and its echo shown in a muted <video> element;
+    // `prefer` (a mimeType) is put first in the camera's offer.
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: !!video });
     const pc = (this.pc = new RTCPeerConnection({ iceServers: [] }));
     pc.addTransceiver(stream.getAudioTracks()[0], { direction: "sendrecv" });
+    if (video) {
+      const camera = pc.addTransceiver(stream.getVideoTracks()[0], { direction: "sendrecv" });
+      if (prefer) {
+        // The codec named first in the offer, the rest after it (what the browser would send).
+        const codecs = RTCRtpReceiver.getCapabilities("video").codecs;
+        const first = codecs.filter((c) => c.mimeType === prefer);
+        camera.setCodecPreferences(first.concat(codecs.filter((c) => c.mimeType !== prefer)));
+      }
+      pc.addEventListener("track", (e) => {
+        if (e.track.kind !== "video") return;
+        const el = document.createElement("video");
+        el.muted = el.autoplay = el.playsInline = true;
+        el.srcObject = new MediaStream([e.track]);
+        document.body.appendChild(el);
+        el.play().catch(() => {});
+      });
+    }
     this.channel = pc.createDataChannel("echo");
     this.messages = [];
     this.channel.onmessage = (e) => this.messages.push(typeof e.data === "string" ? e.data : "bytes:" + new Uint8Array(e.data).join(","));
@@ -103,6 +122,28 @@ window.W = {
       iceState: transport ? transport.iceState : null,
       pairChanges: transport ? transport.selectedCandidatePairChanges : null,
       currentLocalUfrag: this.credentials(this.pc.localDescription.sdp).ufrag,
+    };
+  },
+  async video() {
+    const stats = await this.pc.getStats();
+    let inbound = null, outbound = null;
+    stats.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") inbound = s;
+      if (s.type === "outbound-rtp" && s.kind === "video") outbound = s;
+    });
+    let codec = null;
+    if (inbound) stats.forEach((s) => { if (s.id === inbound.codecId) codec = s.mimeType; });
+    return {
+      framesDecoded: inbound ? inbound.framesDecoded || 0 : 0,
+      keyFramesDecoded: inbound ? inbound.keyFramesDecoded || 0 : 0,
+      frameWidth: inbound ? inbound.frameWidth || 0 : 0,
+      frameHeight: inbound ? inbound.frameHeight || 0 : 0,
+      pliSent: inbound ? inbound.pliCount || 0 : 0,
+      codec,
+      framesEncoded: outbound ? outbound.framesEncoded || 0 : 0,
+      keyFramesEncoded: outbound ? outbound.keyFramesEncoded || 0 : 0,
+      sentWidth: outbound ? outbound.frameWidth || 0 : 0,
+      pliReceived: outbound ? (outbound.pliCount || 0) + (outbound.firCount || 0) : 0,
     };
   },
   async restart() {
