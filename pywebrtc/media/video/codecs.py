@@ -22,8 +22,8 @@ bits. Reopening at a keyframe (forced, or due to a new resolution) puts the cloc
 when the target moved more than 10 %; a target beyond ``RESCALE_RANGE`` of the opened one
 reopens at once (a keyframe), at most every ``REOPEN_INTERVAL`` of stream time. x264 and
 SVT-AV1 budget from the configured frame rate, not the timestamps (measured: no change), so for
-H.264 and AV1 a target more than ``REOPEN_RANGE`` away from the opened one reopens the
-encoder, a keyframe, at most every ``REOPEN_INTERVAL``. The frame rate
+H.264 and AV1 a target (or frame rate) more than ``REOPEN_RANGE`` away from the opened one
+reopens the encoder, a keyframe, at most every ``REOPEN_INTERVAL``. The frame rate
 ``set_target`` gives is a ceiling: frames coming faster are dropped before the encoder (``[]``).
 
 A decoder takes encoded frames in decode order (from the frame assembler) and returns
@@ -143,6 +143,7 @@ class _PyAvEncoder:
         self.max_framerate: float | None = None  # frames coming faster are dropped
         self._context: VideoCodecContext | None = None
         self._open_bitrate = 0
+        self._open_framerate = DEFAULT_FRAMERATE
         self._opened_at: int | None = None  # stream time (90 kHz) of the last opening
         self._next_pts = 0  # for frames without a pts
         self._last_input: int | None = None  # the last frame's timestamp (90 kHz)
@@ -247,7 +248,9 @@ class _PyAvEncoder:
     def _out_of_range(self, timestamp: int) -> bool:
         ratio = self.target_bitrate / max(self._open_bitrate, 1)
         limit = RESCALE_RANGE if self.rescales else REOPEN_RANGE
-        if 1 / limit <= ratio <= limit:
+        # x264 and SVT-AV1 budget per frame from the frame rate they opened with, too
+        fps = 1.0 if self.rescales else self.framerate / self._open_framerate
+        if 1 / limit <= ratio <= limit and 1 / REOPEN_RANGE <= fps <= REOPEN_RANGE:
             return False
         opened = self._opened_at
         return opened is None or not 0 <= timestamp - opened < REOPEN_INTERVAL
@@ -264,6 +267,7 @@ class _PyAvEncoder:
         ctx.options = dict(self._options(width, height))
         self._context = ctx
         self._open_bitrate = self.target_bitrate
+        self._open_framerate = self.framerate
         return ctx
 
     def _options(self, width: int, height: int) -> Mapping[str, str]:

@@ -165,6 +165,29 @@ def test_x264_and_svt_av1_reopen_with_a_keyframe_for_a_new_bitrate_rate_limited(
     assert _encode_run(encoder, 120, 10)[1] == 1  # 2 s after it
 
 
+def test_x264_reopens_for_a_lower_frame_rate_to_keep_its_bitrate() -> None:
+    """x264 budgets each frame from the frame rate it opened with: at half the frames it would
+    send half the bitrate, so a frame rate 25 % away reopens it (a keyframe)."""
+    encoder = create_encoder(CODECS["h264-42e01f"])
+    encoder.set_target(300_000, 30.0)
+
+    def bitrate(start: int, seconds: int, fps: int) -> tuple[float, int]:
+        frames = [e for i in range(start, start + 30 * seconds)
+                  for e in encoder.encode(quadrants(i, noise=True))]  # fmt: skip
+        assert len(frames) == fps * seconds
+        return sum(len(e.data) for e in frames if not e.keyframe) * 8 / seconds, sum(
+            e.keyframe for e in frames
+        )
+
+    assert bitrate(0, 3, 30)[1] == 1
+    encoder.set_target(300_000, 15.0)
+    _, keyframes = bitrate(90, 3, 15)
+    assert keyframes == 1
+    rate, keyframes = bitrate(180, 3, 15)
+    assert keyframes == 0
+    assert 0.75 * 300_000 < rate < 1.25 * 300_000, rate
+
+
 def test_a_frame_rate_ceiling_drops_frames_before_the_encoder() -> None:
     encoder = create_encoder(CODECS["vp8"])
     counts: list[int] = []
