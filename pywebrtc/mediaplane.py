@@ -13,8 +13,11 @@ audio to the receivers' tracks; and runs one task per sending transceiver that a
 ``track.recv()`` (the track paces: 20 ms), asking its shell (``wake``) to flush what it sent.
 Once a sending section numbers its packets (transport-cc negotiated), one send-side bandwidth
 estimator for the transport (:attr:`MediaPlane.bandwidth`, :mod:`pywebrtc.rtp.bwe`) sees every
-packet sent and the feedback, REMB and reports that come back, and its target sets the Opus
-encoders' bitrate (the configured bitrate stays the ceiling).
+packet sent, audio and video (RTX included), and the feedback, REMB and reports that come back;
+its target is shared out (:meth:`~pywebrtc.rtp.bwe.transport.TransportBandwidth.shares`): the
+Opus encoders' bitrate first (the configured bitrate stays the ceiling), the rest to the video
+encoders (:attr:`~pywebrtc.videoplane.VideoLink.target_bitrate`, which also sets their frame
+rate).
 
 Bad input (malformed packets, packets nobody takes) is dropped and counted in
 :attr:`MediaPlane.drops`; SRTP failures are the session's (``PeerSession.counters``).
@@ -71,7 +74,7 @@ from pywebrtc.rtcrtptransceiver import (
     receives,
     sends,
 )
-from pywebrtc.rtp.bwe.transport import TransportBandwidth
+from pywebrtc.rtp.bwe.transport import OPUS_MIN_BITRATE, TransportBandwidth
 from pywebrtc.rtp.extensions import ABS_SEND_TIME_URI, SDES_MID_URI, TRANSPORT_WIDE_CC_URI
 from pywebrtc.rtp.packet import RtpPacket
 from pywebrtc.rtp.rtcp import RtcpPacket, serialize_rtcp
@@ -93,11 +96,11 @@ from pywebrtc.transmit import Transmit
 
 if TYPE_CHECKING:
     from pywebrtc.media.video.session import VideoSessionConfig
+    from pywebrtc.videoplane import VideoLink
 
 logger = logging.getLogger(__name__)
 
 _NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix), RFC 5905 §6
-_OPUS_MIN_BITRATE = 6000  # RFC 7587 §3.1.1: 6 to 510 kbit/s
 
 
 @dataclass(slots=True)
@@ -491,6 +494,14 @@ class MediaPlane:
             )  # fmt: skip
         else:
             t.video.reconfigure(config)
+        link = t.video
+        link.on_sent = functools.partial(self._video_sent, link)
+        link.max_framerate = self._settings.video_max_framerate
+        # (REMB alone, without transport-cc, is enough: the estimate is then the peer's)
+        if self.bandwidth is None and config.send_codec and (
+            config.extension_ids.transport_cc or n.remb
+        ):
+            self.bandwidth = TransportBandwidth()
         for ssrc in (n.remote_ssrc, n.remote_rtx_ssrc):
             if ssrc is not None:
                 self._routes[ssrc] = t
@@ -649,6 +660,8 @@ class MediaPlane:
                     bandwidth.loss_report(report, now)
             elif t.video is not None:
                 t.video.receive_rtcp(packets, now)
+                if bandwidth is not None and (report := t.video.session.reporter.remote_inbound):
+                    bandwidth.loss_report(report, now)
         if bandwidth is not None:
             bandwidth.receive_rtcp(packets, now)
             if bandwidth.changed() is not None:
@@ -662,16 +675,28 @@ class MediaPlane:
         return None if self.bandwidth is None else self.bandwidth.target_bitrate
 
     def _share_bitrate(self) -> None:
-        """Give each sending audio session its share of the estimate."""
+        """Give each sending audio session and video link its share of the estimate."""
         bandwidth = self.bandwidth
         if bandwidth is None:
             return
         senders = [t.session for t in self.transceivers
                    if t.session is not None and t.session.sender is not None]  # fmt: skip
-        if senders:
-            share = max(_OPUS_MIN_BITRATE, bandwidth.audio_bitrate(len(senders)))
-            for session in senders:
-                session.set_bitrate(share)
+        links = [t.video for t in self.transceivers
+                 if t.video is not None and t.video.config.send_codec is not None]  # fmt: skip
+        shares = bandwidth.shares([s.config.bitrate for s in senders], len(links))
+        for session in senders:
+            session.set_bitrate(max(OPUS_MIN_BITRATE, shares.audio))
+        if shares.video is not None:
+            video = min(shares.video, self._settings.video_max_bitrate)
+            for link in links:
+                link.target_bitrate = video
+
+    def _video_sent(self, link: VideoLink, data: bytes, now: float) -> None:
+        """A video link's datagram left: the estimator reads its transport-wide number."""
+        bandwidth = self.bandwidth
+        ext = link.config.extension_ids.transport_cc
+        if bandwidth is not None and ext is not None:
+            bandwidth.sent(data, ext, now)
 
     def receive_rtp(self, data: bytes, now: float) -> None:
         """One RTP packet, unprotected by the transport: to the session its SSRC or mid names."""

@@ -71,6 +71,9 @@ class SettingEngine:
         self.opus_dtx: bool | None = None
         # Video: decode remote video to av.VideoFrame (True) or hand encoded frames through.
         self.video_decode = True
+        # Video encoders: the most the bandwidth estimate may give each (bit/s, frames a second).
+        self.video_max_bitrate = 4_000_000
+        self.video_max_framerate = 30.0
 
     # --- credentials -------------------------------------------------------------------------
     def set_ice_credentials(self, ufrag: str, pwd: str) -> None:
@@ -163,6 +166,15 @@ class SettingEngine:
         :class:`~pywebrtc.media.EncodedVideoTrack`) undecoded: what a relay or a recorder of
         the encoded stream wants. Per transceiver: ``addTransceiver("video", decode=False)``."""
         self.video_decode = bool(decode)
+
+    def set_video_limits(self, max_bitrate: int = 4_000_000, max_framerate: float = 30.0) -> None:
+        """The most each video encoder sends (bit/s; the encoders' own range is 50 kbit/s to
+        4 Mbit/s) and frames a second it encodes (faster sources have frames dropped), however
+        much the transport's bandwidth estimate allows."""
+        if max_bitrate <= 0 or max_framerate <= 0:
+            raise ValueError("video limits must be positive")
+        self.video_max_bitrate = int(max_bitrate)
+        self.video_max_framerate = float(max_framerate)
 
     def set_opus_encoder(
         self,

@@ -71,6 +71,9 @@ class RTCIceCandidatePairStats(RTCStats):
     nominated: bool = False
     priority: int = 0
     lastPacketReceivedTimestamp: float | None = None
+    # the send-side bandwidth estimate (bit/s), on the selected pair once transport-wide
+    # feedback runs; what a pass-through sender, whose bitrate we cannot change, should aim at
+    availableOutgoingBitrate: float | None = None
 
 
 @dataclass(slots=True)

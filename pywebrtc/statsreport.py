@@ -101,6 +101,7 @@ def build_report(
                     )
                 )
         selected = agent.selected_pair()
+        available = media.target_bitrate
         for n, pair in enumerate(agent.checklist):
             pid = f"CP{n}"
             report.add(
@@ -115,6 +116,9 @@ def build_report(
                     pair.nominated,
                     pair.priority,
                     None if pair.last_received is None else ts,
+                    availableOutgoingBitrate=(
+                        float(available) if pair is selected and available is not None else None
+                    ),
                 )
             )
             if pair is selected:

@@ -22,6 +22,12 @@ packetization, NACK/RTX, PLI/FIR, the video jitter buffer), its encoder and its 
   decoder rejects asks for one too. In raw mode (``decode=False``) frames go to the
   :class:`~pywebrtc.media.EncodedVideoTrack` as ``av.Packet`` s and nothing is decoded.
 
+The transport's bandwidth estimate reaches the link as :attr:`VideoLink.target_bitrate` (set
+by the media plane, :mod:`pywebrtc.rtp.bwe.transport`): each encode first sets the encoder to
+it, at the frame rate :func:`~pywebrtc.rtp.bwe.transport.video_framerate` allows for the frame's
+size, within :attr:`VideoLink.max_framerate`. Every datagram the link sends also goes to
+:attr:`VideoLink.on_sent` (the estimator reads its transport-wide sequence number).
+
 The link keeps the counters the session cannot know (frames encoded and decoded, keyframes
 decoded, qpSum, sizes, frame rates) and merges them into the session's getStats entries.
 """
@@ -46,13 +52,20 @@ from pywebrtc.media.track import (
     RemoteVideoTrack,
 )
 from pywebrtc.media.video import VIDEO_CLOCK, EncodedVideoFrame, VideoCodec
-from pywebrtc.media.video.codecs import VideoDecoder, VideoEncoder, create_decoder, create_encoder
+from pywebrtc.media.video.codecs import (
+    DEFAULT_FRAMERATE,
+    VideoDecoder,
+    VideoEncoder,
+    create_decoder,
+    create_encoder,
+)
 from pywebrtc.media.video.session import (
     KeyframeRequested,
     VideoFrameReceived,
     VideoSession,
     VideoSessionConfig,
 )
+from pywebrtc.rtp.bwe.transport import video_framerate
 from pywebrtc.rtp.packet import RtpPacket
 from pywebrtc.rtp.rtcp import RtcpPacket
 from pywebrtc.rtp.sender import TransportSequence
@@ -151,6 +164,9 @@ class VideoLink:
         self._decode_gap = False  # frames were dropped before the decoder: wait for a keyframe
         self._decode_task: asyncio.Future[None] | None = None
         self.closed = False
+        self.on_sent: Callable[[bytes, float], None] | None = None  # every datagram sent
+        self.target_bitrate: int | None = None  # the encoder's share of the estimate
+        self.max_framerate = DEFAULT_FRAMERATE
         # counters for getStats the session does not keep
         self.frames_encoded = 0
         self.keyframes_encoded = 0
@@ -262,8 +278,14 @@ class VideoLink:
             self._keyframe_wanted = True
         encoder = self._encoder
         force, self._keyframe_wanted = self._keyframe_wanted, False
+        target = None
+        if (bitrate := self.target_bitrate) is not None:
+            fps = video_framerate(bitrate, frame.width, frame.height, self.max_framerate)
+            target = (bitrate, fps)
         try:
-            encoded = await self._encode_worker.run(lambda: encoder.encode(frame, force))
+            encoded = await self._encode_worker.run(
+                lambda: _encode_at(encoder, frame, force, target)
+            )
         except ValueError as exc:
             logger.warning("video encoder failed: %s", exc)
             self._keyframe_wanted = True
@@ -372,6 +394,8 @@ class VideoLink:
         while (event := self.session.poll()) is not None:
             if type(event) is Transmit:
                 out.append(event.data)
+                if self.on_sent is not None:
+                    self.on_sent(event.data, now)
             elif isinstance(event, VideoFrameReceived):
                 self._on_frame(event.frame)
             elif isinstance(event, KeyframeRequested):
@@ -414,7 +438,18 @@ class VideoLink:
                 entry["framesEncoded"] = self.frames_encoded
                 entry["keyFramesEncoded"] = self.keyframes_encoded
                 entry["framesPerSecond"] = self._sent_rate.value(now)
+                if self._encoder is not None:
+                    entry["targetBitrate"] = self._encoder.target_bitrate
         return entries
+
+
+def _encode_at(
+    encoder: VideoEncoder, frame: av.VideoFrame, force: bool, target: tuple[int, float] | None
+) -> list[EncodedVideoFrame]:
+    """In the encoder's worker: apply the target (bit/s, frames a second), then encode."""
+    if target is not None:
+        encoder.set_target(*target)
+    return encoder.encode(frame, force)
 
 
 def _sized(frame: EncodedVideoFrame, size: tuple[int, int]) -> EncodedVideoFrame:

@@ -18,6 +18,7 @@ from aiortc.mediastreams import VideoStreamTrack as AiortcVideoTrack
 from pywebrtc import RTCPeerConnection, RTCSessionDescription, SettingEngine
 from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 from tests.peerconnection.video_helpers import (
+    NoiseTrack,
     PatternTrack,
     assert_aiortc_timing,
     pattern_frames,
@@ -124,5 +125,52 @@ def test_the_pattern_both_ways(we_offer: bool, codec: str) -> None:
         assert received and received[0].packetsReceived > 10
         await ours.close()
         await theirs.close()
+
+    run(body)
+
+
+def test_aiortcs_remb_drives_our_video_encoder() -> None:
+    """aiortc receiving our video answers with goog-remb and no transport-cc: its REMB (its
+    receive-side estimate) is then our estimate's cap and our encoder follows it as it grows."""
+
+    async def body() -> None:
+        settings = SettingEngine()
+        settings.include_loopback = True
+        ours = RTCPeerConnection(settings=settings)
+        theirs = aiortc.RTCPeerConnection(aiortc.RTCConfiguration(iceServers=[]))
+        theirs.on("track", lambda track: None)
+        ours.addTrack(NoiseTrack())
+        try:
+            await ours.setLocalDescription(await ours.createOffer())
+            offer = ours.localDescription
+            assert offer is not None
+            await theirs.setRemoteDescription(aiortc.RTCSessionDescription(offer.sdp, "offer"))
+            await theirs.setLocalDescription(await theirs.createAnswer())
+            answer = theirs.localDescription.sdp
+            assert "goog-remb" in answer and "transport-cc" not in answer
+            await ours.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+            loop = asyncio.get_running_loop()
+            end = loop.time() + TIMEOUT
+            while (bw := ours._media.bandwidth) is None or bw.estimator.remb_bitrate is None:
+                assert loop.time() < end, "no REMB from aiortc"
+                await asyncio.sleep(0.25)
+            samples: list[tuple[int, int]] = []  # (REMB, our encoder's target)
+            while loop.time() < end:
+                await asyncio.sleep(0.5)
+                remb = bw.estimator.remb_bitrate
+                assert remb is not None and bw.target_bitrate <= remb
+                (outbound,) = (await ours.getStats()).of_type("outbound-rtp")
+                assert isinstance(outbound, RTCOutboundRtpStreamStats)
+                target = int(outbound.targetBitrate or 0)
+                samples.append((remb, target))
+                assert target <= remb, samples
+                if len(samples) > 2 and target > 1.3 * samples[0][1]:
+                    break  # it grew with aiortc's estimate
+            else:
+                raise AssertionError(f"our encoder did not follow aiortc's REMB up: {samples}")
+            assert bw.estimator.counters.feedbacks == 0  # REMB alone drove it
+        finally:
+            await ours.close()
+            await theirs.close()
 
     run(body)

@@ -36,7 +36,7 @@ class VideoLink:
         self.remote_track: asyncio.Future[MediaStreamTrack] = (
             asyncio.get_running_loop().create_future()
         )
-        self.source = PatternTrack(*OURS)
+        self.source: MediaStreamTrack = PatternTrack(*OURS)
 
     async def close(self) -> None:
         await self.pc.close()
@@ -56,11 +56,13 @@ def _prefer(pc: RTCPeerConnection, codec: str | None) -> None:
 
 async def connect_video(
     page: RemotePage, we_offer: bool, codec: str | None = None,
-    settings: SettingEngine | None = None,
+    settings: SettingEngine | None = None, source: MediaStreamTrack | None = None,
 ) -> VideoLink:  # fmt: skip
-    """The browser adds its camera, we add our pattern; ``codec`` (VP8, H264, ...) is our
-    transceiver's codec preference, so the one codec both send. Non-trickle."""
+    """The browser adds its camera, we add our pattern (or ``source``); ``codec`` (VP8, H264,
+    ...) is our transceiver's codec preference, so the one codec both send. Non-trickle."""
     link = VideoLink(RTCPeerConnection(settings=settings), page, await page.call("newPc"))
+    if source is not None:
+        link.source = source
     pc = link.pc
 
     @pc.on("track")

@@ -17,7 +17,11 @@ from pywebrtc import RTCConfiguration, RTCPeerConnection
 from pywebrtc.ice.udpmux import UdpMux
 from pywebrtc.media.frames import pcm_frame
 from pywebrtc.settings import SettingEngine
-from pywebrtc.stats import RTCOutboundRtpStreamStats
+from pywebrtc.stats import (
+    RTCIceCandidatePairStats,
+    RTCOutboundRtpStreamStats,
+    RTCTransportStats,
+)
 from tests.peerconnection.audio_helpers import ToneTrack
 from tests.peerconnection.helpers import negotiate
 from tests.simnet import Datagram, Network, VirtualTimeLoop
@@ -83,6 +87,16 @@ async def opus_bitrate(pc: RTCPeerConnection) -> float | None:
     )
 
 
+async def available_bitrate(pc: RTCPeerConnection) -> float | None:
+    """``availableOutgoingBitrate`` of the selected candidate pair."""
+    report = await pc.getStats()
+    (transport,) = report.of_type("transport")
+    assert isinstance(transport, RTCTransportStats)
+    pair = report[transport.selectedCandidatePairId or ""]
+    assert isinstance(pair, RTCIceCandidatePairStats)
+    return pair.availableOutgoingBitrate
+
+
 def run(body: Callable[[Network], object], delay: float = 0.02) -> None:
     net = Network(delay=delay, seed=3)
     loop = VirtualTimeLoop(net)
@@ -106,6 +120,7 @@ def test_a_32_kbps_bottleneck_makes_our_opus_bitrate_fall_and_lifting_it_recover
             media = caller._media
             assert media.target_bitrate is not None  # feedback arrives: the estimator runs
             assert await opus_bitrate(caller) == 32_000  # the configured ceiling
+            assert await available_bitrate(caller) == media.target_bitrate
             link.on = True
             targets: list[int] = []
             opus: list[float] = []

@@ -49,6 +49,25 @@ class PatternTrack(VideoStreamTrack):
         return frame
 
 
+class NoiseTrack(VideoStreamTrack):
+    """320x240 noise at 30 frames a second (30 pictures drawn once, then cycled): an encoder
+    fills whatever bitrate it is given with it (bandwidth tests)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._planes = [[bytes(p) for p in quadrants(i, noise=True).planes] for i in range(30)]
+        self.frames = 0
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame(320, 240, "yuv420p")
+        for plane, data in zip(frame.planes, self._planes[self.frames % 30], strict=True):
+            plane.update(data)
+        frame.pts, frame.time_base = pts, time_base
+        self.frames += 1
+        return frame
+
+
 def shows_pattern(frame: av.VideoFrame) -> bool:
     """Whether ``frame`` (any size the sender chose) shows the four quadrants."""
     gray = frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")

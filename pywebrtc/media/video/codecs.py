@@ -12,13 +12,19 @@ bits: the RTP sender adds its offset and wraps). VP8/VP9/AV1 frames are the code
 (AV1: a temporal unit in low-overhead bitstream format); H.264 is an access unit in Annex B with
 SPS and PPS before every IDR.
 
-:meth:`VideoEncoder.set_target` takes effect at the next keyframe (forced, or due to a new
-resolution), when the context is reopened anyway: FFmpeg's libvpx and SVT-AV1 wrappers read the
-bitrate only when the context opens, and its libx264 wrapper reconfigures VBV only from
-``rc_max_rate``, which PyAV does not let us change on an open context (changing ``bit_rate``
-alone moves x264's ABR average over many seconds, measured: no visible change in 40 frames). A
-bandwidth estimator that needs a much lower rate at once forces a keyframe with it. A target
-within 10 % of the running one does not reopen.
+The bitrate :meth:`VideoEncoder.set_target` asks for takes effect at once, without a keyframe,
+for every codec whose rate control budgets frames from their timestamps (libvpx's VP8 and VP9,
+measured): FFmpeg's libvpx and SVT-AV1 wrappers read the bitrate only when the context opens
+(and its libx264 wrapper reconfigures VBV only from ``rc_max_rate``, which PyAV does not let us
+change), so the encoder runs on a clock of its own whose seconds are ``target / open bitrate``
+of real ones: at half the opened rate it sees twice the frames a second and gives each half the
+bits. Reopening at a keyframe (forced, or due to a new resolution) puts the clock back in step
+when the target moved more than 10 %; a target beyond ``RESCALE_RANGE`` of the opened one
+reopens at once (a keyframe), at most every ``REOPEN_INTERVAL`` of stream time. x264 and
+SVT-AV1 budget from the configured frame rate, not the timestamps (measured: no change), so for
+H.264 and AV1 a target (or frame rate) more than ``REOPEN_RANGE`` away from the opened one
+reopens the encoder, a keyframe, at most every ``REOPEN_INTERVAL``. The frame rate
+``set_target`` gives is a ceiling: frames coming faster are dropped before the encoder (``[]``).
 
 A decoder takes encoded frames in decode order (from the frame assembler) and returns
 :class:`av.VideoFrame` objects with ``pts`` = the RTP timestamp and ``time_base`` 1/90000, as
@@ -76,6 +82,9 @@ DEFAULT_FRAMERATE = 30.0
 KEYFRAME_INTERVAL = 3000  # frames; keyframes come on demand (libwebrtc's kf_max_dist)
 VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK)
 AV1_MIN_SIZE = 64  # SVT-AV1's smallest picture side
+RESCALE_RANGE = 8.0  # the encoder clock runs at most this much slower or faster than real time
+REOPEN_RANGE = 1.25  # H.264, AV1: how far the target may move before a reopening (a keyframe)
+REOPEN_INTERVAL = 2 * VIDEO_CLOCK  # least stream time between two reopenings for a new target
 
 
 class VideoCodecError(ValueError):
@@ -97,6 +106,8 @@ class CorruptFrameError(VideoCodecError):
 
 class VideoEncoder(Protocol):
     """One encoded stream. Not thread-safe: one thread at a time per instance."""
+
+    target_bitrate: int  # bit/s, as set_target clamped it
 
     @property
     def codec(self) -> str:  # VideoCodec.key
@@ -122,23 +133,52 @@ class _PyAvEncoder:
 
     codec: ClassVar[str]
     encoder_name: ClassVar[str]
+    rescales: ClassVar[bool] = False  # rate control follows the timestamps (see above)
 
     def __init__(self) -> None:
         if self.encoder_name not in av.codecs_available:
             raise UnsupportedCodecError(f"this PyAV build has no {self.encoder_name} encoder")
         self.target_bitrate = DEFAULT_BITRATE
         self.framerate = DEFAULT_FRAMERATE
+        self.max_framerate: float | None = None  # frames coming faster are dropped
         self._context: VideoCodecContext | None = None
         self._open_bitrate = 0
-        self._open_framerate = 0.0
+        self._open_framerate = DEFAULT_FRAMERATE
+        self._opened_at: int | None = None  # stream time (90 kHz) of the last opening
         self._next_pts = 0  # for frames without a pts
+        self._last_input: int | None = None  # the last frame's timestamp (90 kHz)
+        self._clock = 0.0  # the encoder's own clock (see the module docstring), 90 kHz
+        self._next_due: float | None = None  # the earliest timestamp the frame rate allows
+        self._stamps: dict[int, int] = {}  # encoder clock -> timestamp, frames in the encoder
 
     def set_target(self, bitrate_bps: int, framerate: float | None = None) -> None:
-        """Set the bitrate (clamped to [MIN_BITRATE, MAX_BITRATE]) and, if given, the frame
-        rate the encoder budgets for. See the module docstring for when it takes effect."""
+        """Set the bitrate (clamped to [MIN_BITRATE, MAX_BITRATE]) and, if given, the most
+        frames a second to encode (frames without a pts are numbered at it). See the module
+        docstring for when it takes effect."""
         self.target_bitrate = max(MIN_BITRATE, min(int(bitrate_bps), MAX_BITRATE))
         if framerate is not None and framerate > 0:
-            self.framerate = float(framerate)
+            self.framerate = self.max_framerate = float(framerate)
+
+    def _skip(self, timestamp: int) -> bool:
+        """Whether the frame rate ceiling drops the frame at ``timestamp`` (90 kHz). Frames a
+        fifth of an interval early still pass: a source at the ceiling's rate with jittery
+        timestamps loses none."""
+        if self.max_framerate is None:
+            return False
+        interval = VIDEO_CLOCK / self.max_framerate
+        due = self._next_due
+        if due is not None and due - 2 * interval < timestamp < due - interval / 5:
+            return True  # (a timestamp far before the due one: the source restarted)
+        self._next_due = max((due or timestamp) + interval, timestamp - interval / 2)
+        return False
+
+    def _encoder_time(self, timestamp: int) -> int:
+        """``timestamp`` on the encoder's clock: real time scaled by target / opened rate."""
+        last, self._last_input = self._last_input, timestamp
+        step = timestamp - last if last is not None and timestamp > last else 1
+        scale = self.target_bitrate / max(self._open_bitrate, 1) if self.rescales else 1.0
+        self._clock += max(1.0, step * scale)
+        return int(self._clock)
 
     def encode(self, frame: av.VideoFrame, force_keyframe: bool = False
                ) -> list[EncodedVideoFrame]:  # fmt: skip
@@ -150,8 +190,10 @@ class _PyAvEncoder:
             self._next_pts += round(VIDEO_CLOCK / self.framerate)
         else:
             timestamp = _to_90khz(frame.pts, frame.time_base)
-        picture = self._fit(frame)
         ctx = self._context
+        if ctx is not None and not force_keyframe and self._skip(timestamp):
+            return []
+        picture = self._fit(frame)
         if ctx is not None and (picture.width != ctx.width or picture.height != ctx.height):
             logger.debug("%s: %dx%d -> %dx%d, reopening", self.codec, ctx.width, ctx.height,
                          picture.width, picture.height)  # fmt: skip
@@ -160,10 +202,17 @@ class _PyAvEncoder:
         elif ctx is not None and force_keyframe and self._target_changed():
             self._close_context()  # a keyframe is due anyway: apply the target now
             ctx = None
+        elif ctx is not None and self._out_of_range(timestamp):
+            logger.debug("%s: target %d far from %d, reopening", self.codec,
+                         self.target_bitrate, self._open_bitrate)  # fmt: skip
+            self._close_context()
+            ctx = None
         if ctx is None:
             ctx = self._open(picture.width, picture.height)
+            self._opened_at = timestamp
         saved = picture.pts, picture.time_base, picture.pict_type
-        picture.pts, picture.time_base = timestamp, VIDEO_TIME_BASE
+        picture_pts = self._encoder_time(timestamp)
+        picture.pts, picture.time_base = picture_pts, VIDEO_TIME_BASE
         picture.pict_type = (av.video.frame.PictureType.I if force_keyframe
                              else av.video.frame.PictureType.NONE)  # fmt: skip
         try:
@@ -176,8 +225,13 @@ class _PyAvEncoder:
             picture.pts, picture.pict_type = saved[0], saved[2]
             if saved[1] is not None:  # PyAV cannot unset it: a frame without one keeps ours
                 picture.time_base = saved[1]
-        return [self._encoded(bytes(p), timestamp if p.pts is None else p.pts, p.is_keyframe,
-                              ctx) for p in packets]  # fmt: skip
+        stamps = self._stamps
+        stamps[picture_pts] = timestamp
+        out = [self._encoded(bytes(p), stamps.pop(p.pts, timestamp) if p.pts is not None
+                             else timestamp, p.is_keyframe, ctx) for p in packets]  # fmt: skip
+        while len(stamps) > 16:  # frames the encoder dropped
+            del stamps[next(iter(stamps))]
+        return out
 
     def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
         """The frame in the pixel format (and, where the codec needs it, size) to encode."""
@@ -189,8 +243,17 @@ class _PyAvEncoder:
                                  codec=self.codec, width=ctx.width, height=ctx.height)  # fmt: skip
 
     def _target_changed(self) -> bool:
-        return (abs(self.target_bitrate - self._open_bitrate) > self._open_bitrate // 10
-                or self.framerate != self._open_framerate)  # fmt: skip
+        return abs(self.target_bitrate - self._open_bitrate) > self._open_bitrate // 10
+
+    def _out_of_range(self, timestamp: int) -> bool:
+        ratio = self.target_bitrate / max(self._open_bitrate, 1)
+        limit = RESCALE_RANGE if self.rescales else REOPEN_RANGE
+        # x264 and SVT-AV1 budget per frame from the frame rate they opened with, too
+        fps = 1.0 if self.rescales else self.framerate / self._open_framerate
+        if 1 / limit <= ratio <= limit and 1 / REOPEN_RANGE <= fps <= REOPEN_RANGE:
+            return False
+        opened = self._opened_at
+        return opened is None or not 0 <= timestamp - opened < REOPEN_INTERVAL
 
     def _open(self, width: int, height: int) -> VideoCodecContext:
         ctx = av.CodecContext.create(self.encoder_name, "w")
@@ -235,6 +298,7 @@ def _cbr(bitrate: int) -> dict[str, str]:
 
 
 class Vp8Encoder(_PyAvEncoder):
+    rescales = True
     codec = "vp8"
     encoder_name = "libvpx"
 
@@ -256,6 +320,7 @@ class Vp8Encoder(_PyAvEncoder):
 
 
 class Vp9Encoder(_PyAvEncoder):
+    rescales = True
     codec = "vp9"
     encoder_name = "libvpx-vp9"
 

@@ -17,7 +17,9 @@ target bitrate for everything the transport sends:
 
 ``target_bitrate`` is ``min(delay-based, loss-based, REMB)`` within ``min_bitrate`` and
 ``max_bitrate`` (the loss-based rate never exceeds the delay-based one for long, §6; REMB is
-the receiver's own cap). :meth:`poll` returns a :class:`TargetBitrateChanged` when it moved
+the receiver's own cap). A peer that sends REMB and no transport-wide feedback (no delay-based
+estimate here, only its own) gets ``min(loss-based, REMB)``: a clean loss report lifts the
+loss-based rate to the REMB. :meth:`poll` returns a :class:`TargetBitrateChanged` when it moved
 by more than ``CHANGE_FRACTION`` since the last one (and one at the first feedback).
 :meth:`deadline` / :meth:`tick`: when feedback stops while we keep sending (the path or the
 peer's feedback died), the target drops by a fifth every ``FEEDBACK_TIMEOUT`` until feedback
@@ -225,11 +227,18 @@ class BandwidthEstimator:
         self._feedback_loss_at = now
         self._loss.report(fraction, self._in_use(), self.rtt or 0.1, now)
 
+    def _delay_or_none(self) -> float:
+        """The delay-based rate; with REMB and no transport-wide feedback yet, none (inf)."""
+        if self._remb is not None and self.counters.feedbacks == 0:
+            return math.inf
+        return self._delay.bitrate
+
     def _in_use(self) -> float:
-        return min(self._delay.bitrate, float(self._remb)) if self._remb else self._delay.bitrate
+        delay = self._delay_or_none()
+        return min(delay, float(self._remb)) if self._remb else delay
 
     def _update_target(self) -> None:
-        target = min(self._delay.bitrate, self._loss.bitrate)
+        target = min(self._delay_or_none(), self._loss.bitrate)
         if self._remb is not None:
             target = min(target, float(self._remb))
         self._target = int(min(max(target, self.min_bitrate), self.max_bitrate))

@@ -11,25 +11,63 @@ about to protect and every RTCP packet it unprotected:
 * :meth:`receive_rtcp` gives transport-cc feedback and REMB to the estimator; :meth:`loss_report`
   the report blocks about our streams (RFC 3550 §6.4.1) the RTP sessions decoded.
 
-:meth:`audio_bitrate` is what one audio stream may encode at: the target less the headers its
-packets carry, shared equally by the audio streams, audio taking its share first (video, when it
-comes, gets ``target_bitrate`` minus what audio uses).
+:meth:`shares` splits the target between the streams that send on the transport. Audio takes
+its share first: the target less the headers its packets carry, shared equally by the audio
+streams (:meth:`audio_bitrate`), each using at most its own ceiling (the configured Opus
+bitrate). Video gets what audio leaves, less the headers of full-size packets, shared equally
+by the video senders (an encoder's bitrate; a pass-through sender's share is only advice, see
+``availableOutgoingBitrate``). :func:`video_framerate` is the frame rate rule for an encoder's
+share: at most ``max_framerate`` (30 by default), fewer frames when the bits would spread below
+``BITS_PER_PIXEL`` a pixel a frame, never below ``MIN_FRAMERATE``: 640x480 keeps 30 frames a
+second down to ~370 kbit/s and has 15 at ~185 kbit/s; 320x240 keeps 30 down to ~92 kbit/s.
+REMB needs nothing here: it caps the estimator's target, which all shares come from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from ..reports import RemoteInbound
 from ..rtcp import Remb, RtcpPacket, TransportCcFeedback
 from .estimator import BandwidthEstimator, TargetBitrateChanged
 
-__all__ = ["WIRE_OVERHEAD", "TransportBandwidth", "transport_sequence_number"]
+__all__ = [
+    "BITS_PER_PIXEL",
+    "MIN_FRAMERATE",
+    "OPUS_MIN_BITRATE",
+    "WIRE_OVERHEAD",
+    "Shares",
+    "TransportBandwidth",
+    "transport_sequence_number",
+    "video_framerate",
+]
 
 WIRE_OVERHEAD = 20 + 8 + 16  # IPv4 (RFC 791) + UDP (RFC 768) + SRTP AEAD tag (RFC 7714 §5)
 _ONE_BYTE = 0xBEDE  # RFC 8285 §4.2
 _TWO_BYTE_MASK, _TWO_BYTE = 0xFFF0, 0x1000  # RFC 8285 §4.3
 _AUDIO_PACKET_RATE = 50  # 20 ms frames
+OPUS_MIN_BITRATE = 6000  # RFC 7587 §3.1.1: 6 to 510 kbit/s
+VIDEO_PAYLOAD = 1200  # bytes of RTP payload in a full video packet (VideoSessionConfig.mtu)
+BITS_PER_PIXEL = 0.04  # the least bits a pixel a frame before frames are dropped instead
+MIN_FRAMERATE = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Shares:
+    """Bit/s each audio stream may encode at (before its own ceiling), and each video sender
+    (None without video senders)."""
+
+    audio: int
+    video: int | None
+
+
+def video_framerate(bitrate: int, width: int, height: int, max_framerate: float) -> float:
+    """Frames a second an encoder at ``bitrate`` should send at ``width`` x ``height`` (see
+    the module docstring): whole frames, within [MIN_FRAMERATE, max_framerate]."""
+    pixels = max(width * height, 1)
+    wanted = float(int(bitrate / (pixels * BITS_PER_PIXEL)))
+    return max(min(MIN_FRAMERATE, max_framerate), min(wanted, max_framerate))
 
 
 def transport_sequence_number(data: bytes, ext_id: int) -> tuple[int, int] | None:
@@ -120,3 +158,19 @@ class TransportBandwidth:
         """Bit/s one of ``streams`` 20 ms audio streams may encode at (before any clamp)."""
         headers = _AUDIO_PACKET_RATE * 8 * self.overhead
         return int((self.target_bitrate - streams * headers) / max(streams, 1))
+
+    def shares(self, audio_ceilings: Sequence[int], video_senders: int) -> Shares:
+        """The target shared by audio streams whose encoders go up to ``audio_ceilings``
+        (bit/s, one per stream) and ``video_senders`` video senders (see the module
+        docstring)."""
+        audio = 0
+        used = 0.0
+        if audio_ceilings:
+            audio = max(OPUS_MIN_BITRATE, self.audio_bitrate(len(audio_ceilings)))
+            headers = _AUDIO_PACKET_RATE * 8 * self.overhead
+            used = sum(min(audio, ceiling) + headers for ceiling in audio_ceilings)
+        if video_senders <= 0:
+            return Shares(audio, None)
+        left = max(0.0, self.target_bitrate - used)
+        payload = VIDEO_PAYLOAD / (VIDEO_PAYLOAD + self.overhead)
+        return Shares(audio, int(left * payload / video_senders))

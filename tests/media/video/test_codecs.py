@@ -123,16 +123,90 @@ def _mean_size(encoder: VideoEncoder, start: int, count: int, force_first: bool 
     return sum(sizes[5:]) / len(sizes[5:])  # past the rate controller's settling
 
 
-@pytest.mark.parametrize("name", ["vp8", "vp9", "h264-42e01f", "av1"])
-def test_a_lower_bitrate_takes_effect_at_the_next_keyframe(name: str) -> None:
+def _encode_run(encoder: VideoEncoder, start: int, count: int) -> tuple[float, int]:
+    """Mean delta-frame size past the first 5 frames, and keyframes, over ``count`` frames."""
+    frames = [e for i in range(start, start + count) for e in encoder.encode(
+        quadrants(i, noise=True))]  # fmt: skip
+    sizes = [len(e.data) for e in frames if not e.keyframe][5:]
+    return sum(sizes) / len(sizes), sum(e.keyframe for e in frames)
+
+
+@pytest.mark.parametrize("name", ["vp8", "vp9"])
+def test_libvpx_follows_a_new_bitrate_at_once_without_a_keyframe(name: str) -> None:
     encoder = create_encoder(CODECS[name])
     encoder.set_target(1_500_000)
-    high = _mean_size(encoder, 0, 25)
+    high, _ = _encode_run(encoder, 0, 25)
     encoder.set_target(200_000)
-    unchanged = _mean_size(encoder, 25, 15)  # no keyframe yet: the context is the same
-    low = _mean_size(encoder, 40, 25, force_first=True)
-    assert unchanged > 0.6 * high
-    assert low < 0.4 * high, (high, unchanged, low)
+    low, keyframes = _encode_run(encoder, 25, 25)
+    assert keyframes == 0
+    assert low < 0.35 * high, (high, low)
+    encoder.set_target(1_500_000)
+    assert _encode_run(encoder, 50, 30)[1] == 0  # (libvpx's frame rate average settles)
+    up, keyframes = _encode_run(encoder, 80, 30)
+    assert keyframes == 0
+    assert up > 1.5 * low, (high, low, up)
+
+
+@pytest.mark.parametrize("name", ["h264-42e01f", "av1"])
+def test_x264_and_svt_av1_reopen_with_a_keyframe_for_a_new_bitrate_rate_limited(
+    name: str,
+) -> None:
+    encoder = create_encoder(CODECS[name])
+    encoder.set_target(1_500_000)
+    high, _ = _encode_run(encoder, 0, 25)
+    encoder.set_target(1_300_000)  # within REOPEN_RANGE: no keyframe
+    assert _encode_run(encoder, 25, 40)[1] == 0
+    encoder.set_target(200_000)  # 2.2 s after the first opening
+    low, keyframes = _encode_run(encoder, 65, 25)
+    assert keyframes == 1
+    assert low < 0.4 * high, (high, low)
+    encoder.set_target(1_500_000)  # 0.8 s after the last reopening: not yet
+    assert _encode_run(encoder, 90, 30)[1] == 0
+    assert _encode_run(encoder, 120, 10)[1] == 1  # 2 s after it
+
+
+def test_x264_reopens_for_a_lower_frame_rate_to_keep_its_bitrate() -> None:
+    """x264 budgets each frame from the frame rate it opened with: at half the frames it would
+    send half the bitrate, so a frame rate 25 % away reopens it (a keyframe)."""
+    encoder = create_encoder(CODECS["h264-42e01f"])
+    encoder.set_target(300_000, 30.0)
+
+    def bitrate(start: int, seconds: int, fps: int) -> tuple[float, int]:
+        frames = [e for i in range(start, start + 30 * seconds)
+                  for e in encoder.encode(quadrants(i, noise=True))]  # fmt: skip
+        assert len(frames) == fps * seconds
+        return sum(len(e.data) for e in frames if not e.keyframe) * 8 / seconds, sum(
+            e.keyframe for e in frames
+        )
+
+    assert bitrate(0, 3, 30)[1] == 1
+    encoder.set_target(300_000, 15.0)
+    _, keyframes = bitrate(90, 3, 15)
+    assert keyframes == 1
+    rate, keyframes = bitrate(180, 3, 15)
+    assert keyframes == 0
+    assert 0.75 * 300_000 < rate < 1.25 * 300_000, rate
+
+
+def test_a_frame_rate_ceiling_drops_frames_before_the_encoder() -> None:
+    encoder = create_encoder(CODECS["vp8"])
+    counts: list[int] = []
+    for fps in (30.0, 15.0, 20.0, 10.0):
+        encoder.set_target(500_000, fps)
+        start = len(counts) * 30
+        counts.append(sum(len(encoder.encode(quadrants(i))) for i in range(start, start + 30)))
+    assert counts[0] == 30
+    assert counts[1] in (15, 16)
+    assert counts[2] in (20, 21)
+    assert counts[3] in (10, 11)
+    # a source at the ceiling's rate with jittery timestamps loses no frame
+    encoder.set_target(500_000, 30.0)
+    jitter = random.Random(3)
+    kept = sum(len(encoder.encode(quadrants(i, pts=i * 3000 + jitter.randrange(-400, 400))))
+               for i in range(150, 210))  # fmt: skip
+    assert kept == 60
+    # a keyframe request is answered even when the frame rate would drop the frame
+    assert encoder.encode(quadrants(121), force_keyframe=True)[0].keyframe
 
 
 def test_bitrate_is_clamped() -> None:
