@@ -17,10 +17,13 @@ packetization, NACK/RTX, PLI/FIR, the video jitter buffer), its encoder and its 
   its own sender).
 * the decode task takes the frames the session assembled, decodes them in a worker thread (one
   decoder per codec, one call at a time) and pushes the ``av.VideoFrame`` s into the remote
-  :class:`~pywebrtc.media.RemoteVideoTrack`. If the decoder falls behind by more than
-  :data:`DECODE_BACKLOG` frames, the backlog is dropped and a keyframe asked for; a frame the
-  decoder rejects asks for one too. In raw mode (``decode=False``) frames go to the
-  :class:`~pywebrtc.media.EncodedVideoTrack` as ``av.Packet`` s and nothing is decoded.
+  :class:`~pywebrtc.media.RemoteVideoTrack`. The frames waiting for the decoder are a
+  :class:`~pywebrtc.media.video.decode_queue.DecodeQueue`: a burst (NACK repairs after an
+  outage, a process starved of CPU for a while) is decoded; a backlog that would take the
+  decoder more than its budget is dropped and a keyframe asked for, as for a frame the decoder
+  rejects, and no delta frame is decoded until it comes. In raw mode (``decode=False``) frames
+  go to the :class:`~pywebrtc.media.EncodedVideoTrack` as ``av.Packet`` s and nothing is
+  decoded.
 
 The link keeps the counters the session cannot know (frames encoded and decoded, keyframes
 decoded, qpSum, sizes, frame rates) and merges them into the session's getStats entries.
@@ -47,6 +50,7 @@ from pywebrtc.media.track import (
 )
 from pywebrtc.media.video import VIDEO_CLOCK, EncodedVideoFrame, VideoCodec
 from pywebrtc.media.video.codecs import VideoDecoder, VideoEncoder, create_decoder, create_encoder
+from pywebrtc.media.video.decode_queue import DecodeQueue
 from pywebrtc.media.video.session import (
     KeyframeRequested,
     VideoFrameReceived,
@@ -60,7 +64,6 @@ from pywebrtc.transmit import Transmit
 
 logger = logging.getLogger(__name__)
 
-DECODE_BACKLOG = 8  # frames waiting for the decoder before the backlog is dropped
 _TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
 _R = TypeVar("_R")
 
@@ -147,14 +150,12 @@ class VideoLink:
         self._keyframe_wanted = True
         self.send_task: asyncio.Future[None] | None = None
         self._sending: MediaStreamTrack | None = None
-        self._decode_queue: deque[EncodedVideoFrame] = deque()
-        self._decode_gap = False  # frames were dropped before the decoder: wait for a keyframe
+        self._decode_queue = DecodeQueue()
         self._decode_task: asyncio.Future[None] | None = None
         self.closed = False
         # counters for getStats the session does not keep
         self.frames_encoded = 0
         self.keyframes_encoded = 0
-        self.frames_dropped = 0  # dropped before the decoder (backlog)
         self.decode_errors = 0
         self._last_codec: str | None = None
         self._sent_rate = _Rate()
@@ -291,24 +292,9 @@ class VideoLink:
             track.push_packet(_to_packet(frame))
             return
         queue = self._decode_queue
-        if self._decode_gap and not frame.keyframe:
-            # frames were dropped before the decoder: a delta frame may reference one of them
-            self.frames_dropped += 1
-            return
-        self._decode_gap = False
-        if len(queue) >= DECODE_BACKLOG and not frame.keyframe:
-            # The decoder cannot keep up: drop what waits and start again at a keyframe
-            # (nothing until then: every delta frame may reference a dropped one).
-            self.frames_dropped += len(queue) + 1
-            queue.clear()
-            self._decode_gap = True
+        if queue.push(frame):
             self.request_keyframe()
-            return
-        if frame.keyframe and queue:
-            self.frames_dropped += len(queue)
-            queue.clear()  # nothing before a keyframe is needed any more
-        queue.append(frame)
-        if self._decode_task is None or self._decode_task.done():
+        if queue and (self._decode_task is None or self._decode_task.done()):
             self._decode_task = asyncio.ensure_future(self._run_decoder())
 
     def request_keyframe(self) -> None:
@@ -323,25 +309,24 @@ class VideoLink:
     async def _run_decoder(self) -> None:
         queue = self._decode_queue
         track = self._track
-        while queue and not self.closed:
-            frame = queue.popleft()
+        while (frame := queue.pop()) is not None and not self.closed:
             decoder = self._decoder(frame.codec)
             if decoder is None:
                 continue
+            start = self._clock()
             try:
                 frames = await self._decode_worker.run(functools.partial(decoder.decode, frame))
             except ValueError as exc:
                 logger.info("video decoder rejected a frame: %s", exc)
                 self.decode_errors += 1
                 # what waits is delta frames (a keyframe empties the queue): they reference it
-                self.frames_dropped += len(queue)
-                queue.clear()
-                self._decode_gap = True
-                self.request_keyframe()
+                if queue.rejected():
+                    self.request_keyframe()
                 continue
             if self.closed:
                 return
             now = self._clock()
+            queue.decoded(now - start)
             self._last_codec = frame.codec
             for decoded in frames:
                 self.session.frame_decoded(decoded.width, decoded.height, keyframe=frame.keyframe)
@@ -409,7 +394,7 @@ class VideoLink:
                 dropped = entry.get("framesDropped")
                 entry["framesDropped"] = (
                     int(dropped) if isinstance(dropped, int | float) else 0
-                ) + self.frames_dropped
+                ) + self._decode_queue.dropped
             elif entry.get("type") == "outbound-rtp":
                 entry["framesEncoded"] = self.frames_encoded
                 entry["keyFramesEncoded"] = self.keyframes_encoded
@@ -441,4 +426,4 @@ def _to_packet(frame: EncodedVideoFrame) -> av.Packet[Stream]:
     return packet
 
 
-__all__ = ["DECODE_BACKLOG", "VideoLink"]
+__all__ = ["VideoLink"]
