@@ -7,8 +7,11 @@ packetization, NACK/RTX, PLI/FIR, the video jitter buffer), its encoder and its 
 * the sender task awaits ``track.recv()``; an ``av.VideoFrame`` is encoded in a worker thread
   (``loop.run_in_executor``): one encoder per link, never two calls on it at once, even across
   a ``replaceTrack`` (the next call waits for the one in flight). A ``KeyframeRequested``
-  from the session (the remote's PLI or FIR, RFC 4585 §6.3.1, RFC 5104 §4.3.1) makes the next
-  encode a keyframe. A track that yields encoded frames (an
+  from the session (the remote's PLI or FIR, RFC 4585 §6.3.1, RFC 5104 §4.3.1) is answered at
+  once when the encoder is idle: the last picture taken from the track is encoded again as a
+  keyframe, stamped a little later (at most half-way to the next frame's expected timestamp),
+  rather than waiting up to a frame interval for the track's next frame; otherwise the next
+  encode is a keyframe. A track that yields encoded frames (an
   :class:`~pywebrtc.media.video.EncodedVideoFrame`, or an ``av.Packet`` with ``pts`` in 90 kHz
   units and ``is_keyframe``, as :class:`~pywebrtc.media.EncodedVideoTrack` gives them) is sent as
   it is, without transcoding; such frames must be in the negotiated send codec. Such a sender
@@ -37,6 +40,7 @@ import functools
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import av
@@ -90,6 +94,17 @@ class _Rate:
         return float(len(self.times)) if self.times else None
 
 
+@dataclass(frozen=True, slots=True)
+class _LastPicture:
+    """The last picture encoded from the track: its timestamp (90 kHz), the next frame's
+    expected one, and when it was sent (the link's clock)."""
+
+    picture: av.VideoFrame
+    timestamp: int
+    next_timestamp: int
+    sent_at: float
+
+
 class _Worker:
     """Calls on one codec object in worker threads, one at a time, in call order: a caller
     cancelled while its call runs does not let the next one start before it ends."""
@@ -108,6 +123,9 @@ class _Worker:
         future: asyncio.Future[_R] = loop.run_in_executor(None, fn)
         self.pending = future  # type: ignore[assignment]
         return await asyncio.shield(future)
+
+    def busy(self) -> bool:
+        return self.pending is not None and not self.pending.done()
 
     def after(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once the call in flight (if any) is over."""
@@ -148,6 +166,9 @@ class VideoLink:
         self._decoders: dict[str, VideoDecoder] = {}
         self._decode_worker = _Worker()
         self._keyframe_wanted = True
+        # the last picture encoded from the track, to answer a keyframe request with at once
+        self._last_picture: _LastPicture | None = None
+        self._keyframe_task: asyncio.Future[None] | None = None
         self.send_task: asyncio.Future[None] | None = None
         self._sending: MediaStreamTrack | None = None
         self._decode_queue = DecodeQueue()
@@ -192,6 +213,7 @@ class VideoLink:
         self._keyframe_wanted = True
 
     def _drop_encoder(self) -> None:
+        self._last_picture = None
         encoder, self._encoder, self._encoder_codec = self._encoder, None, None
         if encoder is not None:
             self._encode_worker.after(encoder.close)
@@ -213,7 +235,11 @@ class VideoLink:
         if self.send_task is not None:
             self.send_task.cancel()
             self.send_task = None
+        if self._keyframe_task is not None:
+            self._keyframe_task.cancel()
+            self._keyframe_task = None
         self._sending = None
+        self._last_picture = None
 
     async def _run_sender(self, track: MediaStreamTrack) -> None:
         while not self.closed:
@@ -229,6 +255,8 @@ class VideoLink:
             encoded: list[EncodedVideoFrame]
             if isinstance(item, av.VideoFrame):
                 encoded = await self._encode(codec, item)
+                if encoded and not self.closed:
+                    self._remember(item, encoded[-1].timestamp)
             elif isinstance(item, EncodedVideoFrame | av.Packet):
                 frame = item if isinstance(item, EncodedVideoFrame) else _from_packet(item, codec)
                 if self._keyframe_wanted and not frame.keyframe:
@@ -245,15 +273,92 @@ class VideoLink:
                 continue
             if self.closed:
                 return
-            now = self._clock()
-            for frame in encoded:
-                if frame.codec != codec.key:
-                    logger.warning("a %s frame on a %s sender: not sent", frame.codec, codec.key)
-                    continue
-                self.session.send_encoded(frame, now)
-                self._sent_rate.add(now)
-            self.flush(now)
-            self._wake()
+            self._send(codec, encoded)
+
+    def _send(self, codec: VideoCodec, encoded: list[EncodedVideoFrame]) -> None:
+        now = self._clock()
+        for frame in encoded:
+            if frame.codec != codec.key:
+                logger.warning("a %s frame on a %s sender: not sent", frame.codec, codec.key)
+                continue
+            self.session.send_encoded(frame, now)
+            self._sent_rate.add(now)
+        self.flush(now)
+        self._wake()
+
+    def _remember(self, picture: av.VideoFrame, timestamp: int) -> None:
+        last = self._last_picture
+        interval = timestamp - last.timestamp if last is not None else 0
+        if not 0 < interval < VIDEO_CLOCK:
+            interval = VIDEO_CLOCK // 30
+        self._last_picture = _LastPicture(picture, timestamp, timestamp + interval, self._clock())
+
+    def _keyframe_at_once(self) -> None:
+        """A keyframe was asked for: encode the last picture again as one now, if the encoder
+        is idle (else the next frame is the keyframe)."""
+        if (
+            self._last_picture is None
+            or self.closed
+            or self._encode_worker.busy()
+            or (self._keyframe_task is not None and not self._keyframe_task.done())
+        ):
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # driven without a loop (no sender task either)
+            return
+        self._keyframe_task = asyncio.ensure_future(self._send_keyframe_now())
+
+    async def _send_keyframe_now(self) -> None:
+        last, codec, encoder = self._last_picture, self.config.send_codec, self._encoder
+        if (
+            last is None
+            or codec is None
+            or encoder is None
+            or codec != self._encoder_codec
+            or not self._keyframe_wanted
+            or self._encode_worker.busy()  # the track's next frame came first: it is the one
+            or self.closed
+        ):
+            return
+        # The same picture shown a little later: after the last timestamp sent, before the
+        # next frame's (an encoder takes only increasing timestamps).
+        elapsed = round((self._clock() - last.sent_at) * VIDEO_CLOCK)
+        step = min(max(elapsed, 1), (last.next_timestamp - last.timestamp) // 2)
+        if step < 1:
+            return
+        timestamp = last.timestamp + step
+        self._last_picture = _LastPicture(
+            last.picture, timestamp, last.next_timestamp, last.sent_at
+        )
+        picture = last.picture
+        self._keyframe_wanted = False
+
+        def again() -> list[EncodedVideoFrame]:
+            saved = picture.pts, picture.time_base
+            picture.pts, picture.time_base = timestamp, _TIME_BASE
+            try:
+                return encoder.encode(picture, True)
+            finally:
+                picture.pts = saved[0]
+                if saved[1] is not None:
+                    picture.time_base = saved[1]
+
+        try:
+            encoded = await self._encode_worker.run(again)
+        except ValueError as exc:
+            logger.warning("video encoder failed: %s", exc)
+            self._keyframe_wanted = True
+            return
+        if self.closed or self._last_picture is None:
+            return  # stopped or replaced meanwhile
+        if not any(e.keyframe for e in encoded):
+            self._keyframe_wanted = True
+        self.frames_encoded += len(encoded)
+        self.keyframes_encoded += sum(1 for e in encoded if e.keyframe)
+        if encoded and not encoded[0].width:
+            encoded = [_sized(e, (picture.width, picture.height)) for e in encoded]
+        self._send(codec, encoded)
 
     async def _encode(self, codec: VideoCodec, frame: av.VideoFrame) -> list[EncodedVideoFrame]:
         if self._encoder is None or self._encoder_codec != codec:
@@ -361,6 +466,7 @@ class VideoLink:
                 self._on_frame(event.frame)
             elif isinstance(event, KeyframeRequested):
                 self._keyframe_wanted = True
+                self._keyframe_at_once()
             else:
                 logger.debug("video session event %r", event)
 
