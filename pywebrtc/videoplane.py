@@ -105,6 +105,15 @@ class _LastPicture:
     sent_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Decoding:
+    """A frame in the decoder's thread since ``start`` (the link's clock)."""
+
+    frame: EncodedVideoFrame
+    start: float
+    future: asyncio.Future[list[av.VideoFrame]]
+
+
 class _Worker:
     """Calls on one codec object in worker threads, one at a time, in call order: a caller
     cancelled while its call runs does not let the next one start before it ends."""
@@ -126,6 +135,17 @@ class _Worker:
 
     def busy(self) -> bool:
         return self.pending is not None and not self.pending.done()
+
+    def submit(self, fn: Callable[[], _R]) -> asyncio.Future[_R] | None:
+        """Start ``fn`` in a worker thread now, unless a call is in flight (None)."""
+        if self.busy():
+            return None
+        loop = asyncio.get_running_loop()
+        if loop.is_closed() or getattr(loop, "_executor_shutdown_called", False):
+            return None
+        future: asyncio.Future[_R] = loop.run_in_executor(None, fn)
+        self.pending = future  # type: ignore[assignment]
+        return future
 
     def after(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once the call in flight (if any) is over."""
@@ -400,7 +420,9 @@ class VideoLink:
         if queue.push(frame):
             self.request_keyframe()
         if queue and (self._decode_task is None or self._decode_task.done()):
-            self._decode_task = asyncio.ensure_future(self._run_decoder())
+            # The decoder's thread starts on the frame now: the event loop may have a burst of
+            # packets (retransmissions after an outage) to read before a new task would run.
+            self._decode_task = asyncio.ensure_future(self._run_decoder(self._start_decode()))
 
     def request_keyframe(self) -> None:
         """Ask the remote sender for a keyframe (a PLI or FIR, rate-limited by the session)."""
@@ -411,16 +433,38 @@ class VideoLink:
         self.flush(now)
         self._wake()
 
-    async def _run_decoder(self) -> None:
+    def _start_decode(self) -> _Decoding | None:
+        """Hand the next waiting frame to the decoder's thread (None: no frame waits, or the
+        decoder is busy)."""
         queue = self._decode_queue
-        track = self._track
-        while (frame := queue.pop()) is not None and not self.closed:
+        if self._decode_worker.busy():
+            return None
+        while (frame := queue.pop()) is not None:
             decoder = self._decoder(frame.codec)
             if decoder is None:
                 continue
             start = self._clock()
+            future = self._decode_worker.submit(functools.partial(decoder.decode, frame))
+            if future is None:
+                queue.frames.appendleft(frame)
+                return None
+            return _Decoding(frame, start, future)
+        return None
+
+    async def _run_decoder(self, started: _Decoding | None) -> None:
+        queue = self._decode_queue
+        track = self._track
+        while not self.closed:
+            decoding, started = started or self._start_decode(), None
+            if decoding is None:
+                pending = self._decode_worker.pending
+                if not queue or pending is None or pending.done():
+                    return
+                await asyncio.wait([pending])  # a call still in flight (a decoder closing)
+                continue
+            frame, start = decoding.frame, decoding.start
             try:
-                frames = await self._decode_worker.run(functools.partial(decoder.decode, frame))
+                frames = await asyncio.shield(decoding.future)
             except ValueError as exc:
                 logger.info("video decoder rejected a frame: %s", exc)
                 self.decode_errors += 1
