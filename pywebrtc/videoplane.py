@@ -7,8 +7,11 @@ packetization, NACK/RTX, PLI/FIR, the video jitter buffer), its encoder and its 
 * the sender task awaits ``track.recv()``; an ``av.VideoFrame`` is encoded in a worker thread
   (``loop.run_in_executor``): one encoder per link, never two calls on it at once, even across
   a ``replaceTrack`` (the next call waits for the one in flight). A ``KeyframeRequested``
-  from the session (the remote's PLI or FIR, RFC 4585 §6.3.1, RFC 5104 §4.3.1) makes the next
-  encode a keyframe. A track that yields encoded frames (an
+  from the session (the remote's PLI or FIR, RFC 4585 §6.3.1, RFC 5104 §4.3.1) is answered at
+  once when the encoder is idle: the last picture taken from the track is encoded again as a
+  keyframe, stamped a little later (at most half-way to the next frame's expected timestamp),
+  rather than waiting up to a frame interval for the track's next frame; otherwise the next
+  encode is a keyframe. A track that yields encoded frames (an
   :class:`~pywebrtc.media.video.EncodedVideoFrame`, or an ``av.Packet`` with ``pts`` in 90 kHz
   units and ``is_keyframe``, as :class:`~pywebrtc.media.EncodedVideoTrack` gives them) is sent as
   it is, without transcoding; such frames must be in the negotiated send codec. Such a sender
@@ -17,10 +20,13 @@ packetization, NACK/RTX, PLI/FIR, the video jitter buffer), its encoder and its 
   its own sender).
 * the decode task takes the frames the session assembled, decodes them in a worker thread (one
   decoder per codec, one call at a time) and pushes the ``av.VideoFrame`` s into the remote
-  :class:`~pywebrtc.media.RemoteVideoTrack`. If the decoder falls behind by more than
-  :data:`DECODE_BACKLOG` frames, the backlog is dropped and a keyframe asked for; a frame the
-  decoder rejects asks for one too. In raw mode (``decode=False``) frames go to the
-  :class:`~pywebrtc.media.EncodedVideoTrack` as ``av.Packet`` s and nothing is decoded.
+  :class:`~pywebrtc.media.RemoteVideoTrack`. The frames waiting for the decoder are a
+  :class:`~pywebrtc.media.video.decode_queue.DecodeQueue`: a burst (NACK repairs after an
+  outage, a process starved of CPU for a while) is decoded; a backlog that would take the
+  decoder more than its budget is dropped and a keyframe asked for, as for a frame the decoder
+  rejects, and no delta frame is decoded until it comes. In raw mode (``decode=False``) frames
+  go to the :class:`~pywebrtc.media.EncodedVideoTrack` as ``av.Packet`` s and nothing is
+  decoded.
 
 The transport's bandwidth estimate reaches the link as :attr:`VideoLink.target_bitrate` (set
 by the media plane, :mod:`pywebrtc.rtp.bwe.transport`): each encode first sets the encoder to
@@ -40,6 +46,7 @@ import functools
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import av
@@ -59,6 +66,7 @@ from pywebrtc.media.video.codecs import (
     create_decoder,
     create_encoder,
 )
+from pywebrtc.media.video.decode_queue import DecodeQueue
 from pywebrtc.media.video.session import (
     KeyframeRequested,
     VideoFrameReceived,
@@ -73,7 +81,6 @@ from pywebrtc.transmit import Transmit
 
 logger = logging.getLogger(__name__)
 
-DECODE_BACKLOG = 8  # frames waiting for the decoder before the backlog is dropped
 _TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
 _R = TypeVar("_R")
 
@@ -100,6 +107,26 @@ class _Rate:
         return float(len(self.times)) if self.times else None
 
 
+@dataclass(frozen=True, slots=True)
+class _LastPicture:
+    """The last picture encoded from the track: its timestamp (90 kHz), the next frame's
+    expected one, and when it was sent (the link's clock)."""
+
+    picture: av.VideoFrame
+    timestamp: int
+    next_timestamp: int
+    sent_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoding:
+    """A frame in the decoder's thread since ``start`` (the link's clock)."""
+
+    frame: EncodedVideoFrame
+    start: float
+    future: asyncio.Future[list[av.VideoFrame]]
+
+
 class _Worker:
     """Calls on one codec object in worker threads, one at a time, in call order: a caller
     cancelled while its call runs does not let the next one start before it ends."""
@@ -118,6 +145,20 @@ class _Worker:
         future: asyncio.Future[_R] = loop.run_in_executor(None, fn)
         self.pending = future  # type: ignore[assignment]
         return await asyncio.shield(future)
+
+    def busy(self) -> bool:
+        return self.pending is not None and not self.pending.done()
+
+    def submit(self, fn: Callable[[], _R]) -> asyncio.Future[_R] | None:
+        """Start ``fn`` in a worker thread now, unless a call is in flight (None)."""
+        if self.busy():
+            return None
+        loop = asyncio.get_running_loop()
+        if loop.is_closed() or getattr(loop, "_executor_shutdown_called", False):
+            return None
+        future: asyncio.Future[_R] = loop.run_in_executor(None, fn)
+        self.pending = future  # type: ignore[assignment]
+        return future
 
     def after(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once the call in flight (if any) is over."""
@@ -158,10 +199,12 @@ class VideoLink:
         self._decoders: dict[str, VideoDecoder] = {}
         self._decode_worker = _Worker()
         self._keyframe_wanted = True
+        # the last picture encoded from the track, to answer a keyframe request with at once
+        self._last_picture: _LastPicture | None = None
+        self._keyframe_task: asyncio.Future[None] | None = None
         self.send_task: asyncio.Future[None] | None = None
         self._sending: MediaStreamTrack | None = None
-        self._decode_queue: deque[EncodedVideoFrame] = deque()
-        self._decode_gap = False  # frames were dropped before the decoder: wait for a keyframe
+        self._decode_queue = DecodeQueue()
         self._decode_task: asyncio.Future[None] | None = None
         self.closed = False
         self.on_sent: Callable[[bytes, float], None] | None = None  # every datagram sent
@@ -170,7 +213,6 @@ class VideoLink:
         # counters for getStats the session does not keep
         self.frames_encoded = 0
         self.keyframes_encoded = 0
-        self.frames_dropped = 0  # dropped before the decoder (backlog)
         self.decode_errors = 0
         self._last_codec: str | None = None
         self._sent_rate = _Rate()
@@ -207,6 +249,7 @@ class VideoLink:
         self._keyframe_wanted = True
 
     def _drop_encoder(self) -> None:
+        self._last_picture = None
         encoder, self._encoder, self._encoder_codec = self._encoder, None, None
         if encoder is not None:
             self._encode_worker.after(encoder.close)
@@ -228,7 +271,11 @@ class VideoLink:
         if self.send_task is not None:
             self.send_task.cancel()
             self.send_task = None
+        if self._keyframe_task is not None:
+            self._keyframe_task.cancel()
+            self._keyframe_task = None
         self._sending = None
+        self._last_picture = None
 
     async def _run_sender(self, track: MediaStreamTrack) -> None:
         while not self.closed:
@@ -244,6 +291,8 @@ class VideoLink:
             encoded: list[EncodedVideoFrame]
             if isinstance(item, av.VideoFrame):
                 encoded = await self._encode(codec, item)
+                if encoded and not self.closed:
+                    self._remember(item, encoded[-1].timestamp)
             elif isinstance(item, EncodedVideoFrame | av.Packet):
                 frame = item if isinstance(item, EncodedVideoFrame) else _from_packet(item, codec)
                 if self._keyframe_wanted and not frame.keyframe:
@@ -260,15 +309,92 @@ class VideoLink:
                 continue
             if self.closed:
                 return
-            now = self._clock()
-            for frame in encoded:
-                if frame.codec != codec.key:
-                    logger.warning("a %s frame on a %s sender: not sent", frame.codec, codec.key)
-                    continue
-                self.session.send_encoded(frame, now)
-                self._sent_rate.add(now)
-            self.flush(now)
-            self._wake()
+            self._send(codec, encoded)
+
+    def _send(self, codec: VideoCodec, encoded: list[EncodedVideoFrame]) -> None:
+        now = self._clock()
+        for frame in encoded:
+            if frame.codec != codec.key:
+                logger.warning("a %s frame on a %s sender: not sent", frame.codec, codec.key)
+                continue
+            self.session.send_encoded(frame, now)
+            self._sent_rate.add(now)
+        self.flush(now)
+        self._wake()
+
+    def _remember(self, picture: av.VideoFrame, timestamp: int) -> None:
+        last = self._last_picture
+        interval = timestamp - last.timestamp if last is not None else 0
+        if not 0 < interval < VIDEO_CLOCK:
+            interval = VIDEO_CLOCK // 30
+        self._last_picture = _LastPicture(picture, timestamp, timestamp + interval, self._clock())
+
+    def _keyframe_at_once(self) -> None:
+        """A keyframe was asked for: encode the last picture again as one now, if the encoder
+        is idle (else the next frame is the keyframe)."""
+        if (
+            self._last_picture is None
+            or self.closed
+            or self._encode_worker.busy()
+            or (self._keyframe_task is not None and not self._keyframe_task.done())
+        ):
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # driven without a loop (no sender task either)
+            return
+        self._keyframe_task = asyncio.ensure_future(self._send_keyframe_now())
+
+    async def _send_keyframe_now(self) -> None:
+        last, codec, encoder = self._last_picture, self.config.send_codec, self._encoder
+        if (
+            last is None
+            or codec is None
+            or encoder is None
+            or codec != self._encoder_codec
+            or not self._keyframe_wanted
+            or self._encode_worker.busy()  # the track's next frame came first: it is the one
+            or self.closed
+        ):
+            return
+        # The same picture shown a little later: after the last timestamp sent, before the
+        # next frame's (an encoder takes only increasing timestamps).
+        elapsed = round((self._clock() - last.sent_at) * VIDEO_CLOCK)
+        step = min(max(elapsed, 1), (last.next_timestamp - last.timestamp) // 2)
+        if step < 1:
+            return
+        timestamp = last.timestamp + step
+        self._last_picture = _LastPicture(
+            last.picture, timestamp, last.next_timestamp, last.sent_at
+        )
+        picture = last.picture
+        self._keyframe_wanted = False
+
+        def again() -> list[EncodedVideoFrame]:
+            saved = picture.pts, picture.time_base
+            picture.pts, picture.time_base = timestamp, _TIME_BASE
+            try:
+                return encoder.encode(picture, True)
+            finally:
+                picture.pts = saved[0]
+                if saved[1] is not None:
+                    picture.time_base = saved[1]
+
+        try:
+            encoded = await self._encode_worker.run(again)
+        except ValueError as exc:
+            logger.warning("video encoder failed: %s", exc)
+            self._keyframe_wanted = True
+            return
+        if self.closed or self._last_picture is None:
+            return  # stopped or replaced meanwhile
+        if not any(e.keyframe for e in encoded):
+            self._keyframe_wanted = True
+        self.frames_encoded += len(encoded)
+        self.keyframes_encoded += sum(1 for e in encoded if e.keyframe)
+        if encoded and not encoded[0].width:
+            encoded = [_sized(e, (picture.width, picture.height)) for e in encoded]
+        self._send(codec, encoded)
 
     async def _encode(self, codec: VideoCodec, frame: av.VideoFrame) -> list[EncodedVideoFrame]:
         if self._encoder is None or self._encoder_codec != codec:
@@ -313,25 +439,12 @@ class VideoLink:
             track.push_packet(_to_packet(frame))
             return
         queue = self._decode_queue
-        if self._decode_gap and not frame.keyframe:
-            # frames were dropped before the decoder: a delta frame may reference one of them
-            self.frames_dropped += 1
-            return
-        self._decode_gap = False
-        if len(queue) >= DECODE_BACKLOG and not frame.keyframe:
-            # The decoder cannot keep up: drop what waits and start again at a keyframe
-            # (nothing until then: every delta frame may reference a dropped one).
-            self.frames_dropped += len(queue) + 1
-            queue.clear()
-            self._decode_gap = True
+        if queue.push(frame):
             self.request_keyframe()
-            return
-        if frame.keyframe and queue:
-            self.frames_dropped += len(queue)
-            queue.clear()  # nothing before a keyframe is needed any more
-        queue.append(frame)
-        if self._decode_task is None or self._decode_task.done():
-            self._decode_task = asyncio.ensure_future(self._run_decoder())
+        if queue and (self._decode_task is None or self._decode_task.done()):
+            # The decoder's thread starts on the frame now: the event loop may have a burst of
+            # packets (retransmissions after an outage) to read before a new task would run.
+            self._decode_task = asyncio.ensure_future(self._run_decoder(self._start_decode()))
 
     def request_keyframe(self) -> None:
         """Ask the remote sender for a keyframe (a PLI or FIR, rate-limited by the session)."""
@@ -342,28 +455,49 @@ class VideoLink:
         self.flush(now)
         self._wake()
 
-    async def _run_decoder(self) -> None:
+    def _start_decode(self) -> _Decoding | None:
+        """Hand the next waiting frame to the decoder's thread (None: no frame waits, or the
+        decoder is busy)."""
         queue = self._decode_queue
-        track = self._track
-        while queue and not self.closed:
-            frame = queue.popleft()
+        if self._decode_worker.busy():
+            return None
+        while (frame := queue.pop()) is not None:
             decoder = self._decoder(frame.codec)
             if decoder is None:
                 continue
+            start = self._clock()
+            future = self._decode_worker.submit(functools.partial(decoder.decode, frame))
+            if future is None:
+                queue.frames.appendleft(frame)
+                return None
+            return _Decoding(frame, start, future)
+        return None
+
+    async def _run_decoder(self, started: _Decoding | None) -> None:
+        queue = self._decode_queue
+        track = self._track
+        while not self.closed:
+            decoding, started = started or self._start_decode(), None
+            if decoding is None:
+                pending = self._decode_worker.pending
+                if not queue or pending is None or pending.done():
+                    return
+                await asyncio.wait([pending])  # a call still in flight (a decoder closing)
+                continue
+            frame, start = decoding.frame, decoding.start
             try:
-                frames = await self._decode_worker.run(functools.partial(decoder.decode, frame))
+                frames = await asyncio.shield(decoding.future)
             except ValueError as exc:
                 logger.info("video decoder rejected a frame: %s", exc)
                 self.decode_errors += 1
                 # what waits is delta frames (a keyframe empties the queue): they reference it
-                self.frames_dropped += len(queue)
-                queue.clear()
-                self._decode_gap = True
-                self.request_keyframe()
+                if queue.rejected():
+                    self.request_keyframe()
                 continue
             if self.closed:
                 return
             now = self._clock()
+            queue.decoded(now - start)
             self._last_codec = frame.codec
             for decoded in frames:
                 self.session.frame_decoded(decoded.width, decoded.height, keyframe=frame.keyframe)
@@ -400,6 +534,7 @@ class VideoLink:
                 self._on_frame(event.frame)
             elif isinstance(event, KeyframeRequested):
                 self._keyframe_wanted = True
+                self._keyframe_at_once()
             else:
                 logger.debug("video session event %r", event)
 
@@ -433,7 +568,7 @@ class VideoLink:
                 dropped = entry.get("framesDropped")
                 entry["framesDropped"] = (
                     int(dropped) if isinstance(dropped, int | float) else 0
-                ) + self.frames_dropped
+                ) + self._decode_queue.dropped
             elif entry.get("type") == "outbound-rtp":
                 entry["framesEncoded"] = self.frames_encoded
                 entry["keyFramesEncoded"] = self.keyframes_encoded
@@ -476,4 +611,4 @@ def _to_packet(frame: EncodedVideoFrame) -> av.Packet[Stream]:
     return packet
 
 
-__all__ = ["DECODE_BACKLOG", "VideoLink"]
+__all__ = ["VideoLink"]

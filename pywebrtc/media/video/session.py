@@ -19,7 +19,9 @@ interceptors (RFC 3550 statistics and reports, NACK generation) → frame assemb
 ``max_delay`` for a missing packet, holding delta frames back after an unrecoverable loss
 until a keyframe) → :class:`VideoFrameReceived`. When the assembler needs a keyframe the
 session sends a PLI (or a FIR when only that was negotiated), at most one per
-``max(RTT, keyframe_interval)``, and again while none comes.
+``max(RTT, keyframe_interval)``, and again while none comes. A hole no retransmission can fill
+(longer than a sender keeps packets, or past what NACK generation asks about) is given up as
+soon as the packet after it shows it, not ``max_delay`` later.
 
 Driving it (str0m style)::
 
@@ -96,6 +98,9 @@ _RETRANSMIT_SLOTS = 1024  # ~1 s of packets at 8 Mbit/s with 1200-byte payloads
 _RETRANSMIT_AGE = 3.0
 _UNANSWERABLE_INTERVAL = 1.0  # seconds between keyframes sent for NACKs we cannot answer
 _REORDER_WAIT = 0.05  # how long a hole may be reordering, not loss (without NACK)
+# A hole spanning this much RTP time is beyond repair: its first packets are older than a
+# sender's packet history (libwebrtc's and ours: 3 s) by the time a NACK reaches it.
+_UNREPAIRABLE_SPAN = int(_RETRANSMIT_AGE * VIDEO_CLOCK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +216,7 @@ class VideoSession:
         self._assembler: FrameAssembler[PayloadChunk] | FrameAssembler[H264Part] | None = None
         self._assembler_pt: int | None = None
         self._last_packet: float | None = None
+        self._newest: tuple[int, int] | None = None  # (sequence, timestamp) of the newest packet
         self._keyframe_sent_at: float | None = None  # our last PLI/FIR
         self._keyframe_pending = False  # a request held back by the rate limit
         self._fir_sequence = 0
@@ -288,7 +294,29 @@ class VideoSession:
             return
         assembler.receive(packet.sequence_number, packet.timestamp, packet.marker,
                           packet.payload, now)  # fmt: skip
+        if self._beyond_repair(packet):
+            # No retransmission will fill this hole: ask for a keyframe now rather than wait
+            # max_delay for packets that will not come.
+            assembler.give_up(now)
         self._drain_assembler(now)
+
+    def _beyond_repair(self, packet: RtpPacket) -> bool:
+        """Whether ``packet`` comes after a hole no NACK can fill: one NACK generation does
+        not ask about (a jump past its ``max_gap``), or spanning more RTP time than a sender
+        keeps packets (:data:`_UNREPAIRABLE_SPAN`)."""
+        newest, self._newest = self._newest, (packet.sequence_number, packet.timestamp)
+        if newest is None:
+            return False
+        jump = (packet.sequence_number - newest[0]) & 0xFFFF
+        if jump >= 0x8000:
+            self._newest = newest  # older than the newest: reordered or retransmitted
+            return False
+        if jump <= 1:
+            return False
+        if self.nack is None:
+            return False  # without NACK the assembler waits only for reordering anyway
+        span = (packet.timestamp - newest[1]) & 0xFFFFFFFF
+        return jump > self.nack.max_gap or _UNREPAIRABLE_SPAN < span < 0x80000000
 
     def _unwrap_rtx(self, packet: RtpPacket, apt: int) -> RtpPacket | None:
         """The packet an RTX packet repairs (RFC 4588 §4): OSN first, then the payload; the
@@ -324,6 +352,7 @@ class VideoSession:
         if self.remote_ssrc is not None:
             log.info("remote video source changed from %08x to %08x", self.remote_ssrc, ssrc)
             self._assembler = None
+            self._newest = None
             if self.nack is not None:
                 fresh = NackGenerator(self.config.ssrc, ssrc, initial_rtt=self.nack.rtt)
                 self.chain.interceptors[self.chain.interceptors.index(self.nack)] = fresh

@@ -17,8 +17,9 @@ marker bit (or by a packet with another timestamp, for senders that forget the m
 Frames go out strictly in sequence order. When the next one has a hole, the assembler waits
 ``max_wait`` for the packet (a NACK retransmission may bring it); after that, or at once if a
 frame is broken (a payload that does not parse, a fragment run cut, a frame not starting at
-its first packet), the frame is given up, a :class:`KeyframeNeeded` is queued, and every frame
-is held back until a complete keyframe, since the decoder cannot use delta frames that
+its first packet), or when the caller says the gap is beyond repair (:meth:`give_up`), the
+frame is given up, a :class:`KeyframeNeeded` is queued, and every frame is held back until a
+complete keyframe, since the decoder cannot use delta frames that
 reference a lost one (VP8's default mode does not say which frames a frame references, so
 frames whose references are intact are not told apart). The request repeats every
 ``keyframe_interval`` while none comes, and is made ``max_wait`` after the first packet when
@@ -224,6 +225,21 @@ class FrameAssembler(Generic[P]):
     def tick(self, now: float) -> None:
         """Give up holes waited for too long; ask for a keyframe again when none came."""
         self._advance(now)
+
+    def give_up(self, now: float) -> None:
+        """The packets missing before the frame being waited for will not come (the caller
+        knows the gap is beyond repair by retransmission): stop waiting, ask for a keyframe
+        now."""
+        cursor = self._cursor
+        if cursor is None:
+            return
+        found = self._frame_at(cursor)
+        end = cursor - 1 if found is None else found[0]
+        if found is not None and found[1]:
+            return  # the next frame is here: no hole before it
+        if self._packets and max(self._packets) > end:
+            self._lose("loss", now)
+            self._advance(now)
 
     def poll(self) -> AssembledFrame | KeyframeNeeded | None:
         return self._out.popleft() if self._out else None

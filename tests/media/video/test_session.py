@@ -234,9 +234,38 @@ def test_outage_longer_than_the_retransmission_buffer_recovers_by_pli(codec: str
     keyframes = [i for i, f in enumerate(encoder.sent) if f.keyframe]
     assert keyframes[0] == 0 and len(keyframes) >= 2
     recovery = keyframes[1]
-    assert recovery * FRAME < 4.5 + 0.5 + 0.2  # the outage, max_delay, a round trip and a frame
+    assert recovery * FRAME < 4.5 + 0.2  # the outage, a round trip and a frame (no max_delay)
     # the frames sent after the outage but before the keyframe refer to lost ones
     assert set(range(200)) - set(arrived) == set(range(round(1.0 / FRAME) + 1, recovery))
+
+
+@pytest.mark.parametrize("outage", [1.0, 3.5])
+def test_a_hole_longer_than_a_senders_packet_history_asks_for_a_keyframe_at_once(
+    outage: float,
+) -> None:
+    """The first packet after an outage: a hole of 1 s is NACKed and waited for (the sender
+    still holds the packets); one of 3.5 s is older than any sender's history (libwebrtc's and
+    ours keep 3 s), so b sends its PLI with that packet instead of max_delay later."""
+    a, b = pair("vp8")
+    frames = encoded("vp8", 110, gop=1000)
+    for frame in frames[:3]:
+        for packet in _media(a, frame):
+            b.receive_packet(packet, 0.0)
+    list(iter(b.poll, None))
+    sent = round(outage * 30)
+    for i, frame in enumerate(frames[3:sent], 3):  # lost in the outage
+        _media(a, replace(frame, timestamp=i * TICKS))
+    packets = _media(a, replace(frames[sent], timestamp=sent * TICKS))
+    b.receive_packet(packets[0], outage)
+    b.tick(outage)
+    rtcp = _rtcp(list(iter(b.poll, None)))
+    plis = [p for p in rtcp if isinstance(p, Pli)]
+    assert [p for p in rtcp if isinstance(p, Nack)]  # asked for in any case
+    if outage < 3:
+        assert plis == []  # the retransmissions will come
+        b.tick(outage + 0.5)  # max_delay later, unrepaired, the hole is given up
+        plis = [p for p in _rtcp(list(iter(b.poll, None))) if isinstance(p, Pli)]
+    assert plis == [Pli(SSRC["b"], SSRC["a"])]
 
 
 def test_lost_start_of_stream_is_asked_for_with_pli() -> None:

@@ -149,6 +149,26 @@ def test_a_retransmission_within_max_wait_fills_the_gap() -> None:
     assert r.indices() == list(range(10)) and r.requests == []
 
 
+def test_a_hole_the_caller_gives_up_asks_for_a_keyframe_at_once() -> None:
+    packets = stream(40, {0, 20})
+    gap = [p for p in packets if 5 <= p.frame < 12]
+    rest = [p for p in packets if p not in gap]
+    r = Run(max_wait=0.5)
+    after = next(i for i, p in enumerate(rest) if p.frame == 12)
+    r.feed(rest[: after + 1])
+    assert r.indices() == [0, 1, 2, 3, 4] and r.requests == []  # waiting for a retransmission
+    r.a.give_up(r.now)  # e.g. the hole spans more time than the sender keeps packets
+    r.drain()
+    assert r.requests == [(r.now, "loss")]
+    r.a.give_up(r.now)  # nothing more to give up: no second request
+    r.feed(rest[after + 1 :])
+    assert r.indices() == [0, 1, 2, 3, 4, *range(20, 40)]
+    assert len(r.requests) == 1
+    r.a.give_up(r.now)  # no hole
+    r.drain()
+    assert len(r.requests) == 1
+
+
 def test_unanswered_request_is_repeated_every_interval() -> None:
     packets = stream(300, {0, 200})
     r = Run(max_wait=0.1, keyframe_interval=0.25)

@@ -1,0 +1,89 @@
+"""VideoLink's sender answers a keyframe request at once (the last picture encoded again as a
+keyframe), not at the track's next frame; a real libvpx encoder, the packets read back by a
+receiving VideoSession."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+
+import av
+
+from pywebrtc.media.track import MediaStreamTrack, RemoteVideoTrack
+from pywebrtc.media.video import VideoCodec
+from pywebrtc.media.video.session import VideoFrameReceived, VideoSession, VideoSessionConfig
+from pywebrtc.rtp import RtpPacket, parse_rtcp, serialize_rtcp
+from pywebrtc.rtp.rtcp import Pli
+from pywebrtc.videoplane import VideoLink
+
+VP8 = VideoCodec("VP8", 96)
+TICKS = 3000  # 30 frames/s on the 90 kHz clock
+
+
+class HeldTrack(MediaStreamTrack):
+    """Gives ``ready`` frames at once, then waits until the test allows another."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.index = 0
+        self.ready = asyncio.Semaphore(0)
+
+    async def recv(self) -> av.VideoFrame:
+        await self.ready.acquire()
+        frame = av.VideoFrame(160, 120, "yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes([(self.index * 40) & 0xFF]) * plane.buffer_size)
+        frame.pts = self.index * TICKS
+        frame.time_base = fractions.Fraction(1, 90000)
+        self.index += 1
+        return frame
+
+
+def test_a_pli_is_answered_with_a_keyframe_before_the_tracks_next_frame() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        out: list[bytes] = []
+        sent = asyncio.Event()
+        link = VideoLink(
+            VideoSessionConfig(ssrc=0xA1, cname="a", send_codec=VP8),
+            loop.time, sent.set, out, RemoteVideoTrack(),
+        )  # fmt: skip
+        receiver = VideoSession(VideoSessionConfig(ssrc=0xB2, cname="b", receive_codecs={96: VP8}))
+        frames: list[tuple[int, bool]] = []
+
+        async def until_frames(count: int) -> None:
+            while len(frames) < count:
+                await sent.wait()
+                sent.clear()
+                now = loop.time()
+                for data in out:
+                    if not 192 <= data[1] <= 223:  # RTP, not the sender's RTCP
+                        receiver.receive_packet(RtpPacket.parse(data), now)
+                out.clear()
+                while (event := receiver.poll()) is not None:
+                    if isinstance(event, VideoFrameReceived):
+                        frames.append((event.frame.timestamp, event.frame.keyframe))
+
+        track = HeldTrack()
+        link.start_sender(track)
+        for _ in range(3):
+            track.ready.release()
+        await asyncio.wait_for(until_frames(3), 10)
+        assert [key for _, key in frames] == [True, False, False]
+        # The receiver lost something and asks; the track has no new frame for a while.
+        pli = serialize_rtcp([Pli(0xB2, 0xA1)])
+        link.receive_rtcp(parse_rtcp(pli), loop.time())
+        await asyncio.wait_for(until_frames(4), 10)
+        (t2, _), (t3, key) = frames[2], frames[3]
+        assert key, frames
+        assert 0 < t3 - t2 <= TICKS // 2  # the last picture again, before the next frame's time
+        outbound = next(e for e in link.stats() if e["type"] == "outbound-rtp")
+        assert outbound["keyFramesEncoded"] == 2
+        track.ready.release()  # the track's next frame goes on as a delta frame after it
+        await asyncio.wait_for(until_frames(5), 10)
+        assert frames[4][1] is False and frames[4][0] - t2 == TICKS
+        link.close()
+
+    asyncio.run(scenario())
