@@ -32,6 +32,7 @@ import enum
 import hashlib
 import hmac
 import logging
+import math
 import os
 import random
 import struct
@@ -69,6 +70,7 @@ MAX_ACTIVE_STREAMS = 256  # incoming stream objects before idle ones are compact
 MAX_PACKETS_PER_SACK = 8
 # The heartbeat interval's jitter (tests may seed it).
 HEARTBEAT_JITTER = random.Random()
+HEARTBEAT_GRANULARITY = 0.02  # seconds: a tenth of the least RTO's jitter range
 # The queue of an association that holds nothing: a deque keeps a 760-byte block however few
 # it holds, so an idle association shares this one (never appended to: a queue is made again
 # before anything goes in) instead of keeping three of its own (memory per idle session).
@@ -1401,8 +1403,10 @@ class SctpAssociation:
     def _next_heartbeat(self, now: float) -> float:
         """When an idle path is heartbeat next: HB.interval plus the RTO jittered by ±50 %
         (RFC 9260 §8.3), which keeps two peers' timers from firing together for ever (then
-        both would heartbeat, each with one outstanding when the other's arrives)."""
-        return now + self.config.heartbeat_interval + self._rto * (0.5 + HEARTBEAT_JITTER.random())
+        both would heartbeat, each with one outstanding when the other's arrives); rounded up
+        to HEARTBEAT_GRANULARITY, so that the associations of a server share timer wake-ups."""
+        due = now + self.config.heartbeat_interval + self._rto * (0.5 + HEARTBEAT_JITTER.random())
+        return math.ceil(due / HEARTBEAT_GRANULARITY) * HEARTBEAT_GRANULARITY
 
     def _on_heartbeat_timer(self, now: float) -> None:
         if self.state is not State.ESTABLISHED:
