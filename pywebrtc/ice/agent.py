@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import struct
 import zlib
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ from pywebrtc.ice.events import (
 from pywebrtc.ice.pair import CandidatePair, PairState
 from pywebrtc.stun import (
     FINGERPRINT_XOR,
+    MAGIC_COOKIE,
     Message,
     MessageClass,
     Method,
@@ -86,7 +88,16 @@ _ROLE_CONFLICT = 487  # RFC 8445 §7.3.1.1
 # Unanswered nomination checks (each one a full STUN transaction) before a valid pair is failed.
 _NOMINATION_ATTEMPTS = 3
 _unpack_i = struct.Struct("!I").unpack_from
+_pack_i = struct.Struct("!I").pack
 _pack_h = struct.Struct("!H").pack
+_pack_xma_v4 = struct.Struct("!HHHHI").pack
+# A consent check's answer (RFC 8489 §14.5, §14.7): Binding success with XOR-MAPPED-ADDRESS
+# (12 bytes), its header as sent (length up to FINGERPRINT's end) and as signed (up to
+# MESSAGE-INTEGRITY's).
+_SUCCESS_HEAD = b"\x01\x01\x00\x2c" + MAGIC_COOKIE.to_bytes(4, "big")
+_SUCCESS_MAC_HEAD = b"\x01\x01\x00\x24" + MAGIC_COOKIE.to_bytes(4, "big")
+_MI_HEADER = b"\x00\x08\x00\x14"
+_FP_HEADER = b"\x80\x28\x00\x04"
 
 
 def _usable_transport(candidate: Candidate) -> bool:
@@ -190,6 +201,33 @@ class _ComponentState:
     next_keepalive: float = 0.0
 
 
+class _ConsentAnswer:
+    """What a lite agent keeps from one consent check it answered at the mux for the next
+    ones (:meth:`Agent.answer_consent_check`): a peer sends the same request every few seconds
+    but for the transaction ID, MESSAGE-INTEGRITY and FINGERPRINT, so a request whose header
+    and attributes are the bytes :func:`read_check` passed last time needs no parse; the
+    keyed SHA-1 states (the server-wide cache cannot hold 10,000 sessions' keys) and the
+    answer's XOR-MAPPED-ADDRESS are ready."""
+
+    __slots__ = ("attributes", "credentials", "head", "inner", "mac_head", "outer", "source", "xma")
+
+    def __init__(
+        self, credentials: Credentials, source: Address, data: bytes, integrity: int
+    ) -> None:
+        self.credentials = credentials
+        self.source = source
+        self.head = data[:8]  # type, length (so the size), cookie
+        self.attributes = data[20 : integrity + 4]  # up to MESSAGE-INTEGRITY's header
+        # The header as MESSAGE-INTEGRITY covers it: the length ends after that attribute.
+        self.mac_head = data[:2] + _pack_h(integrity + 4) + data[4:8]
+        self.inner, self.outer = sha1_pads(credentials.pwd.encode())
+        host, port = source
+        self.xma: bytes | None = None  # an IPv6 answer takes binding_success
+        if ":" not in host:
+            address = int.from_bytes(socket.inet_aton(host), "big") ^ MAGIC_COOKIE
+            self.xma = _pack_xma_v4(0x0020, 8, 1, port ^ (MAGIC_COOKIE >> 16), address)
+
+
 class Agent:
     """One ICE agent (one data stream, ``components`` components)."""
 
@@ -238,6 +276,7 @@ class Agent:
         self._last_progress = 0.0
         self._now = 0.0  # the latest time we were given
         self._authenticated_from: Address | None = None
+        self._consent: _ConsentAnswer | None = None  # see answer_consent_check
 
     # --- configuration and signalling --------------------------------------------------------
 
@@ -553,32 +592,46 @@ class Agent:
             or pair.local.base != destination
         ):
             return None
-        check = read_check(data)
-        if check is None:
-            return None
-        username, _use_candidate = check
-        try:
-            local_ufrag = str(username, "utf-8").partition(":")[0]
-        except UnicodeDecodeError:
-            return None
-        if local_ufrag != self._local_credentials.ufrag:
-            return None
+        size = len(data)
+        integrity = size - 32  # MESSAGE-INTEGRITY, then FINGERPRINT at size - 8
+        credentials = self._local_credentials
+        known = self._consent
+        if not (
+            known is not None
+            and known.credentials is credentials
+            and known.source == source
+            and data[:8] == known.head
+            and data[20 : integrity + 4] == known.attributes
+            and data[size - 8 : size - 4] == _FP_HEADER
+        ):
+            # Not the layout answered last time: read it (the same checks, in full).
+            known = None
+            check = read_check(data)
+            if check is None:
+                return None
+            try:
+                local_ufrag = str(check[0], "utf-8").partition(":")[0]
+            except UnicodeDecodeError:
+                return None
+            if local_ufrag != credentials.ufrag:
+                return None
         counters = self.counters
-        fingerprint = len(data) - 8
+        fingerprint = size - 8
         if zlib.crc32(data[:fingerprint]) ^ FINGERPRINT_XOR != _unpack_i(data, fingerprint + 4)[0]:
             counters.dropped_bad_fingerprint += 1
             return b""
-        # HMAC-SHA1 inlined (RFC 8489 §14.5): the length field ends just after the attribute.
-        key = self._local_key
-        inner, outer = sha1_pads(key)
-        integrity = fingerprint - 24
-        h = inner.copy()
-        h.update(data[:2] + _pack_h(integrity + 4) + data[4:integrity])
-        o = outer.copy()
+        if known is None:
+            known = _ConsentAnswer(credentials, source, data, integrity)
+        # HMAC-SHA1 inlined (RFC 8489 §14.5) with the keyed states kept.
+        h = known.inner.copy()
+        h.update(known.mac_head)
+        h.update(data[8:integrity])
+        o = known.outer.copy()
         o.update(h.digest())
         if not compare_digest(o.digest(), data[integrity + 4 : fingerprint]):
             counters.dropped_bad_integrity += 1
             return b""
+        self._consent = known
         counters.requests_received += 1
         counters.responses_sent += 1
         self._authenticated_from = source
@@ -588,7 +641,18 @@ class Agent:
         pair.peer_checked = True
         comp.consent_expires = now + self.config.consent_timeout
         comp.next_keepalive = now + self.config.keepalive_interval  # as in _on_request
-        return binding_success(data[8:20], source, key)
+        xma = known.xma
+        if xma is None:
+            return binding_success(data[8:20], source, self._local_key)
+        # What binding_success builds (tests hold them equal): header, XOR-MAPPED-ADDRESS,
+        # MESSAGE-INTEGRITY over them (the length ending there), then FINGERPRINT.
+        transaction = data[8:20]
+        h = known.inner.copy()
+        h.update(_SUCCESS_MAC_HEAD + transaction + xma)
+        o = known.outer.copy()
+        o.update(h.digest())
+        answer = _SUCCESS_HEAD + transaction + xma + _MI_HEADER + o.digest()
+        return answer + _FP_HEADER + _pack_i(zlib.crc32(answer) ^ FINGERPRINT_XOR)
 
     def receive(self, data: bytes, source: Address, destination: Address, now: float) -> bool:
         """Handle one datagram that arrived from ``source`` on local base ``destination``.

@@ -32,7 +32,9 @@ import enum
 import hashlib
 import hmac
 import logging
+import math
 import os
+import random
 import struct
 from collections import deque
 from dataclasses import dataclass, field
@@ -66,6 +68,9 @@ MAX_ACTIVE_STREAMS = 256  # incoming stream objects before idle ones are compact
 # SACKs to build and process, while a peer in slow start (cwnd grows per SACK, §7.2.1) still
 # gets one per few packets. A gap or a duplicate is reported at once.
 MAX_PACKETS_PER_SACK = 8
+# The heartbeat interval's jitter (tests may seed it).
+HEARTBEAT_JITTER = random.Random()
+HEARTBEAT_GRANULARITY = 0.02  # seconds: a tenth of the least RTO's jitter range
 # The queue of an association that holds nothing: a deque keeps a 760-byte block however few
 # it holds, so an idle association shares this one (never appended to: a queue is made again
 # before anything goes in) instead of keeping three of its own (memory per idle session).
@@ -863,7 +868,7 @@ class SctpAssociation:
         self._t1.stop()
         self._reconfig_seq = self._init_tsn & 0xFFFFFFFF
         self._state(State.ESTABLISHED)
-        self._hb_timer.start(now + self.config.heartbeat_interval + self._rto)
+        self._hb_timer.start(self._next_heartbeat(now))
         self._event(AssociationEstablished())
 
     # ------------------------------------------------------------------ receive
@@ -929,6 +934,15 @@ class SctpAssociation:
             self._on_heartbeat_ack(chunk, now)
         elif isinstance(chunk, c.HeartbeatChunk):
             self._send_packet(bytes(c.HeartbeatAckChunk(chunk.info)))
+            hb = self._hb_timer
+            if hb.deadline is not None and self._error_count == 0 and self._hb_outstanding is None:
+                # Heartbeats are for an idle path (RFC 9260 §8.3), and one the peer probes
+                # and we answer is not: the answer restarts our interval (libwebrtc's dcsctp
+                # restarts it on any packet sent). Two such peers settle on one of them
+                # heartbeating, not both: half the DTLS records of an idle association. With
+                # an error counted or a heartbeat of ours unanswered we keep ours going, which
+                # is what resets the counter (zero-window probing) or finds a dead path.
+                hb.start(self._next_heartbeat(now))
         elif isinstance(chunk, c.ForwardTsnChunk):
             self._on_forward_tsn(chunk)
         elif isinstance(chunk, c.ReconfigChunk):
@@ -1386,6 +1400,14 @@ class SctpAssociation:
         if now >= sent_at:
             self._update_rto(now - sent_at)
 
+    def _next_heartbeat(self, now: float) -> float:
+        """When an idle path is heartbeat next: HB.interval plus the RTO jittered by ±50 %
+        (RFC 9260 §8.3), which keeps two peers' timers from firing together for ever (then
+        both would heartbeat, each with one outstanding when the other's arrives); rounded up
+        to HEARTBEAT_GRANULARITY, so that the associations of a server share timer wake-ups."""
+        due = now + self.config.heartbeat_interval + self._rto * (0.5 + HEARTBEAT_JITTER.random())
+        return math.ceil(due / HEARTBEAT_GRANULARITY) * HEARTBEAT_GRANULARITY
+
     def _on_heartbeat_timer(self, now: float) -> None:
         if self.state is not State.ESTABLISHED:
             self._hb_timer.stop()
@@ -1398,7 +1420,7 @@ class SctpAssociation:
         info = struct.pack("!d", now) + os.urandom(16)
         self._hb_outstanding = info
         self._send_packet(bytes(c.HeartbeatChunk(info)))
-        self._hb_timer.start(now + self.config.heartbeat_interval + self._rto)
+        self._hb_timer.start(self._next_heartbeat(now))
 
     def _fail(self, reason: str) -> None:
         cause = c.ErrorCause(c.CAUSE_USER_ABORT, reason.encode())
@@ -1743,4 +1765,4 @@ class SctpAssociation:
         if started and self._t3.deadline is None:
             self._t3.start(now + self._rto)
         if self._hb_timer.deadline is not None and started:
-            self._hb_timer.start(now + self.config.heartbeat_interval + self._rto)
+            self._hb_timer.start(self._next_heartbeat(now))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Callable
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +17,8 @@ from pywebrtc.ice.events import IceState, Transmit
 from pywebrtc.ice.udpmux import UdpMux
 from pywebrtc.stun.attributes import IceControlling, Priority, Username
 from pywebrtc.stun.binding import binding_request as stun_binding_request
-from pywebrtc.stun.constants import MessageClass, Method
+from pywebrtc.stun.binding import binding_success
+from pywebrtc.stun.constants import FINGERPRINT_XOR, MessageClass, Method
 from pywebrtc.stun.message import Message, new_transaction_id
 from tests.simnet import Network
 
@@ -329,3 +332,69 @@ def test_only_a_lite_agent_with_a_settled_selected_pair_answers_at_the_mux() -> 
     assert client.answer_consent_check(check, SERVER, remote, now) is None
     server.restart(Credentials("uf9999", "pw9999" + "y" * 20), now)
     assert server.answer_consent_check(check, remote, SERVER, now) is None
+
+
+def test_repeated_consent_checks_are_answered_as_binding_success_builds_the_answer() -> None:
+    # The agent keeps the layout of the last check it answered and the answer's parts; every
+    # answer, the first (read in full) and the next ones (same layout), is byte for byte what
+    # binding_success makes, and so is one for a check whose layout changed.
+    net, host, client, server = idle_pair(20.0)
+    sel = server.selected_pair()
+    assert sel is not None
+    remote, key = sel.remote.address, server.local_credentials.pwd.encode()
+    renamed = stun_binding_request(
+        new_transaction_id(), f"{server.local_ufrag}:{client.local_ufrag}", key,
+        priority=7, controlling=True, tie_breaker=client.tie_breaker,
+    )  # fmt: skip
+    for check in [consent_check(client, server) for _ in range(3)] + [renamed]:
+        answer = server.answer_consent_check(check, remote, SERVER, net.now)
+        assert answer == binding_success(check[8:20], remote, key)
+    assert server.counters.dropped == 0
+
+
+def test_a_consent_check_from_an_ipv6_client_is_answered_too() -> None:
+    net, host, client, server = idle_pair(20.0)
+    sel = server.selected_pair()
+    assert sel is not None
+    remote = ("2001:db8::7", 40000)
+    sel.remote = replace(sel.remote, host=remote[0], port=remote[1])
+    check = consent_check(client, server)
+    for _ in range(2):
+        answer = server.answer_consent_check(check, remote, SERVER, net.now)
+        assert answer == binding_success(check[8:20], remote, server.local_credentials.pwd.encode())
+
+
+def test_bad_checks_with_the_layout_answered_before_are_dropped_and_counted() -> None:
+    net, host, client, server = idle_pair(20.0)
+    sel = server.selected_pair()
+    assert sel is not None
+    remote, mux, counters = sel.remote.address, host.mux, server.counters
+    good = consent_check(client, server)
+    assert server.answer_consent_check(good, remote, SERVER, net.now)  # its layout is kept
+    answered, responses = mux.counters.answered, counters.responses_sent
+    sent = len(host.sent_by_mux)
+    wrong_mac = bytearray(consent_check(client, server))
+    wrong_mac[-12] ^= 1  # in MESSAGE-INTEGRITY's HMAC, with FINGERPRINT made right again
+    wrong_mac[-4:] = (zlib.crc32(wrong_mac[:-8]) ^ FINGERPRINT_XOR).to_bytes(4, "big")
+    wrong_crc = bytearray(consent_check(client, server))
+    wrong_crc[-1] ^= 1
+    forged = consent_check(client, server, key=b"x" * 22)  # same layout, another key
+    for bad in (bytes(wrong_mac), bytes(wrong_crc), forged):
+        mux.receive(bad, remote)
+    assert counters.dropped_bad_integrity == 2 and counters.dropped_bad_fingerprint == 1
+    # Truncated, or longer than its header says: not that layout, and not a check the fast
+    # path reads; the agent's general path drops it and counts it.
+    dropped = counters.dropped
+    mux.receive(good[:-4], remote)
+    mux.receive(good + b"\x00" * 4, remote)
+    assert counters.dropped == dropped + 2
+    assert mux.counters.answered == answered and counters.responses_sent == responses
+    assert len(host.sent_by_mux) == sent  # nothing answered
+    # A check naming a ufrag no session has, from an address no session has: dropped at the
+    # mux and counted there.
+    before = mux.counters.dropped_unknown_ufrag
+    mux.receive(binding_request("nobody", "x" * 22), ("10.9.9.9", 9999))
+    assert mux.counters.dropped_unknown_ufrag == before + 1
+    # The good layout is still answered.
+    mux.receive(consent_check(client, server), remote)
+    assert mux.counters.answered == answered + 1

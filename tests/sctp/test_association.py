@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pywebrtc.sctp import association
 from pywebrtc.sctp import chunk as c
 from pywebrtc.sctp.association import (
     _NO_ITEMS,
@@ -27,7 +28,7 @@ from pywebrtc.sctp.association import (
 )
 from pywebrtc.sctp.errors import MessageTooLarge
 from pywebrtc.sctp.packet import Packet, encode_packet
-from tests.sctp.peers import Link
+from tests.sctp.peers import A, B, Link
 from tests.simnet import Datagram
 
 
@@ -307,12 +308,56 @@ def test_abort_reaches_the_peer_with_reason() -> None:
 
 def test_heartbeats_keep_an_idle_association_and_detect_a_dead_peer() -> None:
     sim = pair(SctpConfig(heartbeat_interval=1.0))
-    a = assoc(sim, "a")
+    a, b = assoc(sim, "a"), assoc(sim, "b")
     start = sim.now
     sim.run_until(lambda: sim.now > start + 30)
-    assert a.is_established and a._srtt is not None
+    # The side heartbeating (the other answers, which restarts its interval) measures RTT.
+    assert a.is_established and (a._srtt is not None or b._srtt is not None)
     sim.drop = lambda d: True
     sim.run_until(lambda: any(isinstance(e, AssociationAborted) for e in sim.events_a))
+
+
+def _heartbeats_sent(sim: Link, source: tuple[str, int], since: float) -> int:
+    return sum(
+        type(chunk) is c.HeartbeatChunk  # not its subclass, the ACK
+        for d in sim.net.sent
+        if d.source == source and d.at >= since
+        for chunk in Packet.parse(d.data).chunks
+    )
+
+
+def test_an_idle_association_is_heartbeat_by_one_side_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Sending the HEARTBEAT ACK restarts the answering side's interval (the path is not idle),
+    # so the side whose timer fires first keeps heartbeating and the other never needs to.
+    # Which side it is may change when the jittered timers cross; both heartbeat in a round
+    # only when they fire within a one-way delay of each other.
+    monkeypatch.setattr(association, "HEARTBEAT_JITTER", random.Random(7))
+    sim = pair(SctpConfig(heartbeat_interval=30.0))
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    start = sim.now
+    sim.run_until(lambda: sim.now > start + 600, limit=start + 700)
+    assert a.is_established and b.is_established
+    by_a, by_b = _heartbeats_sent(sim, A, start), _heartbeats_sent(sim, B, start)
+    assert 19 <= by_a + by_b <= 23  # about one per interval plus RTO (both: 40)
+    assert a._error_count == b._error_count == 0
+
+
+@pytest.mark.parametrize("deaf", ["a", "b"])
+def test_a_path_dead_one_way_aborts_both_sides(deaf: str) -> None:
+    # Whichever side heartbeats, a path lost in one direction is found: the side that stops
+    # hearing its peer heartbeats again, unanswered, and aborts; the ABORT gets through.
+    sim = pair(SctpConfig(heartbeat_interval=5.0))
+    start = sim.now
+    sim.run_until(lambda: sim.now > start + 30)
+    lost = B if deaf == "a" else A  # what the deaf side no longer receives
+    sim.drop = lambda d: d.source == lost
+    sim.run_until(
+        lambda: any(isinstance(e, AssociationAborted) for e in sim.events_a)
+        and any(isinstance(e, AssociationAborted) for e in sim.events_b)
+    )
+    assert not assoc(sim, "a").is_established and not assoc(sim, "b").is_established
 
 
 def test_receiver_that_does_not_read_stays_bounded_and_blocks_the_sender() -> None:
