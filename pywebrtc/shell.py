@@ -9,7 +9,9 @@ touches a socket:
   :class:`~pywebrtc.ice.udpmux.UdpMux`, or a relay's framed mux) into ``session.receive``, and
   the session's :class:`~pywebrtc.transmit.Transmit` s out through the socket or mux of their
   source address; events go to the owner. Datagrams read in one loop iteration are answered by
-  one flush on the next (SCTP answers a burst with one SACK; the timer is re-armed once).
+  one flush on the next (SCTP answers a burst with one SACK; the timer is re-armed once), but
+  for SRTP that moves only the media plane: what it sends back (an echo's packet) goes out
+  inside the datagram's call, with no pass over the other machines or their deadlines.
   It also gathers (binds sockets, resolves STUN/TURN servers and remote mDNS/FQDN candidates).
 """
 
