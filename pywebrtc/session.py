@@ -685,6 +685,11 @@ class PeerSession:
     def _on_handshake(self, now: float) -> None:
         dtls = self.dtls
         assert dtls is not None
+        if dtls.state is not DtlsState.CONNECTED:
+            # Closed (the peer's close_notify or a fatal alert came in the same datagrams as
+            # its last flight) before this event was taken: no keys to export, and the
+            # ConnectionClosed event that follows ends it.
+            return
         if dtls.srtp_profile is not None and self.media.keys is None:
             self.media.start_srtp(dtls.srtp_keys())
         self._set_dtls_state("connected")
