@@ -17,7 +17,9 @@ holds the incoming audio tracks (``av.AudioFrame`` from ``recv()``, or encoded O
 ``forward_audio = True`` too, each packet as it arrives, without jitter buffer (a sender of
 the same session given that track, as ``echo`` does, takes each packet straight from the
 receiving side: the track's ``recv()`` then yields nothing); with
-``hurry_audio = True``, frames delayed by a stall come faster instead of being dropped), and
+``hurry_audio = True``, frames delayed by a stall come faster instead of being dropped; with
+``rtcp_interval = SECONDS``, its audio RTCP reports go at that minimum interval instead of
+1 s), and
 ``session.channels`` the data channels as they open. ``session.config`` is the ``session``
 JSON of an OpenAI Realtime call (or of the ephemeral key it was created with), else None.
 :meth:`Session.close` ends the session; ``session.ended`` is set however it ends (DELETE,

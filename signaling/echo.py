@@ -4,7 +4,10 @@ message back on its channel with the same type (str stays str, bytes stay bytes)
 Audio is passed through encoded (``decode_audio = False``: the remote track yields the Opus
 packets, which the sender sends as they are), so echoing costs no codec work; and on receipt
 (``forward_audio = True``: no jitter buffer, no playout timer), each packet is sent back as
-soon as it arrives, with its own timestamp.
+soon as it arrives, with its own timestamp. Its RTCP reports have a 5 s minimum interval
+(``rtcp_interval``, libwebrtc's for audio) instead of 1 s: the echo reads no loss or round-trip
+figures, and in a profile of the echo server at 150 sessions the timer's work, mostly these
+reports, was 14% of its samples.
 """
 
 from __future__ import annotations
@@ -34,3 +37,4 @@ async def echo(session: Session) -> None:
 
 echo.decode_audio = False  # type: ignore[attr-defined]
 echo.forward_audio = True  # type: ignore[attr-defined]
+echo.rtcp_interval = 5.0  # type: ignore[attr-defined]

@@ -124,6 +124,9 @@ class SessionManager:
             forward=bool(getattr(self.app, "forward_audio", False)),
             hurry=bool(getattr(self.app, "hurry_audio", False)),
         )
+        interval = getattr(self.app, "rtcp_interval", None)
+        if interval is not None:
+            settings.set_rtcp_report_interval(float(interval))
         codec = self.config.codec
         if codec is not None:
             route = Route(self.config.cluster, self.config.transceiver_id)

@@ -7,6 +7,7 @@ by timeouts), never on a fixed delay.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import Awaitable, Callable
 
@@ -390,6 +391,40 @@ def test_an_echoed_packet_leaves_within_the_datagram_that_brought_it() -> None:
         # A DTLS record (a bogus one) is not media: the usual flush follows.
         driver.datagram(bytes([23, 0xFE, 0xFD]) + bytes(20), pair.remote.address, pair.local_base)
         assert driver._flush_scheduled
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_rtcp_report_interval_setting_reaches_the_audio_sessions() -> None:
+    """SettingEngine.set_rtcp_report_interval: b's audio session draws its reports around a
+    5 s minimum (RFC 3550 §6.3.1, tests/rtp/test_reports.py), a's around the 1 s default;
+    out-of-range values are refused."""
+    from pywebrtc.settings import SettingError
+
+    for bad in (0.0, 0.05, 61.0):
+        with pytest.raises(SettingError):
+            settings().set_rtcp_report_interval(bad)
+
+    async def body() -> None:
+        slow = settings()
+        slow.set_rtcp_report_interval(5.0)
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=slow)
+        a.addTrack(ToneTrack(440))
+        b.addTrack(ToneTrack(880))
+        track_b = await next_track(b)
+        await negotiate(a, b)
+        await asyncio.wait_for((await track_b).recv(), TIMEOUT)
+        now = asyncio.get_running_loop().time()
+        for pc, minimum in ((a, 1.0), (b, 5.0)):
+            (t,) = pc.getTransceivers()
+            assert t.session is not None
+            reporter = t.session.reporter
+            assert reporter.min_interval == minimum
+            assert reporter._next_report is not None
+            # Never later than the longest interval its minimum allows from now.
+            assert reporter._next_report - now <= 1.5 * minimum / (math.e - 1.5)
         await a.close()
         await b.close()
 
