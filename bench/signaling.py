@@ -221,11 +221,15 @@ class Server:
         )
         self.processes.append(self.process)
         self.pid = self.process.pid
-        self._wait_ready()
         self.profiler: subprocess.Popen[bytes] | None = None
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.close()  # the server and relay of a failed start must not outlive the run
+            raise
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # imports alone took over 30 s on a loaded host
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.stack} server exited:\n{self.output()}")

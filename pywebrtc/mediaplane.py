@@ -420,6 +420,7 @@ class MediaPlane:
             opus_dtx=opus.opus_dtx,
             opus_complexity=opus.opus_complexity,
             opus_application=opus.opus_application,
+            min_rtcp_interval=self._settings.rtcp_report_interval,
         )
 
     def _configure_sessions(self) -> None:

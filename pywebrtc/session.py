@@ -316,35 +316,43 @@ class PeerSession:
 
     # ------------------------------------------------------------------ the four verbs
 
-    def receive(self, data: bytes, remote: Address, local: Address, now: float) -> None:
-        """One datagram from ``remote`` on local base ``local``."""
+    def receive(self, data: bytes, remote: Address, local: Address, now: float) -> bool:
+        """One datagram from ``remote`` on local base ``local``.
+
+        True when it was SRTP on the selected pair that moved the media plane alone: then
+        :meth:`drain_media` may stand in for :meth:`drain` (ICE's deadline only moved later,
+        DTLS and SCTP did not move), which a driver uses to echo media without a whole flush.
+        """
         self._now = now
         if self.closed or not data:
-            return
+            return False
         agent = self.agent
         kind = KIND_BY_FIRST_BYTE[data[0]]
         if kind is not _STUN:
             pair = agent.selected_pair(1)
             if pair is not None and pair.remote.address == remote:
-                # The fast path: DTLS or SRTP on the selected pair.
+                # The fast path: DTLS or SRTP on the selected pair. Data on a disconnected
+                # pair reconnects it (a state change: not media alone).
+                alone = kind is _RTP and agent.state is not IceState.DISCONNECTED
                 agent.note_data(pair, now)
                 self._data(data, kind, now)
-                return
+                return alone
         for turn in self._all_turns():
             if local == turn.base and remote == turn.server:
                 turn.client.receive(data, now)
                 self._drain_turn(turn)
-                return
+                return False
         if agent.receive(data, remote, local, now):
-            return  # STUN (ICE's, handled or counted)
+            return False  # STUN (ICE's, handled or counted)
         if not agent.is_remote_known(remote) and remote not in self._retired_remotes:
             if self.dtls is None and kind is _DTLS and len(self._early_in) < MAX_EARLY:
                 # The peer's ClientHello can come before its answer reaches us.
                 self._early_in.append((data, remote, local))
             else:
                 self.counters.dropped_unknown_source += 1
-            return
+            return False
         self._data(data, kind, now)
+        return False
 
     def _data(self, data: bytes, kind: PacketKind, now: float) -> None:
         counters = self.counters
@@ -448,6 +456,21 @@ class PeerSession:
         if events:
             self._events = []
         return out, events
+
+    def drain_media(self) -> list[Transmit] | None:
+        """After a :meth:`receive` that returned True, with nothing drained since: the media
+        plane's packets, protected, in order (what :meth:`drain` would return, without a pass
+        over ICE, DTLS and SCTP). None if an event is pending: then :meth:`drain` is needed.
+        The media plane's deadline may have moved earlier (``media.deadline()``)."""
+        if self._events:
+            return None
+        media = self.media
+        while (rtp := media.poll()) is not None:
+            self._srtp_out(rtp)
+        out = self._out
+        if out:
+            self._out = []
+        return out
 
     def deadline(self) -> float | None:
         best = self.agent.deadline()
@@ -662,6 +685,11 @@ class PeerSession:
     def _on_handshake(self, now: float) -> None:
         dtls = self.dtls
         assert dtls is not None
+        if dtls.state is not DtlsState.CONNECTED:
+            # Closed (the peer's close_notify or a fatal alert came in the same datagrams as
+            # its last flight) before this event was taken: no keys to export, and the
+            # ConnectionClosed event that follows ends it.
+            return
         if dtls.srtp_profile is not None and self.media.keys is None:
             self.media.start_srtp(dtls.srtp_keys())
         self._set_dtls_state("connected")

@@ -9,7 +9,9 @@ touches a socket:
   :class:`~pywebrtc.ice.udpmux.UdpMux`, or a relay's framed mux) into ``session.receive``, and
   the session's :class:`~pywebrtc.transmit.Transmit` s out through the socket or mux of their
   source address; events go to the owner. Datagrams read in one loop iteration are answered by
-  one flush on the next (SCTP answers a burst with one SACK; the timer is re-armed once).
+  one flush on the next (SCTP answers a burst with one SACK; the timer is re-armed once), but
+  for SRTP that moves only the media plane: what it sends back (an echo's packet) goes out
+  inside the datagram's call, with no pass over the other machines or their deadlines.
   It also gathers (binds sockets, resolves STUN/TURN servers and remote mDNS/FQDN candidates).
 """
 
@@ -93,9 +95,12 @@ class SessionDriver(Timed):
     # ------------------------------------------------------------------ I/O
 
     def datagram(self, data: bytes, remote: Address, local: Address) -> None:
-        """A datagram arrived (socket or mux): the session takes it; a flush follows."""
+        """A datagram arrived (socket or mux): the session takes it; a flush follows, unless
+        it was media that only the media plane answers (:meth:`_send_media`)."""
         session = self.session
-        session.receive(data, remote, local, self.loop.time())
+        alone = session.receive(data, remote, local, self.loop.time())
+        if alone and not (self._flush_scheduled or session.retiring) and self._send_media():
+            return
         if session.retiring:
             pair = session.agent.selected_pair(1)
             if (
@@ -106,6 +111,33 @@ class SessionDriver(Timed):
             ):
                 self._retire()
         self.wake()
+
+    def _send_media(self) -> bool:
+        """Send what an SRTP datagram that moved the media plane alone made it send (an echo),
+        now rather than in a flush on the next loop iteration: the other machines did not
+        move, and ICE's deadline only moved later. Only the media plane's deadline may have
+        moved earlier: filed here, in the timer and in what a consent check answered at the
+        mux weighs against. False if a flush is needed after all (an event is pending)."""
+        session = self.session
+        out = session.drain_media()
+        if out is None:
+            return False
+        if out:
+            ports = self._ports
+            for transmit in out:
+                assert transmit.source is not None and transmit.destination is not None
+                send = ports.get(transmit.source)
+                if send is not None:
+                    send(transmit.data, transmit.destination)
+        d = session.media.deadline()
+        if d is not None:
+            rest = self._transport_deadline
+            if rest is None or d < rest:
+                self._transport_deadline = d
+                wanted = self.wanted
+                if wanted is None or d < wanted:
+                    self.timer.schedule(self, d)
+        return True
 
     def wake(self) -> None:
         """The owner queued work (a data-channel message, an audio frame): flush soon."""

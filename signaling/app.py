@@ -19,7 +19,9 @@ holds the incoming tracks, one per audio or video section (``track.kind``). Audi
 ``forward_audio = True`` too, each packet as it arrives, without jitter buffer (a sender of
 the same session given that track, as ``echo`` does, takes each packet straight from the
 receiving side: the track's ``recv()`` then yields nothing); with
-``hurry_audio = True``, frames delayed by a stall come faster instead of being dropped). Video
+``hurry_audio = True``, frames delayed by a stall come faster instead of being dropped; with
+``rtcp_interval = SECONDS``, its audio RTCP reports go at that minimum interval instead of
+1 s). Video
 tracks give ``av.VideoFrame``, or with ``decode_video = False`` on the app each frame encoded
 (``av.Packet``, ``is_keyframe`` set) for a sender to pass on as ``echo`` does. A video section
 is answered ``recvonly`` unless the app gives its sender a track (then ``sendrecv`` to a

@@ -16,6 +16,10 @@ is what our sender sends. Nor can the echo make a keyframe: when the client asks
 (PLI or FIR on the stream we send), the sender drops frames until the next keyframe and asks the
 client's own sender for one (a PLI on the stream it receives), see
 :mod:`pywebrtc.videoplane`. NACKs are answered from our own retransmission buffer on each leg.
+
+Its RTCP reports have a 5 s minimum interval (``rtcp_interval``, libwebrtc's for audio) instead
+of 1 s: the echo reads no loss or round-trip figures, and in a profile of the echo server at 150
+sessions the timer's work, mostly these reports, was 14% of its samples.
 """
 
 from __future__ import annotations
@@ -79,3 +83,4 @@ def _one_codec_each(session: Session, transceivers: list[RTCRtpTransceiver]) -> 
 echo.decode_audio = False  # type: ignore[attr-defined]
 echo.forward_audio = True  # type: ignore[attr-defined]
 echo.decode_video = False  # type: ignore[attr-defined]
+echo.rtcp_interval = 5.0  # type: ignore[attr-defined]

@@ -130,6 +130,9 @@ class SessionManager:
             hurry=bool(getattr(self.app, "hurry_audio", False)),
         )
         settings.set_video_decode(bool(getattr(self.app, "decode_video", True)))
+        interval = getattr(self.app, "rtcp_interval", None)
+        if interval is not None:
+            settings.set_rtcp_report_interval(float(interval))
         codec = self.config.codec
         if codec is not None:
             route = Route(self.config.cluster, self.config.transceiver_id)

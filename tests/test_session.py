@@ -169,3 +169,50 @@ def test_garbage_at_the_door_is_dropped_and_the_session_carries_on(
     channel.send("still here")
     pair.run(until=pair.clock.now + 0.2)
     assert [e.data for e in pair.events[1] if isinstance(e, ChannelMessage)] == ["still here"]
+
+
+def test_a_handshake_that_completes_and_is_closed_before_the_drain_ends_closed() -> None:
+    """The DTLS client takes the server's last flight and then its close_notify (a peer that
+    gave up on us) before the session is drained: the handshake's completion is stale by then,
+    so no keys are exported from a closed connection (that raised out of the shell's flush)
+    and the session ends with DTLS closed, not connected."""
+    pair = Pair()
+    a, b = pair.sessions  # a is the DTLS server, b the client
+    held: list[Transmit] = []
+    clock = pair.clock
+    for _ in range(200):
+        moved = False
+        for i, session in enumerate(pair.sessions):
+            while (out := session.poll()) is not None:
+                moved = True
+                if not isinstance(out, Transmit):
+                    continue
+                if i == 0 and a.dtls is not None and a.dtls.is_connected:
+                    held.append(out)  # the server's last flight: held back from b
+                    continue
+                assert out.source is not None and out.destination is not None
+                pair.sessions[1 - i].receive(out.data, out.source, out.destination, clock.now)
+        if held and not moved:
+            break
+        if not moved:
+            deadlines = [d for s in pair.sessions if (d := s.deadline()) is not None]
+            clock.now = max(clock.now, min(deadlines))
+            for session in pair.sessions:
+                if (d := session.deadline()) is not None and d <= clock.now:
+                    session.tick(clock.now)
+    assert held and a.dtls_state == "connected" and b.dtls is not None
+    assert b.dtls_state != "connected"
+    a.close(clock.now)
+    while (out := a.poll()) is not None:
+        if isinstance(out, Transmit):
+            held.append(out)  # the close_notify, after the last flight
+    for out in held:
+        assert out.source is not None and out.destination is not None
+        b.receive(out.data, out.source, out.destination, clock.now)
+    events = []
+    while (item := b.poll()) is not None:
+        events.append(item)
+    assert b.dtls_state == "closed"
+    assert DtlsStateChanged("connected") not in events
+    assert DtlsStateChanged("closed") in events
+    assert b.media.keys is None

@@ -7,6 +7,7 @@ by timeouts), never on a fixed delay.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import Awaitable, Callable
 
@@ -255,12 +256,12 @@ def test_ten_percent_loss_audio_continues_and_nack_recovers() -> None:
         rng = random.Random(7)
         lost = 0
 
-        def lossy(data: bytes, remote: Address, local: Address, now: float) -> None:
+        def lossy(data: bytes, remote: Address, local: Address, now: float) -> bool:
             nonlocal lost
             if data and 128 <= data[0] <= 191 and rng.random() < 0.10:
                 lost += 1
-                return
-            deliver(data, remote, local, now)
+                return False
+            return deliver(data, remote, local, now)
 
         session.receive = lossy  # type: ignore[method-assign]
         await negotiate(a, b)
@@ -323,6 +324,107 @@ def test_raw_forwarded_track_sent_back_goes_packet_by_packet_without_a_sender_ta
         assert isinstance(t.receiver.track, EncodedAudioTrack) and not t.receiver.track._items
         await t.sender.replaceTrack(None)
         assert not t.forwarded_by
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_an_echoed_packet_leaves_within_the_datagram_that_brought_it() -> None:
+    """The driver's media fast path: SRTP on the selected pair that only the media plane
+    answers (b echoes a's packets) is protected and sent inside the datagram call, with no
+    flush scheduled; the session's timer still comes no later than the media plane's
+    deadline. A datagram that is not media (DTLS) still gets the usual flush."""
+
+    async def body() -> None:
+        echo = settings()
+        echo.set_audio_decode(False, forward=True)
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=echo)
+        a.addTrack(ToneTrack(700))
+        track_a = await next_track(a)
+
+        async def on_track(track: MediaStreamTrack) -> None:
+            (t,) = b.getTransceivers()
+            t.direction = "sendrecv"
+            await t.sender.replaceTrack(track)
+
+        b.on("track", on_track)
+        await negotiate(a, b)
+        await asyncio.wait_for((await track_a).recv(), TIMEOUT)
+        (ta,) = a.getTransceivers()
+        await ta.sender.replaceTrack(None)  # only the packets made here from now on
+        await asyncio.sleep(0.05)
+        session_a, session_b, driver = a._session, b._session, b._driver
+        assert session_a is not None and session_a.srtp is not None
+        assert session_b is not None and driver is not None
+        negotiated = ta.negotiated
+        assert negotiated is not None and negotiated.send_codec is not None
+        pair = session_b.agent.selected_pair()
+        assert pair is not None
+        sent: list[tuple[bytes, Address]] = []
+        port = driver._ports[pair.local_base]
+
+        def record(data: bytes, destination: Address) -> None:
+            sent.append((data, destination))
+            port(data, destination)
+
+        driver._ports[pair.local_base] = record
+        pt, ssrc = negotiated.send_codec.payload_type, ta.sender.ssrc
+        assert ta.session is not None and ta.session.sender is not None
+        first = ta.session.sender.sequence_number  # a's next one: after what b has seen
+        for n in range(3):
+            seq = (first + n) & 0xFFFF
+            rtp = bytes([0x80, pt]) + seq.to_bytes(2, "big") + (960 * seq).to_bytes(4, "big")
+            rtp += ssrc.to_bytes(4, "big") + bytes([0xFC, 1, 2, 3])
+            driver.datagram(
+                session_a.srtp.outbound.protect_rtp(rtp), pair.remote.address, pair.local_base
+            )
+            assert len(sent) == n + 1 and sent[-1][1] == pair.remote.address
+            assert not driver._flush_scheduled
+            deadline = session_b.media.deadline()
+            assert deadline is not None and driver.wanted is not None
+            assert driver.wanted <= deadline
+        # SRTP that fails authentication: dropped, counted, nothing to send, still no flush.
+        driver.datagram(bytes([0x80, pt]) + bytes(40), pair.remote.address, pair.local_base)
+        assert session_b.counters.dropped_srtp == 1 and len(sent) == 3
+        assert not driver._flush_scheduled
+        # A DTLS record (a bogus one) is not media: the usual flush follows.
+        driver.datagram(bytes([23, 0xFE, 0xFD]) + bytes(20), pair.remote.address, pair.local_base)
+        assert driver._flush_scheduled
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_rtcp_report_interval_setting_reaches_the_audio_sessions() -> None:
+    """SettingEngine.set_rtcp_report_interval: b's audio session draws its reports around a
+    5 s minimum (RFC 3550 §6.3.1, tests/rtp/test_reports.py), a's around the 1 s default;
+    out-of-range values are refused."""
+    from pywebrtc.settings import SettingError
+
+    for bad in (0.0, 0.05, 61.0):
+        with pytest.raises(SettingError):
+            settings().set_rtcp_report_interval(bad)
+
+    async def body() -> None:
+        slow = settings()
+        slow.set_rtcp_report_interval(5.0)
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=slow)
+        a.addTrack(ToneTrack(440))
+        b.addTrack(ToneTrack(880))
+        track_b = await next_track(b)
+        await negotiate(a, b)
+        await asyncio.wait_for((await track_b).recv(), TIMEOUT)
+        now = asyncio.get_running_loop().time()
+        for pc, minimum in ((a, 1.0), (b, 5.0)):
+            (t,) = pc.getTransceivers()
+            assert t.session is not None
+            reporter = t.session.reporter
+            assert reporter.min_interval == minimum
+            assert reporter._next_report is not None
+            # Never later than the longest interval its minimum allows from now.
+            assert reporter._next_report - now <= 1.5 * minimum / (math.e - 1.5)
         await a.close()
         await b.close()
 

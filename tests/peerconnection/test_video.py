@@ -141,12 +141,12 @@ def test_five_percent_loss_recovers_through_nack_rtx_and_pli() -> None:
         rng = random.Random(5)
         lost = 0
 
-        def lossy(data: bytes, remote: Address, local: Address, now: float) -> None:
+        def lossy(data: bytes, remote: Address, local: Address, now: float) -> bool:
             nonlocal lost
             if data and 128 <= data[0] <= 191 and rng.random() < 0.05:
                 lost += 1
-                return
-            deliver(data, remote, local, now)
+                return False
+            return deliver(data, remote, local, now)
 
         session.receive = lossy  # type: ignore[method-assign]
         await negotiate(a, b)
@@ -210,15 +210,15 @@ def test_a_packet_lost_with_its_retransmissions_is_repaired_by_pli_and_a_keyfram
         loop = asyncio.get_running_loop()
         cut: dict[str, float] = {}
 
-        def lossy(data: bytes, remote: Address, local: Address, now: float) -> None:
+        def lossy(data: bytes, remote: Address, local: Address, now: float) -> bool:
             if data and 128 <= data[0] <= 191 and len(data) > 12 and "at" in cut:
                 ssrc = int.from_bytes(data[8:12])
                 if ssrc == sender.rtx_ssrc and now < cut["at"] + 1.0:
-                    return
+                    return False
                 if ssrc == sender.ssrc and "dropped" not in cut:
                     cut["dropped"] = now
-                    return
-            deliver(data, remote, local, now)
+                    return False
+            return deliver(data, remote, local, now)
 
         session.receive = lossy  # type: ignore[method-assign]
         await negotiate(a, b)

@@ -28,7 +28,7 @@ LINK = 250_000  # bit/s
 class RateLimit:
     """SRTP/SRTCP datagrams to ``deliver`` through a rate-limited link while :attr:`on`."""
 
-    def __init__(self, deliver: Callable[[bytes, Address, Address, float], None]) -> None:
+    def __init__(self, deliver: Callable[[bytes, Address, Address, float], bool]) -> None:
         self.deliver = deliver
         self.link = Impairer(Impairment(rate=LINK / 8, queue=0.25))
         self.on = False
@@ -36,13 +36,15 @@ class RateLimit:
         self.timer: asyncio.TimerHandle | None = None
         self.addresses: tuple[Address, Address] | None = None
 
-    def __call__(self, data: bytes, remote: Address, local: Address, now: float) -> None:
+    def __call__(self, data: bytes, remote: Address, local: Address, now: float) -> bool:
+        """As :meth:`PeerSession.receive`: True only for a datagram delivered that moved the
+        media plane alone (a queued one asks the shell for a whole flush)."""
         if not self.on or not data or not 128 <= data[0] <= 191:
-            self.deliver(data, remote, local, now)
-            return
+            return self.deliver(data, remote, local, now)
         self.addresses = (remote, local)
         self.link.push(now, data)
         self._flush()
+        return False
 
     def _flush(self) -> None:
         now = self.loop.time()
