@@ -43,6 +43,7 @@ a time). Different instances may run in parallel.
 from __future__ import annotations
 
 import logging
+import os
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -345,6 +346,19 @@ class Av1Encoder(_PyAvEncoder):
     codec = "av1"
     encoder_name = "libsvtav1"
 
+    def encode(self, frame: av.VideoFrame, force_keyframe: bool = False
+               ) -> list[EncodedVideoFrame]:  # fmt: skip
+        # Run as root, SVT-AV1 moves the thread that opens an encoder, and the worker threads
+        # it starts, to SCHED_FIFO (measured here: a process that had encoded AV1 ran at
+        # real-time priority, and so did every program it started afterwards: a spinning
+        # headless Chromium starved the whole machine). Put them back after each opening.
+        context, realtime = self._context, _realtime_threads()
+        try:
+            return super().encode(frame, force_keyframe)
+        finally:
+            if self._context is not context:
+                _demote_threads(_realtime_threads() - realtime)
+
     def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
         # SVT-AV1 refuses pictures below 64x64: scale those up (tiny video is rare)
         if frame.width >= AV1_MIN_SIZE and frame.height >= AV1_MIN_SIZE:
@@ -356,6 +370,32 @@ class Av1Encoder(_PyAvEncoder):
         # pred-struct=1: low delay (no lookahead, no reordering); rc=2: CBR, the only mode
         # SVT-AV1 allows with low delay
         return {"preset": "10", "svtav1-params": "pred-struct=1:rc=2:scd=0"}
+
+
+def _realtime_threads() -> set[int]:
+    """This process's threads under a real-time policy (Linux; empty elsewhere)."""
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        return set()
+    found = set()
+    for tid in tids:
+        try:
+            if os.sched_getscheduler(tid) in (os.SCHED_FIFO, os.SCHED_RR):
+                found.add(tid)
+        except OSError:  # the thread has ended
+            continue
+    return found
+
+
+def _demote_threads(tids: set[int]) -> None:
+    for tid in tids:
+        try:
+            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+        except OSError:
+            logger.warning("thread %d stays at real-time priority", tid)
+        else:
+            logger.debug("thread %d moved back from real-time priority", tid)
 
 
 _X264_PROFILE = {

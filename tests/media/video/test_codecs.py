@@ -6,6 +6,7 @@ without breaking the decoder."""
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import time
 from fractions import Fraction
@@ -343,3 +344,25 @@ def test_vp8_header_reader_takes_any_bytes() -> None:
     for n in range(2000):
         qp = _vp8_qp(rng.randbytes(n % 40))
         assert qp is None or 0 <= qp < 128
+
+
+def realtime_threads() -> set[int]:
+    found = set()
+    for tid in (int(t) for t in os.listdir("/proc/self/task")):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            if os.sched_getscheduler(tid) in (os.SCHED_FIFO, os.SCHED_RR):
+                found.add(tid)
+    return found
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="SVT-AV1 raises thread priority only as root")
+def test_av1_encoding_leaves_no_thread_at_real_time_priority() -> None:
+    """SVT-AV1, as root, moves the opening thread and its workers to SCHED_FIFO: the encoder
+    puts them back, here across a first opening and a reopening for a new size."""
+    before = realtime_threads()
+    encoder = create_encoder(CODECS["av1"])
+    for i in range(3):
+        encoder.encode(quadrants(i))
+    encoder.encode(av.VideoFrame(160, 128, "yuv420p"))
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    assert realtime_threads() <= before
