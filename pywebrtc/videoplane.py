@@ -199,6 +199,7 @@ class VideoLink:
         self._decoders: dict[str, VideoDecoder] = {}
         self._decode_worker = _Worker()
         self._keyframe_wanted = True
+        self.frames_in_wrong_codec = 0  # pass-through frames not in the send codec: dropped
         # the last picture encoded from the track, to answer a keyframe request with at once
         self._last_picture: _LastPicture | None = None
         self._keyframe_task: asyncio.Future[None] | None = None
@@ -315,7 +316,11 @@ class VideoLink:
         now = self._clock()
         for frame in encoded:
             if frame.codec != codec.key:
-                logger.warning("a %s frame on a %s sender: not sent", frame.codec, codec.key)
+                if not self.frames_in_wrong_codec:  # once: it is every frame of the stream
+                    logger.warning("%s frames on a %s sender: not sent (pass-through cannot "
+                                   "transcode; answer with the codec they come in)",
+                                   frame.codec, codec.key)  # fmt: skip
+                self.frames_in_wrong_codec += 1
                 continue
             self.session.send_encoded(frame, now)
             self._sent_rate.add(now)

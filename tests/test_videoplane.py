@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import logging
 
 import av
+import pytest
 
 from pywebrtc.media.track import MediaStreamTrack, RemoteVideoTrack
-from pywebrtc.media.video import VideoCodec
+from pywebrtc.media.video import EncodedVideoFrame, VideoCodec
 from pywebrtc.media.video.session import VideoFrameReceived, VideoSession, VideoSessionConfig
 from pywebrtc.rtp import RtpPacket, parse_rtcp, serialize_rtcp
 from pywebrtc.rtp.rtcp import Pli
@@ -87,3 +89,42 @@ def test_a_pli_is_answered_with_a_keyframe_before_the_tracks_next_frame() -> Non
         link.close()
 
     asyncio.run(scenario())
+
+
+class Vp9Frames(MediaStreamTrack):
+    """Encoded VP9 keyframes, as a pass-through source whose codec the answer did not pick."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.index = 0
+
+    async def recv(self) -> EncodedVideoFrame:  # type: ignore[override]
+        await asyncio.sleep(0)  # a source that never suspends would hold the loop
+        self.index += 1
+        return EncodedVideoFrame(b"\x82\x49\x83\x42\x00", self.index * TICKS, True, "vp9")
+
+
+def test_pass_through_frames_in_another_codec_are_counted_and_not_sent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        out: list[bytes] = []
+        link = VideoLink(
+            VideoSessionConfig(ssrc=0xA1, cname="a", send_codec=VP8),
+            loop.time, lambda: None, out, RemoteVideoTrack(),
+        )  # fmt: skip
+        link.start_sender(Vp9Frames())
+        for _ in range(1000):
+            if link.frames_in_wrong_codec >= 5:
+                break
+            await asyncio.sleep(0)
+        link.close()
+        assert link.frames_in_wrong_codec >= 5
+        assert not [d for d in out if not 192 <= d[1] <= 223]  # no RTP went out
+
+    with caplog.at_level(logging.WARNING, logger="pywebrtc.videoplane"):
+        asyncio.run(scenario())
+    assert len([r for r in caplog.records if "not sent" in r.getMessage()]) == 1  # not per frame
