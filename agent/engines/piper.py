@@ -30,10 +30,12 @@ class PiperSynthesizer:
     text (piper splits it), each yielded as soon as it is made."""
 
     def __init__(self, model: Path | None = None, config: Path | None = None,
-                 threads: int = 1) -> None:
+                 threads: int = 1, varied: bool = True) -> None:
+        """``varied=False`` turns off the voice's noise scales: the same text is the same
+        audio every time (for tests), a little flatter."""
         try:
             import onnxruntime
-            from piper import PiperConfig, PiperVoice
+            from piper import PiperConfig, PiperVoice, SynthesisConfig
         except ImportError as exc:
             raise EngineUnavailable("piper-tts is not installed") from exc
         if model is None:
@@ -52,9 +54,10 @@ class PiperSynthesizer:
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._voice = PiperVoice(session=session, config=piper_config)
+        self._synthesis = None if varied else SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
         self.sample_rate: int = piper_config.sample_rate
         logger.debug("piper voice %s, %d Hz, %d thread(s)", model, self.sample_rate, threads)
 
     def synthesize(self, text: str) -> Generator[bytes, None, None]:
-        for chunk in self._voice.synthesize(text):
+        for chunk in self._voice.synthesize(text, syn_config=self._synthesis):
             yield chunk.audio_int16_bytes
