@@ -298,25 +298,34 @@ def test_setting_engine_audio_decode_false_makes_every_remote_track_raw() -> Non
     run(body)
 
 
+async def echoing_pair() -> tuple[
+    RTCPeerConnection, RTCPeerConnection, asyncio.Future[MediaStreamTrack]
+]:
+    """a sends a 700 Hz tone; b sends a's packets back on the same transceiver (its raw
+    receiver track, forward mode); negotiated. Returns a, b and a's future remote track."""
+    echo = settings()
+    echo.set_audio_decode(False, forward=True)
+    a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=echo)
+    a.addTrack(ToneTrack(700))
+    track_a = await next_track(a)
+
+    async def on_track(track: MediaStreamTrack) -> None:
+        (t,) = b.getTransceivers()
+        t.direction = "sendrecv"
+        await t.sender.replaceTrack(track)
+
+    b.on("track", on_track)
+    await negotiate(a, b)
+    return a, b, track_a
+
+
 def test_raw_forwarded_track_sent_back_goes_packet_by_packet_without_a_sender_task() -> None:
     """An echo: b sends a's audio back on the same transceiver (its own raw receiver track,
     forward mode). Each packet goes from the receiving session to the sender as it arrives,
     not through the track's queue and a sender task; a hears its own tone."""
 
     async def body() -> None:
-        echo = settings()
-        echo.set_audio_decode(False, forward=True)
-        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=echo)
-        a.addTrack(ToneTrack(700))
-        track_a = await next_track(a)
-
-        async def on_track(track: MediaStreamTrack) -> None:
-            (t,) = b.getTransceivers()
-            t.direction = "sendrecv"
-            await t.sender.replaceTrack(track)
-
-        b.on("track", on_track)
-        await negotiate(a, b)
+        a, b, track_a = await echoing_pair()
         heard = await tone_of(await track_a, 0.4)
         assert abs(heard - 700) < 15, heard
         (t,) = b.getTransceivers()
@@ -337,19 +346,7 @@ def test_an_echoed_packet_leaves_within_the_datagram_that_brought_it() -> None:
     deadline. A datagram that is not media (DTLS) still gets the usual flush."""
 
     async def body() -> None:
-        echo = settings()
-        echo.set_audio_decode(False, forward=True)
-        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=echo)
-        a.addTrack(ToneTrack(700))
-        track_a = await next_track(a)
-
-        async def on_track(track: MediaStreamTrack) -> None:
-            (t,) = b.getTransceivers()
-            t.direction = "sendrecv"
-            await t.sender.replaceTrack(track)
-
-        b.on("track", on_track)
-        await negotiate(a, b)
+        a, b, track_a = await echoing_pair()
         await asyncio.wait_for((await track_a).recv(), TIMEOUT)
         (ta,) = a.getTransceivers()
         await ta.sender.replaceTrack(None)  # only the packets made here from now on
