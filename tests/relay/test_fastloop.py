@@ -13,6 +13,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
@@ -165,7 +166,13 @@ def test_a_link_loop_sends_payloads_to_clients_and_hands_up_unknown_frames() -> 
             s.close()
 
 
-def test_a_group_forwards_both_ways_in_one_thread_and_takes_links_while_it_waits() -> None:
+@contextlib.contextmanager
+def _group_rig() -> Iterator[
+    tuple[socket.socket, socket.socket, socket.socket, int, _fastloop.Group, _fastloop.Loop,
+          _fastloop.Loop]
+]:  # fmt: skip
+    """A public socket, a backend and its connected link, a known client on ``port`` routed to
+    the link, an empty Group, and the public (outward) and link (back) loops, not yet added."""
     public, backend, known = _udp(), _udp(), _udp()
     link = _udp(connect=backend)
     backend.connect(link.getsockname())
@@ -173,9 +180,16 @@ def test_a_group_forwards_both_ways_in_one_thread_and_takes_links_while_it_waits
         table = _fastloop.Table()
         port = known.getsockname()[1]
         table.set(1, _v4(port), _header(port), link.fileno())
-        group = _fastloop.Group()
         outward = _fastloop.Loop(table, _blocking(public).fileno(), -1, _fastloop.PUBLIC)
         back = _fastloop.Loop(table, _blocking(link).fileno(), public.fileno(), _fastloop.LINK)
+        yield public, backend, known, port, _fastloop.Group(), outward, back
+    finally:
+        for s in (public, backend, known, link):
+            s.close()
+
+
+def test_a_group_forwards_both_ways_in_one_thread_and_takes_links_while_it_waits() -> None:
+    with _group_rig() as (public, backend, known, port, group, outward, back):
         group.add(outward)
         with pytest.raises(RuntimeError, match="in a Group"):
             outward.run()  # the group's now
@@ -214,23 +228,11 @@ def test_a_group_forwards_both_ways_in_one_thread_and_takes_links_while_it_waits
         ]
         assert outward.counters() == (1, len(b"\x80out"), 0)
         assert back.counters() == (1, len(b"\x17back"), 0)
-    finally:
-        for s in (public, backend, known, link):
-            s.close()
 
 
 def test_a_group_takes_one_batch_per_socket_per_turn() -> None:
     # A public socket that always has a full batch waiting must not starve the links.
-    public, backend, known = _udp(), _udp(), _udp()
-    link = _udp(connect=backend)
-    backend.connect(link.getsockname())
-    try:
-        table = _fastloop.Table()
-        port = known.getsockname()[1]
-        table.set(1, _v4(port), _header(port), link.fileno())
-        group = _fastloop.Group()
-        outward = _fastloop.Loop(table, _blocking(public).fileno(), -1, _fastloop.PUBLIC)
-        back = _fastloop.Loop(table, _blocking(link).fileno(), public.fileno(), _fastloop.LINK)
+    with _group_rig() as (public, backend, known, port, group, outward, back):
         group.add(outward)
         group.add(back)
         count = 4 * _fastloop.BATCH
@@ -241,9 +243,6 @@ def test_a_group_takes_one_batch_per_socket_per_turn() -> None:
         assert (loop, i) == (back, 0)
         assert outward.counters()[0] == _fastloop.BATCH  # one batch, then the link's turn
         assert backend.recv(100) == _header(port) + b"\x80\x00"
-    finally:
-        for s in (public, backend, known, link):
-            s.close()
 
 
 def test_a_flow_only_the_c_loop_carried_is_not_expired() -> None:
