@@ -346,18 +346,19 @@ class Av1Encoder(_PyAvEncoder):
     codec = "av1"
     encoder_name = "libsvtav1"
 
-    def encode(self, frame: av.VideoFrame, force_keyframe: bool = False
-               ) -> list[EncodedVideoFrame]:  # fmt: skip
+    def _open(self, width: int, height: int) -> VideoCodecContext:
         # Run as root, SVT-AV1 moves the thread that opens an encoder, and the worker threads
         # it starts, to SCHED_FIFO (measured here: a process that had encoded AV1 ran at
         # real-time priority, and so did every program it started afterwards: a spinning
-        # headless Chromium starved the whole machine). Put them back after each opening.
-        context, realtime = self._context, _realtime_threads()
+        # headless Chromium starved the whole machine). Open it here, not lazily at the first
+        # frame, and put those threads back.
+        realtime = _realtime_threads()
+        ctx = super()._open(width, height)
         try:
-            return super().encode(frame, force_keyframe)
+            ctx.open()
         finally:
-            if self._context is not context:
-                _demote_threads(_realtime_threads() - realtime)
+            _demote_threads(_realtime_threads() - realtime)
+        return ctx
 
     def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
         # SVT-AV1 refuses pictures below 64x64: scale those up (tiny video is rare)
