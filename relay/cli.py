@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from relay import metrics
 from relay.flows import Address
 from relay.forwarder import MAX_ADDRESSES_PER_UFRAG
+from relay.options import EnvArgumentParser, env_list
 from relay.routing import PlaintextRouteCodec, RoutingError, UfragCodec, load_codec
 from relay.server import RelayConfig, RelayWorker
 
@@ -46,11 +47,9 @@ def parse_mapping(items: Sequence[str], what: str) -> dict[int, Address]:
     return out
 
 
-def build_parser() -> argparse.ArgumentParser:
-    def env(name: str, default: str | None = None) -> str | None:
-        return os.environ.get(ENV_PREFIX + name, default)
-
-    p = argparse.ArgumentParser(
+def build_parser() -> EnvArgumentParser:
+    p = EnvArgumentParser(
+        ENV_PREFIX,
         prog="pywebrtc-relay",
         description=(
             "Stateless UDP relay for pywebrtc transceivers. A client address gets a flow when "
@@ -63,140 +62,144 @@ def build_parser() -> argparse.ArgumentParser:
         "lists (TRANSCEIVERS, PEER_RELAYS) are comma- or space-separated.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument(
+    p.flag(
         "--listen-tcp",
+        env="LISTEN_TCP",
         type=parse_address,
         metavar="HOST:PORT",
-        default=env("LISTEN_TCP"),
         help="also accept ICE-TCP clients (RFC 6544, RFC 4571 framing; e.g. 0.0.0.0:443): a "
-        "connection is routed by the ufrag of its first STUN Binding Request, like a UDP flow "
-        f"[{ENV_PREFIX}LISTEN_TCP]",
+        "connection is routed by the ufrag of its first STUN Binding Request, like a UDP flow",
     )
-    p.add_argument(
+    p.flag(
         "--listen",
+        env="LISTEN",
+        default="0.0.0.0:3478",
         type=parse_address,
         metavar="HOST:PORT",
-        default=env("LISTEN", "0.0.0.0:3478"),
-        help="public UDP address clients reach (the only ICE candidate of every session) "
-        f"[{ENV_PREFIX}LISTEN]",
+        help="public UDP address clients reach (the only ICE candidate of every session)",
     )
-    p.add_argument(
+    p.flag(
         "--keys",
-        default=env("KEYS"),
+        env="KEYS",
         metavar="FILE",
         help="fleet keys file: one 'ID HEX' line per 16-byte AES key, ID 0..63; the first "
-        "line is the active key (encodes), all of them decode [" + ENV_PREFIX + "KEYS]",
+        "line is the active key (encodes), all of them decode",
     )
-    p.add_argument(
+    p.flag(
         "--plaintext-ufrags",
+        env="PLAINTEXT_UFRAGS",
         action="store_true",
-        default=env("PLAINTEXT_UFRAGS") == "1",
-        help="route by readable, forgeable debug ufrags instead of --keys (debugging only) "
-        f"[{ENV_PREFIX}PLAINTEXT_UFRAGS=1]",
+        help="route by readable, forgeable debug ufrags instead of --keys (debugging only)",
     )
-    p.add_argument(
+    p.flag(
         "--transceiver",
+        env="TRANSCEIVERS",
         action="append",
         metavar="ID=HOST:PORT",
-        help="a transceiver of this cluster and its framed UDP address; repeat for each "
-        f"[{ENV_PREFIX}TRANSCEIVERS]",
+        help="a transceiver of this cluster and its framed UDP address; repeat for each",
     )
-    p.add_argument(
+    p.flag(
         "--cluster",
+        env="CLUSTER",
+        default=0,
         type=int,
-        default=int(env("CLUSTER", "0") or 0),
-        help=f"this relay's cluster id; routes for other clusters go to --peer-relay "
-        f"[{ENV_PREFIX}CLUSTER]",
+        help="this relay's cluster id; routes for other clusters go to --peer-relay",
     )
-    p.add_argument(
+    p.flag(
         "--peer-relay",
+        env="PEER_RELAYS",
         action="append",
         metavar="CLUSTER=HOST:PORT",
         help="chaining (Global Relay): the public address of another cluster's relay; routes "
         "for that cluster are forwarded there, framed with the client address, and framed "
-        "datagrams from that relay's host are accepted as chained clients "
-        f"[{ENV_PREFIX}PEER_RELAYS]",
+        "datagrams from that relay's host are accepted as chained clients",
     )
-    p.add_argument(
+    p.flag(
         "--redis",
-        default=env("REDIS"),
+        env="REDIS",
         metavar="URL",
         help="Redis route cache (client address -> route, TTL) so a restarted relay forwards "
         "DTLS/SRTP before the next STUN; unreachable Redis means ufrag-only routing and a "
-        f"warning [{ENV_PREFIX}REDIS]",
+        "warning",
     )
-    p.add_argument(
+    p.flag(
         "--registry-interval",
+        env="REGISTRY_INTERVAL",
+        default=2.0,
         type=float,
-        default=float(env("REGISTRY_INTERVAL", "2") or 2),
         help="with --redis: seconds between reads of the transceiver registry (keys "
         "pywebrtc:transceiver:<cluster>:<id> = host:port, heartbeated with a TTL); 0 turns it "
-        f"off; --transceiver flags win over the registry [{ENV_PREFIX}REGISTRY_INTERVAL]",
+        "off; --transceiver flags win over the registry",
     )
-    p.add_argument(
+    p.flag(
         "--workers",
+        env="WORKERS",
+        default=1,
         type=int,
-        default=int(env("WORKERS", "1") or 1),
-        help=f"worker processes sharing --listen through SO_REUSEPORT [{ENV_PREFIX}WORKERS]",
+        help="worker processes sharing --listen through SO_REUSEPORT",
     )
-    p.add_argument(
+    p.flag(
         "--metrics",
+        env="METRICS",
         type=parse_address,
-        default=env("METRICS"),
         metavar="HOST:PORT",
         help="serve Prometheus text counters (flows, packets, bytes, drops by reason) over "
-        f"HTTP here [{ENV_PREFIX}METRICS]",
+        "HTTP here",
     )
-    p.add_argument(
+    p.flag(
         "--io",
+        env="IO",
+        default="auto",
         choices=["auto", "c", "thread", "asyncio"],
-        default=env("IO", "auto"),
         help="socket layer: c = one thread polling the public socket and every backend "
         "link, known flows forwarded both ways by the C extension relay._fastloop (built at "
         "install; Linux); thread = a thread per socket blocked in its receive, in pure "
         "Python, recvmmsg/sendmmsg via ctypes under load; asyncio = "
         "datagram transports (uvloop if installed); auto picks c if it was built, else thread "
-        f"where it works [{ENV_PREFIX}IO]",
+        "where it works",
     )
-    p.add_argument(
+    p.flag(
         "--max-flows",
+        env="MAX_FLOWS",
+        default=100000,
         type=int,
-        default=int(env("MAX_FLOWS", "100000") or 100000),
-        help="flow table bound per worker; new flows beyond it are dropped "
-        f"[{ENV_PREFIX}MAX_FLOWS]",
+        help="flow table bound per worker; new flows beyond it are dropped",
     )
-    p.add_argument(
+    p.flag(
         "--max-addresses-per-ufrag",
+        env="MAX_ADDRESSES_PER_UFRAG",
+        default=MAX_ADDRESSES_PER_UFRAG,
         type=int,
-        default=int(env("MAX_ADDRESSES_PER_UFRAG") or MAX_ADDRESSES_PER_UFRAG),
         help="client addresses bound to one ufrag (one session) at once; a Binding Request "
         'that would bind one more is dropped (drops_total{reason="session_full"}), so one '
-        "valid ufrag sent from many spoofed addresses cannot fill the flow table "
-        f"[{ENV_PREFIX}MAX_ADDRESSES_PER_UFRAG]",
+        "valid ufrag sent from many spoofed addresses cannot fill the flow table",
     )
-    p.add_argument(
+    p.flag(
         "--idle-timeout",
+        env="IDLE_TIMEOUT",
+        default=30.0,
         type=float,
-        default=float(env("IDLE_TIMEOUT", "30") or 30),
-        help=f"seconds without traffic after which a flow is forgotten [{ENV_PREFIX}IDLE_TIMEOUT]",
+        help="seconds without traffic after which a flow is forgotten",
     )
-    p.add_argument(
+    p.flag(
         "--cache-ttl",
+        env="CACHE_TTL",
+        default=30.0,
         type=float,
-        default=float(env("CACHE_TTL", "30") or 30),
-        help=f"route cache entry lifetime in seconds [{ENV_PREFIX}CACHE_TTL]",
+        help="route cache entry lifetime in seconds",
     )
-    p.add_argument(
+    p.flag(
         "--backend-bind",
-        default=env("BACKEND_BIND"),
+        env="BACKEND_BIND",
         metavar="HOST",
         help="local address of the per-worker socket that talks to transceivers (default: "
-        f"chosen from their addresses) [{ENV_PREFIX}BACKEND_BIND]",
+        "chosen from their addresses)",
     )
-    p.add_argument(
+    p.flag(
         "--log-level",
-        default=env("LOG_LEVEL", "INFO"),
-        help=f"logging level [{ENV_PREFIX}LOG_LEVEL]",
+        env="LOG_LEVEL",
+        default="INFO",
+        help="logging level",
     )
     return p
 
@@ -210,8 +213,8 @@ def config_from_args(args: argparse.Namespace) -> RelayConfig:
     else:
         raise SystemExit("pywebrtc-relay: --keys (or --plaintext-ufrags) is required")
     # Repeated flags replace the environment's list (rather than add to it).
-    transceiver_items = args.transceiver or [os.environ.get(ENV_PREFIX + "TRANSCEIVERS", "")]
-    peer_items = args.peer_relay or [os.environ.get(ENV_PREFIX + "PEER_RELAYS", "")]
+    transceiver_items = args.transceiver or env_list(ENV_PREFIX, "TRANSCEIVERS")
+    peer_items = args.peer_relay or env_list(ENV_PREFIX, "PEER_RELAYS")
     try:
         transceivers = parse_mapping(transceiver_items, "--transceiver")
         peers = parse_mapping(peer_items, "--peer-relay")

@@ -13,7 +13,6 @@ import asyncio
 import gc
 import ipaddress
 import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from yarl import URL
 
 from pywebrtc.transmit import Address
 from relay.cli import parse_address
+from relay.options import EnvArgumentParser, env_list, env_value
 from relay.routing import RouteCodec, RoutingError, parse_keys
 from signaling.app import AppError, Application, load_application
 from signaling.auth import Auth, fleet_secrets
@@ -39,16 +39,9 @@ log = logging.getLogger("signaling")
 ENV_PREFIX = "PYWEBRTC_SIGNALING_"
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(ENV_PREFIX + name, default)
-
-
-def _env_list(name: str) -> list[str]:
-    return (_env(name) or "").replace(",", " ").split()
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser() -> EnvArgumentParser:
+    p = EnvArgumentParser(
+        ENV_PREFIX,
         prog="pywebrtc-signaling",
         description=(
             "The pywebrtc transceiver: takes SDP offers over HTTP (WHIP at POST /whip, "
@@ -64,196 +57,208 @@ def build_parser() -> argparse.ArgumentParser:
         "deleted, exit 0.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument(
+    p.flag(
         "--http",
+        env="HTTP",
+        default="127.0.0.1:8080",
         type=parse_address,
         metavar="HOST:PORT",
-        default=_env("HTTP", "127.0.0.1:8080"),
-        help=f"HTTP listen address (signaling, health, metrics) [{ENV_PREFIX}HTTP]",
+        help="HTTP listen address (signaling, health, metrics)",
     )
-    p.add_argument(
+    p.flag(
         "--udp",
+        env="UDP",
+        default="127.0.0.1:3479",
         type=parse_address,
         metavar="HOST:PORT",
-        default=_env("UDP", "127.0.0.1:3479"),
         help="the one UDP socket for every session's media (ICE, DTLS, SRTP, SCTP), plain "
         "from clients and framed from relays; in direct mode its address is the answer's "
-        f"candidate unless --public is given [{ENV_PREFIX}UDP]",
+        "candidate unless --public is given",
     )
-    p.add_argument(
+    p.flag(
         "--relay",
+        env="RELAYS",
         action="append",
         type=parse_address,
         metavar="HOST:PORT",
         help="public address of a pywebrtc-relay in front of this transceiver; repeat for "
         "several. When given, these are the answer's candidates (needs --keys, so that ufrags "
-        f"carry this transceiver's route) [{ENV_PREFIX}RELAYS]",
+        "carry this transceiver's route)",
     )
-    p.add_argument(
+    p.flag(
         "--relay-tcp",
+        env="RELAY_TCP",
         action="append",
         type=parse_address,
         metavar="HOST:PORT",
         help="ICE-TCP address of a pywebrtc-relay (its --listen-tcp, e.g. on port 443); every "
         "answer gets it as an RFC 6544 'tcptype passive' candidate beside the UDP ones, for "
-        f"clients whose network drops UDP (needs --keys) [{ENV_PREFIX}RELAY_TCP]",
+        "clients whose network drops UDP (needs --keys)",
     )
-    p.add_argument(
+    p.flag(
         "--public",
+        env="PUBLIC",
         type=parse_address,
         metavar="HOST:PORT",
-        default=_env("PUBLIC"),
         help="direct mode behind NAT/port mapping: the address clients reach the --udp socket "
-        f"at, advertised as the answer's candidate [{ENV_PREFIX}PUBLIC]",
+        "at, advertised as the answer's candidate",
     )
-    p.add_argument(
+    p.flag(
         "--keys",
+        env="KEYS",
         metavar="FILE",
-        default=_env("KEYS"),
         help="fleet keys file shared with pywebrtc-relay ('ID HEX' lines, first line encodes); "
         "with it every session's ICE ufrag encodes --cluster and --id (relay.routing."
-        f"RouteCodec); without it ufrags are random [{ENV_PREFIX}KEYS]",
+        "RouteCodec); without it ufrags are random",
     )
-    p.add_argument(
+    p.flag(
         "--cluster",
+        env="CLUSTER",
+        default=0,
         type=int,
-        default=int(_env("CLUSTER", "0") or 0),
-        help=f"cluster id encoded in ufrags (as the relay's --cluster) [{ENV_PREFIX}CLUSTER]",
+        help="cluster id encoded in ufrags (as the relay's --cluster)",
     )
-    p.add_argument(
+    p.flag(
         "--id",
+        env="ID",
+        default=0,
         type=int,
-        default=int(_env("ID", "0") or 0),
-        help="this transceiver's id encoded in ufrags (the relay's --transceiver ID=...) "
-        f"[{ENV_PREFIX}ID]",
+        help="this transceiver's id encoded in ufrags (the relay's --transceiver ID=...)",
     )
-    p.add_argument(
+    p.flag(
         "--app",
-        default=_env("APP", "echo"),
+        env="APP",
+        default="echo",
         metavar="echo|agent|MODULE:CALLABLE",
         help="the application each session is handed to: echo (audio tracks and data-channel "
         "messages sent back), agent (the voice agent, OpenAI Realtime events on the "
         "oai-events channel; docs/agent.md) or MODULE:CALLABLE, an async callable taking a "
-        f"signaling.app.Session (see docs/signaling.md) [{ENV_PREFIX}APP]",
+        "signaling.app.Session (see docs/signaling.md)",
     )
-    p.add_argument(
+    p.flag(
         "--token",
+        env="TOKENS",
         action="append",
         metavar="TOKEN",
         help="an accepted Bearer token; repeat for several; none = no authentication. "
-        f"Ephemeral ek_ keys minted with a token are accepted too [{ENV_PREFIX}TOKENS]",
+        "Ephemeral ek_ keys minted with a token are accepted too",
     )
-    p.add_argument(
+    p.flag(
         "--ice-server",
+        env="ICE_SERVERS",
         action="append",
         metavar="URL[|USER|CREDENTIAL]",
         help='a STUN/TURN server for WHIP clients, sent as a Link: rel="ice-server" header '
-        "(RFC 9725 §4.4) on POST /whip and OPTIONS /whip; repeat for several "
-        f"[{ENV_PREFIX}ICE_SERVERS]",
+        "(RFC 9725 §4.4) on POST /whip and OPTIONS /whip; repeat for several",
     )
-    p.add_argument(
+    p.flag(
         "--max-sessions",
+        env="MAX_SESSIONS",
+        default=1000,
         type=int,
-        default=int(_env("MAX_SESSIONS", "1000") or 1000),
         help="sessions at once; beyond it offers are redirected (307, with --redis) or get "
-        "503 + Retry-After, and /readyz is 503; also the capacity published in the registry "
-        f"[{ENV_PREFIX}MAX_SESSIONS]",
+        "503 + Retry-After, and /readyz is 503; also the capacity published in the registry",
     )
-    p.add_argument(
+    p.flag(
         "--drain-timeout",
+        env="DRAIN_TIMEOUT",
+        default=30.0,
         type=float,
-        default=float(_env("DRAIN_TIMEOUT", "30") or 30),
-        help="after SIGTERM, seconds to let live sessions finish before closing them "
-        f"[{ENV_PREFIX}DRAIN_TIMEOUT]",
+        help="after SIGTERM, seconds to let live sessions finish before closing them",
     )
-    p.add_argument(
+    p.flag(
         "--redis",
+        env="REDIS",
         metavar="URL",
-        default=_env("REDIS"),
         help="Redis of the transceiver registry: every --heartbeat seconds, with a TTL of "
         "three, write pywebrtc:transceiver:<cluster>:<id> = the --udp HOST:PORT (what "
         "pywebrtc-relay --redis routes to) and pywebrtc:load:<cluster>:<id> = JSON sessions, "
         "capacity, draining, HTTP URL; when full or draining, new offers get 307 to the least "
         "loaded transceiver of the cluster with room. Both deleted on clean exit. Redis down: "
-        f"a warning, serving goes on [{ENV_PREFIX}REDIS]",
+        "a warning, serving goes on",
     )
-    p.add_argument(
+    p.flag(
         "--heartbeat",
+        env="HEARTBEAT",
+        default=2.0,
         type=float,
         metavar="S",
-        default=float(_env("HEARTBEAT", "2") or 2),
-        help=f"with --redis: seconds between registry writes (TTL 3x) [{ENV_PREFIX}HEARTBEAT]",
+        help="with --redis: seconds between registry writes (TTL 3x)",
     )
-    p.add_argument(
+    p.flag(
         "--advertise-http",
+        env="ADVERTISE_HTTP",
         metavar="URL",
-        default=_env("ADVERTISE_HTTP"),
         help="with --redis: the base URL other transceivers redirect offers to (e.g. "
         "http://10.0.0.5:8080), when the --http address is not reachable as it is (a wildcard "
         "or a private address behind a proxy); its host also names a wildcard --udp in the "
-        f"registry [{ENV_PREFIX}ADVERTISE_HTTP]",
+        "registry",
     )
-    p.add_argument(
+    p.flag(
         "--rebalance",
+        env="REBALANCE",
+        default=0.0,
         type=float,
         metavar="F",
-        default=float(_env("REBALANCE", "0") or 0),
         help="with --redis: placement by load while there is room too: redirect (307) a new "
         "offer when the least loaded transceiver of the cluster has a utilization "
         "(sessions/capacity) lower than this one's by more than F (0..1); 0 = only when full "
-        f"or draining [{ENV_PREFIX}REBALANCE]",
+        "or draining",
     )
-    p.add_argument(
+    p.flag(
         "--rate-limit",
+        env="RATE_LIMIT",
+        default=0.0,
         type=float,
         metavar="N",
-        default=float(_env("RATE_LIMIT", "0") or 0),
         help="new sessions (POST /whip, /v1/realtime/calls, /offer) per second per client IP "
         "address, beyond which 429 + Retry-After; 0 = no limit. Behind an HTTP proxy every "
-        f"client has the proxy's address [{ENV_PREFIX}RATE_LIMIT]",
+        "client has the proxy's address",
     )
-    p.add_argument(
+    p.flag(
         "--rate-burst",
+        env="RATE_BURST",
+        default=0.0,
         type=float,
         metavar="N",
-        default=float(_env("RATE_BURST", "0") or 0),
         help="with --rate-limit: requests a client may make at once before the rate applies; "
-        f"0 = max(1, 2 x --rate-limit) [{ENV_PREFIX}RATE_BURST]",
+        "0 = max(1, 2 x --rate-limit)",
     )
-    p.add_argument(
+    p.flag(
         "--engines",
+        env="ENGINES",
+        default="",
         metavar="NAMES",
-        default=_env("ENGINES", "") or "",
         help="with --app agent: engines to prefer, comma-separated (silero, energy, whisper, "
-        "pocketsphinx, piper, espeak); the best installed is used for the rest "
-        f"[{ENV_PREFIX}ENGINES]",
+        "pocketsphinx, piper, espeak); the best installed is used for the rest",
     )
-    p.add_argument(
+    p.flag(
         "--llm-url",
+        env="LLM_URL",
         metavar="URL",
-        default=_env("LLM_URL"),
         help="with --app agent: answer with an OpenAI-compatible chat-completions endpoint "
         "(base URL, e.g. http://127.0.0.1:8000/v1; key from PYWEBRTC_LLM_API_KEY or "
-        f"OPENAI_API_KEY) instead of the offline brain [{ENV_PREFIX}LLM_URL]",
+        "OPENAI_API_KEY) instead of the offline brain",
     )
-    p.add_argument(
+    p.flag(
         "--llm-model",
+        env="LLM_MODEL",
         metavar="NAME",
-        default=_env("LLM_MODEL"),
-        help=f"with --llm-url: the model name [{ENV_PREFIX}LLM_MODEL]",
+        help="with --llm-url: the model name",
     )
-    p.add_argument(
+    p.flag(
         "--web",
+        env="WEB",
         metavar="DIR",
         type=Path,
-        default=_env("WEB"),
         help="serve a web page: DIR/index.html at / and DIR's files under /web/ (the demo "
-        f"uses it for its page) [{ENV_PREFIX}WEB]",
+        "uses it for its page)",
     )
-    p.add_argument(
+    p.flag(
         "--log-level",
-        default=_env("LOG_LEVEL", "INFO"),
-        help=f"logging level [{ENV_PREFIX}LOG_LEVEL]",
+        env="LOG_LEVEL",
+        default="INFO",
+        help="logging level",
     )
     return p
 
@@ -261,9 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
 def ice_links(args: argparse.Namespace) -> tuple[str, ...]:
     """The ``Link`` header values of ``--ice-server`` (or ``PYWEBRTC_SIGNALING_ICE_SERVERS``)."""
     try:
-        return tuple(
-            ice_server_link(s) for s in args.ice_server or (_env("ICE_SERVERS") or "").split()
-        )
+        servers = args.ice_server or (env_value(ENV_PREFIX, "ICE_SERVERS") or "").split()
+        return tuple(ice_server_link(s) for s in servers)
     except ValueError as error:
         raise SystemExit(f"pywebrtc-signaling: --ice-server: {error}") from None
 
@@ -273,14 +277,14 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
         return SystemExit(f"pywebrtc-signaling: {message}")
 
     try:
-        relays = args.relay or [parse_address(item) for item in _env_list("RELAYS")]
+        relays = args.relay or [parse_address(item) for item in env_list(ENV_PREFIX, "RELAYS")]
     except argparse.ArgumentTypeError as error:
         raise fail(f"{ENV_PREFIX}RELAYS: {error}") from None
     try:
-        relays_tcp = args.relay_tcp or [parse_address(i) for i in _env_list("RELAY_TCP")]
+        relays_tcp = args.relay_tcp or [parse_address(i) for i in env_list(ENV_PREFIX, "RELAY_TCP")]
     except argparse.ArgumentTypeError as error:
         raise fail(f"{ENV_PREFIX}RELAY_TCP: {error}") from None
-    tokens = args.token or _env_list("TOKENS")
+    tokens = args.token or env_list(ENV_PREFIX, "TOKENS")
     codec = None
     signing: list[bytes] = []
     if args.keys:

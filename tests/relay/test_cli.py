@@ -73,6 +73,20 @@ def test_environment_mirrors_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert config_from_args(args).transceivers == {4: ("1.2.3.4", 5)}
 
 
+def test_environment_values_are_checked_like_flags(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PYWEBRTC_RELAY_IDLE_TIMEOUT", "2.5")
+    monkeypatch.setenv("PYWEBRTC_RELAY_WORKERS", "")  # empty = unset
+    args = build_parser().parse_args([])
+    assert args.idle_timeout == 2.5 and args.workers == 1 and args.cache_ttl == 30.0
+    monkeypatch.setenv("PYWEBRTC_RELAY_WORKERS", "many")
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([])
+    assert exit_info.value.code == 2
+    assert "--workers: invalid int value: 'many'" in capsys.readouterr().err
+
+
 def test_address_parsing() -> None:
     assert parse_address("[::1]:3478") == ("::1", 3478)
     assert parse_mapping(["1=a:1,2=b:2", "3=c:3"], "x") == {1: ("a", 1), 2: ("b", 2), 3: ("c", 3)}
