@@ -351,7 +351,9 @@ class Av1Encoder(_PyAvEncoder):
         # it starts, to SCHED_FIFO (measured here: a process that had encoded AV1 ran at
         # real-time priority, and so did every program it started afterwards: a spinning
         # headless Chromium starved the whole machine). Open it here, not lazily at the first
-        # frame, and put those threads back.
+        # frame, and put those threads back. SVT_LOG=1 (errors only, unless the user set it)
+        # keeps its version banner, printed at every opening, off stderr.
+        os.environ.setdefault("SVT_LOG", "1")
         realtime = _realtime_threads()
         ctx = super()._open(width, height)
         try:
