@@ -59,6 +59,17 @@ FIREFOX_PREFS = {
     "network.connectivity-service.enabled": False,
     "extensions.update.enabled": False,
 }
+# H.264 in Firefox without OpenH264 (its plugin is a download from Cisco at run time, impossible
+# offline): `media.webrtc.hw.h264.enabled` offers H.264 when the graphics feature
+# WEBRTC_HW_ACCELERATION_H264 is OK, which the blocklist pref below declares (1 =
+# FEATURE_STATUS_OK; the downloaded blocklist writes the same pref); Firefox then decodes it with
+# the system's libavcodec (Debian's libavcodec59) in its RDD process. OpenH264 is turned off so
+# the plugin path is never the one tried. Sending does not work this way: see docs/status.md.
+FIREFOX_H264_PREFS: dict[str, bool | str | int] = {
+    "media.webrtc.hw.h264.enabled": True,
+    "gfx.blacklist.webrtc.hw.acceleration.h264": 1,
+    "media.gmp-gmpopenh264.enabled": False,
+}
 HERE = Path(__file__).parent
 PAGE = b"<!doctype html><meta charset=utf-8><title>pywebrtc conformance</title>" + b"".join(
     b"<script>" + script.read_bytes() + b"</script>"
