@@ -59,7 +59,26 @@ FIREFOX_PREFS = {
     "network.connectivity-service.enabled": False,
     "extensions.update.enabled": False,
 }
+# H.264 in Firefox without OpenH264 (its plugin is a download from Cisco at run time, impossible
+# offline): `media.webrtc.hw.h264.enabled` offers H.264 when the graphics feature
+# WEBRTC_HW_ACCELERATION_H264 is OK, which the blocklist pref below declares (1 =
+# FEATURE_STATUS_OK; the downloaded blocklist writes the same pref); Firefox then decodes it with
+# the system's libavcodec (Debian's libavcodec59) in its RDD process. OpenH264 is turned off so
+# the plugin path is never the one tried.
+FIREFOX_H264_PREFS: dict[str, bool | str | int] = {
+    "media.webrtc.hw.h264.enabled": True,
+    "gfx.blacklist.webrtc.hw.acceleration.h264": 1,
+    "media.gmp-gmpopenh264.enabled": False,
+}
+# Sending H.264 as well: the platform encoder (libavcodec's libx264, in the RDD process) instead
+# of the absent plugin. It also needs x264_zerolatency.c preloaded (firefox_h264_sender_env()).
+FIREFOX_H264_SEND_PREFS: dict[str, bool | str | int] = {
+    **FIREFOX_H264_PREFS,
+    "media.ffmpeg.encoder.enabled": True,
+    "media.webrtc.encoder_creation_strategy": 1,  # prefer the platform encoder
+}
 HERE = Path(__file__).parent
+BUILD = HERE.parent.parent / "build" / "browser"
 PAGE = b"<!doctype html><meta charset=utf-8><title>pywebrtc conformance</title>" + b"".join(
     b"<script>" + script.read_bytes() + b"</script>"
     for script in [
@@ -169,8 +188,30 @@ async def chromium_page(url: str, wav: Path | None = None) -> AsyncIterator[Page
         await playwright.stop()
 
 
-async def launch_firefox(url: str, prefs: Mapping[str, bool | str | int] | None = None) -> Closer:
-    """Firefox ESR with a throw-away profile holding FIREFOX_PREFS updated by ``prefs``."""
+def firefox_h264_sender_env() -> dict[str, str]:
+    """The environment for a Firefox that sends H.264 through libx264 (with
+    FIREFOX_H264_SEND_PREFS): x264_zerolatency.c, compiled into build/ when missing or older
+    than its source, preloaded."""
+    source = HERE / "x264_zerolatency.c"
+    library = BUILD / "x264_zerolatency.so"
+    if not library.exists() or library.stat().st_mtime < source.stat().st_mtime:
+        BUILD.mkdir(parents=True, exist_ok=True)
+        partial = library.with_suffix(f".{os.getpid()}.tmp")
+        subprocess.run(
+            ["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-o", str(partial), str(source), "-ldl"],
+            check=True,
+        )
+        partial.replace(library)  # atomic: a concurrent run never loads half a library
+    return {"LD_PRELOAD": str(library)}
+
+
+async def launch_firefox(
+    url: str,
+    prefs: Mapping[str, bool | str | int] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Closer:
+    """Firefox ESR with a throw-away profile holding FIREFOX_PREFS updated by ``prefs``, and
+    ``env`` added to its environment."""
     profile = tempfile.TemporaryDirectory(prefix="pywebrtc-firefox-")
     merged = {**FIREFOX_PREFS, **(prefs or {})}
     user_js = "".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in merged.items())
@@ -179,7 +220,7 @@ async def launch_firefox(url: str, prefs: Mapping[str, bool | str | int] | None 
         [FIREFOX, "--headless", "--no-remote", "--profile", profile.name, url],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "MOZ_HEADLESS": "1"},
+        env={**os.environ, "MOZ_HEADLESS": "1", **(env or {})},
     )
 
     async def close() -> None:

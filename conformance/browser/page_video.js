@@ -11,6 +11,11 @@ Object.assign(H, {
     for (const t of stream.getVideoTracks()) s.pc.addTrack(t, stream);
     return stream.getVideoTracks().length;
   },
+  addVideoReceiver(id) {
+    // A video transceiver that only receives (no camera), so an offer from the page has one.
+    pcs[id].pc.addTransceiver("video", { direction: "recvonly" });
+    return true;
+  },
   watchVideo(id) {
     const s = pcs[id];
     s.videos = [];

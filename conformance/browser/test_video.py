@@ -73,7 +73,8 @@ def test_video_both_ways(browser: BrowserSession, we_offer: bool, codec: str | N
 @OFFERS
 @pytest.mark.parametrize("browser", ["chromium"], indirect=True)
 def test_h264_both_ways(browser: BrowserSession, we_offer: bool) -> None:
-    """Firefox ESR here has no OpenH264 (a download it cannot make offline): Chromium only."""
+    """Chromium only: Firefox ESR here has no OpenH264 (a download it cannot make offline) and
+    needs prefs and a preloaded library for H.264 (test_firefox_h264)."""
     over_video(browser, we_offer, "H264", lambda link: video_both_ways(link, "H264"))
 
 

@@ -57,9 +57,11 @@ def _prefer(pc: RTCPeerConnection, codec: str | None) -> None:
 async def connect_video(
     page: RemotePage, we_offer: bool, codec: str | None = None,
     settings: SettingEngine | None = None, source: MediaStreamTrack | None = None,
+    camera: bool = True,
 ) -> VideoLink:  # fmt: skip
     """The browser adds its camera, we add our pattern (or ``source``); ``codec`` (VP8, H264,
-    ...) is our transceiver's codec preference, so the one codec both send. Non-trickle."""
+    ...) is our transceiver's codec preference, so the one codec both send. Non-trickle.
+    ``camera=False``: the browser only receives (a recvonly transceiver), we only send."""
     link = VideoLink(RTCPeerConnection(settings=settings), page, await page.call("newPc"))
     if source is not None:
         link.source = source
@@ -71,7 +73,10 @@ async def connect_video(
             link.remote_track.set_result(track)
 
     await page.call("watchVideo", link.browser_pc)
-    assert await page.call("addCamera", link.browser_pc, *CAMERA) == 1
+    if camera:
+        assert await page.call("addCamera", link.browser_pc, *CAMERA) == 1
+    elif not we_offer:
+        await page.call("addVideoReceiver", link.browser_pc)
     if we_offer:
         pc.addTrack(link.source)
         _prefer(pc, codec)
@@ -90,7 +95,8 @@ async def connect_video(
         assert answer_desc is not None
         await page.call("setAnswer", link.browser_pc, answer_desc.sdp)
     (transceiver,) = pc.getTransceivers()
-    assert transceiver.kind == "video" and transceiver.currentDirection == "sendrecv"
+    direction = "sendrecv" if camera else "sendonly"
+    assert transceiver.kind == "video" and transceiver.currentDirection == direction
     return link
 
 
