@@ -116,7 +116,7 @@ def main() -> None:
         if profile:
             spy = subprocess.Popen(
                 ["py-spy", "record", "--pid", str(pid), "-o", profile, "--format", "speedscope",
-                 "--rate", "500", "--gil"],
+                 "--rate", os.environ.get("PYWEBRTC_SETUPCPU_RATE", "500"), "--gil"],
             )  # fmt: skip
             time.sleep(1.0)
         before = cpu_times(pid)
