@@ -474,8 +474,16 @@ class PeerSession:
         DTLS receiver takes them apart, as it does a handshake flight's). One pump often makes
         several small ones (an ACK and an SCTP INIT; a COOKIE ACK, a DATA_CHANNEL_OPEN and
         a SACK): one send, one receive and one pass of the peer's machines instead of each.
-        ``packets_sent`` counts the datagrams that leave."""
-        limit = self.dtls.config.mtu if self.dtls is not None else 0
+        ``packets_sent`` counts the datagrams that leave.
+
+        DTLS 1.3 only: some DTLS 1.2 peers read one record per datagram that arrives and keep
+        the rest until the next one (aiortc's one ``SSL_read``: an ABORT and close_notify
+        sent together left its channel open), while the peers that speak 1.3 (Chromium,
+        Firefox, us) read them all."""
+        dtls = self.dtls
+        if dtls is None or dtls.version != DTLS_1_3:
+            return out
+        limit = dtls.config.mtu
         merged: list[Transmit] = []
         last: Transmit | None = None
         for transmit in out:
