@@ -6,7 +6,8 @@ process on core 0 runs ``N`` setups with our ``RTCPeerConnection`` (``CONCURRENC
 server's CPU time (utime + stime from ``/proc/PID/stat``) is read before the first setup and after
 every session has ended (the gauges back to zero), so closing is counted too. Prints server CPU
 ms per setup and setups per CPU-second. ``PYWEBRTC_SETUPCPU_PROFILE=FILE`` records the server
-with ``py-spy record --gil`` (speedscope format; ``pip install py-spy``) for the measured part;
+with ``py-spy record --gil`` (speedscope format; ``pip install py-spy``) for the measured part,
+at ``PYWEBRTC_SETUPCPU_RATE`` samples a second (500);
 ``PYWEBRTC_SETUPCPU_SERVER=SCRIPT`` starts the service through another executable (e.g. one
 that runs it under cProfile or with ``gc.callbacks``). A shared host makes single runs noisy:
 compare two trees by alternating runs.
@@ -116,7 +117,7 @@ def main() -> None:
         if profile:
             spy = subprocess.Popen(
                 ["py-spy", "record", "--pid", str(pid), "-o", profile, "--format", "speedscope",
-                 "--rate", "500", "--gil"],
+                 "--rate", os.environ.get("PYWEBRTC_SETUPCPU_RATE", "500"), "--gil"],
             )  # fmt: skip
             time.sleep(1.0)
         before = cpu_times(pid)

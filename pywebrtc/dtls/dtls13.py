@@ -172,6 +172,7 @@ class Dtls13:
         "_hrr_sent",
         "_last_echo",
         "_messages",
+        "_running",
         "_peer_records",
         "_peer_verified",
         "_seen_encrypted_extensions",
@@ -202,6 +203,8 @@ class Dtls13:
         self.stage = Stage.CLIENT_WAIT_SERVER_HELLO if conn.is_client else Stage.SERVER_WAIT_FLIGHT
         self._schedule: KeySchedule | None = None
         self._messages: list[bytes] = []  # transcript, TLS 1.3 framing
+        # The transcript hashed so far: (the list hashed, the hash, how many messages it took).
+        self._running: tuple[list[bytes], hashlib._Hash, int] | None = None
         self._read: dict[int, RecordProtection13] = {}
         self._write: dict[int, RecordProtection13] = {}
         self._read_next: dict[int, int] = {}
@@ -543,8 +546,20 @@ class Dtls13:
         return retransmitted
 
     def _transcript_hash(self) -> bytes:
+        """Hash of the transcript so far. A handshake asks five times, each time after a
+        message or two more: the hash runs on, each message hashed once. A new transcript
+        list (a HelloRetryRequest's, a finished handshake's) starts it again."""
         assert self.suite is not None
-        return hashlib.new(self.suite.hash_name, b"".join(self._messages)).digest()
+        messages = self._messages
+        running = self._running
+        if running is None or running[0] is not messages:
+            hasher, fed = hashlib.new(self.suite.hash_name), 0
+        else:
+            _, hasher, fed = running
+        for message in messages[fed:]:
+            hasher.update(message)
+        self._running = (messages, hasher, len(messages))
+        return hasher.copy().digest()
 
     def _record_received(self, message: Message) -> None:
         self._messages.append(tls_message(message.msg_type, message.body))
@@ -618,6 +633,7 @@ class Dtls13:
         self._share = None
         self._client_hello = None
         self._messages = []
+        self._running = None
         self._secrets.pop("c hs", None)
         self._secrets.pop("s hs", None)
         conn._side.release()

@@ -11,6 +11,7 @@ Left out: PSK binders, resumption and early (0-RTT) secrets.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import struct
@@ -28,6 +29,9 @@ def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
 
 def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
     """HKDF-Expand (RFC 5869 §2.3)."""
+    if length <= _DIGEST_SIZE.get(hash_name, 0):
+        # One block, T(1) = HMAC(PRK, info | 0x01): every length TLS 1.3 asks for.
+        return hmac.digest(prk, info + b"\x01", hash_name)[:length]
     out, block, counter = b"", b"", 1
     while len(out) < length:
         block = hmac.digest(prk, block + info + bytes((counter,)), hash_name)
@@ -45,9 +49,18 @@ def expand_label(
     prefix: bytes = DTLS13_PREFIX,
 ) -> bytes:
     """HKDF-Expand-Label (RFC 8446 §7.1) with the DTLS 1.3 label prefix by default."""
-    full = prefix + label
-    info = struct.pack("!HB", length, len(full)) + full + bytes((len(context),)) + context
-    return hkdf_expand(hash_name, secret, info, length)
+    key = (prefix, label, length)
+    head = _LABELS.get(key)
+    if head is None:
+        full = prefix + label
+        head = struct.pack("!HB", length, len(full)) + full
+        if len(_LABELS) < 64:  # the labels are the RFC's few constants (exporters aside)
+            _LABELS[key] = head
+    return hkdf_expand(hash_name, secret, head + bytes((len(context),)) + context, length)
+
+
+# The HkdfLabel bytes before the context, by (prefix, label, length): constants, made once.
+_LABELS: dict[tuple[bytes, bytes, int], bytes] = {}
 
 
 def derive_secret(
@@ -61,18 +74,26 @@ def derive_secret(
     return expand_label(hash_name, secret, label, transcript_hash, _DIGEST_SIZE[hash_name], prefix)
 
 
+@functools.cache
+def _constants(hash_name: str, prefix: bytes) -> tuple[bytes, bytes, bytes]:
+    """What a key schedule without a PSK starts from, the same for every handshake (public
+    values, no secret in them): Hash(""), the early secret HKDF-Extract(0, 0) and the salt of
+    the handshake secret, Derive-Secret(early secret, "derived", "")."""
+    empty_hash = hashlib.new(hash_name).digest()
+    early = hkdf_extract(hash_name, b"", bytes(_DIGEST_SIZE[hash_name]))
+    return empty_hash, early, derive_secret(hash_name, early, b"derived", empty_hash, prefix)
+
+
 class KeySchedule:
     """One handshake's secrets, advanced stage by stage (RFC 8446 §7.1 figure)."""
 
-    __slots__ = ("_empty_hash", "hash_name", "hash_size", "prefix", "secret")
+    __slots__ = ("_early_derived", "_empty_hash", "hash_name", "hash_size", "prefix", "secret")
 
     def __init__(self, hash_name: str, prefix: bytes = DTLS13_PREFIX) -> None:
         self.hash_name = hash_name
         self.hash_size = _DIGEST_SIZE[hash_name]
         self.prefix = prefix
-        self._empty_hash = hashlib.new(hash_name).digest()
-        zeros = bytes(self.hash_size)
-        self.secret = hkdf_extract(hash_name, b"", zeros)  # early secret, no PSK
+        self._empty_hash, self.secret, self._early_derived = _constants(hash_name, prefix)
 
     def _derive(self, label: bytes, transcript_hash: bytes) -> bytes:
         return derive_secret(self.hash_name, self.secret, label, transcript_hash, self.prefix)

@@ -199,11 +199,13 @@ class Candidate:
         return f"{self.type} {self.host}:{self.port}/{self.component}"
 
 
+@functools.lru_cache(maxsize=256)
 def host_candidate(
     host: str, port: int, component: int = 1, index: int = 0, advertised: str | None = None
 ) -> Candidate:
     """A local host candidate on socket ``(host, port)``, optionally advertised under a NAT 1:1
-    address (the base stays the real socket address)."""
+    address (the base stays the real socket address). Cached: a candidate is immutable, and
+    every session on a shared socket (a UDP mux) has the same one."""
     host = normalize_host(host)
     return Candidate(
         foundation=compute_foundation(CandidateType.HOST, host),

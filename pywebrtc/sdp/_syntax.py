@@ -33,9 +33,20 @@ def parse_int(text: str, what: str, low: int = 0, high: int | None = None) -> in
 
 
 def check_token(text: str, what: str) -> str:
+    if text in _TOKENS_SEEN:
+        return text
     if not _TOKEN.fullmatch(text):
         raise SdpParseError(f"{what}: {text[:50]!r} is not a token")
+    if len(_TOKENS_SEEN) < _TOKENS_KEPT and len(text) <= 32:
+        _TOKENS_SEEN.add(text)
     return text
+
+
+# Tokens found valid already: attribute names and the like, the same few in every
+# description (a set lookup instead of a regular expression per line). Bounded, so that
+# hostile input cannot grow it past a few KiB.
+_TOKENS_SEEN: set[str] = set()
+_TOKENS_KEPT = 256
 
 
 def check_non_ws(text: str, what: str) -> str:
