@@ -55,7 +55,7 @@ class TransceiverSocket(FramedMuxProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         if data and data[0] in _FRAMED:
             if self.framed:
-                super().datagram_received(data, addr)
+                FramedMuxProtocol.datagram_received(self, data, addr)
             else:
                 self.counters.dropped_not_a_relay += 1
             return

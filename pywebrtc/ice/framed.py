@@ -25,12 +25,30 @@ import logging
 import socket
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import cast
 
-from pywebrtc.framing import FrameError, decode_address, header_length, is_tcp
+from pywebrtc.framing import (
+    HEADER_LENGTH_IPV4,
+    HEADER_LENGTH_IPV6,
+    IPV4,
+    IPV6,
+    TCP_IPV4,
+    TCP_IPV6,
+    decode_address,
+    is_tcp,
+)
 from pywebrtc.ice.candidate import Address, normalize_host
 from pywebrtc.ice.udpmux import TCP, MuxKey, UdpMux
 
 logger = logging.getLogger(__name__)
+
+# A frame's first byte (its kind) -> its header's length.
+_HEADER_LENGTHS = {
+    IPV4: HEADER_LENGTH_IPV4,
+    TCP_IPV4: HEADER_LENGTH_IPV4,
+    IPV6: HEADER_LENGTH_IPV6,
+    TCP_IPV6: HEADER_LENGTH_IPV6,
+}
 
 
 @dataclass(slots=True)
@@ -59,36 +77,35 @@ class FramedMuxProtocol(asyncio.DatagramProtocol):
         # Client (address, or (address, "tcp")) -> (its frame header, the relay address its
         # last frame came from).
         self._routes: OrderedDict[MuxKey, tuple[bytes, tuple[str, int]]] = OrderedDict()
-        # Frame header -> the client address it names and whether that client is TCP-borne:
-        # decoded once, not per datagram.
-        self._clients: dict[bytes, tuple[Address, bool]] = {}
+        # Frame header -> the client address it names, whether that client is TCP-borne, and
+        # the mux's key for it: decoded once, not per datagram.
+        self._clients: dict[bytes, tuple[Address, bool, MuxKey]] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        host, port = addr[0], addr[1]
-        assert isinstance(host, str) and isinstance(port, int)
-        relay = (host, port)
+        # Per datagram: no helper calls, one dict lookup for what the header names.
+        relay = cast(tuple[str, int], addr[:2])  # the same tuple when addr has two items
         self.counters.received += 1
         if self.relays is not None and normalize_host(relay[0]) not in self.relays:
             self.counters.dropped_not_a_relay += 1
             return
-        try:
-            length = header_length(data)
-        except FrameError:
+        length = _HEADER_LENGTHS.get(data[0], 0) if data else 0
+        if not length or len(data) < length:
             self.counters.dropped_bad_frame += 1
             return
         header = data[:length]
         named = self._clients.get(header)
         if named is None:
             client_host, client_port = decode_address(header)
-            named = ((normalize_host(client_host), client_port), is_tcp(header))
+            client = (normalize_host(client_host), client_port)
+            tcp = is_tcp(header)
+            named = (client, tcp, (client, TCP) if tcp else client)
             if len(self._clients) >= self.max_clients:
                 self._clients.clear()
             self._clients[header] = named
-        client, tcp = named
-        key: MuxKey = (client, TCP) if tcp else client
+        client, tcp, key = named
         routes = self._routes
         known = routes.get(key)
         if known is None or known[1] != relay:

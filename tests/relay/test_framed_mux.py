@@ -49,9 +49,10 @@ def test_junk_and_strangers_are_dropped_and_counted() -> None:
     transport = _Transport()
     protocol.connection_made(cast(asyncio.BaseTransport, transport))
     protocol.datagram_received(b"\x00\x01junk", ("10.0.0.1", 1))
+    protocol.datagram_received(b"\xc6" + bytes(10), ("10.0.0.1", 1))  # a header cut short
     protocol.datagram_received(encode_address(("1.2.3.4", 5)) + b"x", ("192.0.2.66", 1))
     protocol.mux.send(b"x", ("9.9.9.9", 9))
-    assert protocol.counters.dropped_bad_frame == 1
+    assert protocol.counters.dropped_bad_frame == 2
     assert protocol.counters.dropped_not_a_relay == 1
     assert protocol.counters.dropped_no_route == 1
     assert transport.sent == []
