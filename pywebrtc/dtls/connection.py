@@ -233,8 +233,10 @@ class DtlsConnection:
         self._deferred: list[Record] = []
         self._early_data: list[bytes] = []
         self._neg = _Negotiated()
-        # The handshake messages of our side (dtls/client.py or dtls/server.py).
-        self._side: ClientHandshake | ServerHandshake = (
+        # The handshake messages of our side (dtls/client.py or dtls/server.py); dropped once
+        # the handshake completes or the connection ends (it refers back to us: no cycle is
+        # left for the cyclic collector).
+        self._side: ClientHandshake | ServerHandshake | None = (
             ClientHandshake(self) if is_client else ServerHandshake(self)
         )
         self._peer_retransmitted = False
@@ -415,15 +417,18 @@ class DtlsConnection:
         self._v13.update_keys(now, request_peer)
 
     def close(self) -> None:
-        """Send close_notify and end the connection."""
-        if self.state in (State.CLOSED, State.FAILED):
-            return
-        if self.state is State.CONNECTED:
-            self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
-        self.state = State.CLOSED
-        self._timer.stop()
-        self._flight = None
-        self._out.append(ConnectionClosed(None))
+        """Send close_notify and end the connection. Its handshake machines let go of it: a
+        closed connection is freed by reference counting, without the cyclic collector."""
+        if self.state not in (State.CLOSED, State.FAILED):
+            if self.state is State.CONNECTED:
+                self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
+            self.state = State.CLOSED
+            self._timer.stop()
+            self._flight = None
+            self._out.append(ConnectionClosed(None))
+        self._side = None
+        if self._v13 is not None:
+            self._v13.detach()
 
     @property
     def is_connected(self) -> bool:
@@ -676,7 +681,10 @@ class DtlsConnection:
             raise UnexpectedMessage(f"handshake message {t} after the handshake")
         if (t == HandshakeType.FINISHED) != (message.epoch > 0):
             raise UnexpectedMessage("Finished must be, and only Finished may be, encrypted")
-        self._side.on_message(message, now)
+        side = self._side
+        if side is None:  # the handshake is over (the states above say so first)
+            raise UnexpectedMessage(f"handshake message {t} after the handshake")
+        side.on_message(message, now)
 
     def _record_received(self, message: Message) -> None:
         self._transcript.append(encode_message(message.msg_type, message.message_seq, message.body))
@@ -756,7 +764,7 @@ class DtlsConnection:
         # (resent if the peer retransmits its own) and the peer's certificate.
         self._transcript.clear()
         self._transcript_hasher = None
-        self._side.release()
+        self._side = None
         neg = self._neg
         neg.offered_extensions = frozenset()
         neg.peer_key = None

@@ -241,6 +241,12 @@ class Dtls13:
         assert self._schedule is not None
         return self._schedule.export(self._exporter_secret, label, b"", length)
 
+    def detach(self) -> None:
+        """The connection is closed (every entry into this machine checks that first): let go
+        of it, so that neither waits for the cyclic collector. What stays answers the
+        connection's version, cipher suite and keying-material exporter."""
+        del self.conn
+
     def send(self, data: bytes) -> None:
         self.conn._emit(self._seal(self._write_epoch, ContentType.APPLICATION_DATA, data))
 
@@ -636,7 +642,7 @@ class Dtls13:
         self._running = None
         self._secrets.pop("c hs", None)
         self._secrets.pop("s hs", None)
-        conn._side.release()
+        conn._side = None  # (the 1.2 machine: our ClientHello, or the server's ECDHE share)
         conn._transcript.clear()
         conn._transcript_hasher = None
         neg = conn._neg
