@@ -647,6 +647,14 @@ class MediaPlane:
             t.stop()
         self.closed = True
 
+    def detach(self) -> None:
+        """The owner is closed: let go of its callbacks, so that the owner and this plane are
+        freed by reference counting, without the cyclic collector."""
+        self._wake = self._negotiation_needed = _nothing
+        self._emit_track = _no_track
+        for t in self.transceivers:
+            t.detach()
+
     # ------------------------------------------------------------------ datagrams and timer
 
     def receive_rtcp(self, packets: list[RtcpPacket], now: float) -> None:
@@ -955,6 +963,14 @@ def _build(
     if "transportId" in names:
         values["transportId"] = transport_id
     return cls(ts, str(entry["type"]), id_, **values)
+
+
+def _nothing() -> None:
+    pass
+
+
+def _no_track(transceiver: RTCRtpTransceiver) -> None:
+    pass
 
 
 __all__ = ["MediaDrops", "MediaPlane"]

@@ -48,6 +48,17 @@ class ChannelManager(DataChannelManager):
         self._wake = wake
         self.counters: dict[DataChannel, ChannelCounters] = {}
 
+    def detach(self) -> None:
+        """The owner is closed and its channels with it: let go of the owner's callbacks and of
+        the channels (each still reaches this manager), so that all of it is freed by
+        reference counting, without the cyclic collector."""
+        self._wake = _nothing
+        self.remove_all_listeners()
+        self.channels.clear()
+        self._unassigned.clear()
+        self._ready.clear()
+        self.counters.clear()
+
     def _send(self, channel: DataChannel, data: str | bytes | bytearray | memoryview) -> None:
         self.now = self._clock()
         super()._send(channel, data)
@@ -71,6 +82,10 @@ class ChannelManager(DataChannelManager):
             counters.messages_received += 1
             counters.bytes_received += len(event.data)
         super().dispatch(event)
+
+
+def _nothing() -> None:
+    pass
 
 
 __all__ = ["ChannelManager", "RTCDataChannel"]

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import weakref
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -209,20 +210,24 @@ class RTCDTMFSender(EventEmitter):
 
     def __init__(self, sender: RTCRtpSender) -> None:
         super().__init__()
-        self._sender = sender
+        self._sender_ref = weakref.ref(sender)  # (the sender holds this: no cycle)
         # Set by the peer connection: hands (tones, duration, gap) to the running session.
         self._insert: Callable[[str, int, int], None] | None = None
 
+    def _transceiver(self) -> RTCRtpTransceiver | None:
+        sender = self._sender_ref()
+        return sender._transceiver if sender is not None else None
+
     def _session(self) -> AudioSession | None:
-        transceiver = self._sender._transceiver
+        transceiver = self._transceiver()
         return transceiver.session if transceiver is not None else None
 
     @property
     def canInsertDTMF(self) -> bool:
         """W3C "determine if DTMF can be sent": a track, a sending current direction, and a
         telephone-event the peer negotiated."""
-        transceiver = self._sender._transceiver
-        if transceiver is None or transceiver.stopped or self._sender.track is None:
+        transceiver = self._transceiver()
+        if transceiver is None or transceiver.stopped or transceiver.sender.track is None:
             return False
         session = transceiver.session
         return (
@@ -242,7 +247,7 @@ class RTCDTMFSender(EventEmitter):
         ``duration`` is clamped to 40-6000 ms, ``interToneGap`` to 30-6000 ms. Raises
         InvalidStateError when DTMF cannot be sent (stopped, not sending, no telephone-event
         negotiated) and :class:`InvalidCharacterError` (a ValueError) for other characters."""
-        transceiver = self._sender._transceiver
+        transceiver = self._transceiver()
         if transceiver is None or transceiver.stopped:
             raise InvalidStateError("the transceiver is stopped")
         if not sends(transceiver.currentDirection):
@@ -383,6 +388,17 @@ class RTCRtpTransceiver:
         if chosen and all(c.key == "telephone-event" for c in chosen):
             raise InvalidModificationError("the preferences hold no audio codec")
         self.codec_preferences = tuple(chosen)
+
+    def detach(self) -> None:
+        """The peer connection is closed (this transceiver is stopped): let go of its
+        callbacks, and the sender of this transceiver, so that none of them waits for the
+        cyclic collector. DTMF answers as it does for any stopped transceiver."""
+        self._on_stop = self._on_negotiation = None
+        sender = self.sender
+        sender._on_change = None
+        sender._transceiver = None
+        if sender.dtmf is not None:
+            sender.dtmf._insert = None
 
     def stop(self) -> None:
         """Stop sending and receiving now; the next offer rejects the section (port 0)."""

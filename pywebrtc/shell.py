@@ -408,6 +408,11 @@ class SessionDriver(Timed):
         waiter = self._gathered
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        self._on_event = _ignore  # the owner's bound method: no cycle through the owner
+
+
+def _ignore(event: SessionEvent) -> None:
+    pass
 
 
 _Servers = tuple[

@@ -22,6 +22,10 @@ class OperationsChain:
         self._lock = asyncio.Lock()
         self.update_on_empty = False  # [[UpdateNegotiationNeededFlagOnEmptyChain]]
 
+    def detach(self) -> None:
+        """The owner is closed: let go of its callback (no cycle through the owner)."""
+        self._on_empty = _nothing
+
     @property
     def busy(self) -> bool:
         return self._length > 0
@@ -39,3 +43,7 @@ class OperationsChain:
 
 
 __all__ = ["OperationsChain"]
+
+
+def _nothing() -> None:
+    pass
