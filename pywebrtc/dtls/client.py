@@ -97,13 +97,6 @@ class ClientHandshake:
         self.key_share: KeyShare | None = None
         self.peer_public = b""
 
-    def release(self) -> None:
-        """The handshake is complete: drop its working state (our ClientHello, the ECDHE
-        share, the peer's public share)."""
-        self.hello = None
-        self.key_share = None
-        self.peer_public = b""
-
     def start(self, now: float) -> None:
         """Send the first ClientHello (flight 1)."""
         conn = self.connection

@@ -104,10 +104,6 @@ class ServerHandshake:
         self.client_sent_certificate = False
         self.peer_verified = False
 
-    def release(self) -> None:
-        """The handshake is complete: drop its ECDHE share."""
-        self.key_share = None
-
     def on_message(self, message: Message, now: float) -> None:
         conn = self.connection
         t, body, neg = message.msg_type, message.body, conn._neg
