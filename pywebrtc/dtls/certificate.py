@@ -205,7 +205,8 @@ def load_peer_key(der: bytes) -> PublicKey:
     try:
         cert = x509.load_der_x509_certificate(der)
         key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+        # InvalidVersion (a version field other than v1/v3) is not a ValueError
         raise BadCertificate(f"cannot parse peer certificate: {exc}") from None
     if not isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
         raise BadCertificate("peer certificate key is neither ECDSA nor RSA")

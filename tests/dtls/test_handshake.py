@@ -13,7 +13,8 @@ from pywebrtc.dtls import (
     SrtpProfile,
     State,
 )
-from pywebrtc.dtls.certificate import Fingerprint
+from pywebrtc.dtls.certificate import Certificate, Fingerprint, load_peer_key
+from pywebrtc.dtls.errors import BadCertificate
 from tests.dtls.peers import load_certificate, pair
 
 
@@ -153,3 +154,13 @@ def test_server_without_certificate_request() -> None:
     assert net.server.completed.peer_fingerprint is None
     assert net.client.completed is not None
     assert net.client.completed.peer_fingerprint is not None
+
+
+def test_a_certificate_of_an_unknown_x509_version_is_a_bad_certificate() -> None:
+    # cryptography raises InvalidVersion, not a ValueError, for a version other than v1/v3
+    # (a corrupted handshake datagram once got through as that).
+    der = Certificate.generate().der
+    v3 = b"\xa0\x03\x02\x01\x02"
+    assert der.count(v3) == 1
+    with pytest.raises(BadCertificate):
+        load_peer_key(der.replace(v3, b"\xa0\x03\x02\x01\x03"))
