@@ -1221,8 +1221,9 @@ class SctpAssociation:
             self._rtt_probe = None
             self._update_rto(rtt_sample)
         self._peer_rwnd = max(0, sack.a_rwnd - self._flight_size)
-        if acked_bytes or sack.a_rwnd == 0:
-            # A closed window answered by SACKs is zero-window probing, not a dead peer.
+        if acked_bytes or self._window_closed(sack.a_rwnd):
+            # A closed window answered by SACKs is zero-window probing, not a dead peer
+            # (RFC 9260 §6.1 A).
             self._error_count = 0
         # Congestion control (§7.2.1, §7.2.2).
         if self._fast_recovery_exit is not None and cum >= self._fast_recovery_exit:
@@ -1399,6 +1400,15 @@ class SctpAssociation:
         self._error_count = 0
         if now >= sent_at:
             self._update_rto(now - sent_at)
+
+    def _window_closed(self, a_rwnd: int) -> bool:
+        """The peer's window takes no chunk we have outstanding: 0, or a few bytes below the
+        first one's size (what a receiver that has stopped reading advertises). Its SACKs
+        then answer window probes, which it drops."""
+        if a_rwnd == 0:
+            return True
+        head = next((ch for ch in self._inflight if not ch.acked), None)
+        return head is not None and a_rwnd < len(head.data)
 
     def _next_heartbeat(self, now: float) -> float:
         """When an idle path is heartbeat next: HB.interval plus the RTO jittered by ±50 %
