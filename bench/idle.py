@@ -180,6 +180,7 @@ async def _server(stack: str, path: str) -> None:
                 wakeups=timer.wakeups if timer is not None else None,
                 timer_calls=timer.calls if timer is not None else None,
                 mux_received=mux_counters.received if mux_counters is not None else None,
+                gc_collections=[g["collections"] for g in gc.get_stats()],
                 sessions=len(pcs),
                 connected=sum(1 for pc in pcs if pc.connectionState == "connected"),
                 states=dict(Counter(pc.connectionState for pc in pcs)),
@@ -373,6 +374,15 @@ def measure(stack: str, sessions: int, idle: float, clients: int = 1) -> dict[st
             if end["mux_received"] is not None
             else -1
         ),
+        # Garbage collections per second in the window, by generation (the benchmark's own
+        # gc.collect() at the window's start counted out): is gc.freeze() worth it?
+        **{
+            f"gc{gen}_per_s": (
+                end["gc_collections"][gen] - start["gc_collections"][gen] - (gen == 2)
+            )
+            / wall
+            for gen in range(3)
+        },
         "server_connected": end["connected"] / total,
         "clients_connected": sum(f["connected"] for f in far) / total,
     }

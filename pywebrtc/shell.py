@@ -134,8 +134,8 @@ class SessionDriver(Timed):
             rest = self._transport_deadline
             if rest is None or d < rest:
                 self._transport_deadline = d
-                wanted = self.wanted
-                if wanted is None or d < wanted:
+                filed = self.when
+                if filed is None or d < filed:
                     self.timer.schedule(self, d)
         return True
 
@@ -180,7 +180,8 @@ class SessionDriver(Timed):
         session = self.session
         deadline = session.deadline()
         if deadline is not None and deadline > now:
-            # Moved later since it was filed (consent checks answered at the mux): nothing due.
+            # Moved later since it was filed (an echo's media deadline: _send_media only ever
+            # files an earlier one): nothing due.
             self.timer.schedule(self, deadline)
             return
         session.tick(now)
@@ -283,8 +284,8 @@ class SessionDriver(Timed):
         def answer(data: bytes, remote: Address) -> bytes | None:
             # A consent check answered at once: no flush. The session's deadline only moved
             # later (consent, keepalive and disconnection are counted from this check): its
-            # timer filing moves there now, or the old deadline would wake the loop for
-            # nothing, once per check of every session.
+            # timer filing moves there now (LoopTimer.schedule always moves it), or the old
+            # deadline would wake the loop for nothing, once per check of every session.
             if self.session.retiring:
                 return None  # the general path tells when the peer has moved (datagram)
             response = agent.answer_consent_check(data, remote, base, self.loop.time())
@@ -295,7 +296,7 @@ class SessionDriver(Timed):
                 rest = self._transport_deadline
                 if rest is not None and (best is None or rest < best):
                     best = rest
-                self.timer.schedule(self, best, move=True)
+                self.timer.schedule(self, best)
             return response
 
         muxed = mux.register(

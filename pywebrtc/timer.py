@@ -2,13 +2,17 @@
 
 :class:`LoopTimer` files its clients by deadline in millisecond buckets (a dict from the
 millisecond to the clients due in it, and a heap of those milliseconds: ints, which compare
-faster than entries would) and keeps one ``call_at`` armed for the earliest. A client whose
-deadline moves later stays where it is filed rather than being moved per datagram; when that
-bucket comes due it is filed again at the later deadline, without calling the client (an idle
-session's deadline moves later with every consent check it receives). One whose deadline
-moves earlier, or to never, leaves its bucket at once, so a closed session is freed then rather
-than when its old deadline comes. Wake-ups follow the deadlines, not the number of clients:
-with many sessions, deadlines that fall within a millisecond share one wake-up.
+faster than entries would) and keeps one ``call_at`` armed for the earliest bucket. Wake-ups
+follow the deadlines, not the number of clients: clients due in the same millisecond share one.
+Deadlines that need no precision are put on a coarse grid by the machines that know it (ICE's
+consent, keepalive and timeouts on the quarter second, SCTP's heartbeats on 20 ms), so that an
+idle server's sessions share a few wake-ups a second however many there are.
+
+A client's filing follows its latest deadline: asking again for the same one costs nothing;
+a deadline that moves, earlier or later, leaves its bucket at once. So a session whose deadline
+moved later (a consent response received, a check answered at the mux) wakes nobody at the old
+one, and a closed session is freed at once. When the bucket the loop timer is armed for
+empties, the timer is armed for the next one.
 """
 
 from __future__ import annotations
@@ -28,11 +32,10 @@ _SLACK = 0.001
 class Timed:
     """What :class:`LoopTimer` calls back: ``on_timer(now)`` once ``when`` has come."""
 
-    __slots__ = ("wanted", "when")
+    __slots__ = ("when",)
 
     def __init__(self) -> None:
-        self.when: float | None = None  # the deadline it is filed at (None: not filed)
-        self.wanted: float | None = None  # the deadline it last asked for (may be later)
+        self.when: float | None = None  # the deadline it is filed for (None: not filed)
 
     def on_timer(self, now: float) -> None:
         raise NotImplementedError
@@ -54,10 +57,12 @@ class LoopTimer:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._buckets: dict[int, list[Timed]] = {}  # millisecond -> the clients filed in it
+        # millisecond -> the clients filed in it (a dict: removal in O(1), insertion order kept)
+        self._buckets: dict[int, dict[Timed, None]] = {}
         self._ticks: list[int] = []  # heap of milliseconds (some may have emptied since)
         self._handle: asyncio.TimerHandle | None = None
         self._armed_for = 0.0
+        self._armed_tick = -1  # the bucket the loop timer is armed for
         self._firing = False  # in _fire, which arms the loop timer once when it is done
         self.wakeups = 0  # times the loop timer fired (for benchmarks)
         self.calls = 0  # clients called back by those wake-ups
@@ -66,54 +71,77 @@ class LoopTimer:
         """Clients filed."""
         return sum(len(bucket) for bucket in self._buckets.values())
 
-    def schedule(self, client: Timed, when: float | None, *, move: bool = False) -> None:
-        """Call ``client.on_timer`` at ``when`` (None: never). A later ``when`` than the one
-        already scheduled keeps the earlier filing, which moves to ``when`` once it is due
-        (cheap for a deadline asked after every datagram); with ``move`` it moves at once (a
-        deadline that only ever moves later, which would otherwise wake the loop for nothing
-        at each earlier one)."""
+    def schedule(self, client: Timed, when: float | None) -> None:
+        """Call ``client.on_timer`` at ``when`` (None: never), instead of what it asked before."""
         current = client.when
-        client.wanted = when
+        if when == current:
+            return  # asked again after every datagram: nothing to do
+        buckets = self._buckets
         if current is not None:
-            if when is not None and current <= when and (not move or current == when):
-                return
-            self._remove(client, current)
-        if when is None:
-            return
-        self._file(client, when)
-        if not self._firing and (self._handle is None or when < self._armed_for):
-            self._arm(when)
-
-    def _file(self, client: Timed, when: float) -> None:
+            tick = int(current * 1000.0)
+            bucket = buckets.get(tick)
+            if bucket is not None:
+                del bucket[client]
+                if not bucket:
+                    del buckets[tick]  # its tick stays in the heap, skipped when popped
         client.when = when
-        tick = int(when * 1000.0)
-        bucket = self._buckets.get(tick)
-        if bucket is None:
-            self._buckets[tick] = [client]
-            heapq.heappush(self._ticks, tick)
-        else:
-            bucket.append(client)
+        if when is not None:
+            tick = int(when * 1000.0)
+            bucket = buckets.get(tick)
+            if bucket is None:
+                buckets[tick] = {client: None}
+                self._push(tick)
+            else:
+                bucket[client] = None
+        if self._firing:
+            return  # _fire arms the loop timer when the callbacks are done
+        if when is not None and (self._handle is None or when < self._armed_for):
+            self._arm(when, int(when * 1000.0))
+        elif self._handle is not None and self._armed_tick not in buckets:
+            self._arm_next()  # the bucket it was armed for emptied
 
-    def _remove(self, client: Timed, when: float) -> None:
-        client.when = None
-        tick = int(when * 1000.0)
-        bucket = self._buckets.get(tick)
-        if bucket is not None:
-            for i, filed in enumerate(bucket):
-                if filed is client:
-                    del bucket[i]
-                    break
-            if not bucket:
-                del self._buckets[tick]  # its tick stays in the heap, skipped when popped
+    def _push(self, tick: int) -> None:
+        ticks = self._ticks
+        heapq.heappush(ticks, tick)
+        if len(ticks) > 64 + 2 * len(self._buckets):
+            # Ticks of buckets that emptied (moved clients) wait in the heap until they come
+            # due; clients moved about far ahead must not make it grow without bound.
+            self._ticks = list(self._buckets)
+            heapq.heapify(self._ticks)
 
-    def _arm(self, when: float) -> None:
+    def _arm(self, at: float, tick: int) -> None:
         if self._handle is not None:
             self._handle.cancel()
-        self._armed_for = when
-        self._handle = self.loop.call_at(when, self._fire)
+        self._armed_for = at
+        self._armed_tick = tick
+        self._handle = self.loop.call_at(at, self._fire)
+
+    def _arm_next(self) -> None:
+        """Arm the loop timer for the earliest client filed, or for nothing."""
+        ticks, buckets = self._ticks, self._buckets
+        while ticks:
+            tick = ticks[0]
+            bucket = buckets.get(tick)
+            if bucket:
+                earliest: float | None = None
+                for client in bucket:
+                    when = client.when
+                    assert when is not None
+                    if earliest is None or when < earliest:
+                        earliest = when
+                assert earliest is not None
+                if self._handle is None or earliest != self._armed_for:
+                    self._arm(earliest, tick)
+                return
+            heapq.heappop(ticks)
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._armed_tick = -1
 
     def _fire(self) -> None:
         self._handle = None
+        self._armed_tick = -1
         self.wakeups += 1
         now = max(self.loop.time(), self._armed_for)
         horizon = now + _SLACK
@@ -128,23 +156,21 @@ class LoopTimer:
             for client in bucket:
                 when = client.when
                 assert when is not None
-                wanted = client.wanted
-                if when > horizon or (wanted is not None and wanted > horizon):
-                    # Not due yet (the last millisecond's bucket), or its deadline moved later
-                    # since: file it there, no call.
-                    later.append(client)
+                if when > horizon:
+                    later.append(client)  # due later in the last millisecond taken
                 else:
                     client.when = None
                     due.append(client)
-        for client in later:
-            wanted = client.wanted
-            assert wanted is not None and client.when is not None
-            self._file(client, max(wanted, client.when))
-        self.calls += len(due)
         # The callbacks file their next deadlines without arming the loop timer (a call_at
         # each): it is armed once below, for the earliest client.
         self._firing = True
         try:
+            for client in later:
+                when = client.when
+                assert when is not None
+                client.when = None
+                self.schedule(client, when)
+            self.calls += len(due)
             for client in due:
                 try:
                     client.on_timer(now)
@@ -152,19 +178,7 @@ class LoopTimer:
                     logger.exception("session timer failed")
         finally:
             self._firing = False
-        while ticks:
-            bucket = buckets.get(ticks[0])
-            if bucket:
-                earliest = bucket[0].when
-                for client in bucket:
-                    w = client.when
-                    assert w is not None and earliest is not None
-                    if w < earliest:
-                        earliest = w
-                assert earliest is not None
-                self._arm(earliest)
-                return
-            heapq.heappop(ticks)
+        self._arm_next()
 
 
 __all__ = ["LoopTimer", "Timed"]

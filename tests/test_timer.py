@@ -69,7 +69,6 @@ def test_a_cancelled_client_is_freed_before_its_old_deadline() -> None:
         loop.close()
 
 
-
 def _run_until(loop: VirtualTimeLoop, end: float) -> None:
     loop.run_until_complete(asyncio.sleep(end - loop.time()))
 
@@ -160,17 +159,64 @@ def test_many_clients_moved_about_are_each_called_once_at_their_last_deadline() 
         loop.close()
 
 
-def test_a_deadline_moved_later_with_move_wakes_nobody_at_the_old_one() -> None:
-    # An idle session's consent checks move its deadline later each time: with move=True the
-    # loop is not woken at each old deadline to find nothing due.
+def test_a_deadline_moved_later_wakes_nobody_at_the_old_one() -> None:
+    # An idle session's consent checks move its deadline later each time: the loop is not
+    # woken at each old deadline to find nothing due (the timer is armed for the new one).
     loop, timer = _timer_on_virtual_time()
     client = Recorder()
     try:
         timer.schedule(client, 1.0)
         for when in (2.0, 3.0, 4.0, 5.0):
-            timer.schedule(client, when, move=True)
+            timer.schedule(client, when)
         _run_until(loop, 6.0)
         assert client.fired == [5.0]
-        assert timer.wakeups <= 2 and timer.calls == 1  # at most one for the armed 1.0
+        assert timer.wakeups == 1 and timer.calls == 1
+    finally:
+        loop.close()
+
+
+def test_a_cancelled_deadline_wakes_nobody_and_the_next_one_still_comes() -> None:
+    loop, timer = _timer_on_virtual_time()
+    first, second = Recorder(), Recorder()
+    try:
+        timer.schedule(first, 1.0)
+        timer.schedule(second, 3.0)
+        timer.schedule(first, None)  # the bucket the loop timer was armed for empties
+        _run_until(loop, 10.0)
+        assert first.fired == [] and second.fired == [3.0]
+        assert timer.wakeups == 1
+        timer.schedule(first, 12.0)
+        timer.schedule(first, None)
+        _run_until(loop, 20.0)
+        assert timer.wakeups == 1  # armed for nothing now
+    finally:
+        loop.close()
+
+
+def test_the_same_deadline_asked_again_changes_nothing() -> None:
+    # A session asks for its deadline after every datagram, mostly the same one.
+    loop, timer = _timer_on_virtual_time()
+    clients = [Recorder() for _ in range(3)]
+    try:
+        for _ in range(5):
+            for i, client in enumerate(clients):
+                timer.schedule(client, 1.0 + i)
+        assert len(timer) == 3 and len(timer._ticks) == 3
+        _run_until(loop, 5.0)
+        assert [c.fired for c in clients] == [[1.0], [2.0], [3.0]]
+        assert timer.wakeups == 3
+    finally:
+        loop.close()
+
+
+def test_clients_moved_about_far_ahead_do_not_grow_the_heap_without_bound() -> None:
+    loop, timer = _timer_on_virtual_time()
+    client = Recorder()
+    try:
+        for i in range(10_000):
+            timer.schedule(client, 100.0 + i * 0.01)  # a new millisecond each time
+        assert len(timer) == 1 and len(timer._ticks) <= 66
+        _run_until(loop, 300.0)
+        assert client.fired == [100.0 + 9_999 * 0.01]
     finally:
         loop.close()

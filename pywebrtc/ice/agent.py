@@ -37,6 +37,7 @@ that is not ours, and responses to nothing we sent are dropped and counted in
 from __future__ import annotations
 
 import logging
+import math
 import random
 import socket
 import struct
@@ -121,6 +122,17 @@ _SYSTEM_RANDOM = random.SystemRandom()
 # Consent-check jitter (RFC 7675 §5.1) need not be unpredictable, and SystemRandom costs a
 # getrandom() system call per draw: thousands a second on a server with thousands of sessions.
 _JITTER = random.Random()
+# Deadlines that need no precision (consent checks, randomised by ±20 % anyway; keepalives;
+# consent expiry, "disconnected", failure: seconds counted from the last packet) are rounded
+# up to the quarter second in :meth:`Agent.deadline`, so that the sessions of a server, due at
+# random times, share the event loop's timer wake-ups (a few a second, however many sessions)
+# instead of waking it once each.
+_SOFT_STEPS = 4.0  # per second
+
+
+def _soft(t: float) -> float:
+    """``t`` rounded up to the quarter second (see _SOFT_STEPS)."""
+    return math.ceil(t * _SOFT_STEPS) / _SOFT_STEPS
 
 
 @dataclass(slots=True)
@@ -511,17 +523,16 @@ class Agent:
                     best = t
             if sel is None:
                 continue
-            t = comp.consent_expires
-            if best is None or t < best:
-                best = t
+            # The soft deadlines: their earliest, rounded up once (see _SOFT_STEPS).
+            soft = comp.consent_expires
             if checking and not comp.consent_in_flight:
                 t = comp.next_consent
-                if t < best:
-                    best = t
+                if t < soft:
+                    soft = t
             if lite:
                 t = comp.next_keepalive
-                if t < best:
-                    best = t
+                if t < soft:
+                    soft = t
             last = sel.last_received
             if (
                 last is not None
@@ -529,14 +540,19 @@ class Agent:
                 and not (comp.restarting and state is IceState.CHECKING)
             ):
                 t = last + cfg.disconnected_timeout
-                if t < best:
-                    best = t
+                if t < soft:
+                    soft = t
+            soft = _soft(soft)
+            if best is None or soft < best:
+                best = soft
         if self._started and not all_nominated:
             # Once passed, the failure timer only matters again when nothing is pending any
             # more, which some other input or timer will tell us: no deadline in the past.
             t = self._last_progress + cfg.failed_timeout
-            if t > self._now and (best is None or t < best):
-                best = t
+            if t > self._now:
+                t = _soft(t)
+                if best is None or t < best:
+                    best = t
         return best
 
     def tick(self, now: float) -> None:

@@ -99,7 +99,9 @@ def test_full_controlling_agent_connects_to_lite_peer() -> None:
     net.drop = lambda d: d.source == A_ADDR
     net.run(net.now + 60.0)
     assert lite.state is IceState.FAILED
-    assert indications() == [pytest.approx(last_answer + 15.0)]
+    # (Keepalive and consent deadlines are rounded up to the quarter second: agent._soft.)
+    (keepalive,) = indications()
+    assert last_answer + 15.0 <= keepalive <= last_answer + 15.25
     assert full.counters.dropped == 0
 
 

@@ -379,8 +379,8 @@ def test_an_echoed_packet_leaves_within_the_datagram_that_brought_it() -> None:
             assert len(sent) == n + 1 and sent[-1][1] == pair.remote.address
             assert not driver._flush_scheduled
             deadline = session_b.media.deadline()
-            assert deadline is not None and driver.wanted is not None
-            assert driver.wanted <= deadline
+            assert deadline is not None and driver.when is not None
+            assert driver.when <= deadline
         # SRTP that fails authentication: dropped, counted, nothing to send, still no flush.
         driver.datagram(bytes([0x80, pt]) + bytes(40), pair.remote.address, pair.local_base)
         assert session_b.counters.dropped_srtp == 1 and len(sent) == 3
