@@ -200,7 +200,6 @@ class _ComponentState:
     first_valid_at: float | None = None
     consent_expires: float = 0.0
     next_consent: float = 0.0
-    consent_in_flight: bool = False
     # After an ICE restart the old pair keeps carrying data until a new one is nominated.
     restarting: bool = False
     # Controlling side: the selected pair was nominated before the peer had checked it, so
@@ -415,7 +414,6 @@ class Agent:
             comp.nominating = None
             comp.usable = None
             comp.first_valid_at = None
-            comp.consent_in_flight = False
             # Keep the old pair alive until the new checks have had their chance.
             comp.consent_expires = now + self.config.consent_timeout
             comp.next_consent = now + self.config.consent_interval
@@ -525,7 +523,7 @@ class Agent:
                 continue
             # The soft deadlines: their earliest, rounded up once (see _SOFT_STEPS).
             soft = comp.consent_expires
-            if checking and not comp.consent_in_flight:
+            if checking:
                 t = comp.next_consent
                 if t < soft:
                     soft = t
@@ -921,8 +919,6 @@ class Agent:
         assert pair is not None
         source = (normalize_host(source[0]), source[1])
         comp = self._components[pair.component]
-        if tx.kind == "consent":
-            comp.consent_in_flight = False
         # §7.2.5.2.1: the addresses must be symmetric.
         local_base = (normalize_host(destination[0]), destination[1])
         if source != tx.destination or local_base != tx.source:
@@ -1003,7 +999,6 @@ class Agent:
         pair = tx.pair
         assert pair is not None
         if tx.kind == "consent":
-            self._components[pair.component].consent_in_flight = False
             return
         if tx.cancelled:
             return
@@ -1214,9 +1209,11 @@ class Agent:
     def _consent_checks(self, now: float) -> None:
         for comp in self._components.values():
             pair = comp.selected
-            if pair is None or comp.consent_in_flight or now < comp.next_consent:
+            # A new check every interval even while an earlier one is still retransmitting
+            # (its backoff stretches it over ~15 s): under heavy loss, waiting for it left
+            # 20 s and more without a fresh check, and consent expired.
+            if pair is None or now < comp.next_consent:
                 continue
-            comp.consent_in_flight = True
             comp.next_consent = now + self._consent_delay()
             # The controlling side keeps USE-CANDIDATE on its consent checks of the nominated
             # pair (as libwebrtc does): after a NAT rebinding they reach the controlled side
