@@ -819,7 +819,8 @@ class SctpAssociation:
         )
         return body + hmac.new(self._secret, body, hashlib.sha256).digest()
 
-    def _open_cookie(self, cookie: bytes, now: float) -> _Cookie | None:
+    def _open_cookie(self, cookie: bytes, now: float, fresh: bool = True) -> _Cookie | None:
+        """The state cookie, if it is ours (its MAC) and, with ``fresh``, not stale."""
         if len(cookie) != _COOKIE.size + _COOKIE_MAC:
             return None
         body, mac = cookie[: _COOKIE.size], cookie[_COOKIE.size :]
@@ -828,7 +829,7 @@ class SctpAssociation:
         my_tag, peer_tag, my_tsn, p_in, p_out, p_tsn, p_rwnd, created, fwd, reconf = _COOKIE.unpack(
             body
         )
-        if not (created - 1.0 <= now <= created + COOKIE_LIFETIME):
+        if fresh and not (created - 1.0 <= now <= created + COOKIE_LIFETIME):
             return None  # stale cookie (§5.1.5 step 3); the peer will retry with a new INIT
         return _Cookie(
             my_tag, peer_tag, my_tsn, p_tsn, p_rwnd, p_in, p_out, created, bool(fwd), bool(reconf)
@@ -1019,7 +1020,10 @@ class SctpAssociation:
         self._t1.start(now + self._rto)
 
     def _on_cookie_echo(self, echo: c.CookieEchoChunk, tag: int, now: float) -> None:
-        cookie = self._open_cookie(echo.cookie, now)
+        # A stale cookie still opens the association it made (§5.2.4 step 3: only a stale
+        # cookie whose tags differ is discarded): a peer whose COOKIE ACKs were lost keeps
+        # echoing it with T1 backed off, past the cookie's lifetime under heavy loss.
+        cookie = self._open_cookie(echo.cookie, now, fresh=self.state is State.CLOSED)
         if cookie is None or tag != cookie.my_tag:
             self.stats.bad_tag += 1
             return

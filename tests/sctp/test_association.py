@@ -106,6 +106,18 @@ def test_setup_survives_lost_init_and_cookie() -> None:
     assert len(dropped) == 2 and sim.now >= 2.0  # T1 fired twice (1 s, then backed off)
 
 
+def test_a_stale_cookie_echo_of_an_established_association_is_answered() -> None:
+    # The listener's COOKIE ACKs are lost until the echoed cookie is older than its lifetime:
+    # the repeat still opens the association it made (RFC 9260 §5.2.4), so the client
+    # comes up instead of timing out.
+    a = SctpAssociation(SctpConfig(rto_max=40.0), is_client=True)
+    b = SctpAssociation(is_client=False)
+    sim = Link(a, b, drop=lambda d: d.data[12] == c.COOKIE_ACK and sim.now < 70.0)
+    a.connect(0.0)
+    sim.run_until(lambda: a.is_established, limit=200.0)
+    assert sim.now > association.COOKIE_LIFETIME
+
+
 def test_setup_times_out_without_peer() -> None:
     a = SctpAssociation(SctpConfig(max_init_retransmits=2), is_client=True)
     sim = Link(a, SctpAssociation(is_client=False), drop=lambda d: True)
