@@ -1,0 +1,111 @@
+"""The video pacer on a fake clock: driven at its own deadlines, as the shell's timer does."""
+
+from __future__ import annotations
+
+import pytest
+
+from pywebrtc.rtp.pacer import MAX_QUEUE_TIME, Pacer
+
+
+def drain(pacer: Pacer, now: float, until: float) -> list[tuple[float, bytes]]:
+    """Tick the pacer at each deadline up to ``until``; (time, packet) in release order."""
+    released = [(now, p) for p in iter(pacer.poll, None)]
+    while (due := pacer.deadline()) is not None and due <= until:
+        now = max(now, due)
+        pacer.tick(now)
+        released += [(now, p) for p in iter(pacer.poll, None)]
+    return released
+
+
+def packet(tag: int, size: int = 1200) -> bytes:
+    return tag.to_bytes(2) + bytes(size - 2)
+
+
+def test_without_a_target_packets_leave_as_they_come() -> None:
+    pacer = Pacer()
+    for i in range(20):
+        pacer.enqueue(packet(i), 1.0)
+    assert [int.from_bytes(p[:2]) for p in iter(pacer.poll, None)] == list(range(20))
+    assert pacer.deadline() is None
+
+
+def test_a_keyframe_is_spread_at_2_5_times_the_target() -> None:
+    pacer = Pacer()
+    pacer.set_target(250_000)
+    assert pacer.pacing_rate == 625_000
+    for i in range(15):  # a 18 KB keyframe
+        pacer.enqueue(packet(i), 10.0)
+    first = [p for p in iter(pacer.poll, None)]
+    assert len(first) == 1  # the first leaves at once, the rest wait
+    released = drain(pacer, 10.0, 20.0)
+    assert len(released) == 14
+    assert pacer.deadline() is None and pacer.queued_bytes == 0
+    gaps = [b[0] - a[0] for a, b in zip(released, released[1:], strict=False)]
+    spacing = 1200 * 8 / 625_000  # 15.4 ms
+    assert all(spacing - 0.0011 <= g <= spacing + 0.0011 for g in gaps), gaps
+    # (less the 5 ms of credit an idle pacer keeps)
+    assert released[-1][0] - 10.0 == pytest.approx(14 * spacing - 0.005, abs=0.002)
+
+
+def test_a_sender_below_the_pacing_rate_is_not_delayed() -> None:
+    pacer = Pacer()
+    pacer.set_target(1_000_000)
+    now, late = 0.0, 0.0
+    for frame in range(60):  # 30 frames a second of two 1000-byte packets: 480 kbit/s
+        now = frame / 30
+        pacer.enqueue(packet(2 * frame, 1000), now)
+        pacer.enqueue(packet(2 * frame + 1, 1000), now)
+        for when, _ in drain(pacer, now, now + 1 / 30 - 1e-6):
+            late = max(late, when - now)
+    assert late < 0.005
+
+
+def test_retransmissions_go_ahead_of_new_media() -> None:
+    pacer = Pacer()
+    pacer.set_target(100_000)
+    for i in range(5):
+        pacer.enqueue(packet(i), 0.0)
+    pacer.enqueue(packet(100), 0.0, retransmission=True)
+    order = [int.from_bytes(p[:2]) for _, p in drain(pacer, 0.0, 10.0)]
+    assert order == [0, 100, 1, 2, 3, 4]  # (0 had left before the retransmission came)
+    assert pacer.counters.retransmissions == 1 and pacer.counters.packets == 6
+
+
+def test_the_queue_time_limit_raises_the_rate() -> None:
+    pacer = Pacer()
+    pacer.set_target(50_000)  # 125 kbit/s pacing: 250 KB would take 16 s
+    for i in range(200):
+        pacer.enqueue(packet(i, 1250), 0.0)
+    released = drain(pacer, 0.0, 60.0)
+    assert len(released) == 200
+    assert released[-1][0] <= MAX_QUEUE_TIME + 0.02
+    assert pacer.counters.rate_raised > 0
+
+
+def test_the_queue_time_and_size_are_reported_and_clear_forgets_them() -> None:
+    pacer = Pacer()
+    pacer.set_target(100_000)
+    for i in range(4):
+        pacer.enqueue(packet(i), 1.0)
+    pacer.poll()
+    assert len(pacer) == 3 and pacer.queued_bytes == 3600
+    assert pacer.queue_time(1.5) == pytest.approx(0.5)
+    pacer.clear()
+    assert len(pacer) == 0 and pacer.queue_time(2.0) == 0.0 and pacer.deadline() is None
+
+
+def test_dropping_the_target_releases_what_waits() -> None:
+    pacer = Pacer()
+    pacer.set_target(100_000)
+    for i in range(4):
+        pacer.enqueue(packet(i), 1.0)
+    assert pacer.poll() is not None and pacer.poll() is None
+    pacer.set_target(None)
+    assert len(list(iter(pacer.poll, None))) == 3
+
+
+def test_bad_settings_raise() -> None:
+    with pytest.raises(ValueError):
+        Pacer(factor=0)
+    with pytest.raises(ValueError):
+        Pacer(max_queue_time=-1)
