@@ -33,7 +33,9 @@ by the media plane, :mod:`pywebrtc.rtp.bwe.transport`): each encode first sets t
 it, at the frame rate :func:`~pywebrtc.rtp.bwe.transport.video_framerate` allows for the frame's
 size, within :attr:`VideoLink.max_framerate`. The RTP packets the session makes (new media
 and retransmissions) go through a :class:`~pywebrtc.rtp.pacer.Pacer` paced at 2.5 times that
-target (unpaced without an estimate); RTCP does not wait behind them. A packet takes its
+target (unpaced without an estimate); RTCP does not wait behind them. When the pacer drops a
+queue that would take more than 2 s to send (the target collapsed), the next frame is a
+keyframe. A packet takes its
 transport-wide sequence number (from the transport's shared counter) and its abs-send-time as it
 leaves the pacer, not when it was made, so that the estimator sees the order and times of the
 wire. Every datagram the link sends also goes to :attr:`VideoLink.on_sent` (the estimator reads
@@ -595,6 +597,10 @@ class VideoLink:
             out.append(data)
             if on_sent is not None:
                 on_sent(data, now)
+        if pacer.keyframe_needed:  # what waited was dropped: start again from a keyframe
+            pacer.keyframe_needed = False
+            self._keyframe_wanted = True
+            self._keyframe_at_once()
 
     def _stamp(self, data: bytes, now: float) -> bytes:
         """The packet as it leaves: the transport-wide number and abs-send-time of now."""

@@ -12,10 +12,20 @@ so a keyframe drains over a few tens of milliseconds instead of leaving in one b
 * :meth:`deadline` is when the next packet may leave; :meth:`tick` moves what may leave by
   ``now`` to the output and :meth:`poll` hands it out, oldest first. No timers of its own: the
   owner's timer calls :meth:`tick` at :meth:`deadline`.
-* The queue is bounded in time, not in size: when its oldest packet would wait more than
-  ``max_queue_time`` (2 s, as libwebrtc) the rate is raised so that the queue drains by then
-  (counted in :attr:`PacerCounters.rate_raised`). The encoder's target falls with the estimate,
-  so a long queue only builds after a sudden collapse of the target.
+* Retransmissions are limited to the target's rate over any half second (as libwebrtc's
+  retransmission rate limiter): after a squeeze the receiver asks again for everything the
+  bottleneck dropped, and answering all of it at once is the next flood. Those beyond the
+  limit are dropped (:attr:`PacerCounters.retransmissions_dropped`); the receiver asks again
+  or for a keyframe.
+* The queue is bounded in time, not in size: when what waits would take more than
+  ``max_queue_time`` (2 s, libwebrtc's limit) to send at the pacing rate, or its oldest packet
+  has waited that long, it is dropped and :attr:`keyframe_needed` set: the sender encodes a
+  keyframe at the new target instead. Such a queue builds only when the target collapses (a
+  link squeezed 20 times leaves a second of frames encoded at the old rate, and the
+  retransmissions the receiver asks for, behind a tenth of the rate). libwebrtc raises the
+  pacing rate instead, to drain the queue within the limit; into a squeezed link that floods
+  it (several times its rate for a second or two, most of it lost), and the loss takes the
+  estimate down to its minimum.
 * Without a target (:meth:`set_target` with None: no bandwidth estimate for the transport)
   packets leave as they come.
 
@@ -28,20 +38,22 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_FACTOR", "MAX_QUEUE_TIME", "Pacer", "PacerCounters"]
+__all__ = ["DEFAULT_FACTOR", "MAX_QUEUE_TIME", "RETRANSMISSION_WINDOW", "Pacer", "PacerCounters"]
 
 DEFAULT_FACTOR = 2.5
 MAX_QUEUE_TIME = 2.0  # s
 _SLACK = 0.001  # s: the loop's timer may fire up to a millisecond early (pywebrtc.timer)
 _BURST = 0.005  # s of credit an idle pacer keeps: a packet that comes alone leaves at once
-_MIN_TIME_LEFT = 0.01  # s: the rate the queue limit asks for, when the oldest is already late
+RETRANSMISSION_WINDOW = 0.5  # s: retransmissions in any such window stay within the target
 
 
 @dataclass(slots=True)
 class PacerCounters:
     packets: int = 0  # released
     retransmissions: int = 0  # released from the retransmission queue
-    rate_raised: int = 0  # releases at a rate raised by the queue-time limit
+    retransmissions_dropped: int = 0  # beyond the retransmission rate limit
+    overflows: int = 0  # times the queue-time limit dropped the queue
+    dropped: int = 0  # packets those dropped
 
 
 class Pacer:
@@ -54,8 +66,12 @@ class Pacer:
         "_out",
         "_queued_bytes",
         "_rate",
+        "_resent",
+        "_resent_bytes",
         "_retransmissions",
+        "_target",
         "counters",
+        "keyframe_needed",
         "factor",
         "max_queue_time",
     )
@@ -68,6 +84,10 @@ class Pacer:
         self.factor = factor
         self.max_queue_time = max_queue_time
         self._rate: float | None = None
+        self._target: float | None = None
+        self._resent: deque[tuple[float, int]] = deque()  # (time, bytes) of recent ones
+        self._resent_bytes = 0
+        self.keyframe_needed = False  # the queue was dropped: the sender should send one
         self._media: deque[tuple[bytes, float]] = deque()
         self._retransmissions: deque[tuple[bytes, float]] = deque()
         self._queued_bytes = 0
@@ -79,7 +99,8 @@ class Pacer:
 
     def set_target(self, bitrate: int | None) -> None:
         """The sender's target (bit/s) the pacing rate follows; None: do not pace."""
-        self._rate = None if bitrate is None or bitrate <= 0 else self.factor * bitrate
+        self._target = None if bitrate is None or bitrate <= 0 else float(bitrate)
+        self._rate = None if self._target is None else self.factor * self._target
         if self._rate is None:
             self.tick(0.0)  # (unpaced: what waits leaves now, whatever the time)
 
@@ -88,9 +109,24 @@ class Pacer:
         return self._rate
 
     def enqueue(self, data: bytes, now: float, *, retransmission: bool = False) -> None:
-        """One RTP packet to send; it leaves by :meth:`poll` once the bucket allows."""
-        (self._retransmissions if retransmission else self._media).append((data, now))
-        self._queued_bytes += len(data)
+        """One RTP packet to send; it leaves by :meth:`poll` once the bucket allows (a
+        retransmission beyond the limit is dropped)."""
+        size = len(data)
+        if retransmission:
+            target = self._target
+            if target is not None:
+                resent = self._resent
+                while resent and resent[0][0] <= now - RETRANSMISSION_WINDOW:
+                    self._resent_bytes -= resent.popleft()[1]
+                if (self._resent_bytes + size) * 8 > target * RETRANSMISSION_WINDOW:
+                    self.counters.retransmissions_dropped += 1
+                    return
+                resent.append((now, size))
+                self._resent_bytes += size
+            self._retransmissions.append((data, now))
+        else:
+            self._media.append((data, now))
+        self._queued_bytes += size
         self.tick(now)
 
     # ------------------------------------------------------------------ queue state
@@ -136,23 +172,21 @@ class Pacer:
             return
         if self._next_send < now - _BURST:
             self._next_send = now - _BURST
+        limit = self.max_queue_time
+        if self._queued_bytes * 8 > rate * limit or self.queue_time(now) > limit:
+            self._overflow()
+            return
         while (media or rtx) and self._next_send <= now + _SLACK:
-            effective = self._effective_rate(rate, now)
             retransmission = bool(rtx)
             data = (rtx if retransmission else media).popleft()[0]
             self._release(data, retransmission)
-            self._next_send += len(data) * 8 / effective
+            self._next_send += len(data) * 8 / rate
 
-    def _effective_rate(self, rate: float, now: float) -> float:
-        """The pacing rate, raised so that the oldest packet waits at most the limit."""
-        oldest = self._oldest()
-        assert oldest is not None
-        time_left = max(_MIN_TIME_LEFT, self.max_queue_time - (now - oldest))
-        needed = self._queued_bytes * 8 / time_left
-        if needed > rate:
-            self.counters.rate_raised += 1
-            return needed
-        return rate
+    def _overflow(self) -> None:
+        self.counters.overflows += 1
+        self.counters.dropped += len(self)
+        self.clear()
+        self.keyframe_needed = True
 
     def _release(self, data: bytes, retransmission: bool) -> None:
         self._queued_bytes -= len(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pywebrtc.rtp.pacer import MAX_QUEUE_TIME, Pacer
+from pywebrtc.rtp.pacer import Pacer
 
 
 def drain(pacer: Pacer, now: float, until: float) -> list[tuple[float, bytes]]:
@@ -65,21 +65,42 @@ def test_retransmissions_go_ahead_of_new_media() -> None:
     pacer.set_target(100_000)
     for i in range(5):
         pacer.enqueue(packet(i), 0.0)
-    pacer.enqueue(packet(100), 0.0, retransmission=True)
+    pacer.enqueue(packet(100), 0.0, retransmission=True)  # (within the limit: 6 KB in 0.5 s)
     order = [int.from_bytes(p[:2]) for _, p in drain(pacer, 0.0, 10.0)]
     assert order == [0, 100, 1, 2, 3, 4]  # (0 had left before the retransmission came)
     assert pacer.counters.retransmissions == 1 and pacer.counters.packets == 6
 
 
-def test_the_queue_time_limit_raises_the_rate() -> None:
+def test_a_queue_that_would_take_more_than_2_s_is_dropped_for_a_keyframe() -> None:
     pacer = Pacer()
-    pacer.set_target(50_000)  # 125 kbit/s pacing: 250 KB would take 16 s
-    for i in range(200):
-        pacer.enqueue(packet(i, 1250), 0.0)
-    released = drain(pacer, 0.0, 60.0)
-    assert len(released) == 200
-    assert released[-1][0] <= MAX_QUEUE_TIME + 0.02
-    assert pacer.counters.rate_raised > 0
+    pacer.set_target(400_000)  # 1 Mbit/s pacing: 2 s is 250 KB
+    for i in range(150):  # 180 KB: 1.4 s
+        pacer.enqueue(packet(i), 0.0)
+    assert not pacer.keyframe_needed and pacer.counters.overflows == 0
+    pacer.set_target(40_000)  # the target collapsed: 14 s now
+    pacer.tick(0.05)
+    assert pacer.keyframe_needed and pacer.counters.overflows == 1
+    assert len(pacer) == 0 and pacer.deadline() is None
+    assert pacer.counters.dropped == 150 - len(drain(pacer, 0.0, 0.0))
+    # the keyframe that follows goes at the new rate
+    pacer.keyframe_needed = False
+    for i in range(3):
+        pacer.enqueue(packet(i), 0.1)
+    assert len(drain(pacer, 0.1, 1.0)) == 3 and not pacer.keyframe_needed
+
+
+def test_retransmissions_are_limited_to_the_target_over_half_a_second() -> None:
+    pacer = Pacer()
+    pacer.set_target(192_000)  # 12 KB in half a second: ten 1200-byte packets
+    for i in range(30):
+        pacer.enqueue(packet(i), 0.0, retransmission=True)
+    assert pacer.counters.retransmissions_dropped == 20
+    pacer.enqueue(packet(99), 0.49, retransmission=True)
+    assert pacer.counters.retransmissions_dropped == 21
+    pacer.enqueue(packet(100), 0.51, retransmission=True)  # the window moved on
+    assert pacer.counters.retransmissions_dropped == 21
+    sent = [int.from_bytes(p[:2]) for _, p in drain(pacer, 0.51, 10.0)]
+    assert len(sent) == 11 and sent[-1] == 100
 
 
 def test_the_queue_time_and_size_are_reported_and_clear_forgets_them() -> None:
