@@ -73,6 +73,7 @@ class BottleneckSim:
     _keyframe_wanted: bool = True
     _keyframe_at: float = -1e9
     _pacer_due: float | None = None
+    _arrival_due: float | None = None
 
     def __post_init__(self) -> None:
         self.link = Impairer(self._impairment(), seed=self.seed)
@@ -127,8 +128,13 @@ class BottleneckSim:
         self.sent_at.append(self.now)
         packet = _HEADER.pack(seq, self.now).ljust(size, b"\0")
         self.link.push(self.now, packet)
+        self._next_arrival()
+
+    def _next_arrival(self) -> None:
+        """Be called back when the link's next packet is due (once per time)."""
         due = self.link.next_due()
-        if due is not None:
+        if due is not None and due != self._arrival_due:
+            self._arrival_due = due
             self.at(due, self._arrive)
 
     def _frame(self) -> None:
@@ -177,6 +183,9 @@ class BottleneckSim:
             seq, sent = _HEADER.unpack_from(packet)
             self.delivered.append(Delivered(seq, sent, self.now))
             self.twcc.record(seq, 0x1234, self.now + RECEIVER_CLOCK_OFFSET)
+        # packets pushed together (a burst) are due one after the other: each push could only
+        # ask for the first one's
+        self._next_arrival()
         due = self.twcc.deadline()
         if due is not None and self._feedback_due != due:
             self._feedback_due = due
