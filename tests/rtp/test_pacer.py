@@ -29,22 +29,30 @@ def test_without_a_target_packets_leave_as_they_come() -> None:
     assert pacer.deadline() is None
 
 
-def test_a_keyframe_is_spread_at_2_5_times_the_target() -> None:
+def test_a_keyframe_leaves_40_ms_of_it_at_once_then_at_2_5_times_the_target() -> None:
     pacer = Pacer()
     pacer.set_target(250_000)
     assert pacer.pacing_rate == 625_000
     for i in range(15):  # a 18 KB keyframe
         pacer.enqueue(packet(i), 10.0)
     first = [p for p in iter(pacer.poll, None)]
-    assert len(first) == 1  # the first leaves at once, the rest wait
+    spacing = 1200 * 8 / 625_000  # 15.4 ms
+    assert len(first) == 3  # the idle pacer's 40 ms of credit (and the timer's 1 ms slack)
     released = drain(pacer, 10.0, 20.0)
-    assert len(released) == 14
+    assert len(released) == 12
     assert pacer.deadline() is None and pacer.queued_bytes == 0
     gaps = [b[0] - a[0] for a, b in zip(released, released[1:], strict=False)]
-    spacing = 1200 * 8 / 625_000  # 15.4 ms
     assert all(spacing - 0.0011 <= g <= spacing + 0.0011 for g in gaps), gaps
-    # (less the 5 ms of credit an idle pacer keeps)
-    assert released[-1][0] - 10.0 == pytest.approx(14 * spacing - 0.005, abs=0.002)
+    assert released[-1][0] - 10.0 == pytest.approx(14 * spacing - 0.040, abs=0.002)
+
+
+def test_without_credit_every_packet_is_spaced() -> None:
+    pacer = Pacer(burst=0.0)
+    pacer.set_target(250_000)
+    for i in range(5):
+        pacer.enqueue(packet(i), 10.0)
+    released = drain(pacer, 10.0, 20.0)
+    assert [round(t - 10.0, 4) for t, _ in released] == [0.0, 0.0154, 0.0307, 0.0461, 0.0614]
 
 
 def test_a_sender_below_the_pacing_rate_is_not_delayed() -> None:
@@ -67,7 +75,7 @@ def test_retransmissions_go_ahead_of_new_media() -> None:
         pacer.enqueue(packet(i), 0.0)
     pacer.enqueue(packet(100), 0.0, retransmission=True)  # (within the limit: 6 KB in 0.5 s)
     order = [int.from_bytes(p[:2]) for _, p in drain(pacer, 0.0, 10.0)]
-    assert order == [0, 100, 1, 2, 3, 4]  # (0 had left before the retransmission came)
+    assert order == [0, 1, 100, 2, 3, 4]  # (0 and 1 had left, on credit, before it came)
     assert pacer.counters.retransmissions == 1 and pacer.counters.packets == 6
 
 
@@ -108,8 +116,8 @@ def test_the_queue_time_and_size_are_reported_and_clear_forgets_them() -> None:
     pacer.set_target(100_000)
     for i in range(4):
         pacer.enqueue(packet(i), 1.0)
-    pacer.poll()
-    assert len(pacer) == 3 and pacer.queued_bytes == 3600
+    assert len(list(iter(pacer.poll, None))) == 2  # (on credit)
+    assert len(pacer) == 2 and pacer.queued_bytes == 2400
     assert pacer.queue_time(1.5) == pytest.approx(0.5)
     pacer.clear()
     assert len(pacer) == 0 and pacer.queue_time(2.0) == 0.0 and pacer.deadline() is None
@@ -120,9 +128,9 @@ def test_dropping_the_target_releases_what_waits() -> None:
     pacer.set_target(100_000)
     for i in range(4):
         pacer.enqueue(packet(i), 1.0)
-    assert pacer.poll() is not None and pacer.poll() is None
+    assert len(list(iter(pacer.poll, None))) == 2
     pacer.set_target(None)
-    assert len(list(iter(pacer.poll, None))) == 3
+    assert len(list(iter(pacer.poll, None))) == 2
 
 
 def test_bad_settings_raise() -> None:
@@ -130,3 +138,5 @@ def test_bad_settings_raise() -> None:
         Pacer(factor=0)
     with pytest.raises(ValueError):
         Pacer(max_queue_time=-1)
+    with pytest.raises(ValueError):
+        Pacer(burst=-0.1)
