@@ -31,8 +31,15 @@ packetization, NACK/RTX, PLI/FIR, the video jitter buffer), its encoder and its 
 The transport's bandwidth estimate reaches the link as :attr:`VideoLink.target_bitrate` (set
 by the media plane, :mod:`pywebrtc.rtp.bwe.transport`): each encode first sets the encoder to
 it, at the frame rate :func:`~pywebrtc.rtp.bwe.transport.video_framerate` allows for the frame's
-size, within :attr:`VideoLink.max_framerate`. Every datagram the link sends also goes to
-:attr:`VideoLink.on_sent` (the estimator reads its transport-wide sequence number).
+size, within :attr:`VideoLink.max_framerate`. The RTP packets the session makes (new media
+and retransmissions) go through a :class:`~pywebrtc.rtp.pacer.Pacer` paced at 2.5 times that
+target (unpaced without an estimate); RTCP does not wait behind them. When the pacer drops a
+queue that would take more than 2 s to send (the target collapsed), the next frame is a
+keyframe. A packet takes its
+transport-wide sequence number (from the transport's shared counter) and its abs-send-time as it
+leaves the pacer, not when it was made, so that the estimator sees the order and times of the
+wire. Every datagram the link sends also goes to :attr:`VideoLink.on_sent` (the estimator reads
+its transport-wide sequence number).
 
 The link keeps the counters the session cannot know (frames encoded and decoded, keyframes
 decoded, qpSum, sizes, frame rates) and merges them into the session's getStats entries.
@@ -69,11 +76,14 @@ from pywebrtc.media.video.codecs import (
 from pywebrtc.media.video.decode_queue import DecodeQueue
 from pywebrtc.media.video.session import (
     KeyframeRequested,
+    Retransmission,
     VideoFrameReceived,
     VideoSession,
     VideoSessionConfig,
 )
 from pywebrtc.rtp.bwe.transport import video_framerate
+from pywebrtc.rtp.extensions import abs_send_time_from_seconds, extension_value_offset
+from pywebrtc.rtp.pacer import Pacer
 from pywebrtc.rtp.packet import RtpPacket
 from pywebrtc.rtp.rtcp import RtcpPacket
 from pywebrtc.rtp.sender import TransportSequence
@@ -186,6 +196,10 @@ class VideoLink:
         self.config = config
         self._ntp_offset = ntp_offset
         self._transport_sequence = transport_sequence
+        # the session numbers its packets from a counter of its own; the shared number is
+        # written as the packet leaves the pacer (see _stamp)
+        self._placeholder_sequence = TransportSequence(0)
+        self.pacer = Pacer()
         self.session = self._new_session(config)
         self._clock = clock
         self._wake = wake
@@ -209,7 +223,7 @@ class VideoLink:
         self._decode_task: asyncio.Future[None] | None = None
         self.closed = False
         self.on_sent: Callable[[bytes, float], None] | None = None  # every datagram sent
-        self.target_bitrate: int | None = None  # the encoder's share of the estimate
+        self._target_bitrate: int | None = None
         self.max_framerate = DEFAULT_FRAMERATE
         # counters for getStats the session does not keep
         self.frames_encoded = 0
@@ -222,9 +236,18 @@ class VideoLink:
     # ------------------------------------------------------------------ configuration
 
     def _new_session(self, config: VideoSessionConfig) -> VideoSession:
-        return VideoSession(
-            config, ntp_offset=self._ntp_offset, transport_sequence=self._transport_sequence
-        )
+        sequence = self._placeholder_sequence if self._transport_sequence is not None else None
+        return VideoSession(config, ntp_offset=self._ntp_offset, transport_sequence=sequence)
+
+    @property
+    def target_bitrate(self) -> int | None:
+        """The encoder's share of the estimate (bit/s); the pacer sends at 2.5 times it."""
+        return self._target_bitrate
+
+    @target_bitrate.setter
+    def target_bitrate(self, bitrate: int | None) -> None:
+        self._target_bitrate = bitrate
+        self.pacer.set_target(bitrate)
 
     @property
     def receive_payload_type(self) -> int | None:
@@ -242,7 +265,9 @@ class VideoLink:
         the SSRC goes on); the codecs stay unless the send codec changed."""
         if config == self.config:
             return
-        self.flush(self._clock())
+        now = self._clock()
+        self.flush(now)
+        self._release(now, everything=True)  # stamped with the ids they were made for
         self.config = config
         self.session = self._new_session(config)
         if config.send_codec != self._encoder_codec:
@@ -522,7 +547,11 @@ class VideoLink:
     # ------------------------------------------------------------------ timer and events
 
     def deadline(self) -> float | None:
-        return self.session.deadline()
+        best = self.session.deadline()
+        paced = self.pacer.deadline()
+        if paced is not None and (best is None or paced < best):
+            best = paced
+        return best
 
     def tick(self, now: float) -> None:
         self.session.tick(now)
@@ -530,11 +559,19 @@ class VideoLink:
 
     def flush(self, now: float) -> None:
         out = self._out
+        pacer = self.pacer
+        on_sent = self.on_sent
         while (event := self.session.poll()) is not None:
-            if type(event) is Transmit:
-                out.append(event.data)
-                if self.on_sent is not None:
-                    self.on_sent(event.data, now)
+            kind = type(event)
+            if kind is Transmit or kind is Retransmission:
+                assert isinstance(event, Transmit)
+                data = event.data
+                if 192 <= data[1] <= 223:  # RTCP (RFC 5761 §4): never behind video
+                    out.append(data)
+                    if on_sent is not None:
+                        on_sent(data, now)
+                else:
+                    pacer.enqueue(data, now, retransmission=kind is Retransmission)
             elif isinstance(event, VideoFrameReceived):
                 self._on_frame(event.frame)
             elif isinstance(event, KeyframeRequested):
@@ -542,6 +579,45 @@ class VideoLink:
                 self._keyframe_at_once()
             else:
                 logger.debug("video session event %r", event)
+        self._release(now)
+
+    def _release(self, now: float, *, everything: bool = False) -> None:
+        """Send what the pacer lets go by ``now`` (all that waits if ``everything``)."""
+        pacer = self.pacer
+        if everything:
+            rate = self._target_bitrate
+            pacer.set_target(None)
+            pacer.set_target(rate)
+        else:
+            pacer.tick(now)
+        out = self._out
+        on_sent = self.on_sent
+        while (data := pacer.poll()) is not None:
+            data = self._stamp(data, now)
+            out.append(data)
+            if on_sent is not None:
+                on_sent(data, now)
+        if pacer.keyframe_needed:  # what waited was dropped: start again from a keyframe
+            pacer.keyframe_needed = False
+            self._keyframe_wanted = True
+            self._keyframe_at_once()
+
+    def _stamp(self, data: bytes, now: float) -> bytes:
+        """The packet as it leaves: the transport-wide number and abs-send-time of now."""
+        shared = self._transport_sequence
+        ids = self.config.extension_ids
+        if (shared is None or ids.transport_cc is None) and ids.abs_send_time is None:
+            return data
+        packet = bytearray(data)
+        if shared is not None and ids.transport_cc is not None:
+            found = extension_value_offset(packet, ids.transport_cc)
+            if found is not None and found[1] == 2:
+                packet[found[0] : found[0] + 2] = shared.take().to_bytes(2)
+        if ids.abs_send_time is not None:
+            found = extension_value_offset(packet, ids.abs_send_time)
+            if found is not None and found[1] == 3:
+                packet[found[0] : found[0] + 3] = abs_send_time_from_seconds(now).to_bytes(3)
+        return bytes(packet)
 
     def close(self) -> None:
         if self.closed:
@@ -549,6 +625,7 @@ class VideoLink:
         self.stop_sender()
         now = self._clock()
         self.session.close(now)
+        self.pacer.clear()  # (media not sent yet: the receiver will not wait for it)
         self.flush(now)
         self.closed = True
         if self._decode_task is not None:

@@ -330,7 +330,7 @@ class Network:
             if machine is None:
                 continue
             while (out := machine.poll()) is not None:
-                if type(out) is Transmit:
+                if isinstance(out, Transmit):  # (a video Retransmission too)
                     if host.peer is not None:
                         self.send(host, out.data, host.addresses[0], host.peer)
                     elif out.source in host.addresses:

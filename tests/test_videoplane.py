@@ -15,7 +15,9 @@ from pywebrtc.media.track import MediaStreamTrack, RemoteVideoTrack
 from pywebrtc.media.video import EncodedVideoFrame, VideoCodec
 from pywebrtc.media.video.session import VideoFrameReceived, VideoSession, VideoSessionConfig
 from pywebrtc.rtp import RtpPacket, parse_rtcp, serialize_rtcp
+from pywebrtc.rtp.extensions import abs_send_time_from_seconds
 from pywebrtc.rtp.rtcp import Pli
+from pywebrtc.rtp.sender import ExtensionIds, TransportSequence
 from pywebrtc.videoplane import VideoLink
 
 VP8 = VideoCodec("VP8", 96)
@@ -128,3 +130,75 @@ def test_pass_through_frames_in_another_codec_are_counted_and_not_sent(
     with caplog.at_level(logging.WARNING, logger="pywebrtc.videoplane"):
         asyncio.run(scenario())
     assert len([r for r in caplog.records if "not sent" in r.getMessage()]) == 1  # not per frame
+
+
+class OneKeyframe(MediaStreamTrack):
+    """A pass-through track: one 18 KB VP8 keyframe, then nothing."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.given = False
+
+    async def recv(self) -> EncodedVideoFrame:  # type: ignore[override]
+        if self.given:
+            await asyncio.Event().wait()
+        self.given = True
+        return EncodedVideoFrame(b"\x10\x02\x00\x9d\x01\x2a" + bytes(18_000), 0, True, "vp8")
+
+
+def test_video_is_paced_and_numbered_as_it_leaves_the_pacer() -> None:
+    """With a target, a keyframe's packets leave at 2.5 times it (after the pacer's 40 ms of
+    credit), driven by the link's deadline; each takes the transport-wide number and
+    abs-send-time of the moment it leaves, so numbers another stream (audio) takes meanwhile
+    keep the wire in order."""
+
+    async def scenario() -> None:
+        clock = [100.0]
+        out: list[bytes] = []
+        shared = TransportSequence(0xFFF0)
+        ids = ExtensionIds(abs_send_time=2, transport_cc=3)
+        link = VideoLink(
+            VideoSessionConfig(ssrc=0xA1, cname="a", send_codec=VP8, extension_ids=ids),
+            lambda: clock[0], lambda: None, out, RemoteVideoTrack(), transport_sequence=shared,
+        )  # fmt: skip
+        link.target_bitrate = 200_000  # 500 kbit/s pacing: a 1154-byte packet every ~18 ms
+        link.start_sender(OneKeyframe())
+        for _ in range(100):
+            if out:
+                break
+            await asyncio.sleep(0)
+        wire: list[tuple[float, int, int]] = []  # (time, transport-wide number, abs-send-time)
+        audio: list[int] = []
+
+        def take(now: float) -> None:
+            for data in out:
+                if 192 <= data[1] <= 223:
+                    continue  # (RTCP: not paced)
+                packet = RtpPacket.parse(data)
+                wire.append((now, int.from_bytes(packet.extension(3) or b""),
+                             int.from_bytes(packet.extension(2) or b"")))  # fmt: skip
+            out.clear()
+
+        take(clock[0])
+        burst = len(wire)
+        assert burst == 3  # the pacer's 40 ms of credit at once, the rest wait
+        while (due := link.deadline()) is not None and due < clock[0] + 1.0:
+            clock[0] = max(clock[0], due)
+            audio.append(shared.take())  # an audio packet between two video ones
+            link.tick(clock[0])
+            take(clock[0])
+        link.close()
+        assert len(wire) == 16  # 18 KB in payloads of at most 1200 bytes
+        numbers = [n for _, n, _ in wire]
+        merged = sorted(numbers + audio, key=lambda n: (n - 0xFFF0) & 0xFFFF)
+        assert merged == [(0xFFF0 + i) & 0xFFFF for i in range(len(merged))]  # no gap
+        paced = wire[burst - 1 :]
+        assert all((b[1] - a[1]) & 0xFFFF == 2 for a, b in zip(paced, paced[1:], strict=False))
+        gaps = [b[0] - a[0] for a, b in zip(paced, paced[1:], strict=False)]
+        assert all(0.015 < g < 0.025 for g in gaps), gaps
+        for when, _, abs_time in wire:
+            assert abs_time == abs_send_time_from_seconds(when)
+
+    asyncio.run(scenario())

@@ -34,6 +34,7 @@ __all__ = [
     "AudioLevel",
     "ExtensionForm",
     "abs_send_time_from_seconds",
+    "extension_value_offset",
     "abs_send_time_to_seconds",
     "is_rfc8285_profile",
     "pack_abs_send_time",
@@ -59,6 +60,48 @@ _ONE_BYTE_MAX_ID = 14
 _ONE_BYTE_MAX_LENGTH = 16
 
 ExtensionForm = Literal["auto", "one-byte", "two-byte"]
+
+
+def extension_value_offset(data: bytes | bytearray, ext_id: int) -> tuple[int, int] | None:
+    """Where extension ``ext_id``'s value sits in an RTP packet's bytes: (offset, length), or
+    None when the packet carries none (or is too short or malformed to tell). For rewriting a
+    value in place (a pacer stamps the send time and transport-wide number as a packet
+    leaves) without parsing the packet."""
+    n = len(data)
+    if n < 12 or not data[0] & 0x10:
+        return None
+    pos = 12 + 4 * (data[0] & 0x0F)
+    if pos + 4 > n:
+        return None
+    profile = data[pos] << 8 | data[pos + 1]
+    end = pos + 4 + 4 * (data[pos + 2] << 8 | data[pos + 3])
+    if end > n:
+        return None
+    i = pos + 4
+    if profile == ONE_BYTE_PROFILE:
+        while i < end:
+            b = data[i]
+            ident = b >> 4
+            if ident == 0:
+                i += 1
+                continue
+            if ident == _ONE_BYTE_STOP_ID:
+                return None
+            length = (b & 0x0F) + 1
+            if ident == ext_id:
+                return (i + 1, length) if i + 1 + length <= end else None
+            i += 1 + length
+    elif profile & _TWO_BYTE_MASK == TWO_BYTE_PROFILE:
+        while i + 1 < end:
+            ident = data[i]
+            if ident == 0:
+                i += 1
+                continue
+            length = data[i + 1]
+            if ident == ext_id:
+                return (i + 2, length) if i + 2 + length <= end else None
+            i += 2 + length
+    return None
 
 
 def is_rfc8285_profile(profile: int) -> bool:

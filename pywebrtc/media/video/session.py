@@ -76,6 +76,7 @@ from . import VIDEO_CLOCK, EncodedVideoFrame, VideoCodec
 __all__ = [
     "KeyframeRequested",
     "RemoteEnded",
+    "Retransmission",
     "Transmit",
     "VideoDropCounters",
     "VideoEvent",
@@ -101,6 +102,12 @@ _REORDER_WAIT = 0.05  # how long a hole may be reordering, not loss (without NAC
 # A hole spanning this much RTP time is beyond repair: its first packets are older than a
 # sender's packet history (libwebrtc's and ours: 3 s) by the time a NACK reaches it.
 _UNREPAIRABLE_SPAN = int(_RETRANSMIT_AGE * VIDEO_CLOCK)
+
+
+@dataclass(frozen=True, slots=True)
+class Retransmission(Transmit):
+    """A packet sent again for a NACK (RFC 4585 §6.2.1; on the RTX stream when there is one):
+    a pacer sends it ahead of new media."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,7 +517,7 @@ class VideoSession:
                 packet = self.sender.stamp_transport_sequence(packet)
             data = bytes(packet)
             self.retransmitted_bytes_sent += len(packet.payload)
-            self._transmits.append(Transmit(data))
+            self._transmits.append(Retransmission(data))
 
     def _as_retransmission(self, packet: RtpPacket) -> RtpPacket:
         """RFC 4588 §4 on the RTX stream when we have one; the packet itself otherwise."""

@@ -17,7 +17,10 @@ queue is draining; leave the rate alone until it has), *normal* from Hold to Inc
 
 What we chose beyond the draft: until the first over-use, the increase is 50 % per second
 instead of 8 %. libwebrtc reaches the capacity quickly by probing (bursts at 3x and 6x the start
-rate); we do not probe, and at 8 % a 300 kbit/s start takes 15 s to find 1 Mbit/s.
+rate); we do not probe, and at 8 % a 300 kbit/s start takes 15 s to find 1 Mbit/s. The same
+holds after the link got faster (an acknowledged rate beyond the band, above): until the next
+over-use the increase is 50 % per second again, where libwebrtc would probe; at 8 % a squeezed
+link's return from 250 kbit/s to 1 Mbit/s took 15 s to be found.
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ class AimdRateControl:
         "_capacity",
         "_last_decrease",
         "_last_update",
+        "_searching",
         "bitrate",
         "decreases",
         "max_bitrate",
@@ -102,6 +106,7 @@ class AimdRateControl:
         self._capacity = _LinkCapacity()
         self._last_update: float | None = None
         self._last_decrease: float | None = None
+        self._searching = True  # the 50 %/s increase: at the start, and after the link grew
 
     def update(self, signal: BandwidthUsage, acked: int | None, now: float) -> float:
         """Apply one detector signal (once per feedback); returns the rate, bit/s."""
@@ -124,11 +129,12 @@ class AimdRateControl:
         capacity = self._capacity
         if acked is not None and capacity.above(acked / 1000):
             capacity.reset()
+            self._searching = True  # the link got faster
         rate = self.bitrate
         if acked is not None and capacity.near(acked / 1000):
             rate += self._additive_step() * dt
         else:
-            eta = _START_ETA if self.decreases == 0 else _ETA
+            eta = _START_ETA if self._searching else _ETA
             rate *= eta**dt
         if acked is not None:
             rate = min(rate, max(self.bitrate, _ACKED_HEADROOM * acked + _ACKED_EXTRA))
@@ -157,3 +163,4 @@ class AimdRateControl:
         self.bitrate = max(float(self.min_bitrate), min(BETA * base, self.bitrate))
         self._last_decrease = now
         self.decreases += 1
+        self._searching = False

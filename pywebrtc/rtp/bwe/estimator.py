@@ -25,10 +25,10 @@ by more than ``CHANGE_FRACTION`` since the last one (and one at the first feedba
 peer's feedback died), the target drops by a fifth every ``FEEDBACK_TIMEOUT`` until feedback
 returns.
 
-Left out: probing (see :mod:`.aimd` for how the start is sped up instead), a pacer, ALR
-detection, ECN, the RFC 8888 feedback format. Bad feedback (numbers never sent or long
-forgotten, duplicates, reordering, wrapped numbers) is counted in :attr:`counters`, never
-raised.
+Left out: probing (see :mod:`.aimd` for how the start, and the return of a squeezed link, are
+found quickly instead), ALR detection, ECN, the RFC 8888 feedback format. Bad feedback (numbers
+never sent or long forgotten, duplicates, reordering, wrapped numbers) is counted in
+:attr:`counters`, never raised.
 """
 
 from __future__ import annotations
