@@ -768,6 +768,10 @@ class MediaPlane:
         return None
 
     def deadline(self) -> float | None:
+        if self.closed:
+            # (transport-wide feedback and the estimator would still ask to be woken: the
+            # loop's timer would keep the closed session, and the peer connection, filed)
+            return None
         best = self._twcc.deadline() if self._twcc is not None else None
         bandwidth = self.bandwidth
         if bandwidth is not None and (d := bandwidth.estimator.deadline()) is not None:
@@ -784,6 +788,8 @@ class MediaPlane:
         return best
 
     def tick(self, now: float) -> None:
+        if self.closed:
+            return
         twcc = self._twcc
         if twcc is not None and (d := twcc.deadline()) is not None and d <= now:
             feedback = twcc.poll_rtcp(now)

@@ -48,6 +48,7 @@ decoded, qpSum, sizes, frame rates) and merges them into the session's getStats 
 from __future__ import annotations
 
 import asyncio
+import copy
 import fractions
 import functools
 import logging
@@ -154,7 +155,8 @@ class _Worker:
             raise asyncio.CancelledError  # the loop is shutting down: nothing to run on
         future: asyncio.Future[_R] = loop.run_in_executor(None, fn)
         self.pending = future  # type: ignore[assignment]
-        return await asyncio.shield(future)
+        await asyncio.wait([future])  # (as shield: a cancelled caller leaves the call running)
+        return _outcome(future)
 
     def busy(self) -> bool:
         return self.pending is not None and not self.pending.done()
@@ -516,7 +518,8 @@ class VideoLink:
                 continue
             frame, start = decoding.frame, decoding.start
             try:
-                frames = await asyncio.shield(decoding.future)
+                await asyncio.wait([decoding.future])
+                frames = _outcome(decoding.future)
             except ValueError as exc:
                 logger.info("video decoder rejected a frame: %s", exc)
                 self.decode_errors += 1
@@ -630,10 +633,22 @@ class VideoLink:
         self.closed = True
         if self._decode_task is not None:
             self._decode_task.cancel()
+            # (a cancelled task keeps its CancelledError, whose traceback holds this link)
+            self._decode_task = None
         self._decode_queue.clear()
         self._drop_encoder()
         for decoder in self._decoders.values():
             self._decode_worker.after(decoder.close)
+        # Let go of what refers back to this link, so that a closed link (and the peer
+        # connection its callbacks reach) is freed by reference counting: on_sent is bound to
+        # it, and the receiving track's keyframe request is our method.
+        self.on_sent = None
+        track = self._track
+        if (
+            isinstance(track, EncodedVideoTrack)
+            and track.on_keyframe_request == self.request_keyframe
+        ):
+            track.on_keyframe_request = None
 
     # ------------------------------------------------------------------ stats
 
@@ -658,6 +673,23 @@ class VideoLink:
                 if self._encoder is not None:
                     entry["targetBitrate"] = self._encoder.target_bitrate
         return entries
+
+
+def _outcome(future: asyncio.Future[_R]) -> _R:
+    """The result of a call done in a worker thread, or a copy of its exception raised: the
+    exception the future keeps must not take the traceback of the frames it passes through
+    (they hold the future, and the link: a cycle the collector alone would free)."""
+    error = future.exception()
+    if error is None:
+        return future.result()
+    try:
+        duplicate = copy.copy(error)
+    except Exception:  # (not rebuilt from its args: raised as it is, cycle and all)
+        raise error from None
+    try:
+        raise duplicate from error
+    finally:
+        del duplicate  # (this frame is in its traceback)
 
 
 def _encode_at(

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import gc
 import logging
+import weakref
 
 import av
 import pytest
 
 from pywebrtc.media.track import MediaStreamTrack, RemoteVideoTrack
 from pywebrtc.media.video import EncodedVideoFrame, VideoCodec
+from pywebrtc.media.video.codecs import create_encoder
 from pywebrtc.media.video.session import VideoFrameReceived, VideoSession, VideoSessionConfig
 from pywebrtc.rtp import RtpPacket, parse_rtcp, serialize_rtcp
 from pywebrtc.rtp.extensions import abs_send_time_from_seconds
@@ -202,3 +205,62 @@ def test_video_is_paced_and_numbered_as_it_leaves_the_pacer() -> None:
             assert abs_time == abs_send_time_from_seconds(when)
 
     asyncio.run(scenario())
+
+
+def _frames_to(link: VideoLink, frames: list[EncodedVideoFrame], now: float) -> None:
+    """``frames`` sent by a VP8 VideoSession, their packets read by ``link``."""
+    sender = VideoSession(VideoSessionConfig(ssrc=0xB2, cname="b", send_codec=VP8))
+    for frame in frames:
+        sender.send_encoded(frame, now)
+    while (event := sender.poll()) is not None:
+        data = getattr(event, "data", b"")
+        if data and not 192 <= data[1] <= 223:
+            link.receive_packet(RtpPacket.parse(data), now)
+
+
+@pytest.mark.parametrize("case", ["decoding", "rejected"])
+def test_a_closed_link_is_freed_without_the_cyclic_collector(case: str) -> None:
+    """Closed while its decoder's thread works on a frame (its decode task cancelled), or
+    after the decoder rejected one (the worker's failed call keeps the exception, whose
+    traceback holds the frame that awaited it): nothing of the link is left in a cycle."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        track = RemoteVideoTrack()
+        link = VideoLink(
+            VideoSessionConfig(ssrc=0xA1, cname="a", receive_codecs={96: VP8}),
+            loop.time, lambda: None, [], track,
+        )  # fmt: skip
+        if case == "decoding":
+            encoder = create_encoder(VP8)
+            picture = av.VideoFrame(640, 480, "yuv420p")
+            picture.pts, picture.time_base = 0, fractions.Fraction(1, 90000)
+            _frames_to(link, encoder.encode(picture, True), loop.time())
+            encoder.close()
+            pending = link._decode_worker.pending
+            assert pending is not None and not pending.done()  # in the decoder's thread
+        else:
+            junk = EncodedVideoFrame(b"\x10\x02\x00\x9d\x01\x2a" + bytes(300), 0, True, "vp8")
+            _frames_to(link, [junk], loop.time())
+            assert link._decode_task is not None
+            await asyncio.wait([link._decode_task])  # (it ends once nothing waits)
+            assert link.decode_errors == 1
+            pending = link._decode_worker.pending
+            assert pending is not None and pending.exception() is not None
+        task = link._decode_task
+        assert task is not None
+        link.close()
+        await asyncio.wait([pending])
+        await asyncio.wait([task])
+        for _ in range(3):  # the worker's callbacks (a decoder's close) run
+            await asyncio.sleep(0)
+        ref = weakref.ref(link)
+        del link, task, pending
+        assert ref() is None
+
+    gc.collect()
+    gc.disable()
+    try:
+        asyncio.run(scenario())
+    finally:
+        gc.enable()

@@ -3,7 +3,8 @@
 A server holding thousands of sessions pays, on every collection, for walking whatever cycles
 its closed sessions left behind; and a setup's own garbage costs it a collection. So once both
 ends have closed and the caller drops its references, the peer connection, its session, DTLS,
-SCTP, channels and transceivers must be dead with the collector disabled.
+SCTP, channels and transceivers (and a video transceiver's link, its workers and tasks) must be
+dead with the collector disabled.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from typing import Literal
 
 import pytest
 
-from pywebrtc import RTCPeerConnection, SettingEngine
+from pywebrtc import RTCPeerConnection, RTCRtpReceiver, SettingEngine
 from pywebrtc.mediastreams import AudioStreamTrack
 from tests.peerconnection.helpers import Inbox, channel_event, incoming, negotiate
+from tests.peerconnection.video_helpers import PatternTrack, pattern_frames
+
+Media = Literal["data", "audio", "video"]
 
 
 def _parts(pc: RTCPeerConnection) -> Iterator[object]:
@@ -43,9 +47,18 @@ def _parts(pc: RTCPeerConnection) -> Iterator[object]:
         yield transceiver.receiver
 
 
-async def _session(audio: bool, dtls: Literal["1.2"] | None) -> list[weakref.ref[object]]:
-    """Two peers, a channel (and an audio track), a message each way, both closed; weak
-    references to what should now be freed."""
+def _prefer_vp8(pc: RTCPeerConnection) -> None:
+    caps = RTCRtpReceiver.getCapabilities("video")
+    assert caps is not None
+    vp8 = [c for c in caps.codecs if c.mimeType == "video/VP8"]
+    for transceiver in pc.getTransceivers():
+        transceiver.setCodecPreferences(vp8)
+
+
+async def _session(media: Media, dtls: Literal["1.2"] | None) -> list[weakref.ref[object]]:
+    """Two peers, a channel (and an audio track, or a VP8 track each way with a few frames
+    decoded on each side), a message each way, both closed; weak references to what should
+    now be freed."""
     settings = [SettingEngine(), SettingEngine()]
     if dtls is not None:
         for setting in settings:
@@ -53,8 +66,12 @@ async def _session(audio: bool, dtls: Literal["1.2"] | None) -> list[weakref.ref
     a, b = RTCPeerConnection(settings=settings[0]), RTCPeerConnection(settings=settings[1])
     theirs = asyncio.ensure_future(incoming(b))
     ours = a.createDataChannel("chat")
-    if audio:
+    if media == "audio":
         a.addTrack(AudioStreamTrack())
+    elif media == "video":
+        a.addTrack(PatternTrack(160, 120, cycle=2))
+        b.addTrack(PatternTrack(160, 120, cycle=2))
+        _prefer_vp8(a)
     await negotiate(a, b)
     remote = await theirs
     await channel_event(ours, "open", "open")
@@ -64,11 +81,18 @@ async def _session(audio: bool, dtls: Literal["1.2"] | None) -> list[weakref.ref
     remote.send("pong")
     await inbox_a.wait(1)
     assert a._session is not None and a._session.dtls is not None
+    links: list[weakref.ref[object]] = []
+    if media == "video":
+        for pc in (a, b):
+            (transceiver,) = pc.getTransceivers()
+            await pattern_frames(transceiver.receiver.track, 3)
+            assert transceiver.video is not None  # (the media plane drops it on close)
+            links.append(weakref.ref(transceiver.video))
     await a.close()
     await b.close()
     for _ in range(3):  # cancelled tasks (an audio sender's) end on the next iterations
         await asyncio.sleep(0)
-    refs: list[weakref.ref[object]] = [weakref.ref(ours), weakref.ref(remote)]
+    refs: list[weakref.ref[object]] = [weakref.ref(ours), weakref.ref(remote), *links]
     for pc in (a, b):
         for part in _parts(pc):
             # (slotted without __weakref__: the collector check below finds it)
@@ -77,17 +101,17 @@ async def _session(audio: bool, dtls: Literal["1.2"] | None) -> list[weakref.ref
     return refs
 
 
-@pytest.mark.parametrize("audio", [False, True], ids=["data", "audio"])
+@pytest.mark.parametrize("media", ["data", "audio", "video"])
 @pytest.mark.parametrize("dtls", [None, "1.2"], ids=["dtls13", "dtls12"])
 def test_a_closed_peer_connection_is_freed_without_the_cyclic_collector(
-    audio: bool, dtls: Literal["1.2"] | None
+    media: Media, dtls: Literal["1.2"] | None
 ) -> None:
     gc.collect()
     gc.disable()
     try:
 
         async def body() -> None:
-            refs = await _session(audio, dtls)
+            refs = await _session(media, dtls)
             assert len(refs) >= 12
             alive = sorted(type(r()).__name__ for r in refs if r() is not None)
             assert alive == []
