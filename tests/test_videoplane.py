@@ -198,7 +198,9 @@ def test_video_is_paced_and_numbered_as_it_leaves_the_pacer() -> None:
         merged = sorted(numbers + audio, key=lambda n: (n - 0xFFF0) & 0xFFFF)
         assert merged == [(0xFFF0 + i) & 0xFFFF for i in range(len(merged))]  # no gap
         paced = wire[burst - 1 :]
-        assert all((b[1] - a[1]) & 0xFFFF == 2 for a, b in zip(paced, paced[1:], strict=False))
+        # An audio number between each two (more where a tick was the RTCP report's, whose
+        # time is randomised, and no video left): numbered as they leave, not as packetised.
+        assert all((b[1] - a[1]) & 0xFFFF >= 2 for a, b in zip(paced, paced[1:], strict=False))
         gaps = [b[0] - a[0] for a, b in zip(paced, paced[1:], strict=False)]
         assert all(0.015 < g < 0.025 for g in gaps), gaps
         for when, _, abs_time in wire:
