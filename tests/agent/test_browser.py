@@ -69,8 +69,9 @@ def heard_question(transcript: str) -> bool:
 
 def speech(*parts: str | float) -> bytes:
     """48 kHz mono s16: piper saying each string, silence for each number (seconds). (Whisper's
-    tiny model hears espeak-ng's "spell dog" as "bell dog".)"""
-    voice = PiperSynthesizer()
+    tiny model hears espeak-ng's "spell dog" as "bell dog".) The voice without its random noise
+    scales: the same audio every run (a varied one was once heard as "spell the word God")."""
+    voice = PiperSynthesizer(varied=False)
     pcm = bytearray()
     for part in parts:
         if isinstance(part, str):
