@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..extensions import extension_value_offset
 from ..reports import RemoteInbound
 from ..rtcp import Remb, RtcpPacket, TransportCcFeedback
 from .estimator import BandwidthEstimator, TargetBitrateChanged
@@ -44,8 +45,6 @@ __all__ = [
 ]
 
 WIRE_OVERHEAD = 20 + 8 + 16  # IPv4 (RFC 791) + UDP (RFC 768) + SRTP AEAD tag (RFC 7714 §5)
-_ONE_BYTE = 0xBEDE  # RFC 8285 §4.2
-_TWO_BYTE_MASK, _TWO_BYTE = 0xFFF0, 0x1000  # RFC 8285 §4.3
 _AUDIO_PACKET_RATE = 50  # 20 ms frames
 OPUS_MIN_BITRATE = 6000  # RFC 7587 §3.1.1: 6 to 510 kbit/s
 VIDEO_PAYLOAD = 1200  # bytes of RTP payload in a full video packet (VideoSessionConfig.mtu)
@@ -73,41 +72,15 @@ def video_framerate(bitrate: int, width: int, height: int, max_framerate: float)
 def transport_sequence_number(data: bytes, ext_id: int) -> tuple[int, int] | None:
     """``(transport-wide sequence number, header length)`` of a plain RTP packet, or None
     when it carries none (or is too short or malformed to tell)."""
-    n = len(data)
-    if n < 12 or not data[0] & 0x10 or 192 <= data[1] <= 223:  # RFC 5761 §4: RTCP
+    if len(data) < 12 or 192 <= data[1] <= 223:  # RFC 5761 §4: RTCP
         return None
-    pos = 12 + 4 * (data[0] & 0x0F)
-    if pos + 4 > n:
+    found = extension_value_offset(data, ext_id)
+    if found is None or found[1] != 2:
         return None
-    profile = data[pos] << 8 | data[pos + 1]
+    offset = found[0]
+    pos = 12 + 4 * (data[0] & 0x0F)  # the extension block (there is one: found above)
     end = pos + 4 + 4 * (data[pos + 2] << 8 | data[pos + 3])
-    if end > n:
-        return None
-    i = pos + 4
-    if profile == _ONE_BYTE:
-        while i < end:
-            b = data[i]
-            ident = b >> 4
-            if ident == 0:
-                i += 1
-                continue
-            if ident == 15:
-                break
-            length = (b & 0x0F) + 1
-            if ident == ext_id:
-                return (data[i + 1] << 8 | data[i + 2], end) if length == 2 else None
-            i += 1 + length
-    elif profile & _TWO_BYTE_MASK == _TWO_BYTE:
-        while i + 1 < end:
-            ident = data[i]
-            if ident == 0:
-                i += 1
-                continue
-            length = data[i + 1]
-            if ident == ext_id:
-                return (data[i + 2] << 8 | data[i + 3], end) if length == 2 else None
-            i += 2 + length
-    return None
+    return data[offset] << 8 | data[offset + 1], end
 
 
 class TransportBandwidth:
