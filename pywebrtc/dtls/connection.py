@@ -420,12 +420,7 @@ class DtlsConnection:
         """Send close_notify and end the connection. Its handshake machines let go of it: a
         closed connection is freed by reference counting, without the cyclic collector."""
         if self.state not in (State.CLOSED, State.FAILED):
-            if self.state is State.CONNECTED:
-                self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
-            self.state = State.CLOSED
-            self._timer.stop()
-            self._flight = None
-            self._out.append(ConnectionClosed(None))
+            self._close_notify()
         self._side = None
         if self._v13 is not None:
             self._v13.detach()
@@ -583,15 +578,20 @@ class DtlsConnection:
             if self.state in (State.CLOSED, State.FAILED):
                 return
 
+    def _close_notify(self) -> None:
+        """End the connection cleanly: close_notify if it was up (ours, or the answer to the
+        peer's), then closed."""
+        if self.state is State.CONNECTED:
+            self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
+        self.state = State.CLOSED
+        self._timer.stop()
+        self._flight = None
+        self._out.append(ConnectionClosed(None))
+
     def _on_alert(self, alert: Alert) -> None:
         if alert.description == AlertDescription.CLOSE_NOTIFY:
             logger.debug("peer sent close_notify")
-            if self.state is State.CONNECTED:
-                self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
-            self.state = State.CLOSED
-            self._timer.stop()
-            self._flight = None
-            self._out.append(ConnectionClosed(None))
+            self._close_notify()
         elif alert.level == AlertLevel.FATAL:
             name = describe(alert.description)
             self._fail(PeerAlert(alert.description, f"peer sent fatal alert {name}"), False)
