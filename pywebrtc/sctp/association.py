@@ -70,7 +70,10 @@ MAX_ACTIVE_STREAMS = 256  # incoming stream objects before idle ones are compact
 MAX_PACKETS_PER_SACK = 8
 # The heartbeat interval's jitter (tests may seed it).
 HEARTBEAT_JITTER = random.Random()
-HEARTBEAT_GRANULARITY = 0.02  # seconds: a tenth of the least RTO's jitter range
+# Heartbeat deadlines are rounded up to the quarter second, the step of ICE's soft deadlines
+# (pywebrtc.ice.agent._SOFT_STEPS), so that a server's associations share the loop's timer
+# wake-ups with each other and with consent checks: a few a second however many sessions.
+HEARTBEAT_GRANULARITY = 0.25  # seconds
 # The queue of an association that holds nothing: a deque keeps a 760-byte block however few
 # it holds, so an idle association shares this one (never appended to: a queue is made again
 # before anything goes in) instead of keeping three of its own (memory per idle session).
@@ -939,11 +942,16 @@ class SctpAssociation:
             if hb.deadline is not None and self._error_count == 0 and self._hb_outstanding is None:
                 # Heartbeats are for an idle path (RFC 9260 §8.3), and one the peer probes
                 # and we answer is not: the answer restarts our interval (libwebrtc's dcsctp
-                # restarts it on any packet sent). Two such peers settle on one of them
-                # heartbeating, not both: half the DTLS records of an idle association. With
-                # an error counted or a heartbeat of ours unanswered we keep ours going, which
-                # is what resets the counter (zero-window probing) or finds a dead path.
-                hb.start(self._next_heartbeat(now))
+                # restarts it on any packet sent), and one interval further out than usual,
+                # so that we are only the backstop of a peer heartbeating every interval: its
+                # next heartbeat is due well before our timer, whatever the jitter and the
+                # rounding (which alone, at HEARTBEAT_GRANULARITY, often let both sides fire
+                # in the same step). One side heartbeats, not both: half the DTLS records of
+                # an idle association. A dead peer is still found, one interval later: our
+                # timer fires and our heartbeats go unanswered. With an error counted or a
+                # heartbeat of ours unanswered we keep ours going, which is what resets the
+                # counter (zero-window probing) or finds a dead path.
+                hb.start(self._next_heartbeat(now, backstop=True))
         elif isinstance(chunk, c.ForwardTsnChunk):
             self._on_forward_tsn(chunk)
         elif isinstance(chunk, c.ReconfigChunk):
@@ -1414,12 +1422,15 @@ class SctpAssociation:
         head = next((ch for ch in self._inflight if not ch.acked), None)
         return head is not None and a_rwnd < len(head.data)
 
-    def _next_heartbeat(self, now: float) -> float:
+    def _next_heartbeat(self, now: float, backstop: bool = False) -> float:
         """When an idle path is heartbeat next: HB.interval plus the RTO jittered by ±50 %
         (RFC 9260 §8.3), which keeps two peers' timers from firing together for ever (then
         both would heartbeat, each with one outstanding when the other's arrives); rounded up
-        to HEARTBEAT_GRANULARITY, so that the associations of a server share timer wake-ups."""
-        due = now + self.config.heartbeat_interval + self._rto * (0.5 + HEARTBEAT_JITTER.random())
+        to HEARTBEAT_GRANULARITY, so that the associations of a server share timer wake-ups
+        (the jitter still separates two peers' timers over the rounds, and an answering side
+        defers its own by an interval, ``backstop``: see _dispatch)."""
+        interval = self.config.heartbeat_interval * (2 if backstop else 1)
+        due = now + interval + self._rto * (0.5 + HEARTBEAT_JITTER.random())
         return math.ceil(due / HEARTBEAT_GRANULARITY) * HEARTBEAT_GRANULARITY
 
     def _on_heartbeat_timer(self, now: float) -> None:
