@@ -7,17 +7,26 @@ common WebRTC case where both ends send INIT); DATA/SACK with gap blocks and dup
 RTO with Karn's rule and exponential backoff (§6.3); delayed SACK (§6.2: every second packet or
 ``delayed_ack`` seconds; in-order packets received between two ``poll()`` calls, one socket
 read's worth, share one SACK up to ``MAX_PACKETS_PER_SACK``, as TCP does with receive offload,
-and gaps are reported at once); congestion control with slow start,
-congestion avoidance and fast retransmit/recovery (§7.2); heartbeats (§8.3); ABORT and the
-SHUTDOWN sequence (§9); partial reliability with FORWARD TSN (RFC 3758) for max-retransmits
-and lifetime policies; stream reset (RFC 6525 outgoing/incoming SSN reset requests as used
-for data channel close).
+and gaps are reported at once); congestion control with slow start, congestion avoidance and
+fast retransmit/recovery (§7.2); heartbeats (§8.3: see below); ABORT and the SHUTDOWN
+sequence (§9); partial reliability with FORWARD TSN (RFC 3758) for max-retransmits and
+lifetime policies; stream reset (RFC 6525 outgoing/incoming SSN reset requests as used for
+data channel close).
 
 Not implemented: multi-homing (no IP layer over DTLS), I-DATA (RFC 8260) and stream
 interleaving, ECN, AUTH, ASCONF, restart of an established association with new tags
 (an INIT in ESTABLISHED gets an INIT ACK, a mismatching cookie is dropped), the tie-tag
 procedure of §5.2.4 beyond the plain collision case, and the Incoming SSN Reset Request
 (answered "denied"; WebRTC peers only send outgoing requests).
+
+Heartbeats, and where they depart from the letter of §8.3: an idle path is heartbeat every
+HB.interval plus the RTO jittered by ±50 %, the deadline rounded up to the quarter second
+(HEARTBEAT_GRANULARITY, so that a server's associations share timer wake-ups). Answering a
+peer's HEARTBEAT counts as traffic on the path, and the answering side then waits two
+intervals, not one: of two such peers one heartbeats and the other is its backstop, half the
+idle records of both heartbeating. Dead-peer detection is unchanged on the heartbeating side
+and one interval later on the backstop's (when its peer stops heartbeating it starts, and
+Association.Max.Retrans unanswered heartbeats abort as in §8.1).
 
 Driving it: feed ``receive(packet, now)`` with each DTLS application-data record, call
 ``tick(now)`` at ``deadline()``, and drain ``poll()`` after each call: it returns ``Transmit``
