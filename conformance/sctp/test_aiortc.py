@@ -26,6 +26,8 @@ from pywebrtc.sctp import (
     SctpConfig,
     Transmit,
 )
+from pywebrtc.sctp import chunk as c
+from pywebrtc.sctp.packet import Packet
 
 
 class FakeDtls:
@@ -105,7 +107,9 @@ class OurDriver:
             task.cancel()
 
 
-async def link(our_dtls_role: str) -> tuple[OurDriver, RTCSctpTransport]:
+async def link(
+    our_dtls_role: str, config: SctpConfig | None = None
+) -> tuple[OurDriver, RTCSctpTransport]:
     their_role = "server" if our_dtls_role == "client" else "client"
     holder: dict[str, OurDriver] = {}
     fake = FakeDtls(their_role, lambda data: holder["ours"].inbox.put_nowait(data))
@@ -115,7 +119,7 @@ async def link(our_dtls_role: str) -> tuple[OurDriver, RTCSctpTransport]:
         await theirs._handle_data(data)
 
     manager = DataChannelManager(
-        SctpAssociation(SctpConfig(), is_client=our_dtls_role == "client"),
+        SctpAssociation(config or SctpConfig(), is_client=our_dtls_role == "client"),
         is_dtls_client=our_dtls_role == "client",
     )
     ours = holder["ours"] = OurDriver(manager, to_aiortc)
@@ -246,6 +250,36 @@ def test_close_is_seen_on_both_sides(closer: str) -> None:
             await asyncio.sleep(0.005)
         assert sorted(closed) == ["aiortc", "ours"]
         assert mine.readyState == "closed" and channel.readyState == "closed"
+        ours.close()
+        await theirs.stop()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("our_role", ["client", "server"])
+def test_an_idle_association_with_aiortc_is_heartbeat_and_answered(our_role: str) -> None:
+    # aiortc answers heartbeats and sends none: we are the side that heartbeats, each one
+    # answered (the error counter stays at 0), and the association stays up.
+    async def run() -> None:
+        ours, theirs = await link(our_role, SctpConfig(heartbeat_interval=0.5))
+        sent: list[bytes] = []
+        to_aiortc = ours.send
+
+        async def counting(data: bytes) -> None:
+            sent.append(data)
+            await to_aiortc(data)
+
+        ours.send = counting
+        association = ours.manager.association
+        await asyncio.sleep(5.0)
+        heartbeats = sum(
+            type(chunk) is c.HeartbeatChunk for data in sent for chunk in Packet.parse(data).chunks
+        )
+        # every 0.5 s plus 0.5-1.5 RTO (1 s until a heartbeat measures the RTT), rounded up
+        # to the quarter second
+        assert 3 <= heartbeats <= 10
+        assert association.is_established and association._error_count == 0
+        assert theirs._association_state == RTCSctpTransport.State.ESTABLISHED
         ours.close()
         await theirs.stop()
 

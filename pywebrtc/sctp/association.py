@@ -7,17 +7,26 @@ common WebRTC case where both ends send INIT); DATA/SACK with gap blocks and dup
 RTO with Karn's rule and exponential backoff (§6.3); delayed SACK (§6.2: every second packet or
 ``delayed_ack`` seconds; in-order packets received between two ``poll()`` calls, one socket
 read's worth, share one SACK up to ``MAX_PACKETS_PER_SACK``, as TCP does with receive offload,
-and gaps are reported at once); congestion control with slow start,
-congestion avoidance and fast retransmit/recovery (§7.2); heartbeats (§8.3); ABORT and the
-SHUTDOWN sequence (§9); partial reliability with FORWARD TSN (RFC 3758) for max-retransmits
-and lifetime policies; stream reset (RFC 6525 outgoing/incoming SSN reset requests as used
-for data channel close).
+and gaps are reported at once); congestion control with slow start, congestion avoidance and
+fast retransmit/recovery (§7.2); heartbeats (§8.3: see below); ABORT and the SHUTDOWN
+sequence (§9); partial reliability with FORWARD TSN (RFC 3758) for max-retransmits and
+lifetime policies; stream reset (RFC 6525 outgoing/incoming SSN reset requests as used for
+data channel close).
 
 Not implemented: multi-homing (no IP layer over DTLS), I-DATA (RFC 8260) and stream
 interleaving, ECN, AUTH, ASCONF, restart of an established association with new tags
 (an INIT in ESTABLISHED gets an INIT ACK, a mismatching cookie is dropped), the tie-tag
 procedure of §5.2.4 beyond the plain collision case, and the Incoming SSN Reset Request
 (answered "denied"; WebRTC peers only send outgoing requests).
+
+Heartbeats, and where they depart from the letter of §8.3: an idle path is heartbeat every
+HB.interval plus the RTO jittered by ±50 %, the deadline rounded up to the quarter second
+(HEARTBEAT_GRANULARITY, so that a server's associations share timer wake-ups). Answering a
+peer's HEARTBEAT counts as traffic on the path, and the answering side then waits two
+intervals, not one: of two such peers one heartbeats and the other is its backstop, half the
+idle records of both heartbeating. Dead-peer detection is unchanged on the heartbeating side
+and one interval later on the backstop's (when its peer stops heartbeating it starts, and
+Association.Max.Retrans unanswered heartbeats abort as in §8.1).
 
 Driving it: feed ``receive(packet, now)`` with each DTLS application-data record, call
 ``tick(now)`` at ``deadline()``, and drain ``poll()`` after each call: it returns ``Transmit``
@@ -70,7 +79,10 @@ MAX_ACTIVE_STREAMS = 256  # incoming stream objects before idle ones are compact
 MAX_PACKETS_PER_SACK = 8
 # The heartbeat interval's jitter (tests may seed it).
 HEARTBEAT_JITTER = random.Random()
-HEARTBEAT_GRANULARITY = 0.02  # seconds: a tenth of the least RTO's jitter range
+# Heartbeat deadlines are rounded up to the quarter second, the step of ICE's soft deadlines
+# (pywebrtc.ice.agent._SOFT_STEPS), so that a server's associations share the loop's timer
+# wake-ups with each other and with consent checks: a few a second however many sessions.
+HEARTBEAT_GRANULARITY = 0.25  # seconds
 # The queue of an association that holds nothing: a deque keeps a 760-byte block however few
 # it holds, so an idle association shares this one (never appended to: a queue is made again
 # before anything goes in) instead of keeping three of its own (memory per idle session).
@@ -939,11 +951,16 @@ class SctpAssociation:
             if hb.deadline is not None and self._error_count == 0 and self._hb_outstanding is None:
                 # Heartbeats are for an idle path (RFC 9260 §8.3), and one the peer probes
                 # and we answer is not: the answer restarts our interval (libwebrtc's dcsctp
-                # restarts it on any packet sent). Two such peers settle on one of them
-                # heartbeating, not both: half the DTLS records of an idle association. With
-                # an error counted or a heartbeat of ours unanswered we keep ours going, which
-                # is what resets the counter (zero-window probing) or finds a dead path.
-                hb.start(self._next_heartbeat(now))
+                # restarts it on any packet sent), and one interval further out than usual,
+                # so that we are only the backstop of a peer heartbeating every interval: its
+                # next heartbeat is due well before our timer, whatever the jitter and the
+                # rounding (which alone, at HEARTBEAT_GRANULARITY, often let both sides fire
+                # in the same step). One side heartbeats, not both: half the DTLS records of
+                # an idle association. A dead peer is still found, one interval later: our
+                # timer fires and our heartbeats go unanswered. With an error counted or a
+                # heartbeat of ours unanswered we keep ours going, which is what resets the
+                # counter (zero-window probing) or finds a dead path.
+                hb.start(self._next_heartbeat(now, backstop=True))
         elif isinstance(chunk, c.ForwardTsnChunk):
             self._on_forward_tsn(chunk)
         elif isinstance(chunk, c.ReconfigChunk):
@@ -1414,12 +1431,15 @@ class SctpAssociation:
         head = next((ch for ch in self._inflight if not ch.acked), None)
         return head is not None and a_rwnd < len(head.data)
 
-    def _next_heartbeat(self, now: float) -> float:
+    def _next_heartbeat(self, now: float, backstop: bool = False) -> float:
         """When an idle path is heartbeat next: HB.interval plus the RTO jittered by ±50 %
         (RFC 9260 §8.3), which keeps two peers' timers from firing together for ever (then
         both would heartbeat, each with one outstanding when the other's arrives); rounded up
-        to HEARTBEAT_GRANULARITY, so that the associations of a server share timer wake-ups."""
-        due = now + self.config.heartbeat_interval + self._rto * (0.5 + HEARTBEAT_JITTER.random())
+        to HEARTBEAT_GRANULARITY, so that the associations of a server share timer wake-ups
+        (the jitter still separates two peers' timers over the rounds, and an answering side
+        defers its own by an interval, ``backstop``: see _dispatch)."""
+        interval = self.config.heartbeat_interval * (2 if backstop else 1)
+        due = now + interval + self._rto * (0.5 + HEARTBEAT_JITTER.random())
         return math.ceil(due / HEARTBEAT_GRANULARITY) * HEARTBEAT_GRANULARITY
 
     def _on_heartbeat_timer(self, now: float) -> None:

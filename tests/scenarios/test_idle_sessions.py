@@ -84,7 +84,7 @@ def test_idle_sessions_share_timer_wakeups_and_keep_consent_on_time() -> None:
     assert len(gaps) >= PAIRS * 9
     assert min(gaps) >= 4.0 and max(gaps) <= 6.0 + 0.25 + 0.01
     # 2 x PAIRS sessions called back about every 5 s (their consent checks), ~40 a second:
-    # they share the quarter seconds' wake-ups (and an SCTP heartbeat's, 20 ms steps) instead
-    # of one wake-up each (before: ~70 a second here; 286 at 1,000 sessions in bench idle).
+    # they share the quarter seconds' wake-ups (SCTP heartbeats' too) instead of one wake-up
+    # each (before: ~70 a second here; 286 at 1,000 sessions in bench idle).
     assert calls > 35
     assert wakeups <= 6.0

@@ -338,22 +338,51 @@ def _heartbeats_sent(sim: Link, source: tuple[str, int], since: float) -> int:
     )
 
 
+@pytest.mark.parametrize("jitter_seed", [7, 26, 70, 1234])
 def test_an_idle_association_is_heartbeat_by_one_side_only(
-    monkeypatch: pytest.MonkeyPatch,
+    jitter_seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Sending the HEARTBEAT ACK restarts the answering side's interval (the path is not idle),
-    # so the side whose timer fires first keeps heartbeating and the other never needs to.
-    # Which side it is may change when the jittered timers cross; both heartbeat in a round
-    # only when they fire within a one-way delay of each other.
-    monkeypatch.setattr(association, "HEARTBEAT_JITTER", random.Random(7))
+    # Sending the HEARTBEAT ACK restarts the answering side's interval one interval further
+    # out, so the side whose timer fires first keeps heartbeating and the other only stands
+    # by, however the jitters fall and though deadlines are rounded to a quarter second (which
+    # alone let both fire in the same step). Both heartbeat only in the first round, when
+    # they may fire within a one-way delay of each other.
+    monkeypatch.setattr(association, "HEARTBEAT_JITTER", random.Random(jitter_seed))
     sim = pair(SctpConfig(heartbeat_interval=30.0))
     a, b = assoc(sim, "a"), assoc(sim, "b")
     start = sim.now
     sim.run_until(lambda: sim.now > start + 600, limit=start + 700)
     assert a.is_established and b.is_established
     by_a, by_b = _heartbeats_sent(sim, A, start), _heartbeats_sent(sim, B, start)
-    assert 19 <= by_a + by_b <= 23  # about one per interval plus RTO (both: 40)
+    assert 19 <= by_a + by_b <= 21  # about one per interval plus RTO (both: 40)
+    assert min(by_a, by_b) <= 1
     assert a._error_count == b._error_count == 0
+
+
+@pytest.mark.parametrize("jitter_seed", [7, 26])
+def test_the_side_that_only_answers_heartbeats_still_finds_its_peer_gone(
+    jitter_seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The answering side's timer is the backstop: when the heartbeating peer falls silent it
+    # fires (two intervals after the last answer), goes unanswered, and aborts after
+    # max_retransmits more intervals, one interval later than the heartbeating side would.
+    monkeypatch.setattr(association, "HEARTBEAT_JITTER", random.Random(jitter_seed))
+    sim = pair(SctpConfig(heartbeat_interval=5.0))
+    start = sim.now
+    sim.run_until(lambda: sim.now > start + 60)
+    by_a = _heartbeats_sent(sim, A, start + 20)
+    by_b = _heartbeats_sent(sim, B, start + 20)
+    assert min(by_a, by_b) == 0 and max(by_a, by_b) >= 7
+    answering, events, gone = ("b", sim.events_b, A) if by_a else ("a", sim.events_a, B)
+    sim.drop = lambda d: d.source == gone
+    silent = sim.now
+    sim.run_until(lambda: any(isinstance(e, AssociationAborted) for e in events))
+    assert not assoc(sim, answering).is_established
+    cfg = assoc(sim, answering).config
+    # the backstop's two intervals, then max_retransmits + 1 unanswered heartbeats, each
+    # after an interval plus up to 1.5 RTO of jitter
+    rounds = cfg.max_retransmits + 3
+    assert sim.now - silent < rounds * (cfg.heartbeat_interval + 1.5 * cfg.rto_initial)
 
 
 @pytest.mark.parametrize("deaf", ["a", "b"])
