@@ -5,8 +5,8 @@ millisecond to the clients due in it, and a heap of those milliseconds: ints, wh
 faster than entries would) and keeps one ``call_at`` armed for the earliest bucket. Wake-ups
 follow the deadlines, not the number of clients: clients due in the same millisecond share one.
 Deadlines that need no precision are put on a coarse grid by the machines that know it (ICE's
-consent, keepalive and timeouts on the quarter second, SCTP's heartbeats on 20 ms), so that an
-idle server's sessions share a few wake-ups a second however many there are.
+consent, keepalive and timeouts and SCTP's heartbeats on the quarter second), so that an idle
+server's sessions share a few wake-ups a second however many there are.
 
 A client's filing follows its latest deadline: asking again for the same one costs nothing;
 a deadline that moves, earlier or later, leaves its bucket at once. So a session whose deadline

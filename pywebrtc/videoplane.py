@@ -588,9 +588,7 @@ class VideoLink:
         """Send what the pacer lets go by ``now`` (all that waits if ``everything``)."""
         pacer = self.pacer
         if everything:
-            rate = self._target_bitrate
-            pacer.set_target(None)
-            pacer.set_target(rate)
+            pacer.release_all()
         else:
             pacer.tick(now)
         out = self._out

@@ -183,10 +183,7 @@ class Pacer:
         media, rtx = self._media, self._retransmissions
         rate = self._rate
         if rate is None:
-            while rtx:
-                self._release(rtx.popleft()[0], True)
-            while media:
-                self._release(media.popleft()[0], False)
+            self.release_all()
             return
         if self._next_send < now - self.burst:
             self._next_send = now - self.burst
@@ -199,6 +196,15 @@ class Pacer:
             data = (rtx if retransmission else media).popleft()[0]
             self._release(data, retransmission)
             self._next_send += len(data) * 8 / rate
+
+    def release_all(self) -> None:
+        """Let everything waiting go now, retransmissions first (unpaced, or a sender about to
+        be reconfigured)."""
+        media, rtx = self._media, self._retransmissions
+        while rtx:
+            self._release(rtx.popleft()[0], True)
+        while media:
+            self._release(media.popleft()[0], False)
 
     def _overflow(self) -> None:
         self.counters.overflows += 1
