@@ -1428,8 +1428,8 @@ class SctpAssociation:
         then answer window probes, which it drops."""
         if a_rwnd == 0:
             return True
-        head = next((ch for ch in self._inflight if not ch.acked), None)
-        return head is not None and a_rwnd < len(head.data)
+        inflight = self._inflight  # its first is cum_acked + 1: never acknowledged
+        return bool(inflight) and a_rwnd < len(inflight[0].data)
 
     def _next_heartbeat(self, now: float, backstop: bool = False) -> float:
         """When an idle path is heartbeat next: HB.interval plus the RTO jittered by ±50 %
