@@ -214,6 +214,20 @@ const H = {
     await until(() => pcs[id].pc.connectionState === state, "connectionState " + state);
     return true;
   },
+  // The data-channel stats getStats() lists, as [label, state] pairs sorted by label, and
+  // the peer connection's dataChannelsOpened/Closed; with close, after closing the pc.
+  async channelStats(id, close) {
+    const s = pcs[id];
+    if (close) s.pc.close();
+    const channels = [];
+    let counts = null;
+    (await s.pc.getStats()).forEach(r => {
+      if (r.type === "data-channel") channels.push([r.label, r.state]);
+      if (r.type === "peer-connection") counts = [r.dataChannelsOpened, r.dataChannelsClosed];
+    });
+    channels.sort();
+    return { channels, counts };
+  },
   closePc(id) {
     const s = pcs[id];
     for (const stop of s.stops) stop();

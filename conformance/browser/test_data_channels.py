@@ -4,7 +4,8 @@ both offer directions: ordered, unordered, maxRetransmits=0 and negotiated chann
 messages both ways; 1 MiB as 16 KiB messages intact and in order both ways; a channel closed
 from each side, the close seen on both, the other channels still working. Chromium also offers
 to an ICE-lite answerer on a UDP mux (the transceiver's setup), and restarts ICE towards one
-(restartIce()), every channel working after it. One launch per browser."""
+(restartIce()), every channel working after it; and getStats() lists data channels as Chromium
+does once one is closed and once the connection is. One launch per browser."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from conformance.browser.scenario import connect, echo_both_ways
 from conformance.channels import IN_BAND, NEGOTIATED, close_each_way, mebibyte_both_ways
 from conformance.ice_lite import assert_lite_answer_on, lite_settings
 from conformance.restart import ice_ufrag, peer_restarts
+from pywebrtc import RTCPeerConnection
 from pywebrtc.ice import open_udp_mux
+from pywebrtc.stats import RTCDataChannelStats, RTCPeerConnectionStats
 
 
 @pytest.fixture(scope="module", params=["chromium", "firefox"])
@@ -91,5 +94,43 @@ def test_browser_restarts_ice_towards_an_ice_lite_answerer_on_a_udp_mux(
                 await link.close()
         finally:
             socket.close()
+
+    browser.run(body())
+
+
+async def _channel_stats(pc: RTCPeerConnection) -> list[list[str]]:
+    report = await pc.getStats()
+    return sorted(
+        [s.label, s.state]
+        for s in report.of_type("data-channel")
+        if isinstance(s, RTCDataChannelStats)
+    )
+
+
+@pytest.mark.parametrize("browser", ["chromium"], indirect=True)
+def test_get_stats_lists_data_channels_as_chromium_does_after_closes(
+    browser: BrowserSession,
+) -> None:
+    """getStats() (webrtc-stats RTCDataChannelStats): a channel closed from either side leaves
+    the report on both (Chromium lists open channels only, no "closed" entries), and a closed
+    peer connection lists no data channel (Chromium 156 likewise); ``peer-connection``'s
+    dataChannelsOpened counts every channel opened."""
+
+    async def body() -> None:
+        link = await connect(browser.page, True, IN_BAND)
+        try:
+            await close_each_way(link, ours_closes="unordered", far_closes="rexmit0")
+            far = await link.call("channelStats", False)
+            ours = await _channel_stats(link.pc)
+            assert ours == far["channels"] == [["ordered", "open"]]
+            (stats,) = (await link.pc.getStats()).of_type("peer-connection")
+            assert isinstance(stats, RTCPeerConnectionStats)
+            assert stats.dataChannelsOpened == far["counts"][0] == len(IN_BAND)
+            assert stats.dataChannelsClosed == far["counts"][1] == 2
+            far = await link.call("channelStats", True)  # the browser closes its pc
+            await link.pc.close()
+            assert await _channel_stats(link.pc) == far["channels"] == []
+        finally:
+            await link.close()
 
     browser.run(body())

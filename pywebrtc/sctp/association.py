@@ -65,8 +65,20 @@ from pywebrtc.transmit import Transmit as Transmit
 log = logging.getLogger(__name__)
 
 # RFC 9260 §16 protocol parameters (the ones WebRTC stacks keep).
-MAX_INIT_RETRANSMITS = 8
 ASSOCIATION_MAX_RETRANS = 10
+# The set-up and shutdown timers (T1-init, T1-cookie, T2-shutdown) double on each expiry
+# (§6.3.3 rule E2) up to this, not to RTO.Max, which RFC 9260 leaves to the implementation
+# (§16 suggests 60 s). 3 s is libwebrtc's cap on every dcsctp timer's backoff
+# (kMaxTimerBackoffDuration in media/sctp/dcsctp_transport.cc; Firefox's dcsctp data
+# channels use the same): over a lossy path the handshake is retried every few seconds
+# instead of at 10-60 s gaps, so a loss burst costs seconds, not a minute (a NAT-rebinding
+# scenario at 30 % loss lost four COOKIE ACKs in a row and ran out of retransmissions with
+# the timer at 10 s).
+MAX_TIMER_BACKOFF = 3.0  # seconds
+# Max.Init.Retransmits: RFC 9260 §16's 8 would give up after about 24 s of capped backoff
+# (1 + 2 + 7 x 3 s); 20 keeps trying for about a minute (1 + 2 + 19 x 3 s), as long as before
+# the cap. libwebrtc never gives up (it leaves a dead path to ICE and DTLS).
+MAX_INIT_RETRANSMITS = 20
 ALPHA = 1 / 8
 BETA = 1 / 4
 COOKIE_LIFETIME = 60.0
@@ -180,6 +192,7 @@ class SctpConfig:
     rto_initial: float = 1.0
     rto_min: float = 0.2  # RFC 9260 says 1 s; WebRTC stacks use less
     rto_max: float = 10.0
+    max_timer_backoff: float = MAX_TIMER_BACKOFF  # T1 and T2 (see MAX_TIMER_BACKOFF)
     delayed_ack: float = 0.2
     heartbeat_interval: float = 30.0
     max_retransmits: int = ASSOCIATION_MAX_RETRANS
@@ -1463,6 +1476,12 @@ class SctpAssociation:
 
     # ------------------------------------------------------------------ timers
 
+    def _backoff(self, base: float, expiries: int) -> float:
+        """A set-up or shutdown timer after ``expiries`` expiries: ``base`` doubled each time,
+        up to ``max_timer_backoff`` (never below ``base`` itself) and RTO.Max."""
+        cfg = self.config
+        return min(cfg.rto_max, max(base, cfg.max_timer_backoff), base * 2.0**expiries)
+
     def _on_t1(self, now: float) -> None:
         self._t1.attempts += 1
         if self._t1.attempts > self.config.max_init_retransmits:
@@ -1475,8 +1494,7 @@ class SctpAssociation:
         else:
             self._t1.stop()
             return
-        backoff = min(self.config.rto_max, self.config.rto_initial * 2**self._t1.attempts)
-        self._t1.start(now + backoff)
+        self._t1.start(now + self._backoff(self.config.rto_initial, self._t1.attempts))
 
     def _on_t2(self, now: float) -> None:
         self._t2.attempts += 1
@@ -1484,7 +1502,7 @@ class SctpAssociation:
             self._fail("shutdown timed out")
             return
         self._send_shutdown_step()
-        self._t2.start(now + min(self.config.rto_max, self._rto * 2**self._t2.attempts))
+        self._t2.start(now + self._backoff(self._rto, self._t2.attempts))
 
     def _on_t3(self, now: float) -> None:
         """§6.3.3: back off, collapse cwnd, and retransmit everything outstanding."""

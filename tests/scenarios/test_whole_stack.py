@@ -298,7 +298,11 @@ def test_audio_flows_both_ways_and_decodes_to_the_tone_sent(loss: float, seed: i
     assert heard["at caller"] == pytest.approx(660.0, abs=15)
 
 
-@impaired
+# Seed 39 at 30 % loss lost four COOKIE ACKs in a row: SCTP set-up ran out of retransmissions
+# while T1 backed off to RTO.Max (sctp.association.MAX_TIMER_BACKOFF now caps it at 3 s).
+@pytest.mark.parametrize(
+    ("loss", "seed"), [(x, s) for x in LOSSES for s in SEEDS] + [(0.3, 39)]
+)
 def test_the_call_survives_a_nat_rebinding(loss: float, seed: int) -> None:
     async def scenario(net: Network, caller: RTCPeerConnection, callee: RTCPeerConnection) -> None:
         channel, received, echoes = await chat(caller, callee)

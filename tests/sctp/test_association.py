@@ -110,12 +110,35 @@ def test_a_stale_cookie_echo_of_an_established_association_is_answered() -> None
     # The listener's COOKIE ACKs are lost until the echoed cookie is older than its lifetime:
     # the repeat still opens the association it made (RFC 9260 §5.2.4), so the client
     # comes up instead of timing out.
-    a = SctpAssociation(SctpConfig(rto_max=40.0), is_client=True)
+    a = SctpAssociation(SctpConfig(rto_max=40.0, max_timer_backoff=40.0), is_client=True)
     b = SctpAssociation(is_client=False)
     sim = Link(a, b, drop=lambda d: d.data[12] == c.COOKIE_ACK and sim.now < 70.0)
     a.connect(0.0)
     sim.run_until(lambda: a.is_established, limit=200.0)
     assert sim.now > association.COOKIE_LIFETIME
+
+
+def test_setup_retransmissions_back_off_to_three_seconds_for_about_a_minute() -> None:
+    # libwebrtc's cap on timer backoff (association.MAX_TIMER_BACKOFF): over a lossy path the
+    # COOKIE ECHO is retried every 3 s at most, so a run of lost COOKIE ACKs costs seconds
+    # (with RTO.Max's 10 s steps, 8 retransmissions were spent after ~55 s), and set-up keeps
+    # trying for about a minute.
+    a = SctpAssociation(is_client=True)
+    b = SctpAssociation(is_client=False)
+    echoes: list[float] = []
+
+    def drop(d: Datagram) -> bool:
+        if d.data[12] == c.COOKIE_ECHO:
+            echoes.append(sim.now)
+        return d.data[12] == c.COOKIE_ACK and sim.now < 55.0
+
+    sim = Link(a, b, drop=drop)
+    a.connect(0.0)
+    sim.run_until(lambda: a.is_established, limit=120.0)
+    gaps = [y - x for x, y in zip(echoes, echoes[1:], strict=False)]
+    assert gaps[:2] == pytest.approx([1.0, 2.0])
+    assert max(gaps) == pytest.approx(3.0)
+    assert sim.now < 55.0 + 3.1
 
 
 def test_setup_times_out_without_peer() -> None:
