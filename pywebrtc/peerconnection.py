@@ -76,6 +76,7 @@ from pywebrtc.sctp import (
     SctpAssociation,
     SctpConfig,
 )
+from pywebrtc.sctp.association import WEBRTC_MAX_RETRANS
 from pywebrtc.sdp import Setup
 from pywebrtc.session import (
     CandidateGathered,
@@ -186,7 +187,7 @@ class RTCPeerConnection(EventEmitter):
         self._ice_servers: _IceServers = (None, None, None, None)
         self._ice: IceConfig | None = None
         self._sctp = ChannelManager(
-            SctpAssociation(SctpConfig()),
+            SctpAssociation(SctpConfig(max_retransmits=WEBRTC_MAX_RETRANS)),
             is_dtls_client=False,
             clock=self._loop.time,
             wake=self._wake,

@@ -26,7 +26,8 @@ peer's HEARTBEAT counts as traffic on the path, and the answering side then wait
 intervals, not one: of two such peers one heartbeats and the other is its backstop, half the
 idle records of both heartbeating. Dead-peer detection is unchanged on the heartbeating side
 and one interval later on the backstop's (when its peer stops heartbeating it starts, and
-Association.Max.Retrans unanswered heartbeats abort as in §8.1).
+Association.Max.Retrans unanswered heartbeats abort as in §8.1, unless the limit is None, as
+RTCPeerConnection sets it: see WEBRTC_MAX_RETRANS).
 
 Driving it: feed ``receive(packet, now)`` with each DTLS application-data record, call
 ``tick(now)`` at ``deadline()``, and drain ``poll()`` after each call: it returns ``Transmit``
@@ -66,6 +67,13 @@ log = logging.getLogger(__name__)
 
 # RFC 9260 §16 protocol parameters (the ones WebRTC stacks keep).
 ASSOCIATION_MAX_RETRANS = 10
+# What RTCPeerConnection gives SctpConfig.max_retransmits: never abort for unanswered DATA or
+# heartbeats. In WebRTC ICE consent freshness (RFC 7675) and DTLS decide that a peer is gone;
+# an SCTP abort on top only ends calls that a lossy path would have carried on (at 30 % loss
+# eleven T3 expiries in a row without a SACK happen within minutes of a NAT rebinding).
+# libwebrtc sets dcsctp's max_retransmissions and max_init_retransmits to "none" for the
+# same reason.
+WEBRTC_MAX_RETRANS: None = None
 # The set-up and shutdown timers (T1-init, T1-cookie, T2-shutdown) double on each expiry
 # (§6.3.3 rule E2) up to this, not to RTO.Max, which RFC 9260 leaves to the implementation
 # (§16 suggests 60 s). 3 s is libwebrtc's cap on every dcsctp timer's backoff
@@ -195,7 +203,9 @@ class SctpConfig:
     max_timer_backoff: float = MAX_TIMER_BACKOFF  # T1 and T2 (see MAX_TIMER_BACKOFF)
     delayed_ack: float = 0.2
     heartbeat_interval: float = 30.0
-    max_retransmits: int = ASSOCIATION_MAX_RETRANS
+    # Association.Max.Retrans; None: never abort for it (WEBRTC_MAX_RETRANS). The shutdown
+    # timer stays bounded by ASSOCIATION_MAX_RETRANS either way.
+    max_retransmits: int | None = ASSOCIATION_MAX_RETRANS
     max_init_retransmits: int = MAX_INIT_RETRANSMITS
     cookie_secret: bytes | None = None
 
@@ -1461,7 +1471,8 @@ class SctpAssociation:
             return
         if self._hb_outstanding is not None:
             self._error_count += 1
-            if self._error_count > self.config.max_retransmits:
+            limit = self.config.max_retransmits
+            if limit is not None and self._error_count > limit:
                 self._fail("peer unreachable: heartbeats unanswered")
                 return
         info = struct.pack("!d", now) + os.urandom(16)
@@ -1498,7 +1509,8 @@ class SctpAssociation:
 
     def _on_t2(self, now: float) -> None:
         self._t2.attempts += 1
-        if self._t2.attempts > self.config.max_retransmits:
+        limit = self.config.max_retransmits
+        if self._t2.attempts > (ASSOCIATION_MAX_RETRANS if limit is None else limit):
             self._fail("shutdown timed out")
             return
         self._send_shutdown_step()
@@ -1508,7 +1520,8 @@ class SctpAssociation:
         """§6.3.3: back off, collapse cwnd, and retransmit everything outstanding."""
         self.stats.t3_expirations += 1
         self._error_count += 1
-        if self._error_count > self.config.max_retransmits:
+        limit = self.config.max_retransmits
+        if limit is not None and self._error_count > limit:
             self._fail("peer unreachable: data retransmitted too often")
             return
         self._rto = min(self.config.rto_max, self._rto * 2)

@@ -15,6 +15,8 @@ from pywebrtc.sctp import chunk as c
 from pywebrtc.sctp.association import (
     _NO_ITEMS,
     _NO_TSNS,
+    ASSOCIATION_MAX_RETRANS,
+    WEBRTC_MAX_RETRANS,
     AssociationAborted,
     AssociationClosed,
     AssociationEstablished,
@@ -404,6 +406,7 @@ def test_the_side_that_only_answers_heartbeats_still_finds_its_peer_gone(
     cfg = assoc(sim, answering).config
     # the backstop's two intervals, then max_retransmits + 1 unanswered heartbeats, each
     # after an interval plus up to 1.5 RTO of jitter
+    assert cfg.max_retransmits is not None
     rounds = cfg.max_retransmits + 3
     assert sim.now - silent < rounds * (cfg.heartbeat_interval + 1.5 * cfg.rto_initial)
 
@@ -422,6 +425,24 @@ def test_a_path_dead_one_way_aborts_both_sides(deaf: str) -> None:
         and any(isinstance(e, AssociationAborted) for e in sim.events_b)
     )
     assert not assoc(sim, "a").is_established and not assoc(sim, "b").is_established
+
+
+
+def test_without_a_retransmission_limit_a_silent_path_never_aborts_and_recovers() -> None:
+    # RTCPeerConnection's setting (WEBRTC_MAX_RETRANS): DATA and heartbeats unanswered for
+    # minutes abort nothing; ICE consent decides. When the path returns, the message arrives.
+    sim = pair(SctpConfig(heartbeat_interval=5.0, max_retransmits=WEBRTC_MAX_RETRANS))
+    a = assoc(sim, "a")
+    sim.drop = lambda d: True
+    a.send(1, 53, b"late", sim.now)
+    start = sim.now
+    sim.run_until(lambda: sim.now > start + 300)
+    assert a.stats.t3_expirations > ASSOCIATION_MAX_RETRANS + 1
+    assert a.is_established and assoc(sim, "b").is_established
+    assert not any(isinstance(e, AssociationAborted) for e in sim.events_a + sim.events_b)
+    sim.drop = lambda d: False
+    sim.run_until(lambda: messages(sim.events_b) != [], limit=60)
+    assert [m.data for m in messages(sim.events_b)] == [b"late"]
 
 
 # Heartbeat jitters under which a window left a few bytes open (under one chunk) once aborted
