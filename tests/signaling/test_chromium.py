@@ -73,14 +73,15 @@ async def whip_page(wav: Path) -> AsyncIterator[Page]:
 
 
 async def _publish(
-    service: SignalingProcess, advertised: tuple[str, int], wav: Path, setup: str = "active"
+    service: SignalingProcess, advertised: tuple[str, int], wav: Path, setup: str | None = None
 ) -> None:
     async with whip_page(wav) as page:
         published = await page.evaluate("base => W.publish(base)", service.url)
         assert not published["offerHadCandidates"]
         answer = published["answer"]
         assert "a=ice-lite" in answer and "a=sendrecv" in answer
-        assert f"a=setup:{setup}" in answer
+        if setup is not None:
+            assert f"a=setup:{setup}" in answer
         ports = {int(line.split()[5]) for line in answer.splitlines() if "a=candidate" in line}
         assert ports == {advertised[1]}, answer
         assert await page.evaluate("W.connected()") == "connected"
