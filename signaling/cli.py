@@ -167,8 +167,8 @@ def build_parser() -> EnvArgumentParser:
         help="the DTLS role this answerer takes when the offer leaves it the choice "
         "(a=setup:actpass, as browsers offer): client answers a=setup:active (JSEP's "
         "preference), server answers a=setup:passive, which costs this process less CPU per "
-        "session setup (no ML-KEM key generation) and the client half a round trip more "
-        "before its DTLS handshake starts",
+        "session setup (no ML-KEM key generation) but completes its side of the handshake "
+        "one round trip later",
     )
     p.flag(
         "--drain-timeout",
