@@ -631,6 +631,7 @@ class RTCPeerConnection(EventEmitter):
         if self._closed:
             return
         self._closed = True
+        channels = [*self._sctp.channels.values(), *self._sctp._unassigned]
         if self._driver is not None:
             self._driver.close()  # BYE, SCTP ABORT and DTLS close_notify go out first
         else:
@@ -639,6 +640,10 @@ class RTCPeerConnection(EventEmitter):
             if channel.readyState != "closed":
                 channel.readyState = "closed"
                 channel.emit("close")
+        for channel in channels:
+            # Nothing fires on a closed channel: its handlers, which usually hold it (an app
+            # replying on it), are dropped so that no cycle is left (see dispatch).
+            channel.remove_all_listeners()
         for task in list(self._tasks or ()):
             task.cancel()
         self._set_signaling("closed")

@@ -160,6 +160,17 @@ def build_parser() -> EnvArgumentParser:
         "503 + Retry-After, and /readyz is 503; also the capacity published in the registry",
     )
     p.flag(
+        "--dtls-role",
+        env="DTLS_ROLE",
+        default="client",
+        choices=("client", "server"),
+        help="the DTLS role this answerer takes when the offer leaves it the choice "
+        "(a=setup:actpass, as browsers offer): client answers a=setup:active (JSEP's "
+        "preference), server answers a=setup:passive, which costs this process less CPU per "
+        "session setup (no ML-KEM key generation) but completes its side of the handshake "
+        "one round trip later",
+    )
+    p.flag(
         "--drain-timeout",
         env="DRAIN_TIMEOUT",
         default=30.0,
@@ -328,6 +339,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServiceConfig, Applicati
         drain_timeout=args.drain_timeout,
         relayed=bool(relays or relays_tcp),
         relays_tcp=tuple(relays_tcp),
+        dtls_role=args.dtls_role,
     )
     return config, app, Auth(tokens, signing_secrets=signing)
 

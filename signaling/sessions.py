@@ -29,6 +29,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pywebrtc.configuration import RTCConfiguration
 from pywebrtc.dtls.certificate import Certificate
@@ -75,6 +76,7 @@ class ServiceConfig:
     setup_timeout: float = 30.0
     relayed: bool = False  # relays in front: the socket takes their frames
     relays_tcp: tuple[Address, ...] = ()  # relays' ICE-TCP addresses: passive TCP candidates
+    dtls_role: Literal["client", "server"] = "client"  # answering an actpass offer
 
 
 @dataclass(eq=False, slots=True)
@@ -123,6 +125,7 @@ class SessionManager:
         )
         settings = self._settings
         settings.set_lite(True)
+        settings.set_answering_dtls_role(self.config.dtls_role)
         settings.set_udp_mux(self.socket.muxes)
         settings.set_audio_decode(
             bool(getattr(self.app, "decode_audio", True)),

@@ -491,6 +491,10 @@ class DataChannelManager(EventEmitter):
             self.emit("datachannel", event.channel)
         elif isinstance(event, ChannelClosed):
             event.channel.emit("close")
+            # Closed is final (W3C): nothing fires after "close". Handlers are closures that
+            # usually hold the channel (to reply on it), a cycle the cyclic collector would
+            # have to find; dropping them lets reference counting free the channel.
+            event.channel.remove_all_listeners()
         elif isinstance(event, ChannelBufferedAmountLow):
             event.channel.emit("bufferedamountlow")
         elif isinstance(event, ChannelError) and event.channel is not None:

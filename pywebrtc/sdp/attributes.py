@@ -73,7 +73,11 @@ class Attribute:
         """Parse what follows ``a=``."""
         name, colon, value = text.partition(":")
         check_token(name, "attribute name")
-        return cls(name, check_text(value, f"a={name}") if colon else None)
+        if not colon:
+            return cls(name)
+        if "\x00" in value or "\r" in value or "\n" in value:
+            check_text(value, f"a={name}")  # raises, naming the attribute
+        return cls(name, value)
 
     @classmethod
     def of(cls, item: AttributeValue) -> Attribute:

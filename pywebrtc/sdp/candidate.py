@@ -43,6 +43,9 @@ class CandidateType(enum.StrEnum):
     RELAY = "relay"
 
 
+_CANDIDATE_TYPES = {t.value: t for t in CandidateType}  # (a lookup; calling the enum is slower)
+
+
 class TransportProtocol(enum.StrEnum):
     UDP = "udp"
     TCP = "tcp"
@@ -75,10 +78,7 @@ def address_kind(address: str) -> AddressKind:
 
 
 def _known_type(value: str) -> str:
-    try:
-        return CandidateType(value)
-    except ValueError:
-        return value
+    return _CANDIDATE_TYPES.get(value, value)
 
 
 @dataclass(frozen=True, slots=True)

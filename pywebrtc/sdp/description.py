@@ -265,15 +265,17 @@ def split_lines(text: str) -> Iterator[tuple[str, str]]:
     """Yield ``(type, value)`` per non-blank line; CRLF or LF ends, final end optional."""
     if "\x00" in text:
         raise SdpParseError("NUL in the description")
-    for raw in text.split("\n"):
-        line = raw[:-1] if raw.endswith("\r") else raw
-        if not line.strip(" \t"):
-            continue
-        if "\r" in line:
+    if "\r" in text:  # CRLF ends (and a final CR without LF) are line ends, any other CR is not
+        text = text.replace("\r\n", "\n")
+        if text.endswith("\r"):
+            text = text[:-1]
+        if "\r" in text:
             raise SdpParseError("bare CR inside a line")
-        if len(line) < 2 or line[1] != "=":
+    for line in text.split("\n"):
+        if len(line) >= 2 and line[1] == "=":
+            yield line[0], line[2:]
+        elif line.strip(" \t"):
             raise SdpParseError(f"not a <type>=<value> line: {line[:40]!r}")
-        yield line[0], line[2:]
 
 
 @dataclass(slots=True)

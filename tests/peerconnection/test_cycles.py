@@ -76,6 +76,10 @@ async def _session(media: Media, dtls: Literal["1.2"] | None) -> list[weakref.re
     remote = await theirs
     await channel_event(ours, "open", "open")
     inbox_b, inbox_a = Inbox(remote), Inbox(ours)
+    for channel in (ours, remote):
+        # Handlers that hold their channel, as an app's do (an echo replies on it): a cycle
+        # unless the closed channel lets go of its handlers.
+        channel.on("close", lambda channel=channel: channel.readyState)
     ours.send("ping")
     await inbox_b.wait(1)
     remote.send("pong")

@@ -37,6 +37,7 @@ class SignalingProcess:
     ) -> None:
         """``bind``/``prefix``: run in a network namespace, e.g. ``("ip", "netns", "exec", NAME)``
         (the caller's thread must then reach ``bind``, see ``tests/topology.py``)."""
+        self.args = args
         self.http_port = free_port()
         self.udp_port = free_port(socket.SOCK_DGRAM)
         self.url = f"http://{bind}:{self.http_port}"

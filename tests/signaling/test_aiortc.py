@@ -21,9 +21,10 @@ from tests.signaling.service import SignalingProcess
 TIMEOUT = 20.0
 
 
-@pytest.fixture(scope="module")
-def service() -> Iterator[SignalingProcess]:
-    process = SignalingProcess("--app", "echo", "--token", "secret")
+@pytest.fixture(scope="module", params=["client", "server"], ids=["dtls-client", "dtls-server"])
+def service(request: pytest.FixtureRequest) -> Iterator[SignalingProcess]:
+    """The service in either DTLS role (``--dtls-role``): aiortc offers actpass."""
+    process = SignalingProcess("--app", "echo", "--token", "secret", "--dtls-role", request.param)
     yield process
     assert process.terminate() == 0, process.output()
     process.close()
@@ -76,6 +77,15 @@ async def _wait_for(condition: Callable[[], bool], what: str) -> None:
     raise AssertionError(what)
 
 
+def _setup(sdp: str) -> str:
+    (value,) = {line.split(":", 1)[1] for line in sdp.splitlines() if line.startswith("a=setup:")}
+    return value
+
+
+def _role(service: SignalingProcess) -> str:
+    return service.args[service.args.index("--dtls-role") + 1]
+
+
 def test_offer_endpoint_echoes_channel_and_audio(service: SignalingProcess) -> None:
     async def body() -> None:
         created = service.metric("pywebrtc_sessions_created_total")
@@ -88,6 +98,7 @@ def test_offer_endpoint_echoes_channel_and_audio(service: SignalingProcess) -> N
                 answer = await response.json()
         assert answer["type"] == "answer" and "a=ice-lite" in answer["sdp"]
         assert "a=sendrecv" in answer["sdp"]
+        assert _setup(answer["sdp"]) == ("active" if _role(service) == "client" else "passive")
         await pc.setRemoteDescription(aiortc.RTCSessionDescription(answer["sdp"], "answer"))
         await _check_echo(channel, track)
         assert service.metric("pywebrtc_sessions", 'state="connected"') >= 1

@@ -71,12 +71,17 @@ async def whip_page(wav: Path) -> AsyncIterator[Page]:
     finally:
         await runner.cleanup()
 
-async def _publish(service: SignalingProcess, advertised: tuple[str, int], wav: Path) -> None:
+
+async def _publish(
+    service: SignalingProcess, advertised: tuple[str, int], wav: Path, setup: str | None = None
+) -> None:
     async with whip_page(wav) as page:
         published = await page.evaluate("base => W.publish(base)", service.url)
         assert not published["offerHadCandidates"]
         answer = published["answer"]
         assert "a=ice-lite" in answer and "a=sendrecv" in answer
+        if setup is not None:
+            assert f"a=setup:{setup}" in answer
         ports = {int(line.split()[5]) for line in answer.splitlines() if "a=candidate" in line}
         assert ports == {advertised[1]}, answer
         assert await page.evaluate("W.connected()") == "connected"
@@ -110,11 +115,14 @@ async def _publish(service: SignalingProcess, advertised: tuple[str, int], wav: 
         assert sum(service.metric("pywebrtc_sessions", f'state="{s}"') for s in STATES) == 0
 
 
-def test_chromium_whip_direct(tmp_path: Path) -> None:
+@pytest.mark.parametrize("role", ["client", "server"], ids=["dtls-client", "dtls-server"])
+def test_chromium_whip_direct(tmp_path: Path, role: str) -> None:
     wav = write_tone_wav(tmp_path / "tone.wav", 660.0)
-    service = SignalingProcess("--app", "echo")
+    service = SignalingProcess("--app", "echo", "--dtls-role", role)
+    setup = "active" if role == "client" else "passive"
     try:
-        asyncio.run(asyncio.wait_for(_publish(service, ("127.0.0.1", service.udp_port), wav), 90))
+        advertised = ("127.0.0.1", service.udp_port)
+        asyncio.run(asyncio.wait_for(_publish(service, advertised, wav, setup), 90))
     finally:
         assert service.terminate() == 0, service.output()
         service.close()

@@ -24,6 +24,7 @@ FLAGS = {
     "--token": "TOKENS",
     "--ice-server": "ICE_SERVERS",
     "--max-sessions": "MAX_SESSIONS",
+    "--dtls-role": "DTLS_ROLE",
     "--drain-timeout": "DRAIN_TIMEOUT",
     "--redis": "REDIS",
     "--heartbeat": "HEARTBEAT",

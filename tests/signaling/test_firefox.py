@@ -27,6 +27,7 @@ from pathlib import Path
 from socket import SOCK_DGRAM
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from conformance.browser.driver import RemotePage, launch_firefox
@@ -131,12 +132,13 @@ async def _publish(service: SignalingProcess, media: str) -> None:
         await page.stop()
 
 
-def test_firefox_whip_direct() -> None:
+@pytest.mark.parametrize("role", ["client", "server"], ids=["dtls-client", "dtls-server"])
+def test_firefox_whip_direct(role: str) -> None:
     with isolated_network() as address:
         assert address == HOST_ADDRESS
         # The one UDP socket on the namespace's veth address, where Firefox's candidates are.
         media = f"{address}:{free_port(SOCK_DGRAM)}"
-        service = SignalingProcess("--app", "echo", "--udp", media)
+        service = SignalingProcess("--app", "echo", "--udp", media, "--dtls-role", role)
         try:
             asyncio.run(asyncio.wait_for(_publish(service, media), 60))
         finally:

@@ -56,9 +56,10 @@ class Service:
         return sum(self.process.metric("pywebrtc_sessions", f'state="{s}"') for s in STATES)
 
 
-@pytest.fixture(scope="module")
-def service() -> Iterator[Service]:
-    process = SignalingProcess("--app", "echo", "--token", TOKEN)
+@pytest.fixture(scope="module", params=["client", "server"], ids=["dtls-client", "dtls-server"])
+def service(request: pytest.FixtureRequest) -> Iterator[Service]:
+    """The service in either DTLS role (``--dtls-role``)."""
+    process = SignalingProcess("--app", "echo", "--token", TOKEN, "--dtls-role", request.param)
     try:
         yield Service(process)
     finally:

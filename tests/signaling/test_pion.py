@@ -34,9 +34,10 @@ def pion_binary() -> Path:
     return build()
 
 
-@pytest.fixture
-def service(pion_binary: Path) -> Iterator[SignalingProcess]:
-    process = SignalingProcess("--app", "echo", "--token", TOKEN)
+@pytest.fixture(params=["client", "server"], ids=["dtls-client", "dtls-server"])
+def service(pion_binary: Path, request: pytest.FixtureRequest) -> Iterator[SignalingProcess]:
+    """The service in either DTLS role (``--dtls-role``)."""
+    process = SignalingProcess("--app", "echo", "--token", TOKEN, "--dtls-role", request.param)
     try:
         yield process
     finally:
