@@ -27,6 +27,7 @@ agent's counters, the DTLS and media drop counters); nothing here raises on a da
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -137,6 +138,7 @@ class MediaHandler(Protocol):
     def receive_rtcp(self, packets: list[RtcpPacket], now: float) -> None: ...
     def tick(self, now: float) -> None: ...
     def poll(self) -> bytes | None: ...
+    def take(self) -> Sequence[bytes]: ...  # poll until None, in one call
     def deadline(self) -> float | None: ...
     def close(self) -> None: ...
 
@@ -510,8 +512,7 @@ class PeerSession:
         The media plane's deadline may have moved earlier (``media.deadline()``)."""
         if self._events:
             return None
-        media = self.media
-        while (rtp := media.poll()) is not None:
+        for rtp in self.media.take():
             self._srtp_out(rtp)
         out = self._out
         if out:
