@@ -417,6 +417,7 @@ def test_echo_bare_sends_what_receive_forwarded_and_send_encoded_send() -> None:
     assert one_call.drops.jitter_buffer == two_calls.drops.jitter_buffer == 1
     assert one_call.stats() == two_calls.stats()
     assert one_call.deadline() == two_calls.deadline()
+    assert echoed
     sent = RtpPacket.parse(echoed)
     assert sent.payload == b"opus3" and sent.ssrc == 0xB2 and not sent.marker
     # Left alone: a header extension, another source, DTMF playing, no sender.
