@@ -100,6 +100,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_NOTHING: tuple[bytes, ...] = ()
 _NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix), RFC 5905 §6
 
 
@@ -712,7 +713,23 @@ class MediaPlane:
         twcc = self._twcc
         if twcc is None and len(data) >= 12:
             owner = self._routes.get(int.from_bytes(data[8:12]))
-            if owner is not None and owner.forwarded_by and (session := owner.session):
+            if owner is not None and (forwarded_by := owner.forwarded_by) and (
+                session := owner.session
+            ):
+                if (
+                    len(forwarded_by) == 1
+                    and forwarded_by[0] is owner
+                    and self.bandwidth is None
+                    and not self.closed
+                    and not owner.stopped
+                    and (echoed := session.echo_bare(data, now)) is not None
+                ):
+                    # Sent back on the section it came in (an echo): one call, no Transmit.
+                    if echoed:
+                        self._out.append(echoed)
+                    if session.pending:
+                        self._flush(owner, session, now)
+                    return
                 # Sent on as it comes (an echo): no RtpPacket, event or av.Packet per packet.
                 forwarded = session.receive_forwarded(data, now)
                 if forwarded is not None:
@@ -846,6 +863,15 @@ class MediaPlane:
     def poll(self) -> bytes | None:
         """The next plain RTP or RTCP packet to protect and send."""
         return self._out.pop(0) if self._out else None
+
+    def take(self) -> Sequence[bytes]:
+        """What :meth:`poll` would return until None, in one call."""
+        out = self._out  # (shared with the video links: emptied, not replaced)
+        if not out:
+            return _NOTHING
+        taken = out.copy()
+        out.clear()
+        return taken
 
     # ------------------------------------------------------------------ stats
 

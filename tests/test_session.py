@@ -52,6 +52,9 @@ class NoMedia:
     def poll(self) -> bytes | None:
         return None
 
+    def take(self) -> list[bytes]:
+        return []
+
     def deadline(self) -> float | None:
         return None
 

@@ -187,7 +187,8 @@ class UdpMux:
         session = self._by_address.get(key)
         username: str | None = None
         if session is not None:
-            if data[:2] == b"\x00\x01" and (answer := session.answer) is not None:
+            request = data[:2] == b"\x00\x01"  # a Binding request (one slice per datagram)
+            if request and (answer := session.answer) is not None:
                 response = answer(data, remote)
                 if response is not None:
                     counters = self.counters
@@ -198,7 +199,7 @@ class UdpMux:
                     return
             # A Binding request names its session: an address reused by a new session (a
             # client restarting behind the same NAT mapping) moves to that session.
-            if data[:2] != b"\x00\x01" or (
+            if not request or (
                 (username := read_username(data)) is None
                 or (named := username.partition(":")[0]) == session.ufrag
                 or named == session.previous_ufrag

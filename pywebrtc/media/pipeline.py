@@ -414,6 +414,47 @@ class AudioSession:
         self.receive_packet(packet, now)
         return None
 
+    def echo_bare(self, data: bytes, now: float) -> bytes | None:
+        """:meth:`receive_forwarded` and then :meth:`send_encoded` of what it returns, in one
+        call, for a session that sends back what it receives (an echo): the plain RTP packet
+        to send (``b""``: a duplicate or too old, dropped and counted), accounted as those two
+        account it. None, with nothing done, when either would take its slow path (a packet
+        that is not bare audio of the current source, a header extension to write, DTMF
+        playing, an interceptor beside the reports, this session's own SRTP): then call them."""
+        config = self.config
+        sender = self.sender
+        dtmf = self.dtmf
+        if (
+            sender is None
+            or self.closed
+            or not config.forward
+            or config.decode
+            or self.srtp is not None
+            or len(data) <= 12
+            or data[0] != 0x80
+            or len(self.chain.interceptors) != 1
+            or (dtmf is not None and dtmf.playing)
+            or not sender.bare
+        ):
+            return None
+        _, b1, seq, timestamp, ssrc = _RTP_HEADER.unpack_from(data)
+        if ssrc != self.remote_ssrc or b1 & 0x7F != self._audio_pt:
+            return None
+        payload = data[12:]
+        reporter = self.reporter
+        reporter.record_rtp(ssrc, seq, timestamp, len(payload), now)
+        self._last_packet = now
+        if not self._fresh(seq):
+            self.drops.jitter_buffer += 1
+            return b""
+        marker = not self._send_started  # as in _send
+        self._send_started = True
+        out = sender.packetize_bare(payload, timestamp, now, marker)
+        self._last_send = now
+        self._media_time = timestamp
+        # (no reporter.start: record_rtp has scheduled the first report already)
+        return out
+
     def receive_packet(self, packet: RtpPacket, now: float) -> None:
         """A decrypted, parsed packet (when the peer connection demuxed it already)."""
         if packet.ssrc != self.remote_ssrc:
@@ -806,6 +847,11 @@ class AudioSession:
         if rtcp:
             self._transmit_rtcp(rtcp)
         self._flush_retransmissions(now)
+
+    @property
+    def pending(self) -> bool:
+        """Whether :meth:`poll` has something."""
+        return bool(self._transmits or self._events)
 
     def poll(self) -> Transmit | SessionEvent | None:
         """The next datagram to send, else the next event, else None."""

@@ -389,6 +389,47 @@ def test_forward_fast_path_returns_bare_audio_and_hands_the_rest_to_receive_pack
     assert buffered.receive_forwarded(rtp(1), 1.0) is None and len(buffered.jitter) == 1
 
 
+def test_echo_bare_sends_what_receive_forwarded_and_send_encoded_send() -> None:
+    """``echo_bare`` (the echo's one-call path) gives the packet, counters and report state
+    that ``receive_forwarded`` then ``send_encoded`` give; a duplicate is dropped and counted
+    (b""); anything either would take its slow path for is left untouched (None)."""
+    pt = OPUS.payload_type
+
+    def rtp(seq: int, **kwargs: object) -> bytes:
+        return bytes(RtpPacket(pt, seq, 960 * seq, 0xA1, b"opus%d" % seq, **kwargs))  # type: ignore[arg-type]
+
+    def session() -> AudioSession:
+        c = config(0xB2, decode=False, forward=True, remote_ssrc=0xA1)
+        return AudioSession(c, rng=random.Random(5))
+
+    two_calls, one_call = session(), session()
+    for seq, now in ((1, 1.0), (2, 1.02), (2, 1.03), (4, 1.06), (3, 1.07)):
+        forwarded = two_calls.receive_forwarded(rtp(seq), now)
+        if forwarded is not None:
+            two_calls.send_encoded(forwarded[0], forwarded[1], now)
+        expected = two_calls.poll()
+        echoed = one_call.echo_bare(rtp(seq), now)
+        assert echoed is not None and one_call.poll() is None
+        if expected is None:
+            assert echoed == b""
+        else:
+            assert isinstance(expected, Transmit) and echoed == expected.data
+    assert one_call.drops.jitter_buffer == two_calls.drops.jitter_buffer == 1
+    assert one_call.stats() == two_calls.stats()
+    assert one_call.deadline() == two_calls.deadline()
+    assert echoed
+    sent = RtpPacket.parse(echoed)
+    assert sent.payload == b"opus3" and sent.ssrc == 0xB2 and not sent.marker
+    # Left alone: a header extension, another source, DTMF playing, no sender.
+    extended = RtpPacket(pt, 5, 4800, 0xA1, b"opus5").with_extensions({1: b"\x00"})
+    assert one_call.echo_bare(bytes(extended), 1.1) is None
+    other = bytes(RtpPacket(pt, 5, 4800, 0xA9, b"opus5"))
+    assert one_call.echo_bare(other, 1.1) is None
+    assert one_call.reporter.sources[0xA1].packets_received == 5
+    receive_only = AudioSession(config(0xB3, decode=False, forward=True, send_codec=None))
+    assert receive_only.echo_bare(rtp(1), 1.0) is None
+
+
 def test_forward_mode_hands_each_packet_over_once_on_receipt_without_playout_ticks() -> None:
     # Plain RTP (no SRTP replay check): the duplicates the network makes reach the session.
     a = AudioSession(config(0xA1), rng=random.Random(1))
