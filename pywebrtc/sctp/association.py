@@ -722,6 +722,11 @@ class SctpAssociation:
             self._inflight = _NO_ITEMS
         return None
 
+    def has_event(self) -> bool:
+        """Whether :meth:`poll` has an event to hand out (after the packets it has made; what
+        it would packetize next is not asked for)."""
+        return bool(self._events) and self.reading
+
     def _event(self, event: Event) -> None:
         events = self._events
         if events is _NO_ITEMS:

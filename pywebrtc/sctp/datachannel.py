@@ -230,6 +230,11 @@ class DataChannelManager(EventEmitter):
                 return item
             self._on_association_event(item)
 
+    def has_event(self) -> bool:
+        """Whether :meth:`poll` has an event ready: a channel's, or the association's
+        (:meth:`SctpAssociation.has_event`)."""
+        return bool(self._ready) or self.association.has_event()
+
     def close(self, now: float) -> None:
         """Close every channel and shut the association down."""
         self.now = now
