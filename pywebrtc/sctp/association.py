@@ -207,6 +207,7 @@ class SctpStats:
 class _OutMessage:
     __slots__ = (
         "abandoned",
+        "counted",
         "expires",
         "max_retransmits",
         "ordered",
@@ -232,6 +233,7 @@ class _OutMessage:
         self.abandoned = False
         self.started = False  # a fragment has been given a TSN
         self.ppid = 0
+        self.counted = True  # in the stream's buffered amount (application data)
 
 
 class _OutChunk:
@@ -535,9 +537,12 @@ class SctpAssociation:
         ordered: bool = True,
         max_retransmits: int | None = None,
         lifetime: float | None = None,
+        counted: bool = True,
     ) -> None:
         """Queue one user message. ``lifetime`` (seconds) and ``max_retransmits`` select
-        RFC 3758 partial reliability; both None means reliable."""
+        RFC 3758 partial reliability; both None means reliable. ``counted=False`` leaves it
+        out of the stream's buffered amount (a DCEP message: W3C ``bufferedAmount`` counts
+        what the application sent)."""
         self._now = now
         if self.state is not State.ESTABLISHED:
             raise InvalidStateError(f"cannot send in state {self.state.value}")
@@ -573,7 +578,10 @@ class SctpAssociation:
             pending.append(
                 _OutChunk(message, flags, ppid, bytes(view[offset : offset + size]))
             )
-        self._buffered[stream_id] = self._buffered.get(stream_id, 0) + n
+        if counted:
+            self._buffered[stream_id] = self._buffered.get(stream_id, 0) + n
+        else:
+            message.counted = False
         self.stats.messages_sent += 1
         self._dirty = True
 
@@ -1349,7 +1357,8 @@ class SctpAssociation:
             # In place: _flush may be iterating this very deque.
             self._pending.clear()
             self._pending.extend(keep)
-            self._drain_buffered(message.stream_id, sum(len(ch.data) for ch in unsent))
+            if message.counted:
+                self._drain_buffered(message.stream_id, sum(len(ch.data) for ch in unsent))
         self._update_ack_point()
 
     def _update_ack_point(self) -> None:
@@ -1797,7 +1806,8 @@ class SctpAssociation:
             parts.append(blob)
             size += len(blob)
             started = True
-            drained[m.stream_id] = drained.get(m.stream_id, 0) + n
+            if m.counted:
+                drained[m.stream_id] = drained.get(m.stream_id, 0) + n
         emit()
         for sid, nbytes in drained.items():
             self._drain_buffered(sid, nbytes)

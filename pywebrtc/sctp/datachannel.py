@@ -312,7 +312,7 @@ class DataChannelManager(EventEmitter):
                 channel.label,
                 channel.protocol,
             )
-            self.association.send(channel.id, Ppid.DCEP, bytes(message), self.now)
+            self.association.send(channel.id, Ppid.DCEP, bytes(message), self.now, counted=False)
         channel.readyState = "open"
         self._ready.append(ChannelOpened(channel))
 
@@ -462,7 +462,7 @@ class DataChannelManager(EventEmitter):
         channel._acked = True
         channel.readyState = "open"
         self.channels[sid] = channel
-        self.association.send(sid, Ppid.DCEP, bytes(DataChannelAck()), self.now)
+        self.association.send(sid, Ppid.DCEP, bytes(DataChannelAck()), self.now, counted=False)
         self._ready.append(IncomingChannel(channel))
         self._ready.append(ChannelOpened(channel))
 
