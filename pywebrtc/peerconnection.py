@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import weakref
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar
@@ -89,6 +90,7 @@ from pywebrtc.settings import SettingEngine
 from pywebrtc.shell import SessionDriver
 from pywebrtc.stats import RTCStatsReport
 from pywebrtc.statsreport import build_report
+from pywebrtc.timer import LoopTimer, Timed
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -139,6 +141,52 @@ class _PackedDescription:
         unpacker = zlib.decompressobj(zdict=_SDP_WORDS)
         sdp = (unpacker.decompress(self.data) + unpacker.flush()).decode()
         return RTCSessionDescription(sdp=sdp, type=self.type)
+
+
+# How long after a session connects its remote description is compressed: not on the set-up's
+# path (a compressor with its preset dictionary costs ~35 us there), and never for a session
+# that closes sooner.
+PACK_DELAY = 1.0
+
+
+class _Packer(Timed):
+    """Compresses the remote descriptions of the peer connections of one event loop that
+    connected at least :data:`PACK_DELAY` ago, in one wake-up of the loop's timer."""
+
+    __slots__ = ("timer", "waiting")
+    _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Packer] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    @classmethod
+    def add(cls, pc: RTCPeerConnection) -> None:
+        loop = pc._loop
+        packer = cls._by_loop.get(loop)
+        if packer is None:
+            packer = cls._by_loop[loop] = cls(LoopTimer.for_loop(loop))
+        packer.waiting.append((loop.time() + PACK_DELAY, weakref.ref(pc)))
+        if packer.when is None:
+            packer.timer.schedule(packer, loop.time() + PACK_DELAY)
+
+    def __init__(self, timer: LoopTimer) -> None:
+        super().__init__()
+        self.timer = timer
+        # (when, peer connection), in the order they connected: whens never decrease.
+        self.waiting: list[tuple[float, weakref.ref[RTCPeerConnection]]] = []
+
+    def on_timer(self, now: float) -> None:
+        waiting = self.waiting
+        done = 0
+        for when, ref in waiting:
+            if when > now:
+                break
+            done += 1
+            pc = ref()
+            if pc is not None:
+                pc._pack_remote()
+        del waiting[:done]
+        if waiting:
+            self.timer.schedule(self, waiting[0][0])
 
 
 class RTCPeerConnection(EventEmitter):
@@ -960,10 +1008,21 @@ class RTCPeerConnection(EventEmitter):
             # idle session); reading localDescription again renders it again. The remote one
             # is kept compressed.
             self._rendered = None
-            remote = self._remote_description
-            if type(remote) is RTCSessionDescription:
-                self._remote_description = _PackedDescription(remote)
+            if type(self._remote_description) is RTCSessionDescription:
+                _Packer.add(self)
         self._set_state("connectionState", state)
+
+    def _pack_remote(self) -> None:
+        """Keep the remote description compressed if signalling is still stable and connected
+        (:class:`_Packer` calls this a while after the connection came up)."""
+        remote = self._remote_description
+        if (
+            type(remote) is RTCSessionDescription
+            and not self._closed
+            and self.connectionState == "connected"
+            and self.signalingState == "stable"
+        ):
+            self._remote_description = _PackedDescription(remote)
 
 
 def _literal(candidate: Candidate) -> bool:

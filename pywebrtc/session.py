@@ -302,16 +302,16 @@ class PeerSession:
             return
         self._now = now
         self.media.close()  # BYE on every sending session, before DTLS closes
-        self._pump()
+        self._pump(hold=False)
         if self._sctp_started:
             self.channels.association.abort("peer connection closed")
-        self._pump()
+        self._pump(hold=False)
         if self.dtls is not None:
             self.dtls.close()
-        self._pump()
+        self._pump(hold=False)
         for turn in self._all_turns():
             turn.client.close(now)
-        self._pump()
+        self._pump(hold=False)
         self.closed = True
         self.agent.close()
         self._gathering = False
@@ -596,8 +596,9 @@ class PeerSession:
 
     # ------------------------------------------------------------------ moving data between
 
-    def _pump(self) -> None:
-        """Move what every machine has to say until all are quiet."""
+    def _pump(self, hold: bool = True) -> None:
+        """Move what every machine has to say until all are quiet (but see ``hold`` below:
+        :meth:`close` sends everything at once)."""
         now = self._now
         agent = self.agent
         dtls = self.dtls
@@ -622,7 +623,14 @@ class PeerSession:
                     else:  # a DTLS record to send
                         self._send_on_pair(item.data)
             if self._sctp_started:
-                while (packet := channels.poll()) is not None:
+                # With events for the owner pending, only more events are taken: packetizing
+                # what the channels queued waits for the next pass, after the owner has acted
+                # on them, so that what it sends then (the first message of a channel that
+                # opened) shares the SCTP packet, and the DTLS record, of what was queued
+                # before (that channel's DATA_CHANNEL_OPEN, a DCEP ACK and its SACK).
+                while not (hold and self._events and not channels.has_event()) and (
+                    packet := channels.poll()
+                ) is not None:
                     moved = True
                     if isinstance(packet, Transmit):
                         if dtls is not None and dtls.state is DtlsState.CONNECTED:

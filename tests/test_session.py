@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,9 @@ from pywebrtc.ice.credentials import Credentials
 from pywebrtc.ice.events import IceState
 from pywebrtc.rtcdatachannel import ChannelManager
 from pywebrtc.rtp.rtcp import RtcpPacket
-from pywebrtc.sctp import ChannelMessage, SctpAssociation, SctpConfig
+from pywebrtc.sctp import ChannelMessage, ChannelOpened, SctpAssociation, SctpConfig
+from pywebrtc.sctp.chunk import DataChunk
+from pywebrtc.sctp.packet import Packet
 from pywebrtc.session import DtlsStateChanged, IceStateChanged, PeerSession
 from pywebrtc.transmit import Address, Transmit
 
@@ -201,6 +204,36 @@ def test_dtls13_records_share_datagrams_and_an_answer_rides_with_what_waited() -
     last_from_b = [d for i, d in dtls if i == 1][-1]
     assert _records(last_from_b) >= 2
     assert a.counters.packets_sent == sum(1 for i, _ in dtls if i == 0)  # datagrams, not records
+
+
+def test_a_message_sent_when_a_channel_opens_shares_the_packet_of_its_dcep_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Packetizing waits while the owner has events to act on: a first message sent from the
+    # channel's "open" handler rides in the SCTP packet (one DTLS record) of the
+    # DATA_CHANNEL_OPEN queued just before, not in one of its own.
+    pair = Pair((DTLS_1_3, DTLS_1_2))
+    pair.reactions = {(0, ChannelOpened): lambda e: e.channel.send("first")}
+    pair.run_drained(until=1.0)
+    a = pair.sessions[0]
+    assert a.dtls is not None
+    sent: list[bytes] = []
+    send = DtlsConnection.send
+
+    def record(conn: DtlsConnection, data: bytes) -> None:
+        if conn is a.dtls:
+            sent.append(data)  # a's SCTP packets
+        send(conn, data)
+
+    monkeypatch.setattr(DtlsConnection, "send", record)
+    a.channels.create_channel("chat")
+    pair.run_drained(until=1.5)
+    heard = [e.data for e in pair.events[1] if isinstance(e, ChannelMessage)]
+    assert heard == ["first"]
+    with_data = [Packet.parse(p).chunks for p in sent]
+    with_data = [chunks for chunks in with_data if any(type(x) is DataChunk for x in chunks)]
+    ppids = [[x.ppid for x in chunks if type(x) is DataChunk] for chunks in with_data]
+    assert ppids[0] == [50, 51]  # DATA_CHANNEL_OPEN, then "first" (WebRTC String)
 
 
 def test_dtls12_sends_one_application_record_per_datagram() -> None:

@@ -5,7 +5,8 @@ drain :meth:`Agent.poll` for :class:`Transmit` and events; call back at :meth:`A
 It never reads a clock or touches a socket.
 
 Implemented: full agents in both roles and ICE-lite (§2.5, §6.1.1), pairing and pruning
-(§6.1.2), pacing (§6.1.4.2, with a small Ta; triggered checks are sent at once rather than paced),
+(§6.1.2), pacing (§6.1.4.2, with a small Ta; triggered checks are sent at once rather than paced,
+but for a pair whose own check is in flight: that one waits for a slot, see ``_triggered_checks``),
 checks and their responses (§7.2, §7.3) including peer-reflexive candidates on both sides
 (§7.2.5.3.1, §7.3.1.3), symmetric-address checks (§7.2.5.2.1), role conflicts and 487
 (§7.2.5.1, §7.3.1.1), regular nomination (§8.1.1) with the controlled side's
@@ -500,7 +501,10 @@ class Agent:
                 best = tx.next_time
         checking = self._started and not self.lite and self.remote_credentials is not None
         all_nominated = self._all_nominated()
-        if checking and not all_nominated and self.checklist.next_ordinary() is not None:
+        if checking and (
+            self.checklist.triggered  # triggered checks that wait for a pacing slot
+            or (not all_nominated and self.checklist.next_ordinary() is not None)
+        ):
             t = self._next_check_time
             if best is None or t < best:
                 best = t
@@ -829,13 +833,8 @@ class Agent:
             return
         if use_candidate:
             pair.nominate_on_success = True
-        if pair.state is PairState.IN_PROGRESS:
-            # §7.3.1.4: cancel the check in flight and send a fresh one now, so that a lost
-            # first check costs one round trip instead of a retransmission timeout.
-            for tx in self._transactions.values():
-                if tx.pair is pair and tx.kind == "check" and not tx.use_candidate:
-                    tx.cancelled = True
-                    tx.max_attempts = tx.attempts
+        # §7.3.1.4: a triggered check. For a pair whose own check is in flight it waits for
+        # the next pacing slot (see _run).
         self.checklist.trigger(pair)
 
     def _learn_remote_prflx(
@@ -1177,11 +1176,8 @@ class Agent:
         if self.state in (IceState.CLOSED, IceState.FAILED):
             return
         if self._checking_allowed():
-            triggered = self.checklist.triggered
-            while triggered:
-                pair = triggered.pop(0)
-                if pair.key in self.checklist.by_key:
-                    self._send_check(pair, now)
+            if self.checklist.triggered:
+                self._triggered_checks(now)
             if now >= self._next_check_time and not self._all_nominated():
                 ordinary = self.checklist.next_ordinary()
                 if ordinary is not None:
@@ -1192,6 +1188,47 @@ class Agent:
         elif self.lite:
             self._keepalives(now)
         self._update_state(now)
+
+    def _triggered_checks(self, now: float) -> None:
+        """Send the triggered checks (RFC 8445 §7.3.1.4) that are due.
+
+        A pair whose own check is in flight and not yet retransmitted (the peer's check crossed
+        ours: the usual case, both sides check the best pair at once) waits for the next pacing
+        slot (Ta, §6.1.4.2), and is dropped if the check in flight is answered by then: on a
+        short path it is, and the second check of the pair each way, with its response (four
+        datagrams of a setup's ten), is not sent. When the slot comes first, the check in
+        flight is cancelled (no more retransmissions, no failure on timeout; a late response
+        still counts) and a fresh one goes out, so a lost first check still costs at most Ta
+        rather than a retransmission timeout.
+        """
+        checklist = self.checklist
+        triggered = checklist.triggered
+        slot = now >= self._next_check_time
+        waiting: list[CandidatePair] = []
+        while triggered:
+            pair = triggered.pop(0)
+            if pair.key not in checklist.by_key or pair.state is PairState.SUCCEEDED:
+                continue
+            if pair.state is PairState.IN_PROGRESS:
+                in_flight = [
+                    tx
+                    for tx in self._transactions.values()
+                    if tx.pair is pair
+                    and tx.kind == "check"
+                    and not tx.use_candidate
+                    and not tx.cancelled
+                ]
+                if in_flight:
+                    if not slot and all(tx.attempts == 1 for tx in in_flight):
+                        waiting.append(pair)
+                        continue
+                    for tx in in_flight:
+                        tx.cancelled = True
+                        tx.max_attempts = tx.attempts
+                    slot = False  # the slot is taken
+                    self._next_check_time = now + self.config.ta
+            self._send_check(pair, now)
+        triggered.extend(waiting)
 
     def _keepalives(self, now: float) -> None:
         for comp in self._components.values():

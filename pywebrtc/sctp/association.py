@@ -230,6 +230,7 @@ class SctpStats:
 class _OutMessage:
     __slots__ = (
         "abandoned",
+        "counted",
         "expires",
         "max_retransmits",
         "ordered",
@@ -255,6 +256,7 @@ class _OutMessage:
         self.abandoned = False
         self.started = False  # a fragment has been given a TSN
         self.ppid = 0
+        self.counted = True  # in the stream's buffered amount (application data)
 
 
 class _OutChunk:
@@ -558,9 +560,12 @@ class SctpAssociation:
         ordered: bool = True,
         max_retransmits: int | None = None,
         lifetime: float | None = None,
+        counted: bool = True,
     ) -> None:
         """Queue one user message. ``lifetime`` (seconds) and ``max_retransmits`` select
-        RFC 3758 partial reliability; both None means reliable."""
+        RFC 3758 partial reliability; both None means reliable. ``counted=False`` leaves it
+        out of the stream's buffered amount (a DCEP message: W3C ``bufferedAmount`` counts
+        what the application sent)."""
         self._now = now
         if self.state is not State.ESTABLISHED:
             raise InvalidStateError(f"cannot send in state {self.state.value}")
@@ -596,7 +601,10 @@ class SctpAssociation:
             pending.append(
                 _OutChunk(message, flags, ppid, bytes(view[offset : offset + size]))
             )
-        self._buffered[stream_id] = self._buffered.get(stream_id, 0) + n
+        if counted:
+            self._buffered[stream_id] = self._buffered.get(stream_id, 0) + n
+        else:
+            message.counted = False
         self.stats.messages_sent += 1
         self._dirty = True
 
@@ -744,6 +752,11 @@ class SctpAssociation:
         if not self._inflight:
             self._inflight = _NO_ITEMS
         return None
+
+    def has_event(self) -> bool:
+        """Whether :meth:`poll` has an event to hand out (after the packets it has made; what
+        it would packetize next is not asked for)."""
+        return bool(self._events) and self.reading
 
     def _event(self, event: Event) -> None:
         events = self._events
@@ -1367,7 +1380,8 @@ class SctpAssociation:
             # In place: _flush may be iterating this very deque.
             self._pending.clear()
             self._pending.extend(keep)
-            self._drain_buffered(message.stream_id, sum(len(ch.data) for ch in unsent))
+            if message.counted:
+                self._drain_buffered(message.stream_id, sum(len(ch.data) for ch in unsent))
         self._update_ack_point()
 
     def _update_ack_point(self) -> None:
@@ -1823,7 +1837,8 @@ class SctpAssociation:
             parts.append(blob)
             size += len(blob)
             started = True
-            drained[m.stream_id] = drained.get(m.stream_id, 0) + n
+            if m.counted:
+                drained[m.stream_id] = drained.get(m.stream_id, 0) + n
         emit()
         for sid, nbytes in drained.items():
             self._drain_buffered(sid, nbytes)

@@ -230,6 +230,11 @@ class DataChannelManager(EventEmitter):
                 return item
             self._on_association_event(item)
 
+    def has_event(self) -> bool:
+        """Whether :meth:`poll` has an event ready: a channel's, or the association's
+        (:meth:`SctpAssociation.has_event`)."""
+        return bool(self._ready) or self.association.has_event()
+
     def close(self, now: float) -> None:
         """Close every channel and shut the association down."""
         self.now = now
@@ -307,7 +312,7 @@ class DataChannelManager(EventEmitter):
                 channel.label,
                 channel.protocol,
             )
-            self.association.send(channel.id, Ppid.DCEP, bytes(message), self.now)
+            self.association.send(channel.id, Ppid.DCEP, bytes(message), self.now, counted=False)
         channel.readyState = "open"
         self._ready.append(ChannelOpened(channel))
 
@@ -457,7 +462,7 @@ class DataChannelManager(EventEmitter):
         channel._acked = True
         channel.readyState = "open"
         self.channels[sid] = channel
-        self.association.send(sid, Ppid.DCEP, bytes(DataChannelAck()), self.now)
+        self.association.send(sid, Ppid.DCEP, bytes(DataChannelAck()), self.now, counted=False)
         self._ready.append(IncomingChannel(channel))
         self._ready.append(ChannelOpened(channel))
 

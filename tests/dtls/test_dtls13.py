@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 
 import pytest
 from hypothesis import given, settings
@@ -22,7 +23,13 @@ from pywebrtc.dtls.keyexchange import (
     client_share_size,
     server_key_share,
 )
-from pywebrtc.dtls.keyschedule import TLS13_PREFIX, KeySchedule, derive_secret, expand_label
+from pywebrtc.dtls.keyschedule import (
+    TLS13_PREFIX,
+    KeySchedule,
+    _hmac,
+    derive_secret,
+    expand_label,
+)
 from pywebrtc.dtls.messages13 import (
     DOWNGRADE_TLS12,
     DTLS_1_3,
@@ -82,6 +89,18 @@ def test_key_schedule_matches_rfc8448_simple_1rtt() -> None:
     )
     assert client.hex() == "b3eddb126e067f35a780b3abf45e2d8f3b1a950738f52e9600746a0e27a55a21"
     assert server.hex() == "b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["sha256", "sha384", "sha512"]),
+    st.binary(max_size=200),
+    st.binary(max_size=300),
+)
+def test_the_schedules_hmac_is_rfc2104s(hash_name: str, key: bytes, message: bytes) -> None:
+    """The key schedule's HMAC, written out on hashlib, against the standard library's (keys
+    longer than a block are hashed first; the RFC 8448 test above checks it in place)."""
+    assert _hmac(key, message, hash_name) == hmac.digest(key, message, hash_name)
 
 
 def test_dtls13_labels_use_their_own_prefix() -> None:

@@ -563,3 +563,19 @@ def test_a_lite_agent_takes_authenticated_media_as_consent(media_flows: bool) ->
         assert lite.consent_ok(net.now)
     else:
         assert lite.state is IceState.FAILED
+
+
+def test_crossing_first_checks_are_not_repeated_when_answered_within_ta() -> None:
+    # Both sides check the one pair at once; each gets the other's check while its own is in
+    # flight. The triggered check waits for the next pacing slot (Ta, 5 ms) and is dropped
+    # when the check in flight is answered first (RFC 8445 §6.1.4.2, §7.3.1.4): one check
+    # each way and the nomination, not two each way.
+    net = Network(delay=0.0005)
+    a, b = make_agent(True, 1), make_agent(False, 2)
+    connect_pair(net, a, b)
+    net.run(1.0, stop=lambda: connected(a, b))
+    assert connected(a, b)
+    net.run(0.02)
+    assert a.counters.checks_sent == 2  # its check, then the nomination
+    assert b.counters.checks_sent == 1
+    assert not a.checklist.triggered and not b.checklist.triggered

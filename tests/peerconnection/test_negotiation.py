@@ -19,7 +19,7 @@ from pywebrtc import (
     SettingEngine,
 )
 from pywebrtc.jsep.negotiation import parse_remote
-from pywebrtc.peerconnection import _PackedDescription
+from pywebrtc.peerconnection import PACK_DELAY, _PackedDescription, _Packer
 from pywebrtc.sdp import Direction, SessionDescription, Setup
 from tests.peerconnection.helpers import Inbox, channel_event, incoming, negotiate, reach
 
@@ -176,6 +176,29 @@ def test_a_packed_remote_description_is_smaller_and_unpacks_to_the_same_text(nam
     packed = _PackedDescription(RTCSessionDescription(text, "offer"))
     assert len(packed.data) < len(text) // 2
     assert packed.unpack() == RTCSessionDescription(text, "offer")
+
+
+def test_the_remote_description_is_packed_a_while_after_connecting_not_on_the_way() -> None:
+    async def body() -> None:
+        loop = asyncio.get_running_loop()
+        a, b = RTCPeerConnection(), RTCPeerConnection()
+        a.createDataChannel("x")
+        await negotiate(a, b)
+        await reach(a, "connectionState", "connected")
+        await reach(b, "connectionState", "connected")
+        text = a.remoteDescription
+        assert type(a._remote_description) is RTCSessionDescription
+        packer = _Packer._by_loop[loop]
+        assert packer.when is not None and packer.when >= loop.time() + PACK_DELAY - 0.5
+        await b.close()
+        packer.on_timer(loop.time() + PACK_DELAY)  # what the loop's timer does then
+        assert isinstance(a._remote_description, _PackedDescription)
+        assert a.remoteDescription == text
+        assert type(b._remote_description) is RTCSessionDescription  # closed: left alone
+        assert not packer.waiting
+        await a.close()
+
+    run(body)
 
 
 def test_local_description_is_rendered_once_and_follows_each_new_description() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pywebrtc.sctp import (
+    ChannelBufferedAmountLow,
     ChannelClosed,
     ChannelError,
     ChannelMessage,
@@ -185,6 +186,21 @@ def test_buffered_amount_and_low_event() -> None:
     assert local.bufferedAmount == 250_000
     sim.run_until(lambda: len(received(sim.events_b)) == 50)
     assert lows and all(x <= 10_000 for x in lows) and local.bufferedAmount == 0
+
+
+def test_dcep_messages_are_not_in_the_buffered_amount() -> None:
+    # W3C bufferedAmount counts what the application sent: the DATA_CHANNEL_OPEN and its ACK
+    # neither show in it nor fire bufferedamountlow when they leave.
+    sim, client, server = connected()
+    local, remote = open_pair(sim, client, server)
+    sim.run_until(lambda: local._acked)
+    lows = [e for e in sim.events_a + sim.events_b if isinstance(e, ChannelBufferedAmountLow)]
+    assert lows == [] and local.bufferedAmount == 0 and remote.bufferedAmount == 0
+    local.send("hello")
+    assert local.bufferedAmount == 5
+    sim.run_until(lambda: "hello" in received(sim.events_b))
+    lows = [e for e in sim.events_a if isinstance(e, ChannelBufferedAmountLow)]
+    assert [e.channel for e in lows] == [local] and local.bufferedAmount == 0
 
 
 def test_one_mebibyte_of_messages_through_loss_in_order() -> None:
