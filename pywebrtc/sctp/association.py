@@ -116,6 +116,12 @@ _COMMON_HEADER = struct.Struct("!HHII")
 _COOKIE = struct.Struct("!IIIHHIIdBB")
 _COOKIE_MAC = 32
 _COOKIE_ACK = bytes(c.CookieAckChunk())
+# What our INIT and INIT ACK announce: PR-SCTP (RFC 3758) and RE-CONFIG (RFC 6525). Params are
+# frozen: one tuple serves every association.
+_EXTENSION_PARAMS = (
+    c.Param(c.PARAM_FORWARD_TSN_SUPPORTED, b""),
+    c.Param(c.PARAM_SUPPORTED_EXTENSIONS, bytes([c.RECONFIG, c.FORWARD_TSN])),
+)
 
 
 class State(enum.Enum):
@@ -798,13 +804,11 @@ class SctpAssociation:
                 return value
 
     def _extension_params(self) -> tuple[c.Param, ...]:
-        return (
-            c.Param(c.PARAM_FORWARD_TSN_SUPPORTED, b""),
-            c.Param(c.PARAM_SUPPORTED_EXTENSIONS, bytes([c.RECONFIG, c.FORWARD_TSN])),
-        )
+        return _EXTENSION_PARAMS
 
     def _state(self, state: State) -> None:
-        log.debug("SCTP %s -> %s", self.state.value, state.value)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("SCTP %s -> %s", self.state.value, state.value)
         self.state = state
 
     def _send_packet(self, body: bytes, tag: int | None = None) -> None:
