@@ -147,20 +147,25 @@ class SessionDriver(Timed):
 
     def flush(self) -> None:
         """Send everything the session has to send, hand its events on, re-arm the timer."""
-        self._flush_scheduled = False
+        # A wake() from the handlers run below schedules no second flush: this one drains
+        # again after them (what they queued: a channel's first message).
+        self._flush_scheduled = True
         session = self.session
         ports = self._ports
-        while True:
-            transmits, events = session.drain()
-            for out in transmits:
-                assert out.source is not None and out.destination is not None
-                send = ports.get(out.source)
-                if send is not None:
-                    send(out.data, out.destination)
-            if not events:
-                break
-            for event in events:  # the owner may act on one (send, close): drain again
-                self._event(event)
+        try:
+            while True:
+                transmits, events = session.drain()
+                for out in transmits:
+                    assert out.source is not None and out.destination is not None
+                    send = ports.get(out.source)
+                    if send is not None:
+                        send(out.data, out.destination)
+                if not events:
+                    break
+                for event in events:  # the owner may act on one (send, close): drain again
+                    self._event(event)
+        finally:
+            self._flush_scheduled = False
         best = session.agent.deadline()
         rest = self._transport_deadline = session.transport_deadline()
         if rest is not None and (best is None or rest < best):

@@ -115,6 +115,13 @@ _PLAIN_SACK = struct.Struct("!BBHIIHH")
 _COMMON_HEADER = struct.Struct("!HHII")
 _COOKIE = struct.Struct("!IIIHHIIdBB")
 _COOKIE_MAC = 32
+_COOKIE_ACK = bytes(c.CookieAckChunk())
+# What our INIT and INIT ACK announce: PR-SCTP (RFC 3758) and RE-CONFIG (RFC 6525). Params are
+# frozen: one tuple serves every association.
+_EXTENSION_PARAMS = (
+    c.Param(c.PARAM_FORWARD_TSN_SUPPORTED, b""),
+    c.Param(c.PARAM_SUPPORTED_EXTENSIONS, bytes([c.RECONFIG, c.FORWARD_TSN])),
+)
 
 
 class State(enum.Enum):
@@ -361,6 +368,7 @@ class SctpAssociation:
         "_ack_timer",
         "_advanced_ack_point",
         "_buffered",
+        "_cookie_ack_due",
         "_cookie_echo",
         "_cum_acked",
         "_cwnd",
@@ -459,6 +467,9 @@ class SctpAssociation:
         self._cum_acked = self._init_tsn - 1  # highest TSN cumulatively acked by the peer
         self._init_bytes = b""
         self._cookie_echo = b""
+        # The COOKIE ACK that establishes us waits for the next packetization, so that the
+        # first DATA and SACK share its packet (RFC 9260 §5.1: it may be bundled, first).
+        self._cookie_ack_due = False
         self._peer_forward_tsn = False
         self._peer_reconfig = False
         self._peer_in_streams = MAX_STREAMS
@@ -735,7 +746,14 @@ class SctpAssociation:
         Packets come first. While ``reading`` is False, events (messages included) stay
         queued and keep occupying the receive window, which is how an application applies
         back-pressure; a message is released from the window when it is polled."""
-        if self._dirty and not self._terminated:
+        if (
+            self._dirty
+            and not self._terminated
+            # The establishing COOKIE ACK waits while the establishment's events are handed
+            # out: what the owner queues on them (a DCEP OPEN, a first message) rides in its
+            # packet. The poll that finds no more events sends it, alone or not.
+            and not (self._cookie_ack_due and self._events and self.reading)
+        ):
             self._after_input(self._now)
         if self._tx:
             return self._tx.pop(0)
@@ -786,13 +804,11 @@ class SctpAssociation:
                 return value
 
     def _extension_params(self) -> tuple[c.Param, ...]:
-        return (
-            c.Param(c.PARAM_FORWARD_TSN_SUPPORTED, b""),
-            c.Param(c.PARAM_SUPPORTED_EXTENSIONS, bytes([c.RECONFIG, c.FORWARD_TSN])),
-        )
+        return _EXTENSION_PARAMS
 
     def _state(self, state: State) -> None:
-        log.debug("SCTP %s -> %s", self.state.value, state.value)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("SCTP %s -> %s", self.state.value, state.value)
         self.state = state
 
     def _send_packet(self, body: bytes, tag: int | None = None) -> None:
@@ -1102,7 +1118,8 @@ class SctpAssociation:
             cookie.forward_tsn,
             cookie.reconfig,
         )
-        self._send_packet(bytes(c.CookieAckChunk()))
+        self._cookie_ack_due = True
+        self._dirty = True
         self._established(now)
 
     def _on_data(self, chunk: c.DataChunk) -> None:
@@ -1740,11 +1757,15 @@ class SctpAssociation:
         sending_data = sending and bool(
             self._rtx_count or (self._pending and self._flight_size < self._cwnd)
         )
-        if not (self._sack_due or self._forward_tsn_due or sending_data):
+        if not (self._sack_due or self._forward_tsn_due or sending_data or self._cookie_ack_due):
             return  # the common case on the receiving side: nothing to send now
         limit = self._mtu - HEADER_SIZE
         parts: list[bytes] = []
         size = 0
+        if self._cookie_ack_due:
+            self._cookie_ack_due = False
+            parts.append(_COOKIE_ACK)
+            size = len(_COOKIE_ACK)
 
         def emit() -> None:
             nonlocal parts, size

@@ -17,7 +17,11 @@ from pywebrtc.sctp import (
     SctpConfig,
     Transmit,
 )
+from pywebrtc.sctp import chunk as c
+from pywebrtc.sctp.chunk import parse_chunks
+from pywebrtc.sctp.datachannel import ChannelOpened
 from pywebrtc.sctp.dcep import Ppid
+from pywebrtc.sctp.packet import HEADER_SIZE
 from tests.sctp.peers import Link
 
 
@@ -246,3 +250,32 @@ def test_opened_and_closed_are_lifetime_totals_of_both_sides_channels() -> None:
     assert kept.readyState == "closed"
     assert (client.channels_opened, client.channels_closed) == (3, 3)
     assert (server.channels_opened, server.channels_closed) == (3, 3)
+
+
+def test_cookie_ack_carries_the_channel_opened_on_establishment() -> None:
+    # A channel created before the association is up: the listener's COOKIE ACK waits for the
+    # DATA_CHANNEL_OPEN and the message its open handler sends (RFC 9260 §5.1: bundled, the
+    # COOKIE ACK first), one packet where there were two.
+    client = DataChannelManager(SctpAssociation(is_client=True), is_dtls_client=True)
+    server = DataChannelManager(SctpAssociation(is_client=False), is_dtls_client=False)
+    channel = server.create_channel("early")
+    client.connect(0.0)
+    sent_by_server: list[list[object]] = []
+    delivered: list[object] = []
+    for _ in range(10):
+        while (item := client.poll()) is not None:
+            if isinstance(item, Transmit):
+                server.receive(item.data, 0.0)
+            else:
+                delivered.append(item)
+        while (item := server.poll()) is not None:
+            if isinstance(item, Transmit):
+                sent_by_server.append(parse_chunks(item.data, HEADER_SIZE))  # type: ignore[arg-type]
+                client.receive(item.data, 0.0)
+            elif isinstance(item, ChannelOpened) and item.channel is channel:
+                channel.send("first")
+    with_ack = [chunks for chunks in sent_by_server if isinstance(chunks[0], c.CookieAckChunk)]
+    assert len(with_ack) == 1
+    kinds = [type(chunk) for chunk in with_ack[0]]
+    assert kinds == [c.CookieAckChunk, c.DataChunk, c.DataChunk]
+    assert received(delivered) == ["first"]
