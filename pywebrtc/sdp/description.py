@@ -529,10 +529,18 @@ class SessionDescription(AttributeSection):
             raise SdpParseError("a session description starts with v=0")
         session = _SessionBuilder()
         current: MediaBuilder | None = None
+        attributes = session.attributes  # where a= lines go: the session's, then a section's
         for kind, value in lines:
-            if kind == "m":
+            if kind == "a":
+                # Attribute.parse inlined (most lines are a= lines), less its NUL/CR/LF check:
+                # split_lines has refused those already.
+                name, colon, rest = value.partition(":")
+                check_token(name, "attribute name")
+                attributes.append(Attribute(name, rest if colon else None))
+            elif kind == "m":
                 current = MediaBuilder(MediaDescription.parse_media_line(value))
                 session.media.append(current.media)
+                attributes = current.media.attributes
             elif current is not None:
                 if kind in cls._SESSION_ONLY:
                     raise SdpParseError(f"{kind}= is not allowed in a media section")
