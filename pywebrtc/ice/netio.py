@@ -6,6 +6,7 @@ STUN/TURN server or an FQDN candidate, and the TCP connections of an ICE-TCP act
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import socket
@@ -66,6 +67,28 @@ def enlarge_buffers(sock: socket.socket) -> None:
             pass
 
 
+# Whether a fresh UDP socket's receive and send buffers start below SOCKET_BUFFER: the system's
+# defaults (net.core.rmem_default/wmem_default), read once from the first socket this process
+# binds rather than twice per socket (a peer connection binds one per interface).
+_fresh_small: tuple[bool, bool] | None = None
+
+
+def _enlarge_fresh(sock: socket.socket) -> None:
+    global _fresh_small
+    if _fresh_small is None:
+        small = []
+        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+            try:
+                small.append(sock.getsockopt(socket.SOL_SOCKET, option) < SOCKET_BUFFER)
+            except OSError:  # pragma: no cover - a platform without the option
+                small.append(False)
+        _fresh_small = (small[0], small[1])
+    with contextlib.suppress(OSError):  # (the kernel caps the size; it does not refuse it)
+        for option, below in zip((socket.SO_RCVBUF, socket.SO_SNDBUF), _fresh_small, strict=True):
+            if below:
+                sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
+
+
 async def bind_udp(
     address: str, port_range: tuple[int, int] | None, factory: Callable[[], _P]
 ) -> tuple[_P, asyncio.DatagramTransport, Address] | None:
@@ -83,13 +106,13 @@ async def bind_udp(
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
-            enlarge_buffers(sock)
+            _enlarge_fresh(sock)
             sock.bind((address, port))
+            sockname = sock.getsockname()  # (the transport's get_extra_info costs more)
             transport, protocol = await loop.create_datagram_endpoint(factory, sock=sock)
         except OSError:
             sock.close()
             continue
-        sockname = transport.get_extra_info("sockname")
         return protocol, transport, (normalize_host(sockname[0]), sockname[1])
     logger.warning("could not bind a UDP socket on %s", address)
     return None

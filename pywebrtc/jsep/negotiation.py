@@ -124,16 +124,20 @@ def _session(origin: Origin, mids: Sequence[str], lite: bool) -> SessionDescript
 
 
 def _add_transport(media: MediaDescription, transport: LocalTransport, setup: Setup) -> None:
+    # Appended, not set: every caller's section has no transport lines yet (no look-up of an
+    # earlier one per line; a description is built at each createOffer, createAnswer and
+    # localDescription read). The credentials were checked when drawn (Credentials).
+    add = media.add_attribute
     for candidate in transport.candidates:
-        media.add_attribute("candidate", candidate)
+        add("candidate", candidate)
     if transport.end_of_candidates:
-        media.end_of_candidates = True
-    media.ice_ufrag = transport.ice_ufrag
-    media.ice_pwd = transport.ice_pwd
+        add("end-of-candidates")
+    add("ice-ufrag", transport.ice_ufrag)
+    add("ice-pwd", transport.ice_pwd)
     media.add(IceOptions(("trickle",)))
     for fp in transport.fingerprints:
         media.add(Fingerprint(fp.algorithm, fp.value))
-    media.setup = setup
+    add("setup", setup.value)
 
 
 def _data_section(
@@ -143,8 +147,8 @@ def _data_section(
     media.connections.append(Connection())
     _add_transport(media, transport, setup)
     media.mid = mid
-    media.sctp_port = data.sctp_port
-    media.max_message_size = data.max_message_size
+    media.add_attribute("sctp-port", str(data.sctp_port))
+    media.add_attribute("max-message-size", str(data.max_message_size))
     return media
 
 

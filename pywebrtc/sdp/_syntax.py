@@ -66,6 +66,8 @@ _BLANKS = re.compile(r"[ \t]+")
 
 def split_words(text: str) -> list[str]:
     """Fields separated by SP (RFC 8866 §9); runs of blanks and a trailing blank are tolerated."""
+    if text and "\t" not in text and "  " not in text and text[0] != " " and text[-1] != " ":
+        return text.split(" ")  # the usual case: single spaces only, nothing at either end
     stripped = text.strip(" \t")
     return _BLANKS.split(stripped) if stripped else []
 

@@ -56,9 +56,15 @@ __all__ = ["AttributeSection", "MediaDescription", "SessionDescription"]
 T = TypeVar("T", bound=AttributeValue)
 
 _CRLF = "\r\n"
+
 _MAX_PORT = 0xFFFF
 _DIRECTIONS = frozenset(d.value for d in Direction)
 _ICE_CREDENTIAL = re.compile(r"[A-Za-z0-9+/]+")  # RFC 8839 §5.4 ice-char
+
+
+def _write_attributes(attributes: list[Attribute], out: list[str]) -> None:
+    """``a=`` lines, as ``Attribute.__str__`` writes them (inlined: the most numerous lines)."""
+    out += [f"a={a.name}" if a.value is None else f"a={a.name}:{a.value}" for a in attributes]
 
 
 class AttributeSection:
@@ -326,22 +332,28 @@ class MediaDescription(AttributeSection):
 
     def lines(self) -> Iterator[str]:
         """The section's lines in RFC 8866 §5 order, without line ends."""
-        yield f"m={self.media_line()}"
+        out: list[str] = []
+        self._write(out)
+        return iter(out)
+
+    def _write(self, out: list[str]) -> None:
+        # Appends to one list (rather than generators chained per section): a description is
+        # written at every createOffer/createAnswer and localDescription read.
+        out.append(f"m={self.media_line()}")
         if self.information is not None:
-            yield f"i={self.information}"
-        for connection in self.connections:
-            yield f"c={connection}"
-        for bandwidth in self.bandwidths:
-            yield f"b={bandwidth}"
+            out.append(f"i={self.information}")
+        out += [f"c={connection}" for connection in self.connections]
+        out += [f"b={bandwidth}" for bandwidth in self.bandwidths]
         if self.key is not None:
-            yield f"k={self.key}"
-        for line in self.extra_lines:
-            yield str(line)
-        for attribute in self.attributes:
-            yield f"a={attribute}"
+            out.append(f"k={self.key}")
+        out += [str(line) for line in self.extra_lines]
+        _write_attributes(self.attributes, out)
 
     def __str__(self) -> str:
-        return "".join(line + _CRLF for line in self.lines())
+        out: list[str] = []
+        self._write(out)
+        out.append("")
+        return _CRLF.join(out)
 
     # --- identification and RTP/RTCP multiplexing -------------------------------------------
 
@@ -517,10 +529,18 @@ class SessionDescription(AttributeSection):
             raise SdpParseError("a session description starts with v=0")
         session = _SessionBuilder()
         current: MediaBuilder | None = None
+        attributes = session.attributes  # where a= lines go: the session's, then a section's
         for kind, value in lines:
-            if kind == "m":
+            if kind == "a":
+                # Attribute.parse inlined (most lines are a= lines), less its NUL/CR/LF check:
+                # split_lines has refused those already.
+                name, colon, rest = value.partition(":")
+                check_token(name, "attribute name")
+                attributes.append(Attribute(name, rest if colon else None))
+            elif kind == "m":
                 current = MediaBuilder(MediaDescription.parse_media_line(value))
                 session.media.append(current.media)
+                attributes = current.media.attributes
             elif current is not None:
                 if kind in cls._SESSION_ONLY:
                     raise SdpParseError(f"{kind}= is not allowed in a media section")
@@ -531,32 +551,40 @@ class SessionDescription(AttributeSection):
 
     def lines(self) -> Iterator[str]:
         """Every line in RFC 8866 §5 order, without line ends."""
-        yield f"v={self.version}"
-        yield f"o={self.origin}"
-        yield f"s={self.session_name}"
+        out: list[str] = []
+        self._write(out)
+        return iter(out)
+
+    def _write(self, out: list[str]) -> None:
+        out.append(f"v={self.version}")
+        out.append(f"o={self.origin}")
+        out.append(f"s={self.session_name}")
         if self.information is not None:
-            yield f"i={self.information}"
+            out.append(f"i={self.information}")
         if self.uri is not None:
-            yield f"u={self.uri}"
-        yield from (f"e={email}" for email in self.emails)
-        yield from (f"p={phone}" for phone in self.phones)
+            out.append(f"u={self.uri}")
+        out += [f"e={email}" for email in self.emails]
+        out += [f"p={phone}" for phone in self.phones]
         if self.connection is not None:
-            yield f"c={self.connection}"
-        yield from (f"b={bandwidth}" for bandwidth in self.bandwidths)
+            out.append(f"c={self.connection}")
+        out += [f"b={bandwidth}" for bandwidth in self.bandwidths]
         for timing in self.timings:
-            yield f"t={timing}"
-            yield from (f"r={repeat}" for repeat in timing.repeats)
+            out.append(f"t={timing}")
+            out += [f"r={repeat}" for repeat in timing.repeats]
         if self.time_zones is not None:
-            yield f"z={self.time_zones}"
+            out.append(f"z={self.time_zones}")
         if self.key is not None:
-            yield f"k={self.key}"
-        yield from (str(line) for line in self.extra_lines)
-        yield from (f"a={attribute}" for attribute in self.attributes)
+            out.append(f"k={self.key}")
+        out += [str(line) for line in self.extra_lines]
+        _write_attributes(self.attributes, out)
         for media in self.media:
-            yield from media.lines()
+            media._write(out)
 
     def __str__(self) -> str:
-        return "".join(line + _CRLF for line in self.lines())
+        out: list[str] = []
+        self._write(out)
+        out.append("")
+        return _CRLF.join(out)
 
     # --- session-level JSEP attributes -------------------------------------------------------
 
