@@ -113,7 +113,12 @@ class MediaDrops:
 
 
 class MediaPlane:
-    _twcc: TwccFeedback | None = None  # transport-wide CC feedback, with video (see below)
+    # Slots, not a __dict__: one per peer connection, its attributes read per packet.
+    __slots__ = (
+        "_clock", "_cname", "_emit_track", "_negotiation_needed", "_out", "_routes",
+        "_settings", "_stream_id", "_transport_sequence", "_twcc", "_wake", "bandwidth",
+        "closed", "decode", "drops", "keys", "ntp_offset", "transceivers",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -138,19 +143,29 @@ class MediaPlane:
         self._routes: dict[int, RTCRtpTransceiver] = {}
         self.bandwidth: TransportBandwidth | None = None  # once a sender numbers its packets
         self.closed = False
+        self._twcc: TwccFeedback | None = None  # transport-wide CC feedback, with video
+        self._cname: str | None = None
+        self._stream_id: str | None = None
+        self._transport_sequence: TransportSequence | None = None
 
     # Made when audio first needs them: a data-only session never does (memory per session).
-    @functools.cached_property
+    @property
     def cname(self) -> str:
-        return str(uuid.uuid4())
+        if self._cname is None:
+            self._cname = str(uuid.uuid4())
+        return self._cname
 
-    @functools.cached_property
+    @property
     def stream_id(self) -> str:
-        return str(uuid.uuid4())
+        if self._stream_id is None:
+            self._stream_id = str(uuid.uuid4())
+        return self._stream_id
 
-    @functools.cached_property
+    @property
     def transport_sequence(self) -> TransportSequence:
-        return TransportSequence(random.randint(1, 0xFFFF))
+        if self._transport_sequence is None:
+            self._transport_sequence = TransportSequence(random.randint(1, 0xFFFF))
+        return self._transport_sequence
 
     # ------------------------------------------------------------------ W3C API
 
