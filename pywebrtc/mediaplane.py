@@ -117,7 +117,7 @@ class MediaPlane:
     __slots__ = (
         "_clock", "_cname", "_emit_track", "_negotiation_needed", "_out", "_routes",
         "_settings", "_stream_id", "_transport_sequence", "_twcc", "_wake", "bandwidth",
-        "closed", "decode", "drops", "keys", "ntp_offset", "transceivers",
+        "closed", "deadline_moved", "decode", "drops", "keys", "ntp_offset", "transceivers",
     )  # fmt: skip
 
     def __init__(
@@ -147,6 +147,11 @@ class MediaPlane:
         self._cname: str | None = None
         self._stream_id: str | None = None
         self._transport_sequence: TransportSequence | None = None
+        # The deadline may be earlier than when :meth:`deadline` was last read and filed: set
+        # by every datagram and tick except an echo that provably left it where it was
+        # (receive_rtp); the owner that files the deadline clears it (SessionDriver). The
+        # owner's other calls wake the driver, whose flush reads the deadline again.
+        self.deadline_moved = True
 
     # Made when audio first needs them: a data-only session never does (memory per session).
     @property
@@ -676,6 +681,7 @@ class MediaPlane:
     def receive_rtcp(self, packets: list[RtcpPacket], now: float) -> None:
         """An SRTCP datagram's packets, unprotected by the transport: every session reads them,
         and the bandwidth estimator the feedback, REMB and reports about our streams."""
+        self.deadline_moved = True
         bandwidth = self.bandwidth
         for t in self.transceivers:
             if t.session is not None:
@@ -737,20 +743,30 @@ class MediaPlane:
                     and self.bandwidth is None
                     and not self.closed
                     and not owner.stopped
-                    and (echoed := session.echo_bare(data, now)) is not None
                 ):
-                    # Sent back on the section it came in (an echo): one call, no Transmit.
-                    if echoed:
-                        self._out.append(echoed)
-                    if session.pending:
-                        self._flush(owner, session, now)
-                    return
+                    # An echo moves only the session's reports (echo_bare: no interceptor
+                    # but them, no playout, no DTMF playing), and them only from None: the
+                    # first packet schedules the first report.
+                    reported = session.reporter.deadline() is not None
+                    echoed = session.echo_bare(data, now)
+                    if echoed is not None:
+                        # Sent back on the section it came in (an echo): one call, no Transmit.
+                        if echoed:
+                            self._out.append(echoed)
+                        if session.pending:
+                            self.deadline_moved = True
+                            self._flush(owner, session, now)
+                        elif not reported:
+                            self.deadline_moved = True
+                        return
+                self.deadline_moved = True
                 # Sent on as it comes (an echo): no RtpPacket, event or av.Packet per packet.
                 forwarded = session.receive_forwarded(data, now)
                 if forwarded is not None:
                     self._forward(owner, forwarded[0], forwarded[1], now)
                 self._flush(owner, session, now)
                 return
+        self.deadline_moved = True
         try:
             packet = RtpPacket.parse(data)
             if twcc is not None:
@@ -822,6 +838,7 @@ class MediaPlane:
     def tick(self, now: float) -> None:
         if self.closed:
             return
+        self.deadline_moved = True
         twcc = self._twcc
         if twcc is not None and (d := twcc.deadline()) is not None and d <= now:
             feedback = twcc.poll_rtcp(now)
