@@ -113,7 +113,12 @@ class MediaDrops:
 
 
 class MediaPlane:
-    _twcc: TwccFeedback | None = None  # transport-wide CC feedback, with video (see below)
+    # Slots, not a __dict__: one per peer connection, its attributes read per packet.
+    __slots__ = (
+        "_clock", "_cname", "_emit_track", "_negotiation_needed", "_out", "_routes",
+        "_settings", "_stream_id", "_transport_sequence", "_twcc", "_wake", "bandwidth",
+        "closed", "deadline_moved", "decode", "drops", "keys", "ntp_offset", "transceivers",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -138,19 +143,34 @@ class MediaPlane:
         self._routes: dict[int, RTCRtpTransceiver] = {}
         self.bandwidth: TransportBandwidth | None = None  # once a sender numbers its packets
         self.closed = False
+        self._twcc: TwccFeedback | None = None  # transport-wide CC feedback, with video
+        self._cname: str | None = None
+        self._stream_id: str | None = None
+        self._transport_sequence: TransportSequence | None = None
+        # The deadline may be earlier than when :meth:`deadline` was last read and filed: set
+        # by every datagram and tick except an echo that provably left it where it was
+        # (receive_rtp); the owner that files the deadline clears it (SessionDriver). The
+        # owner's other calls wake the driver, whose flush reads the deadline again.
+        self.deadline_moved = True
 
     # Made when audio first needs them: a data-only session never does (memory per session).
-    @functools.cached_property
+    @property
     def cname(self) -> str:
-        return str(uuid.uuid4())
+        if self._cname is None:
+            self._cname = str(uuid.uuid4())
+        return self._cname
 
-    @functools.cached_property
+    @property
     def stream_id(self) -> str:
-        return str(uuid.uuid4())
+        if self._stream_id is None:
+            self._stream_id = str(uuid.uuid4())
+        return self._stream_id
 
-    @functools.cached_property
+    @property
     def transport_sequence(self) -> TransportSequence:
-        return TransportSequence(random.randint(1, 0xFFFF))
+        if self._transport_sequence is None:
+            self._transport_sequence = TransportSequence(random.randint(1, 0xFFFF))
+        return self._transport_sequence
 
     # ------------------------------------------------------------------ W3C API
 
@@ -661,6 +681,7 @@ class MediaPlane:
     def receive_rtcp(self, packets: list[RtcpPacket], now: float) -> None:
         """An SRTCP datagram's packets, unprotected by the transport: every session reads them,
         and the bandwidth estimator the feedback, REMB and reports about our streams."""
+        self.deadline_moved = True
         bandwidth = self.bandwidth
         for t in self.transceivers:
             if t.session is not None:
@@ -722,20 +743,30 @@ class MediaPlane:
                     and self.bandwidth is None
                     and not self.closed
                     and not owner.stopped
-                    and (echoed := session.echo_bare(data, now)) is not None
                 ):
-                    # Sent back on the section it came in (an echo): one call, no Transmit.
-                    if echoed:
-                        self._out.append(echoed)
-                    if session.pending:
-                        self._flush(owner, session, now)
-                    return
+                    # An echo moves only the session's reports (echo_bare: no interceptor
+                    # but them, no playout, no DTMF playing), and them only from None: the
+                    # first packet schedules the first report.
+                    reported = session.reporter.deadline() is not None
+                    echoed = session.echo_bare(data, now)
+                    if echoed is not None:
+                        # Sent back on the section it came in (an echo): one call, no Transmit.
+                        if echoed:
+                            self._out.append(echoed)
+                        if session.pending:
+                            self.deadline_moved = True
+                            self._flush(owner, session, now)
+                        elif not reported:
+                            self.deadline_moved = True
+                        return
+                self.deadline_moved = True
                 # Sent on as it comes (an echo): no RtpPacket, event or av.Packet per packet.
                 forwarded = session.receive_forwarded(data, now)
                 if forwarded is not None:
                     self._forward(owner, forwarded[0], forwarded[1], now)
                 self._flush(owner, session, now)
                 return
+        self.deadline_moved = True
         try:
             packet = RtpPacket.parse(data)
             if twcc is not None:
@@ -807,6 +838,7 @@ class MediaPlane:
     def tick(self, now: float) -> None:
         if self.closed:
             return
+        self.deadline_moved = True
         twcc = self._twcc
         if twcc is not None and (d := twcc.deadline()) is not None and d <= now:
             feedback = twcc.poll_rtcp(now)

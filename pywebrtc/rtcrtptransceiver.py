@@ -313,6 +313,14 @@ class RTCRtpTransceiver:
     """One audio or video m-section: ``kind``, ``mid``, ``direction``, ``currentDirection``,
     sender, receiver."""
 
+    # Slots, not a __dict__: read per packet (session, forwarded_by, receiver).
+    __slots__ = (
+        "_direction", "_on_negotiation", "_on_stop", "codec_preferences", "currentDirection",
+        "forwarded_by", "kind", "mid", "negotiated", "offered_direction", "receiver",
+        "remote_offered", "remote_section", "send_task", "sender", "session", "stopped",
+        "track_fired", "used_for_sending", "video",
+    )  # fmt: skip
+
     def __init__(
         self,
         kind: str,

@@ -132,6 +132,8 @@ class MediaHandler(Protocol):
     and RTCP in, plain RTP and RTCP out; ``keys`` once DTLS has exported them."""
 
     keys: SrtpKeys | None
+    # True when deadline() may be earlier than when last read (see MediaPlane.deadline_moved)
+    deadline_moved: bool
 
     def start_srtp(self, keys: SrtpKeys) -> None: ...
     def receive_rtp(self, data: bytes, now: float) -> None: ...
@@ -519,7 +521,7 @@ class PeerSession:
         """After a :meth:`receive` that returned True, with nothing drained since: the media
         plane's packets, protected, in order (what :meth:`drain` would return, without a pass
         over ICE, DTLS and SCTP). None if an event is pending: then :meth:`drain` is needed.
-        The media plane's deadline may have moved earlier (``media.deadline()``)."""
+        The media plane's deadline may have moved earlier if ``media.deadline_moved``."""
         if self._events:
             return None
         packets = self.media.take()

@@ -129,14 +129,17 @@ class SessionDriver(Timed):
                 send = ports.get(transmit.source)
                 if send is not None:
                     send(transmit.data, transmit.destination)
-        d = session.media.deadline()
-        if d is not None:
-            rest = self._transport_deadline
-            if rest is None or d < rest:
-                self._transport_deadline = d
-                filed = self.when
-                if filed is None or d < filed:
-                    self.timer.schedule(self, d)
+        media = session.media
+        if media.deadline_moved:  # (an echo rarely moves it: not read for every packet)
+            media.deadline_moved = False
+            d = media.deadline()
+            if d is not None:
+                rest = self._transport_deadline
+                if rest is None or d < rest:
+                    self._transport_deadline = d
+                    filed = self.when
+                    if filed is None or d < filed:
+                        self.timer.schedule(self, d)
         return True
 
     def wake(self) -> None:
@@ -167,6 +170,7 @@ class SessionDriver(Timed):
         finally:
             self._flush_scheduled = False
         best = session.agent.deadline()
+        session.media.deadline_moved = False  # read here (transport_deadline) and filed
         rest = self._transport_deadline = session.transport_deadline()
         if rest is not None and (best is None or rest < best):
             best = rest

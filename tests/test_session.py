@@ -39,6 +39,7 @@ class NoMedia:
     """A data-only session's media half: takes nothing, sends nothing."""
 
     keys: SrtpKeys | None = None
+    deadline_moved = False
 
     def start_srtp(self, keys: SrtpKeys) -> None:
         self.keys = keys

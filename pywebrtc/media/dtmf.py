@@ -85,6 +85,11 @@ class DtmfPlayout:
     ``clock_rate`` is the negotiated telephone-event's (RFC 4733 §2.3.5: durations count it).
     """
 
+    __slots__ = (
+        "_changes", "_event", "_packets", "_task", "clock_rate", "duration_ms", "gap_ms",
+        "tone_buffer",
+    )  # fmt: skip
+
     def __init__(self, clock_rate: int) -> None:
         self.clock_rate = clock_rate
         self.tone_buffer = ""

@@ -195,6 +195,16 @@ class AudioSessionConfig:
 
 
 class AudioSession:
+    # Slots, not a __dict__: one per audio transceiver, its attributes read per packet.
+    __slots__ = (
+        "_audio_pt", "_bitrate_limit", "_codecs", "_decoders", "_dtmf_start", "_events",
+        "_forward_high", "_forward_seen", "_last_event", "_last_packet", "_last_send",
+        "_media_time", "_next_playout", "_rng", "_send_started", "_transmits",
+        "_transport_sequence", "chain", "closed", "config", "drops", "dtmf", "encoder",
+        "frames_concealed", "frames_decoded", "jitter", "nack", "remote_ssrc", "reporter",
+        "retransmit", "samples_received", "sender", "srtp", "twcc",
+    )  # fmt: skip
+
     def __init__(
         self,
         config: AudioSessionConfig,

@@ -28,6 +28,8 @@ __all__ = ["Interceptor", "InterceptorChain", "earliest"]
 class Interceptor:
     """Base class: every hook does nothing. Override the ones a feature needs."""
 
+    __slots__ = ()  # (a subclass without slots of its own still has a __dict__)
+
     def outgoing_rtp(self, packet: RtpPacket, now: float) -> RtpPacket:
         return packet
 

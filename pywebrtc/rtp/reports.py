@@ -136,6 +136,14 @@ class RemoteBye:
 class RtcpReporter(Interceptor):
     """SR/RR + SDES generation and report bookkeeping for one RTP session."""
 
+    # Slots, not a __dict__: one per audio session, updated per received packet.
+    __slots__ = (
+        "_avg_rtcp_size", "_events", "_next_report", "_packets_at_last_report", "_sdes",
+        "clock_rate", "cname", "ended", "local_ssrc", "min_interval", "ntp_offset",
+        "remote_inbound", "remote_outbound", "reports_sent", "rng", "round_trip_time",
+        "rtcp_bandwidth", "sender", "sources",
+    )  # fmt: skip
+
     def __init__(
         self,
         local_ssrc: int,

@@ -430,10 +430,14 @@ def test_echo_bare_sends_what_receive_forwarded_and_send_encoded_send() -> None:
     assert receive_only.echo_bare(rtp(1), 1.0) is None
 
 
+class _Watched(AudioSession):
+    """An AudioSession whose methods a test may wrap (a subclass without slots: a __dict__)."""
+
+
 def test_forward_mode_hands_each_packet_over_once_on_receipt_without_playout_ticks() -> None:
     # Plain RTP (no SRTP replay check): the duplicates the network makes reach the session.
     a = AudioSession(config(0xA1), rng=random.Random(1))
-    b = AudioSession(config(0xB2, decode=False, forward=True), rng=random.Random(2))
+    b = _Watched(config(0xB2, decode=False, forward=True), rng=random.Random(2))
     call = Call(a, b, (Jitter(0.05), Duplicate(0.2)), (), 0.03, 7)
     ticks: list[float] = []
     tick = b.tick

@@ -19,6 +19,7 @@ from pywebrtc import (
     MediaStreamTrack,
     RTCPeerConnection,
     RTCRtpTransceiver,
+    RTCSessionDescription,
     SettingEngine,
 )
 from pywebrtc.media import OPUS, EncodedAudioTrack, RemoteAudioTrack, create_encoder
@@ -388,6 +389,81 @@ def test_an_echoed_packet_leaves_within_the_datagram_that_brought_it() -> None:
         # A DTLS record (a bogus one) is not media: the usual flush follows.
         driver.datagram(bytes([23, 0xFE, 0xFD]) + bytes(20), pair.remote.address, pair.local_base)
         assert driver._flush_scheduled
+        await a.close()
+        await b.close()
+
+    run(body)
+
+
+def test_the_first_echoed_packet_files_the_first_report_it_schedules() -> None:
+    """The driver's media fast path reads the media plane's deadline only when it may have
+    moved earlier (MediaPlane.deadline_moved). An echo whose session had no report scheduled
+    schedules the first one (RFC 3550 §6.2: within about a second): the driver's timer must
+    come by then, although no flush follows the datagram. Later echoes leave the deadline
+    where it was and are not read for it."""
+
+    async def body() -> None:
+        echo = settings()
+        echo.set_audio_decode(False, forward=True)
+        a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=echo)
+        a.addTransceiver("audio", "sendrecv")  # no track: a sends nothing on its own
+
+        async def on_track(track: MediaStreamTrack) -> None:
+            (t,) = b.getTransceivers()
+            t.direction = "sendrecv"
+            await t.sender.replaceTrack(track)
+
+        b.on("track", on_track)
+        # Offered with no header extension or RTCP feedback (no NACK, no transport-wide
+        # sequence numbers), as bench/siggen offers: b's echo takes MediaPlane's fast path.
+        await a.setLocalDescription(await a.createOffer())
+        assert a.localDescription is not None
+        offer = "".join(
+            line
+            for line in a.localDescription.sdp.splitlines(keepends=True)
+            if not line.startswith(("a=extmap:", "a=rtcp-fb:"))
+        )
+        await b.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        await b.setLocalDescription(await b.createAnswer())
+        assert b.localDescription is not None
+        await a.setRemoteDescription(b.localDescription)
+        await reach(b, "connectionState", "connected")
+        (ta,), (tb,) = a.getTransceivers(), b.getTransceivers()
+        for _ in range(100):
+            if a._session is not None and a._session.media.keys is not None and tb.forwarded_by:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # ICE's checks done: the session's next timer is far off
+        session_a, session_b, driver = a._session, b._session, b._driver
+        assert session_a is not None and session_a._ensure_srtp() is not None
+        assert session_a.srtp is not None
+        assert session_b is not None and driver is not None and tb.forwarded_by == (tb,)
+        assert tb.session is not None and tb.session.reporter.deadline() is None
+        negotiated = ta.negotiated
+        assert negotiated is not None and negotiated.send_codec is not None
+        pair = session_b.agent.selected_pair()
+        assert pair is not None
+        sent: list[bytes] = []
+        port = driver._ports[pair.local_base]
+
+        def record(data: bytes, destination: Address) -> None:
+            sent.append(data)
+            port(data, destination)
+
+        driver._ports[pair.local_base] = record
+        pt, ssrc = negotiated.send_codec.payload_type, ta.sender.ssrc
+        loop = asyncio.get_running_loop()
+        for seq in range(1, 4):
+            rtp = bytes([0x80, pt]) + seq.to_bytes(2, "big") + (960 * seq).to_bytes(4, "big")
+            rtp += ssrc.to_bytes(4, "big") + bytes([0xFC, 1, 2, 3])
+            driver.datagram(
+                session_a.srtp.outbound.protect_rtp(rtp), pair.remote.address, pair.local_base
+            )
+            assert len(sent) == seq and not driver._flush_scheduled  # the fast path
+            report = tb.session.reporter.deadline()
+            assert report is not None and report < loop.time() + 2.0
+            assert driver.when is not None and driver.when <= report
+            assert not session_b.media.deadline_moved  # read and filed (or left where it was)
         await a.close()
         await b.close()
 
