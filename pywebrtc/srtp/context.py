@@ -136,20 +136,7 @@ class SrtpContext:
 
     def protect_rtp(self, packet: bytes) -> bytes:
         """SRTP-protect one serialized RTP packet."""
-        # _apply written out: this and unprotect_rtp run once per audio packet each.
-        if self.direction != "outbound":
-            raise RuntimeError("this operation needs an outbound context")
-        n = len(packet)
-        if n < 12 or n > MAX_PACKET_SIZE:
-            raise self._bad_size(n, 12)
-        self._buffer[0:n] = packet
-        length = self._len
-        length[0] = n
-        rc = _srtp_protect(self._session, self._cdata, length)
-        if rc:
-            raise self._error(rc)
-        self.stats.rtp_packets += 1
-        return self._buffer[0 : length[0]]  # type: ignore[no-any-return]
+        return self._apply(_srtp_protect, packet, "outbound", 12, rtcp=False)
 
     def protect_rtcp(self, packet: bytes) -> bytes:
         """SRTCP-protect one serialized (compound) RTCP packet."""
@@ -157,19 +144,7 @@ class SrtpContext:
 
     def unprotect_rtp(self, packet: bytes) -> bytes:
         """Verify and decrypt one SRTP packet; raises :class:`SrtpError` on bad input."""
-        if self.direction != "inbound":
-            raise RuntimeError("this operation needs an inbound context")
-        n = len(packet)
-        if n < 12 or n > MAX_PACKET_SIZE:
-            raise self._bad_size(n, 12)
-        self._buffer[0:n] = packet
-        length = self._len
-        length[0] = n
-        rc = _srtp_unprotect(self._session, self._cdata, length)
-        if rc:
-            raise self._error(rc)
-        self.stats.rtp_packets += 1
-        return self._buffer[0 : length[0]]  # type: ignore[no-any-return]
+        return self._apply(_srtp_unprotect, packet, "inbound", 12, rtcp=False)
 
     def unprotect_rtcp(self, packet: bytes) -> bytes:
         """Verify and decrypt one SRTCP packet; raises :class:`SrtpError` on bad input."""
