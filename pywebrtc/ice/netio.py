@@ -58,34 +58,28 @@ class HostSocket(asyncio.DatagramProtocol):
         logger.debug("socket %s error: %s", self.base, exc)
 
 
-def enlarge_buffers(sock: socket.socket) -> None:
-    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-        try:
-            if sock.getsockopt(socket.SOL_SOCKET, option) < SOCKET_BUFFER:
-                sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
-        except OSError:  # pragma: no cover - a platform without the option
-            pass
-
-
 # Whether a fresh UDP socket's receive and send buffers start below SOCKET_BUFFER: the system's
 # defaults (net.core.rmem_default/wmem_default), read once from the first socket this process
 # binds rather than twice per socket (a peer connection binds one per interface).
 _fresh_small: tuple[bool, bool] | None = None
 
 
-def _enlarge_fresh(sock: socket.socket) -> None:
+def enlarge_buffers(sock: socket.socket) -> None:
+    """Raise a freshly made socket's buffers to SOCKET_BUFFER where the system's defaults are
+    below it (the kernel caps the size; it does not refuse it)."""
     global _fresh_small
+    options = (socket.SO_RCVBUF, socket.SO_SNDBUF)
     if _fresh_small is None:
         small = []
-        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        for option in options:
             try:
                 small.append(sock.getsockopt(socket.SOL_SOCKET, option) < SOCKET_BUFFER)
             except OSError:  # pragma: no cover - a platform without the option
                 small.append(False)
         _fresh_small = (small[0], small[1])
-    with contextlib.suppress(OSError):  # (the kernel caps the size; it does not refuse it)
-        for option, below in zip((socket.SO_RCVBUF, socket.SO_SNDBUF), _fresh_small, strict=True):
-            if below:
+    for option, below in zip(options, _fresh_small, strict=True):
+        if below:
+            with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
 
 
@@ -106,7 +100,7 @@ async def bind_udp(
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
-            _enlarge_fresh(sock)
+            enlarge_buffers(sock)
             sock.bind((address, port))
             sockname = sock.getsockname()  # (the transport's get_extra_info costs more)
             transport, protocol = await loop.create_datagram_endpoint(factory, sock=sock)
