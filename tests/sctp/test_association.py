@@ -582,6 +582,31 @@ def test_partially_sent_abandoned_message_does_not_stall_its_ordered_stream() ->
     assert b._rx_cost == 0 and not b._streams[3].buffered
 
 
+def data_tsn(d: Datagram) -> int | None:
+    """The TSN of the DATA chunk a datagram starts with, if it does."""
+    return struct.unpack_from("!I", d.data, 16)[0] if d.data[12] == c.DATA else None
+
+
+def test_forward_tsn_delivers_messages_that_arrived_but_whose_sacks_were_lost() -> None:
+    # Three maxRetransmits=0 messages on one ordered stream: the first is lost, the other two
+    # arrive, and every SACK is lost until T3 expires. The sender then abandons all three and
+    # its FORWARD TSN skips to the third's SSN; the receiver must deliver the two it holds
+    # (RFC 3758 §3.6), not drop them with the skipped one.
+    sim = pair()
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    first = a._next_tsn
+    sim.drop = lambda d: (
+        (d.sender == "a" and data_tsn(d) == first)
+        or (d.sender == "b" and a.stats.t3_expirations == 0)
+    )
+    for i in range(3):
+        a.send(1, 53, bytes([i]) * 1000, sim.now, max_retransmits=0)
+    sim.run_until(lambda: not a._inflight and not a._pending)
+    assert a.stats.abandoned_messages == 3
+    assert [m.data for m in messages(sim.events_b)] == [bytes([1]) * 1000, bytes([2]) * 1000]
+    assert b._rx_cost == 0
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_mixed_traffic_both_ways(seed: int) -> None:
     rng = random.Random(seed)
