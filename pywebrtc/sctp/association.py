@@ -381,6 +381,7 @@ class SctpAssociation:
         "_fast_recovery_exit",
         "_flight_size",
         "_forward_tsn_due",
+        "_forward_tsn_sent_at",
         "_hb_outstanding",
         "_hb_timer",
         "_highest_received",
@@ -489,6 +490,7 @@ class SctpAssociation:
         self._fast_recovery_exit: int | None = None
         self._advanced_ack_point = self._cum_acked
         self._forward_tsn_due = False
+        self._forward_tsn_sent_at = 0.0
         self._srtt: float | None = None
         self._rttvar = 0.0
         self._rto = cfg.rto_initial
@@ -1424,6 +1426,7 @@ class SctpAssociation:
             if m.ordered:
                 streams[m.stream_id] = m.ssn & 0xFFFF
         self._forward_tsn_due = False
+        self._forward_tsn_sent_at = self._now
         return bytes(
             c.ForwardTsnChunk(self._advanced_ack_point & 0xFFFFFFFF, tuple(sorted(streams.items())))
         )
@@ -1799,6 +1802,15 @@ class SctpAssociation:
         if not sending:
             emit()
             return
+        if self._advanced_ack_point > self._cum_acked and now - self._forward_tsn_sent_at >= (
+            self._srtt or self._rto
+        ):
+            # A FORWARD TSN unacknowledged after a round trip rides again on whatever leaves
+            # now (a SACK, DATA), as RFC 3758 F2 allows and libwebrtc's dcsctp does on every
+            # packet: its loss, or the loss of the SACK answering it, then costs one more
+            # round trip instead of a T3 expiry, and the ordered messages held behind it are
+            # delivered that much sooner.
+            self._forward_tsn_due = True
         if self._forward_tsn_due and self._advanced_ack_point > self._cum_acked:
             add(self._forward_tsn_bytes())
         started = False

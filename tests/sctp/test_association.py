@@ -587,6 +587,10 @@ def data_tsn(d: Datagram) -> int | None:
     return struct.unpack_from("!I", d.data, 16)[0] if d.data[12] == c.DATA else None
 
 
+def carries(d: Datagram, chunk_type: type[c.Chunk]) -> bool:
+    return any(isinstance(ch, chunk_type) for ch in Packet.parse(d.data).chunks)
+
+
 def test_forward_tsn_delivers_messages_that_arrived_but_whose_sacks_were_lost() -> None:
     # Three maxRetransmits=0 messages on one ordered stream: the first is lost, the other two
     # arrive, and every SACK is lost until T3 expires. The sender then abandons all three and
@@ -648,6 +652,37 @@ def test_a_forward_tsn_held_back_by_lost_sacks_goes_out_soon_after_they_get_thro
     sim.run_until(lambda: bool(messages(sim.events_b, 3)))
     assert [m.data for m in messages(sim.events_b, 3)] == [b"held" * 250]
     assert sim.now < 20.0 + 3.1
+
+
+def test_a_lost_forward_tsn_rides_on_the_next_packet_after_a_round_trip() -> None:
+    # The first FORWARD TSN is lost. A SACK the sender owes for the peer's data a round trip
+    # later carries it again (RFC 3758 F2, as libwebrtc's dcsctp does), so the receiver need
+    # not wait for the next T3 expiry to deliver what it holds behind the abandoned message.
+    sim = pair()
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    a.send(1, 53, b"rtt", sim.now)  # an RTT measured: the round trip to wait
+    sim.run_until(lambda: not a._inflight and not a._pending)
+    lost = a._next_tsn
+    forwards: list[float] = []
+
+    def drop(d: Datagram) -> bool:
+        if d.sender == "a" and carries(d, c.ForwardTsnChunk):
+            forwards.append(sim.now)
+            return len(forwards) == 1
+        return d.sender == "a" and data_tsn(d) == lost
+
+    sim.drop = drop
+    a.send(3, 53, b"lost" * 250, sim.now, max_retransmits=0)
+    a.send(3, 53, b"held" * 250, sim.now, max_retransmits=0)
+    sim.run_until(lambda: bool(forwards))
+    assert a.stats.t3_expirations == 1
+    srtt = a._srtt
+    assert srtt is not None
+    sim.net.run(until=forwards[0] + srtt)
+    b.send(5, 53, b"ping", sim.now)
+    sim.run_until(lambda: bool(messages(sim.events_b, 3)))
+    assert [m.data for m in messages(sim.events_b, 3)] == [b"held" * 250]
+    assert a.stats.t3_expirations == 1 and len(forwards) == 2
 
 
 @pytest.mark.parametrize("seed", range(4))
