@@ -74,14 +74,16 @@ ASSOCIATION_MAX_RETRANS = 10
 # libwebrtc sets dcsctp's max_retransmissions and max_init_retransmits to "none" for the
 # same reason.
 WEBRTC_MAX_RETRANS: None = None
-# The set-up and shutdown timers (T1-init, T1-cookie, T2-shutdown) double on each expiry
-# (§6.3.3 rule E2) up to this, not to RTO.Max, which RFC 9260 leaves to the implementation
-# (§16 suggests 60 s). 3 s is libwebrtc's cap on every dcsctp timer's backoff
-# (kMaxTimerBackoffDuration in media/sctp/dcsctp_transport.cc; Firefox's dcsctp data
-# channels use the same): over a lossy path the handshake is retried every few seconds
-# instead of at 10-60 s gaps, so a loss burst costs seconds, not a minute (a NAT-rebinding
-# scenario at 30 % loss lost four COOKIE ACKs in a row and ran out of retransmissions with
-# the timer at 10 s).
+# The set-up and shutdown timers (T1-init, T1-cookie, T2-shutdown) and the retransmission
+# timer (T3-rtx, whose expiries double the RTO: §6.3.3 rule E2) back off up to this, not to
+# RTO.Max, which RFC 9260 leaves to the implementation (§16 suggests 60 s). 3 s is
+# libwebrtc's cap on every dcsctp timer's backoff (kMaxTimerBackoffDuration in
+# media/sctp/dcsctp_transport.cc; Firefox's dcsctp data channels use the same): over a lossy
+# path the handshake and the data are retried every few seconds instead of at 10-60 s gaps,
+# so a loss burst costs seconds, not a minute (a NAT-rebinding scenario at 30 % loss lost
+# four COOKIE ACKs in a row and ran out of retransmissions with the timer at 10 s; at 10 s
+# steps a run of lost SACKs held back a FORWARD TSN, and every maxRetransmits=0 message
+# behind it, for over 30 s).
 MAX_TIMER_BACKOFF = 3.0  # seconds
 # Max.Init.Retransmits: RFC 9260 §16's 8 would give up after about 24 s of capped backoff
 # (1 + 2 + 7 x 3 s); 20 keeps trying for about a minute (1 + 2 + 19 x 3 s), as long as before
@@ -207,7 +209,7 @@ class SctpConfig:
     rto_initial: float = 1.0
     rto_min: float = 0.2  # RFC 9260 says 1 s; WebRTC stacks use less
     rto_max: float = 10.0
-    max_timer_backoff: float = MAX_TIMER_BACKOFF  # T1 and T2 (see MAX_TIMER_BACKOFF)
+    max_timer_backoff: float = MAX_TIMER_BACKOFF  # T1, T2 and T3 (see MAX_TIMER_BACKOFF)
     delayed_ack: float = 0.2
     heartbeat_interval: float = 30.0
     # Association.Max.Retrans; None: never abort for it (WEBRTC_MAX_RETRANS). The shutdown
@@ -379,6 +381,7 @@ class SctpAssociation:
         "_fast_recovery_exit",
         "_flight_size",
         "_forward_tsn_due",
+        "_forward_tsn_sent_at",
         "_hb_outstanding",
         "_hb_timer",
         "_highest_received",
@@ -487,6 +490,7 @@ class SctpAssociation:
         self._fast_recovery_exit: int | None = None
         self._advanced_ack_point = self._cum_acked
         self._forward_tsn_due = False
+        self._forward_tsn_sent_at = 0.0
         self._srtt: float | None = None
         self._rttvar = 0.0
         self._rto = cfg.rto_initial
@@ -1422,6 +1426,7 @@ class SctpAssociation:
             if m.ordered:
                 streams[m.stream_id] = m.ssn & 0xFFFF
         self._forward_tsn_due = False
+        self._forward_tsn_sent_at = self._now
         return bytes(
             c.ForwardTsnChunk(self._advanced_ack_point & 0xFFFFFFFF, tuple(sorted(streams.items())))
         )
@@ -1555,7 +1560,9 @@ class SctpAssociation:
         if limit is not None and self._error_count > limit:
             self._fail("peer unreachable: data retransmitted too often")
             return
-        self._rto = min(self.config.rto_max, self._rto * 2)
+        # E2 doubles the RTO, up to the backoff cap (never below the RTO the path measured).
+        cfg = self.config
+        self._rto = min(cfg.rto_max, max(self._rto, cfg.max_timer_backoff), self._rto * 2)
         self._ssthresh = max(self._cwnd // 2, 4 * self._mtu)
         self._cwnd = self._mtu
         self._partial_bytes_acked = 0
@@ -1795,6 +1802,15 @@ class SctpAssociation:
         if not sending:
             emit()
             return
+        if self._advanced_ack_point > self._cum_acked and now - self._forward_tsn_sent_at >= (
+            self._srtt or self._rto
+        ):
+            # A FORWARD TSN unacknowledged after a round trip rides again on whatever leaves
+            # now (a SACK, DATA), as RFC 3758 F2 allows and libwebrtc's dcsctp does on every
+            # packet: its loss, or the loss of the SACK answering it, then costs one more
+            # round trip instead of a T3 expiry, and the ordered messages held behind it are
+            # delivered that much sooner.
+            self._forward_tsn_due = True
         if self._forward_tsn_due and self._advanced_ack_point > self._cum_acked:
             add(self._forward_tsn_bytes())
         started = False

@@ -186,7 +186,14 @@ class InboundStream:
         return out
 
     def forward(self, new_cumulative_tsn: int, ssn: int | None) -> Outcome:
-        """Apply a FORWARD TSN: drop abandoned fragments and skip to after ``ssn``."""
+        """Apply a FORWARD TSN: drop abandoned fragments and skip to after ``ssn``.
+
+        Complete messages held for an earlier SSN are delivered, not dropped: RFC 3758 §3.6
+        makes every SSN up to the listed one available for delivery, and only partial
+        messages are removed. The sender lists the highest SSN it abandoned, and it abandons
+        messages that did arrive but whose SACKs were lost (a T3 expiry abandons every
+        unacknowledged maxRetransmits=0 message), so the stream behind them is often full of
+        complete messages."""
         out = Outcome()
         for t in [t for t in self.unordered if t <= new_cumulative_tsn]:
             chunk = self.unordered.pop(t)
@@ -195,8 +202,14 @@ class InboundStream:
             out.freed += chunk_cost(chunk)
         if ssn is not None:
             ssn = unwrap(ssn, self.expected_ssn, 16)
-            for s in [s for s in self.groups if s <= ssn]:
-                out.freed += sum(chunk_cost(c) for c in self.groups.pop(s).chunks.values())
+            for s in sorted(s for s in self.groups if s <= ssn):
+                group = self.groups.pop(s)
+                if not group.discarded and group.complete():
+                    assert group.first is not None and group.last is not None
+                    ppid, data, cost = _join(group.chunks, group.first, group.last)
+                    out.messages.append(Assembled(ppid, data, False, cost))
+                else:
+                    out.freed += sum(chunk_cost(c) for c in group.chunks.values())
             self.expected_ssn = max(self.expected_ssn, ssn + 1)
         self._deliver_ordered(out)
         return out

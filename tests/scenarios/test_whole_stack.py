@@ -246,7 +246,12 @@ def assert_channel_semantics(
             assert len(got) >= (MESSAGES // 2 if loss <= 0.1 else 1), f"{label}: {got}"
 
 
-@impaired
+# Seed 29 at 30 % loss: the caller's retransmissions of a reliable message the callee already
+# had, or the callee's SACKs for them, were lost seven times in a row while T3 backed off to
+# RTO.Max (10 s). FORWARD TSN cannot skip past a message until it is acknowledged, so the
+# callee's maxRetransmits=0 channel, one lost message behind it, delivered nothing within the
+# grace (T3 now backs off to sctp.association.MAX_TIMER_BACKOFF, 3 s, as libwebrtc's does).
+@pytest.mark.parametrize(("loss", "seed"), [(x, s) for x in LOSSES for s in SEEDS] + [(0.3, 29)])
 def test_every_kind_of_channel_carries_messages_both_ways(loss: float, seed: int) -> None:
     result: list[tuple[dict[str, list[str | bytes]], dict[str, list[str | bytes]]]] = []
 

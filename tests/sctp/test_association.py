@@ -582,6 +582,109 @@ def test_partially_sent_abandoned_message_does_not_stall_its_ordered_stream() ->
     assert b._rx_cost == 0 and not b._streams[3].buffered
 
 
+def data_tsn(d: Datagram) -> int | None:
+    """The TSN of the DATA chunk a datagram starts with, if it does."""
+    return struct.unpack_from("!I", d.data, 16)[0] if d.data[12] == c.DATA else None
+
+
+def carries(d: Datagram, chunk_type: type[c.Chunk]) -> bool:
+    return any(isinstance(ch, chunk_type) for ch in Packet.parse(d.data).chunks)
+
+
+def test_forward_tsn_delivers_messages_that_arrived_but_whose_sacks_were_lost() -> None:
+    # Three maxRetransmits=0 messages on one ordered stream: the first is lost, the other two
+    # arrive, and every SACK is lost until T3 expires. The sender then abandons all three and
+    # its FORWARD TSN skips to the third's SSN; the receiver must deliver the two it holds
+    # (RFC 3758 §3.6), not drop them with the skipped one.
+    sim = pair()
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    first = a._next_tsn
+    sim.drop = lambda d: (
+        (d.sender == "a" and data_tsn(d) == first)
+        or (d.sender == "b" and a.stats.t3_expirations == 0)
+    )
+    for i in range(3):
+        a.send(1, 53, bytes([i]) * 1000, sim.now, max_retransmits=0)
+    sim.run_until(lambda: not a._inflight and not a._pending)
+    assert a.stats.abandoned_messages == 3
+    assert [m.data for m in messages(sim.events_b)] == [bytes([1]) * 1000, bytes([2]) * 1000]
+    assert b._rx_cost == 0
+
+
+def test_data_retransmissions_back_off_to_three_seconds() -> None:
+    # T3-rtx backs off like the set-up timers, to libwebrtc's 3 s (MAX_TIMER_BACKOFF), not to
+    # RTO.Max: a run of lost SACKs costs seconds of retransmission gaps, not 10 s steps.
+    sim = pair()
+    a = assoc(sim, "a")
+    sent: list[float] = []
+
+    def drop(d: Datagram) -> bool:
+        if d.sender == "a" and d.data[12] == c.DATA:
+            sent.append(sim.now)
+        return d.sender == "b" and sim.now < 30.0
+
+    sim.drop = drop
+    a.send(1, 53, b"x", sim.now)
+    sim.run_until(lambda: not a._inflight and not a._pending)
+    gaps = [y - x for x, y in zip(sent, sent[1:], strict=False)]
+    assert gaps[:2] == pytest.approx([1.0, 2.0])
+    assert max(gaps) == pytest.approx(3.0)
+    assert sim.now < 30.0 + 3.1
+    assert a._rto == pytest.approx(3.0)  # until an RTT is measured again
+
+
+def test_a_forward_tsn_held_back_by_lost_sacks_goes_out_soon_after_they_get_through() -> None:
+    # Seed 29 of the whole-stack scenario at 30 % loss, in miniature. A reliable message
+    # arrives but the SACKs reporting it are lost for 20 s; the maxRetransmits=0 message after
+    # it is lost and abandoned, and the next message on its stream waits for it. FORWARD TSN
+    # cannot skip past the reliable message until a SACK acknowledges it, which only its
+    # retransmission draws out: at 10 s backoff steps the receiver waited up to 10 s more
+    # after the path healed (the scenario's 30 s of grace ran out first), at 3 s it waits 3.
+    sim = pair()
+    a = assoc(sim, "a")
+    lost = a._next_tsn + 1
+    sim.drop = lambda d: (
+        (d.sender == "a" and data_tsn(d) == lost) or (d.sender == "b" and sim.now < 20.0)
+    )
+    a.send(1, 53, bytes(1000), sim.now)
+    a.send(3, 53, b"lost" * 250, sim.now, max_retransmits=0)
+    a.send(3, 53, b"held" * 250, sim.now)
+    sim.run_until(lambda: bool(messages(sim.events_b, 3)))
+    assert [m.data for m in messages(sim.events_b, 3)] == [b"held" * 250]
+    assert sim.now < 20.0 + 3.1
+
+
+def test_a_lost_forward_tsn_rides_on_the_next_packet_after_a_round_trip() -> None:
+    # The first FORWARD TSN is lost. A SACK the sender owes for the peer's data a round trip
+    # later carries it again (RFC 3758 F2, as libwebrtc's dcsctp does), so the receiver need
+    # not wait for the next T3 expiry to deliver what it holds behind the abandoned message.
+    sim = pair()
+    a, b = assoc(sim, "a"), assoc(sim, "b")
+    a.send(1, 53, b"rtt", sim.now)  # an RTT measured: the round trip to wait
+    sim.run_until(lambda: not a._inflight and not a._pending)
+    lost = a._next_tsn
+    forwards: list[float] = []
+
+    def drop(d: Datagram) -> bool:
+        if d.sender == "a" and carries(d, c.ForwardTsnChunk):
+            forwards.append(sim.now)
+            return len(forwards) == 1
+        return d.sender == "a" and data_tsn(d) == lost
+
+    sim.drop = drop
+    a.send(3, 53, b"lost" * 250, sim.now, max_retransmits=0)
+    a.send(3, 53, b"held" * 250, sim.now, max_retransmits=0)
+    sim.run_until(lambda: bool(forwards))
+    assert a.stats.t3_expirations == 1
+    srtt = a._srtt
+    assert srtt is not None
+    sim.net.run(until=forwards[0] + srtt)
+    b.send(5, 53, b"ping", sim.now)
+    sim.run_until(lambda: bool(messages(sim.events_b, 3)))
+    assert [m.data for m in messages(sim.events_b, 3)] == [b"held" * 250]
+    assert a.stats.t3_expirations == 1 and len(forwards) == 2
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_mixed_traffic_both_ways(seed: int) -> None:
     rng = random.Random(seed)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pywebrtc.sctp.chunk import DataChunk
-from pywebrtc.sctp.reassembly import InboundStream
+from pywebrtc.sctp.reassembly import CHUNK_OVERHEAD, InboundStream
 
 
 def fragments(messages: list[bytes], unordered: bool, size: int) -> list[tuple[int, DataChunk]]:
@@ -68,3 +68,24 @@ def test_oversized_unordered_run_is_dropped_with_an_error() -> None:
     assert outcome.error is None
     outcome = stream.add(2, DataChunk(4, 2, 1, 0, 53, bytes(60)))
     assert outcome.error is not None and outcome.freed > 0 and not stream.buffered
+
+
+def test_forward_tsn_delivers_the_complete_messages_held_behind_a_skipped_one() -> None:
+    # SSN 0 never arrives; 1 and 3 do, 2 arrives in part. A FORWARD TSN skipping to SSN 3
+    # (the sender abandoned 0-3, say after the SACKs for 1-3 were lost) makes SSNs 0-3
+    # available for delivery (RFC 3758 §3.6): 1 and 3 are delivered in order, the partial 2
+    # is dropped, and 4 then follows.
+    stream = InboundStream(1000)
+    held = [
+        stream.add(11, DataChunk(3, 11, 1, 1, 53, b"one")),
+        stream.add(12, DataChunk(2, 12, 1, 2, 53, b"tw")),
+        stream.add(14, DataChunk(3, 14, 1, 3, 53, b"three")),
+    ]
+    assert not any(outcome.messages for outcome in held)
+    outcome = stream.forward(14, 3)
+    assert [m.data for m in outcome.messages] == [b"one", b"three"]
+    assert outcome.freed == len(b"tw") + CHUNK_OVERHEAD  # delivered ones are freed when read
+    assert stream.expected_ssn == 4 and not stream.buffered
+    assert [m.data for m in stream.add(15, DataChunk(3, 15, 1, 4, 53, b"four")).messages] == [
+        b"four"
+    ]
