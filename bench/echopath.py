@@ -22,7 +22,8 @@ the bandwidth estimator; and each packet carries the header extensions Chromium 
 once the MID is acknowledged: a one-byte RFC 8285 block with the transport-wide sequence number
 and then the audio level (libwebrtc reserves the former when it allocates the packet and sets
 the latter with the payload; abs-send-time it filters out beside transport-cc), 8 bytes with
-padding, at the ids the client negotiated.
+padding, at the ids the client negotiated. ``feedback_sent`` counts the server's transport-cc
+feedback packets (0 without ``--browser``).
 """
 
 from __future__ import annotations
@@ -143,6 +144,14 @@ async def measure(
         await asyncio.sleep(0)
         figures.append(1e6 * (time.process_time() - cpu) / (sessions * rounds))
         echoed = min(echoed, manager._rtp_totals()[1] - sent_before)
+    feedback = 0
+    if browser:  # the transport-cc feedback the server sent (the last is due within 100 ms)
+        await asyncio.sleep(0.15)
+        for entry in manager._entries.values():
+            for transceiver in entry.session.pc.getTransceivers():
+                audio = transceiver.session
+                if audio is not None and audio.twcc is not None:
+                    feedback += audio.twcc.feedback_sent
     for pc in clients:
         await pc.close()
     await manager.close()
@@ -155,6 +164,7 @@ async def measure(
         "echoed": echoed,
         "us_per_packet_min": round(figures[0], 2),
         "us_per_packet_median": round(figures[len(figures) // 2], 2),
+        "feedback_sent": feedback,
     }
 
 
