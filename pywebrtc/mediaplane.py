@@ -740,23 +740,29 @@ class MediaPlane:
                 if (
                     len(forwarded_by) == 1
                     and forwarded_by[0] is owner
-                    and self.bandwidth is None
                     and not self.closed
                     and not owner.stopped
                 ):
-                    # An echo moves only the session's reports (echo_bare: no interceptor
-                    # but them, no playout, no DTMF playing), and them only from None: the
-                    # first packet schedules the first report.
-                    reported = session.reporter.deadline() is not None
+                    # An echo moves the deadline only as echo_moved says (no playout, no DTMF
+                    # playing; a timer started, a loss seen), or the bandwidth estimator's
+                    # when its feedback timeout starts with this packet.
                     echoed = session.echo_bare(data, now)
                     if echoed is not None:
                         # Sent back on the section it came in (an echo): one call, no Transmit.
+                        moved = session.echo_moved
                         if echoed:
                             self._out.append(echoed)
+                            bandwidth = self.bandwidth
+                            ext = session.config.extension_ids.transport_cc
+                            if bandwidth is not None and ext is not None:
+                                estimator = bandwidth.estimator
+                                timing = estimator.deadline() is not None
+                                bandwidth.sent(echoed, ext, now)
+                                moved = moved or (not timing and estimator.deadline() is not None)
                         if session.pending:
                             self.deadline_moved = True
                             self._flush(owner, session, now)
-                        elif not reported:
+                        elif moved:
                             self.deadline_moved = True
                         return
                 self.deadline_moved = True

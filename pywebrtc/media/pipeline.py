@@ -52,6 +52,7 @@ import av
 from av.stream import Stream
 
 from pywebrtc.rtp import AudioLevel, RtcpParseError, RtpPacket, RtpParseError
+from pywebrtc.rtp.extensions import extension_value_offset
 from pywebrtc.rtp.interceptor import InterceptorChain
 from pywebrtc.rtp.jitter_buffer import JitterBuffer, JitterFrame, JitterLoss
 from pywebrtc.rtp.nack_generator import NackGenerator
@@ -200,7 +201,8 @@ class AudioSession:
         "_audio_pt", "_bitrate_limit", "_codecs", "_decoders", "_dtmf_start", "_events",
         "_forward_high", "_forward_seen", "_last_event", "_last_packet", "_last_send",
         "_media_time", "_next_playout", "_rng", "_send_started", "_transmits",
-        "_transport_sequence", "chain", "closed", "config", "drops", "dtmf", "encoder",
+        "_transport_sequence", "chain", "closed", "config", "drops", "dtmf", "echo_moved",
+        "encoder",
         "frames_concealed", "frames_decoded", "jitter", "nack", "remote_ssrc", "reporter",
         "retransmit", "samples_received", "sender", "srtp", "twcc",
     )  # fmt: skip
@@ -291,6 +293,7 @@ class AudioSession:
         self.frames_concealed = 0
         self.samples_received = 0
         self.closed = False
+        self.echo_moved = False  # set by echo_bare
 
     def reconfigure(self, config: AudioSessionConfig) -> None:
         """Apply a renegotiation of this m-section: direction, codecs, extension ids, NACK,
@@ -404,13 +407,16 @@ class AudioSession:
             config.forward
             and not config.decode
             and len(data) > 12
-            and data[0] == 0x80
-            and len(self.chain.interceptors) == 1
+            and data[0] & 0xEF == 0x80  # V=2, no padding or CSRC; an extension block or not
+            and self._own_chain()
         ):
             _, b1, seq, timestamp, ssrc = _RTP_HEADER.unpack_from(data)
-            if ssrc == self.remote_ssrc and b1 & 0x7F == self._audio_pt:
-                payload = data[12:]
-                self.reporter.record_rtp(ssrc, seq, timestamp, len(payload), now)
+            start = 12
+            if data[0] != 0x80:  # the payload follows the extension block (RFC 3550 §5.3.1)
+                start = 16 + 4 * (data[14] << 8 | data[15]) if len(data) >= 16 else len(data)
+            if ssrc == self.remote_ssrc and b1 & 0x7F == self._audio_pt and start < len(data):
+                payload = data[start:]
+                self._account(data, ssrc, seq, timestamp, len(payload), now)
                 self._last_packet = now
                 if self._fresh(seq):
                     return payload, timestamp
@@ -428,9 +434,12 @@ class AudioSession:
         """:meth:`receive_forwarded` and then :meth:`send_encoded` of what it returns, in one
         call, for a session that sends back what it receives (an echo): the plain RTP packet
         to send (``b""``: a duplicate or too old, dropped and counted), accounted as those two
-        account it. None, with nothing done, when either would take its slow path (a packet
-        that is not bare audio of the current source, a header extension to write, DTMF
-        playing, an interceptor beside the reports, this session's own SRTP): then call them."""
+        account it: statistics, NACK generation and transport-cc feedback on receipt, the
+        header extensions and the retransmission buffer on sending. :attr:`echo_moved` then
+        says whether :meth:`deadline` may have moved earlier. None, with nothing done, when
+        either would take its slow path (a packet with CSRCs or padding or not audio of the
+        current source, DTMF playing, an interceptor not the session's own, this session's
+        own SRTP): then call them."""
         config = self.config
         sender = self.sender
         dtmf = self.dtmf
@@ -441,29 +450,73 @@ class AudioSession:
             or config.decode
             or self.srtp is not None
             or len(data) <= 12
-            or data[0] != 0x80
-            or len(self.chain.interceptors) != 1
+            or data[0] & 0xEF != 0x80  # V=2, no padding or CSRC; an extension block or not
             or (dtmf is not None and dtmf.playing)
-            or not sender.bare
         ):
+            return None
+        retransmit = self.retransmit
+        interceptors = len(self.chain.interceptors)
+        if interceptors != 1 and interceptors != 1 + (retransmit is not None) + (
+            self.nack is not None
+        ) + (self.twcc is not None):  # (_own_chain, inline: once per packet)
             return None
         _, b1, seq, timestamp, ssrc = _RTP_HEADER.unpack_from(data)
         if ssrc != self.remote_ssrc or b1 & 0x7F != self._audio_pt:
             return None
-        payload = data[12:]
         reporter = self.reporter
-        reporter.record_rtp(ssrc, seq, timestamp, len(payload), now)
+        if data[0] == 0x80:
+            payload = data[12:]
+        else:  # the payload follows the extension block (RFC 3550 §5.3.1)
+            start = 16 + 4 * (data[14] << 8 | data[15]) if len(data) >= 16 else len(data)
+            if start >= len(data):
+                return None
+            payload = data[start:]
+        if interceptors == 1:  # the reports alone
+            self.echo_moved = reporter.deadline() is None  # the first packet schedules them
+            reporter.record_rtp(ssrc, seq, timestamp, len(payload), now)
+        else:
+            self.echo_moved = self._account(data, ssrc, seq, timestamp, len(payload), now)
         self._last_packet = now
         if not self._fresh(seq):
             self.drops.jitter_buffer += 1
             return b""
         marker = not self._send_started  # as in _send
         self._send_started = True
-        out = sender.packetize_bare(payload, timestamp, now, marker)
+        if sender.bare:
+            out = sender.packetize_bare(payload, timestamp, now, marker)
+        else:
+            out = sender.packetize_wire(payload, timestamp, now, marker)
+            if retransmit is not None:
+                retransmit.record(out, now)
         self._last_send = now
         self._media_time = timestamp
         # (no reporter.start: record_rtp has scheduled the first report already)
         return out
+
+    def _account(
+        self, data: bytes, ssrc: int, seq: int, timestamp: int, size: int, now: float
+    ) -> bool:
+        """``chain.incoming_rtp`` of the packet ``data`` from its header fields (the chain holds
+        the session's own interceptors alone: see :meth:`_own_chain`), for the fast paths.
+        True when :meth:`deadline` may have moved earlier (a timer started, a loss seen)."""
+        reporter = self.reporter
+        moved = reporter.deadline() is None
+        reporter.record_rtp(ssrc, seq, timestamp, size, now)
+        nack = self.nack
+        if nack is not None:
+            if nack.media_ssrc is None:
+                nack.media_ssrc = ssrc
+            if nack.media_ssrc == ssrc and nack.receive(seq, now):
+                moved = True
+        twcc = self.twcc
+        if twcc is not None and data[0] & 0x10:
+            found = extension_value_offset(data, twcc.extension_id)
+            if found is not None and found[1] == 2:
+                offset = found[0]
+                if twcc.deadline() is None:
+                    moved = True
+                twcc.record(data[offset] << 8 | data[offset + 1], ssrc, now)
+        return moved
 
     def receive_packet(self, packet: RtpPacket, now: float) -> None:
         """A decrypted, parsed packet (when the peer connection demuxed it already)."""
@@ -800,10 +853,28 @@ class AudioSession:
             self.reporter.start(now)
             self._transmit_rtp(data)
             return
+        if self._own_chain():
+            # The interceptors are the session's own, whose outgoing_rtp is known: the reports'
+            # (starts their timer) and the retransmission buffer's (keeps the packet). The
+            # packet as bytes from the sender's precomputed header layout, no RtpPacket.
+            data = sender.packetize_wire(payload, media_time, now, marker, level)
+            self._last_send = now
+            self.reporter.start(now)
+            if self.retransmit is not None:
+                self.retransmit.record(data, now)
+            self._transmit_rtp(data)
+            return
         packet = sender.packetize(payload, media_time, now, marker=marker, audio_level=level)
         self._last_send = now
         packet = self.chain.outgoing_rtp(packet, now)
         self._transmit_rtp(bytes(packet))
+
+    def _own_chain(self) -> bool:
+        """Whether the chain holds the session's own interceptors alone (the reports, and the
+        retransmission buffer, NACK generator and transport-cc feedback when on)."""
+        return len(self.chain.interceptors) == 1 + (self.retransmit is not None) + (
+            self.nack is not None
+        ) + (self.twcc is not None)
 
     def _transmit_rtp(self, data: bytes) -> None:
         if self.srtp is not None:

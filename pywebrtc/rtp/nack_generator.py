@@ -59,21 +59,25 @@ class NackGenerator(Interceptor):
             return
         self.receive(packet.sequence_number, now)
 
-    def receive(self, seq: int, now: float) -> None:
+    def receive(self, seq: int, now: float) -> bool:
+        """Account one packet's sequence number; True when it revealed a loss (then
+        :meth:`deadline` is ``now``)."""
         ext = self._unwrap.unwrap(seq)
         highest = self._highest
         if highest is None:
             self._highest = ext
-            return
+            return False
         if ext > highest:
+            self._highest = ext
             if ext - highest > self.max_gap:
                 self._missing.clear()
-            else:
+            elif ext - highest > 1:
                 for lost in range(highest + 1, ext):
                     self._missing[lost] = [0, now]
-            self._highest = ext
+                return True
         elif self._missing.pop(ext, None) is not None:
             self.recovered += 1
+        return False
 
     def deadline(self) -> float | None:
         if not self._missing:

@@ -16,14 +16,7 @@ from .rtcp import Nack, RtcpPacket
 
 __all__ = ["RetransmitBuffer"]
 
-
-class _Sent:
-    __slots__ = ("last_resend", "packet", "sent")
-
-    def __init__(self, packet: RtpPacket, sent: float) -> None:
-        self.packet = packet
-        self.sent = sent
-        self.last_resend = -1e18
+_NEVER = -1e18
 
 
 class RetransmitBuffer(Interceptor):
@@ -41,7 +34,10 @@ class RetransmitBuffer(Interceptor):
         self.max_age = max_age
         self.min_interval = min_interval
         self._mask = size - 1
-        self._slots: list[_Sent | None] = [None] * size
+        # (sequence number, send time, the packet or its plain bytes) by sequence number, and
+        # when each was last resent: a tuple per packet sent, no object of our own.
+        self._slots: list[tuple[int, float, RtpPacket | bytes] | None] = [None] * size
+        self._resent: list[float] = [_NEVER] * size
         self._queue: list[RtpPacket] = []
         self._requested_at = 0.0
         self.retransmitted = 0
@@ -49,21 +45,33 @@ class RetransmitBuffer(Interceptor):
 
     def outgoing_rtp(self, packet: RtpPacket, now: float) -> RtpPacket:
         if packet.ssrc == self.ssrc:
-            self._slots[packet.sequence_number & self._mask] = _Sent(packet, now)
+            index = packet.sequence_number & self._mask
+            self._slots[index] = (packet.sequence_number, now, packet)
+            self._resent[index] = _NEVER
         return packet
+
+    def record(self, data: bytes, now: float) -> None:
+        """A plain RTP packet of our SSRC sent as bytes (no :class:`RtpPacket` made for it):
+        kept as they are, parsed only if it is asked for."""
+        seq = data[2] << 8 | data[3]
+        index = seq & self._mask
+        self._slots[index] = (seq, now, data)
+        self._resent[index] = _NEVER
 
     def incoming_rtcp(self, packet: RtcpPacket, now: float) -> None:
         if not isinstance(packet, Nack) or packet.media_ssrc != self.ssrc:
             return
         for seq in packet.lost:
-            slot = self._slots[seq & self._mask]
-            if slot is None or slot.packet.sequence_number != seq or now - slot.sent > self.max_age:
+            index = seq & self._mask
+            slot = self._slots[index]
+            if slot is None or slot[0] != seq or now - slot[1] > self.max_age:
                 self.unavailable += 1
-            elif now - slot.last_resend >= self.min_interval:
-                slot.last_resend = now
+            elif now - self._resent[index] >= self.min_interval:
+                self._resent[index] = now
                 if not self._queue:
                     self._requested_at = now
-                self._queue.append(slot.packet)
+                sent = slot[2]
+                self._queue.append(RtpPacket.parse(sent) if isinstance(sent, bytes) else sent)
 
     def deadline(self) -> float | None:
         return self._requested_at if self._queue else None

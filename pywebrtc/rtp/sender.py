@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass
 
 from .extensions import AudioLevel, abs_send_time_from_seconds, serialize_header_extensions
+from .layout import HeaderLayout, LayoutElement, one_byte_layout
 from .packet import RtpPacket, _make
 
 __all__ = ["ExtensionIds", "RtpSender", "TransportSequence"]
@@ -55,6 +56,8 @@ class RtpSender:
     """
 
     __slots__ = (
+        "_layout_basis",
+        "_layouts",
         "_mid",
         "_timestamp_base",
         "clock_rate",
@@ -97,6 +100,9 @@ class RtpSender:
         self.octet_count = 0
         self.last_rtp_timestamp: int | None = None
         self.last_send_time: float | None = None
+        # packetize_wire's layouts (without, with an audio level) and what they were made for
+        self._layouts: tuple[HeaderLayout | None, HeaderLayout | None] = (None, None)
+        self._layout_basis: tuple[object, ...] = ()
 
     def set_mid(self, mid: str | None) -> None:
         """The sdes:mid value written from now on (renegotiation may change it)."""
@@ -159,6 +165,67 @@ class RtpSender:
         self.last_send_time = now
         b1 = (0x80 if marker else 0) | self.payload_type
         return b"".join((_BARE_HEADER.pack(0x80, b1, seq, timestamp, self.ssrc), payload))
+
+    def packetize_wire(
+        self,
+        payload: bytes,
+        media_time: int,
+        now: float,
+        marker: bool,
+        audio_level: AudioLevel | None = None,
+    ) -> bytes:
+        """``bytes(packetize(...))`` for the stream's own payload type, the same bytes, with the
+        header and extensions written by one precomputed layout (:mod:`.layout`) and no packet
+        object (one per packet sent)."""
+        basis = self._layout_basis
+        if (
+            not basis
+            or basis[0] is not self.extension_ids
+            or basis[1] is not self._mid
+            or basis[2] is not self.transport_sequence
+        ):
+            self._make_layouts()
+        layout = self._layouts[audio_level is not None]
+        if layout is None:  # (ids or values the one-byte form cannot carry)
+            return bytes(
+                self.packetize(payload, media_time, now, marker=marker, audio_level=audio_level)
+            )
+        seq = self.sequence_number
+        self.sequence_number = (seq + 1) & 0xFFFF
+        timestamp = (self._timestamp_base + media_time) & 0xFFFFFFFF
+        level = bytes(audio_level)[0] if audio_level is not None else 0
+        ast = abs_send_time_from_seconds(now) if layout.abs_send_time else 0
+        tseq = 0
+        if layout.transport_cc:
+            assert self.transport_sequence is not None
+            tseq = self.transport_sequence.take()
+        self.packet_count += 1
+        self.octet_count += len(payload)
+        self.last_rtp_timestamp = timestamp
+        self.last_send_time = now
+        b1 = (0x80 if marker else 0) | self.payload_type
+        header = layout.pack(b1, seq, timestamp, self.ssrc, level, ast, tseq)
+        return b"".join((header, payload))
+
+    def _make_layouts(self) -> None:
+        ids = self.extension_ids
+        # The elements packetize writes, in its order (the audio level only when given one).
+        before: list[LayoutElement] = []
+        after: list[LayoutElement] = []
+        if ids.mid is not None and self._mid is not None:
+            before.append(LayoutElement(ids.mid, "constant", self._mid))
+        if ids.abs_send_time is not None:
+            after.append(LayoutElement(ids.abs_send_time, "abs-send-time"))
+        if ids.transport_cc is not None and self.transport_sequence is not None:
+            after.append(LayoutElement(ids.transport_cc, "transport-cc"))
+        with_level = None
+        if ids.audio_level is not None:
+            level = [LayoutElement(ids.audio_level, "audio-level")]
+            with_level = one_byte_layout(before + level + after)
+        else:
+            with_level = one_byte_layout(before + after)
+        self._layouts = (one_byte_layout(before + after), with_level)
+        self._layout_basis = (ids, self._mid, self.transport_sequence)
 
     @property
     def bare(self) -> bool:

@@ -10,6 +10,7 @@ arrives after its number was reported is dropped from feedback (counted as ``lat
 
 from __future__ import annotations
 
+from .errors import RtpParseError
 from .interceptor import Interceptor
 from .packet import RtpPacket
 from .receiver import SequenceUnwrapper
@@ -33,10 +34,15 @@ class TwccFeedback(Interceptor):
         self._next_feedback: float | None = None
         self._count = 0
         self.late = 0
+        self.malformed = 0  # packets whose extension block could not be read
         self.feedback_sent = 0
 
     def incoming_rtp(self, packet: RtpPacket, now: float) -> None:
-        value = packet.extension(self.extension_id)
+        try:
+            value = packet.extension(self.extension_id)
+        except RtpParseError:  # an element runs past its block: counted, not raised
+            self.malformed += 1
+            return
         if value is None or len(value) != 2:
             return
         self.record(int.from_bytes(value), packet.ssrc, now)

@@ -17,8 +17,9 @@ from pywebrtc.media import (
     Transmit,
 )
 from pywebrtc.rtp import RtpPacket, parse_rtcp, serialize_rtcp
-from pywebrtc.rtp.rtcp import ReceiverReport
-from pywebrtc.rtp.sender import ExtensionIds
+from pywebrtc.rtp.interceptor import Interceptor
+from pywebrtc.rtp.rtcp import Nack, ReceiverReport
+from pywebrtc.rtp.sender import ExtensionIds, TransportSequence
 from tests.simnet import Datagram, Duplicate, Impairment, Jitter, Loss
 
 from .peers import Call, config, srtp_pair
@@ -366,9 +367,9 @@ def test_nack_waits_for_retransmissions_only_on_short_paths() -> None:
 
 def test_forward_fast_path_returns_bare_audio_and_hands_the_rest_to_receive_packet() -> None:
     """``receive_forwarded``: a bare Opus packet of the source comes back as (payload,
-    timestamp), counted as received, no event; a duplicate is dropped; a packet with a header
-    extension takes the general path (an EncodedReceived event), as does any packet when the
-    session is not in forward mode."""
+    timestamp), counted as received, no event, with a header extension block or without; a
+    duplicate is dropped; a packet with CSRCs takes the general path (an EncodedReceived event),
+    as does any packet when the session is not in forward mode."""
     b = AudioSession(config(0xB2, decode=False, forward=True, remote_ssrc=0xA1))
     pt = OPUS.payload_type
 
@@ -380,11 +381,13 @@ def test_forward_fast_path_returns_bare_audio_and_hands_the_rest_to_receive_pack
     assert b.receive_forwarded(rtp(2), 1.03) is None and b.drops.jitter_buffer == 1
     assert b.poll() is None
     extended = RtpPacket(pt, 3, 2880, 0xA1, b"opus3").with_extensions({1: b"\x00"})
-    assert b.receive_forwarded(bytes(extended), 1.04) is None
+    assert b.receive_forwarded(bytes(extended), 1.04) == (b"opus3", 2880)
+    assert b.poll() is None
+    assert b.receive_forwarded(rtp(4, csrcs=(7,)), 1.05) is None
     event = b.poll()
-    assert isinstance(event, EncodedReceived) and event.payload == b"opus3"
-    assert b.receive_forwarded(b"\x80garbage", 1.05) is None and b.drops.malformed_rtp == 1
-    assert b.reporter.sources[0xA1].packets_received == 4
+    assert isinstance(event, EncodedReceived) and event.payload == b"opus4"
+    assert b.receive_forwarded(b"\x80garbage", 1.06) is None and b.drops.malformed_rtp == 1
+    assert b.reporter.sources[0xA1].packets_received == 5
     buffered = AudioSession(config(0xB3, decode=False, remote_ssrc=0xA1))
     assert buffered.receive_forwarded(rtp(1), 1.0) is None and len(buffered.jitter) == 1
 
@@ -420,14 +423,84 @@ def test_echo_bare_sends_what_receive_forwarded_and_send_encoded_send() -> None:
     assert echoed
     sent = RtpPacket.parse(echoed)
     assert sent.payload == b"opus3" and sent.ssrc == 0xB2 and not sent.marker
-    # Left alone: a header extension, another source, DTMF playing, no sender.
+    # A header extension block is skipped (the payload follows it).
     extended = RtpPacket(pt, 5, 4800, 0xA1, b"opus5").with_extensions({1: b"\x00"})
-    assert one_call.echo_bare(bytes(extended), 1.1) is None
-    other = bytes(RtpPacket(pt, 5, 4800, 0xA9, b"opus5"))
+    assert RtpPacket.parse(one_call.echo_bare(bytes(extended), 1.1) or b"").payload == b"opus5"
+    # Left alone: CSRCs, another source, DTMF playing, no sender.
+    assert one_call.echo_bare(rtp(6, csrcs=(7,)), 1.1) is None
+    other = bytes(RtpPacket(pt, 6, 5760, 0xA9, b"opus6"))
     assert one_call.echo_bare(other, 1.1) is None
-    assert one_call.reporter.sources[0xA1].packets_received == 5
+    assert one_call.reporter.sources[0xA1].packets_received == 6
     receive_only = AudioSession(config(0xB3, decode=False, forward=True, send_codec=None))
     assert receive_only.echo_bare(rtp(1), 1.0) is None
+
+
+_BROWSER_IDS = ExtensionIds(mid=4, audio_level=1, abs_send_time=2, transport_cc=3)
+
+
+def test_echo_of_a_browser_session_in_one_call_matches_the_general_path() -> None:
+    """With NACK, transport-cc feedback and the header extensions a browser negotiates,
+    ``echo_bare`` sends the bytes, and produces the feedback, NACKs, retransmissions,
+    statistics and deadlines, that the general path (forced by an interceptor beside the
+    session's own) produces; ``echo_moved`` is set whenever the deadline came earlier."""
+    pt = OPUS.payload_type
+
+    def session(general: bool) -> AudioSession:
+        c = config(0xB2, decode=False, forward=True, remote_ssrc=0xA1, nack=True,
+                   twcc_feedback=True, extension_ids=_BROWSER_IDS)  # fmt: skip
+        s = AudioSession(c, rng=random.Random(5), transport_sequence=TransportSequence(40))
+        if general:
+            s.chain.add(Interceptor())
+        return s
+
+    def chromium(seq: int) -> bytes:  # the transport-wide number, then the audio level
+        packet = RtpPacket(pt, seq, 960 * seq, 0xA1, b"opus%d" % seq)
+        return bytes(packet.with_extensions([(3, (300 + seq).to_bytes(2)), (1, b"\x9e")]))
+
+    def drain(s: AudioSession, now: float) -> list[bytes]:
+        out = []
+        while (event := s.poll()) is not None:
+            if isinstance(event, EncodedReceived):
+                assert event.payload is not None
+                s.send_encoded(event.payload, event.timestamp, now)
+            else:
+                assert isinstance(event, Transmit)
+                out.append(event.data)
+        return out
+
+    general, fast = session(True), session(False)
+    # 4 is lost then arrives late, 2 is duplicated.
+    for seq, now in ((1, 1.0), (2, 1.02), (2, 1.03), (3, 1.04), (5, 1.08), (6, 1.1), (4, 1.11)):
+        assert general.receive_forwarded(chromium(seq), now) is None
+        expected = drain(general, now)
+        before = fast.deadline()
+        echoed = fast.echo_bare(chromium(seq), now)
+        after = fast.deadline()
+        assert echoed is not None and fast.poll() is None
+        assert [echoed] == expected if echoed else expected == []
+        if after is not None and (before is None or after < before):
+            assert fast.echo_moved
+        assert after == general.deadline()
+    sent = RtpPacket.parse(echoed or b"")
+    assert sent.payload == b"opus4" and set(sent.extensions) == {2, 3, 4}
+    assert general.nack is not None and general.nack.packets_requested == 0
+    # The NACK for 4 and the transport-cc feedback: due by 1.2, the same from both.
+    general.tick(1.2)
+    fast.tick(1.2)
+    rtcp = drain(fast, 1.2)
+    assert rtcp == drain(general, 1.2) and rtcp
+    assert fast.twcc is not None and fast.twcc.feedback_sent == 1
+    # The peer asks for our third and fourth packets again: resent with fresh numbers.
+    assert fast.sender is not None
+    first = (fast.sender.sequence_number - 6) & 0xFFFF  # 1, 2, 3, 5, 6, 4 sent
+    nack = Nack.from_lost(0xA1, 0xB2, [(first + 2) & 0xFFFF, (first + 3) & 0xFFFF])
+    general.receive_rtcp_packets([nack], 1.3)
+    fast.receive_rtcp_packets([nack], 1.3)
+    resent = drain(fast, 1.3)
+    assert resent == drain(general, 1.3) and len(resent) == 2
+    assert [RtpPacket.parse(r).payload for r in resent] == [b"opus3", b"opus5"]
+    assert fast.stats() == general.stats()
+    assert fast.drops == general.drops and fast.drops.jitter_buffer == 1
 
 
 class _Watched(AudioSession):

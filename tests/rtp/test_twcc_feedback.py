@@ -42,3 +42,12 @@ def test_packets_without_the_extension_are_ignored() -> None:
     fb = TwccFeedback(1, 3)
     fb.incoming_rtp(RtpPacket(111, 1, 0, 9, b"x"), 0.0)
     assert fb.deadline() is None and fb.poll_rtcp(1.0) == []
+
+
+def test_a_packet_whose_extension_block_is_truncated_is_counted_not_raised() -> None:
+    fb = TwccFeedback(1, 3)
+    # A one-byte element that claims 16 bytes in a 4-byte block (the packet itself parses).
+    fb.incoming_rtp(RtpPacket(111, 1, 0, 9, b"x", False, (), 0xBEDE, b"\x3f\x00\x00\x00"), 0.0)
+    assert fb.malformed == 1 and fb.deadline() is None
+    fb.incoming_rtp(pkt(7), 0.01)
+    assert fb.malformed == 1 and fb.deadline() is not None

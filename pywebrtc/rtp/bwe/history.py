@@ -10,7 +10,10 @@ same packet (a duplicated or overlapping feedback) is ignored.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+
+from .._fast import fast_constructor
 
 __all__ = ["SentPacket", "SentPacketHistory"]
 
@@ -28,13 +31,20 @@ class SentPacket:
     reported: bool = False  # feedback has mentioned it (received or lost)
 
 
+_make = fast_constructor(SentPacket)
+
+
 class SentPacketHistory:
     """Sent packets for the last ``_HISTORY_SECONDS`` (at most ``_MAX_PACKETS``)."""
 
-    __slots__ = ("_packets", "_newest", "in_flight_bytes")
+    __slots__ = ("_order", "_packets", "_newest", "in_flight_bytes")
 
     def __init__(self) -> None:
         self._packets: dict[int, SentPacket] = {}
+        # The same packets in send order, oldest first: pruning looks at the oldest one per
+        # packet sent, and the first key of a dict whose oldest keys were deleted is found
+        # only past their dummies.
+        self._order: deque[SentPacket] = deque()
         self._newest: int | None = None
         self.in_flight_bytes = 0  # sent, not yet reported by feedback
 
@@ -50,34 +60,32 @@ class SentPacketHistory:
     def add(self, seq: int, size: int, now: float) -> SentPacket | None:
         """Record a sent packet; None when the number repeats one still in the history."""
         ext = self._unwrap(seq)
-        if ext in self._packets:
-            return None
-        packet = SentPacket(ext, now, size)
-        self._packets[ext] = packet
-        if self._newest is None or ext > self._newest:
-            self._newest = ext
-        self.in_flight_bytes += size
-        self._prune(now)
-        return packet
-
-    def _prune(self, now: float) -> None:
         packets = self._packets
+        if ext in packets:
+            return None
+        packet = _make(SentPacket, ext, now, size, None, False)  # one per packet sent
+        packets[ext] = packet
+        self._order.append(packet)
         newest = self._newest
-        assert newest is not None
-        # Dicts keep insertion order, which is send order: the oldest come first.
-        while packets:
-            ext = next(iter(packets))
-            packet = packets[ext]
-            age = now - packet.send_time
+        if newest is None or ext > newest:
+            self._newest = newest = ext
+        self.in_flight_bytes += size
+        # Prune (inline: once per packet sent).
+        order = self._order
+        while order:
+            oldest = order[0]
+            age = now - oldest.send_time
             if (
                 age <= _HISTORY_SECONDS
-                and newest - ext < _MAX_PACKETS
-                and not (packet.reported and age > _REPORTED_SECONDS)
+                and newest - oldest.sequence < _MAX_PACKETS
+                and not (oldest.reported and age > _REPORTED_SECONDS)
             ):
                 break
-            del packets[ext]
-            if not packet.reported:
-                self.in_flight_bytes -= packet.size
+            order.popleft()
+            del packets[oldest.sequence]
+            if not oldest.reported:
+                self.in_flight_bytes -= oldest.size
+        return packet
 
     def lookup(self, seq: int) -> SentPacket | None:
         """The packet a feedback's 16-bit number names, None if unknown."""
