@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml setup.py relay/_fastloop.c agent/requirements.lock \
 	bash scripts/install-python-venv $(PY)
 	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,pipecat]'
+	PYWEBRTC_NO_MYPYC=1 $(BIN)/pip install -q -e '.[test,pipecat]'
+	$(BIN)/pip install -q --no-deps -e .  # mypyc type-checks against the dependencies: now
 	$(BIN)/pip install -q --require-hashes --only-binary :all: --no-deps -r agent/requirements.lock
 	$(BIN)/pip check
 	touch $(STAMP)
@@ -58,3 +59,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	find pywebrtc signaling -name "*.so" -delete  # mypyc's build (setup.py)
