@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml setup.py relay/_fastloop.c agent/requirements.lock \
 	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	PYWEBRTC_NO_MYPYC=1 $(BIN)/pip install -q -e '.[test,pipecat]'
-	$(BIN)/pip install -q --no-deps -e .  # mypyc type-checks against the dependencies: now
 	$(BIN)/pip install -q --require-hashes --only-binary :all: --no-deps -r agent/requirements.lock
+	@# mypyc type-checks against the installed dependencies (av's stubs need numpy): now.
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/python -c 'from pywebrtc import _mypyc; print(_mypyc.describe())'
 	$(BIN)/pip check
 	touch $(STAMP)
 

@@ -136,3 +136,16 @@ def compiled(module: str) -> bool:
     """Whether ``module`` (imported) runs compiled code."""
     file = getattr(sys.modules[module], "__file__", None) or ""
     return not file.endswith(".py")
+
+
+
+def describe() -> str:
+    """What the build made, in a line (the Makefile prints it after installing)."""
+    built = [module for module in MODULES if _built() and extension_of(module) is not None]
+    stale = _stale()
+    line = f"mypyc: {len(built)} of {len(MODULES)} modules compiled"
+    if stale:
+        line += f"; edited since, all run from source: {', '.join(stale)}"
+    if pure and not stale:
+        line += "; running from source"
+    return line

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.machinery
+import importlib.util
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -24,6 +26,15 @@ def test_compiled_module_is_loaded_iff_built(module: str) -> None:
     importlib.import_module(module)
     built = _mypyc.extension_of(module) is not None and _mypyc._built()
     assert _mypyc.compiled(module) == (built and not _mypyc.pure)
+
+
+def test_the_build_compiled_where_it_could() -> None:
+    # A build that fell back silently (mypyc's type check failing in setup.py) where a
+    # compiler and mypyc are present: unless the install was asked for pure Python.
+    can = shutil.which("cc") is not None and importlib.util.find_spec("mypyc") is not None
+    if can and os.environ.get("PYWEBRTC_NO_MYPYC") != "1":
+        assert _mypyc._built(), _mypyc.describe()
+        assert all(_mypyc.extension_of(module) for module in _mypyc.MODULES), _mypyc.describe()
 
 
 def test_every_listed_module_has_source() -> None:
