@@ -6,17 +6,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean sysdeps
+.PHONY: demo test lint typecheck unit unit-pure bench clean sysdeps
 
 # The voice agent's engines and models (the `agent` extra) come from a hash-pinned lock file,
 # wheels only: two of them are single-author re-uploads of model files (docs/agent.md). The
 # `pipecat` extra (pywebrtc.contrib.pipecat and its tests) comes with the test tools.
-$(STAMP): pyproject.toml setup.py relay/_fastloop.c agent/requirements.lock
+# setup.py also compiles the per-packet path with mypyc (pywebrtc/_mypyc.py lists the modules):
+# an edit to one of them runs them all from source, with a warning, until this is made again.
+$(STAMP): pyproject.toml setup.py relay/_fastloop.c agent/requirements.lock \
+		$(shell $(PY) -c 'import runpy; print(*(m.replace(".", "/") + ".py" for m in runpy.run_path("pywebrtc/_mypyc.py")["MODULES"]))')
 	bash scripts/install-python-venv $(PY)
 	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,pipecat]'
+	PYWEBRTC_NO_MYPYC=1 $(BIN)/pip install -q -e '.[test,pipecat]'
 	$(BIN)/pip install -q --require-hashes --only-binary :all: --no-deps -r agent/requirements.lock
+	@# mypyc type-checks against the installed dependencies (av's stubs need numpy): now.
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/python -c 'from pywebrtc import _mypyc; print(_mypyc.describe())'
 	$(BIN)/pip check
 	touch $(STAMP)
 
@@ -36,11 +42,23 @@ sysdeps:
 unit: $(STAMP) sysdeps
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest
 
+# The unit tests of the compiled modules run from their source (PYWEBRTC_PURE=1, docs/architecture.md),
+# so that the pure-Python fallback cannot rot.
+unit-pure: $(STAMP)
+	PYWEBRTC_PURE=1 HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -p no:cacheprovider $(PURE_TESTS)
+
+PURE_TESTS := tests/test_mypyc.py tests/test_session.py tests/test_shell.py tests/test_timer.py \
+	tests/test_demux.py tests/rtp/test_interceptor.py tests/rtp/test_reports.py \
+	tests/rtp/test_sender.py tests/rtp/test_receiver.py tests/srtp tests/media/test_pipeline.py \
+	tests/media/test_dtmf.py tests/ice/test_udpmux.py tests/scenarios/test_whole_stack.py \
+	tests/signaling/test_bad_input.py tests/peerconnection/test_loopback.py
+
 # The whole suite: lint, strict typing, then every test (unit, property, fuzz, conformance).
-test: lint typecheck unit
+test: lint typecheck unit unit-pure
 
 bench: $(STAMP)
 	$(BIN)/python -m bench all
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	find pywebrtc signaling -name "*.so" -delete  # mypyc's build (setup.py)

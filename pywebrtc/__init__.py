@@ -14,6 +14,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from pywebrtc import _mypyc
+
+_mypyc.install()  # before any compiled module is imported (PYWEBRTC_PURE=1, a stale build)
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it

@@ -21,6 +21,9 @@ import asyncio
 import heapq
 import logging
 import weakref
+from typing import ClassVar
+
+from pywebrtc._mypyc import mypyc_attr
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +32,8 @@ logger = logging.getLogger(__name__)
 _SLACK = 0.001
 
 
+# Subclassed outside the compiled modules (ice.connection.Connection, peerconnection._Packer).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Timed:
     """What :class:`LoopTimer` calls back: ``on_timer(now)`` once ``when`` has come."""
 
@@ -44,7 +49,7 @@ class Timed:
 class LoopTimer:
     """One ``call_at`` per event loop for all its sessions' deadlines (see the module doc)."""
 
-    _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopTimer] = (
+    _by_loop: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopTimer]] = (
         weakref.WeakKeyDictionary()
     )
 

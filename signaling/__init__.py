@@ -7,3 +7,5 @@ metrics endpoints), ``whip`` (WHIP and ``/offer``), ``realtime`` (``/v1/realtime
 socket), ``app`` (the application seam), ``echo`` (``--app echo``), ``metrics``.
 See docs/signaling.md.
 """
+
+import pywebrtc  # noqa: F401  (first: it may send signaling.udp back to its source)

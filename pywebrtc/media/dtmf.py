@@ -153,11 +153,12 @@ class DtmfPlayout:
     # -- internals
 
     def _run_task(self, due: float) -> None:
-        if self._event is not None:
-            # The previous tone's end retransmissions are still pending: send them now, the
-            # next event must not interleave with them.
-            while self._event is not None:
-                self._send_update(due)
+        # The previous tone's end retransmissions may still be pending: send them now, the next
+        # event must not interleave with them. (No `if self._event is not None` around the loop:
+        # mypy would narrow the attribute to _Event inside it, and compiled code checks it as
+        # that type: the None _send_update leaves raised TypeError.)
+        while self._event is not None:
+            self._send_update(due)
         if not self.tone_buffer:
             self._task = None
             self._changes.append(ToneChange(""))

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 import av
 from av.stream import Stream
 
+from pywebrtc._mypyc import mypyc_attr
 from pywebrtc.rtp import AudioLevel, RtcpParseError, RtpPacket, RtpParseError
 from pywebrtc.rtp.extensions import extension_value_offset
 from pywebrtc.rtp.interceptor import InterceptorChain
@@ -95,6 +96,11 @@ _NACK_MAX_WAIT = 0.2  # never hold playout longer than this for a retransmission
 _MAX_CATCH_UP = 10  # playout ticks processed at once when polled late
 _FORWARD_WINDOW = 64  # forward mode: sequence numbers remembered to drop duplicates
 _RTP_HEADER = struct.Struct("!BBHII")  # RFC 3550 §5.1, no CSRC
+
+
+# Each session's random stream (SSRC, sequence and timestamp bases). A module attribute that a
+# test can replace to replay a scenario (a compiled module binds `random` itself at import).
+new_rng: Callable[[], random.Random] = random.Random
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +201,8 @@ class AudioSessionConfig:
     jitter_max_delay: float = 0.5
 
 
+# Subclassable outside the compiled modules (tests wrap a subclass's methods).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class AudioSession:
     # Slots, not a __dict__: one per audio transceiver, its attributes read per packet.
     __slots__ = (
@@ -216,7 +224,7 @@ class AudioSession:
         transport_sequence: TransportSequence | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        rng = rng or random.Random()
+        rng = rng or new_rng()
         self.config = config
         self.srtp = srtp
         self.drops = DropCounters()

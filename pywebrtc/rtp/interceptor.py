@@ -19,12 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pywebrtc._mypyc import mypyc_attr
+
 from .packet import RtpPacket
 from .rtcp import RtcpPacket
 
 __all__ = ["Interceptor", "InterceptorChain", "earliest"]
 
 
+# Subclassed by the features outside the compiled modules (NACK, TWCC feedback, retransmission).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Interceptor:
     """Base class: every hook does nothing. Override the ones a feature needs."""
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from pywebrtc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from pywebrtc.ice.netio import HostSocket
+from pywebrtc.transmit import Address
 
 TIMEOUT = 10.0
 T = TypeVar("T")
@@ -35,6 +37,46 @@ class Recorder:
 
     def states(self, event: str) -> list[str]:
         return [value for name, value in self.log if name == event]
+
+
+Receive = Callable[[bytes, Address, Address, float], object]
+
+
+class InboundLink:
+    """A network link in front of one peer connection, for loss and rate limits: each datagram
+    its host sockets receive goes to :attr:`receive` ``(data, remote, local, now)``, which hands
+    it on with :meth:`deliver` (the default) or drops it. It sits at the sockets because the
+    shell and the session may be compiled (pywebrtc/_mypyc.py): their methods cannot be wrapped.
+    Made before the peer gathers (after ``_ensure_ice``); :meth:`close` takes it out."""
+
+    def __init__(self, pc: RTCPeerConnection) -> None:
+        driver = pc._driver
+        assert driver is not None
+        self.receive: Receive = self.deliver
+        self._deliver = driver.datagram
+        self._loop = asyncio.get_running_loop()
+        original = self._original = HostSocket.datagram_received
+        link = self
+
+        def datagram_received(
+            socket: HostSocket, data: bytes, addr: tuple[str | object, ...]
+        ) -> None:
+            if getattr(socket.on_datagram, "__self__", None) is driver:
+                socket.on_datagram = link._through
+            original(socket, data, addr)
+
+        HostSocket.datagram_received = datagram_received  # type: ignore[method-assign, assignment]
+
+    def _through(self, data: bytes, remote: Address, local: Address) -> None:
+        self.receive(data, remote, local, self._loop.time())
+
+    def deliver(self, data: bytes, remote: Address, local: Address, now: float) -> bool:
+        """Hand a datagram on to the peer connection (its shell reads the clock itself)."""
+        self._deliver(data, remote, local)
+        return False
+
+    def close(self) -> None:
+        HostSocket.datagram_received = self._original  # type: ignore[method-assign]
 
 
 async def negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:

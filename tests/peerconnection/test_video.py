@@ -23,7 +23,7 @@ from pywebrtc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 from pywebrtc.transmit import Address
 
 from .audio_helpers import ToneTrack, tone_of
-from .helpers import negotiate
+from .helpers import InboundLink, negotiate
 from .video_helpers import PatternTrack, assert_aiortc_timing, pattern_frames
 
 TIMEOUT = 20.0
@@ -136,8 +136,9 @@ def test_five_percent_loss_recovers_through_nack_rtx_and_pli() -> None:
         a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
         a.addTrack(PatternTrack(640, 480))
         video_b = tracks_of(b)
-        session = b._ensure_ice(controlling=False)
-        deliver = session.receive
+        b._ensure_ice(controlling=False)
+        link = InboundLink(b)
+        deliver = link.deliver
         rng = random.Random(5)
         lost = 0
 
@@ -148,7 +149,7 @@ def test_five_percent_loss_recovers_through_nack_rtx_and_pli() -> None:
                 return False
             return deliver(data, remote, local, now)
 
-        session.receive = lossy  # type: ignore[method-assign]
+        link.receive = lossy
         await negotiate(a, b)
         frames = await pattern_frames(await video_b, 90, timeout=40)
         assert len(frames) == 90
@@ -163,6 +164,7 @@ def test_five_percent_loss_recovers_through_nack_rtx_and_pli() -> None:
         assert outbound.retransmittedPacketsSent > 0, outbound
         await a.close()
         await b.close()
+        link.close()
 
     run(body, 90)
 
@@ -205,8 +207,9 @@ def test_a_packet_lost_with_its_retransmissions_is_repaired_by_pli_and_a_keyfram
         a, b = RTCPeerConnection(settings=settings()), RTCPeerConnection(settings=settings())
         sender = a.addTrack(PatternTrack())
         video_b = tracks_of(b)
-        session = b._ensure_ice(controlling=False)
-        deliver = session.receive
+        b._ensure_ice(controlling=False)
+        link = InboundLink(b)
+        deliver = link.deliver
         loop = asyncio.get_running_loop()
         cut: dict[str, float] = {}
 
@@ -220,7 +223,7 @@ def test_a_packet_lost_with_its_retransmissions_is_repaired_by_pli_and_a_keyfram
                     return False
             return deliver(data, remote, local, now)
 
-        session.receive = lossy  # type: ignore[method-assign]
+        link.receive = lossy
         await negotiate(a, b)
         track = await video_b
         await pattern_frames(track, 10)
@@ -239,6 +242,7 @@ def test_a_packet_lost_with_its_retransmissions_is_repaired_by_pli_and_a_keyfram
         assert outbound.keyFramesEncoded is not None and outbound.keyFramesEncoded >= 2
         await a.close()
         await b.close()
+        link.close()
 
     run(body)
 

@@ -19,7 +19,7 @@ from pywebrtc.transmit import Address
 from tests.impair import Impairer, Impairment
 
 from .audio_helpers import ToneTrack
-from .helpers import negotiate
+from .helpers import InboundLink, negotiate
 from .video_helpers import NoiseTrack, PatternTrack
 
 LINK = 250_000  # bit/s
@@ -93,9 +93,9 @@ def test_a_rate_limited_link_brings_the_encoder_below_it_and_lifting_it_raises_i
         a, b = RTCPeerConnection(settings=settings), RTCPeerConnection(settings=settings)
         try:
             a.addTrack(NoiseTrack())
-            session = b._ensure_ice(controlling=False)
-            link = RateLimit(session.receive)
-            session.receive = link  # type: ignore[method-assign]
+            b._ensure_ice(controlling=False)
+            inbound = InboundLink(b)
+            link = inbound.receive = RateLimit(inbound.deliver)
             await negotiate(a, b)
             sdp = a.localDescription
             assert sdp is not None and "transport-cc" in sdp.sdp
@@ -127,6 +127,7 @@ def test_a_rate_limited_link_brings_the_encoder_below_it_and_lifting_it_raises_i
         finally:
             await a.close()
             await b.close()
+            inbound.close()
 
     asyncio.run(asyncio.wait_for(body(), 180))
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -27,7 +26,6 @@ from pywebrtc.ice.udpmux import UdpMux
 from pywebrtc.media import pipeline as audio_pipeline
 from pywebrtc.sctp import association as sctp_association
 from pywebrtc.settings import SettingEngine
-from pywebrtc.shell import SessionDriver
 from tests.peerconnection.audio_helpers import ToneTrack, tone_of
 from tests.peerconnection.helpers import Inbox, negotiate
 from tests.simnet import Duplicate, Impairment, Loss, Network, Reorder, VirtualTimeLoop
@@ -63,12 +61,15 @@ def simulate(
     # The stack's own jitter (ICE pacing and consent intervals, RTCP report intervals) replays
     # with the seed too: a failing seed fails every time.
     stack = random.Random(seed)
-    seeded = SimpleNamespace(Random=lambda: random.Random(stack.getrandbits(64)))
+
+    def seeded() -> random.Random:
+        return random.Random(stack.getrandbits(64))
+
     try:
         with (
             mock.patch.object(ice_agent, "_SYSTEM_RANDOM", stack),
             mock.patch.object(ice_agent, "_JITTER", stack),
-            mock.patch.object(audio_pipeline, "random", seeded),
+            mock.patch.object(audio_pipeline, "new_rng", seeded),
             mock.patch.object(sctp_association, "HEARTBEAT_JITTER", stack),
         ):
             loop.run_until_complete(main())
@@ -405,13 +406,6 @@ def test_an_encoded_echo_forwards_on_receipt_without_a_playout_timer(
     second for playout, and the caller hears its own tone back."""
     heard: list[float] = []
     wakeups: dict[str, int] = {}
-    timers: list[SessionDriver] = []  # every session timer callback, in order
-    on_timer = SessionDriver.on_timer
-
-    def counted(driver: SessionDriver, now: float) -> None:
-        timers.append(driver)
-        on_timer(driver, now)
-
     async def scenario(net: Network, caller: RTCPeerConnection, callee: RTCPeerConnection) -> None:
         callee._settings.set_audio_decode(False, forward=forward)
         callee._media.decode = False
@@ -428,15 +422,15 @@ def test_an_encoded_echo_forwards_on_receipt_without_a_playout_timer(
         await asyncio.sleep(2.0)
         assert session is not None and session.remote_ssrc is not None
         inbound = session.reporter.sources[session.remote_ssrc]
-        before, received = len(timers), inbound.packets_received
+        assert driver is not None
+        before, received = driver.wakeups, inbound.packets_received
         tone = asyncio.ensure_future(tone_of(back["track"], timeout=WITHIN))
         await asyncio.sleep(10.0)
-        wakeups["window"] = sum(1 for d in timers[before:] if d is driver)
+        wakeups["window"] = driver.wakeups - before
         wakeups["received"] = inbound.packets_received - received
         heard.append(await tone)
 
-    with mock.patch.object(SessionDriver, "on_timer", counted):
-        simulate(scenario, Loss(loss), seed=seed)
+    simulate(scenario, Loss(loss), seed=seed)
     assert heard[0] == pytest.approx(440.0, abs=15)
     # Forward: what is left is transport-cc feedback (every 100 ms between two pywebrtc
     # peers), NACKs under loss, RTCP reports, consent checks: a fraction of the packets.
