@@ -694,9 +694,9 @@ class SctpAssociation:
                 return
         try:
             chunks = parse_chunks(data, HEADER_SIZE)
-        except SctpError as exc:
+        except SctpError as error:  # not `exc`: mypyc gives one name one type per function
             self.stats.malformed += 1
-            log.debug("dropping SCTP packet: %s", exc)
+            log.debug("dropping SCTP packet: %s", error)
             return
         if not chunks:
             self.stats.malformed += 1
