@@ -285,10 +285,8 @@ class DtlsConnection:
         try:
             for record in records:
                 self._on_record(record, now)
-                if self.state in (State.CLOSED, State.FAILED):
+                if self._record_ended_reading():
                     return
-                if self._v13 is not None:
-                    return  # a DTLS 1.3 ClientHello: the 1.3 machine answered it
             self._drain_deferred(now)
         except DtlsError as exc:
             self._fail(exc)
@@ -303,6 +301,13 @@ class DtlsConnection:
             self._last_echo = now
             self.stats.retransmissions += 1
             self._transmit_flight()
+
+    def _record_ended_reading(self) -> bool:
+        """After a record: the connection closed or failed, or a DTLS 1.3 ClientHello started
+        the 1.3 machine, which answered it. A method, not tests inline in ``receive``: there
+        mypy keeps ``state`` and ``_v13`` narrowed across ``_on_record``, and mypyc compiles
+        those tests as mypy reads them (into a TypeError)."""
+        return self.state in (State.CLOSED, State.FAILED) or self._v13 is not None
 
     def _receive13(self, v13: Dtls13, data: bytes, now: float) -> None:
         if v13.active:

@@ -195,6 +195,8 @@ class Dtls13:
         "stage",
         "suite",
     )
+    # mypyc: a compiled class may only `del` the attributes named here (detach).
+    __deletable__ = ("conn",)
 
     def __init__(self, conn: DtlsConnection) -> None:
         self.conn = conn

@@ -80,9 +80,12 @@ class Credentials:
         validate_pwd(self.pwd)
 
     @classmethod
-    def generate(cls, ufrag_generator: UfragGenerator | None = None) -> Credentials:
+    def generate(cls, ufrag_generator: Callable[[], object] | None = None) -> Credentials:
         """Fresh credentials; the ufrag from ``ufrag_generator`` when given (and validated)."""
-        ufrag = (
+        # object, not str (UfragGenerator): the user's generator may return anything and
+        # validate_ufrag says what is wrong with it; compiled with mypyc, a str would be
+        # checked first and raise TypeError.
+        ufrag: object = (
             ufrag_generator() if ufrag_generator is not None
             else random_ice_string(DEFAULT_UFRAG_LENGTH)
         )

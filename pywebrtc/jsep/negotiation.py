@@ -328,8 +328,8 @@ def parse_remote(
         remote.fingerprints = tuple(
             DtlsFingerprint.parse(f"{f.algorithm} {f.value}") for f in fingerprints
         )
-    except ValueError as exc:
-        raise InvalidDescriptionError(f"unusable a=fingerprint: {exc}") from exc
+    except ValueError as error:  # not `exc`: mypyc gives one name one type per function
+        raise InvalidDescriptionError(f"unusable a=fingerprint: {error}") from error
     if remote.type == "offer":
         if remote.setup is None:
             remote.setup = Setup.ACTPASS

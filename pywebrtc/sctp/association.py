@@ -698,9 +698,9 @@ class SctpAssociation:
                 return
         try:
             chunks = parse_chunks(data, HEADER_SIZE)
-        except SctpError as exc:
+        except SctpError as error:  # not `exc`: mypyc gives one name one type per function
             self.stats.malformed += 1
-            log.debug("dropping SCTP packet: %s", exc)
+            log.debug("dropping SCTP packet: %s", error)
             return
         if not chunks:
             self.stats.malformed += 1
@@ -1745,6 +1745,24 @@ class SctpAssociation:
         if not self._terminated:
             self._after_input(now)
 
+    # _flush builds packets in a list of chunks, ``parts``, of ``size`` bytes in all, with these
+    # two methods rather than closures: compiled with mypyc, closures and the environment they
+    # share form a reference cycle, garbage for the cyclic collector on every flush.
+    def _pack(self, parts: list[bytes], size: int, blob: bytes, limit: int) -> int:
+        """Add ``blob`` to the packet in ``parts``, sending that first if ``blob`` would take
+        it past ``limit``; the packet's new size."""
+        if size + len(blob) > limit:
+            self._send_parts(parts)
+            size = 0
+        parts.append(blob)
+        return size + len(blob)
+
+    def _send_parts(self, parts: list[bytes]) -> None:
+        """Send the packet in ``parts``, if any, and empty it."""
+        if parts:
+            self._send_packet(b"".join(parts))
+            parts.clear()
+
     def _flush(self, now: float) -> None:
         state = self.state
         sending = state in (
@@ -1774,20 +1792,6 @@ class SctpAssociation:
             parts.append(_COOKIE_ACK)
             size = len(_COOKIE_ACK)
 
-        def emit() -> None:
-            nonlocal parts, size
-            if parts:
-                self._send_packet(b"".join(parts))
-                parts = []
-                size = 0
-
-        def add(blob: bytes) -> None:
-            nonlocal size
-            if size + len(blob) > limit:
-                emit()
-            parts.append(blob)
-            size += len(blob)
-
         # A SACK the delayed-ack timer holds back rides on the DATA that leaves now (§6.2)
         # instead of going alone later: a message answered at once (a DCEP ACK, an echo)
         # costs the peer one packet, not two, and the next packet is not a second unacked one.
@@ -1798,9 +1802,9 @@ class SctpAssociation:
             State.SHUTDOWN_SENT,
             State.SHUTDOWN_RECEIVED,
         ):
-            add(self._sack_bytes())
+            size = self._pack(parts, size, self._sack_bytes(), limit)
         if not sending:
-            emit()
+            self._send_parts(parts)
             return
         if self._advanced_ack_point > self._cum_acked and now - self._forward_tsn_sent_at >= (
             self._srtt or self._rto
@@ -1812,7 +1816,7 @@ class SctpAssociation:
             # delivered that much sooner.
             self._forward_tsn_due = True
         if self._forward_tsn_due and self._advanced_ack_point > self._cum_acked:
-            add(self._forward_tsn_bytes())
+            size = self._pack(parts, size, self._forward_tsn_bytes(), limit)
         started = False
         if self._rtx_count:
             # Fast retransmits go out at once; T3 retransmissions respect cwnd (§7.2.4, §6.3.3).
@@ -1831,10 +1835,10 @@ class SctpAssociation:
                 ch.sent_at = now
                 self._flight_size += len(ch.data)
                 self.stats.retransmitted_chunks += 1
-                add(ch.encode())
+                size = self._pack(parts, size, ch.encode(), limit)
                 started = True
             if self._forward_tsn_due and self._advanced_ack_point > self._cum_acked:
-                add(self._forward_tsn_bytes())
+                size = self._pack(parts, size, self._forward_tsn_bytes(), limit)
         pending = self._pending
         if pending and self._inflight is _NO_ITEMS:
             self._inflight = deque()
@@ -1870,13 +1874,14 @@ class SctpAssociation:
                 self._rtt_probe = ch
             blob = ch.encode()
             if size + len(blob) > limit:
-                emit()
+                self._send_parts(parts)
+                size = 0
             parts.append(blob)
             size += len(blob)
             started = True
             if m.counted:
                 drained[m.stream_id] = drained.get(m.stream_id, 0) + n
-        emit()
+        self._send_parts(parts)
         for sid, nbytes in drained.items():
             self._drain_buffered(sid, nbytes)
         if started and self._t3.deadline is None:
