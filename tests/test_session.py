@@ -29,6 +29,7 @@ from pywebrtc.sctp.chunk import DataChunk
 from pywebrtc.sctp.packet import Packet
 from pywebrtc.session import DtlsStateChanged, IceStateChanged, PeerSession
 from pywebrtc.transmit import Address, Transmit
+from tests.fromsource import rerun_from_source
 
 A: Address = ("192.0.2.1", 5000)  # TEST-NET addresses: nothing here touches a socket
 B: Address = ("192.0.2.2", 6000)
@@ -208,11 +209,13 @@ def test_dtls13_records_share_datagrams_and_an_answer_rides_with_what_waited() -
 
 
 def test_a_message_sent_when_a_channel_opens_shares_the_packet_of_its_dcep_open(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     # Packetizing waits while the owner has events to act on: a first message sent from the
     # channel's "open" handler rides in the SCTP packet (one DTLS record) of the
     # DATA_CHANNEL_OPEN queued just before, not in one of its own.
+    if rerun_from_source(request, "pywebrtc.session"):
+        return
     pair = Pair((DTLS_1_3, DTLS_1_2))
     pair.reactions = {(0, ChannelOpened): lambda e: e.channel.send("first")}
     pair.run_drained(until=1.0)
