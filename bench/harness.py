@@ -192,10 +192,16 @@ class JsonChild:
         self.popen.stdin.flush()
 
     def read(self) -> dict[str, Any]:
+        """The child's next JSON line. Other lines are passed to stderr: Pion's logger writes
+        to stdout (e.g. "mux ERROR: ... read/write on closed pipe" when a session closes)."""
         assert self.popen.stdout is not None
-        line = self.popen.stdout.readline()
-        if not line:
-            raise RuntimeError(f"{self.popen.args!r} exited")
+        while True:
+            line = self.popen.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{self.popen.args!r} exited")
+            if line.startswith("{"):
+                break
+            sys.stderr.write(line)
         result: dict[str, Any] = json.loads(line)
         return result
 

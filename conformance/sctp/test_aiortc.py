@@ -276,8 +276,8 @@ def test_an_idle_association_with_aiortc_is_heartbeat_and_answered(our_role: str
             type(chunk) is c.HeartbeatChunk for data in sent for chunk in Packet.parse(data).chunks
         )
         # every 0.5 s plus 0.5-1.5 RTO (1 s until a heartbeat measures the RTT), rounded up
-        # to the quarter second
-        assert 3 <= heartbeats <= 10
+        # to the quarter second: 1 to 2.25 s apart, so 2 at least in 5 s
+        assert 2 <= heartbeats <= 10
         assert association.is_established and association._error_count == 0
         assert theirs._association_state == RTCSctpTransport.State.ESTABLISHED
         ours.close()
