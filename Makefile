@@ -51,7 +51,8 @@ PURE_TESTS := tests/test_mypyc.py tests/test_session.py tests/test_shell.py test
 	tests/test_demux.py tests/rtp/test_interceptor.py tests/rtp/test_reports.py \
 	tests/rtp/test_sender.py tests/rtp/test_receiver.py tests/srtp tests/media/test_pipeline.py \
 	tests/media/test_dtmf.py tests/ice/test_udpmux.py tests/scenarios/test_whole_stack.py \
-	tests/signaling/test_bad_input.py tests/peerconnection/test_loopback.py
+	tests/signaling/test_bad_input.py tests/peerconnection/test_loopback.py \
+	tests/dtls tests/sctp tests/stun tests/ice tests/jsep tests/sdp
 
 # The whole suite: lint, strict typing, then every test (unit, property, fuzz, conformance).
 test: lint typecheck unit unit-pure
