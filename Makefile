@@ -11,8 +11,12 @@ STAMP := $(VENV)/.installed
 # The voice agent's engines and models (the `agent` extra) come from a hash-pinned lock file,
 # wheels only: two of them are single-author re-uploads of model files (docs/agent.md). The
 # `pipecat` extra (pywebrtc.contrib.pipecat and its tests) comes with the test tools.
-# setup.py also compiles the per-packet path with mypyc (pywebrtc/_mypyc.py lists the modules):
-# an edit to one of them runs them all from source, with a warning, until this is made again.
+# `make MYPYC=1 ...`: setup.py also compiles the hot paths with mypyc (pywebrtc/_mypyc.py lists
+# the modules; an edit to one of them runs them all from source, with a warning, until this is
+# made again). Off by default until a difference it makes in video keyframe recovery is
+# understood (docs/architecture.md); without it every extension it made before is removed.
+MYPYC ?= 0
+export PYWEBRTC_NO_MYPYC := $(if $(filter 1,$(MYPYC)),0,1)
 $(STAMP): pyproject.toml setup.py relay/_fastloop.c agent/requirements.lock \
 		$(shell $(PY) -c 'import runpy; print(*(m.replace(".", "/") + ".py" for m in runpy.run_path("pywebrtc/_mypyc.py")["MODULES"]))')
 	bash scripts/install-python-venv $(PY)
@@ -22,6 +26,7 @@ $(STAMP): pyproject.toml setup.py relay/_fastloop.c agent/requirements.lock \
 	$(BIN)/pip install -q --require-hashes --only-binary :all: --no-deps -r agent/requirements.lock
 	@# mypyc type-checks against the installed dependencies (av's stubs need numpy): now.
 	$(BIN)/pip install -q --no-deps -e .
+	test "$(MYPYC)" = 1 || find pywebrtc signaling -name '*.cpython-*.so' -delete
 	$(BIN)/python -c 'from pywebrtc import _mypyc; print(_mypyc.describe())'
 	$(BIN)/pip check
 	touch $(STAMP)
