@@ -45,11 +45,11 @@ the server under each case with py-spy (``--format raw``, collapsed stacks; py-s
 ``PYWEBRTC_BENCH_SIGNALING_PYSPY_RATE`` samples a second, 100) into DIR;
 ``python -m bench.signaling top FILE [N]`` prints the N functions with the most own time in
 one; ``python -m bench.signaling echo [SESSIONS [WINDOWS]]`` measures one pywebrtc echo level
-(CPU per session, loss) without the ceiling search; ``python -m bench.signaling setups
-[STACK [SESSIONS]]`` measures setups per server CPU-second of one stack alone;
-``python -m bench.echopath`` measures the server's CPU per echoed packet in one process (no
-generator, no relay process), which a loaded host disturbs least. The clients talk to the parent
-through one JSON line per command on stdin/stdout.
+(CPU per session, loss) without the ceiling search; ``python -m bench.setupcpu``
+measures our server's CPU per setup alone; ``python -m bench.echopath`` measures the
+server's CPU per echoed packet in one process (no generator, no relay process), which a loaded
+host disturbs least. The clients talk to the parent through one JSON line per command on
+stdin/stdout.
 """
 
 from __future__ import annotations
@@ -871,15 +871,10 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["echo"]:
         print(json.dumps(echo_level(*[int(a) for a in sys.argv[2:4]])))
         raise SystemExit
-    if sys.argv[1:2] == ["setups"]:
-        stack = sys.argv[2] if len(sys.argv) > 2 else "pywebrtc"
-        count = int(sys.argv[3]) if len(sys.argv) > 3 else SESSIONS
-        print(json.dumps(setups_per_cpu_second(stack, count)))
-        raise SystemExit
     if sys.argv[1:2] != ["client"]:
         raise SystemExit(
             "usage: python -m bench.signaling client URL CONCURRENCY | top PROFILE.txt [N]"
-            " | echo [SESSIONS [WINDOWS]] | setups [pywebrtc|aiortc [SESSIONS]]"
+            " | echo [SESSIONS [WINDOWS]]"
         )
     coroutine = _client(sys.argv[2], int(sys.argv[3]))
     if HAVE_UVLOOP:
